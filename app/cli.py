@@ -1,0 +1,81 @@
+"""The ``replydesk`` command.
+
+Each subcommand lives in ``app/commands/<name>.py`` with ``add_arguments(parser)`` and
+``run(args) -> int``. Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.errors import ReplydeskError
+
+SUBCOMMANDS: dict[str, str] = {
+    "demo": "run the whole product on embedded local servers, no account needed",
+    "sync": "run the engine headless (IMAP IDLE on every mailbox, the outbox) until stopped",
+    "list": "print the unified inbox",
+    "classify": "classify message files (bounce, auto-reply, intent)",
+    "reply": "reply to a message from the mailbox that received it",
+    "doctor": "check every account's IMAP and SMTP setup and explain failures",
+    "accounts": "add, import, list and remove mailboxes",
+    "export": "export the suppression list or messages",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="replydesk",
+        description="A terminal master inbox for cold-email senders. With no subcommand, opens the inbox.",
+    )
+    parser.add_argument("--version", action="version", version=f"replydesk {__version__}")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $REPLYDESK_CONFIG or the platform config dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        # accepted after the subcommand too; SUPPRESS keeps a value given before it
+        p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                       help="config file (default: $REPLYDESK_CONFIG or the platform config dir)")
+        module = _command_module(name)
+        if module is not None:
+            module.add_arguments(p)
+    return parser
+
+
+def _command_module(name: str):
+    try:
+        return importlib.import_module(f"app.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"app.commands.{name}":
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config is None and os.environ.get("REPLYDESK_CONFIG"):
+        args.config = os.environ["REPLYDESK_CONFIG"]
+    command = args.command or "tui"
+    module = _command_module(command)
+    if module is None:
+        print(f"replydesk: '{command}' is not built yet", file=sys.stderr)
+        return 2
+    try:
+        return int(module.run(args) or 0)
+    except ReplydeskError as exc:
+        print(f"replydesk: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

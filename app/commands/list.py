@@ -1,0 +1,48 @@
+"""``replydesk list``: the unified inbox, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from app.commands.common import open_config_and_store
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
+    p.add_argument("--account", metavar="A", help="only this account (id or email)")
+    p.add_argument("--category", metavar="C", help="only this category")
+    p.add_argument("--unread", action="store_true", help="only unread messages")
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts is not None else None
+
+
+def run(args: argparse.Namespace) -> int:
+    config, store = open_config_and_store(args)
+    account = config.account(args.account).id if args.account else None
+    rows = store.list_messages(limit=args.limit, account=account, category=args.category,
+                               unread=args.unread)
+    out = sys.stdout
+    for row in rows:
+        item = {
+            "id": row["id"], "account": row["account"], "folder": row["folder"], "uid": row["uid"],
+            "message_id": row["message_id"], "from": row["from"], "from_name": row["from_name"],
+            "subject": row["subject"], "date": _iso(row["sent_at"] or row["received_at"]),
+            "received": _iso(row["received_at"]), "kind": row["kind"], "category": row["category"],
+            "category_source": row["category_source"], "seen": bool(row["seen"]),
+            "answered": bool(row["answered"]), "archived": bool(row["archived"]),
+            "conversation": row["conversation"],
+        }
+        if args.json:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        else:
+            when = (item["date"] or "")[:16].replace("T", " ")
+            flag = " " if item["seen"] else "*"
+            out.write(f"{flag} {when:16}  {item['category']:<15} {row['account'][:24]:<24} "
+                      f"{(row['from'] or '')[:30]:<30} {row['subject'][:60]}\n")
+    return 0

@@ -1,0 +1,331 @@
+"""Typed, validated configuration (TOML).
+
+Every key is documented in ``config.example.toml``. A wrong config is reported as one
+line naming the file, the key and what was expected (``ConfigError``).
+Secrets never live here: only the *way* to get them (keyring, ``password_command``,
+``password_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app import paths
+from app.errors import ConfigError
+
+Provider = Literal["google", "microsoft", "yahoo", "icloud", "zoho", "fastmail", "generic"]
+Security = Literal["tls", "starttls"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class ServerConfig(_Strict):
+    """One IMAP or SMTP endpoint. A provider preset fills in what is left out."""
+
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Security | None = None
+    """``tls`` = implicit TLS (993/465), ``starttls`` = upgrade a plain connection (143/587)."""
+    username: str | None = None
+    """Login name; default: the account's email."""
+    ca_file: Path | None = None
+    """An extra CA certificate (PEM) to trust, for self-signed servers."""
+
+
+class FoldersConfig(_Strict):
+    """Special folder names, where the server's SPECIAL-USE flags are missing."""
+
+    inbox: str = "INBOX"
+    sent: str | None = None
+    junk: str | None = None
+    archive: str | None = None
+    trash: str | None = None
+
+
+class OAuthConfig(_Strict):
+    """OAuth2 application settings (``auth = "oauth2"``)."""
+
+    client_id: str | None = None
+    tenant: str = "organizations"
+    """Microsoft: the authority tenant."""
+    redirect_port: int = Field(default=8765, ge=1, le=65535)
+    """Google: the fixed loopback port of the installed-app flow (forward it over SSH)."""
+    token_uri: str | None = None
+    """Override of the token endpoint (tests, sovereign clouds)."""
+    authority: str | None = None
+    """Override of the Microsoft authority URL."""
+
+
+class AccountConfig(_Strict):
+    id: str | None = None
+    """Short name used in the UI and on the command line; default: the email address."""
+    email: str
+    name: str = ""
+    """Display name used in From: of replies."""
+    provider: Provider = "generic"
+    auth: Literal["password", "oauth2"] = "password"
+    password_command: str | None = None
+    """A shell command that prints the password (or token) on stdout; otherwise the keyring."""
+    password_env: str | None = None
+    """Name of an environment variable holding the password; otherwise the keyring."""
+    signature: str = ""
+    enabled: bool = True
+    smtp_saves_sent: bool | None = None
+    """Whether the provider files SMTP submissions in Sent by itself; default from the preset."""
+    imap: ServerConfig = ServerConfig()
+    smtp: ServerConfig = ServerConfig()
+    folders: FoldersConfig = FoldersConfig()
+    oauth: OAuthConfig = OAuthConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> "AccountConfig":
+        if "@" not in self.email:
+            raise ValueError(f"email: expected an email address, got {self.email!r}")
+        if self.provider == "generic":
+            for side in ("imap", "smtp"):
+                if not getattr(self, side).host:
+                    raise ValueError(f"{side}.host: required for provider 'generic'")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.id or self.email
+
+
+class GeneralConfig(_Strict):
+    database: Path | None = None
+    """SQLite file; default: in the platform data dir."""
+    theme: str = "replydesk-dark"
+    idle_refresh_minutes: float = Field(default=10, gt=0, le=29)
+    poll_interval_seconds: float = Field(default=60, gt=0)
+    initial_sync_days: int = Field(default=30, ge=1)
+    log_file: Path | None = None
+    """Engine log; default: beside the database."""
+
+
+class ConfigModel(_Strict):
+    general: GeneralConfig = GeneralConfig()
+    accounts: list[AccountConfig] = []
+    keymap: dict[str, str] = {}
+    """Binding id = keys, e.g. ``interested = "I"``."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ConfigModel":
+        seen: set[str] = set()
+        for i, acc in enumerate(self.accounts):
+            if acc.key in seen:
+                raise ValueError(f"accounts[{i}].id: duplicate account id {acc.key!r}")
+            seen.add(acc.key)
+        return self
+
+
+# --- provider presets ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preset:
+    imap: tuple[str | None, int, Security]
+    smtp: tuple[str | None, int, Security]
+    sent: str
+    junk: str
+    archive: str | None
+    trash: str
+    smtp_saves_sent: bool
+
+
+PRESETS: dict[str, Preset] = {
+    "google": Preset(("imap.gmail.com", 993, "tls"), ("smtp.gmail.com", 465, "tls"),
+                     "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/All Mail", "[Gmail]/Trash", True),
+    "microsoft": Preset(("outlook.office365.com", 993, "tls"), ("smtp.office365.com", 587, "starttls"),
+                        "Sent Items", "Junk Email", "Archive", "Deleted Items", True),
+    "yahoo": Preset(("imap.mail.yahoo.com", 993, "tls"), ("smtp.mail.yahoo.com", 465, "tls"),
+                    "Sent", "Bulk", "Archive", "Trash", True),
+    "icloud": Preset(("imap.mail.me.com", 993, "tls"), ("smtp.mail.me.com", 587, "starttls"),
+                     "Sent Messages", "Junk", "Archive", "Deleted Messages", False),
+    "zoho": Preset(("imap.zoho.com", 993, "tls"), ("smtp.zoho.com", 465, "tls"),
+                   "Sent", "Spam", "Archive", "Trash", True),
+    "fastmail": Preset(("imap.fastmail.com", 993, "tls"), ("smtp.fastmail.com", 465, "tls"),
+                       "Sent", "Spam", "Archive", "Trash", False),
+    "generic": Preset((None, 993, "tls"), (None, 587, "starttls"),
+                      "Sent", "Junk", "Archive", "Trash", False),
+}
+
+DEFAULT_PORTS = {("imap", "tls"): 993, ("imap", "starttls"): 143,
+                 ("smtp", "tls"): 465, ("smtp", "starttls"): 587}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A fully resolved IMAP or SMTP endpoint."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    ca_file: Path | None
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account with its preset applied: what the engine works with."""
+
+    id: str
+    email: str
+    name: str
+    provider: str
+    auth: str
+    password_command: str | None
+    password_env: str | None
+    signature: str
+    enabled: bool
+    imap: Endpoint
+    smtp: Endpoint
+    folders: dict[str, str]
+    """role -> preset name, used where LIST has no special-use flags."""
+    smtp_saves_sent: bool
+    oauth: OAuthConfig
+
+    @property
+    def domain(self) -> str:
+        return self.email.rsplit("@", 1)[1]
+
+
+def _endpoint(side: str, cfg: ServerConfig, preset: tuple[str | None, int, Security],
+              email: str) -> Endpoint:
+    host = cfg.host or preset[0]
+    assert host, "validated: generic accounts name their hosts"
+    security = cfg.security or preset[2]
+    if cfg.port is not None:
+        port = cfg.port
+    elif cfg.security is not None:
+        port = DEFAULT_PORTS[(side, security)]
+    else:
+        port = preset[1]
+    return Endpoint(host=host, port=port, security=security, username=cfg.username or email,
+                    ca_file=cfg.ca_file.expanduser() if cfg.ca_file else None)
+
+
+def resolve_account(acc: AccountConfig) -> Account:
+    preset = PRESETS[acc.provider]
+    f = acc.folders
+    folders = {"inbox": f.inbox, "sent": f.sent or preset.sent, "junk": f.junk or preset.junk,
+               "trash": f.trash or preset.trash}
+    if f.archive or preset.archive:
+        folders["archive"] = f.archive or preset.archive  # type: ignore[assignment]
+    return Account(
+        id=acc.key, email=acc.email, name=acc.name, provider=acc.provider, auth=acc.auth,
+        password_command=acc.password_command, password_env=acc.password_env,
+        signature=acc.signature, enabled=acc.enabled,
+        imap=_endpoint("imap", acc.imap, preset.imap, acc.email),
+        smtp=_endpoint("smtp", acc.smtp, preset.smtp, acc.email),
+        folders=folders,
+        smtp_saves_sent=preset.smtp_saves_sent if acc.smtp_saves_sent is None else acc.smtp_saves_sent,
+        oauth=acc.oauth,
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    general: GeneralConfig
+    accounts: tuple[Account, ...]
+    keymap: dict[str, str]
+
+    @property
+    def database(self) -> Path:
+        if self.general.database is not None:
+            db = self.general.database.expanduser()
+            if not db.is_absolute() and self.path is not None:
+                db = self.path.parent / db
+            return db
+        return paths.default_database_path()
+
+    @property
+    def log_file(self) -> Path:
+        if self.general.log_file is not None:
+            return self.general.log_file.expanduser()
+        return paths.log_path_for(self.database)
+
+    def account(self, key: str) -> Account:
+        for acc in self.accounts:
+            if key in (acc.id, acc.email):
+                return acc
+        raise ConfigError(f"no account {key!r} in {self.path or 'the config'}")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(("function-", "literal[")):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    if kind not in ("value_error",) and not isinstance(got, (dict, list)):
+        return f"expected {msg[0].lower() + msg[1:]}, got {got!r}".replace("expected input should be", "expected")
+    return msg
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    where = str(path) if path else "config"
+    try:
+        model = ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _loc(err["loc"])
+        desc = _describe(err)
+        # model validators report "key: problem" themselves
+        if err["type"] == "value_error" and ": " in desc:
+            sub, desc = desc.split(": ", 1)
+            key = f"{key}.{sub}" if key else sub
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{where}: {key or '(top level)'}: {desc}{more}") from None
+    return Config(path=path, general=model.general,
+                  accounts=tuple(resolve_account(a) for a in model.accounts),
+                  keymap=dict(model.keymap))
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load the config from ``path``, ``$REPLYDESK_CONFIG`` or the platform config dir.
+
+    A missing file at the default location is an empty config (no accounts yet); a
+    missing file that was named explicitly is an error.
+    """
+    explicit = path is not None or "REPLYDESK_CONFIG" in os.environ
+    cfg_path = Path(path).expanduser() if path is not None else paths.default_config_path()
+    try:
+        raw = cfg_path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{cfg_path}: config file not found") from None
+        return parse_config({}, None)
+    except OSError as exc:
+        raise ConfigError(f"{cfg_path}: cannot read config: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{cfg_path}: config is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
+    return parse_config(data, cfg_path)

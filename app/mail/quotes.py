@@ -1,0 +1,96 @@
+"""Separate what the sender wrote now from the history quoted below it.
+
+Replies to cold email are nearly always top-posted, so we look for the first line that opens
+the quoted history: an attribution ("On … wrote:" and its translations), an "Original Message"
+or Outlook rule, an Outlook header block ("From:" then "Sent:"/"To:" within a few lines, in the
+client's language), or a run of ``>`` lines. Everything above it is the new text. A bottom-posted
+reply (nothing above the quote) keeps its unquoted lines as the new text instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "On <date>, <name> wrote:" in the languages our users' prospects write in. Gmail may wrap
+# the attribution over two lines, so these are matched against a line joined with the next.
+_ATTRIBUTION = re.compile(
+    r"""^[\s\-*_>]{0,6}(?:
+        On\s.{1,250}\s(?:wrote|writes)\s?:               # English
+      | Am\s.{1,250}\sschrieb\s?.{0,120}:                 # German
+      | .{0,250}\sschrieb\s?:                             # German, short form
+      | Le\s.{1,250}\sa\s[ée]crit\s?:                     # French
+      | El\s.{1,250}\sescribi[óo]\s?:                      # Spanish
+      | Em\s.{1,250}\sescreveu\s?:                        # Portuguese
+      | Il\s.{1,250}\sha\sscritto\s?:                     # Italian
+      | Op\s.{1,250}\sschreef\s?.{0,120}:                 # Dutch
+      | W\sdniu\s.{1,250}\s(?:pisze|napisa[łl]\(?a?\)?)\s?:   # Polish
+      | .{1,250}\snapisa[łl]\(?a?\)?\s?:                  # Polish, short form
+      | Den\s.{1,250}\sskrev\s?.{0,120}:                  # Swedish, Danish, Norwegian
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_SEPARATOR = re.compile(
+    r"""^[\s*>]{0,4}(?:
+        -{2,}\s*(?:Original\sMessage|Urspr[üu]ngliche\sNachricht|Message\sd'origine
+            |Mensaje\soriginal|Mensagem\soriginal|Messaggio\soriginale|Oorspronkelijk\sbericht
+            |Oryginalna\swiadomo[śs][ćc]|Originalmeddelande|Forwarded\smessage
+            |Weitergeleitete\sNachricht|Message\stransf[ée]r[ée]|Mensaje\sreenviado
+            )\s*-{2,}
+      | _{20,}
+      | Begin\sforwarded\smessage:
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Outlook's quoted header block: a "From:" line, then a date or recipient line close below.
+_HEADER_FROM = re.compile(
+    r"^[\s*>]{0,4}(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä)\s?:\s*\*{0,2}\s*\S",
+    re.IGNORECASE,
+)
+_HEADER_NEXT = re.compile(
+    r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet|Enviado"
+    r"|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp|Wys[łl]ano|Do|Temat"
+    r"|Skickat|Till|Ämne|Sendt|Til|Emne)\s?:",
+    re.IGNORECASE,
+)
+
+
+def _is_quote(line: str) -> bool:
+    return line.lstrip(" ").startswith(">")
+
+
+def _opens_history(lines: list[str], i: int) -> bool:
+    line = lines[i]
+    if len(line) > 400:
+        return False
+    if _SEPARATOR.match(line):
+        return True
+    if _HEADER_FROM.match(line):
+        following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
+        return any(_HEADER_NEXT.match(ln) for ln in following[:3])
+    if _ATTRIBUTION.match(line):
+        return True
+    if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
+        joined = f"{line.rstrip()} {lines[i + 1].strip()}"
+        return _ATTRIBUTION.match(joined) is not None and not _ATTRIBUTION.match(lines[i + 1])
+    return False
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """Return ``(new_text, quoted_text)`` for a reply body (LF line endings)."""
+    lines = text.split("\n")
+    cut = None
+    for i, line in enumerate(lines):
+        if _is_quote(line) or _opens_history(lines, i):
+            cut = i
+            break
+    if cut is None:
+        return text.strip("\n"), ""
+    new = "\n".join(lines[:cut]).strip()
+    quoted = "\n".join(lines[cut:]).strip("\n")
+    if not new:
+        # Bottom-posted or interleaved: the unquoted lines are what the sender wrote.
+        new = "\n".join(ln for i, ln in enumerate(lines) if i >= cut and not _is_quote(ln)
+                        and not _opens_history(lines, i)).strip()
+    return new, quoted

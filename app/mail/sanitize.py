@@ -1,0 +1,60 @@
+"""Make untrusted message text safe to show in a terminal.
+
+Mail is written by strangers. A raw ESC can move the cursor, rewrite the title bar or (OSC 52)
+the clipboard; C1 bytes are read as control codes by some terminals; bidi overrides make text
+read differently than it is stored. We keep newline and tab and drop everything else that is
+not printable text.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Whole escape sequences first, so that their parameters ("[31m", "]0;title") do not survive as
+# visible litter once the ESC itself is gone. 8-bit C1 introducers (CSI 0x9b, OSC 0x9d, DCS 0x90,
+# SOS 0x98, PM 0x9e, APC 0x9f) are the same sequences spelt in one character.
+_ESCAPES = re.compile(
+    r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?             # CSI ... final byte
+  | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])       # OSC, DCS, SOS, PM, APC ...
+      [^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)? # ... up to BEL or ST
+  | \x1b[ -/]*[0-~]?                              # any other ESC sequence (charset, keypad)
+    """,
+    re.VERBOSE,
+)
+
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+# Everything below 0x20 except tab and newline, DEL, the C1 range, and the bidi controls.
+_DELETE = {c: None for c in range(0x20) if c not in (0x09, 0x0A)}
+_DELETE.update({c: None for c in range(0x7F, 0xA0)})
+_DELETE.update({ord(c): None for c in _BIDI})
+# Line and paragraph separators would break a row in two inside Textual; make them newlines.
+_DELETE[0x2028] = "\n"
+_DELETE[0x2029] = "\n"
+# Lone surrogates (from undecodable bytes) cannot be encoded for the terminal.
+_DELETE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _BIDI + "]")
+
+
+def sanitize(text: str) -> str:
+    """Return ``text`` without control characters, escape sequences or bidi controls.
+
+    CRLF and lone CR become LF; tab and LF are kept. Safe for any ``str``, including lone
+    surrogates, which become U+FFFD so the result always encodes to UTF-8.
+    """
+    if not text:
+        return ""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _UNSAFE.search(text) is not None:
+        if "\x1b" in text or any(c in text for c in "\x90\x98\x9b\x9d\x9e\x9f"):
+            text = _ESCAPES.sub("", text)
+        text = text.translate(_DELETE)
+    return text
+
+
+def one_line(text: str) -> str:
+    """Sanitize and fold to one line: for headers, snippets and table cells."""
+    return " ".join(sanitize(text).split())

@@ -1,0 +1,77 @@
+"""Plain data that flows out of ``app.mail``: what a message says, and what it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass
+class ParsedMessage:
+    """A message as replydesk understands it. All text is already sanitized for a terminal."""
+
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str]
+    subject: str
+    from_: Address | None
+    to: list[Address]
+    cc: list[Address]
+    reply_to: list[Address]
+    date: datetime | None
+    text: str
+    """The best text body (text/plain first, else HTML converted)."""
+    new_text: str
+    """The part of ``text`` the sender wrote now, without the quoted history."""
+    quoted_text: str
+    snippet: str
+    attachments: list[Attachment]
+    size: int
+    thread_key: str
+    headers: dict[str, str] = field(default_factory=dict)
+    """Lower-cased header names -> decoded values, for the headers classification reads."""
+    defects: list[str] = field(default_factory=list)
+    raw: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class BounceRecipient:
+    address: str
+    status: str | None
+    """RFC 3463 status code such as ``5.1.1``, where known."""
+    hard: bool
+
+
+@dataclass
+class Classification:
+    kind: str
+    """``bounce``, ``autoreply`` or ``human``."""
+    category: str
+    """``interested``, ``meeting``, ``not_interested``, ``unsubscribe``, ``wrong_person``,
+    ``out_of_office``, ``bounce``, ``auto_reply`` or ``uncategorized``."""
+    confidence: float
+    reasons: list[str]
+    bounce_recipients: list[BounceRecipient] = field(default_factory=list)
+    ooo_until: date | None = None
+    referral: str | None = None
+    """For ``wrong_person``: the address the sender pointed us to."""
+
+
+CATEGORIES = ("interested", "meeting", "not_interested", "unsubscribe", "wrong_person",
+              "out_of_office", "bounce", "auto_reply", "uncategorized")

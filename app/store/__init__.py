@@ -1,0 +1,35 @@
+"""The SQLite store: the single source of truth between the engine, the UI and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.store.db import Database
+from app.store.inbox import InboxFilter, InboxMixin
+from app.store.messages import IncomingMessage, MessagesMixin
+from app.store.outbox import OutboxMixin
+from app.store.state import FolderState, StateMixin
+from app.store.triage import TriageMixin
+
+__all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "open_store"]
+
+
+class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin):
+    """One connection to the database with every query replydesk makes.
+
+    Not shared between threads: each thread (and each process) opens its own.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = Database(path)
+        self.path = self.db.path
+
+    def data_version(self) -> int:
+        return self.db.data_version()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(path: Path | str) -> Store:
+    return Store(path)

@@ -1,0 +1,179 @@
+"""Read queries for the unified inbox: filtered, searched, keyset-paged conversations, and
+the flat message list the CLI prints."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.store.db import Database
+
+VIEWS = ("replies", "bounces", "auto", "archived", "all")
+"""``replies``: human replies (the default); ``bounces`` and ``auto``: the noise, set aside."""
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "replies"
+    category: str | None = None
+    account: str | None = None
+    unread: bool = False
+    search: str | None = None
+
+    def with_(self, **changes: Any) -> "InboxFilter":
+        return replace(self, **changes)
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user typed into a safe FTS5 query: every word a prefix term, all required."""
+    words = re.findall(r"[\w@.+-]+", text, flags=re.UNICODE)
+    return " ".join('"' + w.replace('"', "") + '"*' for w in words if w.strip(".-+@"))
+
+
+def _where(f: InboxFilter) -> tuple[str, list[Any]]:
+    clauses = ["c.last_inbound_at IS NOT NULL"]
+    params: list[Any] = []
+    if f.view == "archived":
+        clauses.append("c.archived = 1")
+    elif f.view != "all":
+        clauses.append("c.archived = 0")
+    if f.view == "replies":
+        clauses.append("c.kind = 'human'")
+    elif f.view == "bounces":
+        clauses.append("c.kind = 'bounce'")
+    elif f.view == "auto":
+        clauses.append("c.kind = 'autoreply'")
+    if f.category:
+        clauses.append("c.category = ?")
+        params.append(f.category)
+    if f.account:
+        clauses.append("c.account = ?")
+        params.append(f.account)
+    if f.unread:
+        clauses.append("c.unread_count > 0")
+    if f.search:
+        q = fts_query(f.search)
+        if q:
+            clauses.append("c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
+                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))")
+            params.append(q)
+        else:
+            clauses.append("0")
+    return " AND ".join(clauses), params
+
+
+CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_name", "snippet", "kind",
+                        "category", "last_inbound_at", "last_message_at", "message_count",
+                        "inbound_count", "unread_count", "archived")
+_SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS) + " FROM conversations c"
+_ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
+
+
+class InboxMixin:
+    db: Database
+
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return [dict(zip(CONVERSATION_COLUMNS, r)) for r in self.db.conn.execute(sql, params)]
+
+    def count_conversations(self, f: InboxFilter) -> int:
+        where, params = _where(f)
+        return self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0]
+
+    def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[dict[str, Any]]:
+        """A page by position (for jumps: top, bottom, a scrollbar drag)."""
+        where, params = _where(f)
+        return self._rows(f"{_SELECT} WHERE {where}{_ORDER} LIMIT ? OFFSET ?", [*params, limit, offset])
+
+    def conversations_after(self, f: InboxFilter, last_inbound_at: float, conv_id: int,
+                            limit: int) -> list[dict[str, Any]]:
+        """The page after a row (keyset paging: constant time however deep)."""
+        where, params = _where(f)
+        return self._rows(f"{_SELECT} WHERE {where} AND (c.last_inbound_at, c.id) < (?, ?){_ORDER} LIMIT ?",
+                          [*params, last_inbound_at, conv_id, limit])
+
+    def position_of(self, f: InboxFilter, conv_id: int) -> int | None:
+        """Index of a conversation in the filtered list, to keep the cursor on it after a refresh."""
+        row = self.db.conn.execute("SELECT last_inbound_at FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        where, params = _where(f)
+        hit = self.db.conn.execute(f"SELECT 1 FROM conversations c WHERE {where} AND c.id = ?",
+                                   [*params, conv_id]).fetchone()
+        if hit is None:
+            return None
+        return self.db.conn.execute(
+            f"SELECT count(*) FROM conversations c WHERE {where} AND (c.last_inbound_at, c.id) > (?, ?)",
+            [*params, row[0], conv_id]).fetchone()[0]
+
+    def category_counts(self, f: InboxFilter) -> dict[str, int]:
+        """Conversations per category under the filter's other criteria."""
+        where, params = _where(f.with_(category=None))
+        return {r[0] or "uncategorized": r[1] for r in self.db.conn.execute(
+            f"SELECT c.category, count(*) FROM conversations c WHERE {where} GROUP BY c.category", params)}
+
+    def view_counts(self) -> dict[str, int]:
+        return {v: self.count_conversations(InboxFilter(view=v)) for v in VIEWS}
+
+    def conversation(self, conv_id: int) -> dict[str, Any] | None:
+        rows = self._rows(f"{_SELECT} WHERE c.id = ?", [conv_id])
+        return rows[0] if rows else None
+
+    def conversation_messages(self, conv_id: int) -> list[dict[str, Any]]:
+        """Every message of a thread, oldest first, ours from Sent included."""
+        return [_decode(dict(r)) for r in self.db.db.query(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY coalesce(sent_at, received_at), id",
+            [conv_id])]
+
+    def message(self, message_row: int) -> dict[str, Any] | None:
+        rows = list(self.db.db.query("SELECT * FROM messages WHERE id = ?", [message_row]))
+        return _decode(dict(rows[0])) if rows else None
+
+    def find_message(self, ref: str) -> dict[str, Any] | None:
+        """By the row id ``list --json`` prints or by the Message-ID header (brackets optional)."""
+        ref = ref.strip()
+        if ref.isdigit():
+            return self.message(int(ref))
+        mid = ref if ref.startswith("<") else f"<{ref}>"
+        rows = list(self.db.db.query(
+            "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY direction = 'in' DESC, id DESC LIMIT 1",
+            [mid, ref]))
+        return _decode(dict(rows[0])) if rows else None
+
+    def list_messages(self, *, limit: int | None = None, account: str | None = None,
+                      category: str | None = None, unread: bool = False,
+                      folder_roles: tuple[str, ...] = ("inbox", "junk")) -> list[dict[str, Any]]:
+        """The unified inbox as messages, newest first (``replydesk list``)."""
+        clauses = ["m.direction = 'in'"]
+        params: list[Any] = []
+        if account:
+            clauses.append("m.account = ?")
+            params.append(account)
+        if category:
+            clauses.append("m.category = ?")
+            params.append(category)
+        if unread:
+            clauses.append("m.seen = 0")
+        sql = ("SELECT m.id, m.account, m.folder, m.uid, m.message_id, m.from_addr, m.from_name, m.subject, "
+               "m.sent_at, m.received_at, m.kind, m.category, m.category_source, m.seen, m.answered, "
+               "m.archived, m.snippet, m.conversation_id FROM messages m WHERE " + " AND ".join(clauses) +
+               " ORDER BY m.received_at DESC, m.id DESC")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cols = ("id", "account", "folder", "uid", "message_id", "from", "from_name", "subject", "sent_at",
+                "received_at", "kind", "category", "category_source", "seen", "answered", "archived",
+                "snippet", "conversation")
+        return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
+
+
+_JSON_COLUMNS = ("refs", "to_addrs", "cc_addrs", "reply_to", "reasons", "bounce_recipients", "attachments",
+                 "defects")
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for col in _JSON_COLUMNS:
+        if col in row and isinstance(row[col], str):
+            row[col] = json.loads(row[col])
+    return row

@@ -1,0 +1,230 @@
+"""Storing messages from the server: deduplicated by (account, folder, UIDVALIDITY, UID),
+threaded into conversations, labelled, and kept in step with server flags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.mail.types import Classification, ParsedMessage
+from app.store.db import Database, now
+
+SEARCH_TEXT_CAP = 1000
+
+
+@dataclass
+class IncomingMessage:
+    """One message fetched from a folder, ready to store."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    parsed: ParsedMessage
+    classification: Classification | None
+    flags: frozenset[str] = frozenset()
+    received_at: float | None = None
+    """INTERNALDATE where the server gave it."""
+    modseq: int | None = None
+    direction: str = "in"
+    """``out`` for mail the account sent (its Sent folder), ``in`` otherwise."""
+
+
+def flag_columns(flags: Iterable[str]) -> dict[str, object]:
+    flags = {f.lower() for f in flags}
+    return {
+        "seen": int("\\seen" in flags),
+        "answered": int("\\answered" in flags),
+        "flagged": int("\\flagged" in flags),
+        "flags": " ".join(sorted(flags)),
+    }
+
+
+class MessagesMixin:
+    db: Database
+
+    def add_messages(self, account: str, batch: Iterable[IncomingMessage]) -> list[int]:
+        """Store a batch in one transaction. Messages already stored are skipped.
+
+        Returns the row ids of the messages that were new.
+        """
+        new_ids: list[int] = []
+        touched: set[int] = set()
+        conn = self.db.conn
+        with self.db.tx():
+            for msg in batch:
+                row = self._message_row(account, msg)
+                cur = conn.execute(
+                    f"INSERT OR IGNORE INTO messages ({', '.join(row)}) "
+                    f"VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+                if not cur.rowcount:
+                    continue
+                mid = cur.lastrowid
+                assert mid is not None
+                new_ids.append(mid)
+                touched.add(self._attach_to_conversation(account, mid, msg))
+            for conv in touched:
+                self.refresh_conversation(conv)
+            self.suppress_from_classification(new_ids)  # type: ignore[attr-defined]
+        return new_ids
+
+    def _message_row(self, account: str, msg: IncomingMessage) -> dict[str, object]:
+        p, c = msg.parsed, msg.classification
+        sender = p.from_.email if p.from_ else ""
+        sender_name = p.from_.name if p.from_ else ""
+        received = msg.received_at or (p.date.timestamp() if p.date else now())
+        row: dict[str, object] = {
+            "account": account, "folder": msg.folder, "uidvalidity": msg.uidvalidity, "uid": msg.uid,
+            "message_id": p.message_id, "in_reply_to": p.in_reply_to, "refs": json.dumps(p.references),
+            "thread_key": p.thread_key, "direction": msg.direction,
+            "from_addr": sender.lower(), "from_name": sender_name,
+            "sender": f"{sender_name} {sender}".strip(),
+            "to_addrs": json.dumps([a.email for a in p.to]), "cc_addrs": json.dumps([a.email for a in p.cc]),
+            "reply_to": json.dumps([a.email for a in p.reply_to]),
+            "subject": p.subject, "sent_at": p.date.timestamp() if p.date else None,
+            "received_at": received, "modseq": msg.modseq,
+            "body_text": p.text, "new_text": p.new_text,
+            "search_text": (p.new_text or p.text)[:SEARCH_TEXT_CAP], "snippet": p.snippet,
+            "attachments": json.dumps([a.__dict__ for a in p.attachments]),
+            "defects": json.dumps(p.defects), "size": p.size,
+            **flag_columns(msg.flags),
+        }
+        if msg.direction == "out":
+            row.update(kind="outbound", category="sent", category_source="outbound")
+        elif c is not None:
+            row.update(
+                kind=c.kind, category=c.category, category_source="classifier",
+                confidence=c.confidence, reasons=json.dumps(c.reasons),
+                bounce_recipients=json.dumps([r.__dict__ for r in c.bounce_recipients]),
+                ooo_until=c.ooo_until.isoformat() if c.ooo_until else None, referral=c.referral)
+        if p.message_id and msg.direction == "in":
+            label = self.db.conn.execute(
+                "SELECT category FROM labels WHERE account = ? AND message_id = ?",
+                (account, p.message_id)).fetchone()
+            if label:
+                row.update(category=label[0], category_source="user")
+        return row
+
+    def _attach_to_conversation(self, account: str, mid: int, msg: IncomingMessage) -> int:
+        """Join the conversation of a message this one answers, else of its thread key."""
+        conn = self.db.conn
+        p = msg.parsed
+        parents = [r for r in [p.in_reply_to, *reversed(p.references)] if r]
+        conv = None
+        if parents:
+            marks = ",".join("?" for _ in parents)
+            hit = conn.execute(
+                f"SELECT conversation_id FROM messages WHERE account = ? AND message_id IN ({marks}) "
+                "AND conversation_id IS NOT NULL LIMIT 1", [account, *parents]).fetchone()
+            conv = hit[0] if hit else None
+        if conv is None and p.message_id:
+            # a reply stored before the message it answers (Sent synced after INBOX)
+            hit = conn.execute(
+                "SELECT conversation_id FROM messages WHERE account = ? AND conversation_id IS NOT NULL "
+                "AND (in_reply_to = ? OR refs LIKE ?) LIMIT 1",
+                (account, p.message_id, f'%"{p.message_id}"%')).fetchone()
+            conv = hit[0] if hit else None
+        if conv is None:
+            key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
+            conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?)",
+                         (account, key))
+            conv = conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
+                                (account, key)).fetchone()[0]
+        conn.execute("UPDATE messages SET conversation_id = ? WHERE id = ?", (conv, mid))
+        return conv
+
+    def refresh_conversation(self, conv: int) -> None:
+        """Recompute a conversation's summary from its messages."""
+        conn = self.db.conn
+        stats = conn.execute(
+            "SELECT count(*), sum(direction = 'in'), sum(direction = 'in' AND seen = 0 AND archived = 0), "
+            "max(received_at), max(CASE WHEN direction = 'in' AND archived = 0 THEN received_at END), "
+            "min(archived) FROM messages WHERE conversation_id = ?", (conv,)).fetchone()
+        if not stats[0]:
+            conn.execute("DELETE FROM conversations WHERE id = ?", (conv,))
+            return
+        latest = conn.execute(
+            "SELECT id, subject, from_addr, from_name, snippet, kind, category, to_addrs FROM messages "
+            "WHERE conversation_id = ? ORDER BY direction = 'in' DESC, received_at DESC, id DESC LIMIT 1",
+            (conv,)).fetchone()
+        inbound = latest and stats[1]
+        if inbound:
+            counterpart, name = latest[2], latest[3]
+        else:
+            to = json.loads(latest[7] or "[]")
+            counterpart, name = (to[0] if to else ""), ""
+        conn.execute(
+            "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
+            "kind = ?, category = ?, last_message_at = ?, last_inbound_at = ?, last_inbound_id = ?, "
+            "message_count = ?, inbound_count = ?, unread_count = ?, archived = ? WHERE id = ?",
+            (latest[1], counterpart, name, latest[4], latest[5] if inbound else None,
+             latest[6] if inbound else None, stats[3], stats[4], latest[0] if inbound else None,
+             stats[0], stats[1] or 0, stats[2] or 0, int(bool(stats[5])), conv))
+
+    def forget_folder(self, account: str, folder: str, keep_uidvalidity: int) -> int:
+        """Drop the rows of a folder whose UIDVALIDITY changed. Labels live on in ``labels``."""
+        conn = self.db.conn
+        with self.db.tx():
+            convs = [r[0] for r in conn.execute(
+                "SELECT DISTINCT conversation_id FROM messages WHERE account = ? AND folder = ? "
+                "AND uidvalidity != ?", (account, folder, keep_uidvalidity))]
+            conn.execute("UPDATE outbox SET reply_to_message = NULL WHERE reply_to_message IN "
+                         "(SELECT id FROM messages WHERE account = ? AND folder = ? AND uidvalidity != ?)",
+                         (account, folder, keep_uidvalidity))
+            conn.execute("DELETE FROM pending_ops WHERE message IN "
+                         "(SELECT id FROM messages WHERE account = ? AND folder = ? AND uidvalidity != ?)",
+                         (account, folder, keep_uidvalidity))
+            n = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND uidvalidity != ?",
+                             (account, folder, keep_uidvalidity)).rowcount
+            for conv in convs:
+                if conv is not None:
+                    self.refresh_conversation(conv)
+        return n
+
+    def apply_server_flags(self, account: str, folder: str, uidvalidity: int,
+                           flags_by_uid: Mapping[int, Iterable[str]],
+                           modseq_by_uid: Mapping[int, int] | None = None) -> int:
+        """Take flags changed on the server (another client). Returns rows changed."""
+        conn = self.db.conn
+        changed = 0
+        touched: set[int] = set()
+        with self.db.tx():
+            for uid, flags in flags_by_uid.items():
+                cols = flag_columns(flags)
+                cur = conn.execute(
+                    "UPDATE messages SET seen = ?, answered = ?, flagged = ?, flags = ?, "
+                    "modseq = coalesce(?, modseq) WHERE account = ? AND folder = ? AND uidvalidity = ? "
+                    "AND uid = ? AND (seen, answered, flagged, flags) IS NOT (?, ?, ?, ?) "
+                    "RETURNING conversation_id",
+                    (cols["seen"], cols["answered"], cols["flagged"], cols["flags"],
+                     (modseq_by_uid or {}).get(uid), account, folder, uidvalidity, uid,
+                     cols["seen"], cols["answered"], cols["flagged"], cols["flags"]))
+                for (conv,) in cur.fetchall():
+                    changed += 1
+                    touched.add(conv)
+            for conv in touched:
+                self.refresh_conversation(conv)
+        return changed
+
+    def remove_uids(self, account: str, folder: str, uidvalidity: int, uids: Iterable[int]) -> int:
+        """Messages expunged or moved away on the server."""
+        conn = self.db.conn
+        n = 0
+        with self.db.tx():
+            for uid in uids:
+                row = conn.execute(
+                    "SELECT id, conversation_id FROM messages WHERE account = ? AND folder = ? "
+                    "AND uidvalidity = ? AND uid = ?", (account, folder, uidvalidity, uid)).fetchone()
+                if not row:
+                    continue
+                conn.execute("UPDATE outbox SET reply_to_message = NULL WHERE reply_to_message = ?", (row[0],))
+                conn.execute("DELETE FROM pending_ops WHERE message = ?", (row[0],))
+                conn.execute("DELETE FROM messages WHERE id = ?", (row[0],))
+                self.refresh_conversation(row[1])
+                n += 1
+        return n
+
+    def stored_uids(self, account: str, folder: str, uidvalidity: int) -> set[int]:
+        return {r[0] for r in self.db.conn.execute(
+            "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ?",
+            (account, folder, uidvalidity))}

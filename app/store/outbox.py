@@ -1,0 +1,78 @@
+"""The outbox: replies are written here first, then sent. The text is never lost.
+
+States: ``queued`` → ``sending`` → ``sent``; ``failed`` (permanent, with the server's words);
+``uncertain`` (a send was interrupted and the Sent folder could not decide: the user is asked).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.store.db import Database, now
+
+OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
+
+
+class OutboxMixin:
+    db: Database
+
+    def queue_reply(self, *, account: str, message_id: str, raw: bytes, recipients: list[str],
+                    subject: str, body: str, reply_to_message: int | None = None,
+                    conversation_id: int | None = None, state: str = "queued") -> int:
+        t = now()
+        with self.db.tx() as conn:
+            return conn.execute(
+                "INSERT INTO outbox (account, reply_to_message, conversation_id, message_id, recipients, "
+                "subject, body, raw, state, next_attempt_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, reply_to_message, conversation_id, message_id, json.dumps(recipients), subject,
+                 body, raw, state, t, t, t)).lastrowid  # type: ignore[return-value]
+
+    def outbox_item(self, item_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.db.query("SELECT * FROM outbox WHERE id = ?", [item_id]))
+        if not rows:
+            return None
+        row = dict(rows[0])
+        row["recipients"] = json.loads(row["recipients"])
+        return row
+
+    def outbox(self, states: tuple[str, ...] = OUTBOX_STATES, account: str | None = None) -> list[dict[str, Any]]:
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT id FROM outbox WHERE state IN ({marks})"
+        params: list[Any] = list(states)
+        if account:
+            sql += " AND account = ?"
+            params.append(account)
+        return [self.outbox_item(r[0]) for r in self.db.conn.execute(sql + " ORDER BY id", params)]  # type: ignore[misc]
+
+    def claim_due(self, account: str | None = None) -> dict[str, Any] | None:
+        """Move the next due ``queued`` item to ``sending`` and return it."""
+        with self.db.tx() as conn:
+            sql = "SELECT id FROM outbox WHERE state = 'queued' AND coalesce(next_attempt_at, 0) <= ?"
+            params: list[Any] = [now()]
+            if account:
+                sql += " AND account = ?"
+                params.append(account)
+            row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+                         "WHERE id = ?", (now(), row[0]))
+        return self.outbox_item(row[0])
+
+    def set_outbox_state(self, item_id: int, state: str, *, error: str | None = None,
+                         retry_at: float | None = None) -> None:
+        if state not in OUTBOX_STATES:
+            raise ValueError(state)
+        t = now()
+        with self.db.tx() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), "
+                "updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                (state, error, retry_at, t, state, t, item_id))
+
+    def update_draft(self, item_id: int, *, body: str, raw: bytes) -> None:
+        with self.db.tx() as conn:
+            conn.execute("UPDATE outbox SET body = ?, raw = ?, updated_at = ? WHERE id = ?",
+                         (body, raw, now(), item_id))

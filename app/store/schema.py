@@ -1,0 +1,192 @@
+"""The SQLite schema and its migrations, keyed on ``PRAGMA user_version``.
+
+Each entry of ``MIGRATIONS`` moves the database one version up; a database from a newer
+replydesk is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+V1 = """
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'new',
+    last_error TEXT,
+    hint TEXT,
+    state_changed REAL,
+    last_push REAL,
+    last_sync REAL,
+    sync_done INTEGER NOT NULL DEFAULT 0,
+    sync_total INTEGER NOT NULL DEFAULT 0,
+    capabilities TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE folders (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT,
+    uidvalidity INTEGER,
+    highest_uid INTEGER NOT NULL DEFAULT 0,
+    highestmodseq INTEGER,
+    uidnext INTEGER,
+    message_count INTEGER,
+    last_checked REAL,
+    PRIMARY KEY (account, name)
+);
+
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    thread_key TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    counterpart TEXT NOT NULL DEFAULT '',
+    counterpart_name TEXT NOT NULL DEFAULT '',
+    snippet TEXT NOT NULL DEFAULT '',
+    kind TEXT,
+    category TEXT,
+    last_message_at REAL,
+    last_inbound_at REAL,
+    last_inbound_id INTEGER,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    inbound_count INTEGER NOT NULL DEFAULT 0,
+    unread_count INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, thread_key)
+);
+CREATE INDEX conversations_inbox ON conversations (last_inbound_at DESC, id DESC)
+    WHERE last_inbound_at IS NOT NULL;
+CREATE INDEX conversations_category ON conversations (category, last_inbound_at DESC, id DESC);
+CREATE INDEX conversations_kind ON conversations (kind, last_inbound_at DESC, id DESC);
+CREATE INDEX conversations_account ON conversations (account, last_inbound_at DESC, id DESC);
+
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    message_id TEXT,
+    in_reply_to TEXT,
+    refs TEXT NOT NULL DEFAULT '[]',
+    thread_key TEXT,
+    conversation_id INTEGER REFERENCES conversations (id),
+    direction TEXT NOT NULL DEFAULT 'in',
+    from_addr TEXT NOT NULL DEFAULT '',
+    from_name TEXT NOT NULL DEFAULT '',
+    sender TEXT NOT NULL DEFAULT '',
+    to_addrs TEXT NOT NULL DEFAULT '[]',
+    cc_addrs TEXT NOT NULL DEFAULT '[]',
+    reply_to TEXT NOT NULL DEFAULT '[]',
+    subject TEXT NOT NULL DEFAULT '',
+    sent_at REAL,
+    received_at REAL NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0,
+    answered INTEGER NOT NULL DEFAULT 0,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    flags TEXT NOT NULL DEFAULT '',
+    modseq INTEGER,
+    kind TEXT NOT NULL DEFAULT 'human',
+    category TEXT NOT NULL DEFAULT 'uncategorized',
+    category_source TEXT NOT NULL DEFAULT 'classifier',
+    confidence REAL,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    bounce_recipients TEXT NOT NULL DEFAULT '[]',
+    ooo_until TEXT,
+    referral TEXT,
+    body_text TEXT NOT NULL DEFAULT '',
+    new_text TEXT NOT NULL DEFAULT '',
+    search_text TEXT NOT NULL DEFAULT '',
+    snippet TEXT NOT NULL DEFAULT '',
+    attachments TEXT NOT NULL DEFAULT '[]',
+    defects TEXT NOT NULL DEFAULT '[]',
+    size INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, folder, uidvalidity, uid)
+);
+CREATE INDEX messages_message_id ON messages (account, message_id);
+CREATE INDEX messages_conversation ON messages (conversation_id, received_at);
+CREATE INDEX messages_received ON messages (received_at DESC, id DESC);
+
+-- Full-text search over a capped text field: indexing whole bodies costs most of the insert time.
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    subject, sender, search_text, content='messages', content_rowid='id'
+);
+CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, subject, sender, search_text)
+    VALUES (new.id, new.subject, new.sender, new.search_text);
+END;
+CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, subject, sender, search_text)
+    VALUES ('delete', old.id, old.subject, old.sender, old.search_text);
+END;
+CREATE TRIGGER messages_fts_au AFTER UPDATE OF subject, sender, search_text ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, subject, sender, search_text)
+    VALUES ('delete', old.id, old.subject, old.sender, old.search_text);
+    INSERT INTO messages_fts (rowid, subject, sender, search_text)
+    VALUES (new.id, new.subject, new.sender, new.search_text);
+END;
+
+-- A user's label, keyed on Message-ID so it survives a UIDVALIDITY rescan or a new machine.
+CREATE TABLE labels (
+    account TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (account, message_id)
+);
+
+-- Replies to send. The composed bytes are kept until the server accepted them.
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    reply_to_message INTEGER REFERENCES messages (id),
+    conversation_id INTEGER REFERENCES conversations (id),
+    message_id TEXT NOT NULL UNIQUE,
+    recipients TEXT NOT NULL DEFAULT '[]',
+    subject TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',
+    raw BLOB,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX outbox_state ON outbox (state, next_attempt_at);
+
+-- Changes to make on the server, run by the account's watcher between IDLEs.
+CREATE TABLE pending_ops (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    op TEXT NOT NULL,
+    message INTEGER REFERENCES messages (id),
+    args TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX pending_ops_account ON pending_ops (account, state, id);
+
+CREATE TABLE suppressions (
+    address TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    source_message INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+
+-- Triage actions, newest last, so the UI can undo them.
+CREATE TABLE triage_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,
+    undo TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,93 @@
+"""Per-account health and per-folder sync state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.store.db import Database, now
+
+ACCOUNT_STATES = ("new", "connecting", "syncing", "idle", "backoff", "auth_failed", "config_error",
+                  "reauth_needed", "disabled", "stopped")
+
+
+@dataclass
+class FolderState:
+    account: str
+    name: str
+    role: str | None
+    uidvalidity: int | None
+    highest_uid: int
+    highestmodseq: int | None
+    uidnext: int | None
+    message_count: int | None
+
+
+class StateMixin:
+    db: Database
+
+    def ensure_account(self, account_id: str, email: str, name: str = "") -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                "INSERT INTO accounts (id, email, name) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name",
+                (account_id, email, name))
+
+    def set_account_state(self, account_id: str, state: str, *, error: str | None = None,
+                          hint: str | None = None) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                "UPDATE accounts SET state = ?, last_error = ?, hint = ?, state_changed = ? WHERE id = ?",
+                (state, error, hint, now(), account_id))
+
+    def update_account(self, account_id: str, **fields: Any) -> None:
+        """Set health columns: last_push, last_sync, sync_done, sync_total, capabilities."""
+        if not fields:
+            return
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.tx() as conn:
+            conn.execute(f"UPDATE accounts SET {cols} WHERE id = ?", [*fields.values(), account_id])
+
+    def remove_account_rows(self, account_id: str) -> None:
+        """Forget an account's mail (``accounts remove``); the suppression list stays."""
+        with self.db.tx() as conn:
+            for table in ("pending_ops", "outbox"):
+                conn.execute(f"DELETE FROM {table} WHERE account = ?", (account_id,))
+            conn.execute("DELETE FROM messages WHERE account = ?", (account_id,))
+            for table in ("conversations", "folders", "labels"):
+                conn.execute(f"DELETE FROM {table} WHERE account = ?", (account_id,))
+            conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.db.query("SELECT * FROM accounts ORDER BY id")]
+
+    def account_row(self, account_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.db.query("SELECT * FROM accounts WHERE id = ?", [account_id]))
+        return dict(rows[0]) if rows else None
+
+    def folder_state(self, account: str, name: str) -> FolderState | None:
+        row = self.db.conn.execute(
+            "SELECT account, name, role, uidvalidity, highest_uid, highestmodseq, uidnext, message_count "
+            "FROM folders WHERE account = ? AND name = ?", (account, name)).fetchone()
+        return FolderState(*row) if row else None
+
+    def folders(self, account: str) -> list[FolderState]:
+        return [FolderState(*r) for r in self.db.conn.execute(
+            "SELECT account, name, role, uidvalidity, highest_uid, highestmodseq, uidnext, message_count "
+            "FROM folders WHERE account = ? ORDER BY name", (account,))]
+
+    def folder_for_role(self, account: str, role: str) -> str | None:
+        row = self.db.conn.execute("SELECT name FROM folders WHERE account = ? AND role = ?",
+                                   (account, role)).fetchone()
+        return row[0] if row else None
+
+    def save_folder(self, account: str, name: str, **fields: Any) -> None:
+        """Upsert a folder's sync state: role, uidvalidity, highest_uid, highestmodseq, uidnext, …"""
+        fields["last_checked"] = now()
+        cols = ["account", "name", *fields]
+        updates = ", ".join(f"{k} = excluded.{k}" for k in fields)
+        with self.db.tx() as conn:
+            conn.execute(
+                f"INSERT INTO folders ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                f"ON CONFLICT (account, name) DO UPDATE SET {updates}",
+                [account, name, *fields.values()])

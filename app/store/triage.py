@@ -1,0 +1,211 @@
+"""User intents written by the UI and the CLI: labels, read state, archive, undo, and the
+server operations they imply (run later by the account's watcher)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from app.mail.types import CATEGORIES
+from app.store.db import Database, now
+
+SERVER_FLAGS = {"seen": "\\Seen", "answered": "\\Answered", "flagged": "\\Flagged"}
+KEYWORD_PREFIX = "replydesk-"
+"""Labels mirrored on the server as IMAP keywords, so they survive a new machine."""
+
+
+class TriageMixin:
+    """Mixed into ``Store`` after ``MessagesMixin``, whose ``refresh_conversation`` it uses."""
+
+    db: Database
+
+    # -- server operations -------------------------------------------------------------
+
+    def queue_op(self, account: str, op: str, message: int | None, **args: Any) -> int:
+        """Queue ``op`` (``add_flags``, ``remove_flags``, ``move``, ``append``) for the watcher."""
+        with self.db.tx() as conn:
+            return conn.execute(
+                "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
+                (account, op, message, json.dumps(args), now())).lastrowid  # type: ignore[return-value]
+
+    def pending_ops(self, account: str, limit: int = 200) -> list[dict[str, Any]]:
+        rows = self.db.conn.execute(
+            "SELECT o.id, o.op, o.message, o.args, o.attempts, m.folder, m.uidvalidity, m.uid, m.message_id "
+            "FROM pending_ops o LEFT JOIN messages m ON m.id = o.message "
+            "WHERE o.account = ? AND o.state = 'pending' ORDER BY o.id LIMIT ?", (account, limit)).fetchall()
+        return [{"id": r[0], "op": r[1], "message": r[2], "args": json.loads(r[3]), "attempts": r[4],
+                 "folder": r[5], "uidvalidity": r[6], "uid": r[7], "message_id": r[8]} for r in rows]
+
+    def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False) -> None:
+        state = "done" if error is None else ("failed" if give_up else "pending")
+        with self.db.tx() as conn:
+            conn.execute("UPDATE pending_ops SET state = ?, last_error = ?, attempts = attempts + 1 "
+                         "WHERE id = ?", (state, error, op_id))
+
+    # -- labels ------------------------------------------------------------------------
+
+    def _latest_inbound(self, conv: int) -> tuple[int, str, str | None, str] | None:
+        return self.db.conn.execute(
+            "SELECT id, account, message_id, category FROM messages WHERE conversation_id = ? "
+            "AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1", (conv,)).fetchone()
+
+    def set_category(self, conversations: Sequence[int], category: str, *, log: bool = True) -> None:
+        """Label conversations (their latest inbound message). A user's label beats the classifier."""
+        if category not in CATEGORIES:
+            raise ValueError(f"unknown category {category!r}")
+        undo = []
+        with self.db.tx() as conn:
+            for conv in conversations:
+                latest = self._latest_inbound(conv)
+                if latest is None:
+                    continue
+                mid, account, message_id, old = latest
+                src = conn.execute("SELECT category_source FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+                undo.append({"message": mid, "category": old, "source": src})
+                conn.execute("UPDATE messages SET category = ?, category_source = 'user' WHERE id = ?",
+                             (category, mid))
+                if message_id:
+                    conn.execute("INSERT INTO labels (account, message_id, category, updated) VALUES "
+                                 "(?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
+                                 "updated = excluded.updated", (account, message_id, category, now()))
+                    self._mirror_keyword(account, mid, old if src == "user" else None, category)
+                self.refresh_conversation(conv)
+                if category in ("unsubscribe",):
+                    addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+                    self.suppress(addr, "unsubscribe", mid, "labelled by the user")
+            if log and undo:
+                self._log("label", {"labels": undo})
+
+    def _mirror_keyword(self, account: str, mid: int, old: str | None, new: str) -> None:
+        if old and old != new:
+            self.queue_op(account, "remove_flags", mid, flags=[KEYWORD_PREFIX + old])
+        self.queue_op(account, "add_flags", mid, flags=[KEYWORD_PREFIX + new])
+
+    def set_seen(self, conversations: Sequence[int], seen: bool, *, log: bool = True) -> None:
+        self._set_flag(conversations, "seen", seen, log=log)
+
+    def _set_flag(self, conversations: Sequence[int], column: str, value: bool, *, log: bool) -> None:
+        undo = []
+        with self.db.tx() as conn:
+            for conv in conversations:
+                rows = conn.execute(
+                    f"SELECT id, account, {column} FROM messages WHERE conversation_id = ? AND direction = 'in' "
+                    f"AND {column} != ?", (conv, int(value))).fetchall()
+                for mid, account, old in rows:
+                    conn.execute(f"UPDATE messages SET {column} = ? WHERE id = ?", (int(value), mid))
+                    self.queue_op(account, "add_flags" if value else "remove_flags", mid,
+                                  flags=[SERVER_FLAGS[column]])
+                    undo.append({"message": mid, "column": column, "value": old})
+                self.refresh_conversation(conv)
+            if log and undo:
+                self._log("flag", {"flags": undo})
+
+    def mark_message_answered(self, message: int) -> None:
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT account, conversation_id FROM messages WHERE id = ?",
+                               (message,)).fetchone()
+            if row is None:
+                return
+            conn.execute("UPDATE messages SET answered = 1 WHERE id = ?", (message,))
+            self.queue_op(row[0], "add_flags", message, flags=["\\Answered"])
+            self.refresh_conversation(row[1])
+
+    def archive(self, conversations: Sequence[int], archived: bool = True, *, log: bool = True) -> None:
+        """Archive here at once; the watcher moves the messages to the Archive folder."""
+        undo = []
+        with self.db.tx() as conn:
+            for conv in conversations:
+                rows = conn.execute("SELECT id, account FROM messages WHERE conversation_id = ? "
+                                    "AND direction = 'in' AND archived != ?", (conv, int(archived))).fetchall()
+                for mid, account in rows:
+                    conn.execute("UPDATE messages SET archived = ? WHERE id = ?", (int(archived), mid))
+                    self.queue_op(account, "move", mid, to_role="archive" if archived else "inbox")
+                    undo.append({"message": mid, "column": "archived", "value": int(not archived)})
+                self.refresh_conversation(conv)
+            if log and undo:
+                self._log("archive", {"flags": undo})
+
+    # -- undo --------------------------------------------------------------------------
+
+    def _log(self, action: str, undo: dict[str, Any]) -> None:
+        self.db.conn.execute("INSERT INTO triage_log (action, undo, created_at) VALUES (?, ?, ?)",
+                             (action, json.dumps(undo), now()))
+
+    def undo_last(self) -> str | None:
+        """Undo the newest triage action. Returns its name, or None when there is nothing to undo."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT id, action, undo FROM triage_log ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM triage_log WHERE id = ?", (row[0],))
+            data = json.loads(row[2])
+            convs: set[int] = set()
+            for item in data.get("labels", []):
+                mid = item["message"]
+                m = conn.execute("SELECT account, message_id, conversation_id, category FROM messages "
+                                 "WHERE id = ?", (mid,)).fetchone()
+                if m is None:
+                    continue
+                conn.execute("UPDATE messages SET category = ?, category_source = ? WHERE id = ?",
+                             (item["category"], item["source"], mid))
+                if m[1]:
+                    if item["source"] == "user":
+                        conn.execute("UPDATE labels SET category = ? WHERE account = ? AND message_id = ?",
+                                     (item["category"], m[0], m[1]))
+                    else:
+                        conn.execute("DELETE FROM labels WHERE account = ? AND message_id = ?", (m[0], m[1]))
+                    self.queue_op(m[0], "remove_flags", mid, flags=[KEYWORD_PREFIX + m[3]])
+                    if item["source"] == "user":
+                        self.queue_op(m[0], "add_flags", mid, flags=[KEYWORD_PREFIX + item["category"]])
+                convs.add(m[2])
+            for item in data.get("flags", []):
+                mid, column, value = item["message"], item["column"], item["value"]
+                m = conn.execute("SELECT account, conversation_id FROM messages WHERE id = ?", (mid,)).fetchone()
+                if m is None:
+                    continue
+                conn.execute(f"UPDATE messages SET {column} = ? WHERE id = ?", (value, mid))
+                if column == "archived":
+                    self.queue_op(m[0], "move", mid, to_role="archive" if value else "inbox")
+                else:
+                    self.queue_op(m[0], "add_flags" if value else "remove_flags", mid,
+                                  flags=[SERVER_FLAGS[column]])
+                convs.add(m[1])
+            for conv in convs:
+                self.refresh_conversation(conv)
+            return row[1]
+
+    # -- suppression list --------------------------------------------------------------
+
+    def suppress(self, address: str, reason: str, source_message: int | None = None,
+                 detail: str = "") -> None:
+        if not address:
+            return
+        with self.db.tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO suppressions (address, reason, source_message, detail, "
+                         "created_at) VALUES (?, ?, ?, ?, ?)",
+                         (address.lower(), reason, source_message, detail, now()))
+
+    def is_suppressed(self, address: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM suppressions WHERE address = ?",
+                                    (address.lower(),)).fetchone() is not None
+
+    def suppressions(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.db.query(
+            "SELECT address, reason, detail, source_message, created_at FROM suppressions ORDER BY address")]
+
+    def suppress_from_classification(self, message_ids: Iterable[int]) -> None:
+        """Hard bounces and unsubscribe requests put the address on the suppression list."""
+        conn = self.db.conn
+        for mid in message_ids:
+            row = conn.execute("SELECT kind, category, from_addr, bounce_recipients FROM messages "
+                               "WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                continue
+            kind, category, sender, bounces = row
+            if kind == "bounce":
+                for rcpt in json.loads(bounces):
+                    if rcpt.get("hard"):
+                        self.suppress(rcpt["address"], "hard_bounce", mid, rcpt.get("status") or "")
+            elif category == "unsubscribe":
+                self.suppress(sender, "unsubscribe", mid, "asked to be removed")
