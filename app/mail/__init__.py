@@ -1,1 +1,18 @@
-"""mail"""
+"""Understanding mail, purely: bytes and text in, plain data out. No IO of any kind.
+
+``parse`` turns raw bytes into a ParsedMessage, ``sanitize`` makes text safe for a terminal,
+``classify`` says whether a message is a bounce, an auto-reply or a human reply (and which
+intent), ``thread_key``/``normalize_subject`` group conversations and ``build_reply`` writes
+the answer.
+"""
+
+from app.mail.parse import parse
+from app.mail.sanitize import sanitize
+from app.mail.thread import normalize_subject, thread_key
+from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Classification,
+                            ParsedMessage)
+
+__all__ = [
+    "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",
+    "normalize_subject", "parse", "sanitize", "thread_key",
+]

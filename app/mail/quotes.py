@@ -26,9 +26,14 @@ _ATTRIBUTION = re.compile(
       | W\sdniu\s.{1,250}\s(?:pisze|napisa[łl]\(?a?\)?)\s?:   # Polish
       | .{1,250}\snapisa[łl]\(?a?\)?\s?:                  # Polish, short form
       | Den\s.{1,250}\sskrev\s?.{0,120}:                  # Swedish, Danish, Norwegian
+      | .{1,250}\s(?:написал|написала|написал\(а\)|пишет)\s?:  # Russian
+      | \d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{1,250}<?\S+@\S+>?.{0,40}:   # "<date> <address> …:" (Android)
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+_STARTER = re.compile(r"^[\s\-*_]*(?:On|Am|Le|El|Em|Il|Op|W\sdniu|Den|\d{1,4}[./-]\d)\b",
+                      re.IGNORECASE)
 
 _SEPARATOR = re.compile(
     r"""^[\s*>]{0,4}(?:
@@ -73,7 +78,12 @@ def _opens_history(lines: list[str], i: int) -> bool:
         return True
     if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
         joined = f"{line.rstrip()} {lines[i + 1].strip()}"
-        return _ATTRIBUTION.match(joined) is not None and not _ATTRIBUTION.match(lines[i + 1])
+        if _ATTRIBUTION.match(joined) is None:
+            return False
+        # Both "X\nOn … wrote:" and "On …\n… wrote:" match when joined; only the second
+        # starts the attribution on this line.
+        return (not _ATTRIBUTION.match(lines[i + 1]) or _STARTER.match(line) is not None
+                or line.rstrip().endswith(("<", ",")))
     return False
 
 
@@ -90,7 +100,19 @@ def split_reply(text: str) -> tuple[str, str]:
     new = "\n".join(lines[:cut]).strip()
     quoted = "\n".join(lines[cut:]).strip("\n")
     if not new:
-        # Bottom-posted or interleaved: the unquoted lines are what the sender wrote.
-        new = "\n".join(ln for i, ln in enumerate(lines) if i >= cut and not _is_quote(ln)
-                        and not _opens_history(lines, i)).strip()
+        # Bottom-posted or interleaved: the unquoted lines are what the sender wrote, up to
+        # an Outlook block or separator, below which everything is history.
+        kept = []
+        skip = -1
+        for i in range(cut, len(lines)):
+            line = lines[i]
+            if _is_quote(line) or i == skip or _ATTRIBUTION.match(line):
+                continue
+            if _opens_history(lines, i):
+                if _SEPARATOR.match(line) or _HEADER_FROM.match(line):
+                    break
+                skip = i + 1  # an attribution wrapped over two lines
+                continue
+            kept.append(line)
+        new = "\n".join(kept).strip()
     return new, quoted

@@ -48,6 +48,8 @@ class ParsedMessage:
     """Lower-cased header names -> decoded values, for the headers classification reads."""
     defects: list[str] = field(default_factory=list)
     raw: bytes = field(default=b"", repr=False)
+    structure: str = ""
+    """The MIME tree as content types, e.g. ``multipart/mixed(text/plain,image/png)``."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,255 @@
+"""Bytes of one RFC 5322 message to a ParsedMessage. Never raises.
+
+We parse with the compat32 policy (several times faster than policy.default, see
+bench/bench_mail.py) and decode headers ourselves in ``headers.py``. Bodies are decoded once,
+in their declared charset where Python knows it. Every part is bounded so that a huge or deeply
+nested message degrades to less text, not to a stall.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import hashlib
+import re
+from email import policy
+
+import html2text
+
+from app.mail.headers import (decode_bytes, decode_header, parse_addresses, parse_date,
+                              parse_message_ids)
+from app.mail.quotes import split_reply
+from app.mail.sanitize import sanitize
+from app.mail.thread import thread_key
+from app.mail.types import Attachment, ParsedMessage
+
+MAX_TEXT = 1_000_000
+"""Characters of body text kept; the rest of a larger body is cut (and recorded as a defect)."""
+MAX_HTML = 2_000_000
+"""Bytes of HTML converted; html2text is slow on megabytes of markup."""
+MAX_PARTS = 500
+MAX_DEPTH = 20
+SNIPPET_LENGTH = 200
+MAX_HEADER_VALUE = 4000
+
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_EMBEDDED = ("message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers")
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Parse raw message bytes. Whatever the bytes, returns a ParsedMessage."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = str(raw).encode("utf-8", "surrogateescape")
+    raw = bytes(raw)
+    try:
+        return _parse(raw)
+    except Exception as exc:  # the parser promises a result for any input
+        return _unparseable(raw, f"{type(exc).__name__}: {exc}")
+
+
+def message_from_raw(raw: bytes) -> email.message.Message:
+    """The compat32 Message for ``raw``, with any leading mbox "From " line dropped."""
+    if raw.startswith(b"From ") and not raw.startswith(b"From: "):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return email.message_from_bytes(raw, policy=policy.compat32)
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    msg = message_from_raw(raw)
+    defects: list[str] = [type(d).__name__ for d in msg.defects]
+    headers: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        key = str(name).strip().lower()
+        if key and key not in headers and len(headers) < 200:
+            headers[key] = decode_header(value)[:MAX_HEADER_VALUE]
+
+    subject = headers.get("subject", "")
+    from_list = parse_addresses(msg.get("from"))
+    from_ = from_list[0] if from_list else None
+    ids = parse_message_ids(msg.get("message-id"))
+    message_id = ids[0] if ids else None
+    in_reply = parse_message_ids(msg.get("in-reply-to"))
+    in_reply_to = in_reply[0] if in_reply else None
+    references = parse_message_ids(msg.get("references"))
+
+    body = _Body()
+    _walk(msg, body, 0, False)
+    defects.extend(body.defects)
+    text = body.text()
+    new_text, quoted_text = split_reply(text)
+    snippet_source = new_text or text
+    snippet = " ".join(snippet_source[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH]
+
+    return ParsedMessage(
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        subject=subject,
+        from_=from_,
+        to=parse_addresses(msg.get("to")),
+        cc=parse_addresses(msg.get("cc")),
+        reply_to=parse_addresses(msg.get("reply-to")),
+        date=parse_date(msg.get("date")),
+        text=text,
+        new_text=new_text,
+        quoted_text=quoted_text,
+        snippet=snippet,
+        attachments=body.attachments,
+        size=len(raw),
+        thread_key=thread_key(message_id, in_reply_to, references, subject,
+                              from_.email if from_ else ""),
+        headers=headers,
+        defects=sorted(set(defects)),
+        raw=raw,
+        structure=body.structure(),
+    )
+
+
+class _Body:
+    """What the walk over the MIME tree collects."""
+
+    def __init__(self) -> None:
+        self.plain: str | None = None
+        self.html: str | None = None
+        self.attachments: list[Attachment] = []
+        self.defects: list[str] = []
+        self.parts = 0
+        self.tree: list = []
+
+    def text(self) -> str:
+        if self.plain is not None and self.plain.strip():
+            return self.plain
+        if self.html is not None:
+            return html_to_text(self.html)
+        return self.plain or ""
+
+    def structure(self) -> str:
+        return _render(self.tree[0]) if self.tree else ""
+
+
+def _render(node) -> str:
+    ctype, children = node
+    return f"{ctype}({','.join(_render(c) for c in children)})" if children is not None else ctype
+
+
+def _walk(part: email.message.Message, body: _Body, depth: int, embedded: bool,
+          into: list | None = None) -> None:
+    """Depth-first over the parts, bounded in count and depth.
+
+    ``embedded`` is true below a message/rfc822 part (a forwarded mail, or the original in a
+    bounce): its text is not the body of this message.
+    """
+    into = body.tree if into is None else into
+    body.parts += 1
+    if body.parts > MAX_PARTS or depth > MAX_DEPTH:
+        body.defects.append("TooManyParts")
+        return
+    try:
+        ctype = part.get_content_type()
+    except Exception:
+        ctype = "text/plain"
+    body.defects.extend(type(d).__name__ for d in part.defects)
+    if part.is_multipart():
+        children: list = []
+        into.append((ctype, children))
+        payload = part.get_payload()
+        if ctype in _EMBEDDED and depth > 0:
+            _add_attachment(part, ctype, body)
+            embedded = True
+        for sub in payload if isinstance(payload, list) else []:
+            if isinstance(sub, email.message.Message):
+                _walk(sub, body, depth + 1, embedded, children)
+        return
+    into.append((ctype, None))
+    disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+    filename = _filename(part)
+    if embedded:
+        return
+    if disposition == "attachment" or filename or ctype not in ("text/plain", "text/html"):
+        _add_attachment(part, ctype, body, filename)
+        return
+    data = _payload(part, body)
+    if ctype == "text/html":
+        if body.html is None:
+            body.html = decode_bytes(data[:MAX_HTML], _charset(part))
+    elif body.plain is None:
+        text = decode_bytes(data, _charset(part))
+        if len(text) > MAX_TEXT:
+            body.defects.append("BodyTruncated")
+            text = text[:MAX_TEXT]
+        body.plain = sanitize(text)
+
+
+def _payload(part: email.message.Message, body: _Body) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        body.defects.append("UndecodablePayload")
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    return raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _charset(part: email.message.Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
+def _filename(part: email.message.Message) -> str:
+    try:
+        name = part.get_filename() or part.get_param("name")
+    except Exception:
+        return ""
+    if isinstance(name, tuple):  # RFC 2231 value the library could not collapse
+        name = name[2] if len(name) == 3 else ""
+    return decode_header(name)[:255] if name else ""
+
+
+def _add_attachment(part: email.message.Message, ctype: str, body: _Body,
+                    filename: str = "") -> None:
+    if part.is_multipart():
+        inner = part.get_payload()
+        subject = ""
+        if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
+            subject = decode_header(inner[0].get("subject"))
+        name = filename or (f"{subject[:80]}.eml" if subject else "message.eml")
+        try:
+            size = len(inner[0].as_bytes()) if subject or inner else 0
+        except Exception:
+            size = 0
+    else:
+        data = _payload(part, body)
+        name, size = filename or "", len(data)
+    body.attachments.append(Attachment(filename=name, content_type=ctype, size=size))
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from HTML. Images are dropped; nothing is ever fetched."""
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = False
+    converter.ignore_links = False
+    converter.protect_links = True
+    converter.single_line_break = False
+    try:
+        text = converter.handle(html)
+    except Exception:
+        text = _TAG.sub(" ", html)
+    return sanitize(text).strip("\n")
+
+
+def _unparseable(raw: bytes, reason: str) -> ParsedMessage:
+    """The least we can say about bytes the email package could not take apart."""
+    text = sanitize(decode_bytes(raw[:MAX_TEXT]))
+    return ParsedMessage(
+        message_id=None, in_reply_to=None, references=[], subject="", from_=None, to=[], cc=[],
+        reply_to=[], date=None, text=text, new_text=text, quoted_text="",
+        snippet=" ".join(text[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH], attachments=[],
+        size=len(raw), thread_key=f"raw:{hashlib.sha1(raw).hexdigest()}", headers={}, defects=[f"Unparseable: {reason}"[:300]],
+        raw=raw, structure="",
+    )

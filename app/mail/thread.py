@@ -1,0 +1,53 @@
+"""Thread keys: which messages belong to one conversation.
+
+The root of the References chain names the conversation, then In-Reply-To. A message with
+neither that still says "Re:" comes from a client that dropped the headers, so it is grouped by
+its normalized subject and the person on the other side, which is the best guess left. A fresh
+message is the root of its own thread.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Reply and forward prefixes in the languages we meet, with Outlook's "RE[2]:" counters and
+# the "[EXT]"-style tags that gateways add before them.
+_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{0,30}\]\s*)?"
+    r"(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|res|enc|odp|pd|antw|doorst|ynt|r|回复|答复|转发|回覆|轉寄)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    re.IGNORECASE,
+)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{0,30}\]\s*)?(?:re|aw|sv|vs|rv|res|odp|antw|ynt|r|回复|答复|回覆)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+def normalize_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes, case-folded, whitespace collapsed."""
+    text = subject or ""
+    for _ in range(20):
+        stripped = _PREFIX.sub("", text, count=1)
+        if stripped == text:
+            break
+        text = stripped
+    return " ".join(text.split()).casefold()
+
+
+def is_reply_subject(subject: str) -> bool:
+    """True when the subject starts with a reply prefix ("Re:", "AW:", "Odp:" …)."""
+    return _REPLY_PREFIX.match(subject or "") is not None
+
+
+def thread_key(message_id: str | None, in_reply_to: str | None, references: list[str],
+               subject: str, counterpart: str) -> str:
+    """A stable key shared by every message of one conversation."""
+    if references:
+        return references[0]
+    if in_reply_to:
+        return in_reply_to
+    if message_id and not is_reply_subject(subject):
+        return message_id
+    return f"subject:{normalize_subject(subject)}|{counterpart.casefold()}"
