@@ -1,0 +1,1 @@
+"""The engine: one IMAP watcher per account and the outbox drainer, behind a single-engine lock."""

@@ -1,0 +1,140 @@
+"""Session-wide real servers on loopback and helpers to drive them.
+
+- ``dovecot``: Dovecot with IMAP (STARTTLS and implicit TLS), special-use folders, LMTP.
+- ``smtp_server``: aiosmtpd submission (STARTTLS / implicit TLS, AUTH against Dovecot's users)
+  relaying every accepted message into Dovecot over LMTP.
+- ``users(n)``: fresh mailboxes; ``deliver(...)``: a prospect's message into an INBOX;
+  ``make_config(tmp_path, users)``: a config.toml pointing at both servers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.servers.dovecot import Dovecot, ensure_packages
+from tests.servers.smtpd import SmtpServer, lmtp_deliverer
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+# Every secret the fixtures hand out, so the suite can prove none leaked to disk.
+SECRETS: set[str] = set()
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    password: str
+    env: str
+    """Name of the environment variable holding the password (what configs refer to)."""
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    ensure_packages()
+    server = Dovecot()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def smtp_server(dovecot):
+    cert, key = dovecot.ca_file, dovecot.root / "key.pem"
+    server = SmtpServer(
+        cert, key,
+        check_password=lambda user, pw: dovecot.passwords.get(user) == pw,
+        deliver=lmtp_deliverer(dovecot.host, dovecot.lmtp_port),
+        is_local=lambda rcpt: rcpt in dovecot.passwords,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def new_user(dovecot: Dovecot, prefix: str = "user") -> User:
+    n = next(_counter)
+    email = f"{prefix}{n}-{uuid.uuid4().hex[:6]}@example.com"
+    password = "pw-" + secrets.token_hex(8)
+    env = f"REPLYDESK_TEST_PW_{n}"
+    SECRETS.add(password)
+    dovecot.add_user(email, password)
+    os.environ[env] = password
+    return User(email, password, env)
+
+
+@pytest.fixture
+def users(dovecot):
+    def make(n: int = 1, prefix: str = "user") -> list[User]:
+        return [new_user(dovecot, prefix) for _ in range(n)]
+    return make
+
+
+def build_message(to: str, *, subject: str = "Re: Quick question", body: str = "Sounds interesting.",
+                  from_addr: str = "Pat Prospect <pat@prospect.example>", message_id: str | None = None,
+                  in_reply_to: str | None = None, references: str | None = None,
+                  extra_headers: dict[str, str] | None = None, date: datetime | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = from_addr
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(timezone.utc))
+    msg["Message-ID"] = message_id or make_msgid(domain="prospect.example")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references or in_reply_to:
+        msg["References"] = references or in_reply_to
+    for k, v in (extra_headers or {}).items():
+        msg[k] = v
+    msg.set_content(body)
+    return msg
+
+
+@pytest.fixture
+def deliver(dovecot):
+    def send(to: str, **kwargs) -> str:
+        msg = build_message(to, **kwargs)
+        dovecot.deliver(to, msg.as_bytes())
+        return msg["Message-ID"]
+    return send
+
+
+def write_config(path: Path, dovecot: Dovecot, smtp: SmtpServer | None, users: list[User],
+                 database: Path | None = None, **general) -> Path:
+    """A config.toml for ``users`` on the fixture servers. Passwords stay in the environment."""
+    lines = ["[general]"]
+    lines.append(f'database = "{database or path.parent / "replydesk.db"}"')
+    for key, value in general.items():
+        lines.append(f"{key} = {value!r}".replace("'", '"'))
+    for u in users:
+        lines += [
+            "", "[[accounts]]", f'email = "{u.email}"', f'name = "{u.email.split("@")[0].title()}"',
+            'provider = "generic"', f'password_env = "{u.env}"',
+            "[accounts.imap]", f'host = "{dovecot.host}"', f"port = {dovecot.imaps_port}",
+            'security = "tls"', f'ca_file = "{dovecot.ca_file}"',
+            "[accounts.smtp]", f'host = "{dovecot.host}"',
+            f"port = {smtp.port if smtp else 1}", 'security = "starttls"', f'ca_file = "{dovecot.ca_file}"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def make_config(dovecot, request):
+    def make(tmp_path: Path, users: list[User], **general) -> Path:
+        smtp = request.getfixturevalue("smtp_server")
+        return write_config(tmp_path / "config.toml", dovecot, smtp, users, **general)
+    return make

@@ -1,0 +1,229 @@
+"""A throwaway Dovecot (IMAP with IDLE, special-use folders, LMTP delivery) on loopback.
+
+Built from ../shared/reference/dovecot-test.conf's settings. Needs the Debian packages
+dovecot-imapd and dovecot-lmtpd; runs as root with mail owned by the dovecot user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.servers.certs import make_self_signed
+from tests.servers.ports import free_port
+
+CONF = """
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+ssl_min_protocol = TLSv1.2
+auth_mechanisms = plain login xoauth2 oauthbearer
+disable_plaintext_auth = no
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_max_userip_connections = 50
+default_process_limit = 3000
+default_client_limit = 10000
+default_vsz_limit = 0
+mail_location = maildir:{root}/mail/%u
+imap_idle_notify_interval = 2 mins
+auth_verbose = yes
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}/home/%u allow_all_users=yes
+}}
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+  mailbox Archive {{
+    special_use = \\Archive
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  chroot =
+  process_min_avail = 2
+  service_count = 0
+  inet_listener imap {{
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = {imaps_port}
+  }}
+}}
+service imap {{
+  process_limit = 3000
+}}
+service anvil {{
+  chroot =
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+"""
+
+
+def dovecot_available() -> bool:
+    return shutil.which("dovecot") is not None and shutil.which("doveadm") is not None
+
+
+class Dovecot:
+    host = "127.0.0.1"
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root or tempfile.mkdtemp(prefix="replydesk-dovecot-"))
+        self.root.chmod(0o755)
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.lmtp_port = free_port()
+        self.conf = self.root / "dovecot.conf"
+        self.users_file = self.root / "users"
+        self.passwords: dict[str, str] = {}
+        for sub in ("run", "state", "mail", "home"):
+            (self.root / sub).mkdir(exist_ok=True)
+        self.ca_file, _ = make_self_signed(self.root)
+        self.users_file.write_text("")
+        self.conf.write_text(CONF.format(root=self.root, imap_port=self.imap_port,
+                                         imaps_port=self.imaps_port, lmtp_port=self.lmtp_port))
+        subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "mail"), str(self.root / "home")],
+                       check=True)
+        self.running = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, timeout: float = 20) -> None:
+        subprocess.run(["dovecot", "-c", str(self.conf)], check=True)
+        self.running = True
+        self._wait_listening(timeout)
+
+    def _wait_listening(self, timeout: float) -> None:
+        import socket
+        deadline = time.monotonic() + timeout
+        pending = {self.imap_port, self.imaps_port, self.lmtp_port}
+        while pending and time.monotonic() < deadline:
+            for port in list(pending):
+                try:
+                    with socket.create_connection((self.host, port), timeout=1):
+                        pending.discard(port)
+                except OSError:
+                    pass
+            if pending:
+                time.sleep(0.05)
+        if pending:
+            raise RuntimeError(f"dovecot did not listen on {pending}: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        subprocess.run(["doveadm", "-c", str(self.conf), "stop"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pid_file = self.root / "run" / "master.pid"
+        deadline = time.monotonic() + 10
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.running = False
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, n: int = 30) -> str:
+        try:
+            return "\n".join((self.root / "dovecot.log").read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def log_text(self) -> str:
+        try:
+            return (self.root / "dovecot.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    # -- users and mail ----------------------------------------------------------------
+
+    def add_user(self, email: str, password: str) -> None:
+        self.add_users([(email, password)])
+
+    def add_users(self, pairs: list[tuple[str, str]]) -> None:
+        self.passwords.update(pairs)
+        self._write_users()
+
+    def set_password(self, email: str, password: str) -> None:
+        self.passwords[email] = password
+        self._write_users()
+
+    def _write_users(self) -> None:
+        tmp = self.users_file.with_suffix(".tmp")
+        tmp.write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self.passwords.items()))
+        # Dovecot re-reads the file when its mtime changes: make every write a new second.
+        self._mtime = max(time.time(), getattr(self, "_mtime", 0) + 1)
+        os.utime(tmp, (self._mtime, self._mtime))
+        os.replace(tmp, self.users_file)
+
+    def doveadm(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"doveadm {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def kick(self, email: str) -> None:
+        self.doveadm("kick", email, check=False)
+
+    def deliver(self, to: str, raw: bytes, mail_from: str = "prospect@example.net") -> None:
+        """Deliver as a remote sender would: LMTP into ``to``'s INBOX."""
+        with smtplib.LMTP(self.host, self.lmtp_port, timeout=30) as lmtp:
+            lmtp.sendmail(mail_from, [to], raw)
+
+    def mailbox_uids(self, email: str, mailbox: str = "INBOX") -> list[int]:
+        out = self.doveadm("search", "-u", email, "mailbox", mailbox, "ALL")
+        return [int(line.split()[1]) for line in out.splitlines() if line.strip()]
+
+    def fetch_field(self, email: str, field: str, mailbox: str = "INBOX") -> str:
+        """``doveadm fetch`` of one field (e.g. ``flags``, ``hdr``, ``text``) over a mailbox."""
+        return self.doveadm("fetch", "-u", email, field, "mailbox", mailbox, "ALL")
+
+    def __repr__(self) -> str:
+        return f"Dovecot(imaps={self.imaps_port}, imap={self.imap_port}, lmtp={self.lmtp_port})"
+
+
+def ensure_packages() -> None:
+    """Tests need Dovecot; scripts/test installs it. Fail with a clear message otherwise."""
+    if not dovecot_available():
+        raise RuntimeError("Dovecot is not installed: run scripts/test (apt-get install dovecot-imapd "
+                           "dovecot-lmtpd)")
+    if os.geteuid() != 0:
+        raise RuntimeError("the Dovecot test fixture runs as root (it chowns mail to the dovecot user)")
