@@ -49,6 +49,10 @@ class AuthError(ReplydeskError):
     """The server refused our credentials: stop the account, do not retry in a loop."""
 
 
+class ReauthNeeded(AuthError):
+    """An OAuth grant was revoked or expired: the user must authorize the account again."""
+
+
 class AccountConfigError(ReplydeskError):
     """The server cannot be used as configured (TLS mode, STARTTLS missing, IMAP disabled)."""
 
