@@ -138,8 +138,9 @@ class MessagesMixin:
         conn = self.db.conn
         stats = conn.execute(
             "SELECT count(*), sum(direction = 'in'), sum(direction = 'in' AND seen = 0 AND archived = 0), "
-            "max(received_at), max(CASE WHEN direction = 'in' AND archived = 0 THEN received_at END), "
-            "min(archived) FROM messages WHERE conversation_id = ?", (conv,)).fetchone()
+            "max(received_at), max(CASE WHEN direction = 'in' THEN received_at END), "
+            "min(CASE WHEN direction = 'in' THEN archived END) FROM messages WHERE conversation_id = ?",
+            (conv,)).fetchone()
         if not stats[0]:
             conn.execute("DELETE FROM conversations WHERE id = ?", (conv,))
             return

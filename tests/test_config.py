@@ -1,0 +1,90 @@
+"""Config: presets fill the gaps, and a wrong config is one line naming file, key and expectation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import load_config, parse_config
+from app.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env)
+
+
+def test_example_config_is_valid_and_shows_three_providers():
+    cfg = load_config(ROOT / "config.example.toml")
+    providers = {a.provider for a in cfg.accounts}
+    assert {"google", "microsoft", "generic"} <= providers
+    google = cfg.account("ana")
+    assert (google.imap.host, google.imap.port, google.imap.security) == ("imap.gmail.com", 993, "tls")
+    assert google.folders["sent"] == "[Gmail]/Sent Mail" and google.smtp_saves_sent
+    ms = cfg.account("ben@acme-mail.com")
+    assert (ms.smtp.host, ms.smtp.port, ms.smtp.security) == ("smtp.office365.com", 587, "starttls")
+    assert ms.folders["junk"] == "Junk Email"
+
+
+def test_security_without_port_picks_the_standard_port():
+    cfg = parse_config({"accounts": [{"email": "a@x.io", "provider": "generic",
+                                      "imap": {"host": "h", "security": "starttls"},
+                                      "smtp": {"host": "h", "security": "tls"}}]})
+    acc = cfg.accounts[0]
+    assert (acc.imap.port, acc.smtp.port) == (143, 465)
+    assert acc.imap.username == "a@x.io" and acc.id == "a@x.io"
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ('[general]\nidle_refresh_minutes = "soon"\n', "general.idle_refresh_minutes: expected a valid number"),
+    ('[general]\nidle_refesh_minutes = 5\n', "general.idle_refesh_minutes: unknown key"),
+    ('[[accounts]]\nemail = "a@x.io"\n', "accounts[0].imap.host: required for provider 'generic'"),
+    ('[[accounts]]\nemail = "a@x.io"\nprovider = "gmail"\n', "accounts[0].provider: expected 'google'"),
+    ('[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n[accounts.imap]\nport = 99999\n',
+     "accounts[0].imap.port: expected"),
+    ('[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n[accounts.imap]\nsecurity = "ssl"\n',
+     "accounts[0].imap.security: expected 'tls' or 'starttls'"),
+    ('[[accounts]]\nprovider = "google"\n', "accounts[0].email: required key is missing"),
+    ('[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n',
+     "duplicate account id 'a@x.io'"),
+    ("[general\n", "invalid TOML"),
+])
+def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, toml: str, expected: str):
+    path = tmp_path / "config.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert expected in str(err.value)
+    assert str(path) in str(err.value)
+    proc = run_cli("--config", str(path), "list", "--json")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path):
+    proc = run_cli("--config", str(tmp_path / "nope.toml"), "list")
+    assert proc.returncode == 2 and "config file not found" in proc.stderr
+
+
+def test_config_from_environment_variable(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text('[general]\ndatabase = "rd.db"\n')
+    import os
+    env = dict(os.environ, REPLYDESK_CONFIG=str(path))
+    proc = run_cli("list", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "rd.db").exists()
+
+
+def test_example_config_lists_as_json_with_exit_zero(tmp_path: Path):
+    import os
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path))  # keep the default database out of $HOME
+    proc = run_cli("--config", str(ROOT / "config.example.toml"), "list", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""

@@ -1,0 +1,142 @@
+"""The store: nothing stored twice, labels that survive a rescan, threads, undo, search, suppressions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from app.errors import StoreError
+from app.mail.types import BounceRecipient
+from app.store import InboxFilter, Store
+from tests.storefill import incoming
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "replydesk.db")
+    s.ensure_account("a", "me@sender.example")
+    yield s
+    s.close()
+
+
+def test_database_file_is_private_and_in_wal_mode(tmp_path):
+    s = Store(tmp_path / "sub" / "rd.db")
+    assert stat.S_IMODE(os.stat(tmp_path / "sub" / "rd.db").st_mode) == 0o600
+    assert s.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+def test_a_database_from_a_newer_replydesk_is_refused(tmp_path):
+    path = tmp_path / "rd.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(StoreError, match="newer replydesk"):
+        Store(path)
+
+
+def test_the_same_message_is_stored_once(store):
+    msg = incoming(1, "<r1@p>", "Re: hi", "bob@p.example")
+    assert len(store.add_messages("a", [msg])) == 1
+    assert store.add_messages("a", [msg, msg]) == []
+    assert len(store.list_messages()) == 1
+
+
+def test_a_reply_joins_the_thread_of_our_cold_email(store):
+    store.add_messages("a", [incoming(1, "<cold@me>", "Quick question", "me@sender.example",
+                                      folder="Sent", direction="out", to="bob@p.example")])
+    store.add_messages("a", [incoming(1, "<r1@p>", "Re: Quick question", "bob@p.example",
+                                      in_reply_to="<cold@me>", category="interested")])
+    [conv] = store.conversations_at(InboxFilter(), 0, 10)
+    assert conv["message_count"] == 2 and conv["inbound_count"] == 1
+    assert conv["counterpart"] == "bob@p.example" and conv["category"] == "interested"
+    thread = store.conversation_messages(conv["id"])
+    assert [m["direction"] for m in thread] == ["out", "in"]
+
+
+def test_a_user_label_survives_a_uidvalidity_rescan(store):
+    store.add_messages("a", [incoming(5, "<r1@p>", "Re: x", "bob@p.example", category="not_interested")])
+    conv = store.conversations_at(InboxFilter(), 0, 1)[0]["id"]
+    store.set_category([conv], "interested")
+    assert store.forget_folder("a", "INBOX", keep_uidvalidity=2) == 1
+    store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example", uidvalidity=2,
+                                      category="not_interested")])
+    [row] = store.list_messages()
+    assert (row["category"], row["category_source"], row["uid"]) == ("interested", "user", 1)
+
+
+def test_label_archive_read_and_undo(store):
+    store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example", category="interested")])
+    conv = store.conversations_at(InboxFilter(), 0, 1)[0]["id"]
+    store.set_category([conv], "meeting")
+    store.set_seen([conv], True)
+    store.archive([conv])
+    assert store.count_conversations(InboxFilter()) == 0
+    assert store.count_conversations(InboxFilter(view="archived")) == 1
+    ops = [(o["op"], o["args"]) for o in store.pending_ops("a")]
+    assert ("add_flags", {"flags": ["replydesk-meeting"]}) in ops
+    assert ("add_flags", {"flags": ["\\Seen"]}) in ops
+    assert ("move", {"to_role": "archive"}) in ops
+    assert store.undo_last() == "archive"
+    assert store.count_conversations(InboxFilter()) == 1
+    assert store.undo_last() == "flag"
+    assert store.conversation(conv)["unread_count"] == 1
+    assert store.undo_last() == "label"
+    assert store.conversation(conv)["category"] == "interested"
+    assert store.undo_last() is None
+
+
+def test_views_split_replies_from_bounces_and_auto_replies(store):
+    store.add_messages("a", [
+        incoming(1, "<r1@p>", "Re: x", "bob@p.example", category="interested"),
+        incoming(2, "<b1@p>", "Undeliverable", "mailer-daemon@p.example", kind="bounce", category="bounce",
+                 bounces=[BounceRecipient("gone@p.example", "5.1.1", True),
+                          BounceRecipient("full@p.example", "4.2.2", False)]),
+        incoming(3, "<o1@p>", "Out of office", "eve@p.example", kind="autoreply", category="out_of_office"),
+    ])
+    assert store.view_counts() == {"replies": 1, "bounces": 1, "auto": 1, "archived": 0, "all": 3}
+    # hard bounces go to the suppression list, soft ones do not
+    assert [s["address"] for s in store.suppressions()] == ["gone@p.example"]
+    assert store.is_suppressed("GONE@p.example")
+
+
+def test_full_text_search_and_filters(store):
+    store.add_messages("a", [
+        incoming(1, "<r1@p>", "Re: pricing", "bob@p.example", text="Can you send the pricing deck?"),
+        incoming(2, "<r2@p>", "Re: hello", "ann@q.example", text="Not now, thanks", category="not_interested"),
+    ])
+    assert store.count_conversations(InboxFilter(search="deck")) == 1
+    assert store.count_conversations(InboxFilter(search="ann@q")) == 1
+    assert store.count_conversations(InboxFilter(search='"); DROP TABLE messages; --')) == 0
+    assert store.count_conversations(InboxFilter(category="not_interested")) == 1
+    assert store.category_counts(InboxFilter()) == {"uncategorized": 1, "not_interested": 1}
+
+
+def test_keyset_paging_and_positions_follow_the_list_order(store):
+    store.add_messages("a", [incoming(i, f"<m{i}@p>", f"Re: {i}", f"p{i}@p.example", received_at=1000.0 + i)
+                             for i in range(1, 51)])
+    f = InboxFilter()
+    first = store.conversations_at(f, 0, 20)
+    assert [c["subject"] for c in first[:2]] == ["Re: 50", "Re: 49"]
+    nxt = store.conversations_after(f, first[-1]["last_inbound_at"], first[-1]["id"], 20)
+    assert nxt == store.conversations_at(f, 20, 20)
+    assert store.position_of(f, nxt[0]["id"]) == 20
+
+
+def test_server_flag_changes_come_back(store):
+    store.add_messages("a", [incoming(7, "<r1@p>", "Re: x", "bob@p.example")])
+    assert store.apply_server_flags("a", "INBOX", 1, {7: ["\\Seen"]}) == 1
+    assert store.apply_server_flags("a", "INBOX", 1, {7: ["\\Seen"]}) == 0
+    assert store.list_messages()[0]["seen"] == 1
+
+
+def test_another_connection_sees_commits_through_data_version(store, tmp_path):
+    reader = Store(tmp_path / "replydesk.db")
+    before = reader.data_version()
+    store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example")])
+    assert reader.data_version() != before
+    assert reader.count_conversations(InboxFilter()) == 1
