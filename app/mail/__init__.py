@@ -6,7 +6,9 @@ intent), ``thread_key``/``normalize_subject`` group conversations and ``build_re
 the answer.
 """
 
+from app.mail.classify import classify
 from app.mail.parse import parse
+from app.mail.rules import Rules, load_rules
 from app.mail.sanitize import sanitize
 from app.mail.thread import normalize_subject, thread_key
 from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Classification,
@@ -14,5 +16,5 @@ from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Cl
 
 __all__ = [
     "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",
-    "normalize_subject", "parse", "sanitize", "thread_key",
+    "Rules", "classify", "load_rules", "normalize_subject", "parse", "sanitize", "thread_key",
 ]

@@ -1,0 +1,238 @@
+"""Delivery failures: which recipients bounced, with what status, hard or soft.
+
+Three sources, most precise first: the RFC 3464 delivery-status part (per-recipient Action and
+Status); flufl.bounce, whose detectors know two decades of non-standard MTA formats (Exim,
+qmail, Postfix, Yahoo, old Exchange …); and the headers and phrases providers add on top
+(X-Failed-Recipients, Microsoft's NDR header, "Undeliverable:" subjects). Status codes that
+the DSN does not give are looked for next to the address in the text.
+"""
+
+from __future__ import annotations
+
+import email.message
+import logging
+import re
+from dataclasses import dataclass, field
+
+from flufl.bounce import all_failures
+
+from app.mail.headers import decode_header, parse_addresses
+from app.mail.parse import message_from_raw
+from app.mail.types import BounceRecipient, ParsedMessage
+
+# flufl.bounce logs a full traceback before re-raising a detector's error; we degrade instead.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+
+_SENDER = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|"
+                     r"mail\.delivery|maildelivery|nobody|mdaemon)\b", re.IGNORECASE)
+_SENDER_NAME = re.compile(r"mail delivery (?:subsystem|system|service)|mailer[- ]daemon|"
+                          r"postmaster|microsoft outlook|mail administrator", re.IGNORECASE)
+_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status notification|failure|failed|has failed|problem)|"
+    r"mail delivery (?:failed|failure|warning|delayed)|returned mail|failure notice|"
+    r"non[- ]?deliver|could not (?:be )?(?:send|sent|delivered)|delivery (?:delayed|warning)|"
+    r"message (?:not delivered|delayed)|delivery report|rejected:|"
+    r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|"
+    r"no entregado|n[ãa]o entregue|mancato recapito|non recapitabile|onbestelbaar|"
+    r"niedostarczon|warning: message|delayed mail", re.IGNORECASE)
+_BODY = re.compile(
+    r"(?:could|can)(?:not| not|n't) be delivered|wasn't delivered|was not delivered|"
+    r"permanent(?:ly)? (?:error|fatal|failure)|delivery to the following recipient|"
+    r"user unknown|unknown user|no such user|mailbox (?:unavailable|not found|full|is full)|"
+    r"address rejected|recipient address rejected|does not exist|"
+    r"the following addresses? had permanent|delivery has failed|undeliverable|"
+    r"message could not be delivered|unable to deliver|this is the mail system at host|"
+    r"i'm afraid i wasn't able to deliver|remote server returned|"
+    r"has not yet been delivered|will (?:continue|keep) (?:trying|to try)|still trying|"
+    r"will be retried|delivery (?:attempts|has been) (?:will continue|delayed)", re.IGNORECASE)
+_TEMPORARY = re.compile(
+    r"\bdelay(?:ed)?\b|has not yet been delivered|not been delivered yet|will (?:continue|keep) "
+    r"(?:trying|to try)|still (?:be )?trying|will be retried|will retry|warning: message|"
+    r"mail delivery warning|transient|temporar", re.IGNORECASE)
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
+_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+@dataclass
+class BounceReport:
+    recipients: list[BounceRecipient] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+
+def is_candidate(pm: ParsedMessage) -> bool:
+    """Cheap test run before the costlier bounce analysis: does anything hint at a bounce?"""
+    h = pm.headers
+    ctype = h.get("content-type", "").lower()
+    sender = pm.from_.email if pm.from_ else h.get("from", "")
+    return bool(
+        "delivery-status" in ctype or "report" in ctype
+        or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
+        or _SENDER.match(sender) or _SENDER_NAME.search(h.get("from", "")) or "<>" in h.get("from", "")
+        or h.get("return-path", "").strip() in ("<>", "")
+        and _SUBJECT.search(pm.subject)
+        or _SUBJECT.search(pm.subject) or _BODY.search(pm.text[:20000])
+    )
+
+
+def valid_address(addr: str) -> bool:
+    local, _, domain = addr.rpartition("@")
+    return bool(local and domain and "." in domain and ".." not in addr
+                and not local.startswith(".") and not local.endswith(".")
+                and _ADDRESS.fullmatch(addr) is not None)
+
+
+def _clean(addr: str) -> str:
+    addr = addr.strip().strip("<>\"' ;,")
+    if ";" in addr:  # "rfc822; user@host"
+        addr = addr.split(";", 1)[1].strip().strip("<>\"' ")
+    local, _, domain = addr.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else addr
+
+
+def analyze(pm: ParsedMessage) -> BounceReport:
+    """Find the failed recipients of a message that may be a bounce. Never raises."""
+    report = BounceReport()
+    try:
+        msg = message_from_raw(pm.raw)
+    except Exception:
+        return report
+    found: dict[str, BounceRecipient] = {}
+    dsn_seen = _from_dsn(msg, found, report)
+    temporary, permanent = _from_flufl(msg, report)
+    text = pm.text
+    delay = bool(_TEMPORARY.search(pm.subject))
+    # The DSN names the recipients exactly; the MTA-format detectors only fill in without one.
+    for addr in [] if found else sorted(permanent | temporary):
+        status = _status_near(text, addr)
+        # An MTA that gave up after retrying ("I'm not going to try again") reports a 4.x.x
+        # code on a final failure: the address is dead all the same, so it counts as hard.
+        hard = addr in permanent and not delay
+        found[addr] = BounceRecipient(address=addr, status=status, hard=hard)
+    if not found:
+        for addr in _header_failures(pm):
+            status = _status_near(text, addr)
+            found[addr] = BounceRecipient(address=addr, status=status,
+                                          hard=not (status or "").startswith("4") and not delay)
+        if found:
+            report.reasons.append("X-Failed-Recipients header")
+    report.recipients = list(found.values())
+    report.score = _score(pm, report, dsn_seen)
+    return report
+
+
+def _from_dsn(msg: email.message.Message, found: dict[str, BounceRecipient],
+              report: BounceReport) -> bool:
+    """Read per-recipient blocks of every message/delivery-status part (RFC 3464)."""
+    seen = False
+    for part in _walk(msg):
+        if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
+            continue
+        seen = True
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            continue
+        for block in blocks[1:] if len(blocks) > 1 else blocks:
+            if not isinstance(block, email.message.Message):
+                continue
+            action = decode_header(block.get("action")).lower()
+            if action in ("delivered", "relayed", "expanded"):
+                continue
+            # The original recipient is the address we wrote to; the final one may be an alias.
+            candidates = [_clean(decode_header(block.get(name)))
+                          for name in ("original-recipient", "final-recipient") if block.get(name)]
+            addr = next((a for a in candidates if valid_address(a)), "")
+            if not addr:
+                continue
+            m = _STATUS.search(decode_header(block.get("status")))
+            status = ".".join(m.groups()) if m else None
+            if status is None:
+                m = _STATUS.search(decode_header(block.get("diagnostic-code")))
+                status = ".".join(m.groups()) if m else None
+            # "failed" is final even with a 4.x.x code (the MTA gave up retrying).
+            hard = action == "failed" or (action != "delayed" and not (status or "").startswith("4"))
+            found[addr] = BounceRecipient(address=addr, status=status, hard=hard)
+            report.reasons.append(f"delivery status: {addr} {action or 'failed'} {status or ''}".strip())
+    return seen
+
+
+def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[str], set[str]]:
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        return set(), set()
+
+    def clean(items) -> set[str]:
+        out = set()
+        for item in items:
+            addr = _clean(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
+            if valid_address(addr):
+                out.add(addr)
+        return out
+
+    temp, perm = clean(temporary), clean(permanent)
+    if temp or perm:
+        report.reasons.append(f"MTA bounce format: {len(perm)} permanent, {len(temp)} temporary")
+    return temp, perm
+
+
+def _header_failures(pm: ParsedMessage) -> list[str]:
+    value = pm.headers.get("x-failed-recipients", "")
+    return [a.email for a in parse_addresses(value) if valid_address(a.email)]
+
+
+def _status_near(text: str, addr: str) -> str | None:
+    """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``."""
+    at = text.lower().find(addr.lower())
+    if at < 0:
+        window = text[:4000]
+    else:
+        window = text[max(0, at - 300):at + 600]
+    m = _STATUS.search(window)
+    if m:
+        return ".".join(m.groups())
+    m = _SMTP_CODE.search(window)
+    return f"{m.group(1)}.0.0" if m else None
+
+
+def _walk(msg: email.message.Message, limit: int = 200):
+    stack, count = [msg], 0
+    while stack and count < limit:
+        part = stack.pop()
+        count += 1
+        yield part
+        if part.is_multipart() and part.get_content_type() not in (
+                "message/delivery-status", "message/rfc822"):
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend(reversed([p for p in payload if isinstance(p, email.message.Message)]))
+
+
+def _score(pm: ParsedMessage, report: BounceReport, dsn_seen: bool) -> float:
+    """How sure we are that this is a bounce, from 0 to 1, with the signals as reasons."""
+    h = pm.headers
+    score = 0.0
+    if report.recipients:
+        score += 0.6
+    if dsn_seen:
+        score += 0.3
+        report.reasons.append("multipart/report with a delivery-status part")
+    sender = pm.from_.email if pm.from_ else h.get("from", "")
+    if _SENDER.match(sender) or _SENDER_NAME.search(h.get("from", "")):
+        score += 0.3
+        report.reasons.append(f"sent by {sender or 'the mail system'}")
+    elif "<>" in h.get("from", ""):
+        score += 0.3
+        report.reasons.append("sent from the null address <>")
+    if "x-ms-exchange-message-is-ndr" in h:
+        score += 0.4
+        report.reasons.append("Microsoft NDR header")
+    if _SUBJECT.search(pm.subject):
+        score += 0.3
+        report.reasons.append(f"bounce subject: {pm.subject[:60]!r}")
+    body = _BODY.search(pm.text[:20000])
+    if body:
+        score += 0.2
+        report.reasons.append(f"bounce wording: {body.group(0)!r}")
+    return min(score, 1.0)
