@@ -7,6 +7,7 @@ the answer.
 """
 
 from app.mail.classify import classify
+from app.mail.compose import build_reply
 from app.mail.parse import parse
 from app.mail.rules import Rules, load_rules
 from app.mail.sanitize import sanitize
@@ -16,5 +17,5 @@ from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Cl
 
 __all__ = [
     "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",
-    "Rules", "classify", "load_rules", "normalize_subject", "parse", "sanitize", "thread_key",
+    "Rules", "build_reply", "classify", "load_rules", "normalize_subject", "parse", "sanitize", "thread_key",
 ]
