@@ -61,7 +61,11 @@ class OAuthConfig(_Strict):
     token_uri: str | None = None
     """Override of the token endpoint (tests, sovereign clouds)."""
     authority: str | None = None
-    """Override of the Microsoft authority URL."""
+    """Override of the Microsoft authority URL (trusted as given: no instance discovery)."""
+    client_secret: str | None = None
+    """Google: the Desktop-app client's secret (Google does not treat it as confidential)."""
+    auth_uri: str | None = None
+    """Override of Google's authorization endpoint."""
 
 
 class AccountConfig(_Strict):

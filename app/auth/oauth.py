@@ -1,0 +1,67 @@
+"""OAuth for ``auth = "oauth2"`` accounts, by provider: Microsoft (MSAL) or Google.
+
+The provider modules block (HTTP, MSAL's discovery); the async entry points run them in a thread
+so the event loop never waits on a token endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from types import ModuleType
+
+from app.config import Account
+from app.errors import SecretError
+
+# accounts whose cached access token a server refused: the next request asks the token endpoint
+_force_refresh: set[str] = set()
+
+
+def _provider(account: Account) -> ModuleType:
+    if account.provider == "microsoft":
+        from app.auth import oauth_microsoft
+
+        return oauth_microsoft
+    if account.provider == "google":
+        from app.auth import oauth_google
+
+        return oauth_google
+    raise SecretError(f"{account.id}: auth = \"oauth2\" works with provider \"google\" or \"microsoft\", "
+                      f"not {account.provider!r}", "use auth = \"password\" for this provider")
+
+
+def access_token_sync(account: Account) -> str:
+    module = _provider(account)
+    force = account.email in _force_refresh
+    token = module.access_token(account, force_refresh=force)
+    _force_refresh.discard(account.email)
+    return token
+
+
+async def access_token(account: Account) -> str:
+    return await asyncio.to_thread(access_token_sync, account)
+
+
+def invalidate(account: Account) -> None:
+    _force_refresh.add(account.email)
+
+
+def in_ssh_session() -> bool:
+    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+
+
+def authorize(account: Account, show: Callable[[str], None], ask: Callable[[str], str], *,
+              paste: bool | None = None) -> None:
+    """Run the provider's interactive flow and store the tokens in the keyring (blocking).
+
+    Google: the loopback flow, or the paste-the-URL flow when ``paste`` (default: in an SSH session).
+    """
+    module = _provider(account)
+    if module.__name__.endswith("microsoft"):
+        module.device_flow(account, show)
+    elif paste if paste is not None else in_ssh_session():
+        module.authorize_paste(account, show, ask)
+    else:
+        module.authorize_loopback(account, show)
+    _force_refresh.discard(account.email)
