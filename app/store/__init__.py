@@ -9,12 +9,13 @@ from app.store.inbox import InboxFilter, InboxMixin
 from app.store.messages import IncomingMessage, MessagesMixin
 from app.store.outbox import OutboxMixin
 from app.store.state import FolderState, StateMixin
+from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
 __all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "open_store"]
 
 
-class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin):
+class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin):
     """One connection to the database with every query replydesk makes.
 
     Not shared between threads: each thread (and each process) opens its own.

@@ -73,7 +73,10 @@ class TriageMixin:
                 self.refresh_conversation(conv)
                 if category in ("unsubscribe",):
                     addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
-                    self.suppress(addr, "unsubscribe", mid, "labelled by the user")
+                    if addr and not self.is_suppressed(addr):
+                        self.suppress(addr, "unsubscribe", mid, "labelled by the user")
+                        # undoing the label takes the address off the list again
+                        undo[-1]["unsuppress"] = addr.lower()
             if log and undo:
                 self._log("label", {"labels": undo})
 
@@ -149,6 +152,8 @@ class TriageMixin:
                     continue
                 conn.execute("UPDATE messages SET category = ?, category_source = ? WHERE id = ?",
                              (item["category"], item["source"], mid))
+                if item.get("unsuppress"):
+                    conn.execute("DELETE FROM suppressions WHERE address = ?", (item["unsuppress"],))
                 if m[1]:
                     if item["source"] == "user":
                         conn.execute("UPDATE labels SET category = ? WHERE account = ? AND message_id = ?",

@@ -1,0 +1,52 @@
+"""Figures for the health screen and the live-arrival notice: replies, bounces and sends per
+account over a window, and the inbound messages stored since a given row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.store.db import Database
+
+
+class StatsMixin:
+    db: Database
+
+    def account_stats(self, today_start: float, week_start: float) -> dict[str, dict[str, int]]:
+        """Per account: human replies received since ``today_start``; since ``week_start``, the
+        messages sent (the account's Sent folder), the threads they went to, how many of those
+        threads have a human reply, and the bounces received."""
+        conn = self.db.conn
+        stats: dict[str, dict[str, int]] = {}
+
+        def row(account: str) -> dict[str, int]:
+            return stats.setdefault(account, {"replies_today": 0, "bounces_7d": 0, "sent_7d": 0,
+                                              "threads_7d": 0, "replied_7d": 0})
+
+        for account, today, bounces in conn.execute(
+                "SELECT account, sum(kind = 'human' AND received_at >= ?), sum(kind = 'bounce' AND received_at >= ?) "
+                "FROM messages WHERE direction = 'in' AND received_at >= ? GROUP BY account",
+                (today_start, week_start, min(today_start, week_start))):
+            row(account).update(replies_today=today or 0, bounces_7d=bounces or 0)
+        for account, sent, threads, replied in conn.execute(
+                "SELECT o.account, count(*), count(DISTINCT o.conversation_id), "
+                "count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = o.conversation_id "
+                "AND r.direction = 'in' AND r.kind = 'human') THEN o.conversation_id END) "
+                "FROM messages o WHERE o.direction = 'out' AND o.received_at >= ? GROUP BY o.account",
+                (week_start,)):
+            row(account).update(sent_7d=sent, threads_7d=threads, replied_7d=replied)
+        return stats
+
+    def newest_message_id(self) -> int:
+        return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+
+    def arrivals_since(self, message_id: int, received_after: float, limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
+        """Human replies stored after row ``message_id`` and received after ``received_after``
+        (so a first sync of old mail is not announced): their count and the newest few."""
+        where = "id > ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
+        params = (message_id, received_after)
+        count = self.db.conn.execute(f"SELECT count(*) FROM messages WHERE {where}", params).fetchone()[0]
+        newest = [dict(zip(("id", "account", "from_addr", "from_name", "subject", "conversation_id"), r))
+                  for r in self.db.conn.execute(
+                      f"SELECT id, account, from_addr, from_name, subject, conversation_id FROM messages "
+                      f"WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit))]
+        return count, newest

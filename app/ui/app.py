@@ -1,0 +1,189 @@
+"""The replydesk Textual app: wires the store, the optional in-process engine, themes, keymap
+and screens. Screens own their widgets and actions; this class stays thin."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable
+from datetime import tzinfo
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from app.errors import ReplydeskError
+from app.store import Store
+from app.ui.conversation import ConversationScreen
+from app.ui.health import HealthScreen
+from app.ui.help import HelpScreen
+from app.ui.inbox import VIEW_LABELS, InboxScreen
+from app.ui.inbox_list import InboxList
+from app.ui.messages import StoreChanged
+from app.ui.status import HealthSummary
+from app.ui.text import line
+from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
+
+ANNOUNCE_WINDOW = 86400.0
+"""Arrivals received longer ago than this are history being synced, not news."""
+
+
+class ReplydeskApp(App[int]):
+    """``ReplydeskApp(store_path, config, engine=None)``.
+
+    ``engine``: an ``app.engine.Engine`` to start and stop with the UI (in-process mode), or
+    None when a ``replydesk sync`` owns the database (``attached=True``) or in tests.
+    ``clock`` and ``tz`` fix "now" and the display time zone (tests, screenshots).
+    """
+
+    CSS_PATH = "replydesk.tcss"
+    TITLE = "replydesk"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("h", "health", "Health", show=False, id="health"),
+    ]
+
+    def __init__(self, store_path: Path | str, config: Any = None, *, engine: Any = None,
+                 attached: bool = False, clock: Callable[[], float] = time.time, tz: tzinfo | None = None,
+                 poll_interval: float = 0.25) -> None:
+        super().__init__()
+        self.store = Store(store_path)
+        self.config = config
+        self.engine = engine
+        self.attached = attached
+        self.clock = clock
+        self.tz = tz
+        self.poll_interval = poll_interval
+        themes, self._theme_problems = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = config.general.theme if config is not None else DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._theme_problems.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME
+        self.theme = wanted
+        if config is not None and config.keymap:
+            self.set_keymap(config.keymap)
+        self._version = self.store.data_version()
+        self._last_message_id = self.store.newest_message_id()
+        self._next_poll = 0.0
+        self.reload_cost = 0.0
+        self.health_summary = HealthSummary.of(self.store.accounts())
+
+    @property
+    def engine_note(self) -> str:
+        if self.engine is not None:
+            return "engine in this process"
+        return "attached to replydesk sync" if self.attached else "engine not running"
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def on_mount(self) -> None:
+        self.push_screen(InboxScreen())
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning", markup=False)
+        self.set_interval(self.poll_interval, self._poll_store)
+        if self.engine is not None:
+            self.run_worker(self._run_engine(), group="engine", exclusive=True, exit_on_error=False)
+
+    async def _run_engine(self) -> None:
+        try:
+            await self.engine.start()
+        except ReplydeskError as exc:
+            self.notify(str(exc), title="engine", severity="error", markup=False, timeout=30)
+
+    async def action_quit(self) -> None:
+        await self._stop_engine()
+        self.exit(0)
+
+    async def _stop_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await engine.stop()
+
+    async def on_unmount(self) -> None:
+        await self._stop_engine()
+        self.store.close()
+
+    # -- live updates ----------------------------------------------------------------------
+
+    def _poll_store(self) -> None:
+        """Runs a few times a second. ``PRAGMA data_version`` moves when another connection
+        (the engine, a CLI) commits; then every screen on show re-reads the store. While a big
+        sync commits without pause, refreshes are spaced by how long the last one took."""
+        now = time.monotonic()
+        if now < self._next_poll:
+            return
+        version = self.store.data_version()
+        if version == self._version:
+            return
+        self._version = version
+        started = time.monotonic()
+        self.health_summary = HealthSummary.of(self.store.accounts())
+        self._announce_arrivals()
+        self.screen.post_message(StoreChanged())
+        self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
+
+    def _announce_arrivals(self) -> None:
+        count, newest = self.store.arrivals_since(self._last_message_id, self.clock() - ANNOUNCE_WINDOW)
+        self._last_message_id = self.store.newest_message_id()
+        if not count:
+            return
+        first = newest[0]
+        who = line(first["from_name"]) or line(first["from_addr"])
+        if count == 1:
+            message = f"New reply from {who}: {line(first['subject'])}"
+        else:
+            message = f"{count} new replies, the latest from {who}"
+        self.notify(message, title="New mail", markup=False, timeout=6)
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.push_screen(ConversationScreen(conversation_id))
+
+    def action_reply(self, conversation_id: int) -> None:
+        """Open the compose screen for a conversation, where ``app.ui.compose`` is installed."""
+        try:
+            compose = importlib.import_module("app.ui.compose")
+        except ModuleNotFoundError as exc:
+            if exc.name != "app.ui.compose":
+                raise
+            self.notify("compose: not available", severity="warning", timeout=3)
+            return
+        self.push_screen(compose.ComposeScreen(conversation_id))
+
+    def action_health(self) -> None:
+        if isinstance(self.screen, HealthScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HealthScreen())
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen([
+            ("Inbox", [*InboxList.BINDINGS, *InboxScreen.BINDINGS]),
+            ("Conversation", list(ConversationScreen.BINDINGS)),
+            ("Health", list(HealthScreen.BINDINGS)),
+            ("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
+        ]))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Health", "Mailbox health: connections, errors, bounce and reply rates",
+                            self.action_health)
+        yield SystemCommand("Help", "Every key and its keymap id", self.action_help)
+        if isinstance(screen, InboxScreen):
+            for view, label in VIEW_LABELS.items():
+                yield SystemCommand(f"View: {label}", f"Show {label.lower()}", partial(screen.action_view, view))
+            yield SystemCommand("Filter: unread only", "Toggle showing unread conversations only",
+                                screen.action_toggle_unread)
+            yield SystemCommand("Filter: category", "Show one category", screen.action_pick_category)
+            yield SystemCommand("Filter: mailbox", "Show one mailbox", screen.action_pick_account)
+            yield SystemCommand("Search", "Full-text search of sender, subject and text", screen.action_search)

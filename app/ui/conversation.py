@@ -1,0 +1,173 @@
+"""The conversation screen: the whole thread, our sent mail and their replies, oldest first.
+
+The new text of each message is shown in full; the history it quotes is folded. Inbound
+messages say how the classifier read them and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Collapsible, Footer, Static
+
+from app.mail.quotes import split_reply
+from app.ui.messages import StoreChanged
+from app.ui.status import StatusBar
+from app.ui.text import category_label, line, long_time, safe_text
+from app.ui.triage import TRIAGE_BINDINGS, TriageActions
+
+SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def _addresses(values: list[str]) -> str:
+    return ", ".join(line(v) for v in values)
+
+
+class ConversationScreen(TriageActions, Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        *TRIAGE_BINDINGS,
+        Binding("j,down", "scroll('down')", "Down", show=False, id="cursor_down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="cursor_up"),
+        Binding("g,home", "scroll('home')", "Top", show=False, id="top"),
+        Binding("G,end", "scroll('end')", "Bottom", show=False, id="bottom"),
+        Binding("f", "fold", "Quotes", show=False, id="fold_quotes"),
+    ]
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self._shown: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="conv-title")
+        yield VerticalScroll(id="thread")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        conv = self.store.conversation(self.conversation_id)
+        if conv is not None and conv["unread_count"]:
+            # opening a thread reads it; not a triage action, so not on the undo list
+            self.store.set_seen([self.conversation_id], True, log=False)
+        self.reload()
+        self.query_one("#thread").focus()
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        conv = self.store.conversation(self.conversation_id)
+        if conv is None:
+            self.app.pop_screen()
+            return
+        self._show_title(conv)
+        messages = self.store.conversation_messages(self.conversation_id)
+        ids = [m["id"] for m in messages]
+        if ids != self._shown:
+            self._shown = ids
+            thread = self.query_one("#thread", VerticalScroll)
+            thread.remove_children()
+            thread.mount_all([self._message_block(m) for m in messages])
+        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _show_title(self, conv: dict[str, Any]) -> None:
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(line(conv["subject"]) or "(no subject)", style="bold")
+        title.append(f"  ·  {line(conv['counterpart_name']) or line(conv['counterpart'])}")
+        title.append(f"  ·  {line(conv['account'])}", style="dim")
+        title.append(f"  [{category_label(conv['category'])}]", style="bold")
+        if conv["archived"]:
+            title.append("  archived", style="italic")
+        self.query_one("#conv-title", Static).update(title)
+
+    def _message_block(self, m: dict[str, Any]) -> Vertical:
+        outbound = m["direction"] == "out"
+        tz = self.app.tz  # type: ignore[attr-defined]
+        head = Text()
+        head.append("You" if outbound else (line(m["from_name"]) or line(m["from_addr"])), style="bold")
+        head.append(f" <{line(m['from_addr'])}>")
+        head.append("  sent" if outbound else "  replied", style="dim")
+        head.append(f"\nTo: {_addresses(m['to_addrs'])}")
+        if m["cc_addrs"]:
+            head.append(f"   Cc: {_addresses(m['cc_addrs'])}")
+        head.append(f"\nDate: {long_time(m['sent_at'] or m['received_at'], tz)}")
+        head.append(f"   Mailbox: {line(m['account'])} · {line(m['folder'])}", style="dim")
+        head.append(f"\nSubject: {line(m['subject'])}")
+        if not outbound:
+            head.append(f"\nCategory: {category_label(m['category'])}", style="bold")
+            source = SOURCES.get(m["category_source"], line(m["category_source"]))
+            confidence = f", {m['confidence']:.0%}" if m["confidence"] is not None and source == "classifier" else ""
+            head.append(f" ({source}{confidence})", style="dim")
+        parts: list[Static | Collapsible] = [Static(head, classes="msg-header")]
+        body = m["body_text"] or ""
+        new = m["new_text"] or body
+        parts.append(Static(safe_text(new.strip() or "(no text)"), classes="msg-new"))
+        quoted = split_reply(body)[1] if body else ""
+        if quoted:
+            lines = quoted.count("\n") + 1
+            parts.append(Collapsible(Static(safe_text(quoted), classes="msg-quoted"),
+                                     title=f"quoted history, {lines} lines", collapsed=True))
+        notes = self._notes(m)
+        if notes.plain:
+            parts.append(Static(notes, classes="msg-notes"))
+        return Vertical(*parts, classes="message outbound" if outbound else "message inbound")
+
+    def _notes(self, m: dict[str, Any]) -> Text:
+        notes = Text()
+        if m["direction"] == "in" and m["reasons"]:
+            notes.append(f"Why {category_label(m['category'])}: ", style="bold")
+            notes.append("; ".join(line(r) for r in m["reasons"]))
+        for rcpt in m["bounce_recipients"]:
+            notes.append("\n" if notes.plain else "")
+            kind = "hard" if rcpt.get("hard") else "soft"
+            notes.append(f"Bounced: {line(rcpt.get('address'))} {line(rcpt.get('status') or '')} ({kind})")
+        if m["ooo_until"]:
+            notes.append(("\n" if notes.plain else "") + f"Away until {line(m['ooo_until'])}")
+        if m["referral"]:
+            notes.append(("\n" if notes.plain else "") + f"Points to {line(m['referral'])}")
+        if m["attachments"]:
+            names = ", ".join(f"{line(a.get('filename')) or '(unnamed)'} ({_size(a.get('size') or 0)})"
+                              for a in m["attachments"])
+            notes.append(("\n" if notes.plain else "") + "Attachments: ", style="bold")
+            notes.append(names)
+        return notes
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def triage_targets(self) -> list[int]:
+        return [self.conversation_id]
+
+    def after_triage(self, note: str, *, archived: bool = False) -> None:
+        self.notify(note, timeout=2)
+        if archived:
+            self.app.pop_screen()
+        else:
+            self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_scroll(self, where: str) -> None:
+        thread = self.query_one("#thread", VerticalScroll)
+        {"down": thread.scroll_down, "up": thread.scroll_up, "home": thread.scroll_home,
+         "end": thread.scroll_end}[where](animate=False)
+
+    def action_fold(self) -> None:
+        folds = list(self.query(Collapsible))
+        collapse = not all(f.collapsed for f in folds)
+        for fold in folds:
+            fold.collapsed = collapse

@@ -1,0 +1,124 @@
+"""The health screen: per mailbox, is it connected, when did it last hear from the server,
+what went wrong and how to fix it, and how its outreach is doing this week."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from app.ui.messages import StoreChanged
+from app.ui.status import FAILING_STATES, LIVE_STATES, StatusBar
+from app.ui.text import ago, bar, day_start, line, percent, week_start
+
+COLUMNS = ("Mailbox", "State", "Last push", "Today", "Sent 7d", "Bounce 7d", "Reply 7d", "Sync", "Last error")
+
+
+def _state_style(state: str) -> str:
+    if state in LIVE_STATES:
+        return "bold"
+    if state in FAILING_STATES:
+        return "bold reverse"
+    return ""
+
+
+class HealthScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("j", "cursor('down')", "Down", show=False, id="cursor_down"),
+        Binding("k", "cursor('up')", "Up", show=False, id="cursor_up"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="health-title")
+        yield DataTable(id="health-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="health-detail")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        self.reload()
+        table.focus()
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        now = self.app.clock()  # type: ignore[attr-defined]
+        accounts = store.accounts()
+        stats = store.account_stats(day_start(now, self.app.tz), week_start(now))  # type: ignore[attr-defined]
+        self._accounts = {a["id"]: a for a in accounts}
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for acc in accounts:
+            table.add_row(*self._cells(acc, stats.get(acc["id"], {}), now), key=acc["id"])
+        if accounts:
+            table.move_cursor(row=min(keep, len(accounts) - 1), animate=False)
+        self._show_title(accounts)
+        self._show_detail()
+        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _cells(self, acc: dict[str, Any], st: dict[str, int], now: float) -> list[Text]:
+        state = acc["state"] or "new"
+        sent = st.get("sent_7d", 0)
+        done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
+        sync = f"{bar(done, total, 6)} {done:,}/{total:,}" if total > done else ("done" if total else "—")
+        return [
+            Text(line(acc["id"])),
+            Text(state.replace("_", " "), style=_state_style(state)),
+            Text(ago(acc["last_push"], now)),
+            Text(f"{st.get('replies_today', 0):,}", justify="right"),
+            Text(f"{sent:,}", justify="right"),
+            Text(percent(st.get("bounces_7d", 0), sent), justify="right"),
+            Text(percent(st.get("replied_7d", 0), st.get("threads_7d", 0)), justify="right"),
+            Text(sync),
+            Text(line(acc["last_error"] or ""), no_wrap=True, overflow="ellipsis"),
+        ]
+
+    def _show_title(self, accounts: list[dict[str, Any]]) -> None:
+        done = sum(a["sync_done"] or 0 for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0))
+        total = sum(a["sync_total"] or 0 for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0))
+        title = Text(f"Mailbox health · {len(accounts)} mailboxes", style="bold", no_wrap=True)
+        if total:
+            title.append(f"   first sync: {bar(done, total, 12)} {done:,} of {total:,} messages", style="")
+        self.query_one("#health-title", Static).update(title)
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        table = self.query_one(DataTable)
+        detail = Text()
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            acc = self._accounts.get(key or "")
+            if acc is not None:
+                now = self.app.clock()  # type: ignore[attr-defined]
+                detail.append(f"{line(acc['id'])} <{line(acc['email'])}>", style="bold")
+                detail.append(f"   {(acc['state'] or 'new').replace('_', ' ')} since {ago(acc['state_changed'], now)}"
+                              f" · last sync {ago(acc['last_sync'], now)}")
+                if acc["last_error"]:
+                    detail.append("\nError: ", style="bold")
+                    detail.append(line(acc["last_error"]))
+                if acc["hint"]:
+                    detail.append("\nHint: ", style="bold")
+                    detail.append(line(acc["hint"]))
+        else:
+            detail.append("No mailboxes yet: add one with `replydesk accounts add`.")
+        self.query_one("#health-detail", Static).update(detail)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_cursor(self, direction: str) -> None:
+        table = self.query_one(DataTable)
+        table.action_cursor_down() if direction == "down" else table.action_cursor_up()

@@ -1,0 +1,177 @@
+"""The inbox screen: every conversation with a reply, across all mailboxes, newest first."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from app.store import InboxFilter
+from app.ui.inbox_list import InboxList
+from app.ui.messages import StoreChanged
+from app.ui.paging import InboxPager
+from app.ui.pickers import Choice, PickerScreen
+from app.ui.status import StatusBar
+from app.ui.text import CATEGORY_LABELS, category_label, line
+from app.ui.triage import TRIAGE_BINDINGS, TriageActions
+
+VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto-replies", "archived": "Archived",
+               "all": "All"}
+EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "No auto-replies.",
+         "archived": "Nothing archived.", "all": "No mail yet."}
+
+
+class InboxScreen(TriageActions, Screen):
+    BINDINGS = [
+        *TRIAGE_BINDINGS,
+        Binding("slash", "search", "Search", id="search"),
+        Binding("escape", "back", "Clear", show=False, id="back"),
+        Binding("u", "toggle_unread", "Unread only", show=False, id="filter_unread"),
+        Binding("c", "pick_category", "Category", show=False, id="filter_category"),
+        Binding("a", "pick_account", "Account", show=False, id="filter_account"),
+        Binding("1", "view('replies')", "Replies", show=False, id="view_replies"),
+        Binding("2", "view('bounces')", "Bounces", show=False, id="view_bounces"),
+        Binding("3", "view('auto')", "Auto-replies", show=False, id="view_auto"),
+        Binding("4", "view('archived')", "Archived", show=False, id="view_archived"),
+        Binding("5", "view('all')", "All", show=False, id="view_all"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = InboxFilter()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="views")
+        yield Static(id="categories")
+        yield InboxList(id="inbox-list")
+        yield Input(placeholder="search sender, subject, text — enter to apply, escape to cancel",
+                    id="search")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def inbox_list(self) -> InboxList:
+        return self.query_one(InboxList)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.inbox_list.focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the list, the counts and the health line; the cursor stays on its conversation."""
+        started = time.monotonic()
+        store = self.app.store  # type: ignore[attr-defined]
+        inbox = self.inbox_list
+        inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
+        inbox.show(InboxPager(store, self.filter), keep=inbox.current_id)
+        self._show_counts(store.view_counts(), store.category_counts(self.filter))
+        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
+
+    def _filtered(self) -> bool:
+        f = self.filter
+        return bool(f.category or f.account or f.unread or f.search)
+
+    def _show_counts(self, views: dict[str, int], categories: dict[str, int]) -> None:
+        top = Text(no_wrap=True, overflow="ellipsis")
+        for number, (view, label) in enumerate(VIEW_LABELS.items(), 1):
+            style = "reverse bold" if view == self.filter.view else ""
+            top.append(f" {number} {label} {views.get(view, 0):,} ", style=style)
+        f = self.filter
+        active = [a for a in (
+            "unread" if f.unread else "",
+            f"account {line(f.account)}" if f.account else "",
+            f"“{line(f.search)}”" if f.search else "") if a]
+        if active:
+            top.append("  filter: " + " · ".join(active), style="bold")
+        self.query_one("#views", Static).update(top)
+        cats = Text(no_wrap=True, overflow="ellipsis")
+        for category in CATEGORY_LABELS:
+            count = categories.get(category, 0)
+            if not count and category != f.category:
+                continue
+            style = "reverse bold" if category == f.category else ""
+            cats.append(f" {category_label(category)} {count:,} ", style=style)
+        if not len(cats):
+            cats.append(" no conversations", style="dim")
+        self.query_one("#categories", Static).update(cats)
+
+    def set_filter(self, **changes: object) -> None:
+        self.filter = self.filter.with_(**changes)
+        self.inbox_list.selected.clear()
+        self.reload()
+
+    # -- triage --------------------------------------------------------------------------
+
+    def triage_targets(self) -> list[int]:
+        return self.inbox_list.targets()
+
+    def after_triage(self, note: str, *, archived: bool = False) -> None:
+        self.inbox_list.selected.clear()
+        self.reload()
+        self.notify(note, timeout=2)
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
+        self.app.open_conversation(event.conversation_id)  # type: ignore[attr-defined]
+
+    def action_view(self, view: str) -> None:
+        self.set_filter(view=view, category=None)
+
+    def action_toggle_unread(self) -> None:
+        self.set_filter(unread=not self.filter.unread)
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.value = self.filter.search or ""
+        search.display = True
+        search.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.inbox_list.focus()
+        self.set_filter(search=event.value.strip() or None)
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display:
+            search.display = False
+            self.inbox_list.focus()
+        elif self.inbox_list.selected:
+            self.inbox_list.selected.clear()
+            self.inbox_list.refresh()
+        elif self._filtered():
+            self.set_filter(category=None, account=None, unread=False, search=None)
+
+    def action_pick_category(self) -> None:
+        counts = self.app.store.category_counts(self.filter)  # type: ignore[attr-defined]
+        choices = [Choice(None, "all categories", sum(counts.values()))]
+        choices += [Choice(c, category_label(c), counts.get(c, 0)) for c in CATEGORY_LABELS]
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self.set_filter(category=choice.value)
+
+        self.app.push_screen(PickerScreen("Filter by category", choices, self.filter.category), chosen)
+
+    def action_pick_account(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        choices = [Choice(None, "all mailboxes")]
+        choices += [Choice(acc["id"], f"{line(acc['id'])}  {line(acc['email'])}") for acc in store.accounts()]
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None:
+                self.set_filter(account=choice.value)
+
+        self.app.push_screen(PickerScreen("Filter by mailbox", choices, self.filter.account), chosen)

@@ -1,0 +1,220 @@
+"""The unified inbox list: a Line API ScrollView drawing only the rows on screen.
+
+DataTable and ListView build every row up front (tens of seconds for 100,000 rows); this widget
+asks an ``InboxPager`` for the visible rows only and draws its own cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from app.ui.paging import InboxPager
+from app.ui.text import category_label, line, sender_label, short_time
+
+BADGE_WIDTH = 14
+TIME_WIDTH = 6
+
+
+class InboxList(ScrollView, can_focus=True):
+    """Conversations, newest first. The cursor follows a conversation, not a row number."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="cursor_down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="cursor_up"),
+        Binding("g,home", "top", "Top", show=False, id="top"),
+        Binding("G,end", "bottom", "Bottom", show=False, id="bottom"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="page_up"),
+        Binding("enter", "open", "Open", id="open"),
+        Binding("x", "select", "Select", show=False, id="select"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "inbox-list--cursor", "inbox-list--unread", "inbox-list--time", "inbox-list--sender",
+        "inbox-list--subject", "inbox-list--snippet", "inbox-list--account", "inbox-list--mark",
+        "inbox-list--empty",
+        *(f"inbox-list--badge-{c}" for c in (
+            "interested", "meeting", "not_interested", "unsubscribe", "wrong_person", "out_of_office",
+            "bounce", "auto_reply", "uncategorized")),
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    @dataclass
+    class Opened(Message):
+        """The user asked to open the conversation under the cursor."""
+
+        conversation_id: int
+
+    @dataclass
+    class CursorMoved(Message):
+        conversation_id: int | None
+
+    def __init__(self, *, empty_text: str = "Nothing here.", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.pager: InboxPager | None = None
+        self.selected: set[int] = set()
+        self.empty_text = empty_text
+
+    # -- data ----------------------------------------------------------------------------
+
+    def show(self, pager: InboxPager, keep: int | None = None) -> None:
+        """Show a new snapshot of the list, keeping the cursor on conversation ``keep`` if it is
+        still listed (and on the same screen line), else on the same row number."""
+        old_index, old_scroll = self.cursor, round(self.scroll_y)
+        self.pager = pager
+        self.virtual_size = Size(self.size.width, len(pager))
+        index = pager.index_of(keep) if keep is not None else None
+        if index is None:
+            index = min(old_index, max(0, len(pager) - 1))
+            scroll = old_scroll
+        else:
+            scroll = old_scroll + (index - old_index)
+        max_scroll = max(0, len(pager) - self.scrollable_content_region.height)
+        self.scroll_to(y=max(0, min(scroll, max_scroll)), animate=False, immediate=True)
+        self.set_reactive(InboxList.cursor, index)
+        self._keep_cursor_visible()
+        self.refresh()
+        self.post_message(self.CursorMoved(self.current_id))
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return self.pager.row(self.cursor) if self.pager else None
+
+    @property
+    def current_id(self) -> int | None:
+        row = self.current
+        return row["id"] if row else None
+
+    def targets(self) -> list[int]:
+        """What a triage key acts on: the selection, else the row under the cursor."""
+        if self.selected:
+            return sorted(self.selected)
+        return [self.current_id] if self.current_id is not None else []
+
+    # -- cursor --------------------------------------------------------------------------
+
+    def watch_cursor(self) -> None:
+        self._keep_cursor_visible()
+        self.refresh()
+        self.post_message(self.CursorMoved(self.current_id))
+
+    def _move(self, index: int) -> None:
+        if self.pager is None or not len(self.pager):
+            return
+        self.cursor = max(0, min(index, len(self.pager) - 1))
+
+    def _keep_cursor_visible(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self._move(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move(self.cursor - 1)
+
+    def action_top(self) -> None:
+        self._move(0)
+
+    def action_bottom(self) -> None:
+        self._move(len(self.pager) - 1 if self.pager else 0)
+
+    def action_page_down(self) -> None:
+        self._move(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_up(self) -> None:
+        self._move(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_open(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.Opened(self.current_id))
+
+    def action_select(self) -> None:
+        conv = self.current_id
+        if conv is None:
+            return
+        self.selected ^= {conv}
+        self.refresh()
+        self._move(self.cursor + 1)
+
+    def on_click(self, event: events.Click) -> None:
+        self._move(round(self.scroll_y) + event.y)
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        if self.pager is not None:
+            self.virtual_size = Size(self.size.width, len(self.pager))
+
+    def _columns(self, width: int) -> tuple[int, int, int]:
+        sender = max(10, min(28, width // 5))
+        account = max(8, min(24, width // 7))
+        subject = max(8, width - (2 + TIME_WIDTH + 1 + sender + 1 + 1 + BADGE_WIDTH + 1 + account))
+        return sender, subject, account
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = round(self.scroll_y) + y
+        if self.pager is None or not len(self.pager):
+            if y == 1:
+                style = base + self.get_component_rich_style("inbox-list--empty", partial=True)
+                return Strip([Segment(set_cell_size("  " + self.empty_text, width), style)])
+            return Strip.blank(width, base)
+        row = self.pager.row(index)
+        if row is None:
+            return Strip.blank(width, base)
+        strip = Strip(self._row_segments(row, width), width)
+        if index == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("inbox-list--cursor", partial=True))
+        return strip.adjust_cell_length(width, base).apply_style(base)
+
+    def _row_segments(self, row: dict[str, Any], width: int) -> list[Segment]:
+        sender_w, subject_w, account_w = self._columns(width)
+        def style(name: str) -> Style:
+            return self.get_component_rich_style(name, partial=True, default=Style())
+
+        unread = Style(bold=True) if row["unread_count"] else Style()
+        if row["unread_count"]:
+            unread += style("inbox-list--unread")
+        category = row["category"] or "uncategorized"
+        subject = line(row["subject"]) or "(no subject)"
+        snippet = line(row["snippet"])
+        if snippet and cell_len(subject) + 4 < subject_w:
+            subject_cells = subject
+            snippet_cells = set_cell_size(" — " + snippet, subject_w - cell_len(subject))
+        else:
+            subject_cells, snippet_cells = set_cell_size(subject, subject_w), ""
+        mark = "●" if row["id"] in self.selected else " "
+        return [
+            Segment(mark + " ", style("inbox-list--mark")),
+            Segment(set_cell_size(short_time(row["last_inbound_at"], self.app.clock(), self.app.tz),  # type: ignore[attr-defined]
+                                  TIME_WIDTH) + " ", style("inbox-list--time") + unread),
+            Segment(set_cell_size(sender_label(row["counterpart_name"], row["counterpart"]), sender_w) + " ",
+                    style("inbox-list--sender") + unread),
+            Segment(subject_cells, style("inbox-list--subject") + unread),
+            Segment(snippet_cells, style("inbox-list--snippet")),
+            Segment(" "),
+            Segment(set_cell_size(category_label(category), BADGE_WIDTH), style(f"inbox-list--badge-{category}")),
+            Segment(" "),
+            Segment(set_cell_size(line(row["account"]), account_w), style("inbox-list--account")),
+        ]

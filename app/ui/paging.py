@@ -1,0 +1,60 @@
+"""Rows of the inbox list, fetched a page at a time from SQLite.
+
+The list may hold 100,000 conversations; only the pages the screen has looked at are in memory.
+A page that follows a page already loaded is fetched by keyset (constant time however deep);
+jumps (the bottom, a scrollbar drag) fall back to OFFSET once and continue by keyset from there.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from app.store import InboxFilter, Store
+
+PAGE_SIZE = 100
+MAX_PAGES = 40
+
+
+class InboxPager:
+    """The filtered conversation list as an indexable sequence, for one snapshot of the store."""
+
+    def __init__(self, store: Store, inbox_filter: InboxFilter) -> None:
+        self.store = store
+        self.filter = inbox_filter
+        self.count = store.count_conversations(inbox_filter)
+        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        if not 0 <= index < self.count:
+            return None
+        number, at = divmod(index, PAGE_SIZE)
+        page = self._page(number)
+        return page[at] if at < len(page) else None
+
+    def _page(self, number: int) -> list[dict[str, Any]]:
+        page = self._pages.get(number)
+        if page is not None:
+            self._pages.move_to_end(number)
+            return page
+        before = self._pages.get(number - 1)
+        if before is not None and len(before) == PAGE_SIZE:
+            last = before[-1]
+            page = self.store.conversations_after(self.filter, last["last_inbound_at"], last["id"], PAGE_SIZE)
+        else:
+            page = self.store.conversations_at(self.filter, number * PAGE_SIZE, PAGE_SIZE)
+        self._pages[number] = page
+        if len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return page
+
+    def index_of(self, conversation_id: int) -> int | None:
+        """Where a conversation sits in this list, or None when the filter leaves it out."""
+        for number, page in self._pages.items():
+            for at, row in enumerate(page):
+                if row["id"] == conversation_id:
+                    return number * PAGE_SIZE + at
+        return self.store.position_of(self.filter, conversation_id)

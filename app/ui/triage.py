@@ -1,0 +1,90 @@
+"""One-key triage, shared by the inbox and the conversation screens."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from app.store import Store
+from app.ui.text import category_label
+
+TRIAGE_BINDINGS = [
+    Binding("i", "label('interested')", "Interested", id="interested"),
+    Binding("m", "label('meeting')", "Meeting", show=False, id="meeting"),
+    Binding("n", "label('not_interested')", "Not int.", id="not_interested"),
+    Binding("d", "do_not_contact", "Do not contact", show=False, id="do_not_contact"),
+    Binding("w", "label('wrong_person')", "Wrong person", show=False, id="wrong_person"),
+    Binding("o", "label('out_of_office')", "Out of office", show=False, id="out_of_office"),
+    Binding("e", "archive", "Archive", id="archive"),
+    Binding("U", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+    Binding("z", "undo", "Undo", id="undo"),
+    Binding("r", "reply", "Reply", id="reply"),
+]
+
+UNDONE = {"label": "label", "flag": "read state", "archive": "archive"}
+
+
+class TriageActions:
+    """Mixed into a Screen. The screen says what a key acts on (``triage_targets``) and shows
+    the result (``after_triage``); labels, flags and undo are the store's."""
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def triage_targets(self) -> list[int]:
+        raise NotImplementedError
+
+    def after_triage(self, note: str, *, archived: bool = False) -> None:
+        raise NotImplementedError
+
+    def _targets_or_bell(self) -> list[int]:
+        targets = self.triage_targets()
+        if not targets:
+            self.app.bell()  # type: ignore[attr-defined]
+        return targets
+
+    def action_label(self, category: str) -> None:
+        targets = self._targets_or_bell()
+        if targets:
+            self.store.set_category(targets, category)
+            self.after_triage(f"{category_label(category)}{_count(targets)}")
+
+    def action_do_not_contact(self) -> None:
+        targets = self._targets_or_bell()
+        if targets:
+            self.store.set_category(targets, "unsubscribe")
+            self.after_triage(f"do not contact{_count(targets)}: sender on the suppression list")
+
+    def action_archive(self) -> None:
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        rows = [self.store.conversation(c) for c in targets]
+        restore = all(r is not None and r["archived"] for r in rows)
+        self.store.archive(targets, archived=not restore)
+        self.after_triage(f"{'moved back to the inbox' if restore else 'archived'}{_count(targets)}",
+                          archived=not restore)
+
+    def action_toggle_read(self) -> None:
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        unread = any((r := self.store.conversation(c)) and r["unread_count"] for c in targets)
+        self.store.set_seen(targets, unread)
+        self.after_triage(f"marked {'read' if unread else 'unread'}{_count(targets)}")
+
+    def action_undo(self) -> None:
+        action = self.store.undo_last()
+        if action is None:
+            self.app.notify("nothing to undo", timeout=2)  # type: ignore[attr-defined]
+            return
+        self.after_triage(f"undone: {UNDONE.get(action, action)}")
+
+    def action_reply(self) -> None:
+        targets = self._targets_or_bell()
+        if targets:
+            self.app.action_reply(targets[0])  # type: ignore[attr-defined]
+
+
+def _count(targets: list[int]) -> str:
+    return f" ({len(targets)} conversations)" if len(targets) > 1 else ""
