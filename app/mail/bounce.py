@@ -49,6 +49,16 @@ _TEMPORARY = re.compile(
     r"\bdelay(?:ed)?\b|has not yet been delivered|not been delivered yet|will (?:continue|keep) "
     r"(?:trying|to try)|still (?:be )?trying|will be retried|will retry|warning: message|"
     r"mail delivery warning|transient|temporar", re.IGNORECASE)
+# Where non-DSN notices name the failed address: Microsoft 365, Gmail, Exim, Postfix, Yahoo,
+# MDaemon. Used only when neither the DSN nor flufl.bounce found anyone.
+_TEXT_RECIPIENT = re.compile(
+    r"your message to (?P<a1>\S+@\S+?) (?:couldn't|could not|can't|cannot) be delivered|"
+    r"(?:wasn't|was not|couldn't be|could not be) delivered to (?P<a2>\S+@[^\s,;]+?)[\s.,;]|"
+    r"delivery to the following recipients? (?:failed|has failed)[^:\n]*:\s*<?(?P<a3>[^\s<>]+@[^\s<>]+)|"
+    r"the following address(?:es)? failed:\s*<?(?P<a4>[^\s<>]+@[^\s<>]+)|"
+    r"failed to deliver to '(?P<a5>[^']+@[^']+)'|"
+    r"^\s*<(?P<a6>[^\s<>]+@[^\s<>]+)>:\s",
+    re.IGNORECASE | re.MULTILINE)
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -110,13 +120,15 @@ def analyze(pm: ParsedMessage) -> BounceReport:
         # code on a final failure: the address is dead all the same, so it counts as hard.
         hard = addr in permanent and not delay
         found[addr] = BounceRecipient(address=addr, status=status, hard=hard)
-    if not found:
-        for addr in _header_failures(pm):
+    for source, reason in ((_header_failures(pm), "X-Failed-Recipients header"),
+                           (_text_failures(text), "failed address named in the notice text")):
+        if found or not source:
+            continue
+        for addr in source:
             status = _status_near(text, addr)
             found[addr] = BounceRecipient(address=addr, status=status,
                                           hard=not (status or "").startswith("4") and not delay)
-        if found:
-            report.reasons.append("X-Failed-Recipients header")
+        report.reasons.append(reason)
     report.recipients = list(found.values())
     report.score = _score(pm, report, dsn_seen)
     return report
@@ -175,6 +187,15 @@ def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[s
     if temp or perm:
         report.reasons.append(f"MTA bounce format: {len(perm)} permanent, {len(temp)} temporary")
     return temp, perm
+
+
+def _text_failures(text: str) -> list[str]:
+    out: list[str] = []
+    for m in _TEXT_RECIPIENT.finditer(text[:20000]):
+        addr = _clean(next(g for g in m.groups() if g))
+        if valid_address(addr) and addr.lower() not in (a.lower() for a in out):
+            out.append(addr)
+    return out
 
 
 def _header_failures(pm: ParsedMessage) -> list[str]:

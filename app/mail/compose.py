@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from typing import Any
 
 from app.mail.types import Address, ParsedMessage
 
@@ -38,7 +40,7 @@ def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signa
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     message_id = f"<{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>"
-    recipients = original.reply_to or ([original.from_] if original.from_ else [])
+    recipients = reply_recipients(original)
 
     msg = EmailMessage(policy=SMTP)
     msg["From"] = _header_address(from_addr)
@@ -63,6 +65,30 @@ def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signa
     msg.set_param("format", "flowed")
     msg.set_param("delsp", "no")
     return message_id, msg.as_bytes()
+
+
+def stored_original(row: Mapping[str, Any]) -> ParsedMessage:
+    """The message to answer, from a message row of the store (what the outbox and the UI hold).
+
+    The store keeps addresses without display names, except the sender's.
+    """
+    sent = row.get("sent_at")
+    return ParsedMessage(
+        message_id=row.get("message_id"), in_reply_to=row.get("in_reply_to"),
+        references=list(row.get("refs") or []), subject=row.get("subject") or "",
+        from_=Address(row.get("from_name") or "", row["from_addr"]) if row.get("from_addr") else None,
+        to=[Address("", a) for a in row.get("to_addrs") or []],
+        cc=[Address("", a) for a in row.get("cc_addrs") or []],
+        reply_to=[Address("", a) for a in row.get("reply_to") or []],
+        date=datetime.fromtimestamp(sent, timezone.utc) if sent is not None else None,
+        text=row.get("body_text") or "", new_text=row.get("new_text") or "", quoted_text="",
+        snippet=row.get("snippet") or "", attachments=[], size=row.get("size") or 0,
+        thread_key=row.get("thread_key") or "")
+
+
+def reply_recipients(original: ParsedMessage) -> list[Address]:
+    """Reply-To where the sender set one, else From."""
+    return list(original.reply_to) or ([original.from_] if original.from_ else [])
 
 
 def _header_address(addr: Address) -> str:

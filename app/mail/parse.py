@@ -58,19 +58,22 @@ def _parse(raw: bytes) -> ParsedMessage:
     msg = message_from_raw(raw)
     defects: list[str] = [type(d).__name__ for d in msg.defects]
     headers: dict[str, str] = {}
+    # Raw values, not msg.get(): compat32 turns 8-bit header bytes into an undecodable Header.
+    raw_headers: dict[str, str] = {}
     for name, value in msg.raw_items():
         key = str(name).strip().lower()
         if key and key not in headers and len(headers) < 200:
+            raw_headers[key] = value
             headers[key] = decode_header(value)[:MAX_HEADER_VALUE]
 
     subject = headers.get("subject", "")
-    from_list = parse_addresses(msg.get("from"))
+    from_list = parse_addresses(raw_headers.get("from"))
     from_ = from_list[0] if from_list else None
-    ids = parse_message_ids(msg.get("message-id"))
+    ids = parse_message_ids(raw_headers.get("message-id"))
     message_id = ids[0] if ids else None
-    in_reply = parse_message_ids(msg.get("in-reply-to"))
+    in_reply = parse_message_ids(raw_headers.get("in-reply-to"))
     in_reply_to = in_reply[0] if in_reply else None
-    references = parse_message_ids(msg.get("references"))
+    references = parse_message_ids(raw_headers.get("references"))
 
     body = _Body()
     _walk(msg, body, 0, False)
@@ -86,10 +89,10 @@ def _parse(raw: bytes) -> ParsedMessage:
         references=references,
         subject=subject,
         from_=from_,
-        to=parse_addresses(msg.get("to")),
-        cc=parse_addresses(msg.get("cc")),
-        reply_to=parse_addresses(msg.get("reply-to")),
-        date=parse_date(msg.get("date")),
+        to=parse_addresses(raw_headers.get("to")),
+        cc=parse_addresses(raw_headers.get("cc")),
+        reply_to=parse_addresses(raw_headers.get("reply-to")),
+        date=parse_date(raw_headers.get("date")),
         text=text,
         new_text=new_text,
         quoted_text=quoted_text,
@@ -145,7 +148,8 @@ def _walk(part: email.message.Message, body: _Body, depth: int, embedded: bool,
         body.defects.append("TooManyParts")
         return
     try:
-        ctype = part.get_content_type()
+        # A parameter folded without its ";" leaves whitespace and the parameter in the type.
+        ctype = part.get_content_type().split()[0]
     except Exception:
         ctype = "text/plain"
     body.defects.extend(type(d).__name__ for d in part.defects)

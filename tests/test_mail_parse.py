@@ -1,0 +1,149 @@
+"""parse, sanitize and thread keys, on short messages written for these tests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from app.mail import classify, normalize_subject, parse, sanitize, thread_key
+from app.mail.quotes import split_reply
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+
+
+def _fixture(name: str):
+    return parse((FIXTURES / name).read_bytes())
+
+
+def test_headers_decoded_and_degrading():
+    m = _fixture("malformed.eml")
+    assert m.subject == "Réponse xé"  # unknown charset "bogus-charset" falls back, no error
+    assert m.from_.name == "Renée Müller" and m.from_.email == "renee@prospect.example"
+    assert m.to[0].name == "Sales, Bob" and m.to[0].email == "bob@sender.io"
+    assert m.date is None  # garbled Date
+    assert "CloseBoundaryNotFoundDefect" in m.defects
+
+
+def test_html_body_converted_without_images_or_escapes():
+    m = _fixture("malformed.eml")
+    assert m.text.startswith("Café ok")  # unknown charset: UTF-8 bytes still read as UTF-8
+    assert "tracker.example" not in m.text and "\x1b" not in m.text and "52;c" not in m.text
+
+
+def test_attachments_named_and_sized():
+    m = _fixture("malformed.eml")
+    names = {a.filename: a for a in m.attachments}
+    assert names["deck.pdf"].content_type == "application/pdf" and names["deck.pdf"].size > 0
+    assert "notes été.txt" in names  # RFC 2231 encoded filename
+
+
+def test_dsn_fixture_structure_and_body():
+    m = _fixture("dsn_hard.eml")
+    assert m.structure.startswith("multipart/report(text/plain,message/delivery-status(")
+    assert "could not" in m.text
+    assert any(a.content_type == "message/rfc822" and a.filename.startswith("Quick question")
+               for a in m.attachments)
+    assert m.date is not None and m.date.utcoffset() == timedelta(0)
+
+
+def test_timezone_aware_dates():
+    raw = b"Date: Mon, 2 Mar 2026 10:00:00 -0000\nSubject: x\n\nbody"
+    assert parse(raw).date.tzinfo is not None
+    raw = b"Date: Mon, 2 Mar 2026 10:00:00 +0530\n\nbody"
+    assert parse(raw).date.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_eight_bit_headers_and_mbox_line():
+    raw = "From someone Mon Mar  2 10:00:00 2026\nSubject: Grüße aus Köln\n\nHallo".encode("latin-1")
+    m = parse(raw)
+    assert m.subject == "Grüße aus Köln"
+    assert m.text == "Hallo"
+
+
+def test_rfc2047_split_multibyte_and_folding():
+    raw = b"Subject: =?UTF-8?B?5pel5pys?=\r\n =?UTF-8?B?6Kqe?= ok\r\n\r\nx"
+    assert parse(raw).subject == "日本語 ok"
+
+
+def test_sanitize_strips_terminal_attacks():
+    text = "ok\x1b[31mred\x1b[0m\x1b]8;;http://evil\x07link\x1b]8;;\x07\r\nline\u202egnp.exe\x00\x9b2J"
+    assert sanitize(text) == "okredlink\nlinegnp.exe"
+
+
+def test_headers_are_sanitized():
+    raw = b"Subject: hi \x1b]0;owned\x07there\nFrom: \x1b[2J <a@b.c>\n\nbody\x1b[2J"
+    m = parse(raw)
+    assert m.subject == "hi there" and m.text == "body"
+    assert all("\x1b" not in v for v in m.headers.values())
+
+
+def test_quote_styles_split():
+    cases = {
+        "Yes please.\n\nOn Tue, 3 Mar 2026 at 10:00, Bob <b@x.io> wrote:\n> Hi": "Yes please.",
+        "Gerne.\n\nAm 03.03.2026 um 10:00 schrieb Bob <b@x.io>:\n> Hallo": "Gerne.",
+        "Oui.\n\nLe mar. 3 mars 2026 à 10:00, Bob <b@x.io> a écrit :\n> Salut": "Oui.",
+        "Sí.\n\nEl mar, 3 mar 2026 a las 10:00, Bob (<b@x.io>) escribió:\n> Hola": "Sí.",
+        "Ok.\n\n________________________________\nFrom: Bob <b@x.io>\nSent: Tuesday\nTo: Jane": "Ok.",
+        "Prima.\n\nVan: Bob <b@x.io>\nVerzonden: dinsdag 3 maart 2026\nAan: Jan": "Prima.",
+        "Tak.\n\nW dniu 3.03.2026 o 10:00, Bob <b@x.io> pisze:\n> Cześć": "Tak.",
+        "Sure.\n\n-----Original Message-----\nFrom: Bob": "Sure.",
+        "> Hi, interested?\n\nYes, very.": "Yes, very.",
+    }
+    for text, new in cases.items():
+        assert split_reply(text)[0] == new, text
+
+
+def test_thread_keys():
+    assert normalize_subject("RE: AW: Fwd: [EXT] Re:  Quick   Question") == "quick question"
+    assert thread_key("<b@x>", "<a@x>", ["<root@x>", "<a@x>"], "Re: q", "p@x") == "<root@x>"
+    assert thread_key("<b@x>", "<a@x>", [], "Re: q", "p@x") == "<a@x>"
+    assert thread_key("<b@x>", None, [], "Hello", "p@x") == "<b@x>"
+    key = thread_key("<b@x>", None, [], "Re: Hello", "P@X")
+    assert key == thread_key(None, None, [], "AW: hello", "p@x")
+
+
+def test_parse_gives_thread_key_from_references():
+    raw = b"Message-ID: <r@p>\nIn-Reply-To: <c2@s>\nReferences: <c1@s> <c2@s>\nSubject: Re: x\n\nok"
+    m = parse(raw)
+    assert m.references == ["<c1@s>", "<c2@s>"] and m.in_reply_to == "<c2@s>"
+    assert m.thread_key == "<c1@s>"
+
+
+def test_dsn_fixture_classified_with_hard_and_soft():
+    result = classify(_fixture("dsn_hard.eml"))
+    assert result.kind == "bounce" and result.category == "bounce"
+    by_address = {r.address: r for r in result.bounce_recipients}
+    assert by_address["ghost@prospect.example"].status == "5.1.1"
+    assert by_address["ghost@prospect.example"].hard
+    assert by_address["busy@prospect.example"].status == "4.2.2"
+    assert not by_address["busy@prospect.example"].hard
+    assert result.reasons
+
+
+def test_exchange_ndr_fixture():
+    result = classify(_fixture("exchange_ndr.eml"))
+    assert result.kind == "bounce"
+    assert [(r.address, r.status, r.hard) for r in result.bounce_recipients] == [
+        ("nobody@contoso.com", "5.1.10", True)]
+    assert "Microsoft NDR header" in result.reasons
+
+
+def test_german_out_of_office_fixture():
+    result = classify(_fixture("ooo_de.eml"))
+    assert (result.kind, result.category) == ("autoreply", "out_of_office")
+    assert result.ooo_until == date(2026, 3, 16)
+    assert result.referral == "m.weber@firma.example.de"
+    assert any("Auto-Submitted" in r for r in result.reasons)
+
+
+def test_ticket_receipt_is_an_auto_reply_not_out_of_office():
+    result = classify(_fixture("ticket.eml"))
+    assert (result.kind, result.category) == ("autoreply", "auto_reply")
+
+
+def test_out_of_office_phrase_above_a_quote_is_a_human():
+    raw = ("From: p@x.example\nSubject: Re: Quick question\nIn-Reply-To: <c@s>\n\n"
+           "I'm out of office until Monday, but yes, interested - let's set up a call.\n\n"
+           "On Mon, 2 Mar 2026, Bob <b@s.io> wrote:\n> Hi\n").encode()
+    result = classify(parse(raw))
+    assert result.kind == "human" and result.category == "meeting"

@@ -1,0 +1,55 @@
+"""Property-based: parse takes any bytes; sanitize lets no control or escape through."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.mail import classify, parse, sanitize
+
+_SETTINGS = settings(max_examples=150, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+
+# Bytes shaped like mail, so the generator reaches MIME and header code, not only the fallback.
+_HEADER_LINES = st.sampled_from([
+    b"Content-Type: multipart/mixed; boundary=b\n", b"Content-Type: text/html; charset=bogus\n",
+    b"Content-Type: message/rfc822\n", b"Content-Transfer-Encoding: base64\n",
+    b"Content-Transfer-Encoding: quoted-printable\n", b"Subject: =?utf-8?b?w6k=?= =?x?q?=FF?=\n",
+    b"From: =?utf-8?q?A?= <a@b.c>, bad\n", b"Date: Mon, 32 Foo 99999 99:99:99 +9999\n",
+    b"References: <a@b> <c@d\n", b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n",
+    b"\n", b"--b\n", b"--b--\n", b"Final-Recipient: rfc822; x@y.z\nAction: failed\nStatus: 5.1.1\n",
+])
+_MAILISH = st.lists(st.one_of(_HEADER_LINES, st.binary(max_size=40)), max_size=30).map(b"".join)
+
+
+@_SETTINGS
+@given(st.one_of(st.binary(max_size=2000), _MAILISH))
+def test_parse_never_raises(raw):
+    message = parse(raw)
+    assert message.size == len(raw)
+    for text in (message.subject, message.text, message.new_text, message.snippet,
+                 *message.headers.values()):
+        assert sanitize(text) == text
+    classify(message)
+
+
+_NASTY = st.sampled_from(["\x1b[2J", "\x1b]0;title\x07", "\x1b]52;c;QUFB\x1b\\", "\x9b31m",
+                          "\x1bP1$r\x1b\\", "\u202e", "\u2066", "\x00", "\x7f", "\x85", "\r",
+                          "\x1b", "\x9d8;;http://x\x9c", "\ud800"])
+_TEXT = st.lists(st.one_of(st.text(max_size=20), _NASTY), max_size=30).map("".join)
+
+
+@_SETTINGS
+@given(_TEXT)
+def test_sanitize_leaves_no_control_or_escape(text):
+    clean = sanitize(text)
+    for ch in clean:
+        if ch in "\n\t":
+            continue
+        category = unicodedata.category(ch)
+        assert category not in ("Cc", "Cs"), repr(ch)
+        assert ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    assert "\r" not in clean
+    assert sanitize(clean) == clean
