@@ -80,3 +80,19 @@ def test_non_ascii_display_names_and_text():
     assert "Müller" in msg["To"]
     assert msg.get_content().startswith("Grüße — ça va?")
     assert raw.isascii()  # headers encoded, body quoted-printable: safe on any SMTP server
+
+
+def test_reply_from_a_stored_row():
+    from app.mail.compose import reply_recipients, stored_original
+    row = {"message_id": "<orig@acme.example>", "in_reply_to": None, "refs": '["<first@sender.io>"]',
+           "subject": "Re: Quick question", "from_addr": "jane@acme.example", "from_name": "Jane",
+           "to_addrs": ["bob@sender.io"], "reply_to": "[]", "sent_at": NOW.timestamp(),
+           "body_text": "Yes, interested.", "new_text": "Yes, interested."}
+    original = stored_original(row)
+    assert [a.email for a in reply_recipients(original)] == ["jane@acme.example"]
+    _, raw = build_reply(original, from_addr=Address("Bob", "bob@sender.io"), body="Great!",
+                         domain="sender.io", now=NOW)
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["To"] == "Jane <jane@acme.example>"
+    assert msg["References"].split() == ["<first@sender.io>", "<orig@acme.example>"]
+    assert "> Yes, interested." in msg.get_content()

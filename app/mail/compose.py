@@ -7,6 +7,7 @@ still see tidy lines. Long words (URLs) are never broken.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -15,7 +16,6 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from typing import Any
 
 from app.mail.types import Address, ParsedMessage
 
@@ -31,6 +31,44 @@ def reply_subject(subject: str) -> str:
     """``Re: <subject>`` with exactly one "Re:", whatever prefixes the original stacked."""
     stripped = _PREFIXES.sub("", subject or "").strip()
     return f"Re: {stripped}" if stripped else "Re:"
+
+
+def reply_recipients(original: ParsedMessage) -> list[Address]:
+    """Who a reply goes to: the Reply-To addresses, else the sender."""
+    return list(original.reply_to) or ([original.from_] if original.from_ else [])
+
+
+def stored_original(row: Mapping[str, object]) -> ParsedMessage:
+    """A ParsedMessage rebuilt from a stored message row, enough to reply to it.
+
+    The store keeps the parsed fields, not the raw bytes; list columns may still be JSON text.
+    """
+    def items(key: str) -> list:
+        value = row.get(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return []
+        return list(value) if isinstance(value, (list, tuple)) else []
+
+    def text(key: str) -> str:
+        value = row.get(key)
+        return value if isinstance(value, str) else ""
+
+    sender = text("from_addr")
+    sent_at = row.get("sent_at")
+    return ParsedMessage(
+        message_id=text("message_id") or None, in_reply_to=text("in_reply_to") or None,
+        references=[r for r in items("refs") if isinstance(r, str)], subject=text("subject"),
+        from_=Address(text("from_name"), sender) if sender else None,
+        to=[Address("", a) for a in items("to_addrs") if isinstance(a, str)],
+        cc=[Address("", a) for a in items("cc_addrs") if isinstance(a, str)],
+        reply_to=[Address("", a) for a in items("reply_to") if isinstance(a, str)],
+        date=datetime.fromtimestamp(sent_at, timezone.utc) if isinstance(sent_at, (int, float)) else None,
+        text=text("body_text"), new_text=text("new_text"), quoted_text="", snippet=text("snippet"),
+        attachments=[], size=int(row.get("size") or 0), thread_key=text("thread_key"),
+    )
 
 
 def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signature: str = "",
@@ -65,30 +103,6 @@ def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signa
     msg.set_param("format", "flowed")
     msg.set_param("delsp", "no")
     return message_id, msg.as_bytes()
-
-
-def stored_original(row: Mapping[str, Any]) -> ParsedMessage:
-    """The message to answer, from a message row of the store (what the outbox and the UI hold).
-
-    The store keeps addresses without display names, except the sender's.
-    """
-    sent = row.get("sent_at")
-    return ParsedMessage(
-        message_id=row.get("message_id"), in_reply_to=row.get("in_reply_to"),
-        references=list(row.get("refs") or []), subject=row.get("subject") or "",
-        from_=Address(row.get("from_name") or "", row["from_addr"]) if row.get("from_addr") else None,
-        to=[Address("", a) for a in row.get("to_addrs") or []],
-        cc=[Address("", a) for a in row.get("cc_addrs") or []],
-        reply_to=[Address("", a) for a in row.get("reply_to") or []],
-        date=datetime.fromtimestamp(sent, timezone.utc) if sent is not None else None,
-        text=row.get("body_text") or "", new_text=row.get("new_text") or "", quoted_text="",
-        snippet=row.get("snippet") or "", attachments=[], size=row.get("size") or 0,
-        thread_key=row.get("thread_key") or "")
-
-
-def reply_recipients(original: ParsedMessage) -> list[Address]:
-    """Reply-To where the sender set one, else From."""
-    return list(original.reply_to) or ([original.from_] if original.from_ else [])
 
 
 def _header_address(addr: Address) -> str:
