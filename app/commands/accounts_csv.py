@@ -1,0 +1,173 @@
+"""Read mailboxes from a CSV file as cold-email platforms export them.
+
+Column names are matched case-insensitively, with spaces, dashes and underscores alike:
+``email``, ``name``/``from_name``, ``imap_host``, ``imap_port``, ``imap_username``/``imap_user``,
+``imap_password``, the same four for SMTP, and optionally ``password`` (both sides), ``provider``,
+``id``, ``imap_security``/``smtp_security``. Other columns are ignored and reported.
+
+Every row is checked before anything is stored; the caller imports all rows or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.config import PRESETS, parse_config
+from app.errors import ConfigError
+
+ALIASES = {
+    "email": "email", "email_address": "email", "from_email": "email", "mailbox": "email",
+    "name": "name", "from_name": "name", "sender_name": "name", "display_name": "name",
+    "id": "id", "provider": "provider", "password": "password",
+}
+for _side in ("imap", "smtp"):
+    ALIASES.update({
+        f"{_side}_host": f"{_side}_host", f"{_side}_server": f"{_side}_host", f"{_side}_hostname": f"{_side}_host",
+        f"{_side}_port": f"{_side}_port",
+        f"{_side}_username": f"{_side}_username", f"{_side}_user": f"{_side}_username",
+        f"{_side}_login": f"{_side}_username",
+        f"{_side}_password": f"{_side}_password", f"{_side}_pass": f"{_side}_password",
+        f"{_side}_security": f"{_side}_security",
+    })
+
+IMPLICIT_TLS_PORTS = {993, 465}
+PROVIDER_BY_HOST = {p.imap[0]: name for name, p in PRESETS.items() if p.imap[0]}
+
+
+def normalize(column: str) -> str:
+    return re.sub(r"[\s\-_]+", "_", column.strip().lower()).strip("_")
+
+
+@dataclass
+class ImportedAccount:
+    line: int
+    table: dict[str, Any]
+    """The ``[[accounts]]`` table to append (no secrets)."""
+    secrets: dict[str, str] = field(repr=False, default_factory=dict)
+    """kind ("imap", "smtp") -> password, for the keyring."""
+
+    @property
+    def email(self) -> str:
+        return self.table["email"]
+
+
+@dataclass
+class CsvResult:
+    accounts: list[ImportedAccount]
+    problems: list[str]
+    ignored_columns: list[str]
+
+
+def _port(row: dict[str, str], side: str, problems: list[str]) -> int | None:
+    raw = row.get(f"{side}_port", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        problems.append(f"{side}_port: expected a port number 1-65535, got {raw!r}")
+        return None
+    return int(raw)
+
+
+def _side(row: dict[str, str], side: str, problems: list[str]) -> dict[str, Any]:
+    port = _port(row, side, problems)
+    security = row.get(f"{side}_security", "").strip().lower() or None
+    if security in ("ssl", "ssl/tls", "implicit"):
+        security = "tls"
+    if security is None and port is not None:
+        security = "tls" if port in IMPLICIT_TLS_PORTS else "starttls"
+    return {"host": row.get(f"{side}_host", "").strip() or None, "port": port, "security": security,
+            "username": row.get(f"{side}_username", "").strip() or None}
+
+
+def _row_account(row: dict[str, str], line: int) -> tuple[ImportedAccount | None, list[str]]:
+    problems: list[str] = []
+    email = row.get("email", "").strip()
+    if not email:
+        return None, ["email: missing"]
+    imap, smtp = _side(row, "imap", problems), _side(row, "smtp", problems)
+    provider = row.get("provider", "").strip().lower() or PROVIDER_BY_HOST.get((imap["host"] or "").lower(),
+                                                                               "generic")
+    if imap["username"] == email:
+        imap["username"] = None
+    if smtp["username"] == email:
+        smtp["username"] = None
+    table: dict[str, Any] = {"id": row.get("id", "").strip() or None, "email": email,
+                             "name": row.get("name", "").strip() or None, "provider": provider,
+                             "imap": imap, "smtp": smtp}
+    shared = row.get("password", "")
+    imap_pw = row.get("imap_password", "") or shared
+    smtp_pw = row.get("smtp_password", "") or shared or imap_pw
+    if not imap_pw:
+        problems.append("imap_password: missing (or a password column)")
+    if problems:
+        return None, problems
+    try:
+        parse_config({"accounts": [_without_none(table)]})
+    except ConfigError as exc:
+        # "config: accounts[0].imap.host: required ..." -> "imap.host: required ..."
+        return None, [str(exc).split("accounts[0].", 1)[-1]]
+    secrets = {"imap": imap_pw}
+    if smtp_pw != imap_pw:
+        secrets["smtp"] = smtp_pw
+    return ImportedAccount(line, _without_none(table), secrets), []
+
+
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
+            if not value:
+                continue
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def read_accounts(path: Path, existing: set[str]) -> CsvResult:
+    """Parse and check every row; ``existing``: ids and emails already configured."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    reader = csv.reader(text.splitlines(keepends=True))
+    header = next(reader, None)
+    if not header:
+        raise ConfigError(f"{path}: empty file (expected a header row with an email column)")
+    columns = [ALIASES.get(normalize(c)) for c in header]
+    ignored = [c for c, known in zip(header, columns) if known is None and c.strip()]
+    if "email" not in columns:
+        raise ConfigError(f"{path}:1: no email column in the header")
+
+    accounts: list[ImportedAccount] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    next_line = reader.line_num + 1
+    for cells in reader:
+        line, next_line = next_line, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        row = {col: cell for col, cell in zip(columns, cells) if col is not None}
+        account, row_problems = _row_account(row, line)
+        for problem in row_problems:
+            problems.append(f"{path}:{line}: {problem}")
+        if account is None:
+            continue
+        key = account.table.get("id") or account.email
+        for name in {key, account.email}:
+            if name in existing:
+                problems.append(f"{path}:{line}: {name} is already configured")
+            elif name in first_line:
+                problems.append(f"{path}:{line}: duplicate {name} (first on line {first_line[name]})")
+            else:
+                first_line[name] = line
+        accounts.append(account)
+    if not accounts and not problems:
+        problems.append(f"{path}: no accounts in the file")
+    return CsvResult(accounts, problems, ignored)
