@@ -11,6 +11,8 @@ from app.mail.types import Classification, ParsedMessage
 from app.store.db import Database, now
 
 SEARCH_TEXT_CAP = 1000
+LOCAL_COPY_FOLDER = "(sent by replydesk)"
+"""Where a reply replydesk sent is kept until its Sent folder's copy is synced."""
 
 
 @dataclass
@@ -54,6 +56,12 @@ class MessagesMixin:
         with self.db.tx():
             for msg in batch:
                 row = self._message_row(account, msg)
+                if msg.direction == "out" and msg.parsed.message_id:
+                    # the Sent folder's copy of a reply replaces the local one shown since sending
+                    gone = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND "
+                                        "message_id = ? RETURNING conversation_id",
+                                        (account, LOCAL_COPY_FOLDER, msg.parsed.message_id)).fetchall()
+                    touched.update(c for (c,) in gone if c is not None)
                 cur = conn.execute(
                     f"INSERT OR IGNORE INTO messages ({', '.join(row)}) "
                     f"VALUES ({', '.join('?' for _ in row)})", list(row.values()))

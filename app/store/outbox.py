@@ -2,6 +2,9 @@
 
 States: ``queued`` → ``sending`` → ``sent``; ``failed`` (permanent, with the server's words);
 ``uncertain`` (a send was interrupted and the Sent folder could not decide: the user is asked).
+
+A reply the server accepted is shown in its conversation at once, as a local copy in the
+folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it when it is synced.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 from typing import Any
 
 from app.store.db import Database, now
+from app.store.messages import IncomingMessage
 
 OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
 
@@ -76,3 +80,60 @@ class OutboxMixin:
         with self.db.tx() as conn:
             conn.execute("UPDATE outbox SET body = ?, raw = ?, updated_at = ? WHERE id = ?",
                          (body, raw, now(), item_id))
+
+    # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
+
+    def claim_item(self, item_id: int) -> dict[str, Any] | None:
+        """Move one ``queued`` item to ``sending`` now, due or not (``replydesk reply``)."""
+        with self.db.tx() as conn:
+            claimed = conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
+                                   "updated_at = ? WHERE id = ? AND state = 'queued'",
+                                   (now(), item_id)).rowcount
+        return self.outbox_item(item_id) if claimed else None
+
+    def mark_submitted(self, item_id: int) -> None:
+        """DATA is about to start: from now a crash leaves the delivery unknown."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE outbox SET submitted_at = ?, updated_at = ? WHERE id = ?",
+                         (now(), now(), item_id))
+
+    def retry_later(self, item_id: int, error: str, retry_at: float) -> None:
+        """The server did not take the message (4xx, network): queue it again."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ?, "
+                         "submitted_at = NULL, updated_at = ? WHERE id = ?",
+                         (error, retry_at, now(), item_id))
+
+    def resend(self, item_id: int) -> None:
+        """The user asks to send a failed or uncertain reply again."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ?, submitted_at = NULL, "
+                         "updated_at = ? WHERE id = ? AND state IN ('failed', 'uncertain', 'draft')",
+                         (now(), now(), item_id))
+
+    def record_sent(self, item_id: int, *, local_copy: IncomingMessage | None,
+                    append_to_sent: bool) -> None:
+        """The server accepted the reply. In one transaction: the state, the Sent copy to
+        APPEND (a pending op for the watcher), ``\\Answered`` on the original, and the reply
+        in its conversation until the Sent folder's own copy replaces it."""
+        item = self.outbox_item(item_id)
+        if item is None:
+            return
+        with self.db.tx() as conn:
+            t = now()
+            conn.execute("UPDATE outbox SET state = 'sent', last_error = NULL, sent_at = ?, updated_at = ? "
+                         "WHERE id = ?", (t, t, item_id))
+            if append_to_sent:
+                self.queue_op(item["account"], "append", None, role="sent",  # type: ignore[attr-defined]
+                              outbox_id=item_id, flags=["\\Seen"])
+            if item["reply_to_message"] is not None:
+                self.mark_message_answered(item["reply_to_message"])  # type: ignore[attr-defined]
+            known = conn.execute("SELECT 1 FROM messages WHERE account = ? AND message_id = ? "
+                                 "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()
+            if local_copy is not None and known is None:
+                self.add_messages(item["account"], [local_copy])  # type: ignore[attr-defined]
+
+    def next_outbox_due(self) -> float | None:
+        """When the earliest queued reply is due (the drainer sleeps until then)."""
+        return self.db.conn.execute("SELECT min(coalesce(next_attempt_at, 0)) FROM outbox "
+                                    "WHERE state = 'queued'").fetchone()[0]

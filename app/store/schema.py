@@ -153,6 +153,7 @@ CREATE TABLE outbox (
     last_error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    submitted_at REAL,  -- DATA began: from here a crash leaves delivery unknown until Sent is checked
     sent_at REAL
 );
 CREATE INDEX outbox_state ON outbox (state, next_attempt_at);

@@ -1,0 +1,252 @@
+"""The outbox drainer: sends queued replies, retries what may succeed later, and never sends
+one twice.
+
+States (``app.store.outbox``): ``queued`` → ``sending`` → ``sent``, or ``failed`` (a 5xx
+reply, refused credentials: the server's words are kept with the text), or ``uncertain``.
+
+Why a crash cannot cause a second delivery:
+
+- ``sending`` is written before connecting, ``submitted_at`` right before DATA, and ``sent``
+  (with the Sent copy to APPEND and ``\\Answered`` queued as pending operations) in one
+  transaction right after the server's acceptance.
+- An item found in ``sending`` at start was interrupted. Without ``submitted_at`` the server
+  cannot have it: it is queued again. With it, the server may have accepted it in the
+  milliseconds before we recorded that: the account's Sent folder is searched by Message-ID.
+  Found → ``sent``. Not found, or the search failed → ``uncertain``: the user decides.
+- Appending our own copy to Sent *before* DATA would not help: its presence would prove
+  nothing about delivery. Only a provider that files submissions in Sent itself
+  (``smtp_saves_sent``) gives real evidence, and even there a missing copy may be late, so
+  "not found" never counts as "not sent".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Account, Config
+from app.errors import ReplydeskError, SendError
+from app.mail import parse
+from app.smtp.send import send_message
+from app.store import IncomingMessage, Store
+from app.store.messages import LOCAL_COPY_FOLDER
+
+log = logging.getLogger(__name__)
+
+SentLookup = Callable[[Account, str], Awaitable[bool | None]]
+"""``(account, message_id) -> True`` found in Sent, ``False`` not there, ``None`` cannot tell."""
+
+UNCERTAIN = ("interrupted while the server was receiving it, and not found in the Sent folder: it may "
+             "have been delivered")
+UNCERTAIN_HINT = "check the thread with the recipient or the Sent folder, then resend or discard it"
+
+
+# -- facts the drainer reports (past tense) ------------------------------------------------
+
+@dataclass(frozen=True)
+class ReplySent:
+    item_id: int
+    account: str
+
+
+@dataclass(frozen=True)
+class SendRetrying:
+    item_id: int
+    account: str
+    error: str
+    retry_at: float
+
+
+@dataclass(frozen=True)
+class SendFailed:
+    item_id: int
+    account: str
+    error: str
+
+
+@dataclass(frozen=True)
+class SendUncertain:
+    item_id: int
+    account: str
+    error: str
+
+
+SendEvent = ReplySent | SendRetrying | SendFailed | SendUncertain
+
+
+class OutboxDrainer:
+    """Drains the outbox of one database. The engine runs ``run()``; ``replydesk reply``
+    without an engine calls ``recover()`` and ``send_now(item_id)``.
+
+    ``lookup_sent`` searches an account's Sent folder (``app.imap.sent_lookup.message_in_sent``,
+    wired by the engine: this package does not import ``app.imap``). Without it an
+    interrupted submission is always ``uncertain``.
+    """
+
+    def __init__(self, config: Config, store_path: Path | str, *,
+                 on_event: Callable[[SendEvent], None] | None = None,
+                 lookup_sent: SentLookup | None = None,
+                 backoff: tuple[float, float] = (10.0, 300.0),
+                 poll_interval: float = 0.5, concurrency: int = 8) -> None:
+        self.config = config
+        self.store = Store(store_path)
+        self.on_event = on_event
+        self.lookup_sent = lookup_sent
+        self.backoff = backoff
+        self.poll_interval = poll_interval
+        self.concurrency = concurrency
+        self._recovered = False
+        self._finished = asyncio.Event()
+
+    # -- the engine's loop -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send due items until cancelled, waking within ``poll_interval`` of a new one."""
+        await self.recover()
+        tasks: set[asyncio.Task[Any]] = set()
+        try:
+            while True:
+                while len(tasks) < self.concurrency:
+                    item = self.store.claim_due()
+                    if item is None:
+                        break
+                    task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
+                    tasks.add(task)
+                    task.add_done_callback(self._task_done(tasks))
+                if len(tasks) >= self.concurrency:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await self._wait_for_work()
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _task_done(self, tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+        def done(task: asyncio.Task[Any]) -> None:
+            tasks.discard(task)
+            self._finished.set()  # a retry time may have been set: look again
+        return done
+
+    async def _wait_for_work(self) -> None:
+        """Sleep until the next retry is due, a send ends, or another connection (the UI, the
+        CLI) changes the database: ``data_version`` is one cheap query."""
+        version = self.store.data_version()
+        due = self.store.next_outbox_due()
+        deadline = time.time() + 60 if due is None else due
+        while time.time() < deadline and not self._finished.is_set():
+            await asyncio.sleep(min(self.poll_interval, max(deadline - time.time(), 0.01)))
+            if self.store.data_version() != version:
+                break
+        self._finished.clear()
+
+    # -- crash recovery ----------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Settle items a previous run left in ``sending`` (see the module docstring)."""
+        if self._recovered:
+            return
+        self._recovered = True
+        for item in self.store.outbox(("sending",)):
+            await self._recover(item)
+
+    async def _recover(self, item: dict[str, Any]) -> None:
+        if item["submitted_at"] is None:
+            self.store.retry_later(item["id"], "interrupted before the server received it", time.time())
+            return
+        account = self._account(item)
+        if account is None:
+            return
+        found = None
+        if self.lookup_sent is not None:
+            try:
+                found = await self.lookup_sent(account, item["message_id"])
+            except (ReplydeskError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("outbox %s: Sent folder search failed: %s", item["id"], exc)
+        if found:
+            # the provider filed it in Sent: no copy of ours to APPEND
+            self.store.record_sent(item["id"], local_copy=self._local_copy(item), append_to_sent=False)
+            self._emit(ReplySent(item["id"], item["account"]))
+            return
+        error = f"{UNCERTAIN} ({UNCERTAIN_HINT})"
+        self.store.set_outbox_state(item["id"], "uncertain", error=error)
+        self._emit(SendUncertain(item["id"], item["account"], error))
+
+    # -- one item ----------------------------------------------------------------------
+
+    async def send_now(self, item_id: int) -> dict[str, Any] | None:
+        """Send one queued item at once, whatever its retry time. Returns its row afterwards."""
+        item = self.store.claim_item(item_id)
+        if item is not None:
+            await self._send(item)
+        return self.store.outbox_item(item_id)
+
+    async def _send(self, item: dict[str, Any]) -> None:
+        item_id, account_id = item["id"], item["account"]
+        account = self._account(item)
+        if account is None:
+            return
+        submitted = False
+
+        def before_data() -> None:
+            nonlocal submitted
+            self.store.mark_submitted(item_id)
+            submitted = True
+
+        try:
+            await send_message(account, item["raw"], item["recipients"], before_data=before_data)
+        except SendError as exc:
+            if exc.permanent:
+                self._fail(item, str(exc))
+            else:
+                retry_at = time.time() + self._delay(item["attempts"])
+                self.store.retry_later(item_id, str(exc), retry_at)
+                self._emit(SendRetrying(item_id, account_id, str(exc), retry_at))
+        except ReplydeskError as exc:
+            # refused credentials, a missing secret: retrying the same thing cannot help
+            self._fail(item, str(exc))
+        except asyncio.CancelledError:
+            if not submitted:
+                self.store.retry_later(item_id, "interrupted before the server received it", time.time())
+            raise
+        else:
+            self.store.record_sent(item_id, local_copy=self._local_copy(item),
+                                   append_to_sent=not account.smtp_saves_sent)
+            self._emit(ReplySent(item_id, account_id))
+
+    def _fail(self, item: dict[str, Any], error: str) -> None:
+        self.store.set_outbox_state(item["id"], "failed", error=error)
+        self._emit(SendFailed(item["id"], item["account"], error))
+
+    def _account(self, item: dict[str, Any]) -> Account | None:
+        try:
+            return self.config.account(item["account"])
+        except ReplydeskError:
+            self._fail(item, f"account {item['account']!r} is no longer in the config")
+            return None
+
+    def _delay(self, attempts: int) -> float:
+        """10 s, 20 s, 40 s … up to 5 min, with jitter so many mailboxes do not retry in step."""
+        base, cap = self.backoff
+        return min(cap, base * 2 ** min(max(attempts - 1, 0), 16)) * random.uniform(0.8, 1.2)
+
+    @staticmethod
+    def _local_copy(item: dict[str, Any]) -> IncomingMessage:
+        return IncomingMessage(folder=LOCAL_COPY_FOLDER, uidvalidity=0, uid=item["id"],
+                               parsed=parse(item["raw"]), classification=None,
+                               flags=frozenset({"\\Seen"}), received_at=time.time(), direction="out")
+
+    def _emit(self, event: SendEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
