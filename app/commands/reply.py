@@ -1,0 +1,171 @@
+"""``replydesk reply MESSAGE_ID --body TEXT``: answer a message from the mailbox that received it.
+
+The reply goes into the outbox first. With an engine running on the database it sends it (and
+files the Sent copy, sets ``\\Answered``); this command waits for the outcome. With none, the
+command does all of it itself. It exits 0 only once the server accepted the reply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.commands.common import open_config_and_store
+from app.config import Config
+from app.errors import ReplydeskError, UsageError
+from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
+from app.mail import Address
+from app.mail.compose import build_reply, reply_recipients, stored_original
+from app.smtp.outbox import OutboxDrainer
+from app.store import Store
+
+FINAL = ("sent", "failed", "uncertain")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("message", nargs="?", metavar="MESSAGE_ID",
+                   help="the Message-ID header (angle brackets optional) or the id `list --json` prints")
+    body = p.add_mutually_exclusive_group()
+    body.add_argument("--body", metavar="TEXT", help="the reply text (the quote and signature are added)")
+    body.add_argument("--body-file", metavar="F", help="read the reply text from F ('-' for stdin)")
+    p.add_argument("--force", action="store_true",
+                   help="reply even though the recipient is on the suppression list")
+    p.add_argument("--resend", type=int, metavar="OUTBOX_ID",
+                   help="send again a reply that failed or whose delivery is uncertain "
+                        "(check first that the recipient does not have it)")
+    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                   help="how long to keep trying before leaving the reply queued (default 300)")
+
+
+# -- composing -----------------------------------------------------------------------------
+
+def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str, *,
+                   force: bool = False, state: str = "queued") -> int:
+    """Compose the reply to a stored message from the account that received it, and put it in
+    the outbox. Refuses a recipient on the suppression list unless ``force``."""
+    account = config.account(row["account"])
+    original = stored_original(row)
+    recipients = [a.email for a in reply_recipients(original)]
+    if not recipients:
+        raise ReplydeskError(f"message {row['id']} has no sender address to reply to")
+    suppressed = [r for r in recipients if store.is_suppressed(r)]
+    if suppressed and not force:
+        raise ReplydeskError(f"{suppressed[0]} is on the suppression list", "use --force to reply anyway")
+    message_id, raw = build_reply(original, from_addr=Address(account.name, account.email), body=body,
+                                  signature=account.signature, domain=account.domain)
+    return store.queue_reply(account=account.id, message_id=message_id, raw=raw, recipients=recipients,
+                             subject=original.subject, body=body, reply_to_message=row["id"],
+                             conversation_id=row["conversation_id"], state=state)
+
+
+def _read_body(args: argparse.Namespace) -> str:
+    if args.body is not None:
+        return args.body
+    if args.body_file is None:
+        raise UsageError("give the reply text with --body TEXT or --body-file F")
+    try:
+        if args.body_file == "-":
+            return sys.stdin.read()
+        return Path(args.body_file).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.body_file}: cannot read the reply text: {exc}") from None
+
+
+# -- sending -------------------------------------------------------------------------------
+
+def _engine_running(db_path: Path) -> bool:
+    try:
+        from app.engine import engine_lock_holder
+    except ImportError:  # an engine that cannot be imported is not running either
+        return False
+    return engine_lock_holder(db_path) is not None
+
+
+def _wait_for_engine(store: Store, item_id: int, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    told = None
+    while True:
+        item = store.outbox_item(item_id)
+        assert item is not None
+        if item["state"] in FINAL or time.monotonic() >= deadline:
+            return item
+        if item["last_error"] and item["last_error"] != told:
+            told = item["last_error"]
+            print(f"replydesk: not sent yet, retrying: {told}", file=sys.stderr)
+        time.sleep(0.2)
+
+
+async def send_here(config: Config, store_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
+    """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
+    then file the Sent copy and set ``\\Answered`` ourselves."""
+    drainer = OutboxDrainer(config, store_path, lookup_sent=message_in_sent)
+    deadline = time.monotonic() + timeout
+    try:
+        await drainer.recover()
+        while True:
+            item = await drainer.send_now(item_id)
+            assert item is not None
+            if item["state"] != "queued":
+                break
+            wait = (item["next_attempt_at"] or 0) - time.time()
+            if time.monotonic() + wait >= deadline:
+                break
+            print(f"replydesk: not sent yet, retrying in {wait:.0f} s: {item['last_error']}", file=sys.stderr)
+            await asyncio.sleep(max(wait, 0))
+        if item["state"] == "sent":
+            account = config.account(item["account"])
+            await finish_reply_on_server(account, drainer.store, item_id)
+        return item
+    finally:
+        drainer.close()
+
+
+def _report(item: dict[str, Any]) -> int:
+    state, item_id = item["state"], item["id"]
+    if state == "sent":
+        print(f"sent {item['message_id']} to {', '.join(item['recipients'])} from {item['account']}")
+        return 0
+    if state == "failed":
+        raise ReplydeskError(f"not sent: {item['last_error']}",
+                             f"the text is kept in the outbox as {item_id}; fix the cause, then "
+                             f"replydesk reply --resend {item_id}")
+    if state == "uncertain":
+        raise ReplydeskError(f"delivery of outbox item {item_id} is uncertain: {item['last_error']}",
+                             f"if the recipient does not have it: replydesk reply --resend {item_id}")
+    raise ReplydeskError(f"not sent yet: {item['last_error'] or 'the server did not answer in time'}",
+                         f"outbox item {item_id} stays queued and is sent by the engine (replydesk sync)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config, store = open_config_and_store(args)
+    try:
+        if args.resend is not None:
+            if args.message or args.body is not None or args.body_file is not None:
+                raise UsageError("--resend takes an outbox id only, no message or text")
+            item = store.outbox_item(args.resend)
+            if item is None or item["state"] not in ("failed", "uncertain"):
+                raise UsageError(f"outbox item {args.resend} is not a failed or uncertain reply")
+            store.resend(args.resend)
+            item_id = args.resend
+        else:
+            if not args.message:
+                raise UsageError("which message? give its MESSAGE_ID (see replydesk list --json)")
+            body = _read_body(args)
+            if not body.strip():
+                raise UsageError("the reply text is empty")
+            row = store.find_message(args.message)
+            if row is None:
+                raise ReplydeskError(f"no message {args.message!r} in the database",
+                                     "see replydesk list --json for ids")
+            item_id = queue_reply_to(config, store, row, body, force=args.force)
+        if _engine_running(config.database):
+            item = _wait_for_engine(store, item_id, args.timeout)
+        else:
+            item = asyncio.run(send_here(config, config.database, item_id, args.timeout))
+        return _report(item)
+    finally:
+        store.close()

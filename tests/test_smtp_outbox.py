@@ -1,0 +1,131 @@
+"""The outbox drainer against the real SMTP fixture and Dovecot: delivery, threading headers,
+retries, permanent failures and a server that goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+from email import policy
+
+import pytest
+
+from app.commands.reply import queue_reply_to
+from app.smtp.outbox import OutboxDrainer, ReplySent, SendFailed, SendRetrying
+from tests.reply_support import mailbox_headers, receive, wait_for
+
+
+@pytest.fixture
+def received(dovecot, smtp_server, users, make_config, tmp_path):
+    account, prospect = users(2)
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
+    yield got
+    got.store.close()
+
+
+def delivered(dovecot, prospect) -> list[email.message.EmailMessage]:
+    out = dovecot.doveadm("fetch", "-u", prospect.email, "text", "mailbox", "INBOX", "ALL")
+    parts = [p for p in out.split("text:\n") if p.strip()]
+    return [email.message_from_string(p, policy=policy.default) for p in parts]
+
+
+async def test_reply_reaches_the_prospect_from_the_receiving_account(received, dovecot):
+    r = received
+    item_id = queue_reply_to(r.config, r.store, r.row, "Happy to. Tuesday at 10?")
+    events = []
+    drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append)
+    try:
+        item = await drainer.send_now(item_id)
+    finally:
+        drainer.close()
+    assert item["state"] == "sent"
+    assert events == [ReplySent(item_id, r.config.accounts[0].id)]
+
+    [msg] = wait_for(lambda: delivered(dovecot, r.prospect))
+    name = r.config.accounts[0].name
+    assert msg["From"] == f"{name} <{r.account.email}>"
+    assert msg["To"] == f"Pat Prospect <{r.prospect.email}>"
+    assert msg["Subject"] == "Re: Quick question"
+    assert msg["In-Reply-To"] == r.row["message_id"]
+    assert r.row["message_id"] in msg["References"]
+    assert msg["Message-ID"].endswith(f"@{r.account.email.split('@')[1]}>")
+    assert "Happy to. Tuesday at 10?" in msg.get_content()
+    assert "> Sounds interesting, tell me more." in msg.get_content()
+
+    # the reply is in the conversation at once, the original is answered, a Sent copy is due
+    thread = r.store.conversation_messages(r.row["conversation_id"])
+    assert [m["direction"] for m in thread] == ["in", "out"]
+    assert thread[1]["message_id"] == item["message_id"]
+    assert r.store.message(r.row["id"])["answered"] == 1
+    ops = {op["op"]: op for op in r.store.pending_ops(r.config.accounts[0].id)}
+    assert ops["append"]["args"]["outbox_id"] == item_id
+    assert ops["add_flags"]["args"]["flags"] == ["\\Answered"]
+
+
+async def test_a_4xx_is_retried_and_delivered_once(received, dovecot, smtp_server):
+    r = received
+    smtp_server.fail_next(451, "4.3.0 Mailbox busy, try again later")
+    item_id = queue_reply_to(r.config, r.store, r.row, "Retry me")
+    events = []
+    drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append, backoff=(0.2, 0.5),
+                            poll_interval=0.05)
+    task = asyncio.create_task(drainer.run())
+    try:
+        for _ in range(200):
+            if r.store.outbox_item(item_id)["state"] == "sent":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    item = r.store.outbox_item(item_id)
+    assert item["state"] == "sent" and item["attempts"] == 2, item
+    assert isinstance(events[0], SendRetrying) and "451 4.3.0 Mailbox busy" in events[0].error
+    assert len(smtp_server.accepted_for(r.prospect.email)) == 1
+    assert len(wait_for(lambda: delivered(dovecot, r.prospect))) == 1
+
+
+async def test_a_5xx_fails_at_once_with_the_server_words_and_keeps_the_text(received, dovecot, smtp_server):
+    r = received
+    smtp_server.fail_next(554, "5.7.1 Message rejected as spam")
+    item_id = queue_reply_to(r.config, r.store, r.row, "Words worth keeping")
+    events = []
+    drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append)
+    try:
+        item = await drainer.send_now(item_id)
+    finally:
+        drainer.close()
+    assert item["state"] == "failed"
+    assert "554 5.7.1 Message rejected as spam" in item["last_error"]
+    assert item["body"] == "Words worth keeping" and b"Words worth keeping" in item["raw"]
+    assert isinstance(events[0], SendFailed)
+    assert item["attempts"] == 1
+    assert smtp_server.accepted_for(r.prospect.email) == []
+    assert r.store.message(r.row["id"])["answered"] == 0
+
+
+async def test_a_server_that_is_down_gets_the_reply_when_it_comes_back(received, dovecot, smtp_server):
+    r = received
+    item_id = queue_reply_to(r.config, r.store, r.row, "Sent after the outage")
+    drainer = OutboxDrainer(r.config, r.config.database, backoff=(0.2, 0.4), poll_interval=0.05)
+    smtp_server.stop()
+    task = asyncio.create_task(drainer.run())
+    try:
+        for _ in range(100):
+            item = r.store.outbox_item(item_id)
+            if item["state"] == "queued" and item["attempts"] >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert item["state"] == "queued" and "cannot connect" in item["last_error"]
+        smtp_server.start()
+        for _ in range(200):
+            if r.store.outbox_item(item_id)["state"] == "sent":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        if not smtp_server.running:
+            smtp_server.start()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert r.store.outbox_item(item_id)["state"] == "sent"
+    assert len(wait_for(lambda: delivered(dovecot, r.prospect))) == 1
+    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
