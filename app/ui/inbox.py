@@ -19,7 +19,7 @@ from app.ui.status import StatusBar
 from app.ui.text import CATEGORY_LABELS, category_label, line
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
-VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto-replies", "archived": "Archived",
+VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
                "all": "All"}
 EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "No auto-replies.",
          "archived": "Nothing archived.", "all": "No mail yet."}
@@ -87,22 +87,22 @@ class InboxScreen(TriageActions, Screen):
         for number, (view, label) in enumerate(VIEW_LABELS.items(), 1):
             style = "reverse bold" if view == self.filter.view else ""
             top.append(f" {number} {label} {views.get(view, 0):,} ", style=style)
+        self.query_one("#views", Static).update(top)
         f = self.filter
+        cats = Text(no_wrap=True, overflow="ellipsis")
         active = [a for a in (
             "unread" if f.unread else "",
-            f"account {line(f.account)}" if f.account else "",
+            f"mailbox {line(f.account)}" if f.account else "",
             f"“{line(f.search)}”" if f.search else "") if a]
         if active:
-            top.append("  filter: " + " · ".join(active), style="bold")
-        self.query_one("#views", Static).update(top)
-        cats = Text(no_wrap=True, overflow="ellipsis")
+            cats.append(" filter: " + " · ".join(active) + " │", style="bold")
         for category in CATEGORY_LABELS:
             count = categories.get(category, 0)
             if not count and category != f.category:
                 continue
             style = "reverse bold" if category == f.category else ""
             cats.append(f" {category_label(category)} {count:,} ", style=style)
-        if not len(cats):
+        if not categories:
             cats.append(" no conversations", style="dim")
         self.query_one("#categories", Static).update(cats)
 

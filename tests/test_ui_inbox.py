@@ -1,0 +1,282 @@
+"""The inbox screen driven from the keyboard: what it lists, filters, search, triage and undo,
+and rows stored by another connection while the app runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+
+from app.config import parse_config
+from app.store import InboxFilter, Store
+from app.ui import ReplydeskApp
+from app.ui.inbox_list import InboxList
+from tests.ui_seed import NOW, add_reply, clock, screen_text, seed
+
+SIZES = [(100, 30), (80, 24)]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return seed(tmp_path / "replydesk.db")
+
+
+def make_app(db: Path, config=None) -> ReplydeskApp:
+    return ReplydeskApp(db, config, clock=clock, tz=timezone.utc, poll_interval=0.05)
+
+
+def rows(app: ReplydeskApp) -> list[str]:
+    inbox = app.screen.query_one(InboxList)
+    return [inbox.pager.row(i)["counterpart"] for i in range(len(inbox.pager))]
+
+
+def current(app: ReplydeskApp) -> str:
+    return app.screen.query_one(InboxList).current["counterpart"]
+
+
+def conv_id(db: Path, sender: str) -> int:
+    store = Store(db)
+    try:
+        return store.db.conn.execute("SELECT conversation_id FROM messages WHERE from_addr = ?",
+                                     (sender,)).fetchone()[0]
+    finally:
+        store.close()
+
+
+def conversation(db: Path, sender: str) -> dict:
+    store = Store(db)
+    try:
+        return store.conversation(conv_id(db, sender))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_human_replies_newest_first_with_counts(db: Path, size: tuple[int, int]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert rows(app) == ["carol@prospect.io", "gavin@hooli.com", "mallory@spam.example", "erin@globex.com"]
+        text = screen_text(app)
+        assert "Replies 4" in text and "Bounces 1" in text and "Auto 1" in text
+        assert "interested 1" in text and "uncategorized 1" in text
+        assert "Carol Diaz" in text and "13:00" in text and "ana" in text
+        assert "mailer-daemon" not in text and "Peter Gibbons" not in text
+        assert "1 live" in text and "1 failing" in text
+        inbox = app.screen.query_one(InboxList)
+        carol, gavin = inbox.render_line(0), inbox.render_line(1)
+        assert any(seg.style and seg.style.bold for seg in carol if "Carol" in seg.text)  # unread
+        assert not any(seg.style and seg.style.bold for seg in gavin if "Gavin" in seg.text)  # read
+
+
+async def test_markup_and_escapes_in_mail_shown_literally(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[bold]Mallory[/bold]" in text
+        assert "[red]Alert[/red] pay now" in text
+        assert "\x1b" not in text
+        await pilot.press("j", "j", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "click [link=http://evil.example]here[/link] now" in text
+        assert "[red]Alert[/red]" in text
+
+
+async def test_label_archive_and_undo(db: Path) -> None:
+    app = make_app(db)
+    mallory = conv_id(db, "mallory@spam.example")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "j")
+        assert current(app) == "mallory@spam.example"
+        await pilot.press("i")
+        await pilot.pause()
+        assert conversation(db, "mallory@spam.example")["category"] == "interested"
+        assert "interested 2" in screen_text(app)
+        store = Store(db)
+        ops = store.pending_ops("ana")
+        assert {"op": "add_flags", "args": {"flags": ["replydesk-interested"]}}.items() <= ops[-1].items()
+        store.close()
+        await pilot.press("z")
+        await pilot.pause()
+        assert conversation(db, "mallory@spam.example")["category"] == "uncategorized"
+        assert "interested 1" in screen_text(app)
+
+        await pilot.press("e")
+        await pilot.pause()
+        assert conversation(db, "mallory@spam.example")["archived"] == 1
+        assert "mallory@spam.example" not in rows(app)
+        assert current(app) == "erin@globex.com"  # the next row takes its place
+        await pilot.press("4")
+        await pilot.pause()
+        assert rows(app) == ["mallory@spam.example"]
+        await pilot.press("1", "z")
+        await pilot.pause()
+        assert conversation(db, "mallory@spam.example")["archived"] == 0
+        assert "mallory@spam.example" in rows(app)
+        assert conv_id(db, "mallory@spam.example") == mallory
+
+
+async def test_do_not_contact_suppresses_and_undo_lifts_it(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "d")
+        await pilot.pause()
+        store = Store(db)
+        assert store.is_suppressed("gavin@hooli.com")
+        assert conversation(db, "gavin@hooli.com")["category"] == "unsubscribe"
+        assert "do not contact" in screen_text(app)
+        await pilot.press("z")
+        await pilot.pause()
+        assert not store.is_suppressed("gavin@hooli.com")
+        assert conversation(db, "gavin@hooli.com")["category"] == "not_interested"
+        store.close()
+
+
+async def test_toggle_read_and_bulk_select(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("U")
+        await pilot.pause()
+        assert conversation(db, "carol@prospect.io")["unread_count"] == 0
+        await pilot.press("U")
+        await pilot.pause()
+        assert conversation(db, "carol@prospect.io")["unread_count"] == 1
+        # x marks a row and moves on; a triage key then acts on every marked row
+        await pilot.press("x", "j", "x", "w")
+        await pilot.pause()
+        assert conversation(db, "carol@prospect.io")["category"] == "wrong_person"
+        assert conversation(db, "mallory@spam.example")["category"] == "wrong_person"
+        assert conversation(db, "gavin@hooli.com")["category"] == "not_interested"
+        await pilot.press("z")
+        await pilot.pause()
+        assert conversation(db, "carol@prospect.io")["category"] == "interested"
+        assert conversation(db, "mallory@spam.example")["category"] == "uncategorized"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_views_and_filters_from_the_keyboard(db: Path, size: tuple[int, int]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert rows(app) == ["mailer-daemon@mx.example"]
+        await pilot.press("3")
+        await pilot.pause()
+        assert rows(app) == ["peter@initech.com"]
+        await pilot.press("1", "u")
+        await pilot.pause()
+        assert rows(app) == ["carol@prospect.io", "mallory@spam.example"]
+        assert "filter: unread" in screen_text(app)
+        await pilot.press("u", "a")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")  # all mailboxes, ana, ben
+        await pilot.pause()
+        assert app.screen.filter == InboxFilter(account="ben")
+        assert rows(app) == ["gavin@hooli.com"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(rows(app)) == 4
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # all categories, interested
+        await pilot.pause()
+        assert rows(app) == ["carol@prospect.io"]
+
+
+async def test_full_text_search(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.press(*"calendar thursday")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rows(app) == ["erin@globex.com"]
+        assert "“calendar thursday”" in screen_text(app)
+        await pilot.press("slash", *"nosuchword", "enter")
+        await pilot.pause()
+        assert rows(app) == []
+        assert "Nothing matches the filters." in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(rows(app)) == 4
+
+
+async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "j")
+        assert current(app) == "mallory@spam.example"
+        await asyncio.to_thread(add_reply, db, 50, "Re: Quick question", "zoe@newco.io", "Zoe Park",
+                                NOW - 600, "interested")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if rows(app) and rows(app)[0] == "zoe@newco.io":
+                break
+        assert rows(app)[0] == "zoe@newco.io"
+        assert current(app) == "mallory@spam.example"
+        assert "Zoe Park" in screen_text(app)
+        assert "Replies 5" in screen_text(app)
+        notes = [n.message for n in app._notifications]
+        assert "New reply from Zoe Park: Re: Quick question" in notes
+
+
+async def test_reply_key_without_compose_screen(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert "compose: not available" in [n.message for n in app._notifications]
+
+
+async def test_keymap_from_config_remaps_by_binding_id(db: Path) -> None:
+    config = parse_config({"keymap": {"interested": "I", "cursor_down": "ctrl+n"}})
+    app = make_app(db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+n", "ctrl+n", "i")
+        await pilot.pause()
+        assert current(app) == "mallory@spam.example"
+        assert conversation(db, "mallory@spam.example")["category"] == "uncategorized"
+        await pilot.press("I")
+        await pilot.pause()
+        assert conversation(db, "mallory@spam.example")["category"] == "interested"
+
+
+async def test_paging_through_many_conversations(tmp_path: Path) -> None:
+    db = tmp_path / "many.db"
+    store = Store(db)
+    conn = store.db.conn
+    with store.db.tx():
+        for i in range(1, 1201):
+            conn.execute("INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                         "last_inbound_at, message_count, inbound_count) VALUES "
+                         "('ana', ?, ?, ?, 'human', 'uncategorized', ?, 1, 1)",
+                         (f"t{i}", f"subject {i}", f"p{i}@x.example", NOW - i * 60))
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("G")
+        await pilot.pause()
+        assert current(app) == "p1200@x.example"
+        assert "p1200@x.example" in screen_text(app) or "subject 1200" in screen_text(app)
+        await pilot.press("g")
+        for _ in range(250):
+            await pilot.press("j")
+        assert current(app) == "p251@x.example"
+        assert "subject 251" in screen_text(app)
+        await pilot.press("pagedown")
+        inbox = app.screen.query_one(InboxList)
+        assert inbox.cursor > 250
+        assert len(inbox.pager._pages) <= 40

@@ -1,0 +1,158 @@
+"""The conversation, health and help screens, themes and the command palette."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+
+from app.config import parse_config
+from app.store import Store
+from app.ui import ReplydeskApp
+from app.ui.conversation import ConversationScreen
+from app.ui.health import HealthScreen
+from app.ui.help import HelpScreen
+from app.ui.inbox_list import InboxList
+from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
+from tests.ui_seed import clock, screen_text, seed
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return seed(tmp_path / "replydesk.db")
+
+
+def make_app(db: Path, config=None) -> ReplydeskApp:
+    return ReplydeskApp(db, config, clock=clock, tz=timezone.utc, poll_interval=0.05)
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)])
+async def test_open_thread_shows_our_mail_their_reply_and_why(db: Path, size: tuple[int, int]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        text = screen_text(app)
+        assert "Hi Carol, would a demo help your team?" in text  # ours, from Sent
+        assert "You <ana@acme.io>" in text
+        assert "Yes, let's talk next week. Tuesday works." in text
+        assert "Carol Diaz <carol@prospect.io>" in text
+        await pilot.press("G")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Why interested: asks to talk; proposes a day" in text
+        assert "requirements.pdf (46.9 KB)" in text
+        assert "quoted history, 2 lines" in text
+        assert "> Hi Carol" not in text  # folded
+        await pilot.press("f", "G")
+        await pilot.pause()
+        assert "> Hi Carol, would a demo help your team?" in screen_text(app)
+        store = Store(db)
+        conv = store.conversation(app.screen.conversation_id)
+        store.close()
+        assert conv["unread_count"] == 0  # opening reads it
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one(InboxList).current["counterpart"] == "carol@prospect.io"
+
+
+async def test_triage_inside_a_thread(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        conv_id = app.screen.conversation_id
+        await pilot.press("m")
+        await pilot.pause()
+        assert "[meeting]" in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConversationScreen)  # archiving returns to the list
+        store = Store(db)
+        assert store.conversation(conv_id)["archived"] == 1
+        assert store.conversation(conv_id)["category"] == "meeting"
+        store.close()
+        assert "gavin@hooli.com" not in screen_text(app)
+
+
+async def test_health_screen(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HealthScreen)
+        text = screen_text(app)
+        assert "Mailbox health · 2 mailboxes" in text
+        assert "first sync: " in text and "150 of 600 messages" in text
+        assert "idle" in text and "auth failed" in text and "2 min ago" in text
+        # ana sent 2 in the last week, both threads got a human reply; ben's bounce has no sends
+        ana_line = next(line for line in text.splitlines() if line.strip().startswith("ana "))
+        assert "100.0%" in ana_line and "0.0%" in ana_line
+        await pilot.press("j")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Error: LOGIN failed: [AUTHENTICATIONFAILED]" in text
+        assert "Hint: Google needs an app password" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HealthScreen)
+
+
+async def test_help_lists_keys_with_their_ids_and_remaps(db: Path) -> None:
+    app = make_app(db, parse_config({"keymap": {"archive": "E"}}))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "interested" in text and "do_not_contact" in text
+        assert any(line.split()[:2] == ["│", "E"] and "archive" in line for line in text.splitlines())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def test_shipped_themes_load() -> None:
+    themes, problems = load_themes([SHIPPED_DIR])
+    assert problems == []
+    names = {t.name for t in themes}
+    assert {"replydesk-dark", "replydesk-light", "replydesk-contrast"} <= names
+    assert not next(t for t in themes if t.name == "replydesk-light").dark
+
+
+def test_bad_theme_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "odd.toml").write_text('name = "odd"\nprimary = "#000000"\nsparkle = true\n')
+    themes, problems = load_themes([tmp_path])
+    assert themes == []
+    assert problems == [f"{tmp_path / 'odd.toml'}: unknown theme key 'sparkle'"]
+    with pytest.raises(ValueError, match="primary"):
+        (tmp_path / "x.toml").write_text('name = "x"\n')
+        load_theme_file(tmp_path / "x.toml")
+
+
+async def test_theme_from_config_and_palette(db: Path) -> None:
+    app = make_app(db, parse_config({"general": {"theme": "replydesk-contrast"}}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.theme == "replydesk-contrast"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"theme", "enter")
+        await pilot.pause()
+        await pilot.press(*"replydesk-light", "enter")
+        await pilot.pause()
+        assert app.theme == "replydesk-light"
+
+
+async def test_unknown_theme_falls_back_with_a_warning(db: Path) -> None:
+    app = make_app(db, parse_config({"general": {"theme": "nope"}}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.theme == "replydesk-dark"
+        assert any("theme 'nope' not found" in n.message for n in app._notifications)
