@@ -14,19 +14,44 @@ from __future__ import annotations
 import asyncio
 import os
 from argparse import Namespace
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, closing
 from datetime import datetime, timezone
 from pathlib import Path
 
 from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config, DictBackend, Identity
 from pymap.config import BuiltinHash
-from pymap.imap import IMAPServer
+from proxyprotocol.sock import SocketInfo
+from pymap.context import connection_exit
+from pymap.imap import IMAPConnection, IMAPServer
+from pymap.imap.state import ConnectionState
+from pymap.parsing.response import CommandResponse
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.specials.flag import Flag, Seen
 from pymap.user import Passwords, UserMetadata
 
 FOLDERS = ("Sent", "Junk", "Archive", "Trash")
+
+
+class _TlsFirstState(ConnectionState):
+    """pymap lets loopback clients log in before STARTTLS; a provider does not, and neither
+    does the demo, so a client that skipped the upgrade would fail here as it would there."""
+
+    async def do_greeting(self) -> CommandResponse:
+        response = await super().do_greeting()
+        self.auth = self.config.initial_auth
+        return response
+
+
+class _TlsFirstServer(IMAPServer):
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       sock_info: SocketInfo) -> None:
+        conn = IMAPConnection(self.commands, self._config, reader, writer, sock_info)
+        state = _TlsFirstState(self._login, self._config)
+        async with AsyncExitStack() as stack:
+            connection_exit.set(stack)
+            stack.enter_context(closing(conn))
+            await conn.run(state)
 
 
 class DemoImapServer:
@@ -50,7 +75,7 @@ class DemoImapServer:
                                                  hash_context=BuiltinHash(rounds=1000))
         config.apply_context()
         await backend.start(stack)
-        imap_server = IMAPServer(backend.login, config)
+        imap_server = _TlsFirstServer(backend.login, config)
         callback = ProxyProtocolReader(config.proxy_protocol).get_callback(imap_server)
         server = await asyncio.start_server(callback, host=self.host, port=0)
         await stack.enter_async_context(server)
