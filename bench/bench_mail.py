@@ -23,14 +23,17 @@ sys.path.insert(0, str(ROOT))
 from app.mail import classify, parse  # noqa: E402
 
 
-def load_messages() -> tuple[str, list[bytes]]:
+def load_messages() -> tuple[str, dict[str, list[bytes]]]:
+    """Messages grouped by corpus folder (bounces, human replies, malformed MIME)."""
     corpus = ROOT.parent / "shared" / "corpus"
+    groups: dict[str, list[bytes]] = {}
     if corpus.is_dir():
-        files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in (".eml", ".txt")
-                       and p.parent.name in ("eml", "samples"))
-        return str(corpus), [p.read_bytes() for p in files]
+        for path in sorted(corpus.rglob("*")):
+            if path.is_file() and path.suffix in (".eml", ".txt") and path.parent.name in ("eml", "samples"):
+                groups.setdefault(path.parent.parent.name, []).append(path.read_bytes())
+        return str(corpus), groups
     fixtures = ROOT / "tests" / "fixtures" / "mail"
-    return str(fixtures), [p.read_bytes() for p in sorted(fixtures.glob("*.eml"))]
+    return str(fixtures), {"fixtures": [p.read_bytes() for p in sorted(fixtures.glob("*.eml"))]}
 
 
 def stdlib_baseline(raw: bytes) -> None:
@@ -56,7 +59,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="passes over the messages (default 5)")
     args = ap.parse_args()
-    source, messages = load_messages()
+    source, groups = load_messages()
+    messages = [m for group in groups.values() for m in group]
     total = sum(len(m) for m in messages)
     print(f"{len(messages)} messages ({total / 1024:.0f} KiB) from {source}, {args.rounds} rounds")
     baseline = rate(stdlib_baseline, messages, args.rounds)
@@ -65,6 +69,10 @@ def main() -> None:
     print(f"stdlib policy.default + get_body : {baseline:8.0f} msg/s")
     print(f"app.mail.parse                   : {parsed:8.0f} msg/s  ({parsed / baseline:.1f}x the stdlib)")
     print(f"app.mail.parse + classify        : {both:8.0f} msg/s  ({both / baseline:.1f}x the stdlib)")
+    print("parse + classify by folder (bounces cost most: a second parse and flufl.bounce):")
+    for name, group in groups.items():
+        print(f"  {name:<32} {len(group):4d} msgs  "
+              f"{rate(lambda raw: classify(parse(raw)), group, args.rounds):8.0f} msg/s")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ def test_headers_decoded_and_degrading():
     assert m.to[0].name == "Sales, Bob" and m.to[0].email == "bob@sender.io"
     assert m.date is None  # garbled Date
     assert "CloseBoundaryNotFoundDefect" in m.defects
+    assert m.structure == "multipart/mixed(multipart/alternative(text/html),application/pdf,text/plain)"
 
 
 def test_html_body_converted_without_images_or_escapes():
@@ -39,11 +40,27 @@ def test_attachments_named_and_sized():
 
 def test_dsn_fixture_structure_and_body():
     m = _fixture("dsn_hard.eml")
-    assert m.structure.startswith("multipart/report(text/plain,message/delivery-status(")
+    assert m.structure == "multipart/report(text/plain,message/delivery-status,message/rfc822(text/plain))"
     assert "could not" in m.text
     assert any(a.content_type == "message/rfc822" and a.filename.startswith("Quick question")
                for a in m.attachments)
     assert m.date is not None and m.date.utcoffset() == timedelta(0)
+
+
+def test_broken_boundaries_recovered():
+    # The boundary folded onto the next line without ";", then an inner boundary that is a
+    # prefix of the outer one: both parts are still found.
+    raw = (b"Subject: x\nContent-Type: multipart/mixed\n\tboundary=\"ab\"\n\n--ab\n"
+           b"Content-Type: multipart/alternative; boundary=\"a\"\n\n--a\nContent-Type: text/plain\n\n"
+           b"hello\n--ab\nContent-Type: text/html\n\n<p>hi</p>\n--a--\n--ab--\n")
+    m = parse(raw)
+    assert m.structure == "multipart/mixed(multipart/alternative(text/plain,text/html))"
+    assert m.text == "hello"
+
+
+def test_obsolete_space_before_colon_in_header():
+    m = parse(b"Subject : spaced\nContent-Type : text/html\n\n<b>bold</b>")
+    assert m.subject == "spaced" and m.text == "bold"
 
 
 def test_timezone_aware_dates():

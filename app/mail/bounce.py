@@ -110,11 +110,11 @@ def analyze(pm: ParsedMessage) -> BounceReport:
         return report
     found: dict[str, BounceRecipient] = {}
     dsn_seen = _from_dsn(msg, found, report)
-    temporary, permanent = _from_flufl(msg, report)
+    # flufl.bounce only when the DSN named nobody: it is the slowest step, and the DSN is exact.
+    temporary, permanent = (set(), set()) if found else _from_flufl(msg, report)
     text = pm.text
     delay = bool(_TEMPORARY.search(pm.subject))
-    # The DSN names the recipients exactly; the MTA-format detectors only fill in without one.
-    for addr in [] if found else sorted(permanent | temporary):
+    for addr in sorted(permanent | temporary):
         status = _status_near(text, addr)
         # An MTA that gave up after retrying ("I'm not going to try again") reports a 4.x.x
         # code on a final failure: the address is dead all the same, so it counts as hard.

@@ -18,6 +18,7 @@ import html2text
 
 from app.mail.headers import (decode_bytes, decode_header, parse_addresses, parse_date,
                               parse_message_ids)
+from app.mail.mime import Node, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import sanitize
 from app.mail.thread import thread_key
@@ -27,8 +28,6 @@ MAX_TEXT = 1_000_000
 """Characters of body text kept; the rest of a larger body is cut (and recorded as a defect)."""
 MAX_HTML = 2_000_000
 """Bytes of HTML converted; html2text is slow on megabytes of markup."""
-MAX_PARTS = 500
-MAX_DEPTH = 20
 SNIPPET_LENGTH = 200
 MAX_HEADER_VALUE = 4000
 
@@ -48,15 +47,20 @@ def parse(raw: bytes) -> ParsedMessage:
 
 
 def message_from_raw(raw: bytes) -> email.message.Message:
-    """The compat32 Message for ``raw``, with any leading mbox "From " line dropped."""
+    """The standard library's compat32 Message for ``raw`` (what flufl.bounce reads)."""
+    return email.message_from_bytes(_without_mbox_line(raw), policy=policy.compat32)
+
+
+def _without_mbox_line(raw: bytes) -> bytes:
     if raw.startswith(b"From ") and not raw.startswith(b"From: "):
-        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    return email.message_from_bytes(raw, policy=policy.compat32)
+        return raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return raw
 
 
 def _parse(raw: bytes) -> ParsedMessage:
-    msg = message_from_raw(raw)
-    defects: list[str] = [type(d).__name__ for d in msg.defects]
+    root, split_defects = split(_without_mbox_line(raw))
+    msg = root.message
+    defects: list[str] = [type(d).__name__ for d in msg.defects] + split_defects
     headers: dict[str, str] = {}
     # Raw values, not msg.get(): compat32 turns 8-bit header bytes into an undecodable Header.
     raw_headers: dict[str, str] = {}
@@ -76,7 +80,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     references = parse_message_ids(raw_headers.get("references"))
 
     body = _Body()
-    _walk(msg, body, 0, False)
+    _walk(root, body, 0, False)
     defects.extend(body.defects)
     text = body.text()
     new_text, quoted_text = split_reply(text)
@@ -135,43 +139,33 @@ def _render(node) -> str:
     return f"{ctype}({','.join(_render(c) for c in children)})" if children is not None else ctype
 
 
-def _walk(part: email.message.Message, body: _Body, depth: int, embedded: bool,
-          into: list | None = None) -> None:
-    """Depth-first over the parts, bounded in count and depth.
+def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list | None = None) -> None:
+    """Depth-first over the parts (the splitter already bounded their number and depth).
 
     ``embedded`` is true below a message/rfc822 part (a forwarded mail, or the original in a
     bounce): its text is not the body of this message.
     """
     into = body.tree if into is None else into
-    body.parts += 1
-    if body.parts > MAX_PARTS or depth > MAX_DEPTH:
-        body.defects.append("TooManyParts")
-        return
-    try:
-        # A parameter folded without its ";" leaves whitespace and the parameter in the type.
-        ctype = part.get_content_type().split()[0]
-    except Exception:
-        ctype = "text/plain"
+    part, ctype = node.message, node.content_type
     body.defects.extend(type(d).__name__ for d in part.defects)
-    if part.is_multipart():
+    if node.children is not None:
         children: list = []
         into.append((ctype, children))
-        payload = part.get_payload()
         if ctype in _EMBEDDED and depth > 0:
-            _add_attachment(part, ctype, body)
+            _add_attachment(node, ctype, body, _filename(part))
             embedded = True
-        for sub in payload if isinstance(payload, list) else []:
-            if isinstance(sub, email.message.Message):
-                _walk(sub, body, depth + 1, embedded, children)
+        for child in node.children:
+            _walk(child, body, depth + 1, embedded, children)
         return
     into.append((ctype, None))
-    disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
-    filename = _filename(part)
     if embedded:
         return
+    disposition = str(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+    filename = _filename(part)
     if disposition == "attachment" or filename or ctype not in ("text/plain", "text/html"):
-        _add_attachment(part, ctype, body, filename)
-        return
+        if not ctype.startswith("multipart/"):
+            _add_attachment(node, ctype, body, filename)
+            return
     data = _payload(part, body)
     if ctype == "text/html":
         if body.html is None:
@@ -213,21 +207,14 @@ def _filename(part: email.message.Message) -> str:
     return decode_header(name)[:255] if name else ""
 
 
-def _add_attachment(part: email.message.Message, ctype: str, body: _Body,
-                    filename: str = "") -> None:
-    if part.is_multipart():
-        inner = part.get_payload()
-        subject = ""
-        if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
-            subject = decode_header(inner[0].get("subject"))
+def _add_attachment(node: Node, ctype: str, body: _Body, filename: str = "") -> None:
+    if node.children is not None:
+        # An attached message: name it after its subject, as mail clients do.
+        subject = decode_header(node.children[0].message.get("subject")) if node.children else ""
         name = filename or (f"{subject[:80]}.eml" if subject else "message.eml")
-        try:
-            size = len(inner[0].as_bytes()) if subject or inner else 0
-        except Exception:
-            size = 0
+        size = node.size
     else:
-        data = _payload(part, body)
-        name, size = filename or "", len(data)
+        name, size = filename, len(_payload(node.message, body))
     body.attachments.append(Attachment(filename=name, content_type=ctype, size=size))
 
 

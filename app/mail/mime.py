@@ -1,0 +1,167 @@
+"""Split a message into its MIME tree, recovering what broken mail leaves of it.
+
+The standard library's parser gives up on several kinds of damage that real mail has: a
+boundary parameter folded without its ";", a nested multipart whose boundary is a prefix of
+its parent's, delimiter lines with trailing garbage. We split the tree ourselves, line by line,
+following RFC 2046's advice to implementors (a delimiter is a line that *starts* with "--" and
+the boundary) and letting the innermost multipart claim a line before its ancestors do. Each
+part's header block then goes to the standard library (compat32) for decoding, so charsets,
+transfer encodings and RFC 2231 parameters are handled by well-trodden code.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import re
+from dataclasses import dataclass
+from itertools import accumulate
+from email import policy
+
+MAX_DEPTH = 20
+MAX_PARTS = 500
+
+_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+_BODY_DEFECTS = ("MultipartInvariantViolationDefect", "StartBoundaryNotFoundDefect",
+                 "CloseBoundaryNotFoundDefect", "NoBoundaryInMultipartDefect")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+# RFC 5322's obsolete syntax allows white space before the colon ("Subject :"); the standard
+# library does not, and would take such a line for the start of the body.
+_SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+
+
+@dataclass
+class Node:
+    """One part: its headers (as a compat32 Message), and either children or a body."""
+
+    message: email.message.Message
+    children: list["Node"] | None = None
+    size: int = 0
+    """Bytes of the whole part in the raw message, headers included."""
+
+    @property
+    def content_type(self) -> str:
+        try:
+            return self.message.get_content_type().split()[0]
+        except Exception:
+            return "text/plain"
+
+
+class _Splitter:
+    def __init__(self, raw: bytes) -> None:
+        self.lines = raw.splitlines(keepends=True)
+        self.offsets = [0, *accumulate(len(line) for line in self.lines)]
+        self.parts = 0
+        self.defects: list[str] = []
+
+    def matches(self, line: bytes, stack: list[bytes]) -> bool:
+        return line.startswith(b"--") and any(line.startswith(b"--" + b, 0) for b in stack)
+
+    def entity(self, pos: int, stack: list[bytes], depth: int) -> tuple[Node, int]:
+        """Parse one entity from line ``pos``; return it and the line that ended it."""
+        self.parts += 1
+        lines, n = self.lines, len(self.lines)
+        start = pos
+        while pos < n:
+            line = lines[pos]
+            if line in (b"\n", b"\r\n", b"\r"):
+                break
+            if stack and self.matches(line, stack):
+                break  # the part ends before its headers do: no body
+            if not _HEADER_LINE.match(line) and line[:1] not in (b" ", b"\t") and pos > start:
+                self.defects.append("MissingHeaderBodySeparatorDefect")
+                break
+            pos += 1
+        header_bytes = b"".join(lines[start:pos])
+        if pos < n and lines[pos] in (b"\n", b"\r\n", b"\r"):
+            pos += 1
+        if b" :" in header_bytes or b"\t:" in header_bytes:
+            header_bytes = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
+        message = email.message_from_bytes(header_bytes + b"\n", policy=policy.compat32)
+        # Parsed without its body, a multipart header block draws complaints about the missing
+        # parts; the splitter reports the real ones itself.
+        message.defects[:] = [d for d in message.defects if type(d).__name__ not in _BODY_DEFECTS]
+        node = Node(message)
+        ctype = node.content_type
+        boundary = self._boundary(header_bytes) if ctype.startswith("multipart/") else None
+        if boundary and depth < MAX_DEPTH and self.parts < MAX_PARTS:
+            end = self._multipart(node, pos, stack + [boundary], depth)
+            if end is not None:
+                node.size = self.offsets[end] - self.offsets[start]
+                return node, end
+        if (ctype in ("message/rfc822", "message/global") and depth < MAX_DEPTH
+                and self.parts < MAX_PARTS and _cte(message) not in ("base64", "quoted-printable")):
+            inner, end = self.entity(pos, stack, depth + 1)
+            if len(inner.message):
+                node.children = [inner]
+                node.size = self.offsets[end] - self.offsets[start]
+                return node, end
+        end = pos
+        while end < n and not (stack and self.matches(lines[end], stack)):
+            end += 1
+        body = b"".join(lines[pos:end])
+        if stack and end < n:
+            body = _strip_final_newline(body)  # the line break before a delimiter belongs to it
+        message.set_payload(body.decode("ascii", "surrogateescape"))
+        node.size = self.offsets[end] - self.offsets[start]
+        return node, end
+
+    def _multipart(self, node: Node, pos: int, stack: list[bytes], depth: int) -> int | None:
+        """Fill ``node.children``; return where the multipart ends, or None if it has no parts."""
+        lines, n = self.lines, len(self.lines)
+        own = b"--" + stack[-1]
+        while pos < n and not lines[pos].startswith(own):
+            if self.matches(lines[pos], stack[:-1]):
+                return None
+            pos += 1
+        if pos >= n:
+            self.defects.append("StartBoundaryNotFoundDefect")
+            return None
+        node.children = []
+        while pos < n:
+            line = lines[pos]
+            if line.startswith(own):
+                if line[len(own):len(own) + 2] == b"--":
+                    pos += 1
+                    while pos < n and not self.matches(lines[pos], stack[:-1]):
+                        pos += 1  # the epilogue
+                    return pos
+                pos += 1
+                if pos >= n:
+                    break  # a last delimiter with nothing after it opens no part
+                if self.parts >= MAX_PARTS:
+                    self.defects.append("TooManyParts")
+                    return n
+                child, pos = self.entity(pos, stack, depth + 1)
+                node.children.append(child)
+            else:
+                return pos  # an ancestor's delimiter: this multipart was never closed
+        self.defects.append("CloseBoundaryNotFoundDefect")
+        return pos
+
+    @staticmethod
+    def _boundary(header_bytes: bytes) -> bytes | None:
+        for m in _BOUNDARY.finditer(header_bytes):
+            value = (m.group(1) or m.group(2)).strip()
+            if value:
+                return value
+        return None
+
+
+def _cte(message: email.message.Message) -> str:
+    return str(message.get("content-transfer-encoding", "")).strip().lower()
+
+
+def _strip_final_newline(body: bytes) -> bytes:
+    if body.endswith(b"\r\n"):
+        return body[:-2]
+    if body.endswith((b"\n", b"\r")):
+        return body[:-1]
+    return body
+
+
+def split(raw: bytes) -> tuple[Node, list[str]]:
+    """The MIME tree of ``raw`` and the defects met on the way."""
+    splitter = _Splitter(raw)
+    root, _ = splitter.entity(0, [], 0)
+    return root, splitter.defects
