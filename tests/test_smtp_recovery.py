@@ -1,0 +1,200 @@
+"""A reply is never delivered twice: ``replydesk reply`` (the engine's drainer, in-process) is
+killed with SIGKILL in the middle of a submission, then started again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.config import load_config
+from app.imap.sent_lookup import message_in_sent
+from app.smtp.outbox import OutboxDrainer
+from app.store import Store
+from tests.reply_support import mailbox_headers, receive, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BlackHole:
+    """Accepts SMTP connections and never says a word: a server that hangs before the greeting."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class SilentAfterAccept:
+    """Forwards a connection to the real SMTP server, but once the server has accepted a
+    message it withholds the server's answer: the client never learns its reply went out."""
+
+    def __init__(self, smtp_server) -> None:
+        self.target = (smtp_server.host, smtp_server.port)
+        self.smtp_server = smtp_server
+        self.baseline = len(smtp_server.accepted)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self.sock.accept()
+        except OSError:
+            return
+        upstream = socket.create_connection(self.target)
+        self.conns += [client, upstream]
+        threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_server: bool) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if from_server and len(self.smtp_server.accepted) > self.baseline:
+                continue  # the acceptance (and anything after it) never reaches the client
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+def point_smtp_at(config_path: Path, old_port: int, new_port: int) -> None:
+    text = config_path.read_text()
+    config_path.write_text(text.replace(f"port = {old_port}\n", f"port = {new_port}\n"))
+
+
+def start_reply(config_path: Path, message_id: str, body: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app", "--config", str(config_path), "reply", message_id,
+                             "--body", body], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+async def restart(config_path: Path) -> None:
+    """What the engine does at start: settle interrupted items, then send what is queued."""
+    config = load_config(config_path)
+    drainer = OutboxDrainer(config, config.database, lookup_sent=message_in_sent)
+    try:
+        await drainer.recover()
+        for item in drainer.store.outbox(("queued",)):
+            await drainer.send_now(item["id"])
+    finally:
+        drainer.close()
+
+
+@pytest.fixture
+def received(dovecot, smtp_server, users, make_config, tmp_path):
+    account, prospect = users(2)
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
+    yield got
+    got.store.close()
+
+
+def only_item(store: Store) -> dict:
+    [item] = store.outbox()
+    return item
+
+
+async def test_killed_before_the_server_had_it_is_sent_once_after_restart(received, dovecot, smtp_server):
+    r = received
+    hole = BlackHole()
+    point_smtp_at(r.config_path, smtp_server.port, hole.port)
+    proc = start_reply(r.config_path, r.row["message_id"], "Sent exactly once")
+    try:
+        assert wait_for(lambda: r.store.outbox() and only_item(r.store)["state"] == "sending")
+    finally:
+        kill(proc)
+        hole.close()
+    assert only_item(r.store)["submitted_at"] is None
+
+    point_smtp_at(r.config_path, hole.port, smtp_server.port)
+    await restart(r.config_path)
+    assert only_item(r.store)["state"] == "sent"
+    assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
+
+
+async def test_killed_after_the_server_accepted_is_not_sent_again(received, dovecot, smtp_server, capsys):
+    r = received
+    proxy = SilentAfterAccept(smtp_server)
+    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
+    proc = start_reply(r.config_path, r.row["message_id"], "Delivered, but we never heard")
+    try:
+        assert wait_for(lambda: len(smtp_server.accepted) > proxy.baseline)
+    finally:
+        kill(proc)
+        proxy.close()
+    assert only_item(r.store)["state"] == "sending" and only_item(r.store)["submitted_at"]
+
+    point_smtp_at(r.config_path, proxy.port, smtp_server.port)
+    await restart(r.config_path)
+    item = only_item(r.store)
+    assert item["state"] == "uncertain" and "may have been delivered" in item["last_error"]
+    assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
+
+    # the user checked: it did arrive. Nothing sends it again unless asked with --resend.
+    await restart(r.config_path)
+    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
+    assert main(["--config", str(r.config_path), "reply", "--resend", "99"]) == 2
+    assert "not a failed or uncertain reply" in capsys.readouterr().err
+
+
+async def test_a_provider_that_files_submissions_in_sent_settles_it(received, dovecot, smtp_server):
+    r = received
+    text = r.config_path.read_text().replace('provider = "generic"', 'provider = "generic"\nsmtp_saves_sent = true')
+    r.config_path.write_text(text)
+    proxy = SilentAfterAccept(smtp_server)
+    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
+    proc = start_reply(r.config_path, r.row["message_id"], "Filed in Sent by the provider")
+    try:
+        assert wait_for(lambda: len(smtp_server.accepted) > proxy.baseline)
+    finally:
+        kill(proc)
+        proxy.close()
+    # what Gmail or Microsoft 365 do with a submission: a copy in Sent
+    raw = smtp_server.accepted[-1][2]
+    subprocess.run(["doveadm", "-c", str(dovecot.conf), "save", "-u", r.account.email, "-m", "Sent"],
+                   input=raw, check=True)
+
+    point_smtp_at(r.config_path, proxy.port, smtp_server.port)
+    await restart(r.config_path)
+    item = only_item(r.store)
+    assert item["state"] == "sent"
+    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
+    assert len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1
+    assert [op["op"] for op in r.store.pending_ops(r.config.accounts[0].id)] == ["add_flags"]
+    assert r.store.message(r.row["id"])["answered"] == 1
