@@ -164,3 +164,18 @@ def test_out_of_office_phrase_above_a_quote_is_a_human():
            "On Mon, 2 Mar 2026, Bob <b@s.io> wrote:\n> Hi\n").encode()
     result = classify(parse(raw))
     assert result.kind == "human" and result.category == "meeting"
+
+
+def test_microsoft_oof_headers_alone_mean_out_of_office():
+    raw = (b"From: p@x.example\nSubject: Re: Quick question\nX-Auto-Response-Suppress: All\n"
+           b"X-MS-Exchange-Inbox-Rules-Loop: p@x.example\n\nThank you for your note.\n")
+    result = classify(parse(raw))
+    assert (result.kind, result.category) == ("autoreply", "out_of_office")
+    assert "Microsoft out-of-office headers" in result.reasons
+
+
+def test_challenge_response_is_an_auto_reply():
+    raw = (b"From: filter@boxbe.example\nSubject: Please confirm your message\n\n"
+           b"To have your message delivered, please click the link below to verify you are human.\n")
+    result = classify(parse(raw))
+    assert (result.kind, result.category) == ("autoreply", "auto_reply")

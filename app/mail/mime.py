@@ -48,6 +48,8 @@ class Node:
 
 
 class _Splitter:
+    """Recursive descent over the lines of one message; positions are line indexes."""
+
     def __init__(self, raw: bytes) -> None:
         self.lines = raw.splitlines(keepends=True)
         self.offsets = [0, *accumulate(len(line) for line in self.lines)]
@@ -68,7 +70,9 @@ class _Splitter:
                 break
             if stack and self.matches(line, stack):
                 break  # the part ends before its headers do: no body
-            if not _HEADER_LINE.match(line) and line[:1] not in (b" ", b"\t") and pos > start:
+            folded = line[:1] in (b" ", b"\t") and pos > start
+            if not folded and not _HEADER_LINE.match(line):
+                # Text where a header should be: the body began without its blank line.
                 self.defects.append("MissingHeaderBodySeparatorDefect")
                 break
             pos += 1

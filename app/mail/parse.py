@@ -1,9 +1,10 @@
 """Bytes of one RFC 5322 message to a ParsedMessage. Never raises.
 
-We parse with the compat32 policy (several times faster than policy.default, see
-bench/bench_mail.py) and decode headers ourselves in ``headers.py``. Bodies are decoded once,
-in their declared charset where Python knows it. Every part is bounded so that a huge or deeply
-nested message degrades to less text, not to a stall.
+``mime.py`` splits the tree (recovering broken boundaries) and hands each part's headers to the
+standard library's compat32 policy, several times faster than policy.default (see
+bench/bench_mail.py); ``headers.py`` decodes the values. Bodies are decoded once, in their
+declared charset where Python knows it, and bounded so that a huge or deeply nested message
+degrades to less text, not to a stall.
 """
 
 from __future__ import annotations
@@ -120,7 +121,6 @@ class _Body:
         self.html: str | None = None
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
-        self.parts = 0
         self.tree: list = []
 
     def text(self) -> str:
@@ -134,7 +134,7 @@ class _Body:
         return _render(self.tree[0]) if self.tree else ""
 
 
-def _render(node) -> str:
+def _render(node: tuple) -> str:
     ctype, children = node
     return f"{ctype}({','.join(_render(c) for c in children)})" if children is not None else ctype
 
@@ -162,10 +162,11 @@ def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list | None
         return
     disposition = str(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
     filename = _filename(part)
-    if disposition == "attachment" or filename or ctype not in ("text/plain", "text/html"):
-        if not ctype.startswith("multipart/"):
-            _add_attachment(node, ctype, body, filename)
-            return
+    # A multipart whose delimiters never appear is read as text, as other parsers do.
+    readable = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")
+    if disposition == "attachment" or filename or not readable:
+        _add_attachment(node, ctype, body, filename)
+        return
     data = _payload(part, body)
     if ctype == "text/html":
         if body.html is None:
@@ -220,13 +221,9 @@ def _add_attachment(node: Node, ctype: str, body: _Body, filename: str = "") -> 
 
 def html_to_text(html: str) -> str:
     """Readable text from HTML. Images are dropped; nothing is ever fetched."""
-    converter = html2text.HTML2Text(bodywidth=0)
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.ignore_tables = False
-    converter.ignore_links = False
-    converter.protect_links = True
-    converter.single_line_break = False
+    converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps
+    converter.ignore_images = True  # tracking pixels and logos say nothing
+    converter.ignore_emphasis = True  # "*" and "_" would read as literal text in a terminal
     try:
         text = converter.handle(html)
     except Exception:
@@ -241,6 +238,6 @@ def _unparseable(raw: bytes, reason: str) -> ParsedMessage:
         message_id=None, in_reply_to=None, references=[], subject="", from_=None, to=[], cc=[],
         reply_to=[], date=None, text=text, new_text=text, quoted_text="",
         snippet=" ".join(text[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH], attachments=[],
-        size=len(raw), thread_key=f"raw:{hashlib.sha1(raw).hexdigest()}", headers={}, defects=[f"Unparseable: {reason}"[:300]],
-        raw=raw, structure="",
+        size=len(raw), thread_key=f"raw:{hashlib.sha1(raw).hexdigest()}", headers={},
+        defects=[f"Unparseable: {reason}"[:300]], raw=raw, structure="",
     )
