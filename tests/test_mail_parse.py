@@ -179,3 +179,11 @@ def test_challenge_response_is_an_auto_reply():
            b"To have your message delivered, please click the link below to verify you are human.\n")
     result = classify(parse(raw))
     assert (result.kind, result.category) == ("autoreply", "auto_reply")
+
+
+def test_person_quoting_bounce_wording_is_not_a_bounce():
+    raw = (b"From: Jane <jane@acme.example>\nSubject: Re: Quick question\nIn-Reply-To: <c@s>\n\n"
+           b"My colleague said your email could not be delivered to <tom@acme.example>: "
+           b"user unknown. Sounds interesting though, send me the pricing.\n")
+    result = classify(parse(raw))
+    assert result.kind == "human" and result.category == "interested"

@@ -69,20 +69,28 @@ class BounceReport:
     recipients: list[BounceRecipient] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
+    from_mail_system: bool = False
+    """A signal no person's reply carries: a DSN, a mail-system sender, an NDR header or
+    subject. Wording in the body alone is not enough: people write "could not be delivered"."""
+
+
+def _mail_system_sender(pm: ParsedMessage) -> str | None:
+    """The sender, when it is the mail system (MAILER-DAEMON, postmaster, the null address)."""
+    raw_from = pm.headers.get("from", "")
+    sender = pm.from_.email if pm.from_ else raw_from
+    if _SENDER.match(sender) or _SENDER_NAME.search(raw_from):
+        return sender
+    return "the null address <>" if "<>" in raw_from else None
 
 
 def is_candidate(pm: ParsedMessage) -> bool:
     """Cheap test run before the costlier bounce analysis: does anything hint at a bounce?"""
     h = pm.headers
     ctype = h.get("content-type", "").lower()
-    sender = pm.from_.email if pm.from_ else h.get("from", "")
     return bool(
-        "delivery-status" in ctype or "report" in ctype
+        "report" in ctype or "delivery-status" in ctype
         or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
-        or _SENDER.match(sender) or _SENDER_NAME.search(h.get("from", "")) or "<>" in h.get("from", "")
-        or h.get("return-path", "").strip() in ("<>", "")
-        and _SUBJECT.search(pm.subject)
-        or _SUBJECT.search(pm.subject) or _BODY.search(pm.text[:20000])
+        or _mail_system_sender(pm) or _SUBJECT.search(pm.subject) or _BODY.search(pm.text[:20000])
     )
 
 
@@ -131,6 +139,11 @@ def analyze(pm: ParsedMessage) -> BounceReport:
         report.reasons.append(reason)
     report.recipients = list(found.values())
     report.score = _score(pm, report, dsn_seen)
+    h = pm.headers
+    report.from_mail_system = bool(
+        dsn_seen or _mail_system_sender(pm) or _SUBJECT.search(pm.subject)
+        or "x-ms-exchange-message-is-ndr" in h or "x-failed-recipients" in h
+        or "auto-submitted" in h)
     return report
 
 
@@ -239,13 +252,10 @@ def _score(pm: ParsedMessage, report: BounceReport, dsn_seen: bool) -> float:
     if dsn_seen:
         score += 0.3
         report.reasons.append("multipart/report with a delivery-status part")
-    sender = pm.from_.email if pm.from_ else h.get("from", "")
-    if _SENDER.match(sender) or _SENDER_NAME.search(h.get("from", "")):
+    sender = _mail_system_sender(pm)
+    if sender:
         score += 0.3
-        report.reasons.append(f"sent by {sender or 'the mail system'}")
-    elif "<>" in h.get("from", ""):
-        score += 0.3
-        report.reasons.append("sent from the null address <>")
+        report.reasons.append(f"sent by {sender}")
     if "x-ms-exchange-message-is-ndr" in h:
         score += 0.4
         report.reasons.append("Microsoft NDR header")

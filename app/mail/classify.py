@@ -28,8 +28,7 @@ def classify(message: ParsedMessage, rules: Rules | None = None) -> Classificati
 def _classify(pm: ParsedMessage, rules: Rules) -> Classification:
     if bounce.is_candidate(pm):
         report = bounce.analyze(pm)
-        if report.score >= BOUNCE_THRESHOLD and (report.recipients or report.score >= 0.7
-                                                 or _no_human_text(pm)):
+        if report.from_mail_system and report.score >= BOUNCE_THRESHOLD:
             return Classification(kind="bounce", category="bounce",
                                   confidence=round(report.score, 2), reasons=report.reasons,
                                   bounce_recipients=report.recipients)
@@ -43,7 +42,3 @@ def _classify(pm: ParsedMessage, rules: Rules) -> Classification:
     return Classification(
         kind="human", category=category, confidence=confidence, reasons=reasons,
         referral=autoreply.referral(pm) if category == "wrong_person" else None)
-
-
-def _no_human_text(pm: ParsedMessage) -> bool:
-    return not pm.in_reply_to and not pm.references

@@ -109,6 +109,15 @@ def _header_address(addr: Address) -> str:
     return str(HeaderAddress(display_name=addr.name or "", addr_spec=addr.email))
 
 
+def reply_text(original: ParsedMessage, body: str = "", signature: str = "") -> str:
+    """The whole text of a reply before wrapping: body, signature, attribution line and quote.
+
+    The compose screen lets the user edit all of it, then passes it to ``build_reply`` as the
+    body, with no signature and an original whose text is empty, so nothing is added twice.
+    """
+    return _text(original, body, signature)
+
+
 def _text(original: ParsedMessage, body: str, signature: str) -> str:
     parts = [body.rstrip()]
     if signature.strip():
