@@ -187,3 +187,23 @@ def test_person_quoting_bounce_wording_is_not_a_bounce():
            b"user unknown. Sounds interesting though, send me the pricing.\n")
     result = classify(parse(raw))
     assert result.kind == "human" and result.category == "interested"
+
+
+def test_html_only_replies_split_and_classified():
+    gmail = (b"From: Jane <jane@acme.example>\nSubject: Re: Quick question\n"
+             b"Content-Type: text/html; charset=utf-8\n\n"
+             b"<div>Yes, let&#39;s talk Tuesday.<br><a href=\"https://cal.example/j\">Book</a></div>"
+             b"<div class=\"gmail_quote\">On Mon, Mar 2, 2026 at 9:00 AM Bob &lt;<a href=\"mailto:b@s.io\">"
+             b"b@s.io</a>&gt; wrote:<br><blockquote>Interested? Reply unsubscribe to opt out.</blockquote></div>")
+    m = parse(gmail)
+    assert m.new_text == "Yes, let's talk Tuesday.\n[Book](https://cal.example/j)"
+    assert m.quoted_text.startswith("On Mon, Mar 2, 2026 at 9:00 AM Bob <b@s.io> wrote:")
+    assert classify(m).category == "meeting"
+    outlook = (b"From: Jane <jane@acme.example>\nSubject: RE: Quick question\n"
+               b"Content-Type: text/html; charset=utf-8\n\n"
+               b"<p>Please remove me from your list.</p><div><p><b>From:</b> Bob &lt;b@s.io&gt;<br>"
+               b"<b>Sent:</b> Monday, March 2, 2026 9:00 AM<br><b>To:</b> Jane</p></div>"
+               b"<p>Interested in a call?</p>")
+    m = parse(outlook)
+    assert m.new_text == "Please remove me from your list."
+    assert classify(m).category == "unsubscribe"

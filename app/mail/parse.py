@@ -33,6 +33,7 @@ SNIPPET_LENGTH = 200
 MAX_HEADER_VALUE = 4000
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
+_BLANK_RUN = re.compile(r"\n{3,}")
 _EMBEDDED = ("message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers")
 
 
@@ -224,11 +225,14 @@ def html_to_text(html: str) -> str:
     converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps
     converter.ignore_images = True  # tracking pixels and logos say nothing
     converter.ignore_emphasis = True  # "*" and "_" would read as literal text in a terminal
+    converter.ignore_mailto_links = True  # "[a@b](mailto:a@b)" says the address twice
     try:
         text = converter.handle(html)
     except Exception:
         text = _TAG.sub(" ", html)
-    return sanitize(text).strip("\n")
+    # Markdown marks a <br> with two trailing spaces; a terminal shows the line break anyway.
+    text = "\n".join(line.rstrip() for line in sanitize(text).split("\n"))
+    return _BLANK_RUN.sub("\n\n", text).strip("\n")
 
 
 def _unparseable(raw: bytes, reason: str) -> ParsedMessage:
