@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.mail import classify, normalize_subject, parse, sanitize, thread_key
 from app.mail.quotes import split_reply
+from app.mail.thread import added_subject
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 
@@ -115,6 +116,9 @@ def test_thread_keys():
     assert thread_key("<b@x>", "<a@x>", ["<root@x>", "<a@x>"], "Re: q", "p@x") == "<root@x>"
     assert thread_key("<b@x>", "<a@x>", [], "Re: q", "p@x") == "<a@x>"
     assert thread_key("<b@x>", None, [], "Hello", "p@x") == "<b@x>"
+    assert added_subject("Automatic reply: Quick question") == "Automatic reply"
+    assert added_subject("[Ticket #4] Re: Quick question") == "[Ticket #4]"
+    assert added_subject("Re: Out of office software") == ""
     key = thread_key("<b@x>", None, [], "Re: Hello", "P@X")
     assert key == thread_key(None, None, [], "AW: hello", "p@x")
 
@@ -207,3 +211,10 @@ def test_html_only_replies_split_and_classified():
     m = parse(outlook)
     assert m.new_text == "Please remove me from your list."
     assert classify(m).category == "unsubscribe"
+
+
+def test_our_own_subject_does_not_make_an_auto_reply():
+    raw = (b"From: Jane <jane@acme.example>\nSubject: Re: Absence management on holiday season\n"
+           b"In-Reply-To: <c@s>\n\nNot interested, thanks.\n")
+    result = classify(parse(raw))
+    assert (result.kind, result.category) == ("human", "not_interested")

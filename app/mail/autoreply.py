@@ -17,6 +17,7 @@ from functools import cache
 
 from app.mail.dates import return_date
 from app.mail.rules import Rules, first_match, normalize
+from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
 
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -72,7 +73,8 @@ def _lead_words(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report = AutoReplyReport()
     signals, absence = _header_signals(pm.headers)
-    subject = normalize(pm.subject)
+    # Only what the other side put into the subject: ours may well say "absence" or "holiday".
+    subject = normalize(added_subject(pm.subject))
     body = normalize(pm.new_text or pm.text)[:6000]
 
     ooo_subject = first_match(rules.ooo_subject, subject)

@@ -41,6 +41,25 @@ def is_reply_subject(subject: str) -> bool:
     return _REPLY_PREFIX.match(subject or "") is not None
 
 
+_REPLY_MARK = re.compile(r"(?:^|\s)(?:re|aw|sv|vs|antw|odp|r|fw|fwd|wg|tr|rv|res|enc)\s*(?:\[\d+\])?\s*:",
+                         re.IGNORECASE)
+
+
+def added_subject(subject: str) -> str:
+    """The part of a subject the replying side wrote, not the subject it answers.
+
+    "Automatic reply: Quick question" gives "Automatic reply", "[Ticket #4] Re: Quick question"
+    gives "[Ticket #4]", "Re: Quick question" gives "". A subject with neither a reply mark nor
+    a colon is taken whole.
+    """
+    text = subject or ""
+    m = _REPLY_MARK.search(text)
+    if m:
+        return text[:m.start()].strip()
+    head, colon, _ = text.partition(":")
+    return head.strip() if colon else text.strip()
+
+
 def thread_key(message_id: str | None, in_reply_to: str | None, references: list[str],
                subject: str, counterpart: str) -> str:
     """A stable key shared by every message of one conversation."""
