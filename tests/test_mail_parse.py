@@ -218,3 +218,10 @@ def test_our_own_subject_does_not_make_an_auto_reply():
            b"In-Reply-To: <c@s>\n\nNot interested, thanks.\n")
     result = classify(parse(raw))
     assert (result.kind, result.category) == ("human", "not_interested")
+
+
+def test_bounce_words_in_our_subject_and_quote_are_not_a_bounce():
+    raw = (b"From: Jane <jane@acme.example>\nSubject: Re: Fewer delivery failures for Acme\n"
+           b"In-Reply-To: <c@s>\n\nWho are your customers?\n\nOn Mon, Bob <b@s.io> wrote:\n"
+           b"> Parcels that could not be delivered cost you money.\n")
+    assert classify(parse(raw)).kind == "human"

@@ -18,6 +18,7 @@ from flufl.bounce import all_failures
 
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import message_from_raw
+from app.mail.thread import added_subject, is_reply_subject
 from app.mail.types import BounceRecipient, ParsedMessage
 
 # flufl.bounce logs a full traceback before re-raising a detector's error; we degrade instead.
@@ -83,6 +84,14 @@ def _mail_system_sender(pm: ParsedMessage) -> str | None:
     return "the null address <>" if "<>" in raw_from else None
 
 
+def _bounce_subject(pm: ParsedMessage) -> re.Match[str] | None:
+    """Bounce wording in the subject, unless it is only in the subject a reply answers
+    ("Re: Cutting delivery failures in your warehouse", sent with In-Reply-To, is a person's)."""
+    answering = is_reply_subject(pm.subject) and (pm.in_reply_to or pm.references)
+    subject = added_subject(pm.subject) if answering else pm.subject
+    return _SUBJECT.search(subject)
+
+
 def is_candidate(pm: ParsedMessage) -> bool:
     """Cheap test run before the costlier bounce analysis: does anything hint at a bounce?"""
     h = pm.headers
@@ -90,7 +99,7 @@ def is_candidate(pm: ParsedMessage) -> bool:
     return bool(
         "report" in ctype or "delivery-status" in ctype
         or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
-        or _mail_system_sender(pm) or _SUBJECT.search(pm.subject) or _BODY.search(pm.text[:20000])
+        or _mail_system_sender(pm) or _bounce_subject(pm) or _BODY.search(pm.text[:20000])
     )
 
 
@@ -141,7 +150,7 @@ def analyze(pm: ParsedMessage) -> BounceReport:
     report.score = _score(pm, report, dsn_seen)
     h = pm.headers
     report.from_mail_system = bool(
-        dsn_seen or _mail_system_sender(pm) or _SUBJECT.search(pm.subject)
+        dsn_seen or _mail_system_sender(pm) or _bounce_subject(pm)
         or "x-ms-exchange-message-is-ndr" in h or "x-failed-recipients" in h
         or "auto-submitted" in h)
     return report
@@ -259,7 +268,7 @@ def _score(pm: ParsedMessage, report: BounceReport, dsn_seen: bool) -> float:
     if "x-ms-exchange-message-is-ndr" in h:
         score += 0.4
         report.reasons.append("Microsoft NDR header")
-    if _SUBJECT.search(pm.subject):
+    if _bounce_subject(pm):
         score += 0.3
         report.reasons.append(f"bounce subject: {pm.subject[:60]!r}")
     body = _BODY.search(pm.text[:20000])

@@ -27,7 +27,7 @@ _MONTHS = {
 _MONTH = {name: number for number, names in _MONTHS.items() for name in names.split()}
 _MONTH_RX = "|".join(sorted((re.escape(m) for m in _MONTH), key=len, reverse=True))
 
-_NUMERIC = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?")
+_NUMERIC = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([./-])(\d{1,2})(?:\5(\d{2,4}))?")
 _DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?({_MONTH_RX})\.?(?:\s+(?:de\s+)?(\d{{4}}))?\b",
                         re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"({_MONTH_RX})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
@@ -60,8 +60,8 @@ def _date_at_start(text: str, sent: datetime | None) -> date | None:
     if m:
         if m.group(1):
             return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)), sent)
-        a, b = int(m.group(4)), int(m.group(5))
-        year = _year(m.group(6))
+        a, b = int(m.group(4)), int(m.group(6))
+        year = _year(m.group(7))
         # Day first, as in nearly all of our languages; month first only when day-first is impossible.
         day, month = (a, b) if b <= 12 else (b, a)
         return _make(year, month, day, sent)
