@@ -76,10 +76,11 @@ class OutboxMixin:
                 "updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
                 (state, error, retry_at, t, state, t, item_id))
 
-    def update_draft(self, item_id: int, *, body: str, raw: bytes) -> None:
+    def update_draft(self, item_id: int, *, body: str, raw: bytes, message_id: str) -> None:
+        """A draft edited again: its text, bytes and the Message-ID inside them."""
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET body = ?, raw = ?, updated_at = ? WHERE id = ?",
-                         (body, raw, now(), item_id))
+            conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, updated_at = ? "
+                         "WHERE id = ? AND state = 'draft'", (body, raw, message_id, now(), item_id))
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
@@ -105,7 +106,7 @@ class OutboxMixin:
                          (error, retry_at, now(), item_id))
 
     def resend(self, item_id: int) -> None:
-        """The user asks to send a failed or uncertain reply again."""
+        """Send a failed or uncertain reply again, or a draft."""
         with self.db.tx() as conn:
             conn.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ?, submitted_at = NULL, "
                          "updated_at = ? WHERE id = ? AND state IN ('failed', 'uncertain', 'draft')",
@@ -132,6 +133,9 @@ class OutboxMixin:
                                  "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()
             if local_copy is not None and known is None:
                 self.add_messages(item["account"], [local_copy])  # type: ignore[attr-defined]
+
+    def drafts_for(self, conversation_id: int) -> list[dict[str, Any]]:
+        return [item for item in self.outbox(("draft",)) if item["conversation_id"] == conversation_id]
 
     def next_outbox_due(self) -> float | None:
         """When the earliest queued reply is due (the drainer sleeps until then)."""

@@ -1,0 +1,196 @@
+"""The compose screen: answer a conversation from the mailbox that received it.
+
+From, To and Subject are decided by the message being answered (the account that received it;
+Reply-To or From; one "Re:"), so they are shown, not edited. The text area holds the whole
+reply, the signature and the quoted original included, and can be handed to ``$EDITOR``.
+Sending puts the reply in the outbox (the engine's drainer sends it; it shows in the thread
+once the server accepted it). Cancelling with changes keeps them as a draft, reopened next time.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from app.config import Account
+from app.errors import ReplydeskError
+from app.mail import Address, ParsedMessage
+from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
+from app.store import Store
+from app.ui.text import line
+
+
+def edit_externally(text: str) -> str:
+    """Run ``$VISUAL`` / ``$EDITOR`` (else ``vi``) on ``text`` and return what was saved.
+
+    The file is private to the user (``mkstemp`` creates it 0600) and removed afterwards.
+    """
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, path = tempfile.mkstemp(prefix="replydesk-reply-", suffix=".txt")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        subprocess.run([*shlex.split(editor), path], check=False)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+class ComposeScreen(Screen[None]):
+    CSS_PATH = "compose.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", priority=True, id="send_reply"),
+        Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="external_editor"),
+        Binding("escape", "cancel", "Cancel (keeps a draft)", priority=True, id="cancel_reply"),
+    ]
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.account: Account | None = None
+        self.original: ParsedMessage | None = None
+        self.row: dict[str, Any] | None = None
+        self.recipients: list[str] = []
+        self.initial_text = ""
+        self.draft_id: int | None = None
+        self._suppressed: list[str] = []
+        self._confirmed = False
+
+    @property
+    def store(self) -> Store:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="compose-title")
+        yield Static(id="compose-headers")
+        yield Static(id="compose-warning")
+        yield TextArea(id="compose-body", soft_wrap=True, tab_behavior="indent")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        problem = self._load()
+        if problem:
+            self.app.notify(problem, title="reply", severity="error", markup=False, timeout=8)
+            self.app.pop_screen()
+            return
+        assert self.account is not None and self.original is not None
+        self.query_one("#compose-title", Static).update(Text("Reply", style="bold"))
+        headers = Text()
+        headers.append("From: ", style="bold")
+        headers.append(line(str(Address(self.account.name, self.account.email))))
+        headers.append("\nTo: ", style="bold")
+        headers.append(line(", ".join(str(a) for a in reply_recipients(self.original))))
+        headers.append("\nSubject: ", style="bold")
+        headers.append(line(reply_subject(self.original.subject)))
+        self.query_one("#compose-headers", Static).update(headers)
+        self._suppressed = [r for r in self.recipients if self.store.is_suppressed(r)]
+        if self._suppressed:
+            self._warn(f"{', '.join(self._suppressed)} is on the suppression list (do not contact).")
+        self.initial_text = reply_text(self.original, "", self.account.signature)
+        drafts = self.store.drafts_for(self.conversation_id)
+        body = self.query_one("#compose-body", TextArea)
+        if drafts:
+            self.draft_id = drafts[-1]["id"]
+            body.text = drafts[-1]["body"]
+            self.notify("draft restored", timeout=2)
+        else:
+            body.text = self.initial_text
+        body.move_cursor((0, 0))
+        body.focus()
+
+    def _load(self) -> str | None:
+        """Find the message to answer and its account; a sentence saying why not, otherwise."""
+        messages = self.store.conversation_messages(self.conversation_id)
+        inbound = [m for m in messages if m["direction"] == "in"]
+        # the latest message from the prospect; in a thread of ours only, our latest
+        row = (inbound or messages or [None])[-1]
+        if row is None:
+            return "no message to reply to"
+        config = self.app.config  # type: ignore[attr-defined]
+        if config is None:
+            return "no config loaded: cannot tell which mailbox sends"
+        try:
+            self.account = config.account(row["account"])
+        except ReplydeskError as exc:
+            return str(exc)
+        self.row = row
+        self.original = stored_original(row)
+        self.recipients = [a.email for a in reply_recipients(self.original)]
+        if not self.recipients:
+            return "the message has no sender address to reply to"
+        return None
+
+    def _warn(self, text: str) -> None:
+        warning = self.query_one("#compose-warning", Static)
+        warning.update(Text(text, style="bold"))
+        warning.display = True
+
+    def _build(self, text: str) -> tuple[str, bytes]:
+        assert self.account is not None and self.original is not None
+        # the text area already holds the signature and the quote: add nothing
+        return build_reply(replace(self.original, text=""), from_addr=Address(self.account.name, self.account.email),
+                           body=text, signature="", domain=self.account.domain)
+
+    def _save(self, text: str, state: str) -> int:
+        assert self.account is not None and self.original is not None and self.row is not None
+        message_id, raw = self._build(text)
+        if self.draft_id is not None:
+            self.store.update_draft(self.draft_id, body=text, raw=raw, message_id=message_id)
+            if state == "queued":
+                self.store.resend(self.draft_id)
+            return self.draft_id
+        return self.store.queue_reply(
+            account=self.account.id, message_id=message_id, raw=raw, recipients=self.recipients,
+            subject=self.original.subject, body=text, reply_to_message=self.row["id"],
+            conversation_id=self.row["conversation_id"], state=state)
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        text = self.query_one("#compose-body", TextArea).text
+        if not text.strip() or text == self.initial_text:
+            self.app.bell()
+            self.notify("write the reply first", severity="warning", timeout=3)
+            return
+        if self._suppressed and not self._confirmed:
+            self._confirmed = True
+            self._warn(f"{', '.join(self._suppressed)} is on the suppression list (do not contact).\n"
+                       "Press ctrl+s again to send anyway, escape to keep it as a draft.")
+            self.app.bell()
+            return
+        assert self.account is not None
+        self._save(text, "queued")
+        self.app.notify(f"reply queued, sending from {self.account.email}", markup=False, timeout=3)
+        self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        text = self.query_one("#compose-body", TextArea).text
+        if text != self.initial_text and text.strip():
+            self.draft_id = self._save(text, "draft")
+            self.app.notify("draft kept: r opens it again", timeout=3)
+        self.app.pop_screen()
+
+    def action_editor(self) -> None:
+        body = self.query_one("#compose-body", TextArea)
+        try:
+            with self.app.suspend():
+                edited = edit_externally(body.text)
+        except SuspendNotSupported:
+            self.notify("cannot hand the terminal to an editor here", severity="warning", timeout=4)
+            return
+        except OSError as exc:
+            self.notify(f"editor failed: {exc}", severity="error", markup=False, timeout=6)
+            return
+        body.text = edited
+        body.focus()

@@ -1,0 +1,135 @@
+"""The compose screen with Pilot, against the real SMTP fixture and Dovecot: open a reply with
+`r`, type, send, and see it in the thread once the server accepted it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from datetime import timezone
+
+import pytest
+
+from app.smtp.outbox import OutboxDrainer
+from app.ui import ReplydeskApp
+from app.ui.compose import ComposeScreen, edit_externally
+from app.ui.conversation import ConversationScreen
+from tests.reply_support import mailbox_headers, receive, wait_for
+from tests.ui_seed import screen_text
+
+
+@pytest.fixture
+def received(dovecot, smtp_server, users, make_config, tmp_path):
+    account, prospect = users(2)
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
+    yield got
+    got.store.close()
+
+
+def make_app(r) -> ReplydeskApp:
+    return ReplydeskApp(r.config.database, r.config, tz=timezone.utc, poll_interval=0.05)
+
+
+async def until(pilot, predicate, timeout: float = 15.0) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return predicate()
+
+
+async def test_reply_typed_and_sent_shows_in_the_thread(received, dovecot):
+    r = received
+    app = make_app(r)
+    # the in-process engine's outbox drainer, as `replydesk` runs it
+    drainer = OutboxDrainer(r.config, r.config.database, poll_interval=0.05)
+    engine = asyncio.create_task(drainer.run())
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await pilot.pause()
+            await pilot.press("enter")
+            assert isinstance(app.screen, ConversationScreen)
+            await pilot.press("r")
+            await pilot.pause()
+            assert isinstance(app.screen, ComposeScreen)
+            text = screen_text(app)
+            assert f"From: {r.config.accounts[0].name} <{r.account.email}>" in text
+            assert f"To: Pat Prospect <{r.prospect.email}>" in text
+            assert "Subject: Re: Quick question" in text
+            assert "> Sounds interesting, tell me more." in text
+            assert "Send" in text and "Cancel" in text  # the footer shows the keys
+
+            await pilot.press(*"Great, Tuesday 10am works.")
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, ConversationScreen)
+            assert await until(pilot, lambda: "Great, Tuesday 10am works." in screen_text(app))
+            assert "You" in screen_text(app)
+    finally:
+        engine.cancel()
+        await asyncio.gather(engine, return_exceptions=True)
+
+    [inbox] = wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))
+    assert f"In-Reply-To: {r.row['message_id']}" in inbox
+    [item] = r.store.outbox()
+    assert item["state"] == "sent" and item["body"].startswith("Great, Tuesday 10am works.")
+    # the signature and the quote were in the text area: sent once, not twice
+    assert item["raw"].count(b"> Sounds interesting") == 1
+
+
+async def test_cancel_keeps_a_draft_that_reopens(received):
+    r = received
+    app = make_app(r)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        await pilot.press(*"Half a thought")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        [draft] = r.store.outbox()
+        assert draft["state"] == "draft" and draft["body"].startswith("Half a thought")
+
+        await pilot.press("r")
+        await pilot.pause()
+        assert "Half a thought" in screen_text(app)
+        await pilot.press("end", *" and the rest.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    [item] = r.store.outbox()
+    assert item["id"] == draft["id"] and item["state"] == "queued"
+    assert item["body"].startswith("Half a thought and the rest.")
+    assert item["message_id"].encode() in item["raw"]
+
+
+async def test_a_suppressed_recipient_needs_a_second_send(received):
+    r = received
+    r.store.suppress(r.prospect.email, "unsubscribe")
+    app = make_app(r)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert "is on the suppression list" in screen_text(app)
+        await pilot.press(*"Are you sure?")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen) and r.store.outbox() == []
+        assert "Press ctrl+s again to send anyway" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+    assert [i["state"] for i in r.store.outbox()] == ["queued"]
+
+
+def test_editor_round_trip_uses_a_private_file(tmp_path, monkeypatch):
+    script = tmp_path / "editor.sh"
+    seen = tmp_path / "mode"
+    script.write_text(f'#!/bin/sh\nstat -c %a "$1" > {seen}\nprintf "edited\\n" >> "$1"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("VISUAL", str(script))
+    assert edit_externally("draft\n") == "draft\nedited\n"
+    assert seen.read_text().strip() == "600"
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("replydesk-reply-")]
+
