@@ -12,6 +12,8 @@ import pytest
 from app.config import parse_config
 from app.store import InboxFilter, Store
 from app.ui import ReplydeskApp
+from app.ui.compose import ComposeScreen
+from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
 from tests.ui_seed import NOW, add_reply, clock, screen_text, seed
 
@@ -230,13 +232,20 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         assert "New reply from Zoe Park: Re: Quick question" in notes
 
 
-async def test_reply_key_without_compose_screen(db: Path) -> None:
-    app = make_app(db)
+async def test_reply_key_opens_the_compose_screen_for_the_row(db: Path) -> None:
+    config = parse_config({"accounts": [{"id": "ana", "email": "ana@acme.io", "name": "Ana Reyes",
+                                         "provider": "google"}]})
+    app = make_app(db, config)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("r")
         await pilot.pause()
-        assert "compose: not available" in [n.message for n in app._notifications]
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.conversation_id == conv_id(db, "carol@prospect.io")
+        assert "To: Carol Diaz <carol@prospect.io>" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
 
 
 async def test_keymap_from_config_remaps_by_binding_id(db: Path) -> None:

@@ -3,7 +3,6 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
@@ -17,6 +16,7 @@ from textual.screen import Screen
 
 from app.errors import ReplydeskError
 from app.store import Store
+from app.ui.compose import ComposeScreen
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
@@ -77,8 +77,8 @@ class ReplydeskApp(App[int]):
     @property
     def engine_note(self) -> str:
         if self.engine is not None:
-            return "engine in this process"
-        return "attached to replydesk sync" if self.attached else "engine not running"
+            return "engine: in-process"
+        return "engine: replydesk sync" if self.attached else "engine: off"
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -148,15 +148,7 @@ class ReplydeskApp(App[int]):
         self.push_screen(ConversationScreen(conversation_id))
 
     def action_reply(self, conversation_id: int) -> None:
-        """Open the compose screen for a conversation, where ``app.ui.compose`` is installed."""
-        try:
-            compose = importlib.import_module("app.ui.compose")
-        except ModuleNotFoundError as exc:
-            if exc.name != "app.ui.compose":
-                raise
-            self.notify("compose: not available", severity="warning", timeout=3)
-            return
-        self.push_screen(compose.ComposeScreen(conversation_id))
+        self.push_screen(ComposeScreen(conversation_id))
 
     def action_health(self) -> None:
         if isinstance(self.screen, HealthScreen):

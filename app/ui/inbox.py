@@ -43,6 +43,8 @@ class InboxScreen(TriageActions, Screen):
     def __init__(self) -> None:
         super().__init__()
         self.filter = InboxFilter()
+        self._view_counts: dict[str, int] = {}
+        """Per view, unfiltered: re-read when the data changes, not when the filter does."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="views")
@@ -67,14 +69,20 @@ class InboxScreen(TriageActions, Screen):
     def on_store_changed(self, _: StoreChanged) -> None:
         self.reload()
 
-    def reload(self) -> None:
-        """Re-read the list, the counts and the health line; the cursor stays on its conversation."""
+    def reload(self, *, same_filter: bool = True) -> None:
+        """Re-read the list, the counts and the health line. After a data change the cursor
+        stays on its conversation; a new filter starts at the top."""
         started = time.monotonic()
         store = self.app.store  # type: ignore[attr-defined]
         inbox = self.inbox_list
         inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
-        inbox.show(InboxPager(store, self.filter), keep=inbox.current_id)
-        self._show_counts(store.view_counts(), store.category_counts(self.filter))
+        pager = InboxPager(store, self.filter)
+        if same_filter:
+            inbox.show(pager, keep=inbox.current_id)
+            self._view_counts = store.view_counts()
+        else:
+            inbox.show(pager, reset=True)
+        self._show_counts(self._view_counts, store.category_counts(self.filter))
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
         self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
 
@@ -109,7 +117,7 @@ class InboxScreen(TriageActions, Screen):
     def set_filter(self, **changes: object) -> None:
         self.filter = self.filter.with_(**changes)
         self.inbox_list.selected.clear()
-        self.reload()
+        self.reload(same_filter=False)
 
     # -- triage --------------------------------------------------------------------------
 

@@ -66,21 +66,30 @@ class InboxList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.pager: InboxPager | None = None
         self.selected: set[int] = set()
+        self._strips: dict[tuple[int, int, bool], Strip] = {}
+        """Drawn rows by (conversation, width, selected), for the current snapshot and theme."""
         self.empty_text = empty_text
 
     # -- data ----------------------------------------------------------------------------
 
-    def show(self, pager: InboxPager, keep: int | None = None) -> None:
-        """Show a new snapshot of the list, keeping the cursor on conversation ``keep`` if it is
-        still listed (and on the same screen line), else on the same row number."""
+    def show(self, pager: InboxPager, keep: int | None = None, *, reset: bool = False) -> None:
+        """Show a new snapshot of the list. ``reset``: cursor on the first row. Otherwise the
+        cursor stays on conversation ``keep`` if it is still listed, else on the same row number."""
         old_index, old_scroll = self.cursor, round(self.scroll_y)
         self.pager = pager
+        self._strips.clear()
         self.virtual_size = Size(self.size.width, len(pager))
-        index = pager.index_of(keep) if keep is not None else None
-        if index is None:
+        index = None if reset or keep is None else pager.index_of(keep)
+        if reset:
+            index, scroll = 0, 0
+        elif index is None:
             index = min(old_index, max(0, len(pager) - 1))
             scroll = old_scroll
+        elif old_scroll == 0:
+            # at the top, new arrivals stay in sight: the rows below shift, the cursor with its row
+            scroll = 0
         else:
+            # scrolled into the list, the cursor's row keeps its line on the screen
             scroll = old_scroll + (index - old_index)
         max_scroll = max(0, len(pager) - self.scrollable_content_region.height)
         self.scroll_to(y=max(0, min(scroll, max_scroll)), animate=False, immediate=True)
@@ -106,9 +115,15 @@ class InboxList(ScrollView, can_focus=True):
 
     # -- cursor --------------------------------------------------------------------------
 
-    def watch_cursor(self) -> None:
+    def watch_cursor(self, old: int, new: int) -> None:
+        top = round(self.scroll_y)
         self._keep_cursor_visible()
-        self.refresh()
+        if round(self.scroll_y) == top:
+            # only the two rows the cursor left and entered change: redraw just those
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
         self.post_message(self.CursorMoved(self.current_id))
 
     def _move(self, index: int) -> None:
@@ -161,6 +176,18 @@ class InboxList(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
+    def on_mount(self) -> None:
+        # times read "14:05" today and "Nov 24" tomorrow: redraw now and then with no data change
+        self.set_interval(60, self._redraw)
+
+    def _redraw(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()
+        super().notify_style_update()
+
     def on_resize(self) -> None:
         if self.pager is not None:
             self.virtual_size = Size(self.size.width, len(self.pager))
@@ -183,7 +210,12 @@ class InboxList(ScrollView, can_focus=True):
         row = self.pager.row(index)
         if row is None:
             return Strip.blank(width, base)
-        strip = Strip(self._row_segments(row, width), width)
+        key = (row["id"], width, row["id"] in self.selected)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) > 1000:
+                self._strips.clear()
+            strip = self._strips[key] = Strip(self._row_segments(row, width), width)
         if index == self.cursor:
             strip = strip.apply_style(self.get_component_rich_style("inbox-list--cursor", partial=True))
         return strip.adjust_cell_length(width, base).apply_style(base)

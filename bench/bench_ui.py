@@ -1,0 +1,181 @@
+"""How the inbox TUI feels with 100,000 messages in the store.
+
+    python bench/bench_ui.py [--messages 100000] [--db PATH]
+
+Fills a fresh store with direct inserts (80% of the messages inbound replies, bounces and
+auto-replies across 50 mailboxes, 20% our sent mail in the same threads; FTS index included),
+then drives the app headless with Pilot and prints: time to first paint, cursor move p50/p95,
+a jump to the bottom, applying a filter, switching view, a full-text search, and the cost of
+one refresh after another connection commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.store import Store  # noqa: E402
+from app.ui import ReplydeskApp  # noqa: E402
+from app.ui.inbox_list import InboxList  # noqa: E402
+
+WORDS = ("pricing demo timeline budget quarter team calendar invite thanks interested later "
+         "remove unsubscribe wrong person contact vacation return monday integration security "
+         "review proposal contract pilot onboarding").split()
+CATEGORIES = ["interested", "meeting", "not_interested", "wrong_person", "uncategorized", "unsubscribe"]
+
+
+def fill(path: Path, messages: int, accounts: int = 50) -> None:
+    rnd = random.Random(7)
+    store = Store(path)
+    conn = store.db.conn
+    now = time.time()
+    inbound = messages * 4 // 5
+    with store.db.tx():
+        for a in range(accounts):
+            conn.execute("INSERT INTO accounts (id, email, state, sync_done, sync_total) VALUES (?, ?, ?, ?, ?)",
+                         (f"box{a:02d}", f"box{a:02d}@sender.example", "idle", 2000, 2000))
+        conv_rows, msg_rows = [], []
+        for i in range(inbound):
+            account = f"box{i % accounts:02d}"
+            at = now - i * 30 - rnd.random() * 30
+            roll = rnd.random()
+            kind, category = (("bounce", "bounce") if roll < 0.12 else ("autoreply", "out_of_office") if roll < 0.2
+                              else ("human", rnd.choice(CATEGORIES)))
+            sender = f"prospect{i}@company{i % 997}.example"
+            subject = f"Re: {rnd.choice(WORDS)} {rnd.choice(WORDS)} for company {i % 997}"
+            text = " ".join(rnd.choice(WORDS) for _ in range(30))
+            unread = int(rnd.random() < 0.3)
+            conv_rows.append((i + 1, account, f"<t{i}@x>", subject, sender, f"Prospect {i}", text[:80], kind,
+                              category, at, at, 2 if i < messages // 5 else 1, 1, unread))
+            msg_rows.append((account, "INBOX", 1, i + 1, f"<m{i}@x>", i + 1, "in", sender, f"Prospect {i}",
+                             f"Prospect {i} {sender}", subject, at, at, 1 - unread, kind, category, text,
+                             text, text[:200], text[:80]))
+        for i in range(messages - inbound):
+            account = f"box{i % accounts:02d}"
+            at = now - i * 30 - 86400
+            msg_rows.append((account, "Sent", 1, i + 1, f"<s{i}@x>", i + 1, "out", f"{account}@sender.example",
+                             "", account, "quick question", at, at, 1, "outbound", "sent", "hi", "hi", "hi", "hi"))
+        conn.executemany(
+            "INSERT INTO conversations (id, account, thread_key, subject, counterpart, counterpart_name, snippet, "
+            "kind, category, last_message_at, last_inbound_at, message_count, inbound_count, unread_count) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conv_rows)
+        conn.executemany(
+            "INSERT INTO messages (account, folder, uidvalidity, uid, message_id, conversation_id, direction, "
+            "from_addr, from_name, sender, subject, sent_at, received_at, seen, kind, category, body_text, "
+            "new_text, search_text, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            msg_rows)
+    conn.execute("ANALYZE")
+    store.close()
+
+
+def arrive(path: Path) -> int:
+    """A new reply committed by another connection, as the engine does."""
+    store = Store(path)
+    try:
+        with store.db.tx() as conn:
+            now = time.time()
+            conv = conn.execute(
+                "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                "last_inbound_at, message_count, inbound_count, unread_count) VALUES "
+                "('box00', ?, 'Re: just arrived', 'new@arrival.example', 'human', 'interested', ?, 1, 1, 1)",
+                (f"<arrival{now}@x>", now)).lastrowid
+            conn.execute(
+                "INSERT INTO messages (account, folder, uidvalidity, uid, message_id, conversation_id, "
+                "from_addr, subject, received_at, kind, category) VALUES "
+                "('box00', 'INBOX', 2, ?, ?, ?, 'new@arrival.example', 'Re: just arrived', ?, 'human', "
+                "'interested')", (int(now * 1000) % 2_000_000_000, f"<arrival{now}@x>", conv, now))
+        return conv
+    finally:
+        store.close()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def drive(path: Path) -> dict[str, str]:
+    figures: dict[str, str] = {}
+    started = time.perf_counter()
+    app = ReplydeskApp(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        while inbox.pager is None:
+            await pilot.pause(0.001)
+        await pilot.pause()
+        figures["first paint (app start to a drawn list)"] = ms(time.perf_counter() - started)
+        figures["rows in the default view"] = f"{len(inbox.pager):,}"
+
+        async def timed(*keys: str) -> float:
+            t = time.perf_counter()
+            await pilot.press(*keys)
+            await pilot.pause()
+            return time.perf_counter() - t
+
+        # wall time includes Pilot's own idle waits; CPU time is what the app spent on the move
+        moves, cpu = [], []
+        for _ in range(300):
+            t, c = time.perf_counter(), time.process_time()
+            await pilot.press("j")
+            await pilot.pause()
+            moves.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        moves.sort()
+        cpu.sort()
+        figures["cursor move p50 (Pilot round trip)"] = ms(statistics.median(moves))
+        figures["cursor move p95 (Pilot round trip)"] = ms(moves[int(len(moves) * 0.95)])
+        figures["cursor move p50 (CPU)"] = ms(statistics.median(cpu))
+        figures["cursor move p95 (CPU)"] = ms(cpu[int(len(cpu) * 0.95)])
+
+        figures["a key bound to nothing (Pilot's own floor)"] = ms(await timed("f12"))
+        figures["jump to bottom (G)"] = ms(await timed("G"))
+        figures["jump to top (g)"] = ms(await timed("g"))
+        figures["filter: unread only (u)"] = ms(await timed("u"))
+        figures["filter off (u)"] = ms(await timed("u"))
+        figures["view: bounces (2)"] = ms(await timed("2"))
+        figures["view: replies (1)"] = ms(await timed("1"))
+        await pilot.press("slash", *"calendar budget")
+        figures["search 'calendar budget' (enter)"] = ms(await timed("enter"))
+        figures["search hits"] = f"{len(inbox.pager):,}"
+        await pilot.press("escape")
+        await pilot.pause()
+        t = time.perf_counter()
+        new_id = await asyncio.to_thread(arrive, path)
+        while inbox.pager.row(0)["id"] != new_id:
+            await pilot.pause(0.005)
+        figures["arrival from another connection to on screen"] = ms(time.perf_counter() - t)
+        figures["refresh after a commit elsewhere (counts + list)"] = ms(app.reload_cost)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, help="reuse or create the store here")
+    args = parser.parse_args()
+    path = args.db or Path(tempfile.mkdtemp(prefix="replydesk-bench-")) / "bench.db"
+    if not path.exists():
+        t = time.perf_counter()
+        fill(path, args.messages)
+        print(f"filled {args.messages:,} messages in {time.perf_counter() - t:.1f} s ({path})")
+    figures = asyncio.run(drive(path))
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")
+    if os.environ.get("BENCH_JSON"):
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
