@@ -133,3 +133,36 @@ def test_editor_round_trip_uses_a_private_file(tmp_path, monkeypatch):
     assert seen.read_text().strip() == "600"
     assert not [p for p in os.listdir(tmp_path) if p.startswith("replydesk-reply-")]
 
+
+
+async def test_a_refused_reply_shows_the_server_words_and_can_be_sent_again(received, dovecot, smtp_server):
+    r = received
+    smtp_server.fail_next(550, "5.7.1 Sender blocked by policy")
+    app = make_app(r)
+    drainer = OutboxDrainer(r.config, r.config.database, poll_interval=0.05)
+    engine = asyncio.create_task(drainer.run())
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("enter", "r")
+            await pilot.pause()
+            await pilot.press(*"First try")
+            await pilot.press("ctrl+s")
+            assert await until(pilot, lambda: "Your reply was NOT sent" in screen_text(app))
+            text = screen_text(app)
+            assert "550 5.7.1 Sender blocked by policy" in text and "First try" in text
+
+            await pilot.press("r")
+            await pilot.pause()
+            assert isinstance(app.screen, ComposeScreen)
+            assert "Not sent: " in screen_text(app) and "First try" in screen_text(app)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert await until(pilot, lambda: "NOT sent" not in screen_text(app)
+                               and "First try" in screen_text(app) and "You" in screen_text(app))
+    finally:
+        engine.cancel()
+        await asyncio.gather(engine, return_exceptions=True)
+    [item] = r.store.outbox()
+    assert item["state"] == "sent"
+    assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1

@@ -77,10 +77,12 @@ class OutboxMixin:
                 (state, error, retry_at, t, state, t, item_id))
 
     def update_draft(self, item_id: int, *, body: str, raw: bytes, message_id: str) -> None:
-        """A draft edited again: its text, bytes and the Message-ID inside them."""
+        """A draft, or a reply that was not sent, edited again: its text, bytes and the
+        Message-ID inside them. Never a reply that is on its way or sent."""
         with self.db.tx() as conn:
             conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, updated_at = ? "
-                         "WHERE id = ? AND state = 'draft'", (body, raw, message_id, now(), item_id))
+                         "WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
+                         (body, raw, message_id, now(), item_id))
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
@@ -134,8 +136,9 @@ class OutboxMixin:
             if local_copy is not None and known is None:
                 self.add_messages(item["account"], [local_copy])  # type: ignore[attr-defined]
 
-    def drafts_for(self, conversation_id: int) -> list[dict[str, Any]]:
-        return [item for item in self.outbox(("draft",)) if item["conversation_id"] == conversation_id]
+    def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[dict[str, Any]]:
+        """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""
+        return [item for item in self.outbox(states) if item["conversation_id"] == conversation_id]
 
     def next_outbox_due(self) -> float | None:
         """When the earliest queued reply is due (the drainer sleeps until then)."""

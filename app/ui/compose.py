@@ -24,9 +24,10 @@ from textual.widgets import Footer, Static, TextArea
 
 from app.config import Account
 from app.errors import ReplydeskError
-from app.mail import Address, ParsedMessage
+from app.mail import Address, ParsedMessage, sanitize
 from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
 from app.store import Store
+from app.ui.messages import StoreChanged
 from app.ui.text import line
 
 
@@ -47,6 +48,30 @@ def edit_externally(text: str) -> str:
         os.unlink(path)
 
 
+UNSENT_STATES = ("queued", "sending", "failed", "uncertain")
+_UNSENT_TITLES = {
+    "queued": "Your reply is queued",
+    "sending": "Your reply is being sent",
+    "failed": "Your reply was NOT sent",
+    "uncertain": "Your reply may or may not have been delivered",
+}
+
+
+def unsent_reply_block(item: dict[str, Any]) -> Static:
+    """A reply of this conversation still in the outbox, for the conversation screen: its
+    state, the server's words when it failed, and its text."""
+    text = Text()
+    text.append(_UNSENT_TITLES.get(item["state"], item["state"]), style="bold")
+    if item["last_error"]:
+        text.append(f"\n{'Retrying after: ' if item['state'] == 'queued' else ''}{line(item['last_error'])}")
+    if item["state"] in ("failed", "uncertain"):
+        text.append("\nr opens it to send again", style="italic")
+    new_part = (item["body"] or "").split("\n-- \n", 1)[0].strip()
+    text.append("\n\n")
+    text.append(sanitize(new_part) or "(no text)")
+    return Static(text, classes=f"message outbound unsent {item['state']}")
+
+
 class ComposeScreen(Screen[None]):
     CSS_PATH = "compose.tcss"
     BINDINGS = [
@@ -64,6 +89,8 @@ class ComposeScreen(Screen[None]):
         self.recipients: list[str] = []
         self.initial_text = ""
         self.draft_id: int | None = None
+        """The outbox item being edited: a draft, or a reply that was not sent."""
+        self.draft_state = "draft"
         self._suppressed: list[str] = []
         self._confirmed = False
 
@@ -98,14 +125,20 @@ class ComposeScreen(Screen[None]):
         if self._suppressed:
             self._warn(f"{', '.join(self._suppressed)} is on the suppression list (do not contact).")
         self.initial_text = reply_text(self.original, "", self.account.signature)
-        drafts = self.store.drafts_for(self.conversation_id)
+        kept = self.store.outbox_for(self.conversation_id, ("draft", "failed", "uncertain"))
         body = self.query_one("#compose-body", TextArea)
-        if drafts:
-            self.draft_id = drafts[-1]["id"]
-            body.text = drafts[-1]["body"]
-            self.notify("draft restored", timeout=2)
-        else:
-            body.text = self.initial_text
+        body.text = self.initial_text
+        if kept:
+            item = kept[-1]
+            self.draft_id, self.draft_state = item["id"], item["state"]
+            body.text = self.initial_text = item["body"]
+            if item["state"] == "failed":
+                self._warn(f"Not sent: {item['last_error']}\nctrl+s sends it again.")
+            elif item["state"] == "uncertain":
+                self._warn(f"Delivery uncertain: {item['last_error']}\n"
+                           "ctrl+s sends it again: only if the recipient does not have it.")
+            else:
+                self.notify("draft restored", timeout=2)
         body.move_cursor((0, 0))
         body.focus()
 
@@ -149,6 +182,8 @@ class ComposeScreen(Screen[None]):
             self.store.update_draft(self.draft_id, body=text, raw=raw, message_id=message_id)
             if state == "queued":
                 self.store.resend(self.draft_id)
+            elif self.draft_state != "draft":
+                self.store.set_outbox_state(self.draft_id, "draft")
             return self.draft_id
         return self.store.queue_reply(
             account=self.account.id, message_id=message_id, raw=raw, recipients=self.recipients,
@@ -159,7 +194,8 @@ class ComposeScreen(Screen[None]):
 
     def action_send(self) -> None:
         text = self.query_one("#compose-body", TextArea).text
-        if not text.strip() or text == self.initial_text:
+        unchanged = text == self.initial_text and self.draft_state not in ("failed", "uncertain")
+        if not text.strip() or unchanged:
             self.app.bell()
             self.notify("write the reply first", severity="warning", timeout=3)
             return
@@ -172,14 +208,19 @@ class ComposeScreen(Screen[None]):
         assert self.account is not None
         self._save(text, "queued")
         self.app.notify(f"reply queued, sending from {self.account.email}", markup=False, timeout=3)
-        self.app.pop_screen()
+        self._close()
 
     def action_cancel(self) -> None:
         text = self.query_one("#compose-body", TextArea).text
         if text != self.initial_text and text.strip():
             self.draft_id = self._save(text, "draft")
             self.app.notify("draft kept: r opens it again", timeout=3)
+        self._close()
+
+    def _close(self) -> None:
         self.app.pop_screen()
+        # our own writes do not move data_version for this connection: tell the thread
+        self.app.screen.post_message(StoreChanged())
 
     def action_editor(self) -> None:
         body = self.query_one("#compose-body", TextArea)

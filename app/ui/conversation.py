@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
+from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.messages import StoreChanged
 from app.ui.status import StatusBar
 from app.ui.text import category_label, line, long_time, safe_text
@@ -50,7 +51,7 @@ class ConversationScreen(TriageActions, Screen):
     def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
-        self._shown: list[int] = []
+        self._shown: list[object] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="conv-title")
@@ -76,12 +77,15 @@ class ConversationScreen(TriageActions, Screen):
             return
         self._show_title(conv)
         messages = self.store.conversation_messages(self.conversation_id)
-        ids = [m["id"] for m in messages]
+        # replies still in the outbox (queued, failing, uncertain) follow the thread
+        unsent = self.store.outbox_for(self.conversation_id, UNSENT_STATES)
+        ids = [m["id"] for m in messages] + [(o["id"], o["state"], o["last_error"]) for o in unsent]
         if ids != self._shown:
             self._shown = ids
             thread = self.query_one("#thread", VerticalScroll)
             thread.remove_children()
-            thread.mount_all([self._message_block(m) for m in messages])
+            thread.mount_all([*(self._message_block(m) for m in messages),
+                              *(unsent_reply_block(o) for o in unsent)])
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
 
     def _show_title(self, conv: dict[str, Any]) -> None:
