@@ -267,6 +267,14 @@ async def test_keymap_from_config_remaps_by_binding_id(db: Path) -> None:
         assert conversation(db, "mallory@spam.example")["category"] == "interested"
 
 
+async def test_keymap_entry_naming_no_binding_is_reported(db: Path) -> None:
+    app = make_app(db, parse_config({"keymap": {"intrested": "I"}}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "[keymap] intrested: no key binding has this id (see the ? screen)" in [
+            n.message for n in app._notifications]
+
+
 async def test_paging_through_many_conversations(tmp_path: Path) -> None:
     db = tmp_path / "many.db"
     store = Store(db)

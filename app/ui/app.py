@@ -23,6 +23,7 @@ from app.ui.help import HelpScreen
 from app.ui.inbox import VIEW_LABELS, InboxScreen
 from app.ui.inbox_list import InboxList
 from app.ui.messages import StoreChanged
+from app.ui.pickers import PickerScreen
 from app.ui.status import HealthSummary
 from app.ui.text import line
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
@@ -85,8 +86,8 @@ class ReplydeskApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(InboxScreen())
-        for problem in self._theme_problems:
-            self.notify(problem, severity="warning", markup=False)
+        for problem in self._theme_problems + self._keymap_problems():
+            self.notify(problem, severity="warning", markup=False, timeout=10)
         self.set_interval(self.poll_interval, self._poll_store)
         if self.engine is not None:
             self.run_worker(self._run_engine(), group="engine", exclusive=True, exit_on_error=False)
@@ -109,6 +110,15 @@ class ReplydeskApp(App[int]):
     async def on_unmount(self) -> None:
         await self._stop_engine()
         self.store.close()
+
+    def _keymap_problems(self) -> list[str]:
+        """A [keymap] entry naming no binding would be ignored without a word: say so."""
+        screens = (InboxList, InboxScreen, ConversationScreen, HealthScreen, HelpScreen, PickerScreen,
+                   ComposeScreen, ReplydeskApp)
+        known = {b.id for cls in screens for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+        keymap = self.config.keymap if self.config is not None else {}
+        return [f"[keymap] {name}: no key binding has this id (see the ? screen)"
+                for name in sorted(set(keymap) - known)]
 
     # -- live updates ----------------------------------------------------------------------
 
