@@ -116,6 +116,167 @@ CASES: list[tuple[str, str, str]] = [
 ]
 
 
+# A second round, first run as a held-out set (15.6% then: the first rules only knew the
+# table's phrasings), then used to broaden the rules, so now part of the table.
+SECOND_ROUND: list[tuple[str, str, str]] = [
+    ("en", "interested", "This could be useful for our team. What would it look like for us?"),
+    ("en", "interested", "Okay, I'm listening. Can you share a case study?"),
+    ("en", "meeting", "Thursday 3pm CET works for me, send an invite."),
+    ("en", "meeting", "Grab a slot on my calendar and we'll go through it."),
+    ("en", "not_interested", "Thanks but we're happy with our current provider."),
+    ("en", "not_interested", "We have no budget for this in 2026."),
+    ("en", "unsubscribe", "Please stop sending me these."),
+    ("en", "unsubscribe", "Take me off your mailing list immediately."),
+    ("en", "wrong_person", "You want our Head of Ops, Maria - maria@corp.example."),
+    ("en", "wrong_person", "I'm in finance, this isn't something I deal with."),
+    ("de", "interested", "Das klingt spannend, erzählen Sie mehr."),
+    ("de", "meeting", "Können wir am Donnerstag kurz sprechen?"),
+    ("de", "not_interested", "Danke, aber wir sind gut aufgestellt."),
+    ("de", "unsubscribe", "Bitte streichen Sie mich von Ihrer Liste."),
+    ("de", "wrong_person", "Bitte kontaktieren Sie unseren Einkauf unter einkauf@firma.example."),
+    ("fr", "interested", "Pourquoi pas, dites-m'en plus."),
+    ("fr", "meeting", "On peut se parler jeudi à 15h ?"),
+    ("fr", "not_interested", "Merci mais ce n'est pas le bon moment pour nous."),
+    ("fr", "unsubscribe", "Veuillez me retirer de vos envois."),
+    ("fr", "wrong_person", "Ce n'est pas mon domaine, voyez avec notre DAF."),
+    ("es", "interested", "Cuéntame cómo funciona."),
+    ("es", "meeting", "¿Te viene bien el martes a las 10?"),
+    ("es", "not_interested", "Gracias, pero no es para nosotros."),
+    ("es", "unsubscribe", "Quiero que dejen de escribirme."),
+    ("es", "wrong_person", "Eso lo lleva mi compañera Lucía, lucia@empresa.example."),
+    ("pt", "interested", "Gostei, pode me mandar uma apresentação?"),
+    ("pt", "meeting", "Pode ser quarta às 14h?"),
+    ("pt", "not_interested", "Agradeço, mas não é prioridade agora."),
+    ("pt", "unsubscribe", "Tirem meu e-mail da lista, por favor."),
+    ("pt", "wrong_person", "Quem cuida disso é o Pedro, pedro@empresa.example."),
+    ("it", "interested", "Mi sembra utile, raccontami di più."),
+    ("it", "meeting", "Possiamo sentirci giovedì alle 11?"),
+    ("it", "not_interested", "Grazie ma non fa per noi."),
+    ("it", "unsubscribe", "Non voglio più ricevere queste email."),
+    ("it", "wrong_person", "Se ne occupa il mio collega Marco, marco@azienda.example."),
+    ("nl", "interested", "Leuk, vertel me er meer over."),
+    ("nl", "meeting", "Past dinsdag om 10 uur?"),
+    ("nl", "not_interested", "Dank je, maar dit is niets voor ons."),
+    ("nl", "unsubscribe", "Stop met mailen alsjeblieft."),
+    ("nl", "wrong_person", "Daar gaat mijn collega Sanne over: sanne@bedrijf.example."),
+    ("pl", "interested", "Ciekawe, proszę o szczegóły."),
+    ("pl", "meeting", "Pasuje mi wtorek o 10."),
+    ("pl", "not_interested", "Dziękuję, ale to nie dla nas."),
+    ("pl", "unsubscribe", "Proszę o usunięcie mojego adresu z bazy."),
+    ("pl", "wrong_person", "Tym zajmuje się mój kolega Adam, adam@firma.example."),
+]
+
+
+# A third round, first run as a held-out set (31.8% after the second round of rules), then
+# used to broaden the rules again, so now part of the table too.
+THIRD_ROUND: list[tuple[str, str, str]] = [
+    ("en", "interested", "Intriguing. Do you have any customers in logistics?"),
+    ("en", "interested", "We might be open to this - what are the next steps?"),
+    ("en", "meeting", "Let me loop in my assistant to find a time for the three of us."),
+    ("en", "meeting", "I can do 20 minutes on Wednesday afternoon."),
+    ("en", "not_interested", "Appreciate the note, but we'll stick with what we have."),
+    ("en", "not_interested", "Please don't follow up, we've decided against it."),
+    ("en", "unsubscribe", "How did you get my email? Delete it."),
+    ("en", "unsubscribe", "Opt me out of all future emails."),
+    ("en", "wrong_person", "I handle HR, not procurement. Try jim@corp.example."),
+    ("de", "interested", "Interessantes Angebot, welche Referenzen haben Sie?"),
+    ("de", "meeting", "Rufen Sie mich gerne morgen Vormittag an."),
+    ("de", "not_interested", "Wir haben uns bereits für einen anderen Anbieter entschieden."),
+    ("de", "unsubscribe", "Ich möchte keine weiteren Mails von Ihnen erhalten."),
+    ("de", "wrong_person", "Das Thema liegt bei meiner Kollegin Frau Berg, berg@firma.example."),
+    ("fr", "interested", "Ça a l'air intéressant, avez-vous une démo ?"),
+    ("fr", "meeting", "Appelez-moi demain matin, je suis au bureau."),
+    ("fr", "not_interested", "Nous ne sommes pas preneurs, merci."),
+    ("fr", "unsubscribe", "Je ne souhaite plus recevoir vos messages."),
+    ("fr", "wrong_person", "Je transmets à mon collègue Paul qui gère ce sujet : paul@societe.example."),
+    ("es", "interested", "Me parece interesante, ¿tienen casos de éxito?"),
+    ("es", "meeting", "Llámame mañana por la mañana."),
+    ("es", "not_interested", "Ya estamos trabajando con otra empresa, gracias."),
+    ("es", "unsubscribe", "No quiero recibir más correos suyos."),
+    ("es", "wrong_person", "No llevo ese tema, escriba a compras@empresa.example."),
+    ("pt", "interested", "Achei interessante, vocês têm clientes no Brasil?"),
+    ("pt", "meeting", "Me liga amanhã de manhã."),
+    ("pt", "not_interested", "Já fechamos com outro fornecedor."),
+    ("pt", "unsubscribe", "Não quero receber mais mensagens de vocês."),
+    ("pt", "wrong_person", "Não cuido dessa área, fale com compras@empresa.example."),
+    ("it", "interested", "Interessante, avete clienti nel nostro settore?"),
+    ("it", "meeting", "Chiamami domani mattina."),
+    ("it", "not_interested", "Abbiamo già scelto un altro fornitore, grazie."),
+    ("it", "unsubscribe", "Cancellate il mio indirizzo, per favore."),
+    ("it", "wrong_person", "Non seguo io questo tema, scriva a acquisti@azienda.example."),
+    ("nl", "interested", "Interessant, hebben jullie klanten in onze sector?"),
+    ("nl", "meeting", "Bel me morgenochtend even."),
+    ("nl", "not_interested", "We hebben al voor een andere partij gekozen."),
+    ("nl", "unsubscribe", "Ik wil geen mails meer van jullie ontvangen."),
+    ("nl", "wrong_person", "Dit ligt niet bij mij, mail inkoop@bedrijf.example."),
+    ("pl", "interested", "Interesujące, macie klientów w naszej branży?"),
+    ("pl", "meeting", "Proszę zadzwonić jutro rano."),
+    ("pl", "not_interested", "Wybraliśmy już innego dostawcę."),
+    ("pl", "unsubscribe", "Nie chcę dostawać od was więcej maili."),
+    ("pl", "wrong_person", "To nie mój dział, proszę pisać na zakupy@firma.example."),
+]
+
+
+# Written after the third round of rules and never used to tune them: the estimate of how the
+# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
+# not forced into a category. Misfiling (a wrong category) matters more than missing (left
+# uncategorized for the user to sort), so both are printed and misfiling is held lower.
+HELD_OUT: list[tuple[str, str, str]] = [
+    ("en", "interested", "Timing is actually good, we're reviewing vendors this quarter."),
+    ("en", "interested", "What does onboarding involve?"),
+    ("en", "meeting", "Free after 4 on Friday if you want to run me through it."),
+    ("en", "meeting", "Sure, book something with my EA Kate."),
+    ("en", "not_interested", "Pass. Good luck though."),
+    ("en", "not_interested", "We built this in-house, so no."),
+    ("en", "unsubscribe", "Remove this address, this is spam."),
+    ("en", "wrong_person", "Jane left us last year; her replacement is sam@corp.example."),
+    ("en", "uncategorized", "Who is this?"),
+    ("en", "uncategorized", "Got it, thanks."),
+    ("de", "interested", "Klingt vielversprechend. Was würde das für 50 Nutzer kosten?"),
+    ("de", "meeting", "Haben Sie nächsten Mittwoch Zeit für einen Call?"),
+    ("de", "not_interested", "Nein, vielen Dank. Kein Bedarf."),
+    ("de", "unsubscribe", "Bitte löschen Sie meine Adresse aus Ihrem System."),
+    ("de", "wrong_person", "Ich bin dafür leider nicht die richtige Person."),
+    ("de", "uncategorized", "Danke für die Info."),
+    ("fr", "interested", "Ça m'intéresserait d'en savoir davantage."),
+    ("fr", "meeting", "Je suis dispo jeudi à 10h pour en discuter."),
+    ("fr", "not_interested", "Merci, mais nous n'en avons pas l'utilité."),
+    ("fr", "unsubscribe", "Supprimez mon adresse de votre base s'il vous plaît."),
+    ("fr", "wrong_person", "Je ne suis plus en poste chez eux."),
+    ("fr", "uncategorized", "Bien reçu, merci."),
+    ("es", "interested", "Podría encajar. ¿Cuánto cuesta?"),
+    ("es", "meeting", "¿Hacemos una videollamada el jueves?"),
+    ("es", "not_interested", "No nos hace falta, gracias."),
+    ("es", "unsubscribe", "Bórrenme de su lista de correo."),
+    ("es", "wrong_person", "Yo no soy quien decide esto, hable con nuestro director."),
+    ("es", "uncategorized", "Recibido, gracias."),
+    ("pt", "interested", "Quanto custa para uma equipe de 20 pessoas?"),
+    ("pt", "meeting", "Vamos conversar na terça às 15h?"),
+    ("pt", "not_interested", "Não temos necessidade disso no momento."),
+    ("pt", "unsubscribe", "Favor remover meu e-mail do cadastro."),
+    ("pt", "wrong_person", "Não sou eu quem decide, procure o diretor comercial."),
+    ("pt", "uncategorized", "Recebido, obrigado."),
+    ("it", "interested", "Quanto costa per un team di 20 persone?"),
+    ("it", "meeting", "Facciamo una call martedì alle 15?"),
+    ("it", "not_interested", "Non ci serve, grazie."),
+    ("it", "unsubscribe", "Toglietemi dalla mailing list."),
+    ("it", "wrong_person", "Non sono io a decidere, contatti il responsabile acquisti."),
+    ("it", "uncategorized", "Ricevuto, grazie."),
+    ("nl", "interested", "Wat kost dat voor een team van 20 man?"),
+    ("nl", "meeting", "Zullen we dinsdag om 15 uur bellen?"),
+    ("nl", "not_interested", "Daar hebben we geen behoefte aan."),
+    ("nl", "unsubscribe", "Haal mijn adres uit jullie bestand."),
+    ("nl", "wrong_person", "Ik ben hier niet de juiste persoon voor."),
+    ("nl", "uncategorized", "Ontvangen, dank je."),
+    ("pl", "interested", "Ile to kosztuje dla zespołu 20 osób?"),
+    ("pl", "meeting", "Możemy porozmawiać we wtorek o 15?"),
+    ("pl", "not_interested", "Nie potrzebujemy tego, dziękuję."),
+    ("pl", "unsubscribe", "Proszę usunąć mój adres z waszej listy."),
+    ("pl", "wrong_person", "To nie ja decyduję, proszę pisać do dyrektora."),
+    ("pl", "uncategorized", "Otrzymałem, dziękuję."),
+]
+
+
 def _message(text: str, *, quoted: bool) -> bytes:
     body = text + (QUOTE if quoted else "\n")
     return ("From: Prospect <p@prospect.example>\nTo: Bob Sender <bob@sender.io>\n"
@@ -130,7 +291,7 @@ def test_intent_table_accuracy():
     assert {lang for lang, _, _ in CASES} == {"en", "de", "fr", "es", "pt", "it", "nl", "pl"}
     wrong = []
     per_category: Counter[str] = Counter()
-    for lang, expected, text in CASES:
+    for lang, expected, text in CASES + SECOND_ROUND + THIRD_ROUND:
         # Absence notices are machine-written and quote nothing; replies quote the cold email.
         result = classify(parse(_message(text, quoted=expected != "out_of_office")))
         if expected == "out_of_office":
@@ -143,12 +304,36 @@ def test_intent_table_accuracy():
             per_category[expected] += 1
         else:
             wrong.append(f"[{lang}] {expected} -> {result.category}: {text!r} {result.reasons}")
-    accuracy = 1 - len(wrong) / len(CASES)
-    print(f"\nintent accuracy: {accuracy:.1%} over {len(CASES)} replies in 8 languages")
+    total = len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND)
+    accuracy = 1 - len(wrong) / total
+    print(f"\nintent accuracy: {accuracy:.1%} over {total} replies in 8 languages (the table)")
     print("  correct per category:", dict(sorted(per_category.items())))
     for line in wrong:
         print("  miss:", line)
     assert accuracy >= 0.9
+
+
+def test_held_out_replies():
+    right = misfiled = 0
+    misses = []
+    for lang, expected, text in HELD_OUT:
+        got = classify(parse(_message(text, quoted=True))).category
+        right += got == expected
+        if got != expected:
+            wrong_category = got != "uncategorized"
+            misfiled += wrong_category
+            misses.append(f"[{lang}] {expected} -> {got}{' (misfiled)' if wrong_category else ''}: {text!r}")
+    n = len(HELD_OUT)
+    with_intent = [row for row in HELD_OUT if row[1] != "uncategorized"]
+    found = sum(1 for lang, expected, text in with_intent
+                if classify(parse(_message(text, quoted=True))).category == expected)
+    print(f"\nheld-out intent: {right / n:.1%} right, {misfiled / n:.1%} misfiled, "
+          f"{(n - right - misfiled) / n:.1%} left uncategorized, over {n} replies the rules were "
+          f"not written for; intent found in {found}/{len(with_intent)} that have one")
+    for line in misses:
+        print("  miss:", line)
+    assert right / n >= 0.5
+    assert misfiled / n <= 0.15
 
 
 def test_quoted_cold_email_is_not_read():
