@@ -53,7 +53,8 @@ class _Handler:
             return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
         error = base64.b64encode(b'{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}')
         await smtp.challenge_auth(error.decode(), encode_to_b64=False)
-        return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
+        # handled=False: aiosmtpd sends ``message`` only then; otherwise the client waits forever
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
 
 
 class SmtpServer:
