@@ -43,7 +43,7 @@ class ReplydeskApp(App[int]):
     CSS_PATH = "replydesk.tcss"
     TITLE = "replydesk"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", show=False, id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("h", "health", "Health", show=False, id="health"),
     ]

@@ -57,7 +57,7 @@ class ConversationScreen(TriageActions, Screen):
         yield Static(id="conv-title")
         yield VerticalScroll(id="thread")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         conv = self.store.conversation(self.conversation_id)

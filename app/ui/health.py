@@ -38,7 +38,7 @@ class HealthScreen(Screen):
         yield DataTable(id="health-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="health-detail")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

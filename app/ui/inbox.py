@@ -53,7 +53,7 @@ class InboxScreen(TriageActions, Screen):
         yield Input(placeholder="search sender, subject, text — enter to apply, escape to cancel",
                     id="search")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def inbox_list(self) -> InboxList:

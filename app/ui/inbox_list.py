@@ -37,7 +37,7 @@ class InboxList(ScrollView, can_focus=True):
         Binding("G,end", "bottom", "Bottom", show=False, id="bottom"),
         Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="page_down"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="page_up"),
-        Binding("enter", "open", "Open", id="open"),
+        Binding("enter", "open", "Open", show=False, id="open"),
         Binding("x", "select", "Select", show=False, id="select"),
     ]
 
