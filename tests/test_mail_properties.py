@@ -29,8 +29,11 @@ _MAILISH = st.lists(st.one_of(_HEADER_LINES, st.binary(max_size=40)), max_size=3
 def test_parse_never_raises(raw):
     message = parse(raw)
     assert message.size == len(raw)
-    for text in (message.subject, message.text, message.new_text, message.snippet,
-                 *message.headers.values()):
+    addresses = [a for a in (message.from_, *message.to, *message.cc, *message.reply_to) if a]
+    for text in (message.subject, message.text, message.new_text, message.quoted_text,
+                 message.snippet, message.thread_key, *message.headers.values(),
+                 *message.defects, *message.references, *(a.filename for a in message.attachments),
+                 *(a.name for a in addresses), *(a.email for a in addresses)):
         assert sanitize(text) == text
     classify(message)
 

@@ -1,4 +1,5 @@
-"""Understanding mail, purely: bytes and text in, plain data out. No IO of any kind.
+"""Understanding mail, purely: bytes and text in, plain data out. No IO (beyond reading the
+rules file shipped inside the package).
 
 ``parse`` turns raw bytes into a ParsedMessage, ``sanitize`` makes text safe for a terminal,
 ``classify`` says whether a message is a bounce, an auto-reply or a human reply (and which
@@ -7,7 +8,7 @@ the answer.
 """
 
 from app.mail.classify import classify
-from app.mail.compose import build_reply
+from app.mail.compose import build_reply, reply_recipients, stored_original
 from app.mail.parse import parse
 from app.mail.rules import Rules, load_rules
 from app.mail.sanitize import sanitize
@@ -17,5 +18,6 @@ from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Cl
 
 __all__ = [
     "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",
-    "Rules", "build_reply", "classify", "load_rules", "normalize_subject", "parse", "sanitize", "thread_key",
+    "Rules", "build_reply", "classify", "load_rules", "normalize_subject", "parse", "reply_recipients",
+    "sanitize", "stored_original", "thread_key",
 ]

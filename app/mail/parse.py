@@ -21,7 +21,7 @@ from app.mail.headers import (decode_bytes, decode_header, parse_addresses, pars
                               parse_message_ids)
 from app.mail.mime import Node, split
 from app.mail.quotes import split_reply
-from app.mail.sanitize import sanitize
+from app.mail.sanitize import one_line, sanitize
 from app.mail.thread import thread_key
 from app.mail.types import Attachment, ParsedMessage
 
@@ -34,7 +34,7 @@ MAX_HEADER_VALUE = 4000
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _BLANK_RUN = re.compile(r"\n{3,}")
-_EMBEDDED = ("message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers")
+_EMBEDDED = ("message/rfc822", "message/global")
 
 
 def parse(raw: bytes) -> ParsedMessage:
@@ -243,5 +243,5 @@ def _unparseable(raw: bytes, reason: str) -> ParsedMessage:
         reply_to=[], date=None, text=text, new_text=text, quoted_text="",
         snippet=" ".join(text[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH], attachments=[],
         size=len(raw), thread_key=f"raw:{hashlib.sha1(raw).hexdigest()}", headers={},
-        defects=[f"Unparseable: {reason}"[:300]], raw=raw, structure="",
+        defects=[one_line(f"Unparseable: {reason}")[:300]], raw=raw, structure="",
     )
