@@ -100,8 +100,8 @@ class _Splitter:
                 node.children = [inner]
                 node.size = self.offsets[end] - self.offsets[start]
                 return node, end
-        end = pos
-        while end < n and not (stack and self.matches(lines[end], stack)):
+        end = pos if stack else n  # outside any multipart the body runs to the end
+        while end < n and not self.matches(lines[end], stack):
             end += 1
         body = b"".join(lines[pos:end])
         if stack and end < n:
