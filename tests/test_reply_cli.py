@@ -7,6 +7,7 @@ import pytest
 
 from app.cli import main
 from tests.reply_support import mailbox_headers, message_flags, receive, wait_for
+from tests.servers.ports import free_port
 
 
 @pytest.fixture
@@ -82,3 +83,15 @@ def test_unknown_message_and_missing_text_are_one_line_errors(received, capsys):
     assert reply(r, r.row["message_id"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert "no message" in err[0] and "--body" in err[1]
+
+
+def test_sent_while_imap_is_unreachable_leaves_the_sent_copy_to_the_engine(received, dovecot, capsys):
+    r = received
+    text = r.config_path.read_text()
+    r.config_path.write_text(text.replace(f"port = {dovecot.imaps_port}\n", f"port = {free_port()}\n"))
+    assert reply(r, r.row["message_id"], "--body", "Out, even without IMAP") == 0
+    err = capsys.readouterr().err
+    assert "sent, but" in err and "replydesk sync finishes it" in err
+    assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
+    pending = {op["op"] for op in r.store.pending_ops(r.config.accounts[0].id)}
+    assert pending == {"append", "add_flags"}

@@ -118,7 +118,9 @@ async def send_here(config: Config, store_path: Path, item_id: int, timeout: flo
             await asyncio.sleep(max(wait, 0))
         if item["state"] == "sent":
             account = config.account(item["account"])
-            await finish_reply_on_server(account, drainer.store, item_id)
+            for problem in await finish_reply_on_server(account, drainer.store, item_id):
+                # the reply is out; what is left stays a pending operation for the engine
+                print(f"replydesk: sent, but {problem} (replydesk sync finishes it)", file=sys.stderr)
         return item
     finally:
         drainer.close()

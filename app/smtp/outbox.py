@@ -137,6 +137,9 @@ class OutboxDrainer:
         def done(task: asyncio.Task[Any]) -> None:
             tasks.discard(task)
             self._finished.set()  # a retry time may have been set: look again
+            if not task.cancelled() and task.exception() is not None:
+                # the item stays in `sending`: the next start settles it like a crash
+                log.error("outbox: %s failed", task.get_name(), exc_info=task.exception())
         return done
 
     async def _wait_for_work(self) -> None:
