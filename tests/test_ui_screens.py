@@ -15,7 +15,7 @@ from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
-from tests.ui_seed import clock, screen_text, seed
+from tests.ui_seed import NOW, clock, inbound, message, screen_text, seed
 
 
 @pytest.fixture
@@ -156,3 +156,37 @@ async def test_unknown_theme_falls_back_with_a_warning(db: Path) -> None:
         await pilot.pause()
         assert app.theme == "replydesk-dark"
         assert any("theme 'nope' not found" in n.message for n in app._notifications)
+
+
+async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        other = Store(db)
+        other.set_account_state("ben", "idle")
+        other.update_account("ben", sync_done=600)
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "2 live" in screen_text(app):
+                break
+        text = screen_text(app)
+        assert "● 2 live  ◐ 0 syncing  ✖ 0 failing" in text
+        assert "auth failed" not in text and "first sync" not in text
+        await pilot.press("escape", "enter")
+        await pilot.pause()
+        thread = app.screen.conversation_id
+        other.add_messages("ana", [inbound(9, message(
+            "<r9@prospect.io>", "Re: Quick question about Acme", "carol@prospect.io", name="Carol Diaz",
+            new_text="Also, can you send pricing?", in_reply_to="<r1@prospect.io>", at=NOW - 60),
+            "human", "interested")])
+        other.close()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "Also, can you send pricing?" in screen_text(app):
+                break
+        await pilot.press("G")
+        await pilot.pause()
+        assert "Also, can you send pricing?" in screen_text(app)
+        assert app.screen.conversation_id == thread

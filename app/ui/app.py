@@ -173,6 +173,7 @@ class ReplydeskApp(App[int]):
             ("Inbox", [*InboxList.BINDINGS, *InboxScreen.BINDINGS]),
             ("Conversation", list(ConversationScreen.BINDINGS)),
             ("Health", list(HealthScreen.BINDINGS)),
+            ("Reply", list(ComposeScreen.BINDINGS)),
             ("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
         ]))
 
