@@ -14,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from app.config import Config
 from app.errors import ReplydeskError
 from app.store import Store
 from app.ui.compose import ComposeScreen
@@ -48,7 +49,7 @@ class ReplydeskApp(App[int]):
         Binding("h", "health", "Health", show=False, id="health"),
     ]
 
-    def __init__(self, store_path: Path | str, config: Any = None, *, engine: Any = None,
+    def __init__(self, store_path: Path | str, config: Config | None = None, *, engine: Any = None,
                  attached: bool = False, clock: Callable[[], float] = time.time, tz: tzinfo | None = None,
                  poll_interval: float = 0.25) -> None:
         super().__init__()

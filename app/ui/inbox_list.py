@@ -58,10 +58,6 @@ class InboxList(ScrollView, can_focus=True):
 
         conversation_id: int
 
-    @dataclass
-    class CursorMoved(Message):
-        conversation_id: int | None
-
     def __init__(self, *, empty_text: str = "Nothing here.", id: str | None = None) -> None:
         super().__init__(id=id)
         self.pager: InboxPager | None = None
@@ -78,6 +74,8 @@ class InboxList(ScrollView, can_focus=True):
         old_index, old_scroll = self.cursor, round(self.scroll_y)
         self.pager = pager
         self._strips.clear()
+        # a marked conversation that left the list (archived elsewhere) must not be acted on unseen
+        self.selected = {c for c in self.selected if pager.index_of(c) is not None}
         self.virtual_size = Size(self.size.width, len(pager))
         index = None if reset or keep is None else pager.index_of(keep)
         if reset:
@@ -96,7 +94,6 @@ class InboxList(ScrollView, can_focus=True):
         self.set_reactive(InboxList.cursor, index)
         self._keep_cursor_visible()
         self.refresh()
-        self.post_message(self.CursorMoved(self.current_id))
 
     @property
     def current(self) -> dict[str, Any] | None:
@@ -124,7 +121,6 @@ class InboxList(ScrollView, can_focus=True):
             self.refresh_line(new)
         else:
             self.refresh()
-        self.post_message(self.CursorMoved(self.current_id))
 
     def _move(self, index: int) -> None:
         if self.pager is None or not len(self.pager):
