@@ -1,19 +1,33 @@
-"""``replydesk classify`` end to end through the CLI entry point."""
+"""``replydesk classify``: the subcommand module driven through its own argument parser.
+
+The module is exercised directly (add_arguments + run, as app.cli wires it) so these tests
+depend on the mail package and this command only.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
-from app.cli import main
+import pytest
+
+from app.commands import classify as command
+from app.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+
+
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="replydesk classify")
+    command.add_arguments(parser)
+    return command.run(parser.parse_args(list(argv)))
 
 
 def test_json_lines_and_unreadable_file(capsys, tmp_path):
     missing = tmp_path / "missing.eml"
     files = [str(FIXTURES / "dsn_hard.eml"), str(missing), str(FIXTURES / "ooo_de.eml")]
-    assert main(["classify", "--json", *files]) == 1
+    assert _run("--json", *files) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == files
     dsn, error, ooo = lines
@@ -31,15 +45,23 @@ def test_text_output_and_extra_rules(capsys, tmp_path):
     message.write_bytes(b"From: p@x.example\nSubject: Re: hi\nIn-Reply-To: <c@s>\n\nCount me in!\n")
     rules = tmp_path / "rules.toml"
     rules.write_text("[intent.interested]\npatterns = ['count me in']\n")
-    assert main(["classify", str(message)]) == 0
+    assert _run(str(message)) == 0
     assert "human/uncategorized" in capsys.readouterr().out
-    assert main(["classify", "--rules", str(rules), str(message)]) == 0
+    assert _run("--rules", str(rules), str(message)) == 0
     assert "human/interested" in capsys.readouterr().out
 
 
-def test_bad_rules_file_is_one_line_error(capsys, tmp_path):
+def test_text_output_is_terminal_safe(capsys, tmp_path):
+    message = tmp_path / "evil\x1b[2J.eml"
+    message.write_bytes(b"From: p@x.example\nSubject: Re: hi\n\nok\n")
+    assert _run(str(message)) == 0
+    assert "\x1b" not in capsys.readouterr().out
+
+
+def test_bad_rules_file_is_a_usage_error(tmp_path):
     rules = tmp_path / "rules.toml"
     rules.write_text("[intent.interested]\npatterns = ['(']\n")
-    assert main(["classify", "--rules", str(rules), str(FIXTURES / "ticket.eml")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "intent.interested" in err
+    with pytest.raises(UsageError) as info:
+        _run("--rules", str(rules), str(FIXTURES / "ticket.eml"))
+    assert "intent.interested" in str(info.value) and "\n" not in str(info.value)
+    assert info.value.exit_code == 2

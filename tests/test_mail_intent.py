@@ -217,11 +217,9 @@ THIRD_ROUND: list[tuple[str, str, str]] = [
 ]
 
 
-# Written after the third round of rules and never used to tune them: the estimate of how the
-# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
-# not forced into a category. Misfiling (a wrong category) matters more than missing (left
-# uncategorized for the user to sort), so both are printed and misfiling is held lower.
-HELD_OUT: list[tuple[str, str, str]] = [
+# A fourth round, first run as a held-out set (intent found in 18/43, none misfiled, after the
+# third round of rules), then used to broaden the rules once more, so now part of the table.
+FOURTH_ROUND: list[tuple[str, str, str]] = [
     ("en", "interested", "Timing is actually good, we're reviewing vendors this quarter."),
     ("en", "interested", "What does onboarding involve?"),
     ("en", "meeting", "Free after 4 on Friday if you want to run me through it."),
@@ -277,6 +275,60 @@ HELD_OUT: list[tuple[str, str, str]] = [
 ]
 
 
+# Written after the fourth round of rules and never used to tune them: the estimate of how the
+# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
+# not forced into a category. Misfiling (a wrong category) matters more than missing (left
+# uncategorized for the user to sort), so both are printed and misfiling is held lower.
+HELD_OUT: list[tuple[str, str, str]] = [
+    ("en", "interested", "Could you send over a short overview I can forward to my boss?"),
+    ("en", "interested", "Yes - curious how you'd handle our volume."),
+    ("en", "meeting", "Tuesday at 11am Eastern works. Send the link."),
+    ("en", "meeting", "Happy to jump on a quick call early next week."),
+    ("en", "not_interested", "No thanks, not a fit for us."),
+    ("en", "not_interested", "We're locked into a three-year contract, so not for now."),
+    ("en", "unsubscribe", "Unsubscribe me please."),
+    ("en", "wrong_person", "Wrong contact - I'm in legal. You want someone in IT."),
+    ("en", "uncategorized", "Can you remind me what your company does?"),
+    ("de", "interested", "Hört sich interessant an, schicken Sie mir gern Unterlagen."),
+    ("de", "meeting", "Lassen Sie uns am Freitag um 14 Uhr telefonieren."),
+    ("de", "not_interested", "Wir sind vertraglich gebunden, daher kein Interesse."),
+    ("de", "unsubscribe", "Tragen Sie mich bitte aus Ihrem Newsletter aus."),
+    ("de", "wrong_person", "Dafür ist unser IT-Leiter zuständig, nicht ich."),
+    ("de", "uncategorized", "Woher haben Sie meine Nummer?"),
+    ("fr", "interested", "Oui, envoyez-moi votre plaquette."),
+    ("fr", "meeting", "Un appel mardi prochain me conviendrait."),
+    ("fr", "not_interested", "Non, nous sommes sous contrat avec un concurrent."),
+    ("fr", "unsubscribe", "Merci de ne plus m'écrire."),
+    ("fr", "wrong_person", "Je ne gère pas ce sujet, voyez avec la DSI."),
+    ("es", "interested", "Sí, mándame más detalles por favor."),
+    ("es", "meeting", "Podemos hablar el lunes a las 9."),
+    ("es", "not_interested", "No nos interesa por ahora."),
+    ("es", "unsubscribe", "Por favor no me envíen más correos."),
+    ("es", "wrong_person", "Ya no estoy en esa empresa."),
+    ("pt", "interested", "Sim, me manda mais detalhes."),
+    ("pt", "meeting", "Podemos falar na segunda às 9h."),
+    ("pt", "not_interested", "Não temos interesse agora."),
+    ("pt", "unsubscribe", "Por favor, não me enviem mais e-mails."),
+    ("pt", "wrong_person", "Não estou mais nessa empresa."),
+    ("it", "interested", "Sì, mandatemi qualche dettaglio in più."),
+    ("it", "meeting", "Possiamo parlarne lunedì alle 9."),
+    ("it", "not_interested", "Per ora non ci interessa."),
+    ("it", "unsubscribe", "Vi prego di non scrivermi più."),
+    ("it", "wrong_person", "Non lavoro più in quella società."),
+    ("nl", "interested", "Ja, stuur me wat meer details."),
+    ("nl", "meeting", "Maandag om 9 uur kunnen we even bellen."),
+    ("nl", "not_interested", "Op dit moment geen interesse."),
+    ("nl", "unsubscribe", "Stuur me alsjeblieft geen e-mails meer."),
+    ("nl", "wrong_person", "Ik werk niet meer bij dat bedrijf."),
+    ("pl", "interested", "Tak, proszę przesłać więcej szczegółów."),
+    ("pl", "meeting", "Możemy porozmawiać w poniedziałek o 9."),
+    ("pl", "not_interested", "Na razie nie jesteśmy zainteresowani."),
+    ("pl", "unsubscribe", "Proszę nie wysyłać mi więcej maili."),
+    ("pl", "wrong_person", "Nie pracuję już w tej firmie."),
+    ("pl", "uncategorized", "Kto podał wam mój adres?"),
+]
+
+
 def _message(text: str, *, quoted: bool) -> bytes:
     body = text + (QUOTE if quoted else "\n")
     return ("From: Prospect <p@prospect.example>\nTo: Bob Sender <bob@sender.io>\n"
@@ -291,7 +343,7 @@ def test_intent_table_accuracy():
     assert {lang for lang, _, _ in CASES} == {"en", "de", "fr", "es", "pt", "it", "nl", "pl"}
     wrong = []
     per_category: Counter[str] = Counter()
-    for lang, expected, text in CASES + SECOND_ROUND + THIRD_ROUND:
+    for lang, expected, text in CASES + SECOND_ROUND + THIRD_ROUND + FOURTH_ROUND:
         # Absence notices are machine-written and quote nothing; replies quote the cold email.
         result = classify(parse(_message(text, quoted=expected != "out_of_office")))
         if expected == "out_of_office":
@@ -304,7 +356,7 @@ def test_intent_table_accuracy():
             per_category[expected] += 1
         else:
             wrong.append(f"[{lang}] {expected} -> {result.category}: {text!r} {result.reasons}")
-    total = len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND)
+    total = len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND) + len(FOURTH_ROUND)
     accuracy = 1 - len(wrong) / total
     print(f"\nintent accuracy: {accuracy:.1%} over {total} replies in 8 languages (the table)")
     print("  correct per category:", dict(sorted(per_category.items())))
