@@ -1,0 +1,168 @@
+"""`replydesk doctor` against the real Dovecot and SMTP fixtures: each usual misconfiguration
+gives its own failing line with the hint for its cause, and a non-zero exit."""
+
+from __future__ import annotations
+
+import time
+
+from app.cli import main
+from tests.servers.ports import free_port
+
+
+def known_to_dovecot(dovecot, users):
+    """Dovecot re-reads its passwd-file at most once a second: wait until it knows the new users."""
+    for user in users:
+        for _ in range(30):
+            if "auth succeeded" in dovecot.doveadm("auth", "test", user.email, user.password, check=False):
+                break
+            time.sleep(0.1)
+    return users
+
+
+def account_toml(user, dovecot, smtp_port, *, account_id, provider="generic", imap_port=None,
+                 imap_security="tls", smtp_security="starttls", ca=True, password_env=None):
+    ca_line = f'ca_file = "{dovecot.ca_file}"' if ca else ""
+    return f"""
+[[accounts]]
+id = "{account_id}"
+email = "{user.email}"
+provider = "{provider}"
+password_env = "{password_env or user.env}"
+  [accounts.imap]
+  host = "{dovecot.host}"
+  port = {imap_port or dovecot.imaps_port}
+  security = "{imap_security}"
+  {ca_line}
+  [accounts.smtp]
+  host = "{dovecot.host}"
+  port = {smtp_port}
+  security = "{smtp_security}"
+  {ca_line}
+"""
+
+
+def write(tmp_path, *blocks):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[general]\ndatabase = "{tmp_path / "replydesk.db"}"\n' + "".join(blocks))
+    return path
+
+
+def doctor(capsys, path, *extra):
+    code = main(["doctor", "--config", str(path), "--timeout", "5", *extra])
+    out, err = capsys.readouterr()
+    lines = {}
+    for line in out.splitlines():
+        account, side, check, status, detail = line.split(None, 4)
+        lines[(account, side, check)] = (status, detail)
+    return code, lines, err
+
+
+def test_a_healthy_account_passes_every_check(dovecot, smtp_server, users, tmp_path, capsys):
+    user = known_to_dovecot(dovecot, users(1))[0]
+    path = write(tmp_path, account_toml(user, dovecot, smtp_server.port, account_id="ok"))
+    code, lines, err = doctor(capsys, path)
+    assert code == 0, lines
+    checks = [(side, check) for (_, side, check) in lines]
+    assert checks.count(("imap", "login")) == 1 and ("smtp", "auth") in checks
+    assert all(status == "OK" for status, _ in lines.values()), lines
+    assert "TLSv1." in lines[("ok", "imap", "tls")][1]
+    assert lines[("ok", "smtp", "tls")][1].startswith("STARTTLS, TLSv1.")
+    assert "AUTH=" in lines[("ok", "imap", "capabilities")][1]
+    assert "IDLE" in lines[("ok", "imap", "extensions")][1]
+    assert "SPECIAL-USE" in lines[("ok", "imap", "extensions")][1]
+    assert "Sent folder 'Sent' (special-use)" in lines[("ok", "imap", "folders")][1]
+    assert "PLAIN" in lines[("ok", "smtp", "capabilities")][1]
+    assert "1 ok, 0 failing" in err
+    assert user.password not in str(lines)
+
+
+def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_path, capsys, monkeypatch):
+    good, wrong_pw, google, tls_mode, selfsigned, nothing = known_to_dovecot(dovecot, users(6))
+    monkeypatch.setenv("DOCTOR_WRONG_PW", "not-the-password")
+    closed_port = free_port()
+    path = write(
+        tmp_path,
+        account_toml(good, dovecot, smtp_server.port, account_id="good"),
+        account_toml(wrong_pw, dovecot, smtp_server.port, account_id="wrongpw", password_env="DOCTOR_WRONG_PW"),
+        account_toml(google, dovecot, smtp_server.port, account_id="gmail", provider="google",
+                     password_env="DOCTOR_WRONG_PW"),
+        # implicit TLS configured against the STARTTLS ports, on both sides
+        account_toml(tls_mode, dovecot, smtp_server.port, account_id="tlsmode", imap_port=dovecot.imap_port,
+                     smtp_security="tls"),
+        account_toml(selfsigned, dovecot, smtp_server.port, account_id="selfsigned", ca=False),
+        account_toml(nothing, dovecot, closed_port, account_id="nothing", imap_port=closed_port),
+    )
+    code, lines, err = doctor(capsys, path)
+    assert code == 1
+    assert "1 ok, 5 failing" in err
+
+    status, detail = lines[("wrongpw", "imap", "login")]
+    assert status == "FAIL" and "AUTHENTICATIONFAILED" in detail
+    assert "(hint: check the username and password" in detail
+    status, detail = lines[("wrongpw", "smtp", "auth")]
+    assert status == "FAIL" and detail.startswith("SMTP login failed: 535")
+
+    status, detail = lines[("gmail", "imap", "login")]
+    assert status == "FAIL" and "app password" in detail and 'auth = "oauth2"' in detail
+
+    status, detail = lines[("tlsmode", "imap", "tls")]
+    assert status == "FAIL" and f"port {dovecot.imap_port} speaks plaintext first" in detail
+    assert '(hint: set imap.security = "starttls" for this port, or use port 993' in detail
+    status, detail = lines[("tlsmode", "smtp", "tls")]
+    assert status == "FAIL" and '(hint: set smtp.security = "starttls"' in detail
+    assert ("tlsmode", "imap", "login") not in lines  # a failed step ends that side
+
+    status, detail = lines[("selfsigned", "imap", "tls")]
+    assert status == "FAIL"
+    assert "certificate verify failed: self-signed certificate (hint: set ca_file for a self-signed server)" \
+        in detail
+    assert lines[("selfsigned", "smtp", "tls")][0] == "FAIL"
+
+    for side in ("imap", "smtp"):
+        status, detail = lines[("nothing", side, "tcp")]
+        assert status == "FAIL" and f"connection refused by 127.0.0.1:{closed_port}" in detail
+        assert f"(hint: nothing listens on port {closed_port}" in detail
+
+    assert all(status == "OK" for (acc, _, _), (status, _) in lines.items() if acc == "good")
+
+
+def test_starttls_configured_against_the_implicit_tls_port(dovecot, smtp_server, users, tmp_path, capsys):
+    user = known_to_dovecot(dovecot, users(1))[0]
+    path = write(tmp_path, account_toml(user, dovecot, smtp_server.tls_port, account_id="reverse",
+                                        imap_port=dovecot.imaps_port, imap_security="starttls"))
+    code, lines, _ = doctor(capsys, path, "reverse")
+    assert code == 1
+    for side in ("imap", "smtp"):
+        status, detail = lines[("reverse", side, "tls")]
+        assert status == "FAIL" and "expects implicit TLS, not STARTTLS" in detail
+        assert f'(hint: set {side}.security = "tls"' in detail
+
+
+def test_doctor_names_a_missing_secret_and_an_unknown_account(dovecot, smtp_server, users, tmp_path, capsys):
+    user = known_to_dovecot(dovecot, users(1))[0]
+    path = write(tmp_path, account_toml(user, dovecot, smtp_server.port, account_id="nosecret",
+                                        password_env="REPLYDESK_TEST_UNSET_VARIABLE"))
+    code, lines, _ = doctor(capsys, path)
+    assert code == 1
+    status, detail = lines[("nosecret", "imap", "login")]
+    assert status == "FAIL" and "REPLYDESK_TEST_UNSET_VARIABLE is not set" in detail
+    assert main(["doctor", "--config", str(path), "nobody"]) == 2
+    assert "no account 'nobody'" in capsys.readouterr().err
+
+
+def test_xoauth2_login_is_checked_with_a_real_token(dovecot, smtp_server, users, tmp_path, capsys, monkeypatch):
+    """An OAuth account whose token comes from password_env: doctor logs in with XOAUTH2 on both sides."""
+    user = known_to_dovecot(dovecot, users(1))[0]
+    block = account_toml(user, dovecot, smtp_server.port, account_id="oauth", provider="microsoft")
+    block = block.replace('provider = "microsoft"', 'provider = "microsoft"\nauth = "oauth2"')
+    path = write(tmp_path, block)
+    code, lines, _ = doctor(capsys, path)
+    assert code == 0, lines
+    assert "(XOAUTH2)" in lines[("oauth", "imap", "login")][1]
+    assert "(XOAUTH2)" in lines[("oauth", "smtp", "auth")][1]
+
+    monkeypatch.setenv(user.env, "revoked-token")
+    code, lines, _ = doctor(capsys, path)
+    assert code == 1
+    status, detail = lines[("oauth", "imap", "login")]
+    assert status == "FAIL" and "replydesk accounts auth oauth" in detail
