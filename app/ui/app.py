@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from app.config import Config
-from app.errors import ReplydeskError
+from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
 from app.ui.compose import ComposeScreen
 from app.ui.conversation import ConversationScreen
@@ -96,6 +96,10 @@ class ReplydeskApp(App[int]):
     async def _run_engine(self) -> None:
         try:
             await self.engine.start()
+        except EngineLocked:
+            # a `replydesk sync` started between the lock check and now: use that one
+            self.engine, self.attached = None, True
+            self.screen.post_message(StoreChanged())
         except ReplydeskError as exc:
             self.notify(str(exc), title="engine", severity="error", markup=False, timeout=30)
 
