@@ -15,7 +15,7 @@ from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen
 from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
-from tests.ui_seed import NOW, add_reply, clock, screen_text, seed
+from tests.ui_seed import NOW, add_reply, clock, inbound, message, screen_text, seed
 
 SIZES = [(100, 30), (80, 24)]
 
@@ -235,6 +235,17 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         assert "Replies 5" in screen_text(app)
         notes = [n.message for n in app._notifications]
         assert "New reply from Zoe Park: Re: Quick question" in notes
+        # ben is still in its first sync: what it fetches is history, shown but not announced
+        store = Store(db)
+        store.add_messages("ben", [inbound(7, message("<old@hist.example>", "Re: Partnership", "old@hist.example",
+                                                      name="Olga Hist", to="ben@acme-mail.com", at=NOW - 300))])
+        store.close()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if rows(app)[0] == "old@hist.example":
+                break
+        assert rows(app)[0] == "old@hist.example"
+        assert not any("Olga" in n.message for n in app._notifications)
 
 
 async def test_reply_key_opens_the_compose_screen_for_the_row(db: Path) -> None:

@@ -39,14 +39,19 @@ class StatsMixin:
     def newest_message_id(self) -> int:
         return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
 
-    def arrivals_since(self, message_id: int, received_after: float, limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
+    def arrivals_since(self, message_id: int, received_after: float, *, skip_accounts: list[str] = (),
+                       limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
         """Human replies stored after row ``message_id`` and received after ``received_after``
-        (so a first sync of old mail is not announced): their count and the newest few."""
+        (so a first sync of old mail is not announced), leaving out ``skip_accounts``: their
+        count and the newest few."""
         where = "id > ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
-        params = (message_id, received_after)
+        params: list[Any] = [message_id, received_after]
+        if skip_accounts:
+            where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"
+            params += list(skip_accounts)
         count = self.db.conn.execute(f"SELECT count(*) FROM messages WHERE {where}", params).fetchone()[0]
         newest = [dict(zip(("id", "account", "from_addr", "from_name", "subject", "conversation_id"), r))
                   for r in self.db.conn.execute(
                       f"SELECT id, account, from_addr, from_name, subject, conversation_id FROM messages "
-                      f"WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit))]
+                      f"WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit])]
         return count, newest

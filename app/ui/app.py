@@ -139,13 +139,16 @@ class ReplydeskApp(App[int]):
             return
         self._version = version
         started = time.monotonic()
-        self.health_summary = HealthSummary.of(self.store.accounts())
-        self._announce_arrivals()
+        accounts = self.store.accounts()
+        self.health_summary = HealthSummary.of(accounts)
+        # a mailbox still in its first sync is fetching history, not receiving news
+        self._announce_arrivals([a["id"] for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0)])
         self.screen.post_message(StoreChanged())
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
 
-    def _announce_arrivals(self) -> None:
-        count, newest = self.store.arrivals_since(self._last_message_id, self.clock() - ANNOUNCE_WINDOW)
+    def _announce_arrivals(self, skip_accounts: list[str]) -> None:
+        count, newest = self.store.arrivals_since(self._last_message_id, self.clock() - ANNOUNCE_WINDOW,
+                                                  skip_accounts=skip_accounts)
         self._last_message_id = self.store.newest_message_id()
         if not count:
             return
