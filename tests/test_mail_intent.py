@@ -424,3 +424,9 @@ def test_bad_user_rules_are_reported():
     import pytest
     with pytest.raises(ValueError, match="intent.interested"):
         load_rules("[intent.interested]\npatterns = ['(unclosed']\n")
+
+
+def test_rules_with_a_backspace_are_refused():
+    import pytest
+    with pytest.raises(ValueError, match="control character"):
+        load_rules('[intent.interested]\npatterns = ["\\byes\\b"]\n')

@@ -75,6 +75,9 @@ def _patterns(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ValueError(f"{where} must be a list of strings")
     for pattern in value:
+        if any(ord(c) < 32 for c in pattern):
+            raise ValueError(f"{where}: pattern {pattern!r} holds a control character (in a "
+                             f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
         try:
             re.compile(pattern, _FLAGS)
         except re.error as exc:
