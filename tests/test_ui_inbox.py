@@ -312,6 +312,22 @@ async def test_paging_through_many_conversations(tmp_path: Path) -> None:
         await pilot.press("k")
         assert current(app) == f"p{inbox.cursor + 1}@x.example"
         assert len(inbox.pager._pages) <= 40
+        # scrolled deep into the list, an arrival keeps the cursor's row on its screen line
+        before, line_on_screen = current(app), inbox.cursor - round(inbox.scroll_y)
+        other = Store(db)
+        with other.db.tx():
+            other.db.conn.execute(
+                "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                "last_inbound_at, message_count, inbound_count) VALUES "
+                "('ana', 'tnew', 'brand new', 'new@x.example', 'human', 'uncategorized', ?, 1, 1)", (NOW,))
+        other.close()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if len(inbox.pager) == 1201:
+                break
+        assert len(inbox.pager) == 1201
+        assert current(app) == before
+        assert inbox.cursor - round(inbox.scroll_y) == line_on_screen
 
 
 async def test_empty_store(tmp_path: Path) -> None:
