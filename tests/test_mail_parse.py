@@ -105,6 +105,12 @@ def test_quote_styles_split():
         "Prima.\n\nVan: Bob <b@x.io>\nVerzonden: dinsdag 3 maart 2026\nAan: Jan": "Prima.",
         "Tak.\n\nW dniu 3.03.2026 o 10:00, Bob <b@x.io> pisze:\n> Cześć": "Tak.",
         "Sure.\n\n-----Original Message-----\nFrom: Bob": "Sure.",
+        "Certo.\n\nIl giorno lun 2 mar 2026 alle ore 09:00 Bob <b@x.io> ha scritto:\n> Ciao": "Certo.",
+        "Ja.\n\nOp ma 2 mrt 2026 om 09:00 schreef Bob <b@x.io>:\n> Hoi": "Ja.",
+        "Sim.\n\nEm seg., 2 de mar. de 2026 às 09:00, Bob <b@x.io> escreveu:\n> Olá": "Sim.",
+        "Vale.\n\nDe: Bob <b@x.io>\nEnviado el: lunes, 2 de marzo de 2026 9:00\nPara: Ana": "Vale.",
+        "Jasne.\n\nOd: Bob <b@x.io>\nWysłane: poniedziałek\nDo: Ewa": "Jasne.",
+        "Hi\n\nOn Mon, Mar 2, 2026 at 9:00 AM Bob Sender <\nbob@sender.io> wrote:\n> x": "Hi",
         "> Hi, interested?\n\nYes, very.": "Yes, very.",
     }
     for text, new in cases.items():

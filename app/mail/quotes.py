@@ -54,8 +54,9 @@ _HEADER_FROM = re.compile(
     re.IGNORECASE,
 )
 _HEADER_NEXT = re.compile(
-    r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet|Enviado"
-    r"|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp|Wys[łl]ano|Do|Temat"
+    r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet"
+    r"|Enviad[oa](?:\sel)?|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp"
+    r"|Wys[łl]an[oe]|Do|Temat"
     r"|Skickat|Till|Ämne|Sendt|Til|Emne)\s?:",
     re.IGNORECASE,
 )

@@ -62,7 +62,11 @@ def added_subject(subject: str) -> str:
 
 def thread_key(message_id: str | None, in_reply_to: str | None, references: list[str],
                subject: str, counterpart: str) -> str:
-    """A stable key shared by every message of one conversation."""
+    """A stable key shared by every message of one conversation.
+
+    ``counterpart`` is the other party: the sender of an incoming message, the first recipient
+    of an outgoing one (``parse`` fills it with the sender, as it sees incoming mail).
+    """
     if references:
         return references[0]
     if in_reply_to:
