@@ -49,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("--client-id", help="OAuth client id")
     add.add_argument("--client-secret", help="Google Desktop-app client secret")
     add.add_argument("--tenant", help="Microsoft tenant (default: organizations)")
+    add.add_argument("--authority", help="Microsoft authority URL instead of login.microsoftonline.com/TENANT")
     add.add_argument("--paste", action="store_true", help="Google: paste the redirect URL (SSH sessions)")
 
     imp = sub.add_parser("import", parents=[common], help="add many mailboxes from a CSV export")
@@ -114,11 +115,15 @@ def _read_password(args: argparse.Namespace, who: str) -> str:
 
 
 def _table_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    tty = sys.stdin.isatty()
     email = args.email or _ask("Email")
-    provider = args.provider or _ask("Provider", "generic", PROVIDERS)
-    name = args.name if args.name is not None else (_ask("Display name", email.split("@")[0])
-                                                     if sys.stdin.isatty() else "")
-    auth = args.auth or ("oauth2" if provider == "microsoft" and args.client_id else "password")
+    provider = args.provider or _ask("Provider (presets fill in servers and folders)", "generic", PROVIDERS)
+    name = args.name if args.name is not None else (_ask("Display name", email.split("@")[0]) if tty else "")
+    auth = args.auth
+    if auth is None:
+        oauth_likely = provider == "microsoft" or bool(args.client_id)
+        auth = (_ask("Sign in with", "oauth2" if oauth_likely else "password", ["password", "oauth2"])
+                if tty and provider in ("google", "microsoft") else ("oauth2" if args.client_id else "password"))
     table: dict[str, Any] = {"id": args.account_id, "email": email, "name": name or None,
                              "provider": provider, "auth": auth,
                              "password_command": args.password_command, "password_env": args.password_env}
@@ -131,7 +136,11 @@ def _table_from_args(args: argparse.Namespace) -> dict[str, Any]:
                        "username": getattr(args, f"{side}_username"), "ca_file": args.ca_file}
     if auth == "oauth2":
         client_id = args.client_id or _ask("OAuth client id")
-        table["oauth"] = {"client_id": client_id, "client_secret": args.client_secret, "tenant": args.tenant}
+        secret = args.client_secret
+        if provider == "google" and not secret:
+            secret = _ask("OAuth client secret (Google Desktop-app client)")
+        table["oauth"] = {"client_id": client_id, "client_secret": secret, "tenant": args.tenant,
+                          "authority": args.authority}
     return table
 
 
@@ -139,19 +148,21 @@ def _add(args: argparse.Namespace, path: Path) -> int:
     table = _table_from_args(args)
     _, config = config_file.with_accounts(path, [table])  # validates before anything is stored
     account = config.accounts[-1]
-    stored_password = False
-    if account.auth == "oauth2" and not (account.password_env or account.password_command):
-        oauth.authorize(account, print, input, paste=args.paste or None)
-    elif account.auth == "password" and not (account.password_env or account.password_command):
-        set_secret(account.email, _read_password(args, account.email))
-        stored_password = True
+    stored: list[str] = []
+    if not (account.password_env or account.password_command):
+        if account.auth == "oauth2":
+            oauth.authorize(account, print, input, paste=args.paste or None)
+            stored.append(keyring_key(account.email, f"oauth-{account.provider}"))
+        else:
+            set_secret(account.email, _read_password(args, account.email))
+            stored.append(keyring_key(account.email))
     try:
         config_file.append_accounts(path, [table])
     except ReplydeskError:
-        if stored_password:
-            keyring_delete(keyring_key(account.email))
+        for key in stored:
+            keyring_delete(key)
         raise
-    where = "the keyring" if stored_password or account.auth == "oauth2" else "your password_command/env"
+    where = "the keyring" if stored else "your password_command/env"
     print(f"added {account.id} to {path} (secret in {where}); check it with: replydesk doctor {account.id}")
     return 0
 
@@ -179,12 +190,12 @@ def _import(csv_path: Path, path: Path) -> int:
                 set_secret(account.email, secret, kind)
                 stored.append(keyring_key(account.email, kind))
         config_file.append_accounts(path, tables)
-    except (ReplydeskError, OSError) as exc:
+    except ReplydeskError as exc:
         for key in stored:
             keyring_delete(key)
         print(f"replydesk: {exc}", file=sys.stderr)
         print("nothing imported", file=sys.stderr)
-        return exc.exit_code if isinstance(exc, ReplydeskError) else 1
+        return exc.exit_code
     print(f"imported {len(tables)} accounts into {path}; passwords are in the keyring. "
           "Check them with: replydesk doctor")
     return 0

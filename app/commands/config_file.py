@@ -62,6 +62,13 @@ def check(path: Path, text: str) -> Config:
 
 
 def _write(path: Path, text: str) -> None:
+    try:
+        _replace(path, text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write config: {exc.strerror or exc}") from None
+
+
+def _replace(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
     try:
