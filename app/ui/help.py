@@ -13,7 +13,11 @@ from textual.widgets import Static
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help_close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", id="help_close"),
+        Binding("j", "scroll(1)", "Down", show=False, id="help_down"),
+        Binding("k", "scroll(-1)", "Up", show=False, id="help_up"),
+    ]
 
     def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
         super().__init__()
@@ -33,6 +37,7 @@ class HelpScreen(ModalScreen[None]):
         text = Text()
         text.append("Keys  ", style="bold")
         text.append("(remap any of them by id in the [keymap] table of the config)\n", style="dim")
+        text.append("j k ↑ ↓ pgup pgdn scroll this list, escape closes it\n", style="dim")
         for title, bindings in self.sections:
             text.append(f"\n{title}\n", style="bold underline")
             seen: set[str] = set()
@@ -45,6 +50,12 @@ class HelpScreen(ModalScreen[None]):
                 text.append(f"{binding.description:<22}")
                 text.append(f"{binding.id or ''}\n", style="dim")
         return text
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#help", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)
