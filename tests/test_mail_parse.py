@@ -144,7 +144,27 @@ def test_dsn_fixture_classified_with_hard_and_soft():
     assert by_address["ghost@prospect.example"].hard
     assert by_address["busy@prospect.example"].status == "4.2.2"
     assert not by_address["busy@prospect.example"].hard
+    assert by_address["busy@prospect.example"].diagnostic == "452 4.2.2 Mailbox full"
     assert result.reasons
+
+
+def test_global_delivery_status_and_x_failed_recipients():
+    raw = (b"From: MAILER-DAEMON@mx.example\nSubject: Delivery Status Notification (Failure)\n"
+           b"Content-Type: multipart/report; report-type=global-delivery-status; boundary=b\n\n"
+           b"--b\nContent-Type: text/plain\n\nFailed.\n--b\n"
+           b"Content-Type: message/global-delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+           b"Final-Recipient: rfc822; j\xc3\xb6rg@b\xc3\xbccher.example\nAction: failed\n"
+           b"Status: 5.1.1\n\nFinal-Recipient: rfc822; ok@x.example\nAction: delivered\nStatus: 2.0.0\n--b--\n")
+    result = classify(parse(raw))
+    assert result.kind == "bounce"
+    assert [(r.status, r.hard) for r in result.bounce_recipients] == [("5.1.1", True)]
+    raw = (b"From: Mail Delivery System <mailer-daemon@mx.example>\nSubject: Mail delivery failed\n"
+           b"X-Failed-Recipients: gone@x.example\n\nThis message was created automatically.\n"
+           b"  gone@x.example\n    SMTP error from remote mail server after RCPT TO:<gone@x.example>:\n"
+           b"    550 5.1.1 No such user\n")
+    result = classify(parse(raw))
+    assert [(r.address, r.status, r.hard) for r in result.bounce_recipients] == [
+        ("gone@x.example", "5.1.1", True)]
 
 
 def test_exchange_ndr_fixture():

@@ -60,9 +60,11 @@ _TEXT_RECIPIENT = re.compile(
     r"failed to deliver to '(?P<a5>[^']+@[^']+)'|"
     r"^\s*<(?P<a6>[^\s<>]+@[^\s<>]+)>:\s",
     re.IGNORECASE | re.MULTILINE)
+_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
-_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Letters beyond ASCII are allowed: internationalized addresses (RFC 6531) bounce too.
+_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass
@@ -132,18 +134,18 @@ def analyze(pm: ParsedMessage) -> BounceReport:
     text = pm.text
     delay = bool(_TEMPORARY.search(pm.subject))
     for addr in sorted(permanent | temporary):
-        status = _status_near(text, addr)
+        status, diagnostic = _status_near(text, addr)
         # An MTA that gave up after retrying ("I'm not going to try again") reports a 4.x.x
         # code on a final failure: the address is dead all the same, so it counts as hard.
         hard = addr in permanent and not delay
-        found[addr] = BounceRecipient(address=addr, status=status, hard=hard)
+        found[addr] = BounceRecipient(address=addr, status=status, hard=hard, diagnostic=diagnostic)
     for source, reason in ((_header_failures(pm), "X-Failed-Recipients header"),
                            (_text_failures(text), "failed address named in the notice text")):
         if found or not source:
             continue
         for addr in source:
-            status = _status_near(text, addr)
-            found[addr] = BounceRecipient(address=addr, status=status,
+            status, diagnostic = _status_near(text, addr)
+            found[addr] = BounceRecipient(address=addr, status=status, diagnostic=diagnostic,
                                           hard=not (status or "").startswith("4") and not delay)
         report.reasons.append(reason)
     report.recipients = list(found.values())
@@ -164,9 +166,7 @@ def _from_dsn(msg: email.message.Message, found: dict[str, BounceRecipient],
         if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
             continue
         seen = True
-        blocks = part.get_payload()
-        if not isinstance(blocks, list):
-            continue
+        blocks = _dsn_blocks(part)
         for block in blocks[1:] if len(blocks) > 1 else blocks:
             if not isinstance(block, email.message.Message):
                 continue
@@ -179,16 +179,40 @@ def _from_dsn(msg: email.message.Message, found: dict[str, BounceRecipient],
             addr = next((a for a in candidates if valid_address(a)), "")
             if not addr:
                 continue
-            m = _STATUS.search(decode_header(block.get("status")))
+            diagnostic = decode_header(block.get("diagnostic-code"))
+            diagnostic = re.sub(r"^\s*(?:smtp|x-[\w-]+)\s*;\s*", "", diagnostic, flags=re.IGNORECASE)
+            m = _STATUS.search(decode_header(block.get("status"))) or _STATUS.search(diagnostic)
             status = ".".join(m.groups()) if m else None
-            if status is None:
-                m = _STATUS.search(decode_header(block.get("diagnostic-code")))
-                status = ".".join(m.groups()) if m else None
             # "failed" is final even with a 4.x.x code (the MTA gave up retrying).
             hard = action == "failed" or (action != "delayed" and not (status or "").startswith("4"))
-            found[addr] = BounceRecipient(address=addr, status=status, hard=hard)
+            found[addr] = BounceRecipient(address=addr, status=status, hard=hard,
+                                          diagnostic=diagnostic[:200] or None)
             report.reasons.append(f"delivery status: {addr} {action or 'failed'} {status or ''}".strip())
     return seen
+
+
+def _dsn_blocks(part: email.message.Message) -> list[email.message.Message]:
+    """The header blocks of a delivery-status part: per-message fields, then one per recipient.
+
+    The library splits message/delivery-status into blocks itself, but reads
+    message/global-delivery-status (RFC 6533) as one message whose body holds the recipient
+    blocks, and leaves a damaged part as text; both are split here.
+    """
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return _split_blocks(part)
+    blocks = [b for b in payload if isinstance(b, email.message.Message)] \
+        if isinstance(payload, list) else []
+    if len(blocks) == 1 and not blocks[0].is_multipart():
+        blocks += _split_blocks(blocks[0])
+    return blocks
+
+
+def _split_blocks(part: email.message.Message) -> list[email.message.Message]:
+    # Raw bytes, then UTF-8 (RFC 6533): the library's text view has already replaced 8-bit bytes.
+    data = part.get_payload(decode=True)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+    return [email.message_from_string(b) for b in _BLANK_LINE.split(text) if b.strip()]
 
 
 def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[str], set[str]]:
@@ -225,18 +249,23 @@ def _header_failures(pm: ParsedMessage) -> list[str]:
     return [a.email for a in parse_addresses(value) if valid_address(a.email)]
 
 
-def _status_near(text: str, addr: str) -> str | None:
-    """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``."""
+def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
+    """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``,
+    and the line it was found on: the server's own words for the failure."""
     at = text.lower().find(addr.lower())
-    if at < 0:
-        window = text[:4000]
-    else:
-        window = text[max(0, at - 300):at + 600]
+    start = 0 if at < 0 else max(0, at - 300)
+    window = text[start:start + 4000] if at < 0 else text[start:at + 600]
     m = _STATUS.search(window)
-    if m:
-        return ".".join(m.groups())
-    m = _SMTP_CODE.search(window)
-    return f"{m.group(1)}.0.0" if m else None
+    status = ".".join(m.groups()) if m else None
+    if m is None:
+        m = _SMTP_CODE.search(window)
+        status = f"{m.group(1)}.0.0" if m else None
+    if m is None:
+        return None, None
+    line_start = window.rfind("\n", 0, m.start()) + 1
+    line_end = window.find("\n", m.end())
+    line = window[line_start:line_end if line_end >= 0 else None]
+    return status, " ".join(line.split())[:200] or None
 
 
 def _walk(msg: email.message.Message, limit: int = 200):
@@ -246,7 +275,8 @@ def _walk(msg: email.message.Message, limit: int = 200):
         count += 1
         yield part
         if part.is_multipart() and part.get_content_type() not in (
-                "message/delivery-status", "message/rfc822"):
+                "message/delivery-status", "message/global-delivery-status", "message/rfc822",
+                "message/global"):
             payload = part.get_payload()
             if isinstance(payload, list):
                 stack.extend(reversed([p for p in payload if isinstance(p, email.message.Message)]))

@@ -58,6 +58,8 @@ class BounceRecipient:
     status: str | None
     """RFC 3463 status code such as ``5.1.1``, where known."""
     hard: bool
+    diagnostic: str | None = None
+    """The receiving server's words (Diagnostic-Code, or the notice's line with the status)."""
 
 
 @dataclass
