@@ -96,3 +96,18 @@ def test_reply_from_a_stored_row():
     assert msg["To"] == "Jane <jane@acme.example>"
     assert msg["References"].split() == ["<first@sender.io>", "<orig@acme.example>"]
     assert "> Yes, interested." in msg.get_content()
+
+
+def test_reply_text_edited_then_sent_keeps_signature_and_quote():
+    from app.mail.compose import reply_text
+    original = parse(ORIGINAL)
+    editable = reply_text(original, "", "Bob")
+    assert editable.startswith("\n\n-- \nBob\n\nOn Mon, 02 Mar 2026 at 10:00, Jane Prospect wrote:\n")
+    edited = "Thanks Jane, happy to." + editable
+    # The editor already holds the signature and the quote: the original's text is not added again.
+    from dataclasses import replace
+    _, raw = build_reply(replace(original, text=""), from_addr=Address("Bob", "bob@sender.io"),
+                         body=edited, domain="sender.io", now=NOW)
+    text = email.message_from_bytes(raw, policy=policy.default).get_content().replace("\r\n", "\n")
+    assert text.count("> Sounds interesting.") == 1
+    assert "\n-- \nBob\n" in text and text.startswith("Thanks Jane, happy to.")

@@ -8,7 +8,7 @@ the answer.
 """
 
 from app.mail.classify import classify
-from app.mail.compose import build_reply, reply_recipients, stored_original
+from app.mail.compose import build_reply, reply_recipients, reply_text, stored_original
 from app.mail.parse import parse
 from app.mail.rules import Rules, load_rules
 from app.mail.sanitize import sanitize
@@ -19,5 +19,5 @@ from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Cl
 __all__ = [
     "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",
     "Rules", "build_reply", "classify", "load_rules", "normalize_subject", "parse", "reply_recipients",
-    "sanitize", "stored_original", "thread_key",
+    "reply_text", "sanitize", "stored_original", "thread_key",
 ]

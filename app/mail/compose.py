@@ -98,7 +98,7 @@ def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signa
             references = references[:1] + references[-19:]
         msg["References"] = " ".join(references)
     msg["MIME-Version"] = "1.0"
-    msg.set_content(_flowed(_text(original, body, signature)), subtype="plain", charset="utf-8",
+    msg.set_content(_flowed(reply_text(original, body, signature)), subtype="plain", charset="utf-8",
                     cte="quoted-printable")
     msg.set_param("format", "flowed")
     msg.set_param("delsp", "no")
@@ -118,7 +118,9 @@ def reply_text(original: ParsedMessage, body: str = "", signature: str = "") -> 
     return _text(original, body, signature)
 
 
-def _text(original: ParsedMessage, body: str, signature: str) -> str:
+def reply_text(original: ParsedMessage, body: str, signature: str = "") -> str:
+    """The reply as the user sees and edits it: the body, the signature after "-- ", then the
+    original quoted below its attribution line. ``build_reply`` wraps this for sending."""
     parts = [body.rstrip()]
     if signature.strip():
         parts.append("-- \n" + signature.strip("\n"))
