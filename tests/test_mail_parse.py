@@ -251,3 +251,10 @@ def test_bounce_words_in_our_subject_and_quote_are_not_a_bounce():
            b"In-Reply-To: <c@s>\n\nWho are your customers?\n\nOn Mon, Bob <b@s.io> wrote:\n"
            b"> Parcels that could not be delivered cost you money.\n")
     assert classify(parse(raw)).kind == "human"
+
+
+def test_return_date_from_the_subject():
+    raw = (b"From: p@x.example\nSubject: Out of office until 16 March\nAuto-Submitted: auto-replied\n"
+           b"Date: Tue, 3 Mar 2026 10:00:00 +0100\n\nThanks for your message.\n")
+    result = classify(parse(raw))
+    assert result.category == "out_of_office" and result.ooo_until == date(2026, 3, 16)

@@ -99,7 +99,8 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report.score = round(score, 2)
     report.out_of_office = bool(ooo_subject or ooo_body or absence)
     if report.out_of_office:
-        report.until = return_date(body, _lead_words(rules.ooo_until), pm.date)
+        # Some notices give the date only in the subject ("Out of office until 16 March").
+        report.until = return_date(f"{body} . {subject}", _lead_words(rules.ooo_until), pm.date)
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
     report.referral = referral(pm)
