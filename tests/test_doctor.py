@@ -48,7 +48,7 @@ def write(tmp_path, *blocks):
 
 
 def doctor(capsys, path, *extra):
-    code = main(["doctor", "--config", str(path), "--timeout", "5", *extra])
+    code = main(["doctor", "--config", str(path), *extra])
     out, err = capsys.readouterr()
     lines = {}
     for line in out.splitlines():
