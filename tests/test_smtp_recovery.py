@@ -3,6 +3,7 @@ killed with SIGKILL in the middle of a submission, then started again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ from app.config import load_config
 from app.imap.sent_lookup import message_in_sent
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
-from tests.reply_support import mailbox_headers, receive, wait_for
+from tests.reply_support import mailbox_headers, message_flags, receive, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,11 +167,18 @@ async def test_killed_after_the_server_accepted_is_not_sent_again(received, dove
     assert item["state"] == "uncertain" and "may have been delivered" in item["last_error"]
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
 
-    # the user checked: it did arrive. Nothing sends it again unless asked with --resend.
+    # nothing sends it again unless the user asks with --resend
     await restart(r.config_path)
     assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
     assert main(["--config", str(r.config_path), "reply", "--resend", "99"]) == 2
     assert "not a failed or uncertain reply" in capsys.readouterr().err
+
+    # the user checked: it did arrive. Recorded as sent: Sent copy, \Answered, no second delivery
+    assert await asyncio.to_thread(main, ["--config", str(r.config_path), "reply", "--delivered", str(item["id"])]) == 0
+    assert only_item(r.store)["state"] == "sent"
+    assert len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1
+    assert "\\Answered" in message_flags(dovecot, r.account.email, r.row["message_id"])
+    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
 
 
 async def test_a_provider_that_files_submissions_in_sent_settles_it(received, dovecot, smtp_server):

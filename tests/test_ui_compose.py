@@ -10,6 +10,7 @@ from datetime import timezone
 
 import pytest
 
+from app.commands.reply import queue_reply_to
 from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
@@ -166,3 +167,42 @@ async def test_a_refused_reply_shows_the_server_words_and_can_be_sent_again(rece
     [item] = r.store.outbox()
     assert item["state"] == "sent"
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
+
+
+async def test_an_uncertain_reply_can_be_recorded_as_delivered_and_a_draft_discarded(received):
+    r = received
+    uncertain = queue_reply_to(r.config, r.store, r.row, "Did this arrive?")
+    r.store.claim_item(uncertain)
+    r.store.set_outbox_state(uncertain, "uncertain", error="interrupted while the server was receiving it")
+    app = make_app(r)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Your reply may or may not have been delivered" in screen_text(app)
+        await pilot.press("r")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Delivery uncertain" in text and "It arrived" in text and "Discard" not in text
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        assert "may or may not" not in screen_text(app) and "Did this arrive?" in screen_text(app)
+        assert r.store.outbox_item(uncertain)["state"] == "sent"
+        assert {op["op"] for op in r.store.pending_ops(r.config.accounts[0].id)} == {"append", "add_flags"}
+
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"Never mind")
+        await pilot.press("escape")
+        await pilot.pause()
+        [draft] = r.store.outbox(("draft",))
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert "Press ctrl+d again to discard" in screen_text(app)
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+    assert r.store.outbox_item(draft["id"]) is None

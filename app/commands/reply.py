@@ -18,7 +18,7 @@ from app.commands.common import open_config_and_store
 from app.config import Config
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
-from app.mail import Address
+from app.mail import Address, parse
 from app.mail.compose import build_reply, reply_recipients, stored_original
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resend", type=int, metavar="OUTBOX_ID",
                    help="send again a reply that failed or whose delivery is uncertain "
                         "(check first that the recipient does not have it)")
+    p.add_argument("--delivered", type=int, metavar="OUTBOX_ID",
+                   help="the recipient has a reply whose delivery was uncertain: record it as sent "
+                        "(Sent copy, \\Answered) without sending it again")
     p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
                    help="how long to keep trying before leaving the reply queued (default 300)")
 
@@ -137,14 +140,30 @@ def _report(item: dict[str, Any]) -> int:
                              f"replydesk reply --resend {item_id}")
     if state == "uncertain":
         raise ReplydeskError(f"delivery of outbox item {item_id} is uncertain: {item['last_error']}",
-                             f"if the recipient does not have it: replydesk reply --resend {item_id}")
+                             f"if the recipient does not have it: replydesk reply --resend {item_id}; "
+                             f"if they do: replydesk reply --delivered {item_id}")
     raise ReplydeskError(f"not sent yet: {item['last_error'] or 'the server did not answer in time'}",
                          f"outbox item {item_id} stays queued and is sent by the engine (replydesk sync)")
+
+
+def _delivered(config: Config, store: Store, item_id: int) -> int:
+    item = store.outbox_item(item_id)
+    if item is None or item["state"] != "uncertain":
+        raise UsageError(f"outbox item {item_id} is not a reply whose delivery is uncertain")
+    account = config.account(item["account"])
+    store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
+    if not _engine_running(config.database):
+        for problem in asyncio.run(finish_reply_on_server(account, store, item_id)):
+            print(f"replydesk: recorded, but {problem} (replydesk sync finishes it)", file=sys.stderr)
+    print(f"recorded {item['message_id']} as delivered")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     config, store = open_config_and_store(args)
     try:
+        if args.delivered is not None:
+            return _delivered(config, store, args.delivered)
         if args.resend is not None:
             if args.message or args.body is not None or args.body_file is not None:
                 raise UsageError("--resend takes an outbox id only, no message or text")

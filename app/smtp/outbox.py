@@ -34,8 +34,7 @@ from app.config import Account, Config
 from app.errors import ReplydeskError, SendError
 from app.mail import parse
 from app.smtp.send import send_message
-from app.store import IncomingMessage, Store
-from app.store.messages import LOCAL_COPY_FOLDER
+from app.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ class OutboxDrainer:
                 log.warning("outbox %s: Sent folder search failed: %s", item["id"], exc)
         if found:
             # the provider filed it in Sent: no copy of ours to APPEND
-            self.store.record_sent(item["id"], local_copy=self._local_copy(item), append_to_sent=False)
+            self.store.record_sent(item["id"], parsed=parse(item["raw"]), append_to_sent=False)
             self._emit(ReplySent(item["id"], item["account"]))
             return
         error = f"{UNCERTAIN} ({UNCERTAIN_HINT})"
@@ -224,8 +223,7 @@ class OutboxDrainer:
                 self.store.retry_later(item_id, "interrupted before the server received it", time.time())
             raise
         else:
-            self.store.record_sent(item_id, local_copy=self._local_copy(item),
-                                   append_to_sent=not account.smtp_saves_sent)
+            self.store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
             self._emit(ReplySent(item_id, account_id))
 
     def _fail(self, item: dict[str, Any], error: str) -> None:
@@ -243,12 +241,6 @@ class OutboxDrainer:
         """10 s, 20 s, 40 s … up to 5 min, with jitter so many mailboxes do not retry in step."""
         base, cap = self.backoff
         return min(cap, base * 2 ** min(max(attempts - 1, 0), 16)) * random.uniform(0.8, 1.2)
-
-    @staticmethod
-    def _local_copy(item: dict[str, Any]) -> IncomingMessage:
-        return IncomingMessage(folder=LOCAL_COPY_FOLDER, uidvalidity=0, uid=item["id"],
-                               parsed=parse(item["raw"]), classification=None,
-                               flags=frozenset({"\\Seen"}), received_at=time.time(), direction="out")
 
     def _emit(self, event: SendEvent) -> None:
         if self.on_event is not None:

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 from app.store.db import Database, now
-from app.store.messages import IncomingMessage
+from app.mail.types import ParsedMessage
+from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage
 
 OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
 
@@ -114,14 +115,17 @@ class OutboxMixin:
                          "updated_at = ? WHERE id = ? AND state IN ('failed', 'uncertain', 'draft')",
                          (now(), now(), item_id))
 
-    def record_sent(self, item_id: int, *, local_copy: IncomingMessage | None,
-                    append_to_sent: bool) -> None:
+    def record_sent(self, item_id: int, *, parsed: ParsedMessage | None, append_to_sent: bool) -> None:
         """The server accepted the reply. In one transaction: the state, the Sent copy to
         APPEND (a pending op for the watcher), ``\\Answered`` on the original, and the reply
-        in its conversation until the Sent folder's own copy replaces it."""
+        (``parsed``, its bytes parsed) in its conversation until the Sent folder's own copy
+        replaces it."""
         item = self.outbox_item(item_id)
         if item is None:
             return
+        local_copy = None if parsed is None else IncomingMessage(
+            folder=LOCAL_COPY_FOLDER, uidvalidity=0, uid=item_id, parsed=parsed, classification=None,
+            flags=frozenset({"\\Seen"}), received_at=now(), direction="out")
         with self.db.tx() as conn:
             t = now()
             conn.execute("UPDATE outbox SET state = 'sent', last_error = NULL, sent_at = ?, updated_at = ? "
@@ -135,6 +139,12 @@ class OutboxMixin:
                                  "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()
             if local_copy is not None and known is None:
                 self.add_messages(item["account"], [local_copy])  # type: ignore[attr-defined]
+
+    def discard_reply(self, item_id: int) -> None:
+        """The user drops a draft or a reply that was not sent."""
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM outbox WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
+                         (item_id,))
 
     def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[dict[str, Any]]:
         """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static, TextArea
 
 from app.config import Account
 from app.errors import ReplydeskError
-from app.mail import Address, ParsedMessage, sanitize
+from app.mail import Address, ParsedMessage, parse, sanitize
 from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
 from app.store import Store
 from app.ui.messages import StoreChanged
@@ -64,8 +64,10 @@ def unsent_reply_block(item: dict[str, Any]) -> Static:
     text.append(_UNSENT_TITLES.get(item["state"], item["state"]), style="bold")
     if item["last_error"]:
         text.append(f"\n{'Retrying after: ' if item['state'] == 'queued' else ''}{line(item['last_error'])}")
-    if item["state"] in ("failed", "uncertain"):
-        text.append("\nr opens it to send again", style="italic")
+    if item["state"] == "failed":
+        text.append("\nr opens it to send it again or discard it", style="italic")
+    elif item["state"] == "uncertain":
+        text.append("\nr opens it to send it again or record that it arrived", style="italic")
     new_part = (item["body"] or "").split("\n-- \n", 1)[0].strip()
     text.append("\n\n")
     text.append(sanitize(new_part) or "(no text)")
@@ -78,6 +80,8 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+s", "send", "Send", priority=True, id="send_reply"),
         Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="external_editor"),
         Binding("escape", "cancel", "Cancel (keeps a draft)", priority=True, id="cancel_reply"),
+        Binding("ctrl+d", "discard", "Discard", priority=True, id="discard_reply"),
+        Binding("ctrl+r", "delivered", "It arrived", priority=True, id="mark_delivered"),
     ]
 
     def __init__(self, conversation_id: int) -> None:
@@ -93,6 +97,7 @@ class ComposeScreen(Screen[None]):
         self.draft_state = "draft"
         self._suppressed: list[str] = []
         self._confirmed = False
+        self._confirmed_discard = False
 
     @property
     def store(self) -> Store:
@@ -136,9 +141,11 @@ class ComposeScreen(Screen[None]):
                 self._warn(f"Not sent: {item['last_error']}\nctrl+s sends it again.")
             elif item["state"] == "uncertain":
                 self._warn(f"Delivery uncertain: {item['last_error']}\n"
-                           "ctrl+s sends it again: only if the recipient does not have it.")
+                           "ctrl+s sends it again: only if the recipient does not have it; "
+                           "ctrl+r records that it arrived.")
             else:
                 self.notify("draft restored", timeout=2)
+            self.refresh_bindings()
         body.move_cursor((0, 0))
         body.focus()
 
@@ -221,6 +228,38 @@ class ComposeScreen(Screen[None]):
         self.app.pop_screen()
         # our own writes do not move data_version for this connection: tell the thread
         self.app.screen.post_message(StoreChanged())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides the key: each is offered only where it means something
+        if action == "discard":
+            return self.draft_id is not None and self.draft_state != "uncertain"
+        if action == "delivered":
+            return self.draft_state == "uncertain"
+        return True
+
+    def action_discard(self) -> None:
+        if not self._confirmed_discard:
+            self._confirmed_discard = True
+            self._warn("Discard this reply? Its text is deleted. Press ctrl+d again to discard.")
+            self.app.bell()
+            return
+        assert self.draft_id is not None
+        self.store.discard_reply(self.draft_id)
+        self.app.notify("reply discarded", timeout=2)
+        self._close()
+
+    def action_delivered(self) -> None:
+        """The user checked that the uncertain reply reached the recipient: it counts as sent
+        (Sent copy, \\Answered, shown in the thread), as if the server's answer had come back."""
+        assert self.draft_id is not None and self.account is not None
+        item = self.store.outbox_item(self.draft_id)
+        if item is None or item["state"] != "uncertain":
+            self._close()
+            return
+        self.store.record_sent(self.draft_id, parsed=parse(item["raw"]),
+                               append_to_sent=not self.account.smtp_saves_sent)
+        self.app.notify("recorded as delivered", timeout=2)
+        self._close()
 
     def action_editor(self) -> None:
         body = self.query_one("#compose-body", TextArea)
