@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with start_demo(interval=args.interval, answer_delay=args.answer_delay) as demo:
-            sub = argparse.Namespace(**{**vars(args), "config": str(demo.config_path)})
+            sub = argparse.Namespace(**{"quiet": False, **vars(args), "config": str(demo.config_path)})
             if args.duration:
                 _stop_after(args.duration)
             if args.headless:
