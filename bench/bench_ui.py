@@ -148,7 +148,7 @@ async def drive(path: Path) -> dict[str, str]:
         figures["search 'calendar budget' (enter)"] = ms(await timed("enter"))
         figures["search hits"] = f"{len(inbox.pager):,}"
         await pilot.press("escape")
-        await pilot.pause()
+        await pilot.pause(1.0)
         t = time.perf_counter()
         new_id = await asyncio.to_thread(arrive, path)
         while inbox.pager.row(0)["id"] != new_id:

@@ -67,12 +67,14 @@ class InboxScreen(TriageActions, Screen):
         self.reload()
 
     def on_store_changed(self, _: StoreChanged) -> None:
+        started = time.monotonic()
         self.reload()
+        # the app spaces its polls by this while a sync commits without pause
+        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
 
     def reload(self, *, same_filter: bool = True) -> None:
         """Re-read the list, the counts and the health line. After a data change the cursor
         stays on its conversation; a new filter starts at the top."""
-        started = time.monotonic()
         store = self.app.store  # type: ignore[attr-defined]
         inbox = self.inbox_list
         inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
@@ -84,7 +86,6 @@ class InboxScreen(TriageActions, Screen):
             inbox.show(pager, reset=True)
         self._show_counts(self._view_counts, store.category_counts(self.filter))
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
-        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
 
     def _filtered(self) -> bool:
         f = self.filter
