@@ -5,6 +5,11 @@ Status); flufl.bounce, whose detectors know two decades of non-standard MTA form
 qmail, Postfix, Yahoo, old Exchange …); and the headers and phrases providers add on top
 (X-Failed-Recipients, Microsoft's NDR header, "Undeliverable:" subjects). Status codes that
 the DSN does not give are looked for next to the address in the text.
+
+Why not flufl.bounce alone: on the shared corpus it finds the right addresses (114/115 exact)
+and tells temporary from permanent, but gives no status codes or server words, takes an
+obfuscated "david...@gmail.com" for an address, says nothing about bounces that name no
+address, and misses today's Microsoft 365 NDR (tests/fixtures/mail/exchange_ndr.eml).
 """
 
 from __future__ import annotations
