@@ -60,10 +60,10 @@ class InboxScreen(TriageActions, Screen):
         return self.query_one(InboxList)
 
     def on_mount(self) -> None:
-        self.reload()
         self.inbox_list.focus()
 
     def on_screen_resume(self) -> None:
+        # on first show too: the store may have changed while another screen was on top
         self.reload()
 
     def on_store_changed(self, _: StoreChanged) -> None:
