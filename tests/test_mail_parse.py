@@ -111,6 +111,12 @@ def test_quote_styles_split():
         "Vale.\n\nDe: Bob <b@x.io>\nEnviado el: lunes, 2 de marzo de 2026 9:00\nPara: Ana": "Vale.",
         "Jasne.\n\nOd: Bob <b@x.io>\nWysłane: poniedziałek\nDo: Ewa": "Jasne.",
         "Hi\n\nOn Mon, Mar 2, 2026 at 9:00 AM Bob Sender <\nbob@sender.io> wrote:\n> x": "Hi",
+        "Ok\n\nOn Mon, Mar 2, 2026 at 9:00 AM Bob\n\n<\nmailto:b@x.io\n> wrote:\nHi": "Ok",
+        "Ok\n\n---- Bob Sender wrote ----\n\nHi": "Ok",
+        "Ok\n2026/3/2 Bob Sender <b@x.io>\n\n> Hi": "Ok",
+        "Ok\n\nDate: Mon, 2 Mar 2026 09:00:00 +0000\nTo: jane@acme.example\n\nHi": "Ok",
+        "Ok\n\nSent from my phone, Bob <b@x.io> wrote:\n> Hi": "Ok",
+        "On peut se parler jeudi ?\n\nOn Mon, 2 Mar 2026, Bob <b@x.io> wrote:\n> Hi": "On peut se parler jeudi ?",
         "> Hi, interested?\n\nYes, very.": "Yes, very.",
     }
     for text, new in cases.items():

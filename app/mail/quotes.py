@@ -15,14 +15,19 @@ import re
 # the attribution over two lines, so these are matched against a line joined with the next.
 _ATTRIBUTION = re.compile(
     r"""^[\s\-*_>]{0,6}(?:
-        On\s.{1,250}\s(?:wrote|writes)\s?:               # English
+        On\s.{1,250}\s(?:wrote|writes|sent)\s?(?::|-{2,})   # English
+      | .{0,200}?-{2,}\s*On\s.{1,250}\s(?:wrote|sent)\s?:  # "text--- On … wrote:" on one line
+      | -{2,}\s*.{1,120}\swrote\s*-{2,}                    # "---- Name wrote ----" (Android)
+      | .{0,250}[<(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[>)\]]?.{0,40}\s(?:wrote|writes|sent|schrieb
+          |a\s[ée]crit|escribi[óo]|escreveu|ha\sscritto|schreef|skrev|napisa[łl]\(?a?\)?|pisze
+          |đã\sviết|het\svolgende\sgeschreven)\s?:         # any "… <address> … wrote:"
       | Am\s.{1,250}\sschrieb\s?.{0,120}:                 # German
       | .{0,250}\sschrieb\s?:                             # German, short form
       | Le\s.{1,250}\sa\s[ée]crit\s?:                     # French
       | El\s.{1,250}\sescribi[óo]\s?:                      # Spanish
       | Em\s.{1,250}\sescreveu\s?:                        # Portuguese
       | Il\s.{1,250}\sha\sscritto\s?:                     # Italian
-      | Op\s.{1,250}\sschreef\s?.{0,120}:                 # Dutch
+      | Op\s.{1,250}\s(?:schreef|geschreven)\s?.{0,120}:  # Dutch
       | W\sdniu\s.{1,250}\s(?:pisze|napisa[łl]\(?a?\)?)\s?:   # Polish
       | .{1,250}\snapisa[łl]\(?a?\)?\s?:                  # Polish, short form
       | Den\s.{1,250}\sskrev\s?.{0,120}:                  # Swedish, Danish, Norwegian
@@ -62,6 +67,14 @@ _HEADER_NEXT = re.compile(
 )
 
 
+# A line that is only a date and an address, with the quote right below (old Gmail).
+_DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
+_HEADER_FIRST = re.compile(_HEADER_FROM.pattern.replace(
+    "(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä)",
+    "(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée])"),
+    re.IGNORECASE)
+
+
 def _is_quote(line: str) -> bool:
     return line.lstrip(" ").startswith(">")
 
@@ -72,11 +85,27 @@ def _opens_history(lines: list[str], i: int) -> bool:
         return False
     if _SEPARATOR.match(line):
         return True
-    if _HEADER_FROM.match(line):
+    if _HEADER_FIRST.match(line):
+        # "From:" (or "Date:") then another header line close below: a quoted header block.
         following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
-        return any(_HEADER_NEXT.match(ln) for ln in following[:3])
+        if any(_HEADER_NEXT.match(ln) or _HEADER_FROM.match(ln) for ln in following[:3]):
+            return True
     if _ATTRIBUTION.match(line):
         return True
+    if _DATE_AND_ADDRESS.match(line):
+        following = [ln for ln in lines[i + 1:i + 4] if ln.strip()]
+        return bool(following) and _is_quote(following[0])
+    if _STARTER.match(line):
+        # An attribution wrapped over up to five lines ("On …\n<\nmailto:…>\nwrote:").
+        joined = line.strip()
+        for nxt in lines[i + 1:i + 6]:
+            if _STARTER.match(nxt) or _ATTRIBUTION.match(nxt):
+                break  # the attribution starts below: this line is the sender's ("On peut…")
+            joined = f"{joined} {nxt.strip().lstrip('>').strip()}".strip()
+            if len(joined) > 400:
+                break
+            if _ATTRIBUTION.match(joined):
+                return True
     if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
         joined = f"{line.rstrip()} {lines[i + 1].strip()}"
         if _ATTRIBUTION.match(joined) is None:
