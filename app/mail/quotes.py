@@ -75,6 +75,12 @@ _HEADER_FIRST = re.compile(_HEADER_FROM.pattern.replace(
     re.IGNORECASE)
 
 
+def _is_attribution(text: str) -> bool:
+    # Every attribution ends in ":" or a dash rule; checking that first keeps the costly
+    # pattern off nearly every line.
+    return text.rstrip().endswith((":", "-")) and _ATTRIBUTION.match(text) is not None
+
+
 def _is_quote(line: str) -> bool:
     return line.lstrip(" ").startswith(">")
 
@@ -90,7 +96,7 @@ def _opens_history(lines: list[str], i: int) -> bool:
         following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
         if any(_HEADER_NEXT.match(ln) or _HEADER_FROM.match(ln) for ln in following[:3]):
             return True
-    if _ATTRIBUTION.match(line):
+    if _is_attribution(line):
         return True
     if _DATE_AND_ADDRESS.match(line):
         following = [ln for ln in lines[i + 1:i + 4] if ln.strip()]
@@ -99,20 +105,20 @@ def _opens_history(lines: list[str], i: int) -> bool:
         # An attribution wrapped over up to five lines ("On …\n<\nmailto:…>\nwrote:").
         joined = line.strip()
         for nxt in lines[i + 1:i + 6]:
-            if _STARTER.match(nxt) or _ATTRIBUTION.match(nxt):
+            if _STARTER.match(nxt) or _is_attribution(nxt):
                 break  # the attribution starts below: this line is the sender's ("On peut…")
             joined = f"{joined} {nxt.strip().lstrip('>').strip()}".strip()
             if len(joined) > 400:
                 break
-            if _ATTRIBUTION.match(joined):
+            if _is_attribution(joined):
                 return True
     if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
         joined = f"{line.rstrip()} {lines[i + 1].strip()}"
-        if _ATTRIBUTION.match(joined) is None:
+        if not _is_attribution(joined):
             return False
         # Both "X\nOn … wrote:" and "On …\n… wrote:" match when joined; only the second
         # starts the attribution on this line.
-        return (not _ATTRIBUTION.match(lines[i + 1]) or _STARTER.match(line) is not None
+        return (not _is_attribution(lines[i + 1]) or _STARTER.match(line) is not None
                 or line.rstrip().endswith(("<", ",")))
     return False
 
@@ -136,7 +142,7 @@ def split_reply(text: str) -> tuple[str, str]:
         skip = -1
         for i in range(cut, len(lines)):
             line = lines[i]
-            if _is_quote(line) or i == skip or _ATTRIBUTION.match(line):
+            if _is_quote(line) or i == skip or _is_attribution(line):
                 continue
             if _opens_history(lines, i):
                 if _SEPARATOR.match(line) or _HEADER_FROM.match(line):
