@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from app.cli import main
 from tests.servers.ports import free_port
 
@@ -166,3 +168,38 @@ def test_xoauth2_login_is_checked_with_a_real_token(dovecot, smtp_server, users,
     assert code == 1
     status, detail = lines[("oauth", "imap", "login")]
     assert status == "FAIL" and "replydesk accounts auth oauth" in detail
+
+
+async def test_a_server_offering_only_old_tls_is_refused_with_its_reason(dovecot, users, tmp_path):
+    """A legacy server (TLS 1.1 at most): the doctor names the TLS version as the cause."""
+    import asyncio
+    import ssl
+
+    from app.config import parse_config
+    from app.doctor import diagnose
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(dovecot.ca_file, dovecot.root / "key.pem")
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    with pytest.warns(DeprecationWarning):
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+
+    async def greet(reader, writer):
+        writer.write(b"* OK legacy IMAP\r\n")
+        await writer.drain()
+        await reader.read(100)
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0, ssl=ctx)
+    port = server.sockets[0].getsockname()[1]
+    account = parse_config({"accounts": [{
+        "id": "legacy", "email": "legacy@example.com", "provider": "generic", "password_env": "UNUSED",
+        "imap": {"host": "127.0.0.1", "port": port, "security": "tls", "ca_file": str(dovecot.ca_file)},
+        "smtp": {"host": "127.0.0.1", "port": port, "security": "tls", "ca_file": str(dovecot.ca_file)}}]}
+    ).accounts[0]
+    async with server:
+        results = await diagnose([account], timeout=5)
+    tls = next(r for r in results if r.side == "imap" and r.check == "tls")
+    assert tls.status == "FAIL" and "the server offers only TLSv1.1" in tls.detail
+    assert tls.hint == "replydesk requires TLS 1.2 or newer: the server must be upgraded"

@@ -93,7 +93,8 @@ async def connect(side: Side, *, tls: ssl.SSLContext | None = None,
     except ssl.SSLCertVerificationError as exc:
         raise _cert_failure(side, exc) from None
     except (ssl.SSLError, ConnectionResetError) as exc:
-        raise Failed(check, f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}") from None
+        reason = getattr(exc, "reason", None) or str(exc) or "the server closed the connection"
+        raise Failed(check, f"TLS handshake failed: {reason}") from None
     except OSError as exc:
         raise Failed(check, f"cannot connect to {ep.host}:{ep.port}: {exc.strerror or exc}",
                      "check the network and the host name") from None
@@ -144,6 +145,21 @@ async def speaks_tls(side: Side, ctx: ssl.SSLContext) -> bool:
     return True
 
 
+async def legacy_tls_version(side: Side) -> str | None:
+    """The TLS version a server that refused TLS 1.2+ speaks, learned by a handshake that still
+    verifies the certificate and is closed at once, before any protocol byte."""
+    ctx = tls_context(side.endpoint)
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    try:
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        _, writer = await connect(side, tls=ctx, check="tls")
+    except (Failed, ssl.SSLError):
+        return None
+    version = writer.get_extra_info("ssl_object").version()
+    await close(writer)
+    return version if version in ("TLSv1", "TLSv1.1", "SSLv3") else None
+
+
 def describe_tls(writer: asyncio.StreamWriter) -> str:
     obj = writer.get_extra_info("ssl_object")
     cert = obj.getpeercert() or {}
@@ -165,10 +181,15 @@ async def open_secure(side: Side, speak: "Protocol") -> tuple[asyncio.StreamRead
         try:
             reader, writer = await connect(side, tls=ctx, check="tls")
         except Failed as failure:
-            if failure.check == "tls" and not failure.detail.startswith("certificate") and \
-                    await plaintext_greeting(side):
+            if failure.check != "tls" or failure.detail.startswith("certificate"):
+                raise
+            if await plaintext_greeting(side):
                 raise Failed("tls", f"port {ep.port} speaks plaintext first (a STARTTLS port), "
                                     "not implicit TLS", mode_hint(side.name, "starttls")) from None
+            legacy = await legacy_tls_version(side)
+            if legacy:
+                raise Failed("tls", f"{failure.detail} (the server offers only {legacy})",
+                             "replydesk requires TLS 1.2 or newer: the server must be upgraded") from None
             raise
         side.ok("tls", describe_tls(writer))
         return reader, writer
