@@ -3,6 +3,9 @@ and exits 0 only once the server accepted the reply."""
 
 from __future__ import annotations
 
+import email
+from email import policy
+
 import pytest
 
 from app.cli import main
@@ -45,9 +48,15 @@ def test_reply_sends_files_the_sent_copy_and_answers_the_original(received, dove
 def test_reply_by_list_id_from_a_body_file(received, dovecot, tmp_path):
     r = received
     text = tmp_path / "reply.txt"
-    text.write_text("From a file.\n", encoding="utf-8")
+    text.write_text("From a file: Grüße, 你好 — à bientôt.\n", encoding="utf-8")
     assert reply(r, str(r.row["id"]), "--body-file", str(text)) == 0
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
+    raw = email.message_from_string(dovecot.fetch_field(r.prospect.email, "text").split("text:\n", 1)[1],
+                                    policy=policy.default)
+    assert "Grüße, 你好 — à bientôt." in raw.get_content()
+    # our reply is in the thread now; replying to it is refused rather than sent to ourselves
+    ours = r.store.conversation_messages(r.row["conversation_id"])[-1]
+    assert reply(r, str(ours["id"]), "--body", "to myself?") == 1
 
 
 def test_a_suppressed_recipient_needs_force(received, dovecot, capsys):

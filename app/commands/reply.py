@@ -50,6 +50,9 @@ def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str,
                    force: bool = False, state: str = "queued") -> int:
     """Compose the reply to a stored message from the account that received it, and put it in
     the outbox. Refuses a recipient on the suppression list unless ``force``."""
+    if row["direction"] != "in":
+        raise ReplydeskError(f"message {row['id']} is one this mailbox sent",
+                             "reply to the prospect's message (see replydesk list --json)")
     account = config.account(row["account"])
     original = stored_original(row)
     recipients = [a.email for a in reply_recipients(original)]

@@ -151,12 +151,10 @@ class ComposeScreen(Screen[None]):
 
     def _load(self) -> str | None:
         """Find the message to answer and its account; a sentence saying why not, otherwise."""
-        messages = self.store.conversation_messages(self.conversation_id)
-        inbound = [m for m in messages if m["direction"] == "in"]
-        # the latest message from the prospect; in a thread of ours only, our latest
-        row = (inbound or messages or [None])[-1]
-        if row is None:
-            return "no message to reply to"
+        inbound = [m for m in self.store.conversation_messages(self.conversation_id) if m["direction"] == "in"]
+        if not inbound:
+            return "no message from the other side to reply to"
+        row = inbound[-1]  # the latest the prospect wrote
         config = self.app.config  # type: ignore[attr-defined]
         if config is None:
             return "no config loaded: cannot tell which mailbox sends"
