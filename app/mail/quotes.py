@@ -21,6 +21,7 @@ _ATTRIBUTION = re.compile(
       | .{0,250}[<(\[]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[>)\]]?.{0,40}\s(?:wrote|writes|sent|schrieb
           |a\s[ée]crit|escribi[óo]|escreveu|ha\sscritto|schreef|skrev|napisa[łl]\(?a?\)?|pisze
           |đã\sviết|het\svolgende\sgeschreven)\s?:         # any "… <address> … wrote:"
+      | .{0,150}\d{1,2}:\d{2}.{0,150}[<(][\w.+-]+@[\w-]+(?:\.[\w-]+)+[>)]\s?:  # "<date time> … <address>:"
       | Am\s.{1,250}\sschrieb\s?.{0,120}:                 # German
       | .{0,250}\sschrieb\s?:                             # German, short form
       | Le\s.{1,250}\sa\s[ée]crit\s?:                     # French
@@ -48,31 +49,29 @@ _SEPARATOR = re.compile(
             |Weitergeleitete\sNachricht|Message\stransf[ée]r[ée]|Mensaje\sreenviado
             )\s*-{2,}
       | _{20,}
+      | \*\s\*\s\*                                     # an <hr> as html2text writes it
       | Begin\sforwarded\smessage:
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 
-# Outlook's quoted header block: a "From:" line, then a date or recipient line close below.
-_HEADER_FROM = re.compile(
-    r"^[\s*>]{0,4}(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä)\s?:\s*\*{0,2}\s*\S",
-    re.IGNORECASE,
-)
+# Outlook's quoted header block: a "From:" (or "Date:") line, then another header line close below.
+_FROM_NAMES = "From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|От"
+_DATE_NAMES = "Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée]"
+_HEADER_FROM = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES})\s?:\s*\*{{0,2}}\s*\S", re.IGNORECASE)
+_HEADER_FIRST = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES}|{_DATE_NAMES})\s?:\s*\*{{0,2}}\s*\S",
+                           re.IGNORECASE)
 _HEADER_NEXT = re.compile(
     r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet"
     r"|Enviad[oa](?:\sel)?|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp"
     r"|Wys[łl]an[oe]|Do|Temat"
-    r"|Skickat|Till|Ämne|Sendt|Til|Emne)\s?:",
+    r"|Skickat|Till|Ämne|Sendt|Til|Emne|Отправлено|Кому|Тема|Дата)\s?:",
     re.IGNORECASE,
 )
 
 
 # A line that is only a date and an address, with the quote right below (old Gmail).
 _DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
-_HEADER_FIRST = re.compile(_HEADER_FROM.pattern.replace(
-    "(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä)",
-    "(?:From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée])"),
-    re.IGNORECASE)
 
 
 def _is_attribution(text: str) -> bool:
@@ -145,7 +144,7 @@ def split_reply(text: str) -> tuple[str, str]:
             if _is_quote(line) or i == skip or _is_attribution(line):
                 continue
             if _opens_history(lines, i):
-                if _SEPARATOR.match(line) or _HEADER_FROM.match(line):
+                if _SEPARATOR.match(line) or _HEADER_FIRST.match(line):
                     break
                 skip = i + 1  # an attribution wrapped over two lines
                 continue
