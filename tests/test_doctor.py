@@ -79,7 +79,7 @@ def test_a_healthy_account_passes_every_check(dovecot, smtp_server, users, tmp_p
 
 
 def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_path, capsys, monkeypatch):
-    good, wrong_pw, google, tls_mode, selfsigned, nothing = known_to_dovecot(dovecot, users(6))
+    good, wrong_pw, google, microsoft, tls_mode, selfsigned, nothing = known_to_dovecot(dovecot, users(7))
     monkeypatch.setenv("DOCTOR_WRONG_PW", "not-the-password")
     closed_port = free_port()
     path = write(
@@ -87,6 +87,8 @@ def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_p
         account_toml(good, dovecot, smtp_server.port, account_id="good"),
         account_toml(wrong_pw, dovecot, smtp_server.port, account_id="wrongpw", password_env="DOCTOR_WRONG_PW"),
         account_toml(google, dovecot, smtp_server.port, account_id="gmail", provider="google",
+                     password_env="DOCTOR_WRONG_PW"),
+        account_toml(microsoft, dovecot, smtp_server.port, account_id="m365", provider="microsoft",
                      password_env="DOCTOR_WRONG_PW"),
         # implicit TLS configured against the STARTTLS ports, on both sides
         account_toml(tls_mode, dovecot, smtp_server.port, account_id="tlsmode", imap_port=dovecot.imap_port,
@@ -96,7 +98,7 @@ def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_p
     )
     code, lines, err = doctor(capsys, path)
     assert code == 1
-    assert "1 ok, 5 failing" in err
+    assert "1 ok, 6 failing" in err
 
     status, detail = lines[("wrongpw", "imap", "login")]
     assert status == "FAIL" and "AUTHENTICATIONFAILED" in detail
@@ -106,6 +108,9 @@ def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_p
 
     status, detail = lines[("gmail", "imap", "login")]
     assert status == "FAIL" and "app password" in detail and 'auth = "oauth2"' in detail
+
+    status, detail = lines[("m365", "smtp", "auth")]
+    assert status == "FAIL" and "basic auth disabled" in detail and "SMTP AUTH" in detail
 
     status, detail = lines[("tlsmode", "imap", "tls")]
     assert status == "FAIL" and f"port {dovecot.imap_port} speaks plaintext first" in detail
@@ -203,3 +208,17 @@ async def test_a_server_offering_only_old_tls_is_refused_with_its_reason(dovecot
     tls = next(r for r in results if r.side == "imap" and r.check == "tls")
     assert tls.status == "FAIL" and "the server offers only TLSv1.1" in tls.detail
     assert tls.hint == "replydesk requires TLS 1.2 or newer: the server must be upgraded"
+
+
+def test_the_providers_own_words_select_the_hint():
+    from app.config import parse_config
+    from app.doctor.hints import login_hint
+
+    acc = parse_config({"accounts": [{"id": "a", "email": "a@b.c", "provider": "google"}]}).accounts[0]
+    gmail_imap = "[ALERT] Your account is not enabled for IMAP use. Please visit your Gmail settings page"
+    assert login_hint(acc, "imap", gmail_imap).startswith("IMAP is not enabled for this mailbox")
+    gmail_app_pw = "534-5.7.9 Application-specific password required."
+    assert "app password" in login_hint(acc, "smtp", gmail_app_pw)
+    m365 = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
+    assert login_hint(acc, "smtp", m365).startswith("SMTP AUTH is disabled")
+    assert login_hint(acc, "imap", "[AUTHENTICATIONFAILED] Authentication failed.") is None
