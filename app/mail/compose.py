@@ -110,17 +110,12 @@ def _header_address(addr: Address) -> str:
 
 
 def reply_text(original: ParsedMessage, body: str = "", signature: str = "") -> str:
-    """The whole text of a reply before wrapping: body, signature, attribution line and quote.
+    """The whole text of a reply before wrapping: body, signature after "-- ", attribution
+    line and quote.
 
     The compose screen lets the user edit all of it, then passes it to ``build_reply`` as the
     body, with no signature and an original whose text is empty, so nothing is added twice.
     """
-    return _text(original, body, signature)
-
-
-def reply_text(original: ParsedMessage, body: str, signature: str = "") -> str:
-    """The reply as the user sees and edits it: the body, the signature after "-- ", then the
-    original quoted below its attribution line. ``build_reply`` wraps this for sending."""
     parts = [body.rstrip()]
     if signature.strip():
         parts.append("-- \n" + signature.strip("\n"))
