@@ -190,3 +190,19 @@ def test_password_stores_a_new_secret(cfg, file_keyring, monkeypatch, capsys):
                stdin="new-app-password\n") == 0
     assert get_secret_sync(load_config(cfg).account("first")) == "new-app-password"
     assert "new-app-password" not in cfg.read_text()
+
+
+def test_import_a_smartlead_style_export(cfg, tmp_path, file_keyring, monkeypatch, capsys):
+    SECRETS.update({"smtp-pass-one", "imap-pass-one"})
+    csv_path = tmp_path / "smartlead.csv"
+    csv_path.write_text(
+        "from_name,from_email,user_name,password,smtp_host,smtp_port,imap_host,imap_port,"
+        "max_email_per_day,imap_user_name,imap_password\n"
+        "Jo Doe,jo@sl.io,jo@sl.io,smtp-pass-one,smtp.sl.io,465,imap.sl.io,993,50,jo-imap,imap-pass-one\n")
+    assert run(["accounts", "import", "--config", str(cfg), str(csv_path)], monkeypatch) == 0
+    assert "ignoring columns: max_email_per_day" in capsys.readouterr().err
+    acc = load_config(cfg).account("jo@sl.io")
+    assert (acc.name, acc.imap.username, acc.smtp.username, acc.smtp.security) == \
+        ("Jo Doe", "jo-imap", "jo@sl.io", "tls")
+    assert get_secret_sync(acc, "imap") == "imap-pass-one"
+    assert get_secret_sync(acc, "smtp") == "smtp-pass-one"

@@ -1,9 +1,11 @@
 """Read mailboxes from a CSV file as cold-email platforms export them.
 
 Column names are matched case-insensitively, with spaces, dashes and underscores alike:
-``email``, ``name``/``from_name``, ``imap_host``, ``imap_port``, ``imap_username``/``imap_user``,
-``imap_password``, the same four for SMTP, and optionally ``password`` (both sides), ``provider``,
-``id``, ``imap_security``/``smtp_security``. Other columns are ignored and reported.
+``email``/``from_email``, ``name``/``from_name`` (or ``first_name`` + ``last_name``), ``imap_host``,
+``imap_port``, ``imap_username``/``imap_user``/``imap_user_name``, ``imap_password``, the same four
+for SMTP, and optionally ``username``/``user_name`` and ``password`` (both sides), ``provider``, ``id``,
+``imap_security``/``smtp_security``. Other columns are ignored and reported. That covers Instantly's
+and Smartlead's mailbox exports as well as hand-made sheets.
 
 Every row is checked before anything is stored; the caller imports all rows or none.
 """
@@ -22,14 +24,17 @@ from app.errors import ConfigError
 ALIASES = {
     "email": "email", "email_address": "email", "from_email": "email", "mailbox": "email",
     "name": "name", "from_name": "name", "sender_name": "name", "display_name": "name",
+    "first_name": "first_name", "last_name": "last_name",
     "id": "id", "provider": "provider", "password": "password",
+    # one login for both sides (Smartlead's smtp columns are plain user_name/password)
+    "username": "username", "user_name": "username", "login": "username",
 }
 for _side in ("imap", "smtp"):
     ALIASES.update({
         f"{_side}_host": f"{_side}_host", f"{_side}_server": f"{_side}_host", f"{_side}_hostname": f"{_side}_host",
         f"{_side}_port": f"{_side}_port",
         f"{_side}_username": f"{_side}_username", f"{_side}_user": f"{_side}_username",
-        f"{_side}_login": f"{_side}_username",
+        f"{_side}_login": f"{_side}_username", f"{_side}_user_name": f"{_side}_username",
         f"{_side}_password": f"{_side}_password", f"{_side}_pass": f"{_side}_password",
         f"{_side}_security": f"{_side}_security",
     })
@@ -80,7 +85,14 @@ def _side(row: dict[str, str], side: str, problems: list[str]) -> dict[str, Any]
     if security is None and port is not None:
         security = "tls" if port in IMPLICIT_TLS_PORTS else "starttls"
     return {"host": row.get(f"{side}_host", "").strip() or None, "port": port, "security": security,
-            "username": row.get(f"{side}_username", "").strip() or None}
+            "username": (row.get(f"{side}_username", "") or row.get("username", "")).strip() or None}
+
+
+def _name(row: dict[str, str]) -> str | None:
+    full = row.get("name", "").strip()
+    if not full:
+        full = " ".join(p for p in (row.get("first_name", "").strip(), row.get("last_name", "").strip()) if p)
+    return full or None
 
 
 def _row_account(row: dict[str, str], line: int) -> tuple[ImportedAccount | None, list[str]]:
@@ -96,7 +108,7 @@ def _row_account(row: dict[str, str], line: int) -> tuple[ImportedAccount | None
     if smtp["username"] == email:
         smtp["username"] = None
     table: dict[str, Any] = {"id": row.get("id", "").strip() or None, "email": email,
-                             "name": row.get("name", "").strip() or None, "provider": provider,
+                             "name": _name(row), "provider": provider,
                              "imap": imap, "smtp": smtp}
     shared = row.get("password", "")
     imap_pw = row.get("imap_password", "") or shared
