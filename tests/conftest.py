@@ -65,21 +65,31 @@ def smtp_server(dovecot):
     server.stop()
 
 
+def new_users(dovecot: Dovecot, count: int, prefix: str = "user") -> list[User]:
+    """Create mailboxes in one write, and return once Dovecot accepts their logins."""
+    made = []
+    for _ in range(count):
+        n = next(_counter)
+        email = f"{prefix}{n}-{uuid.uuid4().hex[:6]}@example.com"
+        password = "pw-" + secrets.token_hex(8)
+        env = f"REPLYDESK_TEST_PW_{n}"
+        SECRETS.add(password)
+        os.environ[env] = password
+        made.append(User(email, password, env))
+    dovecot.add_users([(u.email, u.password) for u in made])
+    if made:
+        dovecot.wait_until_users_visible()
+    return made
+
+
 def new_user(dovecot: Dovecot, prefix: str = "user") -> User:
-    n = next(_counter)
-    email = f"{prefix}{n}-{uuid.uuid4().hex[:6]}@example.com"
-    password = "pw-" + secrets.token_hex(8)
-    env = f"REPLYDESK_TEST_PW_{n}"
-    SECRETS.add(password)
-    dovecot.add_user(email, password)
-    os.environ[env] = password
-    return User(email, password, env)
+    return new_users(dovecot, 1, prefix)[0]
 
 
 @pytest.fixture
 def users(dovecot):
     def make(n: int = 1, prefix: str = "user") -> list[User]:
-        return [new_user(dovecot, prefix) for _ in range(n)]
+        return new_users(dovecot, n, prefix)
     return make
 
 

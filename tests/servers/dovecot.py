@@ -194,6 +194,11 @@ class Dovecot:
         os.utime(tmp, (self._mtime, self._mtime))
         os.replace(tmp, self.users_file)
 
+    def wait_until_users_visible(self) -> None:
+        """Dovecot checks its passwd-file at most once per clock second: after a write, the first
+        lookup in a later second sees it. Failed probe logins would cost auth penalties instead."""
+        time.sleep(1.02 - time.time() % 1)
+
     def doveadm(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True)
         if check and proc.returncode != 0:
