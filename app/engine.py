@@ -1,1 +1,251 @@
-"""The engine: one IMAP watcher per account and the outbox drainer, behind a single-engine lock."""
+"""The engine: one IMAP watcher per enabled account, the outbox drainer, and the lock that keeps
+it the only engine on its database.
+
+    engine = Engine(config)              # store_path defaults to config.database
+    await engine.start()                 # EngineLocked if another engine holds the database
+    await engine.reload(new_config)      # adds/removes/restarts accounts, others keep running
+    engine.wake(account_id)              # run that account's pending ops now (same process)
+    await engine.stop()                  # watchers LOGOUT, drainer stops, lock released
+
+The UI (this process or another) writes user intents into ``pending_ops``; one poller for all
+accounts watches ``PRAGMA data_version`` every ``OPS_POLL_SECONDS`` and wakes the watchers that
+have work, so IDLE is left within about half a second of a click in any terminal.
+
+``engine_lock_holder(db_path)`` says who runs an engine on a database (``"pid 123 on host"``),
+or None: the TUI calls it to decide whether to start its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+from pathlib import Path
+
+from app import paths
+from app.config import Account, Config
+from app.errors import EngineLocked
+from app.imap.sent_lookup import message_in_sent
+from app.imap.storage import ParsePool, StoreThread
+from app.imap.watcher import AccountWatcher
+from app.smtp.outbox import OutboxDrainer
+
+log = logging.getLogger(__name__)
+
+CONNECT_CONCURRENCY = 20
+"""TLS handshakes and logins at once: a cold start of 500 accounts must not stampede the server."""
+OPS_POLL_SECONDS = 0.5
+STOP_TIMEOUT = 4.0
+
+
+# -- the single-engine lock ----------------------------------------------------------------
+
+class EngineLock:
+    """``flock`` on a file beside the database: the kernel frees it when the process dies, so a
+    crashed engine never leaves a stale lock. The file says who holds it."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = paths.lock_path_for(Path(db_path))
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = _read_holder(self.path)
+            raise EngineLocked(f"another engine runs on {self.path.with_suffix('')} ({holder})",
+                               "stop it first, or attach to it: replydesk (the inbox) uses it") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "holder unknown"
+    except OSError:
+        return "holder unknown"
+
+
+def engine_lock_holder(db_path: Path | str) -> str | None:
+    """Who holds the engine lock of ``db_path`` (``"pid 123 on host"``), or None if nobody does."""
+    path = paths.lock_path_for(Path(db_path))
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(path)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+# -- logging -------------------------------------------------------------------------------
+
+def log_to_file(path: Path) -> logging.Handler:
+    """Engine log lines (one per state change) into ``path``; returns the handler to remove later."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    root = logging.getLogger("app")
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+# -- the engine ----------------------------------------------------------------------------
+
+class Engine:
+    def __init__(self, config: Config, store_path: Path | str | None = None) -> None:
+        self.config = config
+        self.store_path = Path(store_path) if store_path is not None else config.database
+        self.watchers: dict[str, AccountWatcher] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._lock = EngineLock(self.store_path)
+        self._db: StoreThread | None = None
+        self._parser: ParsePool | None = None
+        self._slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        self._poller: asyncio.Task | None = None
+        self._drainer: asyncio.Task | None = None
+        self._log_handler: logging.Handler | None = None
+        self.running = False
+
+    async def start(self) -> None:
+        self._lock.acquire()
+        try:
+            self._log_handler = log_to_file(self.config.log_file)
+            self._db = StoreThread(self.store_path)
+            self._parser = ParsePool()
+            await self._db.call(lambda s: s.data_version())
+        except BaseException:
+            self._lock.release()
+            raise
+        self.running = True
+        log.info("engine: started on %s with %d accounts", self.store_path,
+                 sum(a.enabled for a in self.config.accounts))
+        for account in self.config.accounts:
+            if account.enabled:
+                self._start_watcher(account)
+            else:
+                await self._mark(account, "disabled")
+        self._poller = asyncio.create_task(self._poll_ops(), name="replydesk-ops-poller")
+        self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
+
+    async def _run_drainer(self) -> None:
+        """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
+        drainer = OutboxDrainer(self.config, self.store_path, lookup_sent=message_in_sent)
+        await drainer.run()
+
+    def _start_watcher(self, account: Account) -> None:
+        assert self._db is not None and self._parser is not None
+        watcher = AccountWatcher(account, self.config.general, self._db, self._parser, self._slots)
+        self.watchers[account.id] = watcher
+        self._tasks[account.id] = asyncio.create_task(watcher.run(), name=f"imap-{account.id}")
+
+    async def _stop_watchers(self, ids: list[str]) -> None:
+        tasks = [self._tasks.pop(i) for i in ids if i in self._tasks]
+        for i in ids:
+            self.watchers.pop(i, None)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+
+    async def _mark(self, account: Account, state: str) -> None:
+        if self._db is None:
+            return
+        await self._db.call(lambda s: (s.ensure_account(account.id, account.email, account.name),
+                                       s.set_account_state(account.id, state)))
+
+    def wake(self, account_id: str) -> None:
+        watcher = self.watchers.get(account_id)
+        if watcher is not None:
+            watcher.wake()
+
+    def states(self) -> dict[str, str | None]:
+        return {k: w.state for k, w in self.watchers.items()}
+
+    async def reload(self, config: Config) -> None:
+        """Apply a new config: accounts added start, removed or disabled ones stop, changed ones
+        (or ones stopped by an auth/config error, which the user may have just fixed) restart;
+        every other watcher keeps its connection."""
+        old = {a.id: a for a in self.config.accounts if a.enabled}
+        new = {a.id: a for a in config.accounts if a.enabled}
+        restart = [k for k in new if k in old and (old[k] != new[k] or
+                                                   (k in self.watchers and self.watchers[k].stopped))]
+        general_changed = config.general != self.config.general
+        if general_changed:
+            restart = list(new.keys() & old.keys())
+        gone = [k for k in old if k not in new]
+        self.config = config
+        await self._stop_watchers(gone + restart)
+        for k in gone:
+            account = next((a for a in config.accounts if a.id == k), old[k])
+            await self._mark(account, "disabled" if k in {a.id for a in config.accounts} else "stopped")
+        for k in [*restart, *[k for k in new if k not in old]]:
+            self._start_watcher(new[k])
+        log.info("engine: reloaded (%d started, %d stopped, %d restarted)",
+                 len([k for k in new if k not in old]), len(gone), len(restart))
+
+    async def _poll_ops(self) -> None:
+        """One cheap look every half second for all accounts: has another connection written
+        (data_version), and which accounts have pending ops?"""
+        assert self._db is not None
+
+        def look(s, seen: int) -> tuple[int, list[str]]:
+            version = s.data_version()
+            if version == seen:
+                return version, []
+            return version, s.accounts_with_pending_ops()
+        seen = -1
+        while True:
+            try:
+                seen, accounts = await self._db.call(look, seen)
+            except Exception:
+                log.exception("engine: pending-ops poll failed")
+                accounts = []
+            for account in accounts:
+                self.wake(account)
+            await asyncio.sleep(OPS_POLL_SECONDS)
+
+    async def stop(self) -> None:
+        if not self.running:
+            return
+        self.running = False
+        for task in (self._poller, self._drainer):
+            if task is not None:
+                task.cancel()
+        ids = list(self._tasks)
+        accounts = [w.account for w in self.watchers.values()]
+        await self._stop_watchers(ids)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait([t for t in (self._poller, self._drainer) if t is not None], timeout=1.0)
+        if self._db is not None:
+            for account in accounts:
+                await self._mark(account, "stopped")
+            await self._db.close()
+        if self._parser is not None:
+            self._parser.close()
+        log.info("engine: stopped")
+        if self._log_handler is not None:
+            logging.getLogger("app").removeHandler(self._log_handler)
+            self._log_handler.close()
+        self._lock.release()

@@ -237,3 +237,28 @@ class MessagesMixin:
         return {r[0] for r in self.db.conn.execute(
             "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ?",
             (account, folder, uidvalidity))}
+
+    def oldest_in_folder(self, account: str, folder: str) -> float | None:
+        """When the oldest stored message of a folder arrived (a UIDVALIDITY rescan reaches back to it)."""
+        return self.db.conn.execute("SELECT min(received_at) FROM messages WHERE account = ? AND folder = ?",
+                                    (account, folder)).fetchone()[0]
+
+    def relocate_message(self, message: int, folder: str, uidvalidity: int, uid: int) -> None:
+        """The server moved a message (our MOVE): follow it, so the destination's next sync sees
+        it as already stored. A row already there for the new place wins; this one goes."""
+        conn = self.db.conn
+        with self.db.tx():
+            row = conn.execute("SELECT account, conversation_id FROM messages WHERE id = ?", (message,)).fetchone()
+            if row is None:
+                return
+            taken = conn.execute("SELECT id FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? "
+                                 "AND uid = ?", (row[0], folder, uidvalidity, uid)).fetchone()
+            if taken is None:
+                conn.execute("UPDATE messages SET folder = ?, uidvalidity = ?, uid = ? WHERE id = ?",
+                             (folder, uidvalidity, uid, message))
+                return
+            conn.execute("UPDATE outbox SET reply_to_message = ? WHERE reply_to_message = ?", (taken[0], message))
+            conn.execute("DELETE FROM pending_ops WHERE message = ? AND state != 'pending'", (message,))
+            conn.execute("UPDATE pending_ops SET message = ? WHERE message = ?", (taken[0], message))
+            conn.execute("DELETE FROM messages WHERE id = ?", (message,))
+            self.refresh_conversation(row[1])

@@ -37,6 +37,11 @@ class TriageMixin:
         return [{"id": r[0], "op": r[1], "message": r[2], "args": json.loads(r[3]), "attempts": r[4],
                  "folder": r[5], "uidvalidity": r[6], "uid": r[7], "message_id": r[8]} for r in rows]
 
+    def accounts_with_pending_ops(self) -> list[str]:
+        """Accounts whose watcher has server operations waiting (the engine's wake-up poll)."""
+        return [r[0] for r in self.db.conn.execute(
+            "SELECT DISTINCT account FROM pending_ops WHERE state = 'pending'")]
+
     def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False) -> None:
         state = "done" if error is None else ("failed" if give_up else "pending")
         with self.db.tx() as conn:

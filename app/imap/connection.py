@@ -1,0 +1,438 @@
+"""One IMAP connection: aioimaplib with its traps wrapped, once (../shared/reference/PITFALLS.md).
+
+- STARTTLS, which aioimaplib lacks: sent through the protocol, then ``loop.start_tls`` on the
+  same transport and CAPABILITY read again. Not offered → ``AccountConfigError``; never plaintext.
+- A server that closes the link (``doveadm kick``, shutdown) leaves aioimaplib's futures pending
+  forever: every wait here races the connection-lost future and a no-data deadline, and a dead
+  link is aborted, never LOGOUT-awaited.
+- aioimaplib handles the lines of one read by recursion; a read with thousands of short lines (a
+  flag fetch of a big folder) overflows the stack. Reads are fed to it in slices of lines.
+- SASL (AUTHENTICATE PLAIN / XOAUTH2) answers the server's challenge, so a rejected token ends
+  in a prompt NO instead of a hang that looks like a network error.
+- Capabilities are read again after login (tagged-OK capabilities parse into junk).
+- Untagged EXISTS / EXPUNGE / FETCH / BYE are noted as they arrive (aioimaplib drops them outside
+  IDLE), so a message that lands between a sync and the next IDLE is not missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+from dataclasses import dataclass
+
+import aioimaplib
+
+from app.auth import credentials, invalidate, rejected, xoauth2_string
+from app.config import Account
+from app.errors import AccountConfigError, NetworkError, ReplydeskError
+from app.imap import responses as r
+from app.imap.tls import set_keepalive, tls_context
+
+COMMAND_TIMEOUT = 60.0
+"""Seconds without any data from the server, during a command, before the link counts as dead."""
+CONNECT_TIMEOUT = 30.0
+LINES_PER_FEED = 200
+
+WRONG_PORT_HINT = ("wrong port for the TLS mode? 993 is implicit TLS (security = \"tls\"), "
+                   "143 is STARTTLS (security = \"starttls\")")
+
+
+class ImapNo(ReplydeskError):
+    """The server answered NO or BAD to a command (the link itself is fine)."""
+
+
+@dataclass
+class Changes:
+    exists: bool = False
+    expunge: bool = False
+    flags: bool = False
+
+    def __bool__(self) -> bool:
+        return self.exists or self.expunge or self.flags
+
+
+class _Protocol(aioimaplib.IMAP4ClientProtocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop, lost: asyncio.Future) -> None:
+        super().__init__(loop, self._lost_cb)
+        self._lost = lost
+        self.last_data = loop.time()
+        self.activity = asyncio.Event()
+        self.changes = Changes()
+        self.bye: str | None = None
+        self.greeted = asyncio.Event()
+        self.greeting_error: Exception | None = None
+
+    def _lost_cb(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(exc)
+        self.activity.set()
+
+    def data_received(self, d: bytes) -> None:
+        self.last_data = self.loop.time()
+        if d.count(b"\n") <= LINES_PER_FEED:
+            super().data_received(d)
+            return
+        start = 0
+        while start < len(d):
+            pos = start
+            for _ in range(LINES_PER_FEED):
+                i = d.find(b"\n", pos)
+                if i < 0:
+                    pos = len(d)
+                    break
+                pos = i + 1
+            super().data_received(d[start:pos])
+            start = pos
+
+    def _untagged_response(self, line: bytes) -> aioimaplib.Command:
+        body = line[2:] if line.startswith(b"* ") else line
+        if body.startswith(b"BYE"):
+            self.bye = body[4:].decode("utf-8", "replace").strip() or "BYE"
+            self.activity.set()
+        else:
+            parts = body.split(b" ", 2)
+            if len(parts) >= 2 and parts[0].isdigit():
+                kind = parts[1].upper()
+                if kind == b"EXISTS":
+                    self.changes.exists = True
+                    self.activity.set()
+                elif kind == b"EXPUNGE":
+                    self.changes.expunge = True
+                    self.activity.set()
+                elif kind == b"FETCH" and "FETCH" not in self.pending_async_commands:
+                    # not an answer to our FETCH/STORE: another client changed flags
+                    self.changes.flags = True
+                    self.activity.set()
+        return super()._untagged_response(line)
+
+    async def welcome(self, command: bytes) -> None:
+        try:
+            await super().welcome(command)
+        except Exception as exc:  # a BYE greeting, or no IMAP4rev1: reported by ImapConnection
+            self.greeting_error = exc
+        finally:
+            self.greeted.set()
+
+
+class _SaslCommand(aioimaplib.Command):
+    """AUTHENTICATE that answers challenges: the initial response if the server had no SASL-IR,
+    then an empty line (RFC 7628: after an error challenge, to get the tagged NO)."""
+
+    def __init__(self, proto: _Protocol, mechanism: str, initial: str, send_initial: bool) -> None:
+        args = (mechanism, initial) if send_initial else (mechanism,)
+        super().__init__("AUTHENTICATE", proto.new_tag(), *args, loop=proto.loop)
+        self._proto = proto
+        self._answers = [b""] if send_initial else [initial.encode(), b""]
+        self._challenged = False
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        if result == "Pending" and isinstance(line, bytes) and line.startswith(b"+"):
+            self._challenged = True
+        super().append_to_resp(line, result)
+
+    def flush(self) -> None:
+        if self._challenged and self._proto.transport is not None:
+            self._challenged = False
+            answer = self._answers.pop(0) if self._answers else b""
+            self._proto.transport.write(answer + b"\r\n")
+
+
+class ImapConnection:
+    """A connected, authenticated IMAP session for one account. Single use: after any
+    ``NetworkError`` it is aborted; make a new one."""
+
+    def __init__(self, account: Account, *, timeout: float = COMMAND_TIMEOUT) -> None:
+        self.account = account
+        self.timeout = timeout
+        self.capabilities: frozenset[str] = frozenset()
+        self.selected: str | None = None
+        self.select_info: r.SelectInfo | None = None
+        self._loop = asyncio.get_running_loop()
+        self._lost: asyncio.Future = self._loop.create_future()
+        self.proto = _Protocol(self._loop, self._lost)
+
+    # -- connecting ----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        ep = self.account.imap
+        ctx = tls_context(ep.ca_file)
+        implicit = ep.security == "tls"
+        try:
+            transport, _ = await asyncio.wait_for(self._loop.create_connection(
+                lambda: self.proto, ep.host, ep.port, ssl=ctx if implicit else None,
+                server_hostname=ep.host if implicit else None), CONNECT_TIMEOUT)
+        except ssl.SSLCertVerificationError as exc:
+            raise AccountConfigError(f"{ep.host}:{ep.port}: certificate not trusted: {exc.verify_message}",
+                                     "set imap.ca_file to the server's CA certificate, or check imap.host"
+                                     ) from None
+        except ssl.SSLError as exc:
+            if "WRONG_VERSION_NUMBER" in str(exc) or "record layer" in str(exc):
+                raise AccountConfigError(f"{ep.host}:{ep.port}: no TLS on this port", WRONG_PORT_HINT) from None
+            raise NetworkError(f"{ep.host}:{ep.port}: TLS handshake failed: {exc.reason or exc}") from None
+        except TimeoutError:
+            raise NetworkError(f"{ep.host}:{ep.port}: no connection within {CONNECT_TIMEOUT:.0f} s") from None
+        except OSError as exc:
+            raise NetworkError(f"{ep.host}:{ep.port}: {exc.strerror or exc}") from None
+        set_keepalive(transport.get_extra_info("socket"))
+        await self._wait_greeting(implicit)
+        if not implicit:
+            await self._starttls(ctx)
+        await self._login()
+        await self._run(self.proto.capability(), "CAPABILITY")
+        self.capabilities = frozenset(c.upper() for c in self.proto.capabilities)
+        if "CONDSTORE" in self.capabilities and "ENABLE" in self.capabilities:
+            await self._run(self.proto.simple_command("ENABLE", "CONDSTORE"), "ENABLE")
+
+    async def _wait_greeting(self, implicit: bool) -> None:
+        ep = self.account.imap
+        try:
+            await self._run(self.proto.greeted.wait(), "greeting", timeout=CONNECT_TIMEOUT)
+        except NetworkError as exc:
+            if not implicit and "no answer" in str(exc):
+                raise NetworkError(str(exc), WRONG_PORT_HINT) from None
+            raise
+        err = self.proto.greeting_error
+        if err is not None:
+            text = str(err)
+            if "IMAP4" in text:
+                raise AccountConfigError(f"{ep.host}:{ep.port}: not an IMAP4rev1 server", WRONG_PORT_HINT)
+            raise NetworkError(f"{ep.host}:{ep.port}: server refused the connection: {text[:200]}")
+        if not implicit and self.proto.state == aioimaplib.AUTH:
+            # PREAUTH over plaintext leaves no moment to start TLS
+            self.abort()
+            raise AccountConfigError(f"{ep.host}:{ep.port}: server pre-authenticated before STARTTLS",
+                                     "use security = \"tls\" on port 993")
+
+    async def _starttls(self, ctx: ssl.SSLContext) -> None:
+        ep = self.account.imap
+        if "STARTTLS" not in {c.upper() for c in self.proto.capabilities}:
+            self.abort()
+            raise AccountConfigError(f"{ep.host}:{ep.port}: server does not offer STARTTLS; refusing to "
+                                     "log in without TLS", WRONG_PORT_HINT)
+        resp = await self._run(self.proto.execute(
+            aioimaplib.Command("STARTTLS", self.proto.new_tag(), loop=self._loop)), "STARTTLS")
+        if resp.result != "OK":
+            self.abort()
+            raise AccountConfigError(f"{ep.host}:{ep.port}: STARTTLS refused: {_text(resp)}", WRONG_PORT_HINT)
+        if self.proto.incomplete_line:
+            # bytes sent after the OK before the handshake would be trusted as if encrypted
+            self.abort()
+            raise NetworkError(f"{ep.host}:{ep.port}: unexpected data after STARTTLS")
+        try:
+            tls = await asyncio.wait_for(self._loop.start_tls(
+                self.proto.transport, self.proto, ctx, server_hostname=ep.host), CONNECT_TIMEOUT)
+        except ssl.SSLCertVerificationError as exc:
+            self.abort()
+            raise AccountConfigError(f"{ep.host}:{ep.port}: certificate not trusted: {exc.verify_message}",
+                                     "set imap.ca_file to the server's CA certificate") from None
+        except (ssl.SSLError, OSError, TimeoutError) as exc:
+            self.abort()
+            raise NetworkError(f"{ep.host}:{ep.port}: TLS handshake after STARTTLS failed: {exc}") from None
+        self.proto.transport = tls
+        self.proto.capabilities = set()
+        await self._run(self.proto.capability(), "CAPABILITY")
+
+    async def _login(self) -> None:
+        creds = await credentials(self.account, "imap")
+        caps = {c.upper() for c in self.proto.capabilities}
+        if creds.mechanism == "xoauth2":
+            resp = await self._authenticate("XOAUTH2", xoauth2_string(creds.username, creds.secret), caps)
+        elif "AUTH=PLAIN" in caps:
+            plain = f"\0{creds.username}\0{creds.secret}".encode()
+            resp = await self._authenticate("PLAIN", base64.b64encode(plain).decode(), caps)
+        elif "LOGINDISABLED" in caps:
+            raise AccountConfigError(f"{self.account.imap.host}: the server allows no password login here",
+                                     WRONG_PORT_HINT)
+        else:
+            resp = await self._run(self.proto.login(creds.username, creds.secret), "LOGIN")
+        if resp.result == "OK":
+            self.proto.state = aioimaplib.AUTH
+            return
+        text = _text(resp)
+        if "[UNAVAILABLE]" in text or "[INUSE]" in text:
+            raise NetworkError(f"login temporarily refused: {text}")
+        if creds.mechanism == "xoauth2":
+            await invalidate(self.account)
+        raise rejected(self.account, "imap", text)
+
+    async def _authenticate(self, mechanism: str, initial: str, caps: set[str]) -> aioimaplib.Response:
+        cmd = _SaslCommand(self.proto, mechanism, initial, send_initial="SASL-IR" in caps)
+        return await self._run(self.proto.execute(cmd, scrub=initial), "AUTHENTICATE")
+
+    # -- running commands ----------------------------------------------------------------
+
+    async def _run(self, coro, what: str, *, timeout: float | None = None):
+        """Await an aioimaplib call, or fail fast when the link died or went silent."""
+        limit = timeout or self.timeout
+        task = asyncio.ensure_future(coro)
+        started = self._loop.time()
+        try:
+            while True:
+                quiet = self._loop.time() - max(started, self.proto.last_data)
+                done, _ = await asyncio.wait({task, self._lost}, timeout=max(0.05, limit - quiet),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    try:
+                        return task.result()
+                    except (aioimaplib.AioImapException, OSError) as exc:
+                        self.abort()
+                        raise NetworkError(f"{what}: {type(exc).__name__} {exc}".strip()) from None
+                if self._lost.done():
+                    raise self._lost_error(what)
+                if self._loop.time() - max(started, self.proto.last_data) >= limit:
+                    self.abort()
+                    raise NetworkError(f"{what}: no answer from the server in {limit:.0f} s")
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def _lost_error(self, what: str) -> NetworkError:
+        exc = self._lost.result() if self._lost.done() else None
+        if self.proto.bye:
+            return NetworkError(f"server closed the connection: {self.proto.bye}")
+        if exc is not None:
+            return NetworkError(f"{what}: connection lost: {type(exc).__name__} {exc}".strip())
+        return NetworkError(f"{what}: connection closed by the server")
+
+    async def _ok(self, coro, what: str) -> aioimaplib.Response:
+        resp = await self._run(coro, what)
+        if resp.result != "OK":
+            raise ImapNo(f"{what}: {resp.result} {_text(resp)}")
+        return resp
+
+    @property
+    def alive(self) -> bool:
+        return not self._lost.done() and self.proto.bye is None
+
+    def abort(self) -> None:
+        transport = self.proto.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """LOGOUT politely if the link is alive, then drop it."""
+        if self.alive and self.proto.state in (aioimaplib.AUTH, aioimaplib.SELECTED):
+            if self.proto.has_pending_idle_command():
+                self.proto.idle_done()
+            try:
+                await asyncio.wait_for(self._run(self.proto.logout(), "LOGOUT", timeout=timeout), timeout)
+            except (NetworkError, TimeoutError, aioimaplib.AioImapException):
+                pass
+        self.abort()
+
+    def take_changes(self) -> Changes:
+        """What the server announced since the last call (mailbox growth, expunges, flag changes)."""
+        changes, self.proto.changes = self.proto.changes, Changes()
+        return changes
+
+    # -- commands ------------------------------------------------------------------------
+
+    async def list_folders(self) -> list[r.ListEntry]:
+        resp = await self._ok(self.proto.simple_command("LIST", '""', '"*"'), "LIST")
+        return r.parse_list(resp.lines)
+
+    async def select(self, folder: str) -> r.SelectInfo:
+        self.selected = None
+        resp = await self._ok(self.proto.select(r.quote(folder)), f"SELECT {folder}")
+        self.selected = folder
+        self.select_info = r.parse_select(resp.lines)
+        return self.select_info
+
+    async def status(self, folder: str) -> dict[str, int]:
+        items = "UIDNEXT UIDVALIDITY MESSAGES" + (" HIGHESTMODSEQ" if self.condstore else "")
+        resp = await self._ok(self.proto.simple_command("STATUS", r.quote(folder), f"({items})"),
+                              f"STATUS {folder}")
+        return r.parse_status(resp.lines)
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self.capabilities
+
+    async def uid_search(self, *criteria: str) -> list[int]:
+        resp = await self._ok(self.proto.search(*criteria, charset=None, by_uid=True), "UID SEARCH")
+        return r.parse_search(resp.lines)
+
+    async def uid_fetch(self, uids: str, items: str) -> list[r.Fetched]:
+        resp = await self._ok(self.proto.fetch(uids, items, by_uid=True), "UID FETCH")
+        return r.parse_fetch(resp.lines)
+
+    async def uid_store(self, uids: str, action: str, flags: list[str]) -> None:
+        await self._ok(self.proto.store(uids, action, "(" + " ".join(flags) + ")", by_uid=True), "UID STORE")
+
+    async def uid_move(self, uids: str, folder: str) -> tuple[int, dict[int, int]] | None:
+        if "MOVE" in self.capabilities:
+            resp = await self._ok(self.proto.move(uids, r.quote(folder), by_uid=True), "UID MOVE")
+            return r.parse_copyuid(resp.lines)
+        resp = await self._ok(self.proto.copy(uids, r.quote(folder), by_uid=True), "UID COPY")
+        await self.uid_store(uids, "+FLAGS.SILENT", ["\\Deleted"])
+        if "UIDPLUS" in self.capabilities:
+            await self._ok(self.proto.expunge(uids, by_uid=True), "UID EXPUNGE")
+        else:
+            await self._ok(self.proto.expunge(), "EXPUNGE")
+        return r.parse_copyuid(resp.lines)
+
+    async def append(self, folder: str, raw: bytes, flags: list[str]) -> int | None:
+        """APPEND; the new UID where the server says it (UIDPLUS)."""
+        resp = await self._ok(self.proto.append(raw, r.quote(folder), " ".join(flags) or None, None,
+                                                timeout=None), f"APPEND {folder}")
+        value = r.response_codes(resp.lines).get("APPENDUID", "").split()
+        return int(value[1]) if len(value) == 2 and value[1].isdigit() else None
+
+    async def noop(self) -> None:
+        await self._ok(self.proto.simple_command("NOOP"), "NOOP")
+
+    # -- IDLE ----------------------------------------------------------------------------
+
+    async def idle(self, wake: asyncio.Event, seconds: float) -> str:
+        """IDLE until the server announces a change (``"push"``), ``wake`` is set (``"wake"``) or
+        ``seconds`` pass (``"refresh"``); then DONE. A link that dies or says BYE raises."""
+        p = self.proto
+        if p.changes or wake.is_set():
+            return "push" if p.changes else "wake"
+        p.activity.clear()
+        idle_task = asyncio.ensure_future(p.idle())
+        waiters: list[asyncio.Future] = []
+        try:
+            ack = asyncio.ensure_future(p.wait_for_idle_response())
+            waiters.append(ack)
+            done, _ = await asyncio.wait({idle_task, ack, self._lost}, timeout=self.timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if self._lost.done():
+                raise self._lost_error("IDLE")
+            if idle_task in done:
+                resp = idle_task.result()
+                raise ImapNo(f"IDLE refused: {resp.result} {_text(resp)}")
+            if not done:
+                self.abort()
+                raise NetworkError(f"IDLE: no answer from the server in {self.timeout:.0f} s")
+            activity = asyncio.ensure_future(p.activity.wait())
+            woken = asyncio.ensure_future(wake.wait())
+            waiters += [activity, woken]
+            done, _ = await asyncio.wait({activity, woken, idle_task, self._lost}, timeout=seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if self._lost.done() or p.bye is not None:
+                self.abort()
+                raise self._lost_error("IDLE")
+            reason = "push" if (activity in done or idle_task in done) else "wake" if woken in done else "refresh"
+            if not idle_task.done():
+                p.idle_done()
+            # the server's OK to DONE is the proof of life the refresh timer asks for
+            resp = await self._run(asyncio.shield(idle_task), "DONE")
+            if resp.result != "OK":
+                raise ImapNo(f"IDLE ended with {resp.result} {_text(resp)}")
+            while not p.idle_queue.empty():
+                p.idle_queue.get_nowait()
+            return reason
+        finally:
+            for w in waiters:
+                w.cancel()
+            if not idle_task.done():
+                idle_task.cancel()
+
+
+def _text(resp: aioimaplib.Response) -> str:
+    for line in reversed(resp.lines):
+        if isinstance(line, bytes):
+            return line.decode("utf-8", "replace").strip()[:300]
+    return ""

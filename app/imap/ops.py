@@ -1,0 +1,127 @@
+"""Carrying out what the user did, on the server: the store's ``pending_ops``, run by the account's
+watcher between two IDLEs.
+
+- ``add_flags`` / ``remove_flags`` (``flags``: system flags and ``replydesk-<category>`` keywords;
+  keywords are left out where PERMANENTFLAGS lacks ``\\*``),
+- ``move`` (``to_role``: archive, inbox …): MOVE where offered, else COPY + \\Deleted + EXPUNGE;
+  the stored row follows the message (COPYUID) so it is neither fetched again as new nor lost,
+- ``append`` (``outbox_id`` or ``raw_b64``, ``role``, ``flags``): a sent reply into Sent.
+
+A NO from the server fails the op after a few attempts (its words are kept); a network error
+leaves it pending for the next connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.config import Account
+from app.imap.connection import ImapConnection, ImapNo
+from app.imap.responses import quote
+from app.imap.storage import StoreThread
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+class OpsRunner:
+    def __init__(self, conn: ImapConnection, db: StoreThread, account: Account, roles: dict[str, str],
+                 select: Callable[[str], Awaitable[Any]]) -> None:
+        self.conn = conn
+        self.db = db
+        self.account = account
+        self.roles = roles
+        self._select = select
+
+    async def run(self) -> int:
+        """Run every pending op; returns how many were done."""
+        acct = self.account.id
+        done = 0
+        while True:
+            ops = await self.db.call(lambda s: s.pending_ops(acct))
+            if not ops:
+                return done
+            # one SELECT per folder: group while keeping each folder's order
+            ops.sort(key=lambda o: (o["folder"] or "", o["id"]))
+            for op in ops:
+                try:
+                    await self._run_one(op)
+                except ImapNo as exc:
+                    give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
+                    log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
+                             "" if not give_up else " (giving up)", exc)
+                    await self.db.call(lambda s: s.finish_op(op["id"], str(exc)[:500], give_up=give_up))
+                    continue
+                await self.db.call(lambda s: s.finish_op(op["id"]))
+                done += 1
+
+    async def _run_one(self, op: dict[str, Any]) -> None:
+        kind = op["op"]
+        if kind == "append":
+            await self._append(op)
+            return
+        if op["message"] is not None and op["folder"] is None:
+            raise ImapNo("the message is no longer stored")
+        if op["folder"] is None:
+            raise ImapNo(f"{kind}: no message given")
+        info = self.conn.select_info if self.conn.selected == op["folder"] else await self._select(op["folder"])
+        if info.uidvalidity != op["uidvalidity"]:
+            raise ImapNo(f"{op['folder']} was rebuilt on the server (UIDVALIDITY changed)")
+        uid = str(op["uid"])
+        if kind in ("add_flags", "remove_flags"):
+            flags = self._allowed(op["args"].get("flags", []), info.permanentflags)
+            if flags:
+                await self.conn.uid_store(uid, "+FLAGS.SILENT" if kind == "add_flags" else "-FLAGS.SILENT", flags)
+        elif kind == "move":
+            await self._move(op)
+        else:
+            raise ImapNo(f"unknown operation {kind!r}")
+
+    @staticmethod
+    def _allowed(flags: list[str], permanent: frozenset[str]) -> list[str]:
+        keywords_ok = "\\*" in permanent
+        return [f for f in flags if f.startswith("\\") or keywords_ok or f in permanent]
+
+    async def _move(self, op: dict[str, Any]) -> None:
+        role = op["args"].get("to_role", "archive")
+        dest = self.roles.get(role)
+        if dest is None:
+            raise ImapNo(f"this mailbox has no {role} folder")
+        if dest == op["folder"]:
+            return
+        moved = await self.conn.uid_move(str(op["uid"]), dest)
+        new_uid = moved[1].get(op["uid"]) if moved else None
+        if moved and new_uid is not None:
+            await self.db.call(lambda s: s.relocate_message(op["message"], dest, moved[0], new_uid))
+            return
+        # no UIDPLUS: find the message in its new folder by Message-ID
+        info = await self._select(dest)
+        hits = []
+        if op["message_id"]:
+            hits = await self.conn.uid_search("HEADER", "Message-ID", quote(op["message_id"]))
+        if hits:
+            await self.db.call(lambda s: s.relocate_message(op["message"], dest, info.uidvalidity, max(hits)))
+        else:
+            await self.db.call(lambda s: s.remove_uids(self.account.id, op["folder"], op["uidvalidity"],
+                                                       [op["uid"]]))
+
+    async def _append(self, op: dict[str, Any]) -> None:
+        args = op["args"]
+        role = args.get("role") or args.get("to_role") or "sent"
+        folder = self.roles.get(role)
+        if folder is None:
+            raise ImapNo(f"this mailbox has no {role} folder")
+        raw: bytes | None = None
+        if args.get("outbox_id") is not None:
+            item = await self.db.call(lambda s: s.outbox_item(args["outbox_id"]))
+            raw = item["raw"] if item else None
+        elif args.get("raw_b64"):
+            raw = base64.b64decode(args["raw_b64"])
+        if not raw:
+            raise ImapNo("nothing to append: the message is gone from the outbox")
+        await self.conn.append(folder, bytes(raw), list(args.get("flags", ["\\Seen"])))
+

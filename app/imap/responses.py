@@ -1,0 +1,231 @@
+"""Reading IMAP responses as aioimaplib hands them over (untagged lines without ``* ``, literals
+as ``bytearray``), and quoting what we send. Pure functions.
+
+We only ask the server for items whose text cannot contain a parenthesis or a quote we would
+misread (UID, FLAGS, INTERNALDATE, RFC822.SIZE, MODSEQ and the body as a literal), never
+ENVELOPE: aioimaplib counts parentheses to find the end of a FETCH response (upstream #51).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+_FETCH_START = re.compile(rb"^(\d+) FETCH \(")
+_UID = re.compile(rb"[ (]UID (\d+)")
+_FLAGS = re.compile(rb"[ (]FLAGS \(([^)]*)\)")
+_INTERNALDATE = re.compile(rb'[ (]INTERNALDATE "([^"]+)"')
+_SIZE = re.compile(rb"[ (]RFC822\.SIZE (\d+)")
+_MODSEQ = re.compile(rb"[ (]MODSEQ \((\d+)\)")
+_BODY_LITERAL = re.compile(rb"[ (]BODY\[\](?:<\d+>)? \{\d+\}$")
+_CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
+_LIST = re.compile(rb'^(?:LIST |XLIST )?\(([^)]*)\) (NIL|"(?:[^"\\]|\\.)*") (.*)$')
+_STATUS = re.compile(rb"^(?:STATUS )?(.*) \(([^)]*)\)$")
+
+
+@dataclass
+class Fetched:
+    """One message (or one flag update) from a UID FETCH response."""
+
+    uid: int
+    flags: frozenset[str]
+    internaldate: float | None = None
+    size: int | None = None
+    modseq: int | None = None
+    body: bytes | None = field(default=None, repr=False)
+
+
+def parse_fetch(lines: list) -> list[Fetched]:
+    """Every ``n FETCH (...)`` of a response that carries a UID, in order.
+
+    A literal (``bytearray``) belongs to the FETCH item that announced it; bytes lines that do
+    not start a new ``n FETCH (`` continue the current one (items after a literal).
+    """
+    out: list[Fetched] = []
+    text = b""
+    body: bytes | None = None
+    started = False
+
+    def finish() -> None:
+        if not started:
+            return
+        uid = _UID.search(text)
+        if uid is None:
+            return  # an unsolicited flag change without UID: the next flag sync reads it
+        flags = _FLAGS.search(text)
+        date = _INTERNALDATE.search(text)
+        size = _SIZE.search(text)
+        modseq = _MODSEQ.search(text)
+        out.append(Fetched(
+            uid=int(uid.group(1)),
+            flags=frozenset(flags.group(1).decode("utf-8", "replace").split()) if flags else frozenset(),
+            internaldate=parse_internaldate(date.group(1).decode("ascii", "replace")) if date else None,
+            size=int(size.group(1)) if size else None,
+            modseq=int(modseq.group(1)) if modseq else None,
+            body=body,
+        ))
+
+    for line in lines:
+        if isinstance(line, bytearray):
+            if started and _BODY_LITERAL.search(text):
+                body = bytes(line)
+            continue
+        if _FETCH_START.match(line):
+            finish()
+            text, body, started = bytes(line), None, True
+        elif started:
+            text += b" " + bytes(line)
+    finish()
+    return out
+
+
+def parse_internaldate(value: str) -> float | None:
+    try:
+        return datetime.strptime(value.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+    except ValueError:
+        return None
+
+
+def response_codes(lines: list) -> dict[str, str]:
+    """``[CODE value]`` response codes found in text lines (SELECT, COPYUID, APPENDUID …)."""
+    codes: dict[str, str] = {}
+    for line in lines:
+        if isinstance(line, (bytes, str)):
+            raw = line.encode() if isinstance(line, str) else line
+            for m in _CODE.finditer(raw):
+                codes.setdefault(m.group(1).decode(), (m.group(2) or b"").decode("utf-8", "replace"))
+    return codes
+
+
+@dataclass
+class SelectInfo:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+    highestmodseq: int | None
+    permanentflags: frozenset[str]
+
+
+def parse_select(lines: list) -> SelectInfo:
+    codes = response_codes(lines)
+    exists = 0
+    for line in lines:
+        if isinstance(line, bytes) and line.endswith(b" EXISTS"):
+            exists = int(line.split()[0])
+    perm = codes.get("PERMANENTFLAGS", "").strip("()")
+    modseq = codes.get("HIGHESTMODSEQ")
+    return SelectInfo(
+        uidvalidity=int(codes.get("UIDVALIDITY", "0") or 0),
+        uidnext=int(codes["UIDNEXT"]) if codes.get("UIDNEXT", "").isdigit() else None,
+        exists=exists,
+        highestmodseq=int(modseq) if modseq and modseq.isdigit() else None,
+        permanentflags=frozenset(perm.split()),
+    )
+
+
+def parse_status(lines: list) -> dict[str, int]:
+    for line in lines[:-1]:
+        if isinstance(line, bytes):
+            m = _STATUS.match(line)
+            if m:
+                items = m.group(2).decode().split()
+                return {k.upper(): int(v) for k, v in zip(items[::2], items[1::2]) if v.isdigit()}
+    return {}
+
+
+def parse_search(lines: list) -> list[int]:
+    """aioimaplib strips ``SEARCH`` from the untagged line; the last line is the tagged OK's text."""
+    uids: list[int] = []
+    for line in lines[:-1]:
+        if isinstance(line, bytes):
+            uids.extend(int(t) for t in line.split() if t.isdigit())
+    return uids
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    name: str
+    """As the server spells it (modified UTF-7): what commands must send back."""
+    attributes: frozenset[str]
+    delimiter: str | None
+
+
+def parse_list(lines: list) -> list[ListEntry]:
+    entries: list[ListEntry] = []
+    pending: tuple[frozenset[str], str | None] | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            if pending is not None:
+                entries.append(ListEntry(bytes(line).decode("utf-8", "replace"), *pending))
+                pending = None
+            continue
+        m = _LIST.match(line)
+        if not m:
+            continue
+        attrs = frozenset(a.lower() for a in m.group(1).decode("utf-8", "replace").split())
+        delim = None if m.group(2) == b"NIL" else _unquote(m.group(2).decode("utf-8", "replace"))
+        name = m.group(3).decode("utf-8", "replace")
+        if re.fullmatch(r"\{\d+\}", name):
+            pending = (attrs, delim)
+            continue
+        entries.append(ListEntry(_unquote(name), attrs, delim))
+    return entries
+
+
+def parse_copyuid(lines: list) -> tuple[int, dict[int, int]] | None:
+    """``COPYUID uidvalidity src dst`` → (destination UIDVALIDITY, {source uid: destination uid})."""
+    value = response_codes(lines).get("COPYUID")
+    if not value:
+        return None
+    parts = value.split()
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    src, dst = expand_uid_set(parts[1]), expand_uid_set(parts[2])
+    if len(src) != len(dst):
+        return None
+    return int(parts[0]), dict(zip(src, dst))
+
+
+def expand_uid_set(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if ":" in part:
+            a, b = part.split(":", 1)
+            lo, hi = sorted((int(a), int(b)))
+            out.extend(range(lo, hi + 1))
+        elif part.isdigit():
+            out.append(int(part))
+    return out
+
+
+def uid_set(uids: list[int]) -> str:
+    """Sorted UIDs as the shortest ``a:b,c`` set."""
+    ranges: list[str] = []
+    values = sorted(set(uids))
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        ranges.append(str(values[i]) if i == j else f"{values[i]}:{values[j]}")
+        i = j + 1
+    return ",".join(ranges)
+
+
+def quote(text: str) -> str:
+    """An IMAP quoted string (mailbox names, search values); aioimaplib sends arguments as is."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text
+
+
+def search_date(ts: float) -> str:
+    """The date of ``ts`` as IMAP SEARCH wants it (``25-Nov-2026``)."""
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    d = datetime.fromtimestamp(ts)
+    return f"{d.day}-{months[d.month - 1]}-{d.year}"

@@ -1,0 +1,85 @@
+"""The engine's side of the store: one connection on its own thread (SQLite calls never block the
+event loop that 500 IDLE connections share), and the parse of fetched mail off the loop too."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.imap.responses import Fetched
+from app.mail import classify, parse
+from app.store import IncomingMessage, Store
+
+T = TypeVar("T")
+
+
+class StoreThread:
+    """Runs ``fn(store, *args)`` on a thread that owns one ``Store`` connection."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-store")
+        self._store: Store | None = None
+
+    def _get(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.path)
+        return self._store
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._get(), *args, **kwargs))
+
+    async def close(self) -> None:
+        def shut(store: Store) -> None:
+            store.close()
+            self._store = None
+        await self.call(shut)
+        self._executor.shutdown(wait=False)
+
+
+def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched]) -> list[IncomingMessage]:
+    """Parse and classify one fetched batch (CPU work: runs in the parse executor)."""
+    out = []
+    for item in fetched:
+        if item.body is None:
+            continue
+        parsed = parse(item.body)
+        if item.size:
+            parsed.size = item.size
+        out.append(IncomingMessage(
+            folder=folder, uidvalidity=uidvalidity, uid=item.uid, parsed=parsed,
+            classification=classify(parsed) if direction == "in" else None,
+            flags=item.flags, received_at=item.internaldate, modseq=item.modseq, direction=direction))
+    return out
+
+
+def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMessage],
+                folder_fields: dict[str, Any], progress: dict[str, Any]) -> list[int]:
+    """A fetched batch and the folder's new high-water mark in one transaction: after a crash
+    either both are there or neither (and the dedup key makes a refetch harmless)."""
+    with store.db.tx():
+        ids = store.add_messages(account, batch)
+        store.save_folder(account, folder, **folder_fields)
+        if progress:
+            store.update_account(account, **progress)
+    return ids
+
+
+class ParsePool:
+    """Where batches are parsed. A thread by default: it keeps the loop responsive; the parse
+    itself still shares the GIL (see bench/bench_imap_sync.py for the figures)."""
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
+
+    async def parse(self, folder: str, uidvalidity: int, direction: str,
+                    fetched: list[Fetched]) -> list[IncomingMessage]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, to_incoming, folder, uidvalidity, direction, fetched)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,181 @@
+"""UID sync of one folder into the store.
+
+Per folder the store keeps UIDVALIDITY, the highest UID stored and (CONDSTORE) the highest
+MODSEQ seen. New mail is ``UID SEARCH`` past that UID, fetched in batches, each batch stored with
+the folder's new high-water mark in one transaction; the store's (account, folder, UIDVALIDITY,
+UID) key makes any refetch after a fault harmless. A first sync reaches back
+``initial_sync_days`` (``UID SEARCH SINCE``). A changed UIDVALIDITY drops the folder's rows and
+rescans as far back as they went; user labels live on, keyed on Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.config import Account
+from app.imap.connection import ImapConnection
+from app.imap.responses import Fetched, search_date, uid_set
+from app.imap.storage import ParsePool, StoreThread, store_batch
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+MAX_FETCH_BYTES = 4_000_000
+"""Bytes of one message fetched; the rest of a bigger one (attachments) is not downloaded."""
+FLAG_BATCH = 5000
+
+
+@dataclass
+class FolderResult:
+    new: int = 0
+    flags: int = 0
+    removed: int = 0
+
+
+class FolderSync:
+    """Syncs the folders of one account over its connection."""
+
+    def __init__(self, conn: ImapConnection, db: StoreThread, parser: ParsePool, account: Account,
+                 initial_sync_days: int, on_progress: Callable[[int, int], None] | None = None) -> None:
+        self.conn = conn
+        self.db = db
+        self.parser = parser
+        self.account = account
+        self.initial_sync_days = initial_sync_days
+        self.on_progress = on_progress
+
+    async def sync(self, folder: str, role: str, *, full: bool = False) -> FolderResult:
+        """Bring ``folder`` up to date. ``full``: also re-read every flag and look for messages
+        deleted on the server (after a reconnect: pushes may have been missed)."""
+        acct = self.account.id
+        conn = self.conn
+        fresh = conn.selected != folder
+        info = await conn.select(folder) if fresh else conn.select_info
+        assert info is not None
+        changes = conn.take_changes()
+        state = await self.db.call(lambda s: s.folder_state(acct, folder))
+        result = FolderResult()
+        same = state is not None and state.uidvalidity == info.uidvalidity
+        highest = state.highest_uid if same and state else 0
+        modseq = state.highestmodseq if same and state else None
+        since: float | None = None
+        if state is not None and state.uidvalidity and not same:
+            oldest = await self.db.call(lambda s: s.oldest_in_folder(acct, folder))
+            dropped = await self.db.call(lambda s: s.forget_folder(acct, folder, info.uidvalidity))
+            log.info("%s: %s UIDVALIDITY changed (%s -> %s): rescanning %d messages",
+                     acct, folder, state.uidvalidity, info.uidvalidity, dropped)
+            since = min(oldest or time.time(), time.time() - self.initial_sync_days * 86400)
+        elif highest == 0:
+            since = time.time() - self.initial_sync_days * 86400
+
+        if since is not None:
+            uids = await conn.uid_search("SINCE", search_date(since))
+            floor = (info.uidnext - 1) if fresh and info.uidnext else 0
+        elif (fresh and info.uidnext is not None and info.uidnext <= highest + 1) or \
+                (not fresh and not changes.exists and not full):
+            uids, floor = [], 0
+        else:
+            uids, floor = [u for u in await conn.uid_search("UID", f"{highest + 1}:*") if u > highest], 0
+
+        synced_before = highest
+        fields = {"role": role, "uidvalidity": info.uidvalidity}
+        if fresh:
+            fields.update(uidnext=info.uidnext, message_count=info.exists)
+        if modseq is None and fresh and info.highestmodseq is not None and since is not None:
+            modseq = info.highestmodseq  # first sync: flags come with the messages
+        result.new, highest = await self._fetch_new(folder, role, info.uidvalidity, sorted(set(uids)),
+                                                    highest, fields)
+        highest = max(highest, floor)
+
+        if synced_before:
+            result.flags, modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh,
+                                                          changes.flags, full)
+            if changes.expunge or full:
+                result.removed = await self._remove_vanished(folder, info.uidvalidity, synced_before)
+        fields.update(highest_uid=highest, highestmodseq=modseq)
+        await self.db.call(lambda s: s.save_folder(acct, folder, **fields))
+        return result
+
+    async def _fetch_new(self, folder: str, role: str, uidvalidity: int, uids: list[int], highest: int,
+                         fields: dict) -> tuple[int, int]:
+        """Fetch, parse and store ``uids`` in batches; the next batch downloads while one is stored."""
+        if not uids:
+            return 0, highest
+        direction = "out" if role == "sent" else "in"
+        items = f"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{MAX_FETCH_BYTES}>)"
+        chunks = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)]
+        new = done = 0
+        acct = self.account.id
+        pending: asyncio.Future[list[Fetched]] = asyncio.ensure_future(
+            self.conn.uid_fetch(uid_set(chunks[0]), items))
+        try:
+            for n, chunk in enumerate(chunks):
+                fetched = await pending
+                if n + 1 < len(chunks):
+                    pending = asyncio.ensure_future(self.conn.uid_fetch(uid_set(chunks[n + 1]), items))
+                batch = await self.parser.parse(folder, uidvalidity, direction, fetched)
+                highest = max(highest, chunk[-1])
+                done += len(chunk)
+                progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
+                ids = await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest},
+                                         progress)
+                new += len(ids)
+                if self.on_progress is not None:
+                    self.on_progress(done, len(uids))
+        finally:
+            if not pending.done():
+                pending.cancel()
+        return new, highest
+
+    async def _sync_flags(self, folder: str, info, upto: int, modseq: int | None, fresh: bool,
+                          pushed: bool, full: bool) -> tuple[int, int | None]:
+        """Flags changed by another client: CHANGEDSINCE where the server has CONDSTORE, else a
+        fetch of every flag (only after a reconnect or a flag push)."""
+        conn = self.conn
+        if conn.condstore and modseq is not None:
+            if not (pushed or full or (fresh and info.highestmodseq != modseq)):
+                return 0, modseq
+            fetched = await conn.uid_fetch(f"1:{upto}", f"(UID FLAGS) (CHANGEDSINCE {modseq})")
+            new_modseq = max([modseq, *(f.modseq or 0 for f in fetched)])
+            if fresh and info.highestmodseq:
+                new_modseq = max(new_modseq, info.highestmodseq)
+        elif pushed or full:
+            fetched = []
+            for start in range(1, upto + 1, FLAG_BATCH):
+                fetched += await conn.uid_fetch(f"{start}:{min(upto, start + FLAG_BATCH - 1)}", "(UID FLAGS)")
+            new_modseq = info.highestmodseq if fresh else modseq
+        else:
+            return 0, modseq
+        if not fetched:
+            return 0, new_modseq
+        acct = self.account.id
+        flags = {f.uid: f.flags for f in fetched}
+        modseqs = {f.uid: f.modseq for f in fetched if f.modseq is not None}
+        changed = await self.db.call(
+            lambda s: s.apply_server_flags(acct, folder, info.uidvalidity, flags, modseqs))
+        return changed, new_modseq
+
+    async def _remove_vanished(self, folder: str, uidvalidity: int, upto: int) -> int:
+        """Messages deleted or moved away on the server (by another client) leave the store."""
+        on_server = set(await self.conn.uid_search("UID", f"1:{upto}"))
+        acct = self.account.id
+        stored = await self.db.call(lambda s: s.stored_uids(acct, folder, uidvalidity))
+        gone = sorted(u for u in stored if u <= upto and u not in on_server)
+        if not gone:
+            return 0
+        return await self.db.call(lambda s: s.remove_uids(acct, folder, uidvalidity, gone))
+
+    async def poll(self, folder: str, role: str) -> FolderResult | None:
+        """STATUS a folder we do not idle on; sync it only when something changed."""
+        acct = self.account.id
+        status = await self.conn.status(folder)
+        state = await self.db.call(lambda s: s.folder_state(acct, folder))
+        if state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
+                and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
+                and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
+            return None
+        return await self.sync(folder, role)

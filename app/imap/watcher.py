@@ -1,0 +1,172 @@
+"""One watcher per account: connect, sync, IDLE on INBOX, wake, work, IDLE again.
+
+Wakes on a server push, the refresh timer (``idle_refresh_minutes``), a local command (pending
+ops, ``wake()``) or a poll being due (Junk and Sent by STATUS every ``poll_interval_seconds``).
+Network errors reconnect with exponential backoff and jitter (1 s to 5 min) and always resync by
+UID. Authentication and configuration errors stop the account with a hint: no retry storm.
+Every state change is one log line and one row update (the UI's health view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from app.config import Account, GeneralConfig
+from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskError, SecretError
+from app.imap.connection import ImapConnection, ImapNo
+from app.imap.folders import assign_roles
+from app.imap.ops import OpsRunner
+from app.imap.storage import ParsePool, StoreThread
+from app.imap.sync import FolderSync
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 300.0
+POLLED_ROLES = ("junk", "sent")
+STOPPED_STATES = ("auth_failed", "reauth_needed", "config_error")
+
+
+class Backoff:
+    """Exponential, with jitter so that 500 accounts cut off together do not return together."""
+
+    def __init__(self, first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> None:
+        self.first, self.cap, self.failures = first, cap, 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap, self.first * 2 ** self.failures)
+        self.failures += 1
+        return max(self.first, random.uniform(ceiling / 2, ceiling))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class AccountWatcher:
+    def __init__(self, account: Account, general: GeneralConfig, db: StoreThread, parser: ParsePool,
+                 connect_slots: asyncio.Semaphore, *,
+                 on_state: Callable[[str, str], None] | None = None) -> None:
+        self.account = account
+        self.general = general
+        self.db = db
+        self.parser = parser
+        self.connect_slots = connect_slots
+        self.on_state = on_state
+        self.state: str | None = None
+        self.roles: dict[str, str] = {}
+        self.backoff = Backoff()
+        self.login_attempts = 0
+        self._wake = asyncio.Event()
+        self._conn: ImapConnection | None = None
+
+    def wake(self) -> None:
+        """A local command is waiting (pending ops): leave IDLE and run it."""
+        self._wake.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.state in STOPPED_STATES
+
+    async def _set_state(self, state: str, error: str | None = None, hint: str | None = None) -> None:
+        if state == self.state and error is None:
+            return
+        self.state = state
+        acct = self.account.id
+        if error:
+            log.info("%s: %s after %s%s", acct, state, error, f" ({hint})" if hint else "")
+        else:
+            log.info("%s: %s", acct, state)
+        await self.db.call(lambda s: s.set_account_state(acct, state, error=error, hint=hint))
+        if self.on_state is not None:
+            self.on_state(acct, state)
+
+    async def run(self) -> None:
+        acct = self.account
+        await self.db.call(lambda s: s.ensure_account(acct.id, acct.email, acct.name))
+        while True:
+            conn: ImapConnection | None = None
+            try:
+                await self._set_state("connecting")
+                async with self.connect_slots:
+                    conn = self._conn = ImapConnection(acct)
+                    self.login_attempts += 1
+                    await conn.open()
+                await self._session(conn)
+            except ReauthNeeded as exc:
+                await self._set_state("reauth_needed", exc.message, exc.hint)
+                return
+            except AuthError as exc:
+                await self._set_state("auth_failed", exc.message, exc.hint)
+                return
+            except (AccountConfigError, SecretError) as exc:
+                await self._set_state("config_error", exc.message, exc.hint)
+                return
+            except (ReplydeskError, ImapNo, OSError, TimeoutError) as exc:
+                await self._retry_later(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not end the account's watch: log it, retry
+                log.exception("%s: unexpected error", acct.id)
+                await self._retry_later(exc)
+            finally:
+                self._conn = None
+                if conn is not None:
+                    await conn.close()
+
+    async def _retry_later(self, exc: BaseException) -> None:
+        delay = self.backoff.next()
+        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        await self._set_state("backoff", f"{type(exc).__name__}: {text}"[:500], f"retrying in {delay:.0f} s")
+        await asyncio.sleep(delay)
+
+    async def _session(self, conn: ImapConnection) -> None:
+        acct = self.account.id
+        await self._set_state("syncing")
+        self.roles = roles = assign_roles(await conn.list_folders(), self.account.folders)
+        caps = " ".join(sorted(conn.capabilities))
+
+        def save_roles(s) -> None:
+            s.update_account(acct, capabilities=caps)
+            for role, name in roles.items():
+                s.save_folder(acct, name, role=role)
+        await self.db.call(save_roles)
+
+        syncer = FolderSync(conn, self.db, self.parser, self.account, self.general.initial_sync_days)
+        ops = OpsRunner(conn, self.db, self.account, roles, conn.select)
+        inbox = roles["inbox"]
+        # the user's intents first, so a flag resync cannot undo them before they reach the server
+        await ops.run()
+        await syncer.sync(inbox, "inbox", full=True)
+        for role in POLLED_ROLES:
+            if role in roles:
+                await syncer.sync(roles[role], role, full=True)
+        await syncer.sync(inbox, "inbox")
+        await self._synced()
+        self.backoff.reset()
+        refresh = self.general.idle_refresh_minutes * 60
+        poll_every = self.general.poll_interval_seconds
+        next_poll = time.monotonic() + poll_every
+        while True:
+            await self._set_state("idle")
+            reason = await conn.idle(self._wake, max(0.0, min(refresh, next_poll - time.monotonic())))
+            if reason == "push":
+                now = time.time()
+                await self.db.call(lambda s: s.update_account(acct, last_push=now))
+            if self._wake.is_set():
+                self._wake.clear()
+            await ops.run()
+            if time.monotonic() >= next_poll:
+                for role in POLLED_ROLES:
+                    if role in roles:
+                        await syncer.poll(roles[role], role)
+                next_poll = time.monotonic() + poll_every
+            await syncer.sync(inbox, "inbox")
+            await self._synced()
+
+    async def _synced(self) -> None:
+        acct, now = self.account.id, time.time()
+        await self.db.call(lambda s: s.update_account(acct, last_sync=now, sync_done=0, sync_total=0))
