@@ -12,6 +12,7 @@ import termios
 import time
 from pathlib import Path
 
+from app.engine import EngineLock
 from tests.ui_seed import seed
 
 
@@ -28,28 +29,52 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-def test_replydesk_without_subcommand_opens_the_inbox(tmp_path: Path) -> None:
-    db = seed(tmp_path / "replydesk.db")
-    config = tmp_path / "config.toml"
-    config.write_text(f'[general]\ndatabase = "{db}"\ntheme = "replydesk-contrast"\n')
+def run_replydesk(config: Path, size: tuple[int, int], until: bytes) -> tuple[bytes, int]:
+    """Start `replydesk` (no subcommand) in a pty of ``size``, read until ``until``, press q."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
     env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", REPLYDESK_CONFIG=str(config))
     pid, fd = pty.fork()
-    if pid == 0:  # the child: replydesk in a terminal of 80x24
+    if pid == 0:  # the child
         os.execvpe(sys.executable, [sys.executable, "-m", "app"], env)
     try:
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        screen = read_until(fd, b"Replies", 30)
-        assert b"Replies" in screen
-        assert b"Carol Diaz" in screen
-        assert b"\x1b[38;2;" not in screen  # no 24-bit colour on a 256-colour terminal
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        screen = read_until(fd, until, 30)
         os.write(fd, b"q")
         read_until(fd, b"\x00never", 5)
         _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        return screen, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
     finally:
         try:
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
         os.close(fd)
+
+
+def write_config(tmp_path: Path, theme: str = "replydesk-dark") -> Path:
+    db = seed(tmp_path / "replydesk.db")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\ndatabase = "{db}"\ntheme = "{theme}"\n')
+    return config
+
+
+def test_replydesk_without_subcommand_opens_the_inbox(tmp_path: Path) -> None:
+    screen, code = run_replydesk(write_config(tmp_path, "replydesk-contrast"), (80, 24), b"Replies")
+    assert b"Replies" in screen
+    assert b"Carol Diaz" in screen
+    assert b"\x1b[38;5;" in screen  # 256 colours on a 256-colour terminal, never 24-bit
+    assert b"\x1b[38;2;" not in screen
+    assert code == 0
+
+
+def test_engine_runs_in_process_unless_replydesk_sync_holds_the_lock(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    screen, code = run_replydesk(config, (120, 30), b"engine: in-process")
+    assert b"engine: in-process" in screen and code == 0
+    lock = EngineLock(tmp_path / "replydesk.db")  # as a running `replydesk sync` holds it
+    lock.acquire()
+    try:
+        screen, code = run_replydesk(config, (120, 30), b"engine: replydesk sync")
+    finally:
+        lock.release()
+    assert b"engine: replydesk sync" in screen and code == 0

@@ -1,38 +1,22 @@
 """``replydesk`` with no subcommand: the inbox TUI.
 
-If no ``replydesk sync`` holds the database, the engine runs inside the TUI's process and
-stops with it; otherwise the TUI attaches to the running engine through the database.
+If no ``replydesk sync`` holds the database's engine lock, the engine runs inside the TUI's
+process and stops with it; otherwise the TUI attaches to that engine through the database.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from app.commands.common import load
-
-
-def _engine_module():
-    try:
-        return importlib.import_module("app.engine")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.engine":
-            raise
-        return None
+from app.engine import Engine, engine_lock_holder
+from app.ui import ReplydeskApp
 
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
     database = config.database
-    engine = None
-    attached = False
-    module = _engine_module()
-    if module is not None and hasattr(module, "Engine"):
-        if module.engine_lock_holder(database):
-            attached = True
-        else:
-            engine = module.Engine(config, database)
-    from app.ui import ReplydeskApp
-
+    attached = engine_lock_holder(database) is not None
+    engine = None if attached else Engine(config, database)
     app = ReplydeskApp(database, config, engine=engine, attached=attached)
     return app.run() or 0
