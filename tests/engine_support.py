@@ -1,0 +1,59 @@
+"""Helpers for the IMAP engine tests (tests/test_imap_*.py, tests/test_engine_*.py): an engine
+running on a config, waits with deadlines, and looks into the store."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from app.config import Config, load_config
+from app.engine import Engine
+from app.store import Store
+
+
+@asynccontextmanager
+async def running_engine(config_path: Path) -> AsyncIterator[tuple[Engine, Config, Store]]:
+    config = load_config(config_path)
+    engine = Engine(config)
+    await engine.start()
+    store = Store(config.database)
+    try:
+        yield engine, config, store
+    finally:
+        await engine.stop()
+        store.close()
+
+
+async def until(predicate: Callable[[], object], timeout: float, what: str = "condition",
+                interval: float = 0.02) -> float:
+    """Seconds until ``predicate()`` is true; fails the test past ``timeout``."""
+    started = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+def rows(store: Store, account: str | None = None) -> list[dict]:
+    sql = "SELECT * FROM messages" + (" WHERE account = ?" if account else "")
+    return [dict(r) for r in store.db.db.query(sql, [account] if account else [])]
+
+
+def state(store: Store, account: str) -> str | None:
+    row = store.account_row(account)
+    return row["state"] if row else None
+
+
+def failed_logins(dovecot, email: str) -> int:
+    """Password checks Dovecot refused for ``email`` (its auth log: one line per attempt)."""
+    return len(re.findall(rf"passwd-file\({re.escape(email)},[^)]*\): Password mismatch", dovecot.log_text()))
+
+
+def logins(dovecot, email: str) -> int:
+    return dovecot.log_text().count(f"Login: user=<{email}>")
