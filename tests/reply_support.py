@@ -31,17 +31,10 @@ def uidvalidity(dovecot, email: str, mailbox: str = "INBOX") -> int:
     return int(re.search(r"uidvalidity=(\d+)", out).group(1))
 
 
-def users_known_to_imap() -> None:
-    """Wait for the next second: Dovecot stats its passwd-file at most once a second, so a user
-    added in the second of its last look is "unknown" to a login until the second has passed."""
-    time.sleep(1.02 - time.time() % 1)
-
-
 def receive(dovecot, account: User, prospect: User, config_path: Path, *,
             subject: str = "Re: Quick question", body: str = "Sounds interesting, tell me more.",
             references: str | None = None, extra_headers: dict | None = None) -> Received:
     """Deliver a prospect's reply into the account's INBOX and store it as the watcher would."""
-    users_known_to_imap()
     msg = build_message(account.email, subject=subject, body=body,
                         from_addr=f"Pat Prospect <{prospect.email}>", references=references,
                         in_reply_to=references.split()[-1] if references else None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.commands.common import open_config_and_store
 from app.config import Config
+from app.engine import engine_lock_holder
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
 from app.mail import Address, parse
@@ -84,10 +85,6 @@ def _read_body(args: argparse.Namespace) -> str:
 # -- sending -------------------------------------------------------------------------------
 
 def _engine_running(db_path: Path) -> bool:
-    try:
-        from app.engine import engine_lock_holder
-    except ImportError:  # an engine that cannot be imported is not running either
-        return False
     return engine_lock_holder(db_path) is not None
 
 

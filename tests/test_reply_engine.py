@@ -1,0 +1,52 @@
+"""``replydesk reply`` while an engine runs on the database: the command queues and waits; the
+engine's drainer sends, its watcher files the Sent copy and sets \\Answered, and the Sent
+folder's copy takes the place of the one shown in the thread since sending."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.cli import main
+from app.engine import Engine
+from tests.reply_support import mailbox_headers, message_flags, receive
+
+
+@pytest.fixture
+def received(dovecot, smtp_server, users, make_config, tmp_path):
+    account, prospect = users(2)
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account], poll_interval_seconds=1))
+    yield got
+    got.store.close()
+
+
+async def eventually(predicate, timeout: float = 20.0) -> bool:
+    for _ in range(int(timeout / 0.1)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
+async def test_reply_with_a_running_engine(received, dovecot, capsys):
+    r = received
+    engine = Engine(r.config)
+    await engine.start()
+    try:
+        code = await asyncio.to_thread(main, ["--config", str(r.config_path), "reply", r.row["message_id"],
+                                              "--body", "Handled by the engine"])
+        assert code == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.startswith("sent <")
+        assert await eventually(lambda: len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1)
+        assert await eventually(lambda: "\\Answered" in message_flags(dovecot, r.account.email,
+                                                                      r.row["message_id"]))
+
+        def thread_has_the_sent_copy() -> bool:
+            thread = r.store.conversation_messages(r.row["conversation_id"])
+            outbound = [m for m in thread if m["direction"] == "out"]
+            return len(outbound) == 1 and outbound[0]["folder"] == "Sent"
+        assert await eventually(thread_has_the_sent_copy)
+    finally:
+        await engine.stop()
+    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
