@@ -1,0 +1,84 @@
+"""Flags both ways and the server side of triage: \\Seen set here reaches the server, \\Seen set by
+another IMAP client comes back, archive moves the message (and undo brings it back) without a
+duplicate or a loss, a sent reply is appended to Sent."""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import ssl
+
+from tests.engine_support import rows, running_engine, until
+
+
+def other_client_sets_seen(dovecot, user, message_id: str) -> None:
+    """A phone's mail app: a separate IMAP session marking the message read."""
+    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
+        imap.login(user.email, user.password)
+        imap.select("INBOX")
+        _, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
+        uid = data[0].split()[-1]
+        imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+
+
+async def test_seen_both_ways(dovecot, users, deliver, make_config, tmp_path) -> None:
+    [user] = users(1)
+    mine = deliver(user.email, subject="Re: one", body="first")
+    theirs = deliver(user.email, subject="Re: two", body="second")
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 2, 20, "first sync")
+        row = next(r for r in rows(store) if r["message_id"] == mine)
+        assert row["seen"] == 0
+        store.set_seen([row["conversation_id"]], True)  # the UI's connection, as a user would
+        await until(lambda: "\\Seen" in dovecot.fetch_field(user.email, "flags"), 5, "\\Seen on the server")
+        flags = dovecot.doveadm("fetch", "-u", user.email, "flags", "mailbox", "INBOX", "header",
+                                "Message-ID", mine)
+        assert "\\Seen" in flags
+
+        await asyncio.to_thread(other_client_sets_seen, dovecot, user, theirs)
+        await until(lambda: next(r for r in rows(store) if r["message_id"] == theirs)["seen"] == 1, 5,
+                    "\\Seen from another client")
+        assert store.pending_ops(user.email) == []
+
+
+async def test_archive_moves_on_the_server_and_undo_brings_it_back_once(dovecot, users, deliver, make_config,
+                                                                         tmp_path) -> None:
+    [user] = users(1)
+    mid = deliver(user.email, subject="Re: archive me", body="thanks, not now")
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 1, 20, "first sync")
+        [row] = rows(store)
+        store.archive([row["conversation_id"]])
+        await until(lambda: mid in dovecot.fetch_field(user.email, "hdr", "Archive"), 5, "moved to Archive")
+        assert mid not in dovecot.fetch_field(user.email, "hdr", "INBOX")
+        await until(lambda: rows(store)[0]["folder"] == "Archive", 5, "row follows the message")
+        assert len(rows(store)) == 1
+
+        assert store.undo_last() == "archive"
+        await until(lambda: mid in dovecot.fetch_field(user.email, "hdr", "INBOX"), 5, "back in INBOX")
+        await until(lambda: rows(store)[0]["folder"] == "INBOX", 5, "row back in INBOX")
+        deliver(user.email, subject="Re: newer", body="later")
+        await until(lambda: len(rows(store)) == 2, 5, "next message synced")
+        assert [r["message_id"] for r in rows(store)].count(mid) == 1
+        assert next(r for r in rows(store) if r["message_id"] == mid)["archived"] == 0
+
+
+async def test_sent_reply_is_appended_to_sent(dovecot, users, make_config, tmp_path) -> None:
+    [user] = users(1)
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5, poll_interval_seconds=1)
+    raw = (f"From: {user.email}\r\nTo: pat@prospect.example\r\nSubject: Re: hello\r\n"
+           "Message-ID: <reply-1@replydesk.test>\r\n\r\nThanks Pat.\r\n").encode()
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: store.account_row(user.email) and store.account_row(user.email)["state"] == "idle",
+                    20, "idle")
+        item = store.queue_reply(account=user.email, message_id="<reply-1@replydesk.test>", raw=raw,
+                                 recipients=["pat@prospect.example"], subject="Re: hello", body="Thanks Pat.",
+                                 state="sent")
+        store.queue_op(user.email, "append", None, role="sent", outbox_id=item, flags=["\\Seen"])
+        await until(lambda: "reply-1@replydesk.test" in dovecot.fetch_field(user.email, "hdr", "Sent"), 5,
+                    "appended to Sent")
+        await until(lambda: any(r["direction"] == "out" and r["message_id"] == "<reply-1@replydesk.test>"
+                                for r in rows(store)), 10, "Sent synced back as outbound")
