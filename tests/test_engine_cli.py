@@ -1,0 +1,88 @@
+"""``replydesk sync`` as a user runs it: one engine per database (a second says who holds it and
+exits 1), a log line per state change on stderr and in the log file, a clean exit on SIGTERM
+within 5 s; and ``replydesk list --json`` printing what it stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import load_config
+from app.engine import Engine, engine_lock_holder
+from app.errors import EngineLocked
+from tests.conftest import SECRETS
+from tests.reply_support import wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def replydesk(*args: str) -> list[str]:
+    return [sys.executable, "-m", "app", *args]
+
+
+async def test_second_engine_on_the_same_database_is_refused(dovecot, users, make_config, tmp_path) -> None:
+    [user] = users(1)
+    config = load_config(make_config(tmp_path, [user]))
+    assert engine_lock_holder(config.database) is None
+    first = Engine(config)
+    await first.start()
+    try:
+        holder = engine_lock_holder(config.database)
+        assert holder == f"pid {os.getpid()} on {os.uname().nodename}"
+        with pytest.raises(EngineLocked, match=f"pid {os.getpid()}"):
+            await Engine(config).start()
+    finally:
+        await first.stop()
+    assert engine_lock_holder(config.database) is None
+
+
+def test_replydesk_sync_runs_until_sigterm_and_logs_state_changes(dovecot, users, deliver, make_config,
+                                                                  tmp_path) -> None:
+    [user] = users(1)
+    mid = deliver(user.email, subject="Re: from the cli", body="Sure, send details.")
+    config_path = make_config(tmp_path, [user])
+    config = load_config(config_path)
+    env = {**os.environ, "REPLYDESK_CONFIG": str(config_path)}
+    proc = subprocess.Popen(replydesk("sync"), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: config.log_file.exists() and f"{user.email}: idle" in config.log_file.read_text(),
+                        timeout=30), config.log_file.read_text() if config.log_file.exists() else "no log"
+        second = subprocess.run(replydesk("sync"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert f"pid {proc.pid}" in second.stderr and "another engine" in second.stderr
+        assert "Traceback" not in second.stderr
+
+        listed = subprocess.run(replydesk("list", "--json", "--limit", "5", "--account", user.email),
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+        assert listed.returncode == 0, listed.stderr
+        [item] = [json.loads(line) for line in listed.stdout.splitlines()]
+        for key in ("account", "folder", "uid", "message_id", "from", "subject", "date", "category", "seen"):
+            assert key in item
+        assert (item["message_id"], item["folder"], item["seen"]) == (mid, "INBOX", False)
+    finally:
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+    took = time.monotonic() - started
+    assert proc.returncode == 0, err.decode()
+    assert took < 5.0
+    stderr = err.decode()
+    for line in (f"{user.email}: connecting", f"{user.email}: syncing", f"{user.email}: idle", "engine: stopped"):
+        assert line in stderr
+        assert line in config.log_file.read_text()
+    assert "Traceback" not in stderr
+    logged = config.log_file.read_text() + stderr
+    assert not any(secret in logged for secret in SECRETS)
+    assert engine_lock_holder(config.database) is None
