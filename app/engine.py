@@ -125,6 +125,7 @@ class Engine:
         self._slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
         self._poller: asyncio.Task | None = None
         self._drainer: asyncio.Task | None = None
+        self._outbox: OutboxDrainer | None = None
         self._log_handler: logging.Handler | None = None
         self.running = False
 
@@ -151,8 +152,8 @@ class Engine:
 
     async def _run_drainer(self) -> None:
         """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
-        drainer = OutboxDrainer(self.config, self.store_path, lookup_sent=message_in_sent)
-        await drainer.run()
+        self._outbox = OutboxDrainer(self.config, self.store_path, lookup_sent=message_in_sent)
+        await self._outbox.run()
 
     def _start_watcher(self, account: Account) -> None:
         assert self._db is not None and self._parser is not None
@@ -196,6 +197,8 @@ class Engine:
             restart = list(new.keys() & old.keys())
         gone = [k for k in old if k not in new]
         self.config = config
+        if self._outbox is not None:
+            self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)
         for k in gone:
             account = next((a for a in config.accounts if a.id == k), old[k])

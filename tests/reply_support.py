@@ -33,7 +33,8 @@ def uidvalidity(dovecot, email: str, mailbox: str = "INBOX") -> int:
 
 def receive(dovecot, account: User, prospect: User, config_path: Path, *,
             subject: str = "Re: Quick question", body: str = "Sounds interesting, tell me more.",
-            references: str | None = None, extra_headers: dict | None = None) -> Received:
+            references: str | None = None, extra_headers: dict | None = None,
+            account_index: int = 0) -> Received:
     """Deliver a prospect's reply into the account's INBOX and store it as the watcher would."""
     msg = build_message(account.email, subject=subject, body=body,
                         from_addr=f"Pat Prospect <{prospect.email}>", references=references,
@@ -44,7 +45,7 @@ def receive(dovecot, account: User, prospect: User, config_path: Path, *,
     uid = max(dovecot.mailbox_uids(account.email))
     config = load_config(config_path)
     store = Store(config.database)
-    acc = config.accounts[0]
+    acc = config.accounts[account_index]
     store.ensure_account(acc.id, acc.email, acc.name)
     [mid] = store.add_messages(acc.id, [IncomingMessage(
         folder="INBOX", uidvalidity=uidvalidity(dovecot, account.email), uid=uid,

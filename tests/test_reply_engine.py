@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from app.cli import main
+from app.config import load_config
 from app.engine import Engine
 from tests.reply_support import mailbox_headers, message_flags, receive
 
@@ -50,3 +51,25 @@ async def test_reply_with_a_running_engine(received, dovecot, capsys):
     finally:
         await engine.stop()
     assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
+
+
+async def test_a_reply_from_an_account_added_while_the_engine_runs(dovecot, smtp_server, users, make_config,
+                                                                   tmp_path, capsys):
+    first, added, prospect = users(3)
+    engine = Engine(load_config(make_config(tmp_path, [first])))
+    await engine.start()
+    try:
+        await asyncio.sleep(0.5)  # the outbox drainer is running with the first config
+        path = make_config(tmp_path, [first, added])
+        await engine.reload(load_config(path))
+        r = receive(dovecot, added, prospect, path, account_index=1)
+        try:
+            code = await asyncio.to_thread(main, ["--config", str(path), "reply", r.row["message_id"],
+                                                  "--body", "From the new mailbox", "--timeout", "30"])
+            assert code == 0, capsys.readouterr().err
+        finally:
+            r.store.close()
+    finally:
+        await engine.stop()
+    [headers] = mailbox_headers(dovecot, prospect.email)
+    assert f"From: {added.email.split('@')[0].title()} <{added.email}>" in headers
