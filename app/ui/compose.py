@@ -128,7 +128,7 @@ class ComposeScreen(Screen[None]):
         self.query_one("#compose-headers", Static).update(headers)
         self._suppressed = [r for r in self.recipients if self.store.is_suppressed(r)]
         if self._suppressed:
-            self._warn(f"{', '.join(self._suppressed)} is on the suppression list (do not contact).")
+            self._warn(f"{line(', '.join(self._suppressed))} is on the suppression list (do not contact).")
         self.initial_text = reply_text(self.original, "", self.account.signature)
         kept = self.store.outbox_for(self.conversation_id, ("draft", "failed", "uncertain"))
         body = self.query_one("#compose-body", TextArea)
@@ -138,9 +138,9 @@ class ComposeScreen(Screen[None]):
             self.draft_id, self.draft_state = item["id"], item["state"]
             body.text = self.initial_text = item["body"]
             if item["state"] == "failed":
-                self._warn(f"Not sent: {item['last_error']}\nctrl+s sends it again.")
+                self._warn(f"Not sent: {line(item['last_error'])}\nctrl+s sends it again.")
             elif item["state"] == "uncertain":
-                self._warn(f"Delivery uncertain: {item['last_error']}\n"
+                self._warn(f"Delivery uncertain: {line(item['last_error'])}\n"
                            "ctrl+s sends it again: only if the recipient does not have it; "
                            "ctrl+r records that it arrived.")
             else:
@@ -206,7 +206,7 @@ class ComposeScreen(Screen[None]):
             return
         if self._suppressed and not self._confirmed:
             self._confirmed = True
-            self._warn(f"{', '.join(self._suppressed)} is on the suppression list (do not contact).\n"
+            self._warn(f"{line(', '.join(self._suppressed))} is on the suppression list (do not contact).\n"
                        "Press ctrl+s again to send anyway, escape to keep it as a draft.")
             self.app.bell()
             return
