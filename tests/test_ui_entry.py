@@ -16,10 +16,11 @@ from app.engine import EngineLock
 from tests.ui_seed import seed
 
 
-def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+def read_until(fd: int, needles: tuple[bytes, ...], timeout: float) -> bytes:
+    """What the terminal received until every one of ``needles`` was seen (or the timeout)."""
     seen = b""
     deadline = time.monotonic() + timeout
-    while needle not in seen and time.monotonic() < deadline:
+    while not all(n in seen for n in needles) and time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
             try:
@@ -29,7 +30,7 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-def run_replydesk(config: Path, size: tuple[int, int], until: bytes) -> tuple[bytes, int]:
+def run_replydesk(config: Path, size: tuple[int, int], *until: bytes) -> tuple[bytes, int]:
     """Start `replydesk` (no subcommand) in a pty of ``size``, read until ``until``, press q."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
     env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", REPLYDESK_CONFIG=str(config))
@@ -40,7 +41,7 @@ def run_replydesk(config: Path, size: tuple[int, int], until: bytes) -> tuple[by
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         screen = read_until(fd, until, 30)
         os.write(fd, b"q")
-        read_until(fd, b"\x00never", 5)
+        read_until(fd, (b"\x00never",), 5)
         _, status = os.waitpid(pid, 0)
         return screen, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
     finally:
@@ -59,7 +60,7 @@ def write_config(tmp_path: Path, theme: str = "replydesk-dark") -> Path:
 
 
 def test_replydesk_without_subcommand_opens_the_inbox(tmp_path: Path) -> None:
-    screen, code = run_replydesk(write_config(tmp_path, "replydesk-contrast"), (80, 24), b"Replies")
+    screen, code = run_replydesk(write_config(tmp_path, "replydesk-contrast"), (80, 24), b"Replies", b"Carol Diaz")
     assert b"Replies" in screen
     assert b"Carol Diaz" in screen
     assert b"\x1b[38;5;" in screen  # 256 colours on a 256-colour terminal, never 24-bit
@@ -69,12 +70,12 @@ def test_replydesk_without_subcommand_opens_the_inbox(tmp_path: Path) -> None:
 
 def test_engine_runs_in_process_unless_replydesk_sync_holds_the_lock(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    screen, code = run_replydesk(config, (120, 30), b"engine: in-process")
+    screen, code = run_replydesk(config, (120, 30), b"engine: in-process", b"Carol Diaz")
     assert b"engine: in-process" in screen and code == 0
     lock = EngineLock(tmp_path / "replydesk.db")  # as a running `replydesk sync` holds it
     lock.acquire()
     try:
-        screen, code = run_replydesk(config, (120, 30), b"engine: replydesk sync")
+        screen, code = run_replydesk(config, (120, 30), b"engine: replydesk sync", b"Carol Diaz")
     finally:
         lock.release()
     assert b"engine: replydesk sync" in screen and code == 0
