@@ -11,12 +11,13 @@ from datetime import timezone
 import pytest
 
 from app.commands.reply import queue_reply_to
+from app.config import parse_config
 from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
 from app.ui.conversation import ConversationScreen
 from tests.reply_support import mailbox_headers, receive, wait_for
-from tests.ui_seed import screen_text
+from tests.ui_seed import clock, screen_text, seed
 
 
 @pytest.fixture
@@ -206,3 +207,10 @@ async def test_an_uncertain_reply_can_be_recorded_as_delivered_and_a_draft_disca
         await pilot.pause()
         assert isinstance(app.screen, ConversationScreen)
     assert r.store.outbox_item(draft["id"]) is None
+
+
+def test_compose_screen_layout(snap_compare, tmp_path):
+    config = parse_config({"accounts": [{"id": "ana", "email": "ana@acme.io", "name": "Ana Reyes",
+                                         "provider": "google", "signature": "Ana Reyes\nAcme"}]})
+    app = ReplydeskApp(seed(tmp_path / "replydesk.db"), config, clock=clock, tz=timezone.utc)
+    assert snap_compare(app, press=["enter", "r"], terminal_size=(100, 30))
