@@ -15,7 +15,7 @@ from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen
 from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
-from tests.ui_seed import NOW, add_reply, clock, inbound, message, screen_text, seed
+from tests.ui_seed import NOW, add_reply, clock, inbound, message, screen_text, seed, until
 
 SIZES = [(100, 30), (80, 24)]
 
@@ -225,10 +225,7 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         assert current(app) == "mallory@spam.example"
         await asyncio.to_thread(add_reply, db, 50, "Re: Quick question", "zoe@newco.io", "Zoe Park",
                                 NOW - 600, "interested")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if rows(app) and rows(app)[0] == "zoe@newco.io":
-                break
+        await until(pilot, lambda: rows(app) and rows(app)[0] == "zoe@newco.io")
         assert rows(app)[0] == "zoe@newco.io"
         assert current(app) == "mallory@spam.example"
         assert "Zoe Park" in screen_text(app)
@@ -240,10 +237,7 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         store.add_messages("ben", [inbound(7, message("<old@hist.example>", "Re: Partnership", "old@hist.example",
                                                       name="Olga Hist", to="ben@acme-mail.com", at=NOW - 300))])
         store.close()
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if rows(app)[0] == "old@hist.example":
-                break
+        await until(pilot, lambda: rows(app)[0] == "old@hist.example")
         assert rows(app)[0] == "old@hist.example"
         assert not any("Olga" in n.message for n in app._notifications)
 
@@ -321,10 +315,7 @@ async def test_paging_through_many_conversations(tmp_path: Path) -> None:
                 "last_inbound_at, message_count, inbound_count) VALUES "
                 "('ana', 'tnew', 'brand new', 'new@x.example', 'human', 'uncategorized', ?, 1, 1)", (NOW,))
         other.close()
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if len(inbox.pager) == 1201:
-                break
+        await until(pilot, lambda: len(inbox.pager) == 1201)
         assert len(inbox.pager) == 1201
         assert current(app) == before
         assert inbox.cursor - round(inbox.scroll_y) == line_on_screen

@@ -8,15 +8,7 @@ from app.config import load_config
 from app.engine import Engine
 from app.ui import ReplydeskApp
 from app.ui.inbox_list import InboxList
-from tests.ui_seed import screen_text
-
-
-async def until(pilot, predicate, timeout: float = 20.0) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
+from tests.ui_seed import screen_text, until
 
 
 async def test_delivered_reply_appears_live_and_its_label_reaches_the_server(

@@ -15,7 +15,7 @@ from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
-from tests.ui_seed import NOW, clock, inbound, message, screen_text, seed
+from tests.ui_seed import NOW, clock, inbound, message, screen_text, seed, until
 
 
 @pytest.fixture
@@ -170,10 +170,7 @@ async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
         other = Store(db)
         other.set_account_state("ben", "idle")
         other.update_account("ben", sync_done=600)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "2 live" in screen_text(app):
-                break
+        await until(pilot, lambda: "2 live" in screen_text(app))
         text = screen_text(app)
         assert "● 2 live  ◐ 0 syncing  ✖ 0 failing" in text
         assert "auth failed" not in text and "first sync" not in text
@@ -185,10 +182,7 @@ async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
             new_text="Also, can you send pricing?", in_reply_to="<r1@prospect.io>", at=NOW - 60),
             "human", "interested")])
         other.close()
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "Also, can you send pricing?" in screen_text(app):
-                break
+        await until(pilot, lambda: "Also, can you send pricing?" in screen_text(app))
         await pilot.press("G")
         await pilot.pause()
         assert "Also, can you send pricing?" in screen_text(app)

@@ -104,6 +104,15 @@ def add_reply(path: Path, uid: int, subject: str, sender: str, name: str, at: fl
         store.close()
 
 
+async def until(pilot, predicate, timeout: float = 15.0) -> bool:
+    """Let the app run until ``predicate()`` holds (a live refresh landed), or the timeout."""
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return True
+        await pilot.pause(0.02)
+    return predicate()
+
+
 def screen_text(app) -> str:
     """What the terminal shows, as plain text lines."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
