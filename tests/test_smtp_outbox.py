@@ -116,6 +116,8 @@ async def test_a_server_that_is_down_gets_the_reply_when_it_comes_back(received,
                 break
             await asyncio.sleep(0.05)
         assert item["state"] == "queued" and "cannot connect" in item["last_error"]
+        health = r.store.account_row(r.config.accounts[0].id)
+        assert health["smtp_ok"] == 0 and "cannot connect" in health["smtp_error"]
         smtp_server.start()
         for _ in range(200):
             if r.store.outbox_item(item_id)["state"] == "sent":
@@ -127,5 +129,6 @@ async def test_a_server_that_is_down_gets_the_reply_when_it_comes_back(received,
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert r.store.outbox_item(item_id)["state"] == "sent"
+    assert r.store.account_row(r.config.accounts[0].id)["smtp_ok"] == 1
     assert len(wait_for(lambda: delivered(dovecot, r.prospect))) == 1
     assert len(mailbox_headers(dovecot, r.prospect.email)) == 1

@@ -214,3 +214,14 @@ def test_compose_screen_layout(snap_compare, tmp_path):
                                          "provider": "google", "signature": "Ana Reyes\nAcme"}]})
     app = ReplydeskApp(seed(tmp_path / "replydesk.db"), config, clock=clock, tz=timezone.utc)
     assert snap_compare(app, press=["enter", "r"], terminal_size=(100, 30))
+
+
+async def test_health_says_when_a_mailbox_cannot_send(received):
+    r = received
+    r.store.set_smtp_health(r.config.accounts[0].id, False, "SMTP 127.0.0.1:1: cannot connect: refused")
+    app = make_app(r)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        assert "SMTP: failing (just now): SMTP 127.0.0.1:1: cannot connect: refused" in screen_text(app)

@@ -209,6 +209,8 @@ class OutboxDrainer:
         try:
             await send_message(account, item["raw"], item["recipients"], before_data=before_data)
         except SendError as exc:
+            # a reply from the server (even a refusal) shows SMTP works; no reply at all does not
+            self.store.set_smtp_health(account_id, exc.code is not None, None if exc.code else str(exc))
             if exc.permanent:
                 self._fail(item, str(exc))
             else:
@@ -217,6 +219,7 @@ class OutboxDrainer:
                 self._emit(SendRetrying(item_id, account_id, str(exc), retry_at))
         except ReplydeskError as exc:
             # refused credentials, a missing secret: retrying the same thing cannot help
+            self.store.set_smtp_health(account_id, False, str(exc))
             self._fail(item, str(exc))
         except asyncio.CancelledError:
             if not submitted:
@@ -224,6 +227,7 @@ class OutboxDrainer:
             raise
         else:
             self.store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
+            self.store.set_smtp_health(account_id, True)
             self._emit(ReplySent(item_id, account_id))
 
     def _fail(self, item: dict[str, Any], error: str) -> None:

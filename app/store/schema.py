@@ -19,7 +19,10 @@ CREATE TABLE accounts (
     last_sync REAL,
     sync_done INTEGER NOT NULL DEFAULT 0,
     sync_total INTEGER NOT NULL DEFAULT 0,
-    capabilities TEXT NOT NULL DEFAULT ''
+    capabilities TEXT NOT NULL DEFAULT '',
+    smtp_ok INTEGER,  -- the last submission reached the server (1) or not (0); NULL: none yet
+    smtp_error TEXT,
+    smtp_checked REAL
 );
 
 CREATE TABLE folders (

@@ -48,6 +48,12 @@ class StateMixin:
         with self.db.tx() as conn:
             conn.execute(f"UPDATE accounts SET {cols} WHERE id = ?", [*fields.values(), account_id])
 
+    def set_smtp_health(self, account_id: str, ok: bool, error: str | None = None) -> None:
+        """What the last submission said about the account's SMTP server (the outbox drainer)."""
+        with self.db.tx() as conn:
+            conn.execute("UPDATE accounts SET smtp_ok = ?, smtp_error = ?, smtp_checked = ? WHERE id = ?",
+                         (int(ok), error, now(), account_id))
+
     def remove_account_rows(self, account_id: str) -> None:
         """Forget an account's mail (``accounts remove``); the suppression list stays."""
         with self.db.tx() as conn:

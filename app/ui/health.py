@@ -112,6 +112,10 @@ class HealthScreen(Screen):
                 if acc["hint"]:
                     detail.append("\nHint: ", style="bold")
                     detail.append(line(acc["hint"]))
+                if acc["smtp_checked"] is not None:
+                    detail.append("\nSMTP: ", style="bold")
+                    detail.append(f"working (last submission {ago(acc['smtp_checked'], now)})" if acc["smtp_ok"]
+                                  else f"failing ({ago(acc['smtp_checked'], now)}): {line(acc['smtp_error'])}")
         else:
             detail.append("No mailboxes yet: add one with `replydesk accounts add`.")
         self.query_one("#health-detail", Static).update(detail)
