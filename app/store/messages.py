@@ -120,6 +120,8 @@ class MessagesMixin:
         parents = [r for r in [p.in_reply_to, *reversed(p.references)] if r]
         conv = None
         if parents:
+            conn.executemany("INSERT INTO message_refs (account, ref, message) VALUES (?, ?, ?)",
+                             [(account, ref, mid) for ref in dict.fromkeys(parents)])
             marks = ",".join("?" for _ in parents)
             hit = conn.execute(
                 f"SELECT conversation_id FROM messages WHERE account = ? AND message_id IN ({marks}) "
@@ -128,9 +130,9 @@ class MessagesMixin:
         if conv is None and p.message_id:
             # a reply stored before the message it answers (Sent synced after INBOX)
             hit = conn.execute(
-                "SELECT conversation_id FROM messages WHERE account = ? AND conversation_id IS NOT NULL "
-                "AND (in_reply_to = ? OR refs LIKE ?) LIMIT 1",
-                (account, p.message_id, f'%"{p.message_id}"%')).fetchone()
+                "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message "
+                "WHERE r.account = ? AND r.ref = ? AND m.conversation_id IS NOT NULL LIMIT 1",
+                (account, p.message_id)).fetchone()
             conv = hit[0] if hit else None
         if conv is None:
             key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"

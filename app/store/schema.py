@@ -108,6 +108,17 @@ CREATE TABLE messages (
     UNIQUE (account, folder, uidvalidity, uid)
 );
 CREATE INDEX messages_message_id ON messages (account, message_id);
+
+-- The parents (In-Reply-To, References) each stored message names: finds the conversation of a
+-- reply stored before the message it answers without scanning every row (a LIKE over refs made
+-- a 10,000-message first sync quadratic).
+CREATE TABLE message_refs (
+    account TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    message INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE
+);
+CREATE INDEX message_refs_ref ON message_refs (account, ref);
+CREATE INDEX message_refs_message ON message_refs (message);
 CREATE INDEX messages_conversation ON messages (conversation_id, received_at);
 CREATE INDEX messages_received ON messages (received_at DESC, id DESC);
 
