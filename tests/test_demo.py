@@ -4,10 +4,15 @@ to the prospect, who answers back."""
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
+import json
 import os
+import signal
 import smtplib
 import ssl
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -21,6 +26,7 @@ from app.demo.session import start_demo
 from app.demo.world import sender_password_env
 from app.mail import classify, parse
 
+ROOT = Path(__file__).resolve().parents[1]
 ALL_REPLIES = [*scenario.SEEDED, *scenario.LIVE]
 
 
@@ -129,3 +135,114 @@ def test_demo_servers_work_like_a_providers_and_leave_nothing_behind() -> None:
         conn.logout()
         directory = demo.directory
     assert not directory.exists()
+
+
+# -- the real inbox and engine on the demo -------------------------------------------------
+
+def _screen(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def _until(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        await asyncio.sleep(0.05)
+
+
+def _prospect_received(demo, prospect: str, text: str) -> bool:
+    conn = _imap(demo.imap_port, demo.ca_file, prospect, os.environ[demo.prospect_password_env])
+    try:
+        conn.select("INBOX", readonly=True)
+        return bool(conn.uid("SEARCH", None, "BODY", f'"{text}"')[1][0])
+    finally:
+        conn.logout()
+
+
+async def test_demo_inbox_lists_replies_shows_new_ones_and_delivers_a_reply_to_the_prospect() -> None:
+    from app.engine import Engine
+    from app.store import Store
+    from app.ui import ReplydeskApp
+    from app.ui.inbox_list import InboxList
+
+    dana = "dana.whitfield@acme-logistics.example"
+    first_live = scenario.prospect(scenario.LIVE[0].prospect)
+    with start_demo(interval=1.0, answer_delay=0.5) as demo:
+        config = load_config(demo.config_path)
+        # what `replydesk` builds on a database no `replydesk sync` holds
+        app = ReplydeskApp(config.database, config, engine=Engine(config, config.database))
+        async with app.run_test(size=(140, 40)) as pilot:
+            await _until(lambda: "Dana Whitfield" in _screen(app), timeout=30)
+            await _until(lambda: first_live.name in _screen(app), timeout=20)
+            text = _screen(app)
+            for shown in ("Raj Mehta", "interested", "meeting", "not interested", "do not contact", "wrong person"):
+                assert shown in text
+
+            inbox = app.screen.query_one(InboxList)
+            row = next(i for i in range(len(inbox.pager)) if inbox.pager.row(i)["counterpart"] == dana)
+            await pilot.press("g", *["j"] * row)
+            assert inbox.current["counterpart"] == dana
+            await pilot.press("r")
+            await pilot.pause()
+            await pilot.press(*"Pricing attached, Dana. Tuesday works.")
+            await pilot.press("ctrl+s")
+            await _until(lambda: _prospect_received(demo, dana, "Pricing attached, Dana"), timeout=20)
+
+            # Dana answers back, and the answer shows in the inbox like any reply
+            store = Store(config.database)
+            try:
+                await _until(lambda: any("Tuesday at 10:00" in (m["body_text"] or "")
+                                         for m in store.db.db.query("SELECT body_text FROM messages")),
+                             timeout=20)
+            finally:
+                store.close()
+            await pilot.press("q")
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    # the demo's temporary directory goes under tmp_path, so the test can see it go
+    return {**os.environ, "TMPDIR": str(tmp_path), "TEXTUAL_ANIMATIONS": "none"}
+
+
+def test_replydesk_demo_in_a_terminal_shows_the_inbox_and_cleans_up_on_sigterm(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "app", "demo", "--interval", "1"], cwd=str(ROOT),
+                          env=_cli_env(tmp_path), dimensions=(40, 140), timeout=40)
+    try:
+        child.expect("Dana Whitfield")
+        assert list(tmp_path.glob("replydesk-demo-*"))
+        child.expect(scenario.prospect(scenario.LIVE[0].prospect).name)
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert not list(tmp_path.glob("replydesk-demo-*"))
+
+
+def test_headless_demo_runs_the_engine_for_other_terminals_to_attach(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "app", "demo", "--headless", "--interval", "1",
+                             "--duration", "40"], cwd=ROOT, env=_cli_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        config_path = first.split(" config ", 1)[1].strip()
+        listing: list[dict] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(listing) <= len(scenario.SEEDED):
+            out = subprocess.run([sys.executable, "-m", "app", "--config", config_path, "list", "--json"],
+                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            listing = [json.loads(line) for line in out.splitlines()]
+            time.sleep(0.5)
+        # the seeded replies and at least one that arrived while the demo ran
+        assert len(listing) > len(scenario.SEEDED)
+        assert {"interested", "out_of_office", "bounce"} <= {item["category"] for item in listing}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not list(tmp_path.glob("replydesk-demo-*"))
