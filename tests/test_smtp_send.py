@@ -4,6 +4,7 @@ verified, and a server without STARTTLS (never plaintext)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import replace
 
 import pytest
@@ -78,3 +79,20 @@ async def test_a_server_without_starttls_gets_no_password(pair):
         plain.stop()
     assert err.value.permanent and "STARTTLS" in str(err.value)
     assert recorder.commands == []
+
+
+async def test_an_expired_token_is_replaced_once_before_giving_up(pair, dovecot, smtp_server, tmp_path):
+    acc, account, prospect = pair
+    # the token source hands out an expired token first, then a fresh one
+    counter = tmp_path / "calls"
+    script = tmp_path / "token.sh"
+    script.write_text(f'#!/bin/sh\nif [ -e {counter} ]; then echo "$FRESH"; else touch {counter}; echo expired; fi\n')
+    script.chmod(0o700)
+    os.environ["FRESH"] = account.password
+    try:
+        oauth = replace(acc, auth="oauth2", password_env=None, password_command=str(script))
+        await send_message(oauth, raw_for(account, prospect, "second token"), [prospect.email])
+    finally:
+        del os.environ["FRESH"]
+    assert counter.exists()  # the expired token was offered first
+    assert len(wait_for(lambda: mailbox_headers(dovecot, prospect.email))) == 1

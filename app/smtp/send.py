@@ -71,10 +71,16 @@ def send_error(account: Account, exc: BaseException) -> SendError:
 async def _login(smtp: aiosmtplib.SMTP, account: Account) -> None:
     creds = await credentials(account, "smtp")
     try:
-        if creds.mechanism == "xoauth2":
-            await smtp.auth_xoauth2(creds.username, creds.secret)
-        else:
+        if creds.mechanism != "xoauth2":
             await smtp.login(creds.username, creds.secret)
+            return
+        try:
+            await smtp.auth_xoauth2(creds.username, creds.secret)
+        except aiosmtplib.SMTPAuthenticationError:
+            # a cached access token can expire between its check and its use: one fresh one
+            await invalidate(account)
+            creds = await credentials(account, "smtp")
+            await smtp.auth_xoauth2(creds.username, creds.secret)
     except aiosmtplib.SMTPAuthenticationError as exc:
         await invalidate(account)
         raise rejected(account, "smtp", _words(exc)) from None
