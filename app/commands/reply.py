@@ -21,6 +21,7 @@ from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
 from app.mail import Address, parse
 from app.mail.compose import build_reply, reply_recipients, stored_original
+from app.mail.sanitize import one_line
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 
@@ -48,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # -- composing -----------------------------------------------------------------------------
 
 def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str, *,
-                   force: bool = False, state: str = "queued") -> int:
+                   force: bool = False) -> int:
     """Compose the reply to a stored message from the account that received it, and put it in
     the outbox. Refuses a recipient on the suppression list unless ``force``."""
     if row["direction"] != "in":
@@ -66,7 +67,7 @@ def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str,
                                   signature=account.signature, domain=account.domain)
     return store.queue_reply(account=account.id, message_id=message_id, raw=raw, recipients=recipients,
                              subject=original.subject, body=body, reply_to_message=row["id"],
-                             conversation_id=row["conversation_id"], state=state)
+                             conversation_id=row["conversation_id"])
 
 
 def _read_body(args: argparse.Namespace) -> str:
@@ -98,7 +99,7 @@ def _wait_for_engine(store: Store, item_id: int, timeout: float) -> dict[str, An
             return item
         if item["last_error"] and item["last_error"] != told:
             told = item["last_error"]
-            print(f"replydesk: not sent yet, retrying: {told}", file=sys.stderr)
+            print(f"replydesk: not sent yet, retrying: {one_line(told)}", file=sys.stderr)
         time.sleep(0.2)
 
 
@@ -117,20 +118,23 @@ async def send_here(config: Config, store_path: Path, item_id: int, timeout: flo
             wait = (item["next_attempt_at"] or 0) - time.time()
             if time.monotonic() + wait >= deadline:
                 break
-            print(f"replydesk: not sent yet, retrying in {wait:.0f} s: {item['last_error']}", file=sys.stderr)
+            print(f"replydesk: not sent yet, retrying in {wait:.0f} s: {one_line(item['last_error'] or '')}",
+                  file=sys.stderr)
             await asyncio.sleep(max(wait, 0))
         if item["state"] == "sent":
             account = config.account(item["account"])
             for problem in await finish_reply_on_server(account, drainer.store, item_id):
                 # the reply is out; what is left stays a pending operation for the engine
-                print(f"replydesk: sent, but {problem} (replydesk sync finishes it)", file=sys.stderr)
+                print(f"replydesk: sent, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
         return item
     finally:
         drainer.close()
 
 
 def _report(item: dict[str, Any]) -> int:
+    """The outcome as one line; the server's words are sanitized for the terminal."""
     state, item_id = item["state"], item["id"]
+    item = {**item, "last_error": one_line(item["last_error"] or "")}
     if state == "sent":
         print(f"sent {item['message_id']} to {', '.join(item['recipients'])} from {item['account']}")
         return 0
@@ -154,7 +158,7 @@ def _delivered(config: Config, store: Store, item_id: int) -> int:
     store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
     if not _engine_running(config.database):
         for problem in asyncio.run(finish_reply_on_server(account, store, item_id)):
-            print(f"replydesk: recorded, but {problem} (replydesk sync finishes it)", file=sys.stderr)
+            print(f"replydesk: recorded, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
     print(f"recorded {item['message_id']} as delivered")
     return 0
 
