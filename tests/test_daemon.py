@@ -5,7 +5,6 @@ one is sent by the engine, and SIGHUP adds and removes accounts without dropping
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys

@@ -246,3 +246,18 @@ def test_headless_demo_runs_the_engine_for_other_terminals_to_attach(tmp_path: P
             proc.kill()
             proc.wait()
     assert not list(tmp_path.glob("replydesk-demo-*"))
+
+
+def test_demo_killed_outright_still_leaves_no_files(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "app", "demo", "--headless", "--interval", "5"], cwd=ROOT,
+                            env=_cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    assert " config " in proc.stdout.readline()
+    assert list(tmp_path.glob("replydesk-demo-*"))
+    proc.kill()  # no finally runs: the demo's servers notice their parent is gone and clean up
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while list(tmp_path.glob("replydesk-demo-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(tmp_path.glob("replydesk-demo-*"))

@@ -22,12 +22,13 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from app.demo import letters, scenario
 from app.demo.certs import make_certificate
@@ -86,7 +87,7 @@ class World:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
