@@ -37,12 +37,17 @@ def _stop_after(seconds: float) -> None:
     timer.start()
 
 
+def _as_interrupt(signum: int, frame: object) -> None:
+    signal.raise_signal(signal.SIGINT)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.answer_delay < 0:
         raise UsageError("--interval must be above 0 and --answer-delay not below 0")
-    # SIGTERM (systemd, a closed SSH session) ends the demo through the same path as Ctrl-C,
-    # so the servers stop and the temporary files go.
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM ends the demo as Ctrl-C (SIGINT) does: whoever handles SIGINT at that moment (the
+    # inbox's event loop, the engine's, or Python's KeyboardInterrupt) stops it cleanly, so
+    # the servers stop and the temporary files go.
+    previous = signal.signal(signal.SIGTERM, _as_interrupt)
     try:
         with start_demo(interval=args.interval, answer_delay=args.answer_delay) as demo:
             sub = argparse.Namespace(**{"quiet": False, **vars(args), "config": str(demo.config_path)})
