@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.commands.reply import queue_reply_to
 from app.config import load_config
 from app.imap.sent_lookup import message_in_sent
 from app.smtp.outbox import OutboxDrainer
@@ -51,7 +52,9 @@ class SilentAfterAccept:
     """Forwards a connection to the real SMTP server, but once the server has accepted a
     message it withholds the server's answer: the client never learns its reply went out."""
 
-    def __init__(self, smtp_server) -> None:
+    def __init__(self, smtp_server, *, hang_up: bool = False) -> None:
+        self.hang_up = hang_up
+        """Close the connection instead of staying silent."""
         self.target = (smtp_server.host, smtp_server.port)
         self.smtp_server = smtp_server
         self.baseline = len(smtp_server.accepted)
@@ -79,6 +82,9 @@ class SilentAfterAccept:
             if not data:
                 return
             if from_server and len(self.smtp_server.accepted) > self.baseline:
+                if self.hang_up:
+                    self.close()
+                    return
                 continue  # the acceptance (and anything after it) never reaches the client
             try:
                 dst.sendall(data)
@@ -88,6 +94,10 @@ class SilentAfterAccept:
     def close(self) -> None:
         self.sock.close()
         for conn in self.conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes the pumps blocked in recv()
+            except OSError:
+                pass
             conn.close()
 
 
@@ -206,3 +216,21 @@ async def test_a_provider_that_files_submissions_in_sent_settles_it(received, do
     assert len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1
     assert [op["op"] for op in r.store.pending_ops(r.config.accounts[0].id)] == ["add_flags"]
     assert r.store.message(r.row["id"])["answered"] == 1
+
+
+async def test_a_connection_lost_after_the_server_accepted_is_not_retried(received, dovecot, smtp_server):
+    r = received
+    proxy = SilentAfterAccept(smtp_server, hang_up=True)
+    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
+    item_id = queue_reply_to(r.config, r.store, r.row, "The line dropped before the 250")
+    drainer = OutboxDrainer(load_config(r.config_path), r.config.database, lookup_sent=message_in_sent,
+                            backoff=(0.1, 0.2))
+    try:
+        item = await drainer.send_now(item_id)
+    finally:
+        drainer.close()
+        proxy.close()
+    assert item["state"] == "uncertain"
+    await restart(r.config_path)
+    assert only_item(r.store)["state"] == "uncertain"
+    assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1

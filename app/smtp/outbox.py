@@ -13,6 +13,7 @@ Why a crash cannot cause a second delivery:
   cannot have it: it is queued again. With it, the server may have accepted it in the
   milliseconds before we recorded that: the account's Sent folder is searched by Message-ID.
   Found → ``sent``. Not found, or the search failed → ``uncertain``: the user decides.
+  A connection lost (or timed out) after DATA began is the same case, settled the same way.
 - Appending our own copy to Sent *before* DATA would not help: its presence would prove
   nothing about delivery. Only a provider that files submissions in Sent itself
   (``smtp_saves_sent``) gives real evidence, and even there a missing copy may be late, so
@@ -211,6 +212,11 @@ class OutboxDrainer:
         except SendError as exc:
             # a reply from the server (even a refusal) shows SMTP works; no reply at all does not
             self.store.set_smtp_health(account_id, exc.code is not None, None if exc.code else str(exc))
+            if submitted and exc.code is None:
+                # the link broke after DATA began, before the server's answer: it may have the
+                # reply. Retrying blindly could deliver it twice; decide as after a crash.
+                await self._recover({**item, "submitted_at": time.time()})
+                return
             if exc.permanent:
                 self._fail(item, str(exc))
             else:
