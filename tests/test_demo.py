@@ -23,7 +23,7 @@ import pytest
 from app.config import load_config
 from app.demo import letters, scenario
 from app.demo.session import start_demo
-from app.demo.world import sender_password_env
+from app.demo.world import UNANSWERED_PER_MAILBOX, sender_password_env
 from app.mail import classify, parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def test_demo_servers_work_like_a_providers_and_leave_nothing_behind() -> None:
             assert b'"' + folder + b'"' in folders or b" " + folder in folders
         seeded = [r for r in scenario.SEEDED if r.sender == 0]
         assert int(conn.select("INBOX")[1][0]) == len(seeded)
-        assert int(conn.select("Sent")[1][0]) == len(seeded)
+        assert int(conn.select("Sent")[1][0]) == len(seeded) + UNANSWERED_PER_MAILBOX
 
         smtp = smtplib.SMTP("127.0.0.1", demo.smtp_port, timeout=10)
         smtp.starttls(context=ssl.create_default_context(cafile=str(demo.ca_file)))

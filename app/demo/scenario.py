@@ -136,7 +136,7 @@ PROSPECTS: tuple[Prospect, ...] = (
 
 # Addresses that bounce: they are not mailboxes anywhere in the demo.
 GONE = Prospect("j.morrison@acme-logistics.example", "Jim Morrison", "Acme Logistics")
-FULL = Prospect("sales@tinyshop-supplies.example", "Tinyshop Sales", "Tinyshop Supplies")
+FULL = Prospect("sales@tinyshop-supplies.example", "Morgan Blake", "Tinyshop Supplies")
 
 # Already in the inbox when the demo starts.
 SEEDED: tuple[Reply, ...] = (
@@ -257,6 +257,18 @@ def live_replies(seed: int) -> Iterator[tuple[Reply, Prospect | None]]:
         kind = "ooo" if category == "out_of_office" else "human"
         body = text.format(sender=SENDERS[sender].first, first=first)
         yield Reply(sender, prospect.email, kind, category, body), prospect
+
+
+def quiet_prospects(sender: int, count: int) -> list[Prospect]:
+    """People a mailbox also wrote to who have not answered (yet): most of any campaign."""
+    rng = random.Random(1000 + sender)
+    out = []
+    for n in range(count):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        company, domain = rng.choice(_COMPANIES)
+        out.append(Prospect(f"{first[0].lower()}.{last.lower()}{sender}x{n}@{domain}.example", f"{first} {last}",
+                            company))
+    return out
 
 
 def prospect(email: str) -> Prospect:

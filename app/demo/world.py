@@ -40,6 +40,8 @@ SENDER_PASSWORD_ENV = "REPLYDESK_DEMO_PW_{n}"
 PROSPECT_PASSWORD_ENV = "REPLYDESK_DEMO_PROSPECT_PW"
 """The password of every prospect's mailbox, to look into what they received."""
 COLD_EMAIL_AGE = timedelta(days=2)
+UNANSWERED_PER_MAILBOX = 24
+"""Cold emails in each Sent folder that got no reply, so reply and bounce rates look real."""
 
 log = logging.getLogger("replydesk.demo")
 
@@ -110,7 +112,12 @@ class World:
         log.info("%s -> %s: %s", prospect.email, sender.email, reply.expect)
 
     async def _seed(self) -> None:
+        assert self.imap is not None
         now = datetime.now(timezone.utc)
+        for i, sender in enumerate(scenario.SENDERS):
+            for n, quiet in enumerate(scenario.quiet_prospects(i, UNANSWERED_PER_MAILBOX)):
+                cold = letters.cold_email(sender, quiet, now - timedelta(days=6, hours=-5 * n))
+                await self.imap.deliver(sender.email, cold.raw, folder="Sent", when=cold.when, seen=True)
         for reply in scenario.SEEDED:
             await self._deliver_reply(reply, now - timedelta(hours=reply.hours_ago))
 
