@@ -17,7 +17,7 @@ from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
-from app.ui.messages import StoreChanged
+from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
 from app.ui.text import category_label, line, long_time, safe_text
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
@@ -37,7 +37,7 @@ def _addresses(values: list[str]) -> str:
     return ", ".join(line(v) for v in values)
 
 
-class ConversationScreen(TriageActions, Screen):
+class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         *TRIAGE_BINDINGS,
@@ -66,9 +66,6 @@ class ConversationScreen(TriageActions, Screen):
             self.store.set_seen([self.conversation_id], True, log=False)
         self.reload()
         self.query_one("#thread").focus()
-
-    def on_store_changed(self, _: StoreChanged) -> None:
-        self.reload()
 
     def reload(self) -> None:
         conv = self.store.conversation(self.conversation_id)

@@ -11,9 +11,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from app.ui.messages import StoreChanged
+from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import FAILING_STATES, LIVE_STATES, StatusBar
 from app.ui.text import ago, bar, day_start, line, percent, week_start
+
+STATS_MAX_AGE = 5.0
+"""Seconds the per-day and per-week figures are reused: they scan a week of mail, while the
+connection states beside them change by the second."""
 
 COLUMNS = ("Mailbox", "State", "Last push", "Today", "Sent 7d", "Bounce 7d", "Reply 7d", "Sync", "Last error")
 
@@ -26,7 +30,7 @@ def _state_style(state: str) -> str:
     return ""
 
 
-class HealthScreen(Screen):
+class HealthScreen(RefreshOnStoreChange, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("j", "cursor('down')", "Down", show=False, id="cursor_down"),
@@ -40,6 +44,13 @@ class HealthScreen(Screen):
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._row_keys: list[str] = []
+        self._row_cells: list[list[Text]] = []
+        self._stats: dict[str, dict[str, int]] = {}
+        self._stats_at: float | None = None
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for name in COLUMNS:
@@ -47,22 +58,33 @@ class HealthScreen(Screen):
         self.reload()
         table.focus()
 
-    def on_store_changed(self, _: StoreChanged) -> None:
-        self.reload()
-
     def reload(self) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         now = self.app.clock()  # type: ignore[attr-defined]
         accounts = store.accounts()
-        stats = store.account_stats(day_start(now, self.app.tz), week_start(now))  # type: ignore[attr-defined]
+        if self._stats_at is None or abs(now - self._stats_at) >= STATS_MAX_AGE:
+            self._stats = store.account_stats(day_start(now, self.app.tz), week_start(now))  # type: ignore[attr-defined]
+            self._stats_at = now
+        stats = self._stats
         self._accounts = {a["id"]: a for a in accounts}
         table = self.query_one(DataTable)
-        keep = table.cursor_row
-        table.clear()
-        for acc in accounts:
-            table.add_row(*self._cells(acc, stats.get(acc["id"], {}), now), key=acc["id"])
-        if accounts:
-            table.move_cursor(row=min(keep, len(accounts) - 1), animate=False)
+        rows = [(acc["id"], self._cells(acc, stats.get(acc["id"], {}), now)) for acc in accounts]
+        if [key for key, _ in rows] == self._row_keys:
+            # the same mailboxes: change only the cells that changed (a first sync of hundreds of
+            # mailboxes refreshes this screen several times a second)
+            for (key, cells), old in zip(rows, self._row_cells):
+                for column, cell, was in zip(COLUMNS, cells, old):
+                    if cell != was:
+                        table.update_cell(key, column, cell)
+        else:
+            keep = table.cursor_row
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*cells, key=key)
+            if rows:
+                table.move_cursor(row=min(keep, len(rows) - 1), animate=False)
+        self._row_keys = [key for key, _ in rows]
+        self._row_cells = [cells for _, cells in rows]
         self._show_title(accounts)
         self._show_detail()
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +10,7 @@ from textual.widgets import Footer, Input, Static
 
 from app.store import InboxFilter
 from app.ui.inbox_list import InboxList
-from app.ui.messages import StoreChanged
+from app.ui.messages import RefreshOnStoreChange
 from app.ui.paging import InboxPager
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
@@ -25,7 +23,7 @@ EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "N
          "archived": "Nothing archived.", "all": "No mail yet."}
 
 
-class InboxScreen(TriageActions, Screen):
+class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
     BINDINGS = [
         *TRIAGE_BINDINGS,
         Binding("slash", "search", "Search", id="search"),
@@ -65,12 +63,6 @@ class InboxScreen(TriageActions, Screen):
     def on_screen_resume(self) -> None:
         # on first show too: the store may have changed while another screen was on top
         self.reload()
-
-    def on_store_changed(self, _: StoreChanged) -> None:
-        started = time.monotonic()
-        self.reload()
-        # the app spaces its polls by this while a sync commits without pause
-        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
 
     def reload(self, *, same_filter: bool = True) -> None:
         """Re-read the list, the counts and the health line. After a data change the cursor

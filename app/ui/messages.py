@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.message import Message
 
 
@@ -12,3 +14,16 @@ class StoreChanged(Message):
     def can_replace(self, message: Message) -> bool:
         # a burst of commits needs one refresh, not one per commit
         return isinstance(message, StoreChanged)
+
+
+class RefreshOnStoreChange:
+    """Mixed into a Screen that shows store data: re-read it on ``StoreChanged`` and tell the
+    app how long that took, so its polls are spaced out while a sync commits without pause."""
+
+    def reload(self) -> None:
+        raise NotImplementedError
+
+    def on_store_changed(self, _: StoreChanged) -> None:
+        started = time.monotonic()
+        self.reload()
+        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
