@@ -152,11 +152,15 @@ async def drive(path: Path) -> dict[str, str]:
         figures["  hits "] = f"{len(inbox.pager):,}"
         await pilot.press("escape")
         await pilot.pause(1.0)
-        t = time.perf_counter()
-        new_id = await asyncio.to_thread(arrive, path)
-        while inbox.pager.row(0)["id"] != new_id:
-            await pilot.pause(0.005)
-        figures["arrival from another connection to on screen"] = ms(time.perf_counter() - t)
+        arrivals = []
+        for _ in range(5):
+            t = time.perf_counter()
+            new_id = await asyncio.to_thread(arrive, path)
+            while inbox.pager.row(0)["id"] != new_id:
+                await pilot.pause(0.005)
+            arrivals.append(time.perf_counter() - t)
+            await pilot.pause(0.5)
+        figures["arrival from another connection to on screen, median of 5"] = ms(statistics.median(arrivals))
         figures["refresh after a commit elsewhere (counts + list)"] = ms(app.reload_cost)
     return figures
 
