@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,11 +70,12 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
 
 
 class ParsePool:
-    """Where batches are parsed. A thread by default: it keeps the loop responsive; the parse
-    itself still shares the GIL (see bench/bench_imap_sync.py for the figures)."""
+    """Where batches are parsed: a thread, so the event loop keeps serving 500 connections while
+    a first sync parses. Worker processes measured no faster here (bench/bench_imap_sync.py: the
+    parse and the store already overlap the fetch, and the second core is rarely free)."""
 
-    def __init__(self, executor: Executor | None = None) -> None:
-        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
 
     async def parse(self, folder: str, uidvalidity: int, direction: str,
                     fetched: list[Fetched]) -> list[IncomingMessage]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from app.config import Account
 from app.imap.connection import ImapConnection
-from app.imap.responses import Fetched, search_date, uid_set
+from app.imap.responses import search_date, uid_set
 from app.imap.storage import ParsePool, StoreThread, store_batch
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ BATCH = 100
 MAX_FETCH_BYTES = 4_000_000
 """Bytes of one message fetched; the rest of a bigger one (attachments) is not downloaded."""
 FLAG_BATCH = 5000
+PARSE_AHEAD = 3
+"""Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
 
 
 @dataclass
@@ -110,14 +112,31 @@ class FolderSync:
         chunks = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)]
         new = done = 0
         acct = self.account.id
-        pending: asyncio.Future[list[Fetched]] = asyncio.ensure_future(
-            self.conn.uid_fetch(uid_set(chunks[0]), items))
+        # a pipeline: the connection fetches the next batches while earlier ones are parsed (in
+        # the parse pool, several at once) and stored, in order
+        parsing: asyncio.Queue[tuple[list[int], asyncio.Future] | None] = asyncio.Queue(PARSE_AHEAD)
+
+        async def fetch_all() -> None:
+            for chunk in chunks:
+                fetched = await self.conn.uid_fetch(uid_set(chunk), items)
+                await parsing.put((chunk, asyncio.ensure_future(
+                    self.parser.parse(folder, uidvalidity, direction, fetched))))
+            await parsing.put(None)
+
+        fetcher = asyncio.ensure_future(fetch_all())
         try:
-            for n, chunk in enumerate(chunks):
-                fetched = await pending
-                if n + 1 < len(chunks):
-                    pending = asyncio.ensure_future(self.conn.uid_fetch(uid_set(chunks[n + 1]), items))
-                batch = await self.parser.parse(folder, uidvalidity, direction, fetched)
+            while True:
+                getter = asyncio.ensure_future(parsing.get())
+                await asyncio.wait({getter, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    fetcher.result()  # the fetch failed: raise its error
+                    continue
+                item = getter.result()
+                if item is None:
+                    break
+                chunk, parsed = item
+                batch = await parsed
                 highest = max(highest, chunk[-1])
                 done += len(chunk)
                 progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
@@ -127,8 +146,11 @@ class FolderSync:
                 if self.on_progress is not None:
                     self.on_progress(done, len(uids))
         finally:
-            if not pending.done():
-                pending.cancel()
+            fetcher.cancel()
+            while not parsing.empty():
+                queued = parsing.get_nowait()
+                if queued is not None:
+                    queued[1].cancel()
         return new, highest
 
     async def _sync_flags(self, folder: str, info, upto: int, modseq: int | None, fresh: bool,

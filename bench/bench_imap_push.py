@@ -1,0 +1,184 @@
+"""Push latency and idle cost of the engine with 100 and 500 mailboxes in IDLE.
+
+    python bench/bench_imap_push.py [--accounts 100 500] [--samples 100] [--idle-seconds 20]
+
+Starts its own Dovecot (tests/servers) with one user per mailbox and runs ``replydesk sync`` as
+a user would (its own process, implicit TLS, default refresh and poll intervals). For each size:
+  cold start  seconds until every account is ``idle`` in the store,
+  idle cost   the engine's RSS and CPU% over ``--idle-seconds`` of idling,
+  latency     LMTP delivery accepted by Dovecot -> the row committed in the store, p50/p99, over
+              ``--samples`` messages to random mailboxes (one every 0.1 s).
+Dovecot itself holds a push back for about half a second (it batches mailbox notifications);
+that is inside the figure, as a user would see it, and measured alone first: a bare aioimaplib
+client in IDLE, delivery accepted -> ``EXISTS`` received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import smtplib
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aioimaplib  # noqa: E402
+
+from tests.conftest import User, build_message, write_config  # noqa: E402
+from tests.servers.dovecot import Dovecot  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def count(db: sqlite3.Connection, sql: str, *args) -> int:
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: float) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="replydesk-bench-push-"))
+    config = write_config(tmp / "config.toml", dovecot, None, users)
+    db_path = tmp / "replydesk.db"
+    log = open(tmp / "sync.out", "wb")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "app", "--config", str(config), "sync", "--quiet"],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while not db_path.exists():
+            time.sleep(0.1)
+        db = sqlite3.connect(db_path, timeout=30)
+        while count(db, "SELECT count(*) FROM accounts WHERE state = 'idle'") < len(users):
+            if proc.poll() is not None or time.monotonic() - started > 240:
+                raise SystemExit(f"engine did not reach idle: {(tmp / 'sync.out').read_text()[-2000:]}")
+            time.sleep(0.2)
+        cold = time.monotonic() - started
+        time.sleep(2)
+        cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(idle_seconds)
+        cpu_pct = 100 * (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
+        rss = rss_mb(proc.pid)
+
+        outstanding: dict[str, float] = {}
+        latencies: list[float] = []
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def feed() -> None:
+            rnd = random.Random(1)
+            with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=60) as lmtp:
+                for i in range(samples):
+                    to = rnd.choice(users).email
+                    msg = build_message(to, subject=f"Re: latency {i}", body="Interested, call me.")
+                    lmtp.sendmail("prospect@example.net", [to], msg.as_bytes())
+                    with lock:
+                        outstanding[msg["Message-ID"]] = time.monotonic()
+                    time.sleep(0.1)
+            done.set()
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        deadline = time.monotonic() + samples * 0.1 + 60
+        while (not done.is_set() or outstanding) and time.monotonic() < deadline:
+            with lock:
+                ids = list(outstanding)
+            if ids:
+                marks = ",".join("?" for _ in ids)
+                for (mid,) in db.execute(f"SELECT message_id FROM messages WHERE message_id IN ({marks})", ids):
+                    with lock:
+                        latencies.append(time.monotonic() - outstanding.pop(mid))
+            time.sleep(0.002)
+        db.close()
+        latencies.sort()
+        return {
+            "accounts": len(users), "cold_start_s": round(cold, 1), "rss_mb": round(rss, 1),
+            "idle_cpu_pct": round(cpu_pct, 2), "samples": len(latencies), "lost": len(outstanding),
+            "p50_ms": round(1000 * statistics.median(latencies)),
+            "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]),
+            "max_ms": round(1000 * latencies[-1]),
+        }
+    finally:
+        stop = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print(f"  ({len(users)} accounts: engine stopped in {time.monotonic() - stop:.1f} s)")
+        log.close()
+
+
+async def bare_idle_latency(dovecot: Dovecot, user: User, samples: int = 10) -> list[float]:
+    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    client = aioimaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx)
+    await client.wait_hello_from_server()
+    await client.login(user.email, user.password)
+    await client.select("INBOX")
+    out = []
+    for i in range(samples):
+        idle = await client.idle_start(timeout=60)
+        msg = build_message(user.email, subject=f"Re: bare {i}", body="hi")
+        await asyncio.to_thread(dovecot.deliver, user.email, msg.as_bytes())
+        accepted = time.monotonic()
+        while True:
+            lines = await client.wait_server_push(timeout=10)
+            if any(isinstance(x, bytes) and x.endswith(b"EXISTS") for x in lines):
+                break
+        out.append(time.monotonic() - accepted)
+        client.idle_done()
+        await asyncio.wait_for(idle, 10)
+    await client.logout()
+    return sorted(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--accounts", type=int, nargs="+", default=[100, 500])
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--idle-seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    dovecot = Dovecot()
+    dovecot.start()
+    try:
+        users = [User(f"bench{i}@example.com", f"bench-pw-{i}", f"REPLYDESK_BENCH_PW_{i}")
+                 for i in range(max(args.accounts))]
+        for u in users:
+            os.environ[u.env] = u.password
+        dovecot.add_users([(u.email, u.password) for u in users])
+        time.sleep(1.1)
+        bare = asyncio.run(bare_idle_latency(dovecot, users[-1]))
+        print(f"bare aioimaplib IDLE, delivery -> EXISTS: p50 {1000 * statistics.median(bare):.0f} ms, "
+              f"max {1000 * bare[-1]:.0f} ms", flush=True)
+        for n in args.accounts:
+            print(measure(dovecot, users[:n], args.samples, args.idle_seconds), flush=True)
+    finally:
+        dovecot.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
+same messages in the same run.
+
+    python bench/bench_imap_sync.py [--messages 10000]
+
+Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
+few hundred bytes to a few KB), then:
+  bare   aioimaplib IMAP4_SSL, UID FETCH of every message (UID FLAGS INTERNALDATE RFC822.SIZE
+         BODY.PEEK[]) in batches of the engine's size, bytes discarded;
+  engine replydesk's Engine with that one account, from start to the last row committed
+         (fetch, parse, classify, threads, FTS index).
+Prints both rates and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import smtplib
+import ssl
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aioimaplib  # noqa: E402
+
+from app.config import load_config  # noqa: E402
+from app.engine import Engine  # noqa: E402
+from app.imap.sync import BATCH  # noqa: E402
+from app.store import Store  # noqa: E402
+from tests.conftest import User, build_message, write_config  # noqa: E402
+from tests.servers.dovecot import Dovecot  # noqa: E402
+
+BODIES = [
+    "Thanks for reaching out. Could you send pricing for a team of 12?",
+    "Not interested, please remove me from your list.",
+    "I'm out of the office until Monday with limited access to email.",
+    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
+    "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
+]
+
+
+def deliver_all(dovecot: Dovecot, to: str, n: int) -> None:
+    rnd = random.Random(7)
+    with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
+        for i in range(n):
+            msg = build_message(to, subject=f"Re: outreach {i}", body=rnd.choice(BODIES),
+                                from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
+            lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
+
+
+async def bare_fetch(dovecot: Dovecot, user: User) -> tuple[float, int, int]:
+    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    client = aioimaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx, timeout=120)
+    await client.wait_hello_from_server()
+    await client.login(user.email, user.password)
+    await client.select("INBOX")
+    started = time.perf_counter()
+    found = await client.uid_search("ALL", charset=None)
+    uids = [int(u) for u in found.lines[0].split()]
+    count = size = 0
+    for i in range(0, len(uids), BATCH):
+        chunk = uids[i:i + BATCH]
+        resp = await client.uid("fetch", f"{chunk[0]}:{chunk[-1]}",
+                                "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+        for line in resp.lines:
+            if isinstance(line, bytearray):
+                count += 1
+                size += len(line)
+    took = time.perf_counter() - started
+    await client.logout()
+    return took, count, size
+
+
+async def engine_sync(config_path: Path, n: int) -> float:
+    config = load_config(config_path)
+    engine = Engine(config)
+    watch = Store(config.database)
+    started = time.perf_counter()
+    await engine.start()
+    try:
+        while watch.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0] < n:
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - started
+    finally:
+        await engine.stop()
+        watch.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=10_000)
+    args = ap.parse_args()
+    dovecot = Dovecot()
+    dovecot.start()
+    try:
+        user = User("bench-sync@example.com", "bench-pw-sync", "REPLYDESK_BENCH_PW_SYNC")
+        os.environ[user.env] = user.password
+        dovecot.add_user(user.email, user.password)
+        time.sleep(1.1)
+        t = time.perf_counter()
+        deliver_all(dovecot, user.email, args.messages)
+        print(f"delivered {args.messages} messages over LMTP in {time.perf_counter() - t:.1f} s")
+        tmp = Path(tempfile.mkdtemp(prefix="replydesk-bench-"))
+        config_path = write_config(tmp / "config.toml", dovecot, None, [user], initial_sync_days=30,
+                                   idle_refresh_minutes=10)
+        bare, count, size = asyncio.run(bare_fetch(dovecot, user))
+        print(f"bare aioimaplib FETCH: {count} messages, {size / 1e6:.1f} MB in {bare:.2f} s "
+              f"= {count / bare:,.0f} msg/s")
+        took = asyncio.run(engine_sync(config_path, args.messages))
+        print(f"engine first sync (fetch+parse+classify+store): {args.messages} in {took:.2f} s "
+              f"= {args.messages / took:,.0f} msg/s")
+        print(f"ratio engine/bare: {took / bare:.1f}x the time of the bare FETCH")
+    finally:
+        dovecot.cleanup()
+
+
+if __name__ == "__main__":
+    main()
