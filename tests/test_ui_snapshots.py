@@ -51,3 +51,11 @@ def test_health(snap_compare, db: Path) -> None:
 
 def test_help(snap_compare, db: Path) -> None:
     assert snap_compare(make_app(db), press=["question_mark"], terminal_size=(100, 30))
+
+
+def test_conversation_80x24(snap_compare, db: Path) -> None:
+    assert snap_compare(make_app(db), press=["enter"], terminal_size=(80, 24))
+
+
+def test_health_80x24(snap_compare, db: Path) -> None:
+    assert snap_compare(make_app(db), press=["h", "j"], terminal_size=(80, 24))
