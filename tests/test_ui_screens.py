@@ -98,6 +98,7 @@ async def test_health_screen(db: Path) -> None:
         text = screen_text(app)
         assert "Error: LOGIN failed: [AUTHENTICATIONFAILED]" in text
         assert "Hint: Google needs an app password" in text
+        assert "· fetched 150 of 600" in text
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HealthScreen)

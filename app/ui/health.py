@@ -128,6 +128,9 @@ class HealthScreen(RefreshOnStoreChange, Screen):
                 detail.append(f"{line(acc['id'])} <{line(acc['email'])}>", style="bold")
                 detail.append(f"   {(acc['state'] or 'new').replace('_', ' ')} since {ago(acc['state_changed'], now)}"
                               f" · last sync {ago(acc['last_sync'], now)}")
+                done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
+                if total > done:
+                    detail.append(f" · fetched {done:,} of {total:,}")
                 if acc["last_error"]:
                     detail.append("\nError: ", style="bold")
                     detail.append(line(acc["last_error"]))
