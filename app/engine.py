@@ -145,8 +145,7 @@ class Engine:
         for account in self.config.accounts:
             if account.enabled:
                 self._start_watcher(account)
-            else:
-                await self._mark(account, "disabled")
+        await self._mark([a for a in self.config.accounts if not a.enabled], "disabled")
         self._poller = asyncio.create_task(self._poll_ops(), name="replydesk-ops-poller")
         self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
 
@@ -170,11 +169,16 @@ class Engine:
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
 
-    async def _mark(self, account: Account, state: str) -> None:
-        if self._db is None:
+    async def _mark(self, accounts: list[Account], state: str) -> None:
+        if self._db is None or not accounts:
             return
-        await self._db.call(lambda s: (s.ensure_account(account.id, account.email, account.name),
-                                       s.set_account_state(account.id, state)))
+
+        def mark(s) -> None:
+            with s.db.tx():
+                for account in accounts:
+                    s.ensure_account(account.id, account.email, account.name)
+                    s.set_account_state(account.id, state)
+        await self._db.call(mark)
 
     def wake(self, account_id: str) -> None:
         watcher = self.watchers.get(account_id)
@@ -200,9 +204,9 @@ class Engine:
         if self._outbox is not None:
             self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)
-        for k in gone:
-            account = next((a for a in config.accounts if a.id == k), old[k])
-            await self._mark(account, "disabled" if k in {a.id for a in config.accounts} else "stopped")
+        configured = {a.id for a in config.accounts}
+        await self._mark([old[k] for k in gone if k in configured], "disabled")
+        await self._mark([old[k] for k in gone if k not in configured], "stopped")
         for k in [*restart, *[k for k in new if k not in old]]:
             self._start_watcher(new[k])
         log.info("engine: reloaded (%d started, %d stopped, %d restarted)",
@@ -242,8 +246,7 @@ class Engine:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait([t for t in (self._poller, self._drainer) if t is not None], timeout=1.0)
         if self._db is not None:
-            for account in accounts:
-                await self._mark(account, "stopped")
+            await self._mark(accounts, "stopped")
             await self._db.close()
         if self._parser is not None:
             self._parser.close()

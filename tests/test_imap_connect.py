@@ -9,7 +9,7 @@ import time
 import pytest
 
 from app.config import parse_config
-from app.errors import AccountConfigError, AuthError, ReauthNeeded
+from app.errors import AccountConfigError, AuthError, NetworkError, ReauthNeeded
 from app.imap.connection import ImapConnection
 from tests.engine_support import rows, running_engine, state, until
 
@@ -147,3 +147,30 @@ async def test_xoauth2_token_accepted_and_a_rejected_one_answers_promptly(doveco
         await bad.open()
     await bad.close()
     assert time.monotonic() - started < 10  # a NO, not a command timeout
+
+
+async def test_a_silent_server_is_noticed_at_the_idle_refresh(dovecot, users) -> None:
+    """The link stays up but the server says nothing (its process frozen): DONE at the refresh
+    gets no answer within the grace, and the connection counts as dead instead of hanging."""
+    import os
+    import re
+    import signal
+
+    [user] = users(1)
+    conn = ImapConnection(account(dovecot, user, port=dovecot.imaps_port, security="tls",
+                                  ca_file=dovecot.ca_file), timeout=2.0)
+    await conn.open()
+    await conn.select("INBOX")
+    conn.take_changes()  # the SELECT's own EXISTS
+    pid = int(re.findall(rf"Login: user=<{re.escape(user.email)}>.*?mpid=(\d+)", dovecot.log_text())[-1])
+    idle = asyncio.create_task(conn.idle(asyncio.Event(), 1.0))
+    await asyncio.sleep(0.3)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(NetworkError, match="no answer"):
+            await asyncio.wait_for(idle, 10)
+        assert time.monotonic() - started < 5
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        await conn.close()
