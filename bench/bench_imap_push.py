@@ -8,7 +8,10 @@ a user would (its own process, implicit TLS, default refresh and poll intervals)
   idle cost   the engine's RSS and CPU% over ``--idle-seconds`` of idling,
   latency     LMTP delivery accepted by Dovecot -> the row committed in the store, p50/p99, over
               ``--samples`` messages to random mailboxes (one every 0.1 s).
-Dovecot itself holds a push back for about half a second (it batches mailbox notifications);
+Dovecot watches each mailbox with inotify, at most ``fs.inotify.max_user_instances`` (often 128)
+per uid, and all test users share one: past that, its imap processes look for new mail only every
+``mailbox_idle_check_interval`` (30 s; ``--dovecot-idle-check`` sets it). The script says when
+that happened. Dovecot also holds a push back for about half a second (it batches mailbox notifications);
 that is inside the figure, as a user would see it, and measured alone first: a bare aioimaplib
 client in IDLE, delivery accepted -> ``EXISTS`` received.
 """
@@ -161,8 +164,14 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, nargs="+", default=[100, 500])
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--idle-seconds", type=float, default=20.0)
+    ap.add_argument("--dovecot-idle-check", type=float, default=None, metavar="S",
+                    help="Dovecot's mailbox_idle_check_interval: how often an imap process that got no "
+                         "inotify watch looks for new mail (Dovecot's default: 30 s)")
     args = ap.parse_args()
     dovecot = Dovecot()
+    if args.dovecot_idle_check:
+        with dovecot.conf.open("a") as conf:
+            conf.write(f"mailbox_idle_check_interval = {args.dovecot_idle_check:g} secs\n")
     dovecot.start()
     try:
         users = [User(f"bench{i}@example.com", f"bench-pw-{i}", f"REPLYDESK_BENCH_PW_{i}")
@@ -176,6 +185,12 @@ def main() -> None:
               f"max {1000 * bare[-1]:.0f} ms", flush=True)
         for n in args.accounts:
             print(measure(dovecot, users[:n], args.samples, args.idle_seconds), flush=True)
+            inotify = sum("inotify" in line for line in dovecot.log_text().splitlines())
+            if inotify:
+                print(f"  Dovecot could not watch {inotify} mailboxes with inotify (fs.inotify."
+                      f"max_user_instances = {Path('/proc/sys/fs/inotify/max_user_instances').read_text().strip()}"
+                      " for its one uid): those imap processes push only at their "
+                      f"mailbox_idle_check_interval ({args.dovecot_idle_check or 30:g} s)", flush=True)
     finally:
         dovecot.cleanup()
 

@@ -167,3 +167,23 @@ async def test_reload_adds_and_removes_accounts_without_dropping_others(dovecot,
         deliver(second.email, subject="Re: hello", body="hi")
         await until(lambda: len(rows(store, second.email)) == 1, 10, "kept account syncs")
         assert logins(dovecot, second.email) == 1
+
+
+async def test_a_reply_filed_in_junk_is_found_by_the_poll(dovecot, users, make_config, tmp_path) -> None:
+    import imaplib
+    import ssl
+
+    [user] = users(1)
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5, poll_interval_seconds=1)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: state(store, user.email) == "idle", 20, "idle")
+        raw = build_message(user.email, subject="Re: landed in spam", body="Yes, interested!").as_bytes()
+
+        def spam_filter_files_it() -> None:
+            ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+            with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
+                imap.login(user.email, user.password)
+                imap.append("Junk", None, None, raw)
+        await asyncio.to_thread(spam_filter_files_it)
+        await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
+        assert store.list_messages()[0]["subject"] == "Re: landed in spam"

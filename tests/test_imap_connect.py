@@ -158,10 +158,11 @@ async def test_a_silent_server_is_noticed_at_the_idle_refresh(dovecot, users) ->
 
     [user] = users(1)
     conn = ImapConnection(account(dovecot, user, port=dovecot.imaps_port, security="tls",
-                                  ca_file=dovecot.ca_file), timeout=2.0)
+                                  ca_file=dovecot.ca_file))
     await conn.open()
     await conn.select("INBOX")
     conn.take_changes()  # the SELECT's own EXISTS
+    conn.timeout = 2.0  # the grace after the refresh
     pid = int(re.findall(rf"Login: user=<{re.escape(user.email)}>.*?mpid=(\d+)", dovecot.log_text())[-1])
     idle = asyncio.create_task(conn.idle(asyncio.Event(), 1.0))
     await asyncio.sleep(0.3)

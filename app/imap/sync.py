@@ -96,7 +96,8 @@ class FolderSync:
         if synced_before:
             result.flags, modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh,
                                                           changes.flags, full)
-            if changes.expunge or full:
+            # Junk and Sent are not watched between polls: a fresh look may find messages gone
+            if changes.expunge or full or (fresh and role != "inbox"):
                 result.removed = await self._remove_vanished(folder, info.uidvalidity, synced_before)
         fields.update(highest_uid=highest, highestmodseq=modseq)
         await self.db.call(lambda s: s.save_folder(acct, folder, **fields))
