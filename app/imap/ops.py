@@ -116,12 +116,18 @@ class OpsRunner:
         if folder is None:
             raise ImapNo(f"this mailbox has no {role} folder")
         raw: bytes | None = None
+        message_id: str | None = None
         if args.get("outbox_id") is not None:
             item = await self.db.call(lambda s: s.outbox_item(args["outbox_id"]))
-            raw = item["raw"] if item else None
+            raw, message_id = (item["raw"], item["message_id"]) if item else (None, None)
         elif args.get("raw_b64"):
             raw = base64.b64decode(args["raw_b64"])
         if not raw:
             raise ImapNo("nothing to append: the message is gone from the outbox")
+        if message_id:
+            # an earlier try may have reached the server before the link dropped: never file two copies
+            await self._select(folder)
+            if await self.conn.uid_search("HEADER", "Message-ID", quote(message_id)):
+                return
         await self.conn.append(folder, bytes(raw), list(args.get("flags", ["\\Seen"])))
 
