@@ -5,13 +5,11 @@
 - A server that closes the link (``doveadm kick``, shutdown) leaves aioimaplib's futures pending
   forever: every wait here races the connection-lost future and a no-data deadline, and a dead
   link is aborted, never LOGOUT-awaited.
-- aioimaplib handles the lines of one read by recursion; a read with thousands of short lines (a
-  flag fetch of a big folder) overflows the stack. Reads are fed to it in slices of lines.
 - SASL (AUTHENTICATE PLAIN / XOAUTH2) answers the server's challenge, so a rejected token ends
   in a prompt NO instead of a hang that looks like a network error.
 - Capabilities are read again after login (tagged-OK capabilities parse into junk).
-- Untagged EXISTS / EXPUNGE / FETCH / BYE are noted as they arrive (aioimaplib drops them outside
-  IDLE), so a message that lands between a sync and the next IDLE is not missed.
+- The traps inside aioimaplib's protocol (recursion on big reads, dropped untagged responses)
+  are fixed in ``protocol.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from dataclasses import dataclass
 
 import aioimaplib
 
@@ -27,12 +24,12 @@ from app.auth import credentials, invalidate, rejected, xoauth2_string
 from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.imap import responses as r
+from app.imap.protocol import Changes, ImapProtocol, SaslCommand
 from app.imap.tls import set_keepalive, tls_context
 
 COMMAND_TIMEOUT = 60.0
 """Seconds without any data from the server, during a command, before the link counts as dead."""
 CONNECT_TIMEOUT = 30.0
-LINES_PER_FEED = 200
 
 WRONG_PORT_HINT = ("wrong port for the TLS mode? 993 is implicit TLS (security = \"tls\"), "
                    "143 is STARTTLS (security = \"starttls\")")
@@ -40,102 +37,6 @@ WRONG_PORT_HINT = ("wrong port for the TLS mode? 993 is implicit TLS (security =
 
 class ImapNo(ReplydeskError):
     """The server answered NO or BAD to a command (the link itself is fine)."""
-
-
-@dataclass
-class Changes:
-    exists: bool = False
-    expunge: bool = False
-    flags: bool = False
-
-    def __bool__(self) -> bool:
-        return self.exists or self.expunge or self.flags
-
-
-class _Protocol(aioimaplib.IMAP4ClientProtocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop, lost: asyncio.Future) -> None:
-        super().__init__(loop, self._lost_cb)
-        self._lost = lost
-        self.last_data = loop.time()
-        self.activity = asyncio.Event()
-        self.changes = Changes()
-        self.bye: str | None = None
-        self.greeted = asyncio.Event()
-        self.greeting_error: Exception | None = None
-
-    def _lost_cb(self, exc: Exception | None) -> None:
-        if not self._lost.done():
-            self._lost.set_result(exc)
-        self.activity.set()
-
-    def data_received(self, d: bytes) -> None:
-        self.last_data = self.loop.time()
-        if d.count(b"\n") <= LINES_PER_FEED:
-            super().data_received(d)
-            return
-        start = 0
-        while start < len(d):
-            pos = start
-            for _ in range(LINES_PER_FEED):
-                i = d.find(b"\n", pos)
-                if i < 0:
-                    pos = len(d)
-                    break
-                pos = i + 1
-            super().data_received(d[start:pos])
-            start = pos
-
-    def _untagged_response(self, line: bytes) -> aioimaplib.Command:
-        body = line[2:] if line.startswith(b"* ") else line
-        if body.startswith(b"BYE"):
-            self.bye = body[4:].decode("utf-8", "replace").strip() or "BYE"
-            self.activity.set()
-        else:
-            parts = body.split(b" ", 2)
-            if len(parts) >= 2 and parts[0].isdigit():
-                kind = parts[1].upper()
-                if kind == b"EXISTS":
-                    self.changes.exists = True
-                    self.activity.set()
-                elif kind == b"EXPUNGE":
-                    self.changes.expunge = True
-                    self.activity.set()
-                elif kind == b"FETCH" and "FETCH" not in self.pending_async_commands:
-                    # not an answer to our FETCH/STORE: another client changed flags
-                    self.changes.flags = True
-                    self.activity.set()
-        return super()._untagged_response(line)
-
-    async def welcome(self, command: bytes) -> None:
-        try:
-            await super().welcome(command)
-        except Exception as exc:  # a BYE greeting, or no IMAP4rev1: reported by ImapConnection
-            self.greeting_error = exc
-        finally:
-            self.greeted.set()
-
-
-class _SaslCommand(aioimaplib.Command):
-    """AUTHENTICATE that answers challenges: the initial response if the server had no SASL-IR,
-    then an empty line (RFC 7628: after an error challenge, to get the tagged NO)."""
-
-    def __init__(self, proto: _Protocol, mechanism: str, initial: str, send_initial: bool) -> None:
-        args = (mechanism, initial) if send_initial else (mechanism,)
-        super().__init__("AUTHENTICATE", proto.new_tag(), *args, loop=proto.loop)
-        self._proto = proto
-        self._answers = [b""] if send_initial else [initial.encode(), b""]
-        self._challenged = False
-
-    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
-        if result == "Pending" and isinstance(line, bytes) and line.startswith(b"+"):
-            self._challenged = True
-        super().append_to_resp(line, result)
-
-    def flush(self) -> None:
-        if self._challenged and self._proto.transport is not None:
-            self._challenged = False
-            answer = self._answers.pop(0) if self._answers else b""
-            self._proto.transport.write(answer + b"\r\n")
 
 
 class ImapConnection:
@@ -150,7 +51,7 @@ class ImapConnection:
         self.select_info: r.SelectInfo | None = None
         self._loop = asyncio.get_running_loop()
         self._lost: asyncio.Future = self._loop.create_future()
-        self.proto = _Protocol(self._loop, self._lost)
+        self.proto = ImapProtocol(self._loop, self._lost)
 
     # -- connecting ----------------------------------------------------------------------
 
@@ -257,7 +158,7 @@ class ImapConnection:
         raise rejected(self.account, "imap", text)
 
     async def _authenticate(self, mechanism: str, initial: str, caps: set[str]) -> aioimaplib.Response:
-        cmd = _SaslCommand(self.proto, mechanism, initial, send_initial="SASL-IR" in caps)
+        cmd = SaslCommand(self.proto, mechanism, initial, send_initial="SASL-IR" in caps)
         return await self._run(self.proto.execute(cmd, scrub=initial), "AUTHENTICATE")
 
     # -- running commands ----------------------------------------------------------------

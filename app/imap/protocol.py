@@ -1,0 +1,114 @@
+"""aioimaplib's protocol with two of its traps fixed in place, for ``ImapConnection``.
+
+- It handles the lines of one read by recursion; a read with thousands of short lines (a flag
+  fetch of a big folder) overflows the stack. Reads are fed to it in slices of lines.
+- It drops untagged EXISTS / EXPUNGE / FETCH outside IDLE and never reports BYE: they are noted
+  here as they arrive, so a message that lands between a sync and the next IDLE is not missed
+  and a closing server is seen at once.
+- AUTHENTICATE never answers the server's challenges: ``SaslCommand`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aioimaplib
+
+LINES_PER_FEED = 200
+
+
+@dataclass
+class Changes:
+    exists: bool = False
+    expunge: bool = False
+    flags: bool = False
+
+    def __bool__(self) -> bool:
+        return self.exists or self.expunge or self.flags
+
+
+class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop, lost: asyncio.Future) -> None:
+        super().__init__(loop, self._lost_cb)
+        self._lost = lost
+        self.last_data = loop.time()
+        self.activity = asyncio.Event()
+        self.changes = Changes()
+        self.bye: str | None = None
+        self.greeted = asyncio.Event()
+        self.greeting_error: Exception | None = None
+
+    def _lost_cb(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(exc)
+        self.activity.set()
+
+    def data_received(self, d: bytes) -> None:
+        self.last_data = self.loop.time()
+        if d.count(b"\n") <= LINES_PER_FEED:
+            super().data_received(d)
+            return
+        start = 0
+        while start < len(d):
+            pos = start
+            for _ in range(LINES_PER_FEED):
+                i = d.find(b"\n", pos)
+                if i < 0:
+                    pos = len(d)
+                    break
+                pos = i + 1
+            super().data_received(d[start:pos])
+            start = pos
+
+    def _untagged_response(self, line: bytes) -> aioimaplib.Command:
+        body = line[2:] if line.startswith(b"* ") else line
+        if body.startswith(b"BYE"):
+            self.bye = body[4:].decode("utf-8", "replace").strip() or "BYE"
+            self.activity.set()
+        else:
+            parts = body.split(b" ", 2)
+            if len(parts) >= 2 and parts[0].isdigit():
+                kind = parts[1].upper()
+                if kind == b"EXISTS":
+                    self.changes.exists = True
+                    self.activity.set()
+                elif kind == b"EXPUNGE":
+                    self.changes.expunge = True
+                    self.activity.set()
+                elif kind == b"FETCH" and "FETCH" not in self.pending_async_commands:
+                    # not an answer to our FETCH/STORE: another client changed flags
+                    self.changes.flags = True
+                    self.activity.set()
+        return super()._untagged_response(line)
+
+    async def welcome(self, command: bytes) -> None:
+        try:
+            await super().welcome(command)
+        except Exception as exc:  # a BYE greeting, or no IMAP4rev1: reported by ImapConnection
+            self.greeting_error = exc
+        finally:
+            self.greeted.set()
+
+
+class SaslCommand(aioimaplib.Command):
+    """AUTHENTICATE that answers challenges: the initial response if the server had no SASL-IR,
+    then an empty line (RFC 7628: after an error challenge, to get the tagged NO)."""
+
+    def __init__(self, proto: ImapProtocol, mechanism: str, initial: str, send_initial: bool) -> None:
+        args = (mechanism, initial) if send_initial else (mechanism,)
+        super().__init__("AUTHENTICATE", proto.new_tag(), *args, loop=proto.loop)
+        self._proto = proto
+        self._answers = [b""] if send_initial else [initial.encode(), b""]
+        self._challenged = False
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        if result == "Pending" and isinstance(line, bytes) and line.startswith(b"+"):
+            self._challenged = True
+        super().append_to_resp(line, result)
+
+    def flush(self) -> None:
+        if self._challenged and self._proto.transport is not None:
+            self._challenged = False
+            answer = self._answers.pop(0) if self._answers else b""
+            self._proto.transport.write(answer + b"\r\n")
