@@ -82,3 +82,22 @@ async def test_sent_reply_is_appended_to_sent(dovecot, users, make_config, tmp_p
                     "appended to Sent")
         await until(lambda: any(r["direction"] == "out" and r["message_id"] == "<reply-1@replydesk.test>"
                                 for r in rows(store)), 10, "Sent synced back as outbound")
+
+
+async def test_a_label_set_on_another_machine_comes_back_from_its_keyword(dovecot, users, deliver, make_config,
+                                                                          tmp_path) -> None:
+    [user] = users(1)
+    mid = deliver(user.email, subject="Re: labelled elsewhere", body="Not for us, thanks.")
+
+    def other_machine_labels() -> None:
+        ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+        with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
+            imap.login(user.email, user.password)
+            imap.select("INBOX")
+            imap.uid("STORE", "1:*", "+FLAGS", "(replydesk-meeting)")
+    await asyncio.to_thread(other_machine_labels)
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 1, 20, "first sync")
+        [row] = rows(store)
+        assert (row["message_id"], row["category"], row["category_source"]) == (mid, "meeting", "user")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from app.imap.responses import Fetched
 from app.mail import classify, parse
 from app.store import IncomingMessage, Store
+from app.store.triage import KEYWORD_PREFIX
 
 T = TypeVar("T")
 
@@ -62,11 +63,23 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
     """A fetched batch and the folder's new high-water mark in one transaction: after a crash
     either both are there or neither (and the dedup key makes a refetch harmless)."""
     with store.db.tx():
+        labels = {m.parsed.message_id: label for m in batch
+                  if m.direction == "in" and m.parsed.message_id and (label := keyword_label(m.flags))}
+        if labels:
+            store.adopt_server_labels(account, labels)
         ids = store.add_messages(account, batch)
         store.save_folder(account, folder, **folder_fields)
         if progress:
             store.update_account(account, **progress)
     return ids
+
+
+def keyword_label(flags: frozenset[str]) -> str | None:
+    """The category a ``replydesk-<category>`` keyword on the server names, if any."""
+    for flag in flags:
+        if flag.lower().startswith(KEYWORD_PREFIX):
+            return flag[len(KEYWORD_PREFIX):].lower()
+    return None
 
 
 class ParsePool:

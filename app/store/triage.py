@@ -37,6 +37,14 @@ class TriageMixin:
         return [{"id": r[0], "op": r[1], "message": r[2], "args": json.loads(r[3]), "attempts": r[4],
                  "folder": r[5], "uidvalidity": r[6], "uid": r[7], "message_id": r[8]} for r in rows]
 
+    def adopt_server_labels(self, account: str, labels: dict[str, str]) -> None:
+        """Labels read back from ``replydesk-<category>`` keywords (another machine set them), by
+        Message-ID; a label made here wins. Call before storing the messages."""
+        with self.db.tx() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO labels (account, message_id, category, updated) VALUES (?, ?, ?, ?)",
+                [(account, mid, cat, now()) for mid, cat in labels.items() if cat in CATEGORIES])
+
     def accounts_with_pending_ops(self) -> list[str]:
         """Accounts whose watcher has server operations waiting (the engine's wake-up poll)."""
         return [r[0] for r in self.db.conn.execute(
