@@ -149,7 +149,8 @@ class AccountWatcher:
         self.backoff.reset()
         refresh = self.general.idle_refresh_minutes * 60
         poll_every = self.general.poll_interval_seconds
-        next_poll = time.monotonic() + poll_every
+        # spread the polls of accounts that connected together
+        next_poll = time.monotonic() + poll_every * random.uniform(0.5, 1.0)
         while True:
             await self._set_state("idle")
             reason = await conn.idle(self._wake, max(0.0, min(refresh, next_poll - time.monotonic())))
