@@ -79,5 +79,11 @@ async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch) -> 
             row = next(r for r in rows(store) if r["message_id"] == second["Message-ID"])
             store.set_seen([row["conversation_id"]], True)
             await until(lambda: store.pending_ops(EMAIL) == [], 10, "op done")
+            # PERMANENTFLAGS without \\*: the label stays local, its keyword is not sent (and not failed)
+            store.set_category([row["conversation_id"]], "interested")
+            await until(lambda: store.pending_ops(EMAIL) == [], 10, "label op done")
+            failed = store.db.conn.execute("SELECT count(*) FROM pending_ops WHERE state = 'failed'").fetchone()[0]
+            assert failed == 0
             flags = await asyncio.to_thread(other_client, port, cert, "flags")
             assert flags.count("\\Seen") == 2, flags
+            assert "replydesk-" not in flags
