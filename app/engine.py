@@ -185,9 +185,6 @@ class Engine:
         if watcher is not None:
             watcher.wake()
 
-    def states(self) -> dict[str, str | None]:
-        return {k: w.state for k, w in self.watchers.items()}
-
     async def reload(self, config: Config) -> None:
         """Apply a new config: accounts added start, removed or disabled ones stop, changed ones
         (or ones stopped by an auth/config error, which the user may have just fixed) restart;

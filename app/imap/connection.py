@@ -280,9 +280,6 @@ class ImapConnection:
         value = r.response_codes(resp.lines).get("APPENDUID", "").split()
         return int(value[1]) if len(value) == 2 and value[1].isdigit() else None
 
-    async def noop(self) -> None:
-        await self._ok(self.proto.simple_command("NOOP"), "NOOP")
-
     # -- IDLE ----------------------------------------------------------------------------
 
     async def idle(self, wake: asyncio.Event, seconds: float) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.config import Account
@@ -42,13 +41,12 @@ class FolderSync:
     """Syncs the folders of one account over its connection."""
 
     def __init__(self, conn: ImapConnection, db: StoreThread, parser: ParsePool, account: Account,
-                 initial_sync_days: int, on_progress: Callable[[int, int], None] | None = None) -> None:
+                 initial_sync_days: int) -> None:
         self.conn = conn
         self.db = db
         self.parser = parser
         self.account = account
         self.initial_sync_days = initial_sync_days
-        self.on_progress = on_progress
 
     async def sync(self, folder: str, role: str, *, full: bool = False) -> FolderResult:
         """Bring ``folder`` up to date. ``full``: also re-read every flag and look for messages
@@ -144,8 +142,6 @@ class FolderSync:
                 ids = await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest},
                                          progress)
                 new += len(ids)
-                if self.on_progress is not None:
-                    self.on_progress(done, len(uids))
         finally:
             fetcher.cancel()
             while not parsing.empty():

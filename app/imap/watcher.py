@@ -59,7 +59,6 @@ class AccountWatcher:
         self.state: str | None = None
         self.roles: dict[str, str] = {}
         self.backoff = Backoff()
-        self.login_attempts = 0
         self._wake = asyncio.Event()
         self._conn: ImapConnection | None = None
 
@@ -93,7 +92,6 @@ class AccountWatcher:
                 await self._set_state("connecting")
                 async with self.connect_slots:
                     conn = self._conn = ImapConnection(acct)
-                    self.login_attempts += 1
                     await conn.open()
                 await self._session(conn)
             except ReauthNeeded as exc:
