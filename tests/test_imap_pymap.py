@@ -47,6 +47,12 @@ def other_client(port: int, cert, action: str) -> str:
         if action == "seen":
             imap.store("1", "+FLAGS", "(\\Seen)")
             return ""
+        if action == "drop archive":
+            imap.delete("Archive")
+            return ""
+        if action == "archived":
+            _, data = imap.select("Archive")
+            return data[0].decode()
         _, data = imap.uid("FETCH", "1:*", "(FLAGS)")
         return " ".join(d.decode() for d in data if isinstance(d, bytes))
 
@@ -61,6 +67,7 @@ async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch) -> 
         first = build_message(EMAIL, subject="Re: one", body="first")
         second = build_message(EMAIL, subject="Re: two", body="second")
         await server.deliver(EMAIL, first.as_bytes())
+        await asyncio.to_thread(other_client, port, cert, "drop archive")
         config_path = tmp_path / "config.toml"
         config_path.write_text(config_text(tmp_path, port, cert))
         async with running_engine(config_path) as (engine, config, store):
@@ -87,3 +94,9 @@ async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch) -> 
             flags = await asyncio.to_thread(other_client, port, cert, "flags")
             assert flags.count("\\Seen") == 2, flags
             assert "replydesk-" not in flags
+
+            # no Archive folder on this server: archiving creates it, then moves the message there
+            store.archive([row["conversation_id"]])
+            await until(lambda: store.pending_ops(EMAIL) == [], 10, "archive op done")
+            assert await asyncio.to_thread(other_client, port, cert, "archived") == "1"
+            assert next(r for r in rows(store) if r["message_id"] == second["Message-ID"])["folder"] == "Archive"

@@ -273,6 +273,9 @@ class ImapConnection:
             await self._ok(self.proto.expunge(), "EXPUNGE")
         return r.parse_copyuid(resp.lines)
 
+    async def create(self, folder: str) -> None:
+        await self._ok(self.proto.simple_command("CREATE", r.quote(folder)), f"CREATE {folder}")
+
     async def append(self, folder: str, raw: bytes, flags: list[str]) -> int | None:
         """APPEND; the new UID where the server says it (UIDPLUS)."""
         resp = await self._ok(self.proto.append(raw, r.quote(folder), " ".join(flags) or None, None,

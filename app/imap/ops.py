@@ -89,6 +89,8 @@ class OpsRunner:
     async def _move(self, op: dict[str, Any]) -> None:
         role = op["args"].get("to_role", "archive")
         dest = self.roles.get(role)
+        if dest is None and role == "archive":
+            dest = await self._create_archive()
         if dest is None:
             raise ImapNo(f"this mailbox has no {role} folder")
         if dest == op["folder"]:
@@ -108,6 +110,16 @@ class OpsRunner:
         else:
             await self.db.call(lambda s: s.remove_uids(self.account.id, op["folder"], op["uidvalidity"],
                                                        [op["uid"]]))
+
+    async def _create_archive(self) -> str:
+        """Archiving on a server without an Archive folder creates one, as mail apps do."""
+        name = self.account.folders.get("archive") or "Archive"
+        await self.conn.create(name)
+        self.roles["archive"] = name
+        acct = self.account.id
+        await self.db.call(lambda s: s.save_folder(acct, name, role="archive"))
+        log.info("%s: created folder %s for archiving", acct, name)
+        return name
 
     async def _append(self, op: dict[str, Any]) -> None:
         args = op["args"]
