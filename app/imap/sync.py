@@ -111,8 +111,8 @@ class FolderSync:
         chunks = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)]
         new = done = 0
         acct = self.account.id
-        # a pipeline: the connection fetches the next batches while earlier ones are parsed (in
-        # the parse pool, several at once) and stored, in order
+        # a pipeline: the connection fetches the next batches while earlier ones are parsed (off
+        # the event loop) and stored, in order
         parsing: asyncio.Queue[tuple[list[int], asyncio.Future] | None] = asyncio.Queue(PARSE_AHEAD)
 
         async def fetch_all() -> None:
