@@ -25,7 +25,7 @@ import pytest
 from keyrings.alt.file import PlaintextKeyring
 
 from tests.conftest import SECRETS
-from tests.servers.certs import make_self_signed
+from app.demo.certs import make_certificate
 
 
 def make_file_keyring(directory: Path) -> PlaintextKeyring:
@@ -52,7 +52,7 @@ class OAuthServer:
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.ca_file, key = make_self_signed(directory)
+        self.ca_file, key = make_certificate(directory)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self  # type: ignore[attr-defined]

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from app.config import Config, load_config
 from app.mail import parse
 from app.store import IncomingMessage, Store
@@ -51,6 +53,15 @@ def receive(dovecot, account: User, prospect: User, config_path: Path, *,
         folder="INBOX", uidvalidity=uidvalidity(dovecot, account.email), uid=uid,
         parsed=parse(raw), classification=None)])
     return Received(config, config_path, store, account, prospect, store.message(mid))
+
+
+@pytest.fixture
+def received(dovecot, smtp_server, users, make_config, tmp_path):
+    """Account A with a prospect's message stored, its config pointing at both fixtures."""
+    account, prospect = users(2)
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
+    yield got
+    got.store.close()
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):

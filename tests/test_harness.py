@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import imaplib
 import smtplib
 import ssl

@@ -9,16 +9,8 @@ from email import policy
 import pytest
 
 from app.cli import main
-from tests.reply_support import mailbox_headers, message_flags, receive, wait_for
+from tests.reply_support import mailbox_headers, message_flags, receive, wait_for, received  # noqa: F401  (fixture)
 from tests.servers.ports import free_port
-
-
-@pytest.fixture
-def received(dovecot, smtp_server, users, make_config, tmp_path):
-    account, prospect = users(2)
-    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
-    yield got
-    got.store.close()
 
 
 def reply(r, *args: str) -> int:

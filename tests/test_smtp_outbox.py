@@ -11,15 +11,7 @@ import pytest
 
 from app.commands.reply import queue_reply_to
 from app.smtp.outbox import OutboxDrainer, ReplySent, SendFailed, SendRetrying
-from tests.reply_support import mailbox_headers, receive, wait_for
-
-
-@pytest.fixture
-def received(dovecot, smtp_server, users, make_config, tmp_path):
-    account, prospect = users(2)
-    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
-    yield got
-    got.store.close()
+from tests.reply_support import mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
 
 
 def delivered(dovecot, prospect) -> list[email.message.EmailMessage]:

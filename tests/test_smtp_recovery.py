@@ -20,7 +20,7 @@ from app.config import load_config
 from app.imap.sent_lookup import message_in_sent
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
-from tests.reply_support import mailbox_headers, message_flags, receive, wait_for
+from tests.reply_support import mailbox_headers, message_flags, receive, wait_for, received  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,14 +126,6 @@ async def restart(config_path: Path) -> None:
             await drainer.send_now(item["id"])
     finally:
         drainer.close()
-
-
-@pytest.fixture
-def received(dovecot, smtp_server, users, make_config, tmp_path):
-    account, prospect = users(2)
-    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
-    yield got
-    got.store.close()
 
 
 def only_item(store: Store) -> dict:

@@ -16,16 +16,8 @@ from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
 from app.ui.conversation import ConversationScreen
-from tests.reply_support import mailbox_headers, receive, wait_for
+from tests.reply_support import mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
 from tests.ui_seed import clock, screen_text, seed
-
-
-@pytest.fixture
-def received(dovecot, smtp_server, users, make_config, tmp_path):
-    account, prospect = users(2)
-    got = receive(dovecot, account, prospect, make_config(tmp_path, [account]))
-    yield got
-    got.store.close()
 
 
 def make_app(r) -> ReplydeskApp:

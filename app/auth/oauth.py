@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from types import ModuleType
 
 from app.config import Account
-from app.errors import SecretError
+from app.errors import ReauthNeeded, SecretError
 
 # accounts whose cached access token a server refused: the next request asks the token endpoint
 _force_refresh: set[str] = set()
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def account_lock(email: str) -> threading.Lock:
+    """One token refresh at a time per account, however many connections ask at once."""
+    with _locks_guard:
+        return _locks.setdefault(email, threading.Lock())
+
+
+def reauth_needed(account: Account, why: str) -> ReauthNeeded:
+    return ReauthNeeded(f"{account.id}: {why}",
+                        f"re-authentication needed: replydesk accounts auth {account.id}")
 
 
 def _provider(account: Account) -> ModuleType:

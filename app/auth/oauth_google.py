@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import http.server
 import json
-import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -27,9 +26,10 @@ import requests
 from google_auth_oauthlib.flow import InstalledAppFlow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
+from app.auth.oauth import account_lock, reauth_needed
 from app.auth.secrets import keyring_get, keyring_key, keyring_set
 from app.config import Account
-from app.errors import NetworkError, ReauthNeeded, SecretError
+from app.errors import NetworkError, SecretError
 
 SCOPES = ["https://mail.google.com/"]
 AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
@@ -37,18 +37,6 @@ TOKEN_URI = "https://oauth2.googleapis.com/token"
 KIND = "oauth-google"
 
 _creds: dict[str, google.oauth2.credentials.Credentials] = {}
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock(email: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(email, threading.Lock())
-
-
-def _reauth(account: Account, why: str) -> ReauthNeeded:
-    return ReauthNeeded(f"{account.id}: {why}",
-                        f"re-authentication needed: replydesk accounts auth {account.id}")
 
 
 def _client(account: Account) -> tuple[str, str]:
@@ -70,7 +58,7 @@ def _load(account: Account) -> google.oauth2.credentials.Credentials:
     raw = keyring_get(keyring_key(account.email, KIND))
     blob = json.loads(raw) if raw else {}
     if not blob.get("refresh_token"):
-        raise _reauth(account, "no Google authorization stored")
+        raise reauth_needed(account, "no Google authorization stored")
     expiry = datetime.datetime.fromisoformat(blob["expiry"]) if blob.get("expiry") else None
     return google.oauth2.credentials.Credentials(
         token=blob.get("token"), refresh_token=blob["refresh_token"], expiry=expiry,
@@ -80,7 +68,7 @@ def _load(account: Account) -> google.oauth2.credentials.Credentials:
 
 def access_token(account: Account, *, force_refresh: bool = False) -> str:
     """A valid access token, refreshed when expired or within google-auth's refresh margin."""
-    with _lock(account.email):
+    with account_lock(account.email):
         creds = _creds.get(account.email) or _load(account)
         if force_refresh or not creds.valid:
             try:
@@ -89,7 +77,7 @@ def access_token(account: Account, *, force_refresh: bool = False) -> str:
                 forget(account)
                 text = str(exc.args[0] if exc.args else exc)
                 if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
-                    raise _reauth(account, f"Google refused the refresh token ({text.split(':')[0]})") \
+                    raise reauth_needed(account, f"Google refused the refresh token ({text.split(':')[0]})") \
                         from None
                 raise NetworkError(f"{account.id}: token refresh failed: {text.splitlines()[0]}") from None
             except google.auth.exceptions.TransportError as exc:

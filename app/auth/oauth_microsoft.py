@@ -7,16 +7,16 @@ for authority discovery): call from a thread, never on the event loop.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import msal
 import requests
 
+from app.auth.oauth import account_lock, reauth_needed
 from app.auth.secrets import keyring_get, keyring_key, keyring_set
 from app.config import Account
-from app.errors import NetworkError, ReauthNeeded, SecretError
+from app.errors import NetworkError, SecretError
 
 # MSAL adds offline_access (for the refresh token) itself and refuses it when passed
 SCOPES = ["https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"]
@@ -25,22 +25,10 @@ KIND = "oauth-microsoft"
 # discovery responses are shared by every account's application (MSAL caches GETs for a day)
 _HTTP_CACHE: dict[Any, Any] = {}
 _apps: dict[str, tuple[msal.PublicClientApplication, msal.SerializableTokenCache]] = {}
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 
 def authority_url(account: Account) -> str:
     return account.oauth.authority or f"https://login.microsoftonline.com/{account.oauth.tenant}"
-
-
-def _lock(email: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(email, threading.Lock())
-
-
-def _reauth(account: Account, why: str) -> ReauthNeeded:
-    return ReauthNeeded(f"{account.id}: {why}",
-                        f"re-authentication needed: replydesk accounts auth {account.id}")
 
 
 def _application(account: Account) -> tuple[msal.PublicClientApplication, msal.SerializableTokenCache]:
@@ -85,12 +73,12 @@ def _signed_in(app: msal.PublicClientApplication, account: Account) -> dict[str,
 
 def access_token(account: Account, *, force_refresh: bool = False) -> str:
     """A valid access token; MSAL refreshes it when it expires within five minutes."""
-    with _lock(account.email):
+    with account_lock(account.email):
         app, cache = _application(account)
         who = _signed_in(app, account)
         if who is None:
             forget(account)
-            raise _reauth(account, "no Microsoft authorization stored")
+            raise reauth_needed(account, "no Microsoft authorization stored")
         try:
             result = app.acquire_token_silent_with_error(SCOPES, account=who, force_refresh=force_refresh)
         except requests.RequestException as exc:
@@ -102,7 +90,7 @@ def access_token(account: Account, *, force_refresh: bool = False) -> str:
         error = (result or {}).get("error", "no refresh token")
         if error in ("invalid_grant", "interaction_required", "no refresh token", "invalid_client"):
             detail = ((result or {}).get("error_description") or "").splitlines()
-            raise _reauth(account, f"Microsoft refused the refresh token ({error}"
+            raise reauth_needed(account, f"Microsoft refused the refresh token ({error}"
                                    f"{': ' + detail[0] if detail else ''})")
         raise NetworkError(f"{account.id}: token refresh failed: {error}")
 

@@ -1,4 +1,5 @@
-"""A certificate made when the demo starts, for its loopback IMAP and SMTP servers.
+"""A certificate made when the demo starts, for its loopback IMAP and SMTP servers (the test
+servers use the same one).
 
 The engine trusts it through each demo account's ``ca_file``, exactly as it would trust a
 company's own CA: verification stays on, the demo or not.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.config import Account, Endpoint
@@ -88,8 +87,8 @@ async def connect(side: Side, *, tls: ssl.SSLContext | None = None,
                      "runs, or a firewall rejects it") from None
     except TimeoutError:
         raise Failed(check, f"no answer from {ep.host}:{ep.port} in {side.timeout:.0f} s",
-                     f"blocked by a firewall, or the wrong host/port (many networks block outgoing "
-                     f"ports 25/465/587)") from None
+                     "blocked by a firewall, or the wrong host/port (many networks block outgoing "
+                     "ports 25/465/587)") from None
     except ssl.SSLCertVerificationError as exc:
         raise _cert_failure(side, exc) from None
     except (ssl.SSLError, ConnectionResetError) as exc:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.servers.certs import make_self_signed
+from app.demo.certs import make_certificate
 from tests.servers.ports import free_port
 
 CONF = """
@@ -111,7 +111,7 @@ class Dovecot:
         self.passwords: dict[str, str] = {}
         for sub in ("run", "state", "mail", "home"):
             (self.root / sub).mkdir(exist_ok=True)
-        self.ca_file, _ = make_self_signed(self.root)
+        self.ca_file, _ = make_certificate(self.root)
         self.users_file.write_text("")
         self.conf.write_text(CONF.format(root=self.root, imap_port=self.imap_port,
                                          imaps_port=self.imaps_port, lmtp_port=self.lmtp_port))
