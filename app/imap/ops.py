@@ -54,7 +54,8 @@ class OpsRunner:
                     give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
                     log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
                              "" if not give_up else " (giving up)", exc)
-                    await self.db.call(lambda s: s.finish_op(op["id"], str(exc)[:500], give_up=give_up))
+                    error = str(exc)[:500]
+                    await self.db.call(lambda s: s.finish_op(op["id"], error, give_up=give_up))
                     continue
                 await self.db.call(lambda s: s.finish_op(op["id"]))
                 done += 1
