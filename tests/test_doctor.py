@@ -222,3 +222,15 @@ def test_the_providers_own_words_select_the_hint():
     m365 = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
     assert login_hint(acc, "smtp", m365).startswith("SMTP AUTH is disabled")
     assert login_hint(acc, "imap", "[AUTHENTICATIONFAILED] Authentication failed.") is None
+
+
+def test_a_ca_file_that_cannot_be_read_is_a_tls_failure_with_its_hint(dovecot, smtp_server, users, tmp_path,
+                                                                       capsys):
+    user = users(1)[0]
+    block = account_toml(user, dovecot, smtp_server.port, account_id="badca").replace(
+        str(dovecot.ca_file), str(tmp_path / "missing-ca.pem"))
+    code, lines, _ = doctor(capsys, write(tmp_path, block))
+    assert code == 1
+    for side in ("imap", "smtp"):
+        status, detail = lines[("badca", side, "tls")]
+        assert status == "FAIL" and "cannot load ca_file" in detail and "(hint: point ca_file at a PEM" in detail

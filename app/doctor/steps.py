@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from app.config import Account, Endpoint
 from app.doctor.hints import cert_hint, mode_hint
+from app.errors import AccountConfigError
+from app.tls import client_context, new_client_context
 
 TIMEOUT = 10.0
 PROBE_AFTER = 1.5
@@ -55,12 +57,6 @@ class Side:
 
 
 # --- connection steps shared by both protocols -----------------------------------------
-
-def tls_context(endpoint: Endpoint) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(endpoint.ca_file) if endpoint.ca_file else None)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    return ctx
-
 
 async def resolve(side: Side) -> None:
     ep = side.endpoint
@@ -147,7 +143,7 @@ async def speaks_tls(side: Side, ctx: ssl.SSLContext) -> bool:
 async def legacy_tls_version(side: Side) -> str | None:
     """The TLS version a server that refused TLS 1.2+ speaks, learned by a handshake that still
     verifies the certificate and is closed at once, before any protocol byte."""
-    ctx = tls_context(side.endpoint)
+    ctx = new_client_context(side.endpoint.ca_file)  # loosened below: not the shared one
     ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     try:
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
@@ -174,7 +170,10 @@ async def open_secure(side: Side, speak: "Protocol") -> tuple[asyncio.StreamRead
     ep = side.endpoint
     reader, writer = await connect(side)
     side.ok("tcp", f"connected to {ep.host}:{ep.port}")
-    ctx = tls_context(ep)
+    try:
+        ctx = client_context(ep.ca_file)
+    except AccountConfigError as exc:
+        raise Failed("tls", exc.message, exc.hint) from None
     if ep.security == "tls":
         await close(writer)
         try:

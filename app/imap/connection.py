@@ -25,7 +25,8 @@ from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.imap import responses as r
 from app.imap.protocol import Changes, ImapProtocol, SaslCommand
-from app.imap.tls import set_keepalive, tls_context
+from app.imap.tls import set_keepalive
+from app.tls import client_context
 
 COMMAND_TIMEOUT = 60.0
 """Seconds without any data from the server, during a command, before the link counts as dead."""
@@ -57,7 +58,7 @@ class ImapConnection:
 
     async def open(self) -> None:
         ep = self.account.imap
-        ctx = tls_context(ep.ca_file)
+        ctx = client_context(ep.ca_file)
         implicit = ep.security == "tls"
         try:
             transport, _ = await asyncio.wait_for(self._loop.create_connection(

@@ -19,26 +19,19 @@ from email.utils import parseaddr
 import aiosmtplib
 
 from app.auth import credentials, invalidate, rejected
-from app.config import Account, Endpoint
+from app.config import Account
 from app.errors import AuthError, SendError
+from app.tls import client_context
 
 CONNECT_TIMEOUT = 30.0
 """Seconds per socket operation; a submission server silent this long is treated as down."""
-
-
-def tls_context(endpoint: Endpoint) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if endpoint.ca_file is not None:
-        ctx.load_verify_locations(cafile=str(endpoint.ca_file))
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    return ctx
 
 
 def _client(account: Account) -> aiosmtplib.SMTP:
     ep = account.smtp
     implicit = ep.security == "tls"
     return aiosmtplib.SMTP(hostname=ep.host, port=ep.port, use_tls=implicit, start_tls=not implicit,
-                           tls_context=tls_context(ep), timeout=CONNECT_TIMEOUT)
+                           tls_context=client_context(ep.ca_file), timeout=CONNECT_TIMEOUT)
 
 
 def _words(exc: aiosmtplib.SMTPResponseException) -> str:
