@@ -27,7 +27,9 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (its options), so starting one
+    subcommand does not load every other one's libraries (the demo's servers, the TUI)."""
     parser = argparse.ArgumentParser(
         prog="replydesk",
         description="A terminal master inbox for cold-email senders. With no subcommand, opens the inbox.",
@@ -41,10 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
         # accepted after the subcommand too; SUPPRESS keeps a value given before it
         p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                        help="config file (default: $REPLYDESK_CONFIG or the platform config dir)")
-        module = _command_module(name)
+        module = _command_module(name) if name == command else None
         if module is not None:
             module.add_arguments(p)
     return parser
+
+
+def _chosen_command(argv: Sequence[str] | None) -> str | None:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    pre.add_argument("command", nargs="?")
+    known, _ = pre.parse_known_args(argv)
+    return known.command if known.command in SUBCOMMANDS else None
 
 
 def _command_module(name: str):
@@ -57,7 +67,7 @@ def _command_module(name: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     if args.config is None and os.environ.get("REPLYDESK_CONFIG"):
         args.config = os.environ["REPLYDESK_CONFIG"]

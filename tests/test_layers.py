@@ -21,3 +21,15 @@ def test_engine_and_cli_list_do_not_load_textual():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_subcommand_loads_only_its_own_libraries(tmp_path):
+    """`replydesk list` starts without the TUI, the demo's servers or the protocol libraries."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[general]\ndatabase = "{tmp_path / "rd.db"}"\n')
+    code = ("import sys; from app.cli import main; main(['--config', sys.argv[1], 'list', '--json']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('textual', 'pymap', 'aiosmtpd', 'aioimaplib', 'aiosmtplib', 'msal')))")
+    proc = subprocess.run([sys.executable, "-c", code, str(config)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
