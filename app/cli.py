@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -81,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReplydeskError as exc:
         print(f"replydesk: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.Error as exc:
+        print(f"replydesk: database error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -68,3 +68,15 @@ def test_export_to_an_unwritable_path_is_one_line(tmp_path):
     proc = cli("--config", str(cfg), "export", "-o", str(tmp_path / "missing" / "x.csv"))
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "cannot write" in proc.stderr
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[general]\ndatabase = "rd.db"\n')
+    junk = b"this is a spreadsheet, not a database\n" * 200
+    (tmp_path / "rd.db").write_bytes(junk)
+    proc = cli("--config", str(cfg), "list", "--json")
+    assert proc.returncode != 0
+    assert len(proc.stderr.strip().splitlines()) == 1 and "rd.db" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "rd.db").read_bytes() == junk

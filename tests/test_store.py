@@ -39,6 +39,30 @@ def test_a_database_from_a_newer_replydesk_is_refused(tmp_path):
         Store(path)
 
 
+def _open_and_count_accounts(path: str) -> int:
+    s = Store(path)
+    try:
+        return s.db.conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+    finally:
+        s.close()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """The engine and a terminal started together both find an empty file: one migrates it,
+    the other waits and finds the schema in place, and neither fails."""
+    import multiprocessing
+
+    path = str(tmp_path / "fresh.db")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(6) as pool:
+        for _ in range(3):
+            if os.path.exists(path):
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(path + suffix):
+                        os.remove(path + suffix)
+            assert pool.map(_open_and_count_accounts, [path] * 6) == [0] * 6
+
+
 def test_the_same_message_is_stored_once(store):
     msg = incoming(1, "<r1@p>", "Re: hi", "bob@p.example")
     assert len(store.add_messages("a", [msg])) == 1

@@ -38,7 +38,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA recursive_triggers = ON")
             if self.path is not None:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _set_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from None
@@ -52,15 +52,22 @@ class Database:
                     os.chmod(side, 0o600)
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: database is from a newer replydesk (schema {version})",
-                             hint="upgrade replydesk")
-        for number in range(version, SCHEMA_VERSION):
+        """Bring the schema up to date. The version is read inside the write transaction, so
+        processes opening a new database at the same moment (the engine and a `list`, two
+        terminals) migrate it once: the second waits for the first and finds nothing to do."""
+        try:
             with self.tx():
-                for statement in _statements(MIGRATIONS[number]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number + 1}")
+                version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: database is from a newer replydesk (schema {version})",
+                        hint="upgrade replydesk")
+                for number in range(version, SCHEMA_VERSION):
+                    for statement in _statements(MIGRATIONS[number]):
+                        self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version = {number + 1}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot prepare database: {exc}") from None
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -90,6 +97,21 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _set_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch to WAL. Changing the journal mode needs the file to itself and SQLite answers
+    'locked' at once rather than waiting, so a second process opening a new database
+    while the first is creating it retries here."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _statements(script: str) -> Iterator[str]:
