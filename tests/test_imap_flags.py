@@ -101,3 +101,29 @@ async def test_a_label_set_on_another_machine_comes_back_from_its_keyword(doveco
         await until(lambda: len(rows(store)) == 1, 20, "first sync")
         [row] = rows(store)
         assert (row["message_id"], row["category"], row["category_source"]) == (mid, "meeting", "user")
+
+
+async def test_a_label_changed_on_another_machine_later_is_followed(dovecot, users, deliver, make_config,
+                                                                    tmp_path) -> None:
+    """Two colleagues on two machines: one relabels a reply after this engine synced it."""
+    [user] = users(1)
+    mid = deliver(user.email, subject="Re: our call", body="Thanks for reaching out.")
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 1, 20, "first sync")
+        assert rows(store)[0]["category"] != "unsubscribe"
+
+        def other_machine_relabels() -> None:
+            ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+            with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
+                imap.login(user.email, user.password)
+                imap.select("INBOX")
+                imap.uid("STORE", "1:*", "+FLAGS", "(replydesk-unsubscribe)")
+        await asyncio.to_thread(other_machine_relabels)
+        await until(lambda: rows(store)[0]["category"] == "unsubscribe", 5, "the other machine's label")
+        [row] = rows(store)
+        assert (row["message_id"], row["category_source"]) == (mid, "user")
+        # the label means what it means here too: the sender is not mailed again
+        assert store.is_suppressed(row["from_addr"])
+        [conv] = store.db.conn.execute("SELECT category FROM conversations").fetchall()
+        assert conv[0] == "unsubscribe"

@@ -164,3 +164,18 @@ def test_another_connection_sees_commits_through_data_version(store, tmp_path):
     store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example")])
     assert reader.data_version() != before
     assert reader.count_conversations(InboxFilter()) == 1
+
+
+def test_a_label_waiting_for_the_server_is_not_undone_by_a_stale_keyword(store):
+    """The user relabels while the server still carries the old keyword: the flag sync that
+    arrives before the watcher has pushed the change must not put the old label back."""
+    [mid] = store.add_messages("a", [incoming(7, "<r7@p>", "Re: hi", "bob@p.example", category="interested")])
+    conv = store.db.conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+    store.set_category([conv], "meeting")
+    store.apply_server_flags("a", "INBOX", 1, {7: ["\\Seen", "replydesk-interested"]})
+    assert store.db.conn.execute("SELECT category FROM messages WHERE id = ?", (mid,)).fetchone()[0] == "meeting"
+    for op in store.pending_ops("a"):
+        store.finish_op(op["id"])
+    store.apply_server_flags("a", "INBOX", 1, {7: ["replydesk-wrong_person"]})
+    assert store.db.conn.execute("SELECT category FROM messages WHERE id = ?",
+                                 (mid,)).fetchone()[0] == "wrong_person"

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from app.imap.responses import Fetched
 from app.mail import classify, parse
 from app.store import IncomingMessage, Store
-from app.store.triage import KEYWORD_PREFIX
+from app.store.triage import keyword_label
 
 T = TypeVar("T")
 
@@ -72,14 +72,6 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
         if progress:
             store.update_account(account, **progress)
     return ids
-
-
-def keyword_label(flags: frozenset[str]) -> str | None:
-    """The category a ``replydesk-<category>`` keyword on the server names, if any."""
-    for flag in flags:
-        if flag.lower().startswith(KEYWORD_PREFIX):
-            return flag[len(KEYWORD_PREFIX):].lower()
-    return None
 
 
 class ParsePool:

@@ -4,11 +4,12 @@ threaded into conversations, labelled, and kept in step with server flags."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.db import Database, now
+from app.store.triage import keyword_label
 
 SEARCH_TEXT_CAP = 1000
 LOCAL_COPY_FOLDER = "(sent by replydesk)"
@@ -44,6 +45,7 @@ def flag_columns(flags: Iterable[str]) -> dict[str, object]:
 
 class MessagesMixin:
     db: Database
+    follow_server_labels: Callable[[Iterable[tuple[int, str]]], set[int]]  # TriageMixin
 
     def add_messages(self, account: str, batch: Iterable[IncomingMessage]) -> list[int]:
         """Store a batch in one transaction. Messages already stored are skipped.
@@ -199,6 +201,7 @@ class MessagesMixin:
         conn = self.db.conn
         changed = 0
         touched: set[int] = set()
+        labelled: list[tuple[int, str]] = []
         with self.db.tx():
             for uid, flags in flags_by_uid.items():
                 cols = flag_columns(flags)
@@ -206,13 +209,16 @@ class MessagesMixin:
                     "UPDATE messages SET seen = ?, answered = ?, flagged = ?, flags = ?, "
                     "modseq = coalesce(?, modseq) WHERE account = ? AND folder = ? AND uidvalidity = ? "
                     "AND uid = ? AND (seen, answered, flagged, flags) IS NOT (?, ?, ?, ?) "
-                    "RETURNING conversation_id",
+                    "RETURNING id, conversation_id",
                     (cols["seen"], cols["answered"], cols["flagged"], cols["flags"],
                      (modseq_by_uid or {}).get(uid), account, folder, uidvalidity, uid,
                      cols["seen"], cols["answered"], cols["flagged"], cols["flags"]))
-                for (conv,) in cur.fetchall():
+                for mid, conv in cur.fetchall():
                     changed += 1
                     touched.add(conv)
+                    if label := keyword_label(flags):
+                        labelled.append((mid, label))
+            touched |= self.follow_server_labels(labelled)
             for conv in touched:
                 self.refresh_conversation(conv)
         return changed

@@ -15,6 +15,14 @@ KEYWORD_PREFIX = "replydesk-"
 """Labels mirrored on the server as IMAP keywords, so they survive a new machine."""
 
 
+def keyword_label(flags: Iterable[str]) -> str | None:
+    """The category a ``replydesk-<category>`` keyword on the server names, if any."""
+    for flag in flags:
+        if flag.lower().startswith(KEYWORD_PREFIX):
+            return flag[len(KEYWORD_PREFIX):].lower()
+    return None
+
+
 class TriageMixin:
     """Mixed into ``Store`` after ``MessagesMixin``, whose ``refresh_conversation`` it uses."""
 
@@ -76,22 +84,52 @@ class TriageMixin:
                 mid, account, message_id, old = latest
                 src = conn.execute("SELECT category_source FROM messages WHERE id = ?", (mid,)).fetchone()[0]
                 undo.append({"message": mid, "category": old, "source": src})
-                conn.execute("UPDATE messages SET category = ?, category_source = 'user' WHERE id = ?",
-                             (category, mid))
+                unsuppress = self._label_message(mid, account, message_id, category)
                 if message_id:
-                    conn.execute("INSERT INTO labels (account, message_id, category, updated) VALUES "
-                                 "(?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
-                                 "updated = excluded.updated", (account, message_id, category, now()))
                     self._mirror_keyword(account, mid, old if src == "user" else None, category)
+                if unsuppress:
+                    # undoing the label takes the address off the list again
+                    undo[-1]["unsuppress"] = unsuppress
                 self.refresh_conversation(conv)
-                if category in ("unsubscribe",):
-                    addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
-                    if addr and not self.is_suppressed(addr):
-                        self.suppress(addr, "unsubscribe", mid, "labelled by the user")
-                        # undoing the label takes the address off the list again
-                        undo[-1]["unsuppress"] = addr.lower()
             if log and undo:
                 self._log("label", {"labels": undo})
+
+    def _label_message(self, mid: int, account: str, message_id: str | None, category: str) -> str | None:
+        """Give one message the user's label (inside a transaction). Returns the address put on
+        the suppression list by an ``unsubscribe`` label, if it was not there already."""
+        conn = self.db.conn
+        conn.execute("UPDATE messages SET category = ?, category_source = 'user' WHERE id = ?", (category, mid))
+        if message_id:
+            conn.execute("INSERT INTO labels (account, message_id, category, updated) VALUES "
+                         "(?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
+                         "updated = excluded.updated", (account, message_id, category, now()))
+        if category == "unsubscribe":
+            addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+            if addr and not self.is_suppressed(addr):
+                self.suppress(addr, "unsubscribe", mid, "labelled by the user")
+                return addr.lower()
+        return None
+
+    def follow_server_labels(self, labels: Iterable[tuple[int, str]]) -> set[int]:
+        """Labels another machine set since the first sync, read from the keywords a flag sync
+        brought back: ``(message row, category)``. A message with server operations still
+        waiting keeps its label here (the server has not seen this machine's change yet).
+        Removing a keyword alone changes nothing: a server that refuses keywords looks the same.
+        Returns the conversations changed; call inside the flag update's transaction."""
+        conn = self.db.conn
+        touched: set[int] = set()
+        for mid, category in labels:
+            if category not in CATEGORIES:
+                continue
+            row = conn.execute(
+                "SELECT account, message_id, category, conversation_id FROM messages WHERE id = ? "
+                "AND direction = 'in' AND NOT EXISTS (SELECT 1 FROM pending_ops WHERE message = ? "
+                "AND state = 'pending')", (mid, mid)).fetchone()
+            if row is None or row[2] == category:
+                continue
+            self._label_message(mid, row[0], row[1], category)
+            touched.add(row[3])
+        return touched
 
     def _mirror_keyword(self, account: str, mid: int, old: str | None, new: str) -> None:
         if old and old != new:
