@@ -88,3 +88,28 @@ def test_example_config_lists_as_json_with_exit_zero(tmp_path: Path):
     proc = run_cli("--config", str(ROOT / "config.example.toml"), "list", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
+
+
+def test_setting_a_general_key_keeps_the_rest_of_the_file(tmp_path):
+    from app.config_file import set_general
+
+    path = tmp_path / "c.toml"
+    path.write_text('# accounts of the agency\n[[accounts]]\nemail = "a@x.example"\nprovider = "google"\n')
+    set_general(path, "theme", "replydesk-light")
+    assert path.read_text().startswith('[general]\ntheme = "replydesk-light"\n\n# accounts of the agency\n')
+    assert load_config(path).general.theme == "replydesk-light"
+    set_general(path, "theme", "replydesk-contrast")  # the line is replaced, not added twice
+    assert path.read_text().count("theme =") == 1
+    assert load_config(path).general.theme == "replydesk-contrast"
+    assert load_config(path).accounts[0].email == "a@x.example"
+
+
+def test_a_general_key_the_edit_cannot_place_safely_leaves_the_file_alone(tmp_path):
+    from app.config_file import set_general
+
+    path = tmp_path / "c.toml"
+    odd = 'general.theme = "replydesk-dark"\n'  # dotted keys: a layout the line edit does not read
+    path.write_text(odd)
+    with pytest.raises(ConfigError, match="set it by hand"):
+        set_general(path, "theme", "replydesk-light")
+    assert path.read_text() == odd

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import parse_config
+from app.config import load_config, parse_config
 from app.store import Store
 from app.ui import ReplydeskApp
 from app.ui.conversation import ConversationScreen
@@ -152,6 +152,28 @@ async def test_theme_from_config_and_palette(db: Path) -> None:
         await pilot.press(*"replydesk-light", "enter")
         await pilot.pause()
         assert app.theme == "replydesk-light"
+
+
+async def test_a_theme_picked_in_the_palette_is_there_next_time(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    original = ('# my replydesk\n[general]\n# dark for the night shift\ntheme = "replydesk-dark"  # was contrast\n'
+                f'database = "{db}"\n\n[keymap]\nquit = "ctrl+q"\n')
+    path.write_text(original)
+    app = make_app(db, load_config(path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"theme", "enter")
+        await pilot.pause()
+        await pilot.press(*"replydesk-light", "enter")
+        assert await until(pilot, lambda: 'theme = "replydesk-light"' in path.read_text(), 5)
+    text = path.read_text()
+    assert text == original.replace('theme = "replydesk-dark"  # was contrast', 'theme = "replydesk-light"')
+    again = make_app(db, load_config(path))
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert again.theme == "replydesk-light"
 
 
 async def test_unknown_theme_falls_back_with_a_warning(db: Path) -> None:

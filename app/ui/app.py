@@ -14,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from app import config_file
 from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
@@ -68,6 +69,8 @@ class ReplydeskApp(App[int]):
             self._theme_problems.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME
         self.theme = wanted
+        self._saved_theme = wanted
+        self._theme_timer: Any = None
         if config is not None and config.keymap:
             self.set_keymap(config.keymap)
         self._version = self.store.data_version()
@@ -81,6 +84,29 @@ class ReplydeskApp(App[int]):
         if self.engine is not None:
             return "engine: in-process"
         return "engine: replydesk sync" if self.attached else "engine: off"
+
+    # -- the theme picked in the palette is kept ----------------------------------------
+
+    def watch_theme(self, name: str) -> None:
+        """Written to the config's ``[general] theme`` after a short pause, so stepping
+        through themes writes the file once."""
+        if not self.is_running or self.config is None or self.config.path is None:
+            return
+        if self._theme_timer is not None:
+            self._theme_timer.stop()
+        self._theme_timer = self.set_timer(0.5, self._save_theme)
+
+    def _save_theme(self) -> None:
+        self._theme_timer = None
+        name = self.theme
+        if self.config is None or self.config.path is None or name == self._saved_theme:
+            return
+        try:
+            config_file.set_general(self.config.path, "theme", name)
+        except ReplydeskError as exc:
+            self.notify(f"theme not saved: {exc}", severity="warning", markup=False, timeout=10)
+            return
+        self._saved_theme = name
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -113,6 +139,9 @@ class ReplydeskApp(App[int]):
             await engine.stop()
 
     async def on_unmount(self) -> None:
+        if self._theme_timer is not None:
+            self._theme_timer.stop()
+            self._save_theme()
         await self._stop_engine()
         self.store.close()
 

@@ -1,6 +1,7 @@
 """Edit the config file as text, so the user's comments and layout survive.
 
-New accounts are appended as ``[[accounts]]`` tables; removing one cuts out only its block.
+New accounts are appended as ``[[accounts]]`` tables; removing one cuts out only its block; a
+``[general]`` setting (the theme picked in the UI) replaces its one line.
 Every edit is checked by parsing the whole result before the file is replaced (atomically),
 so a failed edit leaves the file as it was.
 """
@@ -137,3 +138,44 @@ def remove_account(path: Path, account_id: str) -> Config:
             _write(path, new_text)
             return config
     raise ConfigError(f"no account {account_id!r} in {path}")
+
+
+def set_general(path: Path, key: str, value: Any) -> Config:
+    """Set ``[general] key = value``: the key's line is replaced, or added under ``[general]``
+    (made at the top when missing). Refused, with the file untouched, when the result would
+    differ from the old config in anything but that key (a layout this edit cannot read)."""
+    text = read_text(path)
+    try:
+        old = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    lines = text.splitlines(keepends=True)
+    line = f"{key} = {_toml_value(value)}\n"
+    header = next((i for i, raw in enumerate(lines) if _header(raw) == "[general]"), None)
+    if header is None:
+        new_lines = ["[general]\n", line, "\n", *lines]
+    else:
+        end = next((i for i in range(header + 1, len(lines)) if _header(lines[i])), len(lines))
+        found = next((i for i in range(header + 1, end)
+                      if lines[i].split("=", 1)[0].strip() == key and "=" in lines[i]), None)
+        if found is None:
+            new_lines = [*lines[:header + 1], line, *lines[header + 1:]]
+        else:
+            new_lines = [*lines[:found], line, *lines[found + 1:]]
+    new_text = "".join(new_lines)
+    expected = {**old, "general": {**old.get("general", {}), key: value}}
+    try:
+        same = tomllib.loads(new_text) == expected
+    except tomllib.TOMLDecodeError:
+        same = False
+    if not same:
+        raise ConfigError(f"{path}: cannot set general.{key} here; set it by hand")
+    config = check(path, new_text)
+    _write(path, new_text)
+    return config
+
+
+def _header(line: str) -> str | None:
+    """``[table]`` or ``[[array]]`` when the line opens one (comment and spaces dropped)."""
+    head = line.split("#", 1)[0].strip().replace(" ", "")
+    return head if head.startswith("[") and head.endswith("]") else None
