@@ -275,11 +275,10 @@ FOURTH_ROUND: list[tuple[str, str, str]] = [
 ]
 
 
-# Written after the fourth round of rules and never used to tune them: the estimate of how the
-# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
-# not forced into a category. Misfiling (a wrong category) matters more than missing (left
-# uncategorized for the user to sort), so both are printed and misfiling is held lower.
-HELD_OUT: list[tuple[str, str, str]] = [
+# A fifth round, written after the fourth round of rules and first run as a held-out set (80.4%
+# right, 0.0% misfiled, 19.6% left uncategorized; intent found in 34/43), then used to broaden
+# the rules, so now part of the table.
+FIFTH_ROUND: list[tuple[str, str, str]] = [
     ("en", "interested", "Could you send over a short overview I can forward to my boss?"),
     ("en", "interested", "Yes - curious how you'd handle our volume."),
     ("en", "meeting", "Tuesday at 11am Eastern works. Send the link."),
@@ -329,6 +328,77 @@ HELD_OUT: list[tuple[str, str, str]] = [
 ]
 
 
+# Written before the fifth round of rules and never used to tune them: the estimate of how the
+# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
+# not forced into a category. Misfiling (a wrong category) matters more than missing (left
+# uncategorized for the user to sort), so both are printed and misfiling is held lower.
+# Before the fifth round of rules: 53.6% right, 5.4% misfiled, 41.1% left uncategorized (intent
+# found in 21/47). After it: the same 53.6% / 5.4% / 41.1% (21/47): the fifth round's patterns
+# were written from FIFTH_ROUND alone and none of them fires on these replies.
+HELD_OUT: list[tuple[str, str, str]] = [
+    ("en", "interested", "Thanks for the note. We've been looking at tools in this space for a while, "
+                         "actually. Is there a free trial we could run with two people?"),
+    ("en", "meeting", "I'm travelling until Wednesday but could do a call Thursday morning, 9-10 my time."),
+    ("en", "not_interested", "Honestly this isn't something we'd ever buy."),
+    ("en", "not_interested", "not intrested, we're all set"),
+    ("en", "unsubscribe", "Third email this week. Do not contact me again."),
+    ("en", "wrong_person", "I moved to a different role in January, so I'm not the one to talk to "
+                           "anymore. Maybe try the general inbox."),
+    ("en", "uncategorized", "Which company are you with again?"),
+    ("de", "interested", "Wir suchen tatsächlich gerade nach sowas. Haben Sie eine Preisliste?"),
+    ("de", "meeting", "Hallo Herr Sender, nächste Woche Donnerstag ab 15 Uhr hätte ich Zeit, "
+                      "rufen Sie einfach durch."),
+    ("de", "meeting", "Schicken Sie mir gern eine Einladung für Montag, 10 Uhr."),
+    ("de", "not_interested", "Danke für die Nachricht, aber das ist für uns kein Thema."),
+    ("de", "unsubscribe", "Ich habe mich nie fuer so etwas angemeldet. Nehmen Sie mich sofort "
+                          "aus dem Verteiler."),
+    ("de", "wrong_person", "Ich habe das Unternehmen Ende letzten Jahres verlassen."),
+    ("de", "uncategorized", "Wie sind Sie auf mich gekommen?"),
+    ("fr", "interested", "Bonjour, le sujet nous parle. Vous avez des references dans l'industrie ?"),
+    ("fr", "meeting", "Ok pour un échange, je vous laisse proposer deux ou trois créneaux."),
+    ("fr", "not_interested", "Ca ne nous interesse pas du tout, desole."),
+    ("fr", "unsubscribe", "Je n'ai jamais demandé à recevoir ça. Retirez-moi de votre fichier."),
+    ("fr", "unsubscribe", "Stop aux relances svp, désabonnez-moi."),
+    ("fr", "wrong_person", "Je ne m'occupe pas des achats, il faudrait écrire à achats@societe.example."),
+    ("fr", "uncategorized", "Qui vous a donné mon adresse ?"),
+    ("es", "interested", "Justo estamos buscando algo así. ¿Qué incluye el plan básico?"),
+    ("es", "meeting", "Mejor hablarlo por teléfono, ¿te parece el miercoles a las 4?"),
+    ("es", "not_interested", "Gracias por escribir. De momento no, tenemos otras prioridades este año."),
+    ("es", "unsubscribe", "Dejen de mandarme correos, por favor. Ya es el cuarto."),
+    ("es", "wrong_person", "Ya no estoy a cargo de esa área, ahora lo ve mi compañero Jorge."),
+    ("es", "wrong_person", "Te equivocaste de persona, yo soy de marketing."),
+    ("es", "uncategorized", "Perdona, ¿de qué empresa me escribes?"),
+    ("pt", "interested", "Faz sentido pra gente. Vocês integram com o HubSpot?"),
+    ("pt", "interested", "Legal! Manda um orçamento pra 10 usuários."),
+    ("pt", "meeting", "Topo uma conversa rápida, pode ser sexta de manhã?"),
+    ("pt", "not_interested", "Obrigado pelo contato, mas não vamos seguir com isso."),
+    ("pt", "unsubscribe", "Pare de me mandar email, nunca pedi isso."),
+    ("pt", "wrong_person", "Saí da empresa em dezembro, procure outra pessoa."),
+    ("pt", "uncategorized", "Quem te passou meu contato?"),
+    ("it", "interested", "Ci stavamo proprio pensando, avete un listino?"),
+    ("it", "meeting", "Ok, sentiamoci mercoledì pomeriggio, mandami un invito."),
+    ("it", "not_interested", "Guardi, al momento non abbiamo bisogno di nulla del genere."),
+    ("it", "unsubscribe", "Non vi ho mai dato il consenso. Rimuovete subito la mia email."),
+    ("it", "wrong_person", "Non mi occupo piu di marketing da un anno, scriva a chiara@azienda.example"),
+    ("it", "uncategorized", "Chi vi ha dato il mio indirizzo?"),
+    ("it", "uncategorized", "Scusi, non ho capito cosa vendete."),
+    ("nl", "interested", "Hoi, dit komt eigenlijk precies op het goede moment. Wat zijn de kosten?"),
+    ("nl", "meeting", "Prima, plan maar iets in voor volgende week woensdag."),
+    ("nl", "not_interested", "Nee, daar beginnen we niet aan."),
+    ("nl", "not_interested", "We zijn tevreden met wat we nu hebben, dus nee dank je."),
+    ("nl", "unsubscribe", "Ik heb nooit toestemming gegeven. Schrijf mij uit a.u.b."),
+    ("nl", "wrong_person", "Ik ga hier niet over, probeer onze inkoopafdeling."),
+    ("nl", "uncategorized", "Hoe komen jullie aan mijn gegevens?"),
+    ("pl", "interested", "Temat jest dla nas aktualny. Czy macie wersję próbną?"),
+    ("pl", "meeting", "Moge w srode po 14, prosze przeslac zaproszenie."),
+    ("pl", "meeting", "Chętnie pogadam, proszę wybrać termin w kalendarzu."),
+    ("pl", "not_interested", "Dzięki, ale nie skorzystamy."),
+    ("pl", "unsubscribe", "Nie zgadzałem się na takie wiadomości. Proszę mnie wypisać z bazy."),
+    ("pl", "wrong_person", "Nie odpowiadam za zakupy, proszę napisać do działu IT."),
+    ("pl", "uncategorized", "Przepraszam, a co to za firma?"),
+]
+
+
 def _message(text: str, *, quoted: bool) -> bytes:
     body = text + (QUOTE if quoted else "\n")
     return ("From: Prospect <p@prospect.example>\nTo: Bob Sender <bob@sender.io>\n"
@@ -343,7 +413,8 @@ def test_intent_table_accuracy():
     assert {lang for lang, _, _ in CASES} == {"en", "de", "fr", "es", "pt", "it", "nl", "pl"}
     wrong = []
     per_category: Counter[str] = Counter()
-    for lang, expected, text in CASES + SECOND_ROUND + THIRD_ROUND + FOURTH_ROUND:
+    for lang, expected, text in (CASES + SECOND_ROUND + THIRD_ROUND + FOURTH_ROUND
+                                  + FIFTH_ROUND):
         # Absence notices are machine-written and quote nothing; replies quote the cold email.
         result = classify(parse(_message(text, quoted=expected != "out_of_office")))
         if expected == "out_of_office":
@@ -356,7 +427,8 @@ def test_intent_table_accuracy():
             per_category[expected] += 1
         else:
             wrong.append(f"[{lang}] {expected} -> {result.category}: {text!r} {result.reasons}")
-    total = len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND) + len(FOURTH_ROUND)
+    total = (len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND) + len(FOURTH_ROUND)
+             + len(FIFTH_ROUND))
     accuracy = 1 - len(wrong) / total
     print(f"\nintent accuracy: {accuracy:.1%} over {total} replies in 8 languages (the table)")
     print("  correct per category:", dict(sorted(per_category.items())))
