@@ -11,15 +11,18 @@ import ssl
 from tests.engine_support import rows, running_engine, until
 
 
-def other_client_sets_seen(dovecot, user, message_id: str) -> None:
-    """A phone's mail app: a separate IMAP session marking the message read."""
+def other_client_stores(dovecot, user, flags: str, message_id: str | None = None) -> None:
+    """Another IMAP client (a phone's mail app, a colleague's replydesk) adding ``flags`` to one
+    message found by Message-ID, or to every message in INBOX."""
     ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
     with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
         imap.login(user.email, user.password)
         imap.select("INBOX")
-        _, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
-        uid = data[0].split()[-1]
-        imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+        uids = "1:*"
+        if message_id is not None:
+            _, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
+            uids = data[0].split()[-1]
+        imap.uid("STORE", uids, "+FLAGS", f"({flags})")
 
 
 async def test_seen_both_ways(dovecot, users, deliver, make_config, tmp_path) -> None:
@@ -37,7 +40,7 @@ async def test_seen_both_ways(dovecot, users, deliver, make_config, tmp_path) ->
                                 "Message-ID", mine)
         assert "\\Seen" in flags
 
-        await asyncio.to_thread(other_client_sets_seen, dovecot, user, theirs)
+        await asyncio.to_thread(other_client_stores, dovecot, user, "\\Seen", theirs)
         await until(lambda: next(r for r in rows(store) if r["message_id"] == theirs)["seen"] == 1, 5,
                     "\\Seen from another client")
         assert store.pending_ops(user.email) == []
@@ -89,13 +92,7 @@ async def test_a_label_set_on_another_machine_comes_back_from_its_keyword(doveco
     [user] = users(1)
     mid = deliver(user.email, subject="Re: labelled elsewhere", body="Not for us, thanks.")
 
-    def other_machine_labels() -> None:
-        ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
-        with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
-            imap.login(user.email, user.password)
-            imap.select("INBOX")
-            imap.uid("STORE", "1:*", "+FLAGS", "(replydesk-meeting)")
-    await asyncio.to_thread(other_machine_labels)
+    await asyncio.to_thread(other_client_stores, dovecot, user, "replydesk-meeting")
     config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
     async with running_engine(config_path) as (engine, config, store):
         await until(lambda: len(rows(store)) == 1, 20, "first sync")
@@ -113,13 +110,7 @@ async def test_a_label_changed_on_another_machine_later_is_followed(dovecot, use
         await until(lambda: len(rows(store)) == 1, 20, "first sync")
         assert rows(store)[0]["category"] != "unsubscribe"
 
-        def other_machine_relabels() -> None:
-            ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
-            with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
-                imap.login(user.email, user.password)
-                imap.select("INBOX")
-                imap.uid("STORE", "1:*", "+FLAGS", "(replydesk-unsubscribe)")
-        await asyncio.to_thread(other_machine_relabels)
+        await asyncio.to_thread(other_client_stores, dovecot, user, "replydesk-unsubscribe")
         await until(lambda: rows(store)[0]["category"] == "unsubscribe", 5, "the other machine's label")
         [row] = rows(store)
         assert (row["message_id"], row["category_source"]) == (mid, "user")
