@@ -80,3 +80,48 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_alone(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and "rd.db" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "rd.db").read_bytes() == junk
+
+
+def _classified(uid: int, raw: str, received_at: float):
+    from app.mail import classify, parse
+    from app.store import IncomingMessage
+
+    p = parse(raw.encode())
+    return IncomingMessage("INBOX", 1, uid, p, classify(p), received_at=received_at)
+
+
+def test_export_leads_for_a_crm(tmp_path):
+    """One row per prospect worth a follow-up, newest first, with what they wrote and where; a
+    cell a spreadsheet would run as a formula is defused."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[general]\ndatabase = "rd.db"\n')
+    store = Store(tmp_path / "rd.db")
+    store.ensure_account("a", "ana@sender.example")
+    head = "To: ana@sender.example\nSubject: Re: Quick question\nIn-Reply-To: <cold{n}@sender.example>\n"
+    store.add_messages("a", [
+        _classified(1, "From: Bob <bob@p.example>\n" + head.format(n=1) + "Message-ID: <1@p>\n\n"
+                    "Sounds interesting, what does it cost for 20 seats?\n", 100.0),
+        _classified(2, "From: =HYPERLINK(\"http://x.example\") <eve@q.example>\n" + head.format(n=2)
+                    + "Message-ID: <2@q>\n\nCan we talk on Tuesday at 3pm?\n", 200.0),
+        _classified(3, "From: Carl <carl@r.example>\n" + head.format(n=3) + "Message-ID: <3@r>\n\n"
+                    "No thanks, we already have a vendor for this.\n", 300.0),
+        _classified(4, "From: Dana <dana@s.example>\n" + head.format(n=4) + "Message-ID: <4@s>\n\n"
+                    "I'm not the right person, please contact jo@s.example instead.\n", 400.0),
+    ])
+    store.mark_message_answered(store.find_message("<2@q>")["id"])
+    store.close()
+    proc = cli("--config", str(cfg), "export", "leads")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert [(r["email"], r["category"]) for r in rows] == [("eve@q.example", "meeting"),
+                                                           ("bob@p.example", "interested")]
+    assert rows[0]["name"].startswith("'=HYPERLINK") and rows[0]["answered"] == "True"
+    assert rows[1]["reply"] == "Sounds interesting, what does it cost for 20 seats?"
+    assert rows[1]["mailbox"] == "ana@sender.example" and rows[1]["answered"] == "False"
+
+    referrals = cli("--config", str(cfg), "export", "leads", "--category", "wrong_person", "--format", "json")
+    [row] = [json.loads(x) for x in referrals.stdout.splitlines()]
+    assert (row["email"], row["referral"]) == ("dana@s.example", "jo@s.example")
+
+    unknown = cli("--config", str(cfg), "export", "leads", "--account", "nobody@x.example")
+    assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1

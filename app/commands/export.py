@@ -1,4 +1,8 @@
-"""``replydesk export``: the suppression list (for the sending platform) or the inbox, as CSV or JSON."""
+"""``replydesk export``: the suppression list (for the sending platform), the leads (for a CRM) or
+the inbox, as CSV or JSON lines.
+
+Prospects write the text that lands in these files, and spreadsheets run a cell that starts with
+``=``, ``+``, ``-`` or ``@`` as a formula: in CSV such a cell is written with a leading ``'``."""
 
 from __future__ import annotations
 
@@ -11,11 +15,20 @@ from typing import Any, TextIO
 
 from app.commands.common import open_config_and_store
 from app.errors import UsageError
+from app.mail.types import CATEGORIES
+
+LEAD_CATEGORIES = ("interested", "meeting")
+REPLY_CHARS = 1000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=("suppressions", "messages"), nargs="?", default="suppressions",
-                   help="suppressions (default): bounced and unsubscribed addresses; messages: the inbox")
+    p.add_argument("what", choices=("suppressions", "leads", "messages"), nargs="?", default="suppressions",
+                   help="suppressions (default): bounced and unsubscribed addresses; leads: one row per "
+                        "prospect whose latest reply is interested or meeting (or --category); "
+                        "messages: the inbox")
+    p.add_argument("--category", action="append", choices=CATEGORIES, metavar="CATEGORY",
+                   help="only these categories (repeat for several): for leads and messages")
+    p.add_argument("--account", metavar="ID", help="only this mailbox (id or email): for leads and messages")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json lines")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
 
@@ -24,12 +37,43 @@ def _iso(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts else ""
 
 
-def _rows(store: Any, what: str) -> tuple[list[str], list[dict[str, Any]]]:
-    if what == "suppressions":
+def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:
+    if args.what == "suppressions":
         cols = ["address", "reason", "detail", "created_at"]
         return cols, [{**r, "created_at": _iso(r["created_at"])} for r in store.suppressions()]
+    account = _account_id(store, args.account)
+    if args.what == "leads":
+        rows = store.leads(args.category or LEAD_CATEGORIES, account)
+        cols = ["email", "name", "category", "replied_at", "mailbox", "subject", "reply", "referral",
+                "ooo_until", "answered", "category_source", "message_id"]
+        return cols, [{**r, "replied_at": _iso(r["replied_at"]), "reply": _one_line(r["reply"]),
+                       "answered": bool(r["answered"])} for r in rows]
     cols = ["id", "account", "from", "subject", "date", "kind", "category", "category_source", "seen"]
-    return cols, [{**r, "date": _iso(r["sent_at"] or r["received_at"])} for r in store.list_messages()]
+    rows = store.list_messages(account=account)
+    if args.category:
+        rows = [r for r in rows if r["category"] in args.category]
+    return cols, [{**r, "date": _iso(r["sent_at"] or r["received_at"])} for r in rows]
+
+
+def _account_id(store: Any, wanted: str | None) -> str | None:
+    if wanted is None:
+        return None
+    for acct in store.accounts():
+        if wanted in (acct["id"], acct["email"]):
+            return acct["id"]
+    raise UsageError(f"no mailbox {wanted!r} in the database")
+
+
+def _one_line(text: str | None) -> str:
+    """A reply's new text for one cell: whitespace runs become one space, capped."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= REPLY_CHARS else flat[:REPLY_CHARS - 1] + "…"
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _write(out: TextIO, fmt: str, cols: list[str], rows: list[dict[str, Any]]) -> None:
@@ -39,12 +83,12 @@ def _write(out: TextIO, fmt: str, cols: list[str], rows: list[dict[str, Any]]) -
         return
     writer = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({c: _cell(r.get(c)) for c in cols} for r in rows)
 
 
 def run(args: argparse.Namespace) -> int:
     _, store = open_config_and_store(args)
-    cols, rows = _rows(store, args.what)
+    cols, rows = _rows(store, args)
     if args.output:
         try:
             with open(args.output, "w", newline="", encoding="utf-8") as fh:

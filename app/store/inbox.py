@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -140,6 +141,27 @@ class InboxMixin:
             "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY direction = 'in' DESC, id DESC LIMIT 1",
             [mid, ref]))
         return _decode(dict(rows[0])) if rows else None
+
+    def leads(self, categories: Sequence[str], account: str | None = None) -> list[dict[str, Any]]:
+        """One row per conversation whose latest reply is in ``categories``, newest first: who to
+        follow up (``export leads``), with what they wrote, where it came in, a referral or a
+        return date, and whether we answered."""
+        marks = ", ".join("?" * len(categories))
+        params: list[Any] = list(categories)
+        where = f"c.category IN ({marks}) AND c.last_inbound_id IS NOT NULL"
+        if account:
+            where += " AND c.account = ?"
+            params.append(account)
+        sql = ("SELECT m.from_addr, m.from_name, c.category, m.category_source, m.received_at, "
+               "coalesce(a.email, c.account), m.subject, m.new_text, m.referral, m.ooo_until, m.message_id, "
+               "EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' "
+               "AND o.received_at > m.received_at) OR m.answered "
+               "FROM conversations c JOIN messages m ON m.id = c.last_inbound_id "
+               "LEFT JOIN accounts a ON a.id = c.account WHERE " + where +
+               " ORDER BY c.last_inbound_at DESC, c.id DESC")
+        cols = ("email", "name", "category", "category_source", "replied_at", "mailbox", "subject", "reply",
+                "referral", "ooo_until", "message_id", "answered")
+        return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,
                       category: str | None = None, unread: bool = False,
