@@ -328,14 +328,14 @@ FIFTH_ROUND: list[tuple[str, str, str]] = [
 ]
 
 
-# Written before the fifth round of rules and never used to tune them: the estimate of how the
-# rules do on phrasing they have not seen. "uncategorized" rows check that ordinary replies are
-# not forced into a category. Misfiling (a wrong category) matters more than missing (left
-# uncategorized for the user to sort), so both are printed and misfiling is held lower.
-# Before the fifth round of rules: 53.6% right, 5.4% misfiled, 41.1% left uncategorized (intent
-# found in 21/47). After it: the same 53.6% / 5.4% / 41.1% (21/47): the fifth round's patterns
-# were written from FIFTH_ROUND alone and none of them fires on these replies.
-HELD_OUT: list[tuple[str, str, str]] = [
+# A sixth round, written before the fifth round of rules and kept as the held-out set through
+# it: never used for tuning then, it gave the estimate of how the rules do on phrasing they
+# had not seen ("uncategorized" rows check that ordinary replies are not forced into a
+# category). First run as a held-out set at 53.6% right, 5.4% misfiled, 41.1% left
+# uncategorized (intent found in 21/47), both before and after the fifth round of rules; then
+# used to broaden the rules in round six (accent-insensitive matching, negated interest never
+# read as interest, idioms per language: 56/56 right after it), so now part of the table.
+SIXTH_ROUND: list[tuple[str, str, str]] = [
     ("en", "interested", "Thanks for the note. We've been looking at tools in this space for a while, "
                          "actually. Is there a free trial we could run with two people?"),
     ("en", "meeting", "I'm travelling until Wednesday but could do a call Thursday morning, 9-10 my time."),
@@ -399,6 +399,14 @@ HELD_OUT: list[tuple[str, str, str]] = [
 ]
 
 
+# Never used to tune the rules: the estimate of how they do on phrasing they have not seen.
+# "uncategorized" rows check that ordinary replies are not forced into a category. Misfiling (a
+# wrong category) matters more than missing (left uncategorized for the user to sort), so both
+# are printed and misfiling is held lower.
+# filled in by the next commit: a set written blind
+HELD_OUT: list[tuple[str, str, str]] = []
+
+
 def _message(text: str, *, quoted: bool) -> bytes:
     body = text + (QUOTE if quoted else "\n")
     return ("From: Prospect <p@prospect.example>\nTo: Bob Sender <bob@sender.io>\n"
@@ -414,7 +422,7 @@ def test_intent_table_accuracy():
     wrong = []
     per_category: Counter[str] = Counter()
     for lang, expected, text in (CASES + SECOND_ROUND + THIRD_ROUND + FOURTH_ROUND
-                                  + FIFTH_ROUND):
+                                  + FIFTH_ROUND + SIXTH_ROUND):
         # Absence notices are machine-written and quote nothing; replies quote the cold email.
         result = classify(parse(_message(text, quoted=expected != "out_of_office")))
         if expected == "out_of_office":
@@ -428,7 +436,7 @@ def test_intent_table_accuracy():
         else:
             wrong.append(f"[{lang}] {expected} -> {result.category}: {text!r} {result.reasons}")
     total = (len(CASES) + len(SECOND_ROUND) + len(THIRD_ROUND) + len(FOURTH_ROUND)
-             + len(FIFTH_ROUND))
+             + len(FIFTH_ROUND) + len(SIXTH_ROUND))
     accuracy = 1 - len(wrong) / total
     print(f"\nintent accuracy: {accuracy:.1%} over {total} replies in 8 languages (the table)")
     print("  correct per category:", dict(sorted(per_category.items())))
@@ -438,22 +446,22 @@ def test_intent_table_accuracy():
 
 
 def test_held_out_replies():
-    right = misfiled = 0
+    assert HELD_OUT, "HELD_OUT is empty: a held-out set written blind must be filled in"
+    right = misfiled = found = 0
     misses = []
     for lang, expected, text in HELD_OUT:
         got = classify(parse(_message(text, quoted=True))).category
         right += got == expected
+        found += got == expected != "uncategorized"
         if got != expected:
             wrong_category = got != "uncategorized"
             misfiled += wrong_category
             misses.append(f"[{lang}] {expected} -> {got}{' (misfiled)' if wrong_category else ''}: {text!r}")
     n = len(HELD_OUT)
-    with_intent = [row for row in HELD_OUT if row[1] != "uncategorized"]
-    found = sum(1 for lang, expected, text in with_intent
-                if classify(parse(_message(text, quoted=True))).category == expected)
+    with_intent = sum(1 for row in HELD_OUT if row[1] != "uncategorized")
     print(f"\nheld-out intent: {right / n:.1%} right, {misfiled / n:.1%} misfiled, "
           f"{(n - right - misfiled) / n:.1%} left uncategorized, over {n} replies the rules were "
-          f"not written for; intent found in {found}/{len(with_intent)} that have one")
+          f"not written for; intent found in {found}/{with_intent} that have one")
     for line in misses:
         print("  miss:", line)
     assert right / n >= 0.5
@@ -470,6 +478,97 @@ def test_unsubscribe_outranks_not_interested():
     result = classify(parse(_message("Not interested. Remove me from your list.", quoted=True)))
     assert result.category == "unsubscribe"
     assert any("lower priority" in r for r in result.reasons)
+
+
+def test_negative_categories_outrank_positive_ones():
+    from app.mail.rules import default_rules
+    order = default_rules().intent_order
+    for negative in ("unsubscribe", "not_interested"):
+        for positive in ("meeting", "interested"):
+            assert order.index(negative) < order.index(positive)
+    # "me manda" (send me) is a phrase of interest, but not after "pare de" (stop)
+    result = classify(parse(_message("Pare de me mandar email, nunca pedi isso.", quoted=True)))
+    assert result.category == "unsubscribe"
+
+
+# Written for round six: replies typed without their accents read like the ones with them.
+WITHOUT_ACCENTS = [
+    ("Ça ne nous intéresse pas.", "Ca ne nous interesse pas."),
+    ("Não temos interesse.", "Nao temos interesse."),
+    ("Nie jesteśmy zainteresowani.", "Nie jestesmy zainteresowani."),
+    ("Bitte löschen Sie meine Daten.", "Bitte loeschen Sie meine Daten."),
+    ("Ich bin nicht zuständig.", "Ich bin nicht zustaendig."),
+    ("¿Podemos hablar el miércoles a las 10?", "Podemos hablar el miercoles a las 10?"),
+    ("Désabonnez-moi.", "Desabonnez-moi."),
+    ("Możemy porozmawiać w środę o 14.", "Mozemy porozmawiac w srode o 14."),
+    ("Proszę usunąć mój adres z waszej listy.", "Prosze usunac moj adres z waszej listy."),
+    ("Non mi occupo più di marketing.", "Non mi occupo piu di marketing."),
+]
+
+
+def test_accents_do_not_matter():
+    for written, typed in WITHOUT_ACCENTS:
+        expected = classify(parse(_message(written, quoted=True))).category
+        assert expected != "uncategorized", written
+        assert classify(parse(_message(typed, quoted=True))).category == expected, typed
+
+
+def test_reasons_quote_the_reply_as_written():
+    result = classify(parse(_message("Straße egal: ça ne nous intéresse pas.", quoted=True)))
+    assert result.category == "not_interested"
+    assert result.reasons[0] == "not interested: 'ne nous intéresse pas'"
+
+
+# Written for round six: a negated phrase of interest or of a meeting is never read as one.
+NEGATED = [
+    "Ca ne nous interesse pas du tout.",
+    "Das interessiert uns im Moment wirklich nicht.",
+    "Dat interesseert ons niet.",
+    "I don't need more information, thanks.",
+    "Keine Zeit für einen Termin.",
+    "Je n'ai pas besoin d'un rendez-vous.",
+    "Dafür habe ich keine Zeit.",
+    "Wir suchen nicht nach so etwas.",
+    "Non stiamo cercando nulla del genere.",
+    "Nie szukamy nowego dostawcy.",
+    "Tenho interesse não.",
+    "Dejen de mandarme correos.",
+]
+# ... while idioms that hold a negation word and mean yes stay positive.
+POSITIVE_WITH_A_NO = [
+    ("Why not send me the deck?", "interested"),
+    ("No problem send me the pricing.", "interested"),
+    ("Non vedo l'ora di sentirci giovedì.", "meeting"),
+    ("Não vejo a hora de conversar na sexta de manhã.", "meeting"),
+    ("Why don't we set up a call on Friday?", "meeting"),
+    ("Not sure yet, but send me the deck.", "interested"),
+]
+
+
+def test_negation_never_turns_into_its_opposite():
+    for text in NEGATED:
+        result = classify(parse(_message(text, quoted=True)))
+        assert result.category not in ("interested", "meeting"), (text, result.reasons)
+    for text, expected in POSITIVE_WITH_A_NO:
+        assert classify(parse(_message(text, quoted=True))).category == expected, text
+
+
+def test_ordinary_sentences_are_not_read_as_a_refusal():
+    for text in ("I'm not sure yet, send details.", "Loved the tip from your newsletter last week.",
+                 "Under the contract we signed last year you owe us a refund.",
+                 "We're not happy with our current provider, what do you charge?",
+                 "Nasz aktualny dostawca nie ma takiej funkcji.", "I left you a voicemail yesterday.",
+                 "Ohne Zustimmung des Vorstands kann ich nichts entscheiden."):
+        category = classify(parse(_message(text, quoted=True))).category
+        assert category in ("uncategorized", "interested"), (text, category)
+
+
+def test_user_rules_are_folded_and_may_add_negations():
+    extra = load_rules("[intent.interested]\npatterns = ['Zählt auf mich']\n"
+                       "[negation]\nbefore = ['nope']\n")
+    assert classify(parse(_message("zaehlt auf mich!", quoted=True)), extra).category == "interested"
+    assert classify(parse(_message("Nope tell me more", quoted=True)), extra).category == "uncategorized"
+    assert classify(parse(_message("Nope tell me more", quoted=True))).category == "interested"
 
 
 def test_wrong_person_carries_referral():

@@ -2,12 +2,17 @@
 
 ``load_rules`` takes TOML text, not a path: reading files is the caller's business (the CLI
 reads ``--rules``), which keeps this package free of IO beyond its own shipped data.
+
+Intent phrases are matched accent-insensitively: ``fold`` strips diacritics from the reply once
+and ``fold_pattern`` does the same to every pattern once, when it is compiled, so "nao temos
+interesse" meets 'não temos interesse' and "Loeschen" meets 'löschen' in every language.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -24,6 +29,9 @@ class Rules:
     ooo_until: tuple[str, ...] = ()
     intent_order: tuple[str, ...] = ()
     intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    negation_before: tuple[str, ...] = ()
+    negation_after: tuple[str, ...] = ()
+    negatable: tuple[str, ...] = ()
 
     def merged(self, extra: "Rules") -> "Rules":
         """These rules with ``extra``'s patterns added and its order, if any, in charge."""
@@ -40,6 +48,9 @@ class Rules:
             ooo_until=extra.ooo_until + self.ooo_until,
             intent_order=order,
             intents=intents,
+            negation_before=self.negation_before + extra.negation_before,
+            negation_after=self.negation_after + extra.negation_after,
+            negatable=extra.negatable or self.negatable,
         )
 
 
@@ -60,6 +71,10 @@ def load_rules(text: str) -> Rules:
     order = intent.get("order", [])
     if not isinstance(order, list) or not all(isinstance(o, str) for o in order):
         raise ValueError("intent.order must be a list of category names")
+    negation = data.get("negation", {})
+    negatable = negation.get("categories", [])
+    if not isinstance(negatable, list) or not all(isinstance(c, str) for c in negatable):
+        raise ValueError("negation.categories must be a list of category names")
     return Rules(
         autoreply_subject=_patterns(auto.get("subject", []), "autoreply.subject"),
         autoreply_body=_patterns(auto.get("body", []), "autoreply.body"),
@@ -68,6 +83,9 @@ def load_rules(text: str) -> Rules:
         ooo_until=_patterns(ooo.get("until", []), "out_of_office.until"),
         intent_order=tuple(order),
         intents=intents,
+        negation_before=_patterns(negation.get("before", []), "negation.before"),
+        negation_after=_patterns(negation.get("after", []), "negation.after"),
+        negatable=tuple(negatable),
     )
 
 
@@ -80,6 +98,7 @@ def _patterns(value: object, where: str) -> tuple[str, ...]:
                              f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
         try:
             re.compile(pattern, _FLAGS)
+            re.compile(fold_pattern(pattern))
         except re.error as exc:
             raise ValueError(f"{where}: bad pattern {pattern!r}: {exc}") from None
     return tuple(value)
@@ -111,3 +130,94 @@ def first_match(patterns: tuple[str, ...], text: str) -> str | None:
 def normalize(text: str) -> str:
     """Text as the rules see it: one line, straight apostrophes."""
     return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+# Letters that Unicode does not decompose, spelled the way people without the key type them.
+_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE",
+                          "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+# The combining diacritical marks NFKD splits off ("é" -> "e" + U+0301).
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# German umlauts are typed as "ae", "oe", "ue" without a German keyboard ("Loeschen", "fuer").
+_UMLAUTS = {"ä": "ae?", "ö": "oe?", "ü": "ue?", "Ä": "ae?", "Ö": "oe?", "Ü": "ue?"}
+
+
+def fold(text: str) -> str:
+    """``text`` as intent patterns see it: lower case, without diacritics.
+
+    "Ça ne nous intéresse pas" -> "ca ne nous interesse pas". Compatibility forms are spelled
+    out (NFKD: "ﬁ" -> "fi", "…" -> "..."), so the result may be longer than ``text``
+    (``unfold_span`` maps positions back). Matching lower case against lower-case patterns,
+    rather than with re.IGNORECASE, makes the search several times faster.
+    """
+    if text.isascii():
+        return text.lower()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_LETTERS))).lower()
+
+
+def fold_pattern(pattern: str) -> str:
+    """A pattern as it is matched against folded text: 'Löschen' -> 'l(?:oe?)schen'.
+
+    Letters are lower-cased, except escapes ('\\S' stays a non-space); outside a character
+    class an umlaut also accepts its two-letter spelling; a diacritic escaped with a backslash
+    loses the backslash, which would otherwise escape a plain letter.
+    """
+    out: list[str] = []
+    in_class = escaped = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+            if ch.isascii():
+                out.append(ch)
+                continue
+            out.pop()  # "\\é": the backslash would escape the folded "e"
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]" or out[-1] == "["
+        elif ch == "[":
+            in_class = True
+        elif ch in _UMLAUTS:
+            out.append(f"(?:{_UMLAUTS[ch]})")
+            continue
+        out.append(fold(ch))
+    return "".join(out)
+
+
+def unfold_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of ``text`` that ``fold(text)[start:end]`` came from."""
+    shift = 0  # position in the folded text minus position in ``text``, so far
+    first = last = None
+    for m in _NON_ASCII.finditer(text):
+        i = m.start()
+        at = i + shift  # where this character's folding starts in the folded text
+        if first is None and start < at:
+            first = start - shift
+        if end <= at:
+            last = end - shift
+            break
+        width = _width(m.group())
+        if first is None and start < at + width:
+            first = i
+        if end <= at + width:
+            last = i + 1
+            break
+        shift += width - 1
+    first = start - shift if first is None else first
+    last = end - shift if last is None else last
+    return first, max(first, last)
+
+
+@cache
+def _width(ch: str) -> int:
+    """How many characters ``ch`` folds to: 1 mostly, 0 for a combining mark, 2 for "ß"."""
+    return len(fold(ch))
+
+
+@cache
+def compiled_folded(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """``compiled`` for folded text: one alternation of the folded ``patterns``, matched
+    case-sensitively (both sides are lower case already)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fold_pattern(p)})" for p in patterns))
