@@ -403,8 +403,83 @@ SIXTH_ROUND: list[tuple[str, str, str]] = [
 # "uncategorized" rows check that ordinary replies are not forced into a category. Misfiling (a
 # wrong category) matters more than missing (left uncategorized for the user to sort), so both
 # are printed and misfiling is held lower.
-# filled in by the next commit: a set written blind
-HELD_OUT: list[tuple[str, str, str]] = []
+# Written blind (by someone who had not seen the rules or the earlier tables) while round six
+# was being tuned, and pasted in after: first run after round six, 89.1% right, 3.1% misfiled,
+# 7.8% left uncategorized (intent found in 49/55). Not tuned on since.
+HELD_OUT: list[tuple[str, str, str]] = [
+    # ---------------- en ----------------
+    ("en", "interested", "Hi Bob,\n\nThanks for reaching out. We've actually been looking at options in this space for a few months now. Could you send over some pricing and a case study or two?\n\nThanks,\nAnna"),
+    ("en", "meeting", "Sure, Thursday at 2pm ET works for me. Send an invite."),
+    ("en", "meeting", "Hey - got a calendly or something? easier if I just grab a slot next week"),
+    ("en", "not_interested", "we're all set with our current provider, thx"),
+    ("en", "not_interested", "Appreciate the persistence, but we just signed a 3 year contract with another vendor in January. Not something we can revisit right now."),
+    ("en", "unsubscribe", "take me of your list pls"),
+    ("en", "wrong_person", "Hi,\nI moved to a different role last year and don't handle procurement anymore. You'll want to talk to Priya Shah (priya.shah@example.com), she runs vendor decisions now.\nBest,\nTom"),
+    ("en", "uncategorized", "Who is this? How did you get my email address?"),
+    # ---------------- de ----------------
+    ("de", "interested", "Hallo Herr Müller,\n\nvielen Dank für Ihre Nachricht. Das Thema ist bei uns gerade tatsächlich aktuell. Könnten Sie mir ein paar Unterlagen und eine grobe Preisindikation schicken?\n\nViele Grüße\nSabine Koch"),
+    ("de", "interested", "Interessant! Was kostet das denn ungefaehr fuer ein Team von 20 Leuten?"),
+    ("de", "meeting", "Klingt gut, lassen Sie uns telefonieren. Dienstag 10 Uhr oder Mittwoch nachmitag ginge bei mir."),
+    ("de", "not_interested", "Kein Bedarf, danke."),
+    ("de", "not_interested", "Hallo,\n\ndanke für das Angebot. Leider ist unser Budget für dieses Jahr komplett verplant, daher müssen wir passen.\n\nGruß\nMarkus"),
+    ("de", "unsubscribe", "Bitte loeschen Sie meine Adresse aus Ihrem Verteiler. Ich moechte keine weiteren Mails von Ihnen erhalten."),
+    ("de", "wrong_person", "Guten Tag,\nda sind Sie bei mir leider falsch, ich bin in der Buchhaltung. Für IT-Themen wenden Sie sich bitte an unseren Kollegen Jan Becker: j.becker@example.de\nMfG"),
+    ("de", "uncategorized", "Sind Sie der gleiche Herr Weber, mit dem ich letztes Jahr auf der Messe in Hannover gesprochen habe?"),
+    # ---------------- fr ----------------
+    ("fr", "interested", "Bonjour,\n\nMerci pour votre message. Nous cherchons justement a ameliorer notre processus de facturation. Pourriez-vous m'envoyer une documentation et vos tarifs ?\n\nCordialement,\nClaire Dubois"),
+    ("fr", "meeting", "Ok pour un appel, jeudi 15h ça vous va ?"),
+    ("fr", "meeting", "Bonjour Marc,\n\nJ'ai bien lu votre message. Envoyez-moi votre lien de calendrier et je réserverai un créneau la semaine prochaine.\n\nBien à vous,\nSophie"),
+    ("fr", "not_interested", "ca ne nous interesse pas, merci"),
+    ("fr", "unsubscribe", "Merci de me retirer de votre liste de diffusion. C'est la troisième fois que je reçois ce mail, c'est du spam."),
+    ("fr", "wrong_person", "Bonjour,\nJe ne suis plus chez Lefèvre SA depuis mars. Vous pouvez contacter Julien Martin à julien.martin@example.fr qui a repris mes dossiers.\nBonne journée"),
+    ("fr", "wrong_person", "je m'occupe pas de ça, voyez plutot avec le service achats"),
+    ("fr", "uncategorized", "Vous êtes qui exactement ? Je ne connais pas votre société."),
+    # ---------------- es ----------------
+    ("es", "interested", "Hola, me interesa. ¿Me podeis mandar mas info y precios?"),
+    ("es", "meeting", "Hola Carlos,\n\nGracias por escribir. Tengo hueco el martes a las 11 o el miércoles por la tarde, ¿te va bien alguno para una llamada?\n\nSaludos,\nLucía"),
+    ("es", "not_interested", "No gracias, ya tenemos proveedor."),
+    ("es", "not_interested", "Hola,\n\nTe agradezco el seguimiento. De momento no es prioridad para nosotros y no hay presupuesto hasta el año que viene, asi que lo dejamos aqui.\n\nUn saludo"),
+    ("es", "unsubscribe", "Por favor eliminen mi correo de su base de datos. No quiero recibir mas emails."),
+    ("es", "unsubscribe", "dejen de escribirme de una vez"),
+    ("es", "wrong_person", "Buenas, yo no soy la persona indicada para esto. Escribele a Javier Ruiz (jruiz@example.es), él lleva todo lo de marketing."),
+    ("es", "uncategorized", "Recibido, gracias."),
+    # ---------------- pt ----------------
+    ("pt", "interested", "Ola, parece interessante. Voces tem algum material de apresentacao ou caso de sucesso pra me mandar?"),
+    ("pt", "interested", "Olá João,\n\nObrigada pelo contato. Estamos reavaliando nossas ferramentas de CRM neste semestre, então o timing é bom. Quanto custa a licença por usuário?\n\nAbs,\nMariana"),
+    ("pt", "meeting", "Pode ser, vamos marcar uma call. Sexta às 10h funciona?"),
+    ("pt", "not_interested", "nao temos interesse no momento, obrigado"),
+    ("pt", "unsubscribe", "Bom dia,\n\nJá pedi antes e volto a pedir: retirem o meu email da vossa lista. Não autorizei o envio destas mensagens.\n\nCumprimentos,\nRui Costa"),
+    ("pt", "wrong_person", "Oi, eu saí da empresa no mês passado. Acho que quem cuida disso agora é a Fernanda, fernanda.lima@example.com.br"),
+    ("pt", "wrong_person", "Nao sou eu que decido isso nao, tem que falar com o pessoal de TI."),
+    ("pt", "uncategorized", "Desculpe, mas de onde nos conhecemos? Nao lembro de ter falado com voce."),
+    # ---------------- it ----------------
+    ("it", "interested", "Buongiorno,\n\ngrazie per il messaggio. L'argomento ci riguarda da vicino, dato che stiamo crescendo parecchio. Mi potrebbe inviare una brochure con i prezzi?\n\nCordiali saluti,\nGiulia Rossi"),
+    ("it", "meeting", "Va bene per me una call, mi mandi pure un invito per lunedi alle 15."),
+    ("it", "meeting", "Ciao, possiamo sentirci giovedi mattina? Dimmi tu l'orario"),
+    ("it", "not_interested", "No grazie, non ci serve."),
+    ("it", "not_interested", "Gentile Andrea,\n\nla ringrazio per l'interesse verso la nostra azienda. Al momento siamo vincolati da un contratto con un altro fornitore fino alla fine del 2025, quindi non possiamo valutare alternative.\n\nBuona giornata"),
+    ("it", "unsubscribe", "Cancellatemi dalla vostra mailing list per favore"),
+    ("it", "wrong_person", "Salve, non mi occupo io di questi acquisti. Provi a scrivere al collega Marco Bianchi, m.bianchi@example.it"),
+    ("it", "uncategorized", "Scusi ma lei chi è? Non ricordo di averla mai sentita."),
+    # ---------------- nl ----------------
+    ("nl", "interested", "Hoi, klinkt interessant. Kun je me wat meer info sturen over de prijzen?"),
+    ("nl", "meeting", "Hallo Pieter,\n\nBedankt voor je mail. Ik wil er graag eens over sparren; heb je woensdag om 14:00 tijd voor een kort belletje?\n\nGroet,\nSanne"),
+    ("nl", "not_interested", "Geen interesse."),
+    ("nl", "not_interested", "Dank voor het aanbod maar we zijn heel tevreden met onze huidige leverancier, dus we slaan het over."),
+    ("nl", "unsubscribe", "Graag uitschrijven, ik wil deze mails niet meer ontvangen."),
+    ("nl", "wrong_person", "Goedemiddag,\nIk werk sinds kort niet meer bij De Vries BV. Voor dit soort zaken kunt u terecht bij mijn opvolger, Lars Jansen (lars.jansen@example.nl).\nMet vriendelijke groet,\nEva"),
+    ("nl", "uncategorized", "Hoe komt u aan mijn emailadres?"),
+    ("nl", "uncategorized", "Hallo, ik zie dat jullie ook in Utrecht zitten. Zijn jullie toevallig op zoek naar stagiairs?"),
+    # ---------------- pl ----------------
+    ("pl", "interested", "Dzien dobry, brzmi ciekawie. Prosze o przeslanie oferty i cennika."),
+    ("pl", "interested", "Hej, a ile to kosztuje przy 50 użytkownikach? Macie jakieś materiały do poczytania?"),
+    ("pl", "meeting", "Dzień dobry Panie Tomaszu,\n\ndziękuję za wiadomość. Chętnie porozmawiam — czy pasuje Panu wtorek o 10:00? Mogę też w czwartek po południu.\n\nPozdrawiam,\nAgnieszka"),
+    ("pl", "not_interested", "Nie jesteśmy zainteresowani, dziękuję."),
+    ("pl", "not_interested", "Dzien dobry,\n\ndziekuje za propozycje, ale w tym roku nie mamy budzetu na takie rozwiazania. Prosze sprobowac za rok.\n\nPozdrawiam"),
+    ("pl", "unsubscribe", "Proszę usunąć mój adres z bazy i nie wysyłać więcej wiadomości. To jest spam."),
+    ("pl", "wrong_person", "Nie zajmuję się tym, proszę napisać do działu IT: it@example.pl"),
+    ("pl", "uncategorized", "Otrzymałem, dzięki."),
+]
 
 
 def _message(text: str, *, quoted: bool) -> bytes:
