@@ -5,6 +5,8 @@ the fixtures in test_mail_parse.py).
 
 from __future__ import annotations
 
+import pytest
+
 from app.mail import classify, parse
 
 # Used to write and tune the rules (first run as a held-out set: 16/21 right).
@@ -124,3 +126,20 @@ def test_auto_reply_held_out():
     assert right / len(HELD_OUT) >= 0.55
     assert not any("] human ->" in line for line in misses), "a person was taken for a machine"
     assert len(humans) >= 3
+
+
+@pytest.mark.parametrize("text, until", [
+    ("Ich bin bis einschliesslich 20. Maerz nicht im Buero.", "2026-03-20"),
+    ("Estou fora do escritorio ate 20 de marco, sem acesso ao e-mail.", "2026-03-20"),
+    ("Jestem na urlopie do 20 marca, mam ograniczony dostep do poczty.", "2026-03-20"),
+    ("Estare fuera de la oficina hasta el miercoles 18 de marzo.", "2026-03-18"),
+    ("Sono fuori ufficio fino al 16 marzo, rientrero il 17.", "2026-03-16"),
+])
+def test_an_absence_typed_without_accents_is_read_with_its_return_date(text, until):
+    """Auto-replies are written on phones and on keyboards without the accents too."""
+    raw = ("From: P <p@prospect.example>\nTo: bob@sender.io\nSubject: Re: Quick question\n"
+           "Date: Tue, 3 Mar 2026 10:00:00 +0100\nMessage-ID: <ooo@prospect.example>\n\n"
+           + text + "\n").encode()
+    result = classify(parse(raw))
+    assert result.category == "out_of_office", result.reasons
+    assert result.ooo_until is not None and result.ooo_until.isoformat() == until, result.reasons

@@ -16,7 +16,7 @@ from datetime import date
 from functools import cache
 
 from app.mail.dates import return_date
-from app.mail.rules import Rules, first_match, normalize
+from app.mail.rules import Rules, first_match, fold, fold_pattern, normalize
 from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
 
@@ -67,7 +67,7 @@ def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
 def _lead_words(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     if not patterns:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(fold_pattern(p) for p in patterns) + r")(?!\w)")
 
 
 def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
@@ -100,7 +100,7 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report.out_of_office = bool(ooo_subject or ooo_body or absence)
     if report.out_of_office:
         # Some notices give the date only in the subject ("Out of office until 16 March").
-        report.until = return_date(f"{body} . {subject}", _lead_words(rules.ooo_until), pm.date)
+        report.until = return_date(fold(f"{body} . {subject}"), _lead_words(rules.ooo_until), pm.date)
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
     report.referral = referral(pm)

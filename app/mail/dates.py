@@ -1,6 +1,7 @@
 """The return date in an out-of-office text: "back on 14 March", "bis 14.03.", "jusqu'au 14 mars".
 
-Dates are read only right after a word that introduces a return ("until", "bis", "hasta" … from
+The text comes folded (lower case, no diacritics: ``rules.fold``), so "ate 20 marco" reads like
+"até 20 março"; month and weekday names are folded here the same way. Dates are read only right after a word that introduces a return ("until", "bis", "hasta" … from
 the rules), so a date in a signature or a quoted mail is not taken for one. A date with no year
 gets the message's year, or the next one if that would put the return far in the past.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+
+from app.mail.rules import fold, fold_pattern
 
 _MONTHS = {
     1: "january jan januar janvier enero janeiro gennaio januari styczeń stycznia sty ene gen jän",
@@ -24,24 +27,23 @@ _MONTHS = {
     11: "november nov novembre noviembre novembro listopad listopada lis",
     12: "december dec dezember décembre decembre diciembre dezembro dicembre grudzień grudnia gru dez dic",
 }
-_MONTH = {name: number for number, names in _MONTHS.items() for name in names.split()}
+_MONTH = {fold(name): number for number, names in _MONTHS.items() for name in names.split()}
 _MONTH_RX = "|".join(sorted((re.escape(m) for m in _MONTH), key=len, reverse=True))
 
 _NUMERIC = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([./-])(\d{1,2})(?:\5(\d{2,4}))?")
 _DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?({_MONTH_RX})\.?(?:\s+(?:de\s+)?(\d{{4}}))?\b",
                         re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"({_MONTH_RX})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
-_WEEKDAY = re.compile(
+_WEEKDAY = re.compile(fold_pattern(
     r"^(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|montag|dienstag|mittwoch|donnerstag|freitag|samstag|"
     r"sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|"
     r"segunda(?:-feira)?|terça(?:-feira)?|quarta(?:-feira)?|quinta(?:-feira)?|sexta(?:-feira)?|lunedì|"
     r"martedì|mercoledì|giovedì|venerdì|maandag|dinsdag|woensdag|donderdag|vrijdag|poniedziałek|wtorek|"
-    r"środa|środę|czwartek|piątek|mon|tue|wed|thu|fri)[,.]?\s+(?:(?:the|le|el|il|den|de|o|dia)\s+)?",
-    re.IGNORECASE)
+    r"środa|środę|czwartek|piątek|mon|tue|wed|thu|fri)[,.]?\s+(?:(?:the|le|el|il|den|de|o|dia)\s+)?"))
 
 
 def return_date(text: str, lead_words: re.Pattern[str] | None, sent: datetime | None) -> date | None:
-    """The first date that follows one of ``lead_words`` in ``text``, or None."""
+    """The first date that follows one of ``lead_words`` in ``text`` (folded), or None."""
     if lead_words is None:
         return None
     for lead in lead_words.finditer(text):

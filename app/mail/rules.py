@@ -110,21 +110,17 @@ def default_rules() -> Rules:
     return load_rules(resources.files("app.mail").joinpath("rules.toml").read_text("utf-8"))
 
 
-@cache
-def compiled(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One alternation of ``patterns``, compiled once per rule set."""
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
-
-
 def first_match(patterns: tuple[str, ...], text: str) -> str | None:
-    """The text matched by the first pattern that fires in ``text``, or None."""
-    rx = compiled(patterns)
+    """The text matched by the first pattern that fires in ``text``, or None. Matched
+    accent-insensitively like the intent phrases; the result is quoted as written."""
+    rx = compiled_folded(patterns)
     if rx is None or not text:
         return None
-    m = rx.search(text)
-    return m.group(0) if m else None
+    m = rx.search(fold(text))
+    if m is None:
+        return None
+    start, end = unfold_span(text, m.start(), m.end())
+    return text[start:end]
 
 
 def normalize(text: str) -> str:
@@ -216,8 +212,8 @@ def _width(ch: str) -> int:
 
 @cache
 def compiled_folded(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """``compiled`` for folded text: one alternation of the folded ``patterns``, matched
-    case-sensitively (both sides are lower case already)."""
+    """One alternation of the folded ``patterns``, compiled once per rule set, for folded text:
+    matched case-sensitively (both sides are lower case already)."""
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{fold_pattern(p)})" for p in patterns))
