@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 from email import policy
 
-import pytest
 
 from app.cli import main
 from tests.reply_support import mailbox_headers, message_flags, receive, wait_for, received  # noqa: F401  (fixture)

@@ -7,7 +7,6 @@ import asyncio
 import email
 from email import policy
 
-import pytest
 
 from app.commands.reply import queue_reply_to
 from app.smtp.outbox import OutboxDrainer, ReplySent, SendFailed, SendRetrying

@@ -12,7 +12,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
 
 from app.cli import main
 from app.commands.reply import queue_reply_to

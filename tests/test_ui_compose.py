@@ -8,7 +8,6 @@ import os
 import stat
 from datetime import timezone
 
-import pytest
 
 from app.commands.reply import queue_reply_to
 from app.config import parse_config
