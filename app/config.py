@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from app import paths
 from app.errors import ConfigError
+from app.placeholders import template_problems
 
 Provider = Literal["google", "microsoft", "yahoo", "icloud", "zoho", "fastmail", "generic"]
 Security = Literal["tls", "starttls"]
@@ -120,6 +121,18 @@ class ConfigModel(_Strict):
     accounts: list[AccountConfig] = []
     keymap: dict[str, str] = {}
     """Binding id = keys, e.g. ``interested = "I"``."""
+    templates: dict[str, str] = {}
+    """Saved replies: name = text with placeholders (``app.placeholders``)."""
+
+    @model_validator(mode="after")
+    def _templates(self) -> "ConfigModel":
+        for name, text in self.templates.items():
+            if not name.strip() or not text.strip():
+                raise ValueError(f"templates.{name}: a template needs a name and some text")
+            problems = template_problems(text)
+            if problems:
+                raise ValueError(f"templates.{name}: {problems[0]}")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> "ConfigModel":
@@ -241,6 +254,7 @@ class Config:
     general: GeneralConfig
     accounts: tuple[Account, ...]
     keymap: dict[str, str]
+    templates: dict[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -307,7 +321,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(f"{where}: {key or '(top level)'}: {desc}{more}") from None
     return Config(path=path, general=model.general,
                   accounts=tuple(resolve_account(a) for a in model.accounts),
-                  keymap=dict(model.keymap))
+                  keymap=dict(model.keymap), templates=dict(model.templates))
 
 
 def load_config(path: Path | str | None = None) -> Config:

@@ -28,6 +28,7 @@ def test_example_config_is_valid_and_shows_three_providers():
     ms = cfg.account("ben@acme-mail.com")
     assert (ms.smtp.host, ms.smtp.port, ms.smtp.security) == ("smtp.office365.com", 587, "starttls")
     assert ms.folders["junk"] == "Junk Email"
+    assert set(cfg.templates) == {"calendar", "pricing"}
 
 
 def test_security_without_port_picks_the_standard_port():
@@ -113,3 +114,13 @@ def test_a_general_key_the_edit_cannot_place_safely_leaves_the_file_alone(tmp_pa
     with pytest.raises(ConfigError, match="set it by hand"):
         set_general(path, "theme", "replydesk-light")
     assert path.read_text() == odd
+
+
+def test_a_template_with_an_unknown_placeholder_is_one_line(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[templates]\nhello = "Hi {firstname},"\n')
+    proc = run_cli("--config", str(cfg), "list")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"replydesk: {cfg}: templates.hello: unknown placeholder {{firstname}} (known: first_name, name, "
+        "email, company, subject, referral, my_name, my_first_name, my_email)"]

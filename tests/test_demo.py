@@ -87,6 +87,7 @@ def test_demo_servers_work_like_a_providers_and_leave_nothing_behind() -> None:
         assert (alex.imap.security, alex.smtp.security, alex.imap.ca_file) == ("starttls", "starttls", demo.ca_file)
         assert alex.password_env == sender_password_env(0)
         assert os.environ[alex.password_env] not in text  # the config names secrets, never holds them
+        assert set(config.templates) == {"calendar", "pricing", "referral"}  # ctrl+t has something to show
 
         # plaintext login is refused before STARTTLS, and an untrusted certificate fails
         plain = imaplib.IMAP4("127.0.0.1", demo.imap_port, timeout=10)

@@ -111,3 +111,28 @@ def test_reply_text_edited_then_sent_keeps_signature_and_quote():
     text = email.message_from_bytes(raw, policy=policy.default).get_content().replace("\r\n", "\n")
     assert text.count("> Sounds interesting.") == 1
     assert "\n-- \nBob\n" in text and text.startswith("Thanks Jane, happy to.")
+
+
+def test_saved_reply_placeholders():
+    from app.mail.templates import fill_template, template_values
+    from app.mail.types import Address
+    from app.placeholders import template_problems
+
+    def values(name: str, email: str, referral: str | None = None) -> dict[str, str]:
+        raw = (f"From: {name} <{email}>\nTo: ana@sender.example\nSubject: RE: Re: Quick question\n"
+               "Message-ID: <m@x>\n\nhello\n").encode()
+        return template_values(parse(raw), Address("Ana Lima", "ana@sender.example"), referral)
+
+    text = "Hi {first_name|there} from {company|your team}, re {subject}. {my_first_name} <{my_email}> {{ok}}"
+    assert fill_template(text, values('"Doe, Jane"', "jane@acme.co.uk")) == \
+        "Hi Jane from Acme, re Quick question. Ana <ana@sender.example> {ok}"
+    assert fill_template(text, values("", "JOHN@gmail.com")).startswith("Hi there from your team,")
+    assert fill_template("Hi {first_name}", values("MARIA GARCIA", "m@garcia-sa.es")) == "Hi Maria"
+    assert fill_template("Ask {referral|them}", values("Bo", "bo@x.io", "kim@x.io")) == "Ask kim@x.io"
+    # a name with escapes or markup reaches the reply as plain, safe text
+    import dataclasses
+    odd = dataclasses.replace(parse(b"Subject: hi\n\nhello\n"), from_=Address("eve\x1b[31m [b]x[/b]", "e@y.io"))
+    assert fill_template("Hi {name}", template_values(odd, Address("", "a@s.example"))) == "Hi Eve [b]x[/b]"
+    assert template_problems("Hi {firstname} {first_name} {{literal}}") == [
+        "unknown placeholder {firstname} (known: first_name, name, email, company, subject, referral, "
+        "my_name, my_first_name, my_email)"]

@@ -95,3 +95,26 @@ def test_sent_while_imap_is_unreachable_leaves_the_sent_copy_to_the_engine(recei
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
     pending = {op["op"] for op in r.store.pending_ops(r.config.accounts[0].id)}
     assert pending == {"append", "add_flags"}
+
+
+TEMPLATES = ('\n[templates]\n'
+             'calendar = "Hi {first_name|there},\\n\\nGrab any slot here: https://cal.example/{my_email}"\n'
+             'pricing = "Pricing for {company|your team} attached."\n')
+
+
+def test_reply_with_a_saved_reply_fills_in_the_prospect(received, dovecot, capsys):
+    r = received
+    with open(r.config_path, "a", encoding="utf-8") as f:
+        f.write(TEMPLATES)
+    assert reply(r, r.row["message_id"], "--template", "nope") == 2
+    err = capsys.readouterr().err
+    assert "no template 'nope'" in err and "calendar, pricing" in err and err.count("\n") == 1
+    assert r.store.outbox() == []
+
+    assert reply(r, r.row["message_id"], "--template", "calendar") == 0
+    wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))
+    raw = email.message_from_string(dovecot.fetch_field(r.prospect.email, "text").split("text:\n", 1)[1],
+                                    policy=policy.default)
+    body = raw.get_content()
+    assert body.startswith(f"Hi Pat,\n\nGrab any slot here: https://cal.example/{r.account.email}")
+    assert "> Sounds interesting" in body

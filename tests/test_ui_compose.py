@@ -10,7 +10,7 @@ from datetime import timezone
 
 
 from app.commands.reply import queue_reply_to
-from app.config import parse_config
+from app.config import load_config, parse_config
 from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
@@ -216,3 +216,35 @@ async def test_health_says_when_a_mailbox_cannot_send(received):
         await pilot.press("h")
         await pilot.pause()
         assert "SMTP: failing (just now): SMTP 127.0.0.1:1: cannot connect: refused" in screen_text(app)
+
+
+async def test_a_saved_reply_goes_in_at_the_cursor_with_the_prospects_name(received):
+    r = received
+    with open(r.config_path, "a", encoding="utf-8") as f:
+        f.write('\n[templates]\ncalendar = "Hi {first_name|there},\\n\\nHere is my calendar: '
+                'https://cal.example/{my_first_name}"\npricing = "Pricing for {company|your team}."\n')
+    config = load_config(r.config_path)
+    app = ReplydeskApp(config.database, config, tz=timezone.utc, poll_interval=0.05)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen) and "Template" in screen_text(app)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert "Insert a saved reply" in screen_text(app) and "pricing" in screen_text(app)
+        await pilot.press("enter")  # the first: calendar
+        await pilot.pause()
+        body = app.screen.query_one("#compose-body").text
+        me = config.accounts[0].name.split()[0]
+        assert body.startswith(f"Hi Pat,\n\nHere is my calendar: https://cal.example/{me}\n")
+        assert "> Sounds interesting, tell me more." in body  # the quote stays below
+
+
+async def test_no_template_key_without_templates(received):
+    app = make_app(received)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen) and "Template" not in screen_text(app)

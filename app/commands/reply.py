@@ -1,4 +1,4 @@
-"""``replydesk reply MESSAGE_ID --body TEXT``: answer a message from the mailbox that received it.
+"""``replydesk reply MESSAGE_ID (--body TEXT | --body-file F | --template NAME)``: answer a message from the mailbox that received it.
 
 The reply goes into the outbox first. With an engine running on the database it sends it (and
 files the Sent copy, sets ``\\Answered``); this command waits for the outcome. With none, the
@@ -22,6 +22,7 @@ from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
 from app.mail import Address, parse
 from app.mail.compose import build_reply, reply_recipients, stored_original
 from app.mail.sanitize import one_line
+from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 
@@ -34,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     body = p.add_mutually_exclusive_group()
     body.add_argument("--body", metavar="TEXT", help="the reply text (the quote and signature are added)")
     body.add_argument("--body-file", metavar="F", help="read the reply text from F ('-' for stdin)")
+    body.add_argument("--template", metavar="NAME",
+                      help="a saved reply from the config's [templates], placeholders filled in")
     p.add_argument("--force", action="store_true",
                    help="reply even though the recipient is on the suppression list")
     p.add_argument("--resend", type=int, metavar="OUTBOX_ID",
@@ -70,11 +73,23 @@ def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str,
                              conversation_id=row["conversation_id"])
 
 
-def _read_body(args: argparse.Namespace) -> str:
+def template_reply(config: Config, row: dict[str, Any], name: str) -> str:
+    """The saved reply ``name`` with the prospect's and the sending mailbox's details filled in."""
+    if name not in config.templates:
+        known = ", ".join(sorted(config.templates)) or "none yet"
+        raise UsageError(f"no template {name!r} in the config (templates: {known})")
+    account = config.account(row["account"])
+    values = template_values(stored_original(row), Address(account.name, account.email), row.get("referral"))
+    return fill_template(config.templates[name], values)
+
+
+def _read_body(args: argparse.Namespace, config: Config, row: dict[str, Any]) -> str:
     if args.body is not None:
         return args.body
+    if args.template is not None:
+        return template_reply(config, row, args.template)
     if args.body_file is None:
-        raise UsageError("give the reply text with --body TEXT or --body-file F")
+        raise UsageError("give the reply text with --body TEXT, --body-file F or --template NAME")
     try:
         if args.body_file == "-":
             return sys.stdin.read()
@@ -169,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         if args.delivered is not None:
             return _delivered(config, store, args.delivered)
         if args.resend is not None:
-            if args.message or args.body is not None or args.body_file is not None:
+            if args.message or args.body is not None or args.body_file is not None or args.template:
                 raise UsageError("--resend takes an outbox id only, no message or text")
             item = store.outbox_item(args.resend)
             if item is None or item["state"] not in ("failed", "uncertain"):
@@ -179,13 +194,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             if not args.message:
                 raise UsageError("which message? give its MESSAGE_ID (see replydesk list --json)")
-            body = _read_body(args)
-            if not body.strip():
-                raise UsageError("the reply text is empty")
             row = store.find_message(args.message)
             if row is None:
                 raise ReplydeskError(f"no message {args.message!r} in the database",
                                      "see replydesk list --json for ids")
+            body = _read_body(args, config, row)
+            if not body.strip():
+                raise UsageError("the reply text is empty")
             item_id = queue_reply_to(config, store, row, body, force=args.force)
         if _engine_running(config.database):
             item = _wait_for_engine(store, item_id, args.timeout)

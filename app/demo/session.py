@@ -49,6 +49,15 @@ def _toml_str(value: str | Path) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+DEMO_TEMPLATES = {
+    "calendar": "Hi {first_name|there},\n\nGreat to hear. Pick any slot that suits you: "
+                "https://cal.example.com/{my_first_name}\n\nBest,\n{my_first_name}",
+    "pricing": "Hi {first_name|there},\n\nHappy to share pricing for {company|your team}. "
+               "How many seats would you need?\n\n{my_first_name}",
+    "referral": "Thanks for the pointer, I will reach out to {referral|them} directly.\n\n{my_first_name}",
+}
+
+
 def write_config(demo_dir: Path, imap_port: int, smtp_port: int, ca_file: Path,
                  poll_interval: float = 30.0) -> Path:
     """The demo's config.toml: one account per sending mailbox, nothing secret inside."""
@@ -58,6 +67,12 @@ def write_config(demo_dir: Path, imap_port: int, smtp_port: int, ca_file: Path,
         f"database = {_toml_str(demo_dir / 'replydesk.db')}",
         f"log_file = {_toml_str(demo_dir / 'replydesk.log')}",
         f"poll_interval_seconds = {poll_interval}",
+        "",
+        "# Saved replies: ctrl+t in the compose screen",
+        "[templates]",
+        f"calendar = {_toml_str(DEMO_TEMPLATES['calendar'])}",
+        f"pricing = {_toml_str(DEMO_TEMPLATES['pricing'])}",
+        f"referral = {_toml_str(DEMO_TEMPLATES['referral'])}",
     ]
     for i, sender in enumerate(scenario.SENDERS):
         lines += [

@@ -26,8 +26,10 @@ from app.config import Account
 from app.errors import ReplydeskError
 from app.mail import Address, ParsedMessage, parse, sanitize
 from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
+from app.mail.templates import fill_template, template_values
 from app.store import Store
 from app.ui.messages import StoreChanged
+from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
 
 
@@ -79,6 +81,7 @@ class ComposeScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True, id="send_reply"),
         Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="external_editor"),
+        Binding("ctrl+t", "template", "Template", priority=True, id="insert_template"),
         Binding("escape", "cancel", "Cancel (keeps a draft)", priority=True, id="cancel_reply"),
         Binding("ctrl+d", "discard", "Discard", priority=True, id="discard_reply"),
         Binding("ctrl+r", "delivered", "It arrived", priority=True, id="mark_delivered"),
@@ -229,6 +232,8 @@ class ComposeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the key: each is offered only where it means something
+        if action == "template":
+            return bool(self._templates())
         if action == "discard":
             return self.draft_id is not None and self.draft_state != "uncertain"
         if action == "delivered":
@@ -258,6 +263,27 @@ class ComposeScreen(Screen[None]):
                                append_to_sent=not self.account.smtp_saves_sent)
         self.app.notify("recorded as delivered", timeout=2)
         self._close()
+
+    def _templates(self) -> dict[str, str]:
+        config = self.app.config  # type: ignore[attr-defined]
+        return config.templates if config is not None else {}
+
+    def action_template(self) -> None:
+        """Pick a saved reply; it goes in at the cursor with the prospect's details filled in."""
+        templates = self._templates()
+        choices = [Choice(name, f"{name}  {line(text.strip().splitlines()[0])[:50]}")
+                   for name, text in templates.items()]
+        self.app.push_screen(PickerScreen("Insert a saved reply", choices, None), self._insert_template)
+
+    def _insert_template(self, choice: Choice | None) -> None:
+        if choice is None or choice.value is None:
+            return
+        assert self.account is not None and self.original is not None and self.row is not None
+        values = template_values(self.original, Address(self.account.name, self.account.email),
+                                 self.row.get("referral"))
+        body = self.query_one("#compose-body", TextArea)
+        body.insert(fill_template(self._templates()[choice.value], values).rstrip("\n") + "\n")
+        body.focus()
 
     def action_editor(self) -> None:
         body = self.query_one("#compose-body", TextArea)
