@@ -11,9 +11,9 @@ import ssl
 from tests.engine_support import rows, running_engine, until
 
 
-def other_client_stores(dovecot, user, flags: str, message_id: str | None = None) -> None:
+def other_client_stores(dovecot, user, flags: str, message_id: str | None = None, how: str = "+FLAGS") -> None:
     """Another IMAP client (a phone's mail app, a colleague's replydesk) adding ``flags`` to one
-    message found by Message-ID, or to every message in INBOX."""
+    message found by Message-ID, or to every message in INBOX (``how="-FLAGS"`` takes them off)."""
     ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
     with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
         imap.login(user.email, user.password)
@@ -22,7 +22,7 @@ def other_client_stores(dovecot, user, flags: str, message_id: str | None = None
         if message_id is not None:
             _, data = imap.uid("SEARCH", None, "HEADER", "Message-ID", f'"{message_id}"')
             uids = data[0].split()[-1]
-        imap.uid("STORE", uids, "+FLAGS", f"({flags})")
+        imap.uid("STORE", uids, how, f"({flags})")
 
 
 async def test_seen_both_ways(dovecot, users, deliver, make_config, tmp_path) -> None:
@@ -108,7 +108,8 @@ async def test_a_label_changed_on_another_machine_later_is_followed(dovecot, use
     config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
     async with running_engine(config_path) as (engine, config, store):
         await until(lambda: len(rows(store)) == 1, 20, "first sync")
-        assert rows(store)[0]["category"] != "unsubscribe"
+        classified = rows(store)[0]["category"]
+        assert classified != "unsubscribe"
 
         await asyncio.to_thread(other_client_stores, dovecot, user, "replydesk-unsubscribe")
         await until(lambda: rows(store)[0]["category"] == "unsubscribe", 5, "the other machine's label")
@@ -118,3 +119,9 @@ async def test_a_label_changed_on_another_machine_later_is_followed(dovecot, use
         assert store.is_suppressed(row["from_addr"])
         [conv] = store.db.conn.execute("SELECT category FROM conversations").fetchall()
         assert conv[0] == "unsubscribe"
+
+        # and cleared again over there: the classifier's verdict is back, the sender stays suppressed
+        await asyncio.to_thread(other_client_stores, dovecot, user, "replydesk-unsubscribe", None, "-FLAGS")
+        await until(lambda: rows(store)[0]["category_source"] == "classifier", 5, "the label cleared")
+        assert rows(store)[0]["category"] == classified
+        assert store.is_suppressed(row["from_addr"])

@@ -179,3 +179,58 @@ def test_a_label_waiting_for_the_server_is_not_undone_by_a_stale_keyword(store):
     store.apply_server_flags("a", "INBOX", 1, {7: ["replydesk-wrong_person"]})
     assert store.db.conn.execute("SELECT category FROM messages WHERE id = ?",
                                  (mid,)).fetchone()[0] == "wrong_person"
+
+
+def test_a_label_cleared_on_another_machine_hands_the_message_back_to_the_classifier(store):
+    [mid] = store.add_messages("a", [incoming(8, "<r8@p>", "Re: hi", "bob@p.example", category="interested")])
+    conv = store.db.conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+    store.set_category([conv], "wrong_person")
+    for op in store.pending_ops("a"):
+        store.finish_op(op["id"])
+    store.apply_server_flags("a", "INBOX", 1, {8: ["\\Seen", "replydesk-wrong_person"]})
+
+    def state():
+        return store.db.conn.execute("SELECT m.category, m.category_source, c.category FROM messages m "
+                                     "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+                                     (mid,)).fetchone()
+    assert state() == ("wrong_person", "user", "wrong_person")
+    store.apply_server_flags("a", "INBOX", 1, {8: ["\\Seen"]})  # the keyword is gone on the server
+    assert state() == ("interested", "classifier", "interested")
+    assert store.db.conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    # a message that never carried a keyword (a server that refuses them) keeps its label
+    [other] = store.add_messages("a", [incoming(9, "<r9@p>", "Re: yo", "cy@p.example", category="meeting")])
+    conv9 = store.db.conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (other,)).fetchone()[0]
+    store.set_category([conv9], "not_interested")
+    for op in store.pending_ops("a"):
+        store.finish_op(op["id"])
+    store.apply_server_flags("a", "INBOX", 1, {9: ["\\Seen"]})
+    assert store.db.conn.execute("SELECT category FROM messages WHERE id = ?", (other,)).fetchone()[0] == \
+        "not_interested"
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rows(tmp_path):
+    """A database written by the first schema: the upgrade adds the classifier's own category
+    for rows it sorted, leaves the user's labels alone, and loses nothing."""
+    from app.store.db import _statements
+    from app.store.schema import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO accounts (id, email) VALUES ('a', 'me@s.example')")
+    for uid, cat, src in ((1, "meeting", "classifier"), (2, "unsubscribe", "user")):
+        conn.execute("INSERT INTO messages (account, folder, uidvalidity, uid, message_id, received_at, "
+                     "category, category_source) VALUES ('a', 'INBOX', 1, ?, ?, 0, ?, ?)",
+                     (uid, f"<{uid}@p>", cat, src))
+    conn.commit()
+    conn.close()
+    s = Store(path)
+    try:
+        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 2
+        rows = s.db.conn.execute("SELECT uid, category, category_source, auto_category FROM messages "
+                                 "ORDER BY uid").fetchall()
+        assert rows == [(1, "meeting", "classifier", "meeting"), (2, "unsubscribe", "user", None)]
+    finally:
+        s.close()

@@ -45,7 +45,7 @@ def flag_columns(flags: Iterable[str]) -> dict[str, object]:
 
 class MessagesMixin:
     db: Database
-    follow_server_labels: Callable[[Iterable[tuple[int, str]]], set[int]]  # TriageMixin
+    follow_server_labels: Callable[[Iterable[tuple[int, str]], Iterable[int]], set[int]]  # TriageMixin
 
     def add_messages(self, account: str, batch: Iterable[IncomingMessage]) -> list[int]:
         """Store a batch in one transaction. Messages already stored are skipped.
@@ -103,7 +103,7 @@ class MessagesMixin:
             row.update(kind="outbound", category="sent", category_source="outbound")
         elif c is not None:
             row.update(
-                kind=c.kind, category=c.category, category_source="classifier",
+                kind=c.kind, category=c.category, category_source="classifier", auto_category=c.category,
                 confidence=c.confidence, reasons=json.dumps(c.reasons),
                 bounce_recipients=json.dumps([r.__dict__ for r in c.bounce_recipients]),
                 ooo_until=c.ooo_until.isoformat() if c.ooo_until else None, referral=c.referral)
@@ -202,7 +202,14 @@ class MessagesMixin:
         changed = 0
         touched: set[int] = set()
         labelled: list[tuple[int, str]] = []
+        cleared: list[int] = []
         with self.db.tx():
+            # user labels this folder carries as keywords: one missing from the new flags was
+            # cleared on another machine (a server that refuses keywords never had one)
+            keyworded = {uid: keyword_label(old.split()) for uid, old in conn.execute(
+                "SELECT uid, flags FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? "
+                "AND direction = 'in' AND category_source = 'user' AND flags LIKE '%replydesk-%'",
+                (account, folder, uidvalidity))}
             for uid, flags in flags_by_uid.items():
                 cols = flag_columns(flags)
                 cur = conn.execute(
@@ -218,7 +225,9 @@ class MessagesMixin:
                     touched.add(conv)
                     if label := keyword_label(flags):
                         labelled.append((mid, label))
-            touched |= self.follow_server_labels(labelled)
+                    elif keyworded.get(uid):
+                        cleared.append(mid)
+            touched |= self.follow_server_labels(labelled, cleared)
             for conv in touched:
                 self.refresh_conversation(conv)
         return changed

@@ -203,5 +203,12 @@ CREATE TABLE triage_log (
 );
 """
 
-MIGRATIONS: list[str] = [V1]
+V2 = """
+-- The classifier's own verdict, kept when the user labels a message: a label cleared on another
+-- machine hands the message back to it. Rows labelled before this version never had one kept.
+ALTER TABLE messages ADD COLUMN auto_category TEXT;
+UPDATE messages SET auto_category = category WHERE category_source = 'classifier';
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)

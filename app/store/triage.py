@@ -110,25 +110,38 @@ class TriageMixin:
                 return addr.lower()
         return None
 
-    def follow_server_labels(self, labels: Iterable[tuple[int, str]]) -> set[int]:
-        """Labels another machine set since the first sync, read from the keywords a flag sync
-        brought back: ``(message row, category)``. A message with server operations still
-        waiting keeps its label here (the server has not seen this machine's change yet).
-        Removing a keyword alone changes nothing: a server that refuses keywords looks the same.
-        Returns the conversations changed; call inside the flag update's transaction."""
+    def follow_server_labels(self, labels: Iterable[tuple[int, str]], cleared: Iterable[int] = ()) -> set[int]:
+        """Labels another machine set or cleared since the first sync, read from the keywords a
+        flag sync brought back: ``labels`` as ``(message row, category)``; ``cleared``, rows
+        whose label keyword is gone, which go back to the classifier's category (the
+        suppression list keeps what an ``unsubscribe`` label put on it). A message with server
+        operations still waiting keeps its label here: the server has not seen this machine's
+        change yet. Returns the conversations changed; call inside the flag update's transaction."""
         conn = self.db.conn
         touched: set[int] = set()
-        for mid, category in labels:
-            if category not in CATEGORIES:
-                continue
+        wanted = [(mid, cat) for mid, cat in labels if cat in CATEGORIES]
+        wanted += [(mid, None) for mid in cleared]
+        for mid, category in wanted:
             row = conn.execute(
-                "SELECT account, message_id, category, conversation_id FROM messages WHERE id = ? "
+                "SELECT account, message_id, category, conversation_id, category_source, "
+                "coalesce(auto_category, 'uncategorized') FROM messages WHERE id = ? "
                 "AND direction = 'in' AND NOT EXISTS (SELECT 1 FROM pending_ops WHERE message = ? "
                 "AND state = 'pending')", (mid, mid)).fetchone()
-            if row is None or row[2] == category:
+            if row is None:
                 continue
-            self._label_message(mid, row[0], row[1], category)
-            touched.add(row[3])
+            account, message_id, current, conv, source, auto = row
+            if category is None:
+                if source != "user":
+                    continue
+                conn.execute("UPDATE messages SET category = ?, category_source = 'classifier' WHERE id = ?",
+                             (auto, mid))
+                if message_id:
+                    conn.execute("DELETE FROM labels WHERE account = ? AND message_id = ?", (account, message_id))
+            elif current != category:
+                self._label_message(mid, account, message_id, category)
+            else:
+                continue
+            touched.add(conv)
         return touched
 
     def _mirror_keyword(self, account: str, mid: int, old: str | None, new: str) -> None:
