@@ -114,6 +114,8 @@ class GeneralConfig(_Strict):
     initial_sync_days: int = Field(default=30, ge=1)
     log_file: Path | None = None
     """Engine log; default: beside the database."""
+    bell: bool = True
+    """Ring the terminal bell when an interested or meeting reply arrives."""
 
 
 class ConfigModel(_Strict):

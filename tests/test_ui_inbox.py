@@ -217,8 +217,20 @@ async def test_full_text_search(db: Path) -> None:
         assert len(rows(app)) == 4
 
 
+def bell_counting(app: ReplydeskApp) -> ReplydeskApp:
+    """The app, counting the terminal bells it rings (in ``app.rang``)."""
+    ring = app.bell
+    app.rang = 0
+
+    def bell() -> None:
+        app.rang += 1
+        ring()
+    app.bell = bell
+    return app
+
+
 async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
-    app = make_app(db)
+    app = bell_counting(make_app(db))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("j", "j")
@@ -230,8 +242,9 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         assert current(app) == "mallory@spam.example"
         assert "Zoe Park" in screen_text(app)
         assert "Replies 5" in screen_text(app)
-        notes = [n.message for n in app._notifications]
-        assert "New reply from Zoe Park: Re: Quick question" in notes
+        notes = [(n.title, n.message) for n in app._notifications]
+        assert ("New interested reply", "New reply from Zoe Park: Re: Quick question") in notes
+        assert app.rang == 1  # a hot lead rings the terminal bell
         # ben is still in its first sync: what it fetches is history, shown but not announced
         store = Store(db)
         store.add_messages("ben", [inbound(7, message("<old@hist.example>", "Re: Partnership", "old@hist.example",
@@ -240,6 +253,22 @@ async def test_live_arrival_keeps_the_cursor_on_its_row(db: Path) -> None:
         await until(pilot, lambda: rows(app)[0] == "old@hist.example")
         assert rows(app)[0] == "old@hist.example"
         assert not any("Olga" in n.message for n in app._notifications)
+        # an ordinary reply is announced without a bell
+        await asyncio.to_thread(add_reply, db, 51, "Re: Quick question", "yan@newco.io", "Yan Li",
+                                NOW - 500, "uncategorized")
+        assert await until(pilot, lambda: any("Yan Li" in n.message for n in app._notifications))
+        assert app.rang == 1
+
+
+async def test_the_bell_can_be_turned_off(db: Path) -> None:
+    app = bell_counting(make_app(db, parse_config({"general": {"bell": False}})))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await asyncio.to_thread(add_reply, db, 52, "Re: Quick question", "kai@newco.io", "Kai Berg",
+                                NOW - 400, "meeting")
+        assert await until(pilot, lambda: any("Kai Berg" in n.message for n in app._notifications))
+        assert [n.title for n in app._notifications if "Kai Berg" in n.message] == ["New meeting reply"]
+        assert app.rang == 0
 
 
 async def test_reply_key_opens_the_compose_screen_for_the_row(db: Path) -> None:

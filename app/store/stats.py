@@ -45,15 +45,15 @@ class StatsMixin:
                        limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
         """Human replies stored after row ``message_id`` and received after ``received_after``
         (so a first sync of old mail is not announced), leaving out ``skip_accounts``: their
-        count and the newest few."""
+        count and the newest few, hot leads (interested, meeting) first."""
         where = "id > ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
         params: list[Any] = [message_id, received_after]
         if skip_accounts:
             where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"
             params += list(skip_accounts)
         count = self.db.conn.execute(f"SELECT count(*) FROM messages WHERE {where}", params).fetchone()[0]
-        newest = [dict(zip(("id", "account", "from_addr", "from_name", "subject", "conversation_id"), r))
-                  for r in self.db.conn.execute(
-                      f"SELECT id, account, from_addr, from_name, subject, conversation_id FROM messages "
-                      f"WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit])]
+        cols = ("id", "account", "from_addr", "from_name", "subject", "conversation_id", "category")
+        newest = [dict(zip(cols, r)) for r in self.db.conn.execute(
+            f"SELECT {', '.join(cols)} FROM messages WHERE {where} "
+            f"ORDER BY category IN ('interested', 'meeting') DESC, id DESC LIMIT ?", [*params, limit])]
         return count, newest

@@ -30,6 +30,8 @@ from app.ui.status import HealthSummary
 from app.ui.text import line
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 
+HOT_CATEGORIES = ("interested", "meeting")
+"""Arrivals that ring the terminal bell (``general.bell``) and say their category."""
 ANNOUNCE_WINDOW = 86400.0
 """Arrivals received longer ago than this are history being synced, not news."""
 
@@ -183,11 +185,16 @@ class ReplydeskApp(App[int]):
             return
         first = newest[0]
         who = line(first["from_name"]) or line(first["from_addr"])
+        hot = first["category"] in HOT_CATEGORIES
         if count == 1:
             message = f"New reply from {who}: {line(first['subject'])}"
         else:
-            message = f"{count} new replies, the latest from {who}"
-        self.notify(message, title="New mail", markup=False, timeout=6)
+            message = f"{count} new replies, {'one' if hot else 'the latest'} from {who}"
+        title = f"New {first['category'].replace('_', ' ')} reply" if hot else "New mail"
+        self.notify(message, title=title, markup=False, timeout=10 if hot else 6)
+        if hot and (self.config is None or self.config.general.bell):
+            # the terminal's bell reaches a user in another window or tmux pane
+            self.bell()
 
     # -- navigation --------------------------------------------------------------------------
 
