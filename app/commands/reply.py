@@ -1,4 +1,5 @@
-"""``replydesk reply MESSAGE_ID (--body TEXT | --body-file F | --template NAME)``: answer a message from the mailbox that received it.
+"""``replydesk reply MESSAGE_ID (--body TEXT | --body-file F | --template NAME)``: answer a
+message from the mailbox that received it.
 
 The reply goes into the outbox first. With an engine running on the database it sends it (and
 files the Sent copy, sets ``\\Answered``); this command waits for the outcome. With none, the

@@ -1,9 +1,10 @@
 """The return date in an out-of-office text: "back on 14 March", "bis 14.03.", "jusqu'au 14 mars".
 
 The text comes folded (lower case, no diacritics: ``rules.fold``), so "ate 20 marco" reads like
-"até 20 março"; month and weekday names are folded here the same way. Dates are read only right after a word that introduces a return ("until", "bis", "hasta" … from
-the rules), so a date in a signature or a quoted mail is not taken for one. A date with no year
-gets the message's year, or the next one if that would put the return far in the past.
+"até 20 março"; month and weekday names are folded here the same way. Dates are read only right
+after a word that introduces a return ("until", "bis", "hasta" … from the rules), so a date in a
+signature or a quoted mail is not taken for one. A date with no year gets the message's year, or
+the next one if that would put the return far in the past.
 """
 
 from __future__ import annotations
