@@ -7,7 +7,6 @@ or plain segments: never a markup string, so ``[red]`` or ``[link=…]`` in a ma
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
@@ -25,8 +24,6 @@ CATEGORY_LABELS = {
     "auto_reply": "auto-reply",
     "uncategorized": "uncategorized",
 }
-
-Clock = Callable[[], float]
 
 
 def line(value: object) -> str:
