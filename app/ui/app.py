@@ -27,7 +27,7 @@ from app.ui.inbox_list import InboxList
 from app.ui.messages import StoreChanged
 from app.ui.pickers import PickerScreen
 from app.ui.status import HealthSummary
-from app.ui.text import line
+from app.ui.text import category_label, line, sender_label
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 
 HOT_CATEGORIES = ("interested", "meeting")
@@ -184,13 +184,13 @@ class ReplydeskApp(App[int]):
         if not count:
             return
         first = newest[0]
-        who = line(first["from_name"]) or line(first["from_addr"])
+        who = sender_label(first["from_name"], first["from_addr"])
         hot = first["category"] in HOT_CATEGORIES
         if count == 1:
             message = f"New reply from {who}: {line(first['subject'])}"
         else:
             message = f"{count} new replies, {'one' if hot else 'the latest'} from {who}"
-        title = f"New {first['category'].replace('_', ' ')} reply" if hot else "New mail"
+        title = f"New {category_label(first['category'])} reply" if hot else "New mail"
         self.notify(message, title=title, markup=False, timeout=10 if hot else 6)
         if hot and (self.config is None or self.config.general.bell):
             # the terminal's bell reaches a user in another window or tmux pane

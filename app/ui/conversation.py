@@ -19,7 +19,7 @@ from app.mail.quotes import split_reply
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
-from app.ui.text import category_label, line, long_time, safe_text
+from app.ui.text import category_label, line, long_time, safe_text, sender_label
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
@@ -88,7 +88,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
     def _show_title(self, conv: dict[str, Any]) -> None:
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(line(conv["subject"]) or "(no subject)", style="bold")
-        title.append(f"  ·  {line(conv['counterpart_name']) or line(conv['counterpart'])}")
+        title.append(f"  ·  {sender_label(conv['counterpart_name'], conv['counterpart'])}")
         title.append(f"  ·  {line(conv['account'])}", style="dim")
         title.append(f"  [{category_label(conv['category'])}]", style="bold")
         if conv["archived"]:
@@ -99,7 +99,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         outbound = m["direction"] == "out"
         tz = self.app.tz  # type: ignore[attr-defined]
         head = Text()
-        head.append("You" if outbound else (line(m["from_name"]) or line(m["from_addr"])), style="bold")
+        head.append("You" if outbound else sender_label(m["from_name"], m["from_addr"]), style="bold")
         head.append(f" <{line(m['from_addr'])}>")
         head.append("  sent" if outbound else "  replied", style="dim")
         head.append(f"\nTo: {_addresses(m['to_addrs'])}")
