@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from app.ui.messages import RefreshOnStoreChange
-from app.ui.status import FAILING_STATES, LIVE_STATES, StatusBar
+from app.ui.status import FAILING_STATES, LIVE_STATES, HealthSummary, StatusBar
 from app.ui.text import ago, bar, day_start, line, percent, week_start
 
 STATS_MAX_AGE = 5.0
@@ -107,10 +107,10 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         ]
 
     def _show_title(self, accounts: list[dict[str, Any]]) -> None:
-        done = sum(a["sync_done"] or 0 for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0))
-        total = sum(a["sync_total"] or 0 for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0))
+        summary = HealthSummary.of(accounts)
         title = Text(f"Mailbox health · {len(accounts)} mailboxes", style="bold", no_wrap=True)
-        if total:
+        if summary.to_fetch:
+            done, total = summary.fetched, summary.to_fetch
             title.append(f"   first sync: {bar(done, total, 12)} {done:,} of {total:,} messages", style="")
         self.query_one("#health-title", Static).update(title)
 
