@@ -204,12 +204,14 @@ class MessagesMixin:
         labelled: list[tuple[int, str]] = []
         cleared: list[int] = []
         with self.db.tx():
-            # user labels this folder carries as keywords: one missing from the new flags was
-            # cleared on another machine (a server that refuses keywords never had one)
+            # user labels the reported messages carry as keywords: one missing from the new flags
+            # was cleared on another machine (a server that refuses keywords never had one); read
+            # for these UIDs only, so a pushed change to one message does not scan its folder
             keyworded = {uid: keyword_label(old.split()) for uid, old in conn.execute(
                 "SELECT uid, flags FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? "
+                "AND uid IN (SELECT value FROM json_each(?)) "
                 "AND direction = 'in' AND category_source = 'user' AND flags LIKE '%replydesk-%'",
-                (account, folder, uidvalidity))}
+                (account, folder, uidvalidity, json.dumps(list(flags_by_uid))))}
             for uid, flags in flags_by_uid.items():
                 cols = flag_columns(flags)
                 cur = conn.execute(
