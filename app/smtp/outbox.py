@@ -112,7 +112,7 @@ class OutboxDrainer:
         tasks: set[asyncio.Task[Any]] = set()
         try:
             while True:
-                while len(tasks) < self.concurrency:
+                while len(tasks) < self.concurrency and self._due():
                     item = self.store.claim_due()
                     if item is None:
                         break
@@ -141,6 +141,13 @@ class OutboxDrainer:
                 # the item stays in `sending`: the next start settles it like a crash
                 log.error("outbox: %s failed", task.get_name(), exc_info=task.exception())
         return done
+
+    def _due(self) -> bool:
+        """Whether a queued reply is due, by a read: claiming takes the write lock, which would
+        hold up the event loop while the watchers' store thread writes a batch, and this loop
+        wakes on every commit the engine makes."""
+        due = self.store.next_outbox_due()
+        return due is not None and due <= time.time()
 
     async def _wait_for_work(self) -> None:
         """Sleep until the next retry is due, a send ends, or another connection (the UI, the
