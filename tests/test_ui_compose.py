@@ -15,20 +15,12 @@ from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
 from app.ui.conversation import ConversationScreen
-from tests.reply_support import mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
-from tests.ui_seed import clock, screen_text, seed
+from tests.reply_support import mailbox_headers, wait_for, received  # noqa: F401  (fixture)
+from tests.ui_seed import clock, screen_text, seed, until
 
 
 def make_app(r) -> ReplydeskApp:
     return ReplydeskApp(r.config.database, r.config, tz=timezone.utc, poll_interval=0.05)
-
-
-async def until(pilot, predicate, timeout: float = 15.0) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 async def test_reply_typed_and_sent_shows_in_the_thread(received, dovecot):
