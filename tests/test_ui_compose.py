@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from contextlib import asynccontextmanager
 from datetime import timezone
 
 
@@ -23,36 +24,40 @@ def make_app(r) -> ReplydeskApp:
     return ReplydeskApp(r.config.database, r.config, tz=timezone.utc, poll_interval=0.05)
 
 
+@asynccontextmanager
+async def drainer_running(r):
+    """The in-process engine's outbox drainer, as `replydesk` runs it, for the block's length."""
+    task = asyncio.create_task(OutboxDrainer(r.config, r.config.database, poll_interval=0.05).run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_reply_typed_and_sent_shows_in_the_thread(received, dovecot):
     r = received
     app = make_app(r)
-    # the in-process engine's outbox drainer, as `replydesk` runs it
-    drainer = OutboxDrainer(r.config, r.config.database, poll_interval=0.05)
-    engine = asyncio.create_task(drainer.run())
-    try:
-        async with app.run_test(size=(100, 32)) as pilot:
-            await pilot.pause()
-            await pilot.press("enter")
-            assert isinstance(app.screen, ConversationScreen)
-            await pilot.press("r")
-            await pilot.pause()
-            assert isinstance(app.screen, ComposeScreen)
-            text = screen_text(app)
-            assert f"From: {r.config.accounts[0].name} <{r.account.email}>" in text
-            assert f"To: Pat Prospect <{r.prospect.email}>" in text
-            assert "Subject: Re: Quick question" in text
-            assert "> Sounds interesting, tell me more." in text
-            assert "Send" in text and "Cancel" in text  # the footer shows the keys
+    async with drainer_running(r), app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        assert isinstance(app.screen, ConversationScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        text = screen_text(app)
+        assert f"From: {r.config.accounts[0].name} <{r.account.email}>" in text
+        assert f"To: Pat Prospect <{r.prospect.email}>" in text
+        assert "Subject: Re: Quick question" in text
+        assert "> Sounds interesting, tell me more." in text
+        assert "Send" in text and "Cancel" in text  # the footer shows the keys
 
-            await pilot.press(*"Great, Tuesday 10am works.")
-            await pilot.press("ctrl+s")
-            await pilot.pause()
-            assert isinstance(app.screen, ConversationScreen)
-            assert await until(pilot, lambda: "Great, Tuesday 10am works." in screen_text(app))
-            assert "You" in screen_text(app)
-    finally:
-        engine.cancel()
-        await asyncio.gather(engine, return_exceptions=True)
+        await pilot.press(*"Great, Tuesday 10am works.")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        assert await until(pilot, lambda: "Great, Tuesday 10am works." in screen_text(app))
+        assert "You" in screen_text(app)
 
     [inbox] = wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))
     assert f"In-Reply-To: {r.row['message_id']}" in inbox
@@ -124,30 +129,24 @@ async def test_a_refused_reply_shows_the_server_words_and_can_be_sent_again(rece
     r = received
     smtp_server.fail_next(550, "5.7.1 Sender blocked by policy")
     app = make_app(r)
-    drainer = OutboxDrainer(r.config, r.config.database, poll_interval=0.05)
-    engine = asyncio.create_task(drainer.run())
-    try:
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.pause()
-            await pilot.press("enter", "r")
-            await pilot.pause()
-            await pilot.press(*"First try")
-            await pilot.press("ctrl+s")
-            assert await until(pilot, lambda: "Your reply was NOT sent" in screen_text(app))
-            text = screen_text(app)
-            assert "550 5.7.1 Sender blocked by policy" in text and "First try" in text
+    async with drainer_running(r), app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        await pilot.press(*"First try")
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: "Your reply was NOT sent" in screen_text(app))
+        text = screen_text(app)
+        assert "550 5.7.1 Sender blocked by policy" in text and "First try" in text
 
-            await pilot.press("r")
-            await pilot.pause()
-            assert isinstance(app.screen, ComposeScreen)
-            assert "Not sent: " in screen_text(app) and "First try" in screen_text(app)
-            await pilot.press("ctrl+s")
-            await pilot.pause()
-            assert await until(pilot, lambda: "NOT sent" not in screen_text(app)
-                               and "First try" in screen_text(app) and "You" in screen_text(app))
-    finally:
-        engine.cancel()
-        await asyncio.gather(engine, return_exceptions=True)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert "Not sent: " in screen_text(app) and "First try" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert await until(pilot, lambda: "NOT sent" not in screen_text(app)
+                           and "First try" in screen_text(app) and "You" in screen_text(app))
     [item] = r.store.outbox()
     assert item["state"] == "sent"
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
