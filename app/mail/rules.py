@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-_FLAGS = re.IGNORECASE
-
 
 @dataclass(frozen=True)
 class Rules:
@@ -97,8 +95,7 @@ def _patterns(value: object, where: str) -> tuple[str, ...]:
             raise ValueError(f"{where}: pattern {pattern!r} holds a control character (in a "
                              f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
         try:
-            re.compile(pattern, _FLAGS)
-            re.compile(fold_pattern(pattern))
+            re.compile(fold_pattern(pattern))  # every rule is matched folded, never as written
         except re.error as exc:
             raise ValueError(f"{where}: bad pattern {pattern!r}: {exc}") from None
     return tuple(value)
