@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from app.commands.common import open_config_and_store
 from app.errors import UsageError
+from app.mail.sanitize import one_line
 from app.mail.types import CATEGORIES
 
 LEAD_CATEGORIES = ("interested", "meeting")
@@ -46,7 +47,7 @@ def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[st
         rows = store.leads(args.category or LEAD_CATEGORIES, account)
         cols = ["email", "name", "category", "replied_at", "mailbox", "subject", "reply", "referral",
                 "ooo_until", "answered", "category_source", "message_id"]
-        return cols, [{**r, "replied_at": _iso(r["replied_at"]), "reply": _one_line(r["reply"]),
+        return cols, [{**r, "replied_at": _iso(r["replied_at"]), "reply": _reply_cell(r["reply"]),
                        "answered": bool(r["answered"])} for r in rows]
     cols = ["id", "account", "from", "subject", "date", "kind", "category", "category_source", "seen"]
     rows = store.list_messages(account=account)
@@ -64,9 +65,9 @@ def _account_id(store: Any, wanted: str | None) -> str | None:
     raise UsageError(f"no mailbox {wanted!r} in the database")
 
 
-def _one_line(text: str | None) -> str:
-    """A reply's new text for one cell: whitespace runs become one space, capped."""
-    flat = " ".join((text or "").split())
+def _reply_cell(text: str | None) -> str:
+    """A reply's new text for one cell: sanitized, folded to one line, capped."""
+    flat = one_line(text or "")
     return flat if len(flat) <= REPLY_CHARS else flat[:REPLY_CHARS - 1] + "…"
 
 
