@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
 from app.mail.dates import return_date
-from app.mail.rules import Rules, first_match, fold, fold_pattern, normalize
+from app.mail.rules import Rules, compiled_words, first_match, fold, normalize
 from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
 
@@ -63,13 +62,6 @@ def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
     return signals, absence
 
 
-@cache
-def _lead_words(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(fold_pattern(p) for p in patterns) + r")(?!\w)")
-
-
 def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report = AutoReplyReport()
     signals, absence = _header_signals(pm.headers)
@@ -100,7 +92,7 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report.out_of_office = bool(ooo_subject or ooo_body or absence)
     if report.out_of_office:
         # Some notices give the date only in the subject ("Out of office until 16 March").
-        report.until = return_date(fold(f"{body} . {subject}"), _lead_words(rules.ooo_until), pm.date)
+        report.until = return_date(fold(f"{body} . {subject}"), compiled_words(rules.ooo_until), pm.date)
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
     report.referral = referral(pm)

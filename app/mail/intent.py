@@ -16,9 +16,8 @@ interessiert uns nicht") does not count: negated interest is never read as inter
 from __future__ import annotations
 
 import re
-from functools import cache
 
-from app.mail.rules import Rules, compiled_folded, fold, normalize, unfold_span
+from app.mail.rules import Rules, compiled_folded, compiled_words, fold, normalize, unfold_span
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
 
@@ -35,13 +34,6 @@ _WORD_TAIL = re.compile(r"^\w+")
 _WORD_HEAD = re.compile(r"\w+$")
 
 
-@cache
-def _cue(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Negation words as whole words: 'no' fires on "no" and not on "now" or "nos"."""
-    rx = compiled_folded(patterns)
-    return None if rx is None else re.compile(rf"(?<!\w)(?:{rx.pattern})(?!\w)", rx.flags)
-
-
 def read_intent(pm: ParsedMessage, rules: Rules) -> tuple[str, float, list[str]]:
     """``(category, confidence, reasons)`` for a human reply."""
     text = normalize(pm.new_text)
@@ -52,7 +44,7 @@ def read_intent(pm: ParsedMessage, rules: Rules) -> tuple[str, float, list[str]]
         return "uncategorized", 0.3, ["no new text"]
     text = text[:8000]
     folded = fold(text)
-    before, after = _cue(rules.negation_before), _cue(rules.negation_after)
+    before, after = compiled_words(rules.negation_before), compiled_words(rules.negation_after)
     hits, negated = [], []
     for category in rules.intent_order:
         rx = compiled_folded(rules.intents.get(category, ()))

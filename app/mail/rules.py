@@ -214,3 +214,10 @@ def compiled_folded(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{fold_pattern(p)})" for p in patterns))
+
+
+@cache
+def compiled_words(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """``compiled_folded`` as whole words only: 'no' fires on "no" and not on "now" or "nos"."""
+    rx = compiled_folded(patterns)
+    return None if rx is None else re.compile(rf"(?<!\w)(?:{rx.pattern})(?!\w)")
