@@ -54,12 +54,15 @@ def read_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
 
 
-def check(path: Path, text: str) -> Config:
+def _toml(path: Path, text: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(data, path)
+
+
+def check(path: Path, text: str) -> Config:
+    return parse_config(_toml(path, text), path)
 
 
 def _write(path: Path, text: str) -> None:
@@ -145,10 +148,7 @@ def set_general(path: Path, key: str, value: Any) -> Config:
     (made at the top when missing). Refused, with the file untouched, when the result would
     differ from the old config in anything but that key (a layout this edit cannot read)."""
     text = read_text(path)
-    try:
-        old = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    old = _toml(path, text)
     lines = text.splitlines(keepends=True)
     line = f"{key} = {_toml_value(value)}\n"
     header = next((i for i, raw in enumerate(lines) if _header(raw) == "[general]"), None)
@@ -165,12 +165,12 @@ def set_general(path: Path, key: str, value: Any) -> Config:
     new_text = "".join(new_lines)
     expected = {**old, "general": {**old.get("general", {}), key: value}}
     try:
-        same = tomllib.loads(new_text) == expected
+        new: dict[str, Any] | None = tomllib.loads(new_text)
     except tomllib.TOMLDecodeError:
-        same = False
-    if not same:
+        new = None
+    if new is None or new != expected:
         raise ConfigError(f"{path}: cannot set general.{key} here; set it by hand")
-    config = check(path, new_text)
+    config = parse_config(new, path)
     _write(path, new_text)
     return config
 
