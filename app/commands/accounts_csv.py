@@ -49,7 +49,6 @@ def normalize(column: str) -> str:
 
 @dataclass
 class ImportedAccount:
-    line: int
     table: dict[str, Any]
     """The ``[[accounts]]`` table to append (no secrets)."""
     secrets: dict[str, str] = field(repr=False, default_factory=dict)
@@ -95,7 +94,7 @@ def _name(row: dict[str, str]) -> str | None:
     return full or None
 
 
-def _row_account(row: dict[str, str], line: int) -> tuple[ImportedAccount | None, list[str]]:
+def _row_account(row: dict[str, str]) -> tuple[ImportedAccount | None, list[str]]:
     problems: list[str] = []
     email = row.get("email", "").strip()
     if not email:
@@ -117,15 +116,16 @@ def _row_account(row: dict[str, str], line: int) -> tuple[ImportedAccount | None
         problems.append("imap_password: missing (or a password column)")
     if problems:
         return None, problems
+    table = _without_none(table)
     try:
-        parse_config({"accounts": [_without_none(table)]})
+        parse_config({"accounts": [table]})
     except ConfigError as exc:
         # "config: accounts[0].imap.host: required ..." -> "imap.host: required ..."
         return None, [str(exc).split("accounts[0].", 1)[-1]]
     secrets = {"imap": imap_pw}
     if smtp_pw != imap_pw:
         secrets["smtp"] = smtp_pw
-    return ImportedAccount(line, _without_none(table), secrets), []
+    return ImportedAccount(table, secrets), []
 
 
 def _without_none(table: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def read_accounts(path: Path, existing: set[str]) -> CsvResult:
         if not any(c.strip() for c in cells):
             continue
         row = {col: cell for col, cell in zip(columns, cells) if col is not None}
-        account, row_problems = _row_account(row, line)
+        account, row_problems = _row_account(row)
         for problem in row_problems:
             problems.append(f"{path}:{line}: {problem}")
         if account is None:
