@@ -4,7 +4,6 @@ and rows stored by another connection while the app runs."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen
 from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
-from tests.ui_seed import NOW, add_reply, clock, inbound, message, screen_text, seed, until
+from tests.ui_seed import NOW, add_reply, inbound, make_app, message, screen_text, seed, until
 
 SIZES = [(100, 30), (80, 24)]
 
@@ -23,10 +22,6 @@ SIZES = [(100, 30), (80, 24)]
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return seed(tmp_path / "replydesk.db")
-
-
-def make_app(db: Path, config=None) -> ReplydeskApp:
-    return ReplydeskApp(db, config, clock=clock, tz=timezone.utc, poll_interval=0.05)
 
 
 def rows(app: ReplydeskApp) -> list[str]:

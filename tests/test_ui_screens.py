@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timezone
 from pathlib import Path
 
 import pytest
 
 from app.config import load_config, parse_config
 from app.store import Store
-from app.ui import ReplydeskApp
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
-from tests.ui_seed import NOW, clock, inbound, message, screen_text, seed, until
+from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, until
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return seed(tmp_path / "replydesk.db")
-
-
-def make_app(db: Path, config=None) -> ReplydeskApp:
-    return ReplydeskApp(db, config, clock=clock, tz=timezone.utc, poll_interval=0.05)
 
 
 @pytest.mark.parametrize("size", [(100, 30), (80, 24)])

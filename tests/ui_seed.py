@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.mail.types import Address, Attachment, BounceRecipient, Classification, ParsedMessage
 from app.store import IncomingMessage, Store
+from app.ui import ReplydeskApp
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc).timestamp()
 HOUR = 3600.0
@@ -102,6 +103,11 @@ def add_reply(path: Path, uid: int, subject: str, sender: str, name: str, at: fl
                                            "human", category)])
     finally:
         store.close()
+
+
+def make_app(db: Path, config=None) -> ReplydeskApp:
+    """The app on a seeded store: the fixed clock, UTC, and a fast poll for live refreshes."""
+    return ReplydeskApp(db, config, clock=clock, tz=timezone.utc, poll_interval=0.05)
 
 
 async def until(pilot, predicate, timeout: float = 15.0) -> bool:
