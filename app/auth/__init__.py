@@ -6,7 +6,7 @@ The IMAP and SMTP layers use ``credentials(account, kind)`` before each login, a
 
 from app.auth.credentials import Credentials, credentials, credentials_sync, invalidate, rejected
 from app.auth.secrets import get_secret, get_secret_sync, set_secret
-from app.auth.xoauth2 import imap_authenticate_xoauth2, xoauth2_string
+from app.auth.xoauth2 import xoauth2_string
 
 __all__ = ["Credentials", "credentials", "credentials_sync", "invalidate", "rejected",
-           "get_secret", "get_secret_sync", "set_secret", "imap_authenticate_xoauth2", "xoauth2_string"]
+           "get_secret", "get_secret_sync", "set_secret", "xoauth2_string"]
