@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.config_file import render_account
 from app.demo import scenario
 from app.demo.world import PROSPECT_PASSWORD_ENV, sender_password_env
 from app.errors import ReplydeskError
@@ -70,29 +71,17 @@ def write_config(demo_dir: Path, imap_port: int, smtp_port: int, ca_file: Path,
         "",
         "# Saved replies: ctrl+t in the compose screen",
         "[templates]",
-        f"calendar = {_toml_str(DEMO_TEMPLATES['calendar'])}",
-        f"pricing = {_toml_str(DEMO_TEMPLATES['pricing'])}",
-        f"referral = {_toml_str(DEMO_TEMPLATES['referral'])}",
+        *(f"{name} = {_toml_str(text)}" for name, text in DEMO_TEMPLATES.items()),
     ]
-    for i, sender in enumerate(scenario.SENDERS):
-        lines += [
-            "", "[[accounts]]",
-            f"email = {_toml_str(sender.email)}",
-            f"name = {_toml_str(sender.name)}",
-            'provider = "generic"',
-            f"password_env = {_toml_str(sender_password_env(i))}",
-            f"signature = {_toml_str(f'{sender.name} · {sender.campaign.product}')}",
-        ]
-        for side, port in (("imap", imap_port), ("smtp", smtp_port)):
-            lines += [
-                f"[accounts.{side}]",
-                'host = "127.0.0.1"',
-                f"port = {port}",
-                'security = "starttls"',
-                f"ca_file = {_toml_str(ca_file)}",
-            ]
+    # the accounts are written as `replydesk accounts add` writes them
+    accounts = [render_account({
+        "email": sender.email, "name": sender.name, "provider": "generic",
+        "password_env": sender_password_env(i), "signature": f"{sender.name} · {sender.campaign.product}",
+        **{side: {"host": "127.0.0.1", "port": port, "security": "starttls", "ca_file": str(ca_file)}
+           for side, port in (("imap", imap_port), ("smtp", smtp_port))},
+    }) for i, sender in enumerate(scenario.SENDERS)]
     path = demo_dir / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n" + "".join("\n" + a for a in accounts), encoding="utf-8")
     return path
 
 
