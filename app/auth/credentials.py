@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.auth import oauth
 from app.auth.secrets import Kind, get_secret, get_secret_sync
 from app.config import Account
-from app.errors import AuthError, ReauthNeeded
+from app.errors import AuthError
 
 Mechanism = Literal["password", "xoauth2"]
 
@@ -51,13 +52,7 @@ def credentials_sync(account: Account, kind: Kind = "imap") -> Credentials:
 async def invalidate(account: Account) -> None:
     """Forget the cached access token: the next ``credentials`` call asks the token endpoint."""
     if account.auth == "oauth2":
-        from app.auth import oauth
-
         oauth.invalidate(account)
-
-
-def reauth_command(account: Account) -> str:
-    return f"replydesk accounts auth {account.id}"
 
 
 def password_hint(account: Account, kind: Kind) -> str:
@@ -67,7 +62,7 @@ def password_hint(account: Account, kind: Kind) -> str:
                 f"or auth = \"oauth2\"; store it with: replydesk accounts password {account.id}")
     if account.provider == "microsoft":
         return ("Microsoft 365 has basic auth disabled for most tenants: set auth = \"oauth2\" and run "
-                f"{reauth_command(account)}, or ask the admin to enable "
+                f"{oauth.reauth_command(account)}, or ask the admin to enable "
                 f"{'SMTP AUTH' if kind == 'smtp' else 'IMAP'} for the mailbox")
     if account.provider == "yahoo" or account.provider == "icloud":
         return f"{account.provider} needs an app-specific password; store it with: " \
@@ -80,6 +75,5 @@ def rejected(account: Account, kind: Kind, server_text: str = "") -> AuthError:
     said = f": {server_text.strip()}" if server_text.strip() else ""
     side = kind.upper()
     if account.auth == "oauth2":
-        return ReauthNeeded(f"{account.id}: {side} rejected the OAuth token{said}",
-                            f"re-authentication needed: {reauth_command(account)}")
+        return oauth.reauth_needed(account, f"{side} rejected the OAuth token{said}")
     return AuthError(f"{account.id}: {side} login failed{said}", password_hint(account, kind))

@@ -28,9 +28,12 @@ def account_lock(email: str) -> threading.Lock:
         return _locks.setdefault(email, threading.Lock())
 
 
+def reauth_command(account: Account) -> str:
+    return f"replydesk accounts auth {account.id}"
+
+
 def reauth_needed(account: Account, why: str) -> ReauthNeeded:
-    return ReauthNeeded(f"{account.id}: {why}",
-                        f"re-authentication needed: replydesk accounts auth {account.id}")
+    return ReauthNeeded(f"{account.id}: {why}", f"re-authentication needed: {reauth_command(account)}")
 
 
 def _provider(account: Account) -> ModuleType:
