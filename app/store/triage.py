@@ -66,9 +66,9 @@ class TriageMixin:
 
     # -- labels ------------------------------------------------------------------------
 
-    def _latest_inbound(self, conv: int) -> tuple[int, str, str | None, str] | None:
+    def _latest_inbound(self, conv: int) -> tuple[int, str, str | None, str, str] | None:
         return self.db.conn.execute(
-            "SELECT id, account, message_id, category FROM messages WHERE conversation_id = ? "
+            "SELECT id, account, message_id, category, category_source FROM messages WHERE conversation_id = ? "
             "AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1", (conv,)).fetchone()
 
     def set_category(self, conversations: Sequence[int], category: str, *, log: bool = True) -> None:
@@ -76,13 +76,12 @@ class TriageMixin:
         if category not in CATEGORIES:
             raise ValueError(f"unknown category {category!r}")
         undo = []
-        with self.db.tx() as conn:
+        with self.db.tx():
             for conv in conversations:
                 latest = self._latest_inbound(conv)
                 if latest is None:
                     continue
-                mid, account, message_id, old = latest
-                src = conn.execute("SELECT category_source FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+                mid, account, message_id, old, src = latest
                 undo.append({"message": mid, "category": old, "source": src})
                 unsuppress = self._label_message(mid, account, message_id, category)
                 if message_id:
