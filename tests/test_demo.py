@@ -25,8 +25,8 @@ from app.demo import letters, scenario
 from app.demo.session import start_demo
 from app.demo.world import UNANSWERED_PER_MAILBOX, sender_password_env
 from app.mail import classify, parse
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ALL_REPLIES = [*scenario.SEEDED, *scenario.LIVE]
 
 

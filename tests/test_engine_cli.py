@@ -10,17 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from app.config import load_config
 from app.engine import Engine, engine_lock_holder
 from app.errors import EngineLocked
-from tests.conftest import SECRETS
+from tests.conftest import ROOT, SECRETS
 from tests.reply_support import wait_for
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def replydesk(*args: str) -> list[str]:
