@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import Dovecot, ensure_packages
-from tests.servers.smtpd import SmtpServer, lmtp_deliverer
+from tests.servers.smtpd import SmtpServer
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
@@ -57,7 +57,7 @@ def smtp_server(dovecot):
     server = SmtpServer(
         cert, key,
         check_password=lambda user, pw: dovecot.passwords.get(user) == pw,
-        deliver=lmtp_deliverer(dovecot.host, dovecot.lmtp_port),
+        deliver=dovecot.deliver,
         is_local=lambda rcpt: rcpt in dovecot.passwords,
     )
     server.start()
@@ -80,10 +80,6 @@ def new_users(dovecot: Dovecot, count: int, prefix: str = "user") -> list[User]:
     if made:
         dovecot.wait_until_users_visible()
     return made
-
-
-def new_user(dovecot: Dovecot, prefix: str = "user") -> User:
-    return new_users(dovecot, 1, prefix)[0]
 
 
 @pytest.fixture

@@ -153,10 +153,6 @@ class Dovecot:
             time.sleep(0.05)
         self.running = False
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -180,10 +176,6 @@ class Dovecot:
 
     def add_users(self, pairs: list[tuple[str, str]]) -> None:
         self.passwords.update(pairs)
-        self._write_users()
-
-    def set_password(self, email: str, password: str) -> None:
-        self.passwords[email] = password
         self._write_users()
 
     def _write_users(self) -> None:

@@ -9,7 +9,6 @@ the recipient's INBOX. Faults can be injected: ``fail_next(451, "try later")``.
 from __future__ import annotations
 
 import base64
-import smtplib
 import ssl
 import threading
 from collections.abc import Callable
@@ -33,9 +32,8 @@ class _Handler:
         with self.server.lock:
             self.server.accepted.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
         if self.server.deliver is not None:
-            local = [r for r in envelope.rcpt_tos if self.server.is_local(r)]
-            if local:
-                for rcpt in local:
+            for rcpt in envelope.rcpt_tos:
+                if self.server.is_local(rcpt):
                     self.server.deliver(rcpt, bytes(raw), envelope.mail_from)
         return "250 2.0.0 Message accepted for delivery"
 
@@ -70,7 +68,6 @@ class SmtpServer:
         self.port = free_port()
         self.tls_port = free_port()
         self.accepted: list[tuple[str, list[str], bytes]] = []
-        self.auth_attempts: list[tuple[str, bool]] = []
         self.lock = threading.Lock()
         self._faults: list[str] = []
         self._controllers: list[Controller] = []
@@ -84,10 +81,7 @@ class SmtpServer:
     def _authenticator(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        user, password = auth_data.login.decode(), auth_data.password.decode()
-        ok = self.check_password(user, password)
-        with self.lock:
-            self.auth_attempts.append((user, ok))
+        ok = self.check_password(auth_data.login.decode(), auth_data.password.decode())
         return AuthResult(success=ok, handled=False)
 
     def start(self) -> None:
@@ -117,10 +111,6 @@ class SmtpServer:
         with self.lock:
             self._faults.extend([f"{code} {text}"] * times)
 
-    def clear_faults(self) -> None:
-        with self.lock:
-            self._faults.clear()
-
     def _take_fault(self) -> str | None:
         with self.lock:
             return self._faults.pop(0) if self._faults else None
@@ -128,10 +118,3 @@ class SmtpServer:
     def accepted_for(self, rcpt: str) -> list[bytes]:
         with self.lock:
             return [raw for _, rcpts, raw in self.accepted if rcpt in rcpts]
-
-
-def lmtp_deliverer(host: str, port: int) -> Callable[[str, bytes, str], None]:
-    def deliver(rcpt: str, raw: bytes, mail_from: str) -> None:
-        with smtplib.LMTP(host, port, timeout=30) as lmtp:
-            lmtp.sendmail(mail_from or "<>", [rcpt], raw)
-    return deliver
