@@ -17,19 +17,14 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from app.mail.thread import strip_prefixes
 from app.mail.types import Address, ParsedMessage
 
 WIDTH = 76
 
-# Any run of reply/forward prefixes at the start: "Re: RE: AW: Fwd:" all go before one "Re:".
-_PREFIXES = re.compile(
-    r"^(?:\s*(?:\[[^\]]{0,30}\]\s*)?(?:re|aw|sv|vs|rv|res|odp|antw|r|wg|fw|fwd|tr|enc|pd)"
-    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：])+\s*", re.IGNORECASE)
-
-
 def reply_subject(subject: str) -> str:
     """``Re: <subject>`` with exactly one "Re:", whatever prefixes the original stacked."""
-    stripped = _PREFIXES.sub("", subject or "").strip()
+    stripped = strip_prefixes(subject)
     return f"Re: {stripped}" if stripped else "Re:"
 
 

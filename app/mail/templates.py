@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 
-from app.mail.compose import reply_recipients, reply_subject
+from app.mail.compose import reply_recipients
 from app.mail.sanitize import one_line
+from app.mail.thread import strip_prefixes
 from app.mail.types import Address, ParsedMessage
 from app.placeholders import TOKEN
 
@@ -41,7 +42,7 @@ def template_values(original: ParsedMessage, me: Address, referral: str | None =
         "name": name,
         "email": one_line(to[0].email if to else ""),
         "company": _company(to[0].email if to else ""),
-        "subject": one_line(reply_subject(original.subject)[len("Re:"):].strip()),
+        "subject": one_line(strip_prefixes(original.subject)),
         "referral": one_line(referral or ""),
         "my_name": my_name,
         "my_first_name": _first(my_name),

@@ -25,15 +25,20 @@ _REPLY_PREFIX = re.compile(
 )
 
 
-def normalize_subject(subject: str) -> str:
-    """The subject without reply/forward prefixes, case-folded, whitespace collapsed."""
+def strip_prefixes(subject: str) -> str:
+    """The subject without the reply and forward prefixes stacked before it: "RE: AW: x" -> "x"."""
     text = subject or ""
     for _ in range(20):
         stripped = _PREFIX.sub("", text, count=1)
         if stripped == text:
             break
         text = stripped
-    return " ".join(text.split()).casefold()
+    return text.strip()
+
+
+def normalize_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes, case-folded, whitespace collapsed."""
+    return " ".join(strip_prefixes(subject).split()).casefold()
 
 
 def is_reply_subject(subject: str) -> bool:
