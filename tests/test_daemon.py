@@ -4,11 +4,9 @@ one is sent by the engine, and SIGHUP adds and removes accounts without dropping
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,11 +15,10 @@ from app.config import load_config
 from app.store import Store
 from app.ui import ReplydeskApp
 from app.ui.inbox_list import InboxList
-from tests.conftest import write_config
+from tests.conftest import ROOT, write_config
+from tests.engine_support import logins, until
 from tests.reply_support import mailbox_headers, wait_for
 from tests.ui_seed import screen_text
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
@@ -60,22 +57,8 @@ def stored_from(db: Path, sender: str) -> list[dict]:
         store.close()
 
 
-def logins(dovecot, email: str) -> int:
-    """How many times the account logged in to IMAP, from Dovecot's log."""
-    return dovecot.log_text().count(f"Login: user=<{email}>")
-
-
 def imap_sessions(dovecot, email: str) -> bool:
     return email in dovecot.doveadm("who", check=False)
-
-
-async def until(predicate, timeout: float) -> float:
-    """Seconds until ``predicate()`` held (an AssertionError past ``timeout``)."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f"not within {timeout} s"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - started
 
 
 def row_index(app: ReplydeskApp, counterpart: str) -> int:
