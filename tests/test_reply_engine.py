@@ -11,6 +11,7 @@ import pytest
 from app.cli import main
 from app.config import load_config
 from app.engine import Engine
+from tests.engine_support import until
 from tests.reply_support import mailbox_headers, message_flags, receive
 
 
@@ -22,14 +23,6 @@ def received(dovecot, smtp_server, users, make_config, tmp_path):
     got.store.close()
 
 
-async def eventually(predicate, timeout: float = 20.0) -> bool:
-    for _ in range(int(timeout / 0.1)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
-
-
 async def test_reply_with_a_running_engine(received, dovecot, capsys):
     r = received
     engine = Engine(r.config)
@@ -39,15 +32,16 @@ async def test_reply_with_a_running_engine(received, dovecot, capsys):
                                               "--body", "Handled by the engine"])
         assert code == 0, capsys.readouterr().err
         assert capsys.readouterr().out.startswith("sent <")
-        assert await eventually(lambda: len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1)
-        assert await eventually(lambda: "\\Answered" in message_flags(dovecot, r.account.email,
-                                                                      r.row["message_id"]))
+        await until(lambda: len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1, 20, "the Sent copy",
+                    interval=0.1)
+        await until(lambda: "\\Answered" in message_flags(dovecot, r.account.email, r.row["message_id"]), 20,
+                    "\\Answered on the original", interval=0.1)
 
         def thread_has_the_sent_copy() -> bool:
             thread = r.store.conversation_messages(r.row["conversation_id"])
             outbound = [m for m in thread if m["direction"] == "out"]
             return len(outbound) == 1 and outbound[0]["folder"] == "Sent"
-        assert await eventually(thread_has_the_sent_copy)
+        await until(thread_has_the_sent_copy, 20, "the thread shows the Sent copy", interval=0.1)
     finally:
         await engine.stop()
     assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
