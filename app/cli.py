@@ -44,9 +44,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         # accepted after the subcommand too; SUPPRESS keeps a value given before it
         p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                        help="config file (default: $REPLYDESK_CONFIG or the platform config dir)")
-        module = _command_module(name) if name == command else None
-        if module is not None:
-            module.add_arguments(p)
+        if name == command:
+            importlib.import_module(f"app.commands.{name}").add_arguments(p)
     return parser
 
 
@@ -58,25 +57,12 @@ def _chosen_command(argv: Sequence[str] | None) -> str | None:
     return known.command if known.command in SUBCOMMANDS else None
 
 
-def _command_module(name: str):
-    try:
-        return importlib.import_module(f"app.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"app.commands.{name}":
-            return None
-        raise
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     if args.config is None and os.environ.get("REPLYDESK_CONFIG"):
         args.config = os.environ["REPLYDESK_CONFIG"]
-    command = args.command or "tui"
-    module = _command_module(command)
-    if module is None:
-        print(f"replydesk: '{command}' is not built yet", file=sys.stderr)
-        return 2
+    module = importlib.import_module(f"app.commands.{args.command or 'tui'}")
     try:
         return int(module.run(args) or 0)
     except ReplydeskError as exc:
