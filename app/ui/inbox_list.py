@@ -74,6 +74,10 @@ class InboxList(ScrollView, can_focus=True):
         old_index, old_scroll = self.cursor, round(self.scroll_y)
         self.pager = pager
         self._strips.clear()
+        if not reset:
+            # the page the cursor was on, drawn next in most cases, finds the cursor's conversation
+            # and the rows marked near it: only those that moved far cost a lookup in the store
+            pager.row(old_index)
         # a marked conversation that left the list (archived elsewhere) must not be acted on unseen
         self.selected = {c for c in self.selected if pager.index_of(c) is not None}
         self.virtual_size = Size(self.size.width, len(pager))
