@@ -31,10 +31,9 @@ provider = "google"   # app password in the keyring
 """
 
 
-def run(argv, monkeypatch, stdin="", capsys=None):
+def run(argv, monkeypatch, stdin=""):
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(argv)
-    return code
+    return main(argv)
 
 
 @pytest.fixture
