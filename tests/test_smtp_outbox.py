@@ -5,29 +5,51 @@ from __future__ import annotations
 
 import asyncio
 import email
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from email import policy
-
 
 from app.commands.reply import queue_reply_to
 from app.smtp.outbox import OutboxDrainer, ReplySent, SendFailed, SendRetrying
-from tests.reply_support import mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
+from tests.engine_support import until
+from tests.reply_support import Received, mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
 
 
 def delivered(dovecot, prospect) -> list[email.message.EmailMessage]:
-    out = dovecot.doveadm("fetch", "-u", prospect.email, "text", "mailbox", "INBOX", "ALL")
-    parts = [p for p in out.split("text:\n") if p.strip()]
+    parts = [p for p in dovecot.fetch_field(prospect.email, "text").split("text:\n") if p.strip()]
     return [email.message_from_string(p, policy=policy.default) for p in parts]
 
 
-async def test_reply_reaches_the_prospect_from_the_receiving_account(received, dovecot):
-    r = received
-    item_id = queue_reply_to(r.config, r.store, r.row, "Happy to. Tuesday at 10?")
+async def send_at_once(r: Received, body: str) -> tuple[int, dict, list]:
+    """Queue a reply to the received message and send it now: (item id, its row after, events)."""
+    item_id = queue_reply_to(r.config, r.store, r.row, body)
     events = []
     drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append)
     try:
         item = await drainer.send_now(item_id)
     finally:
         drainer.close()
+    return item_id, item, events
+
+
+@asynccontextmanager
+async def draining(drainer: OutboxDrainer) -> AsyncIterator[None]:
+    """The drainer's loop running, as in the engine, for the duration of the block."""
+    task = asyncio.create_task(drainer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def state_of(r: Received, item_id: int) -> str:
+    return r.store.outbox_item(item_id)["state"]
+
+
+async def test_reply_reaches_the_prospect_from_the_receiving_account(received, dovecot):
+    r = received
+    item_id, item, events = await send_at_once(r, "Happy to. Tuesday at 10?")
     assert item["state"] == "sent"
     assert events == [ReplySent(item_id, r.config.accounts[0].id)]
 
@@ -59,15 +81,8 @@ async def test_a_4xx_is_retried_and_delivered_once(received, dovecot, smtp_serve
     events = []
     drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append, backoff=(0.2, 0.5),
                             poll_interval=0.05)
-    task = asyncio.create_task(drainer.run())
-    try:
-        for _ in range(200):
-            if r.store.outbox_item(item_id)["state"] == "sent":
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with draining(drainer):
+        await until(lambda: state_of(r, item_id) == "sent", 10, "sent on the retry", interval=0.05)
     item = r.store.outbox_item(item_id)
     assert item["state"] == "sent" and item["attempts"] == 2, item
     assert isinstance(events[0], SendRetrying) and "451 4.3.0 Mailbox busy" in events[0].error
@@ -78,13 +93,7 @@ async def test_a_4xx_is_retried_and_delivered_once(received, dovecot, smtp_serve
 async def test_a_5xx_fails_at_once_with_the_server_words_and_keeps_the_text(received, dovecot, smtp_server):
     r = received
     smtp_server.fail_next(554, "5.7.1 Message rejected as spam")
-    item_id = queue_reply_to(r.config, r.store, r.row, "Words worth keeping")
-    events = []
-    drainer = OutboxDrainer(r.config, r.config.database, on_event=events.append)
-    try:
-        item = await drainer.send_now(item_id)
-    finally:
-        drainer.close()
+    item_id, item, events = await send_at_once(r, "Words worth keeping")
     assert item["state"] == "failed"
     assert "554 5.7.1 Message rejected as spam" in item["last_error"]
     assert item["body"] == "Words worth keeping" and b"Words worth keeping" in item["raw"]
@@ -99,26 +108,19 @@ async def test_a_server_that_is_down_gets_the_reply_when_it_comes_back(received,
     item_id = queue_reply_to(r.config, r.store, r.row, "Sent after the outage")
     drainer = OutboxDrainer(r.config, r.config.database, backoff=(0.2, 0.4), poll_interval=0.05)
     smtp_server.stop()
-    task = asyncio.create_task(drainer.run())
     try:
-        for _ in range(100):
+        async with draining(drainer):
+            await until(lambda: state_of(r, item_id) == "queued" and r.store.outbox_item(item_id)["attempts"] >= 2,
+                        5, "two attempts while the server is down", interval=0.05)
             item = r.store.outbox_item(item_id)
-            if item["state"] == "queued" and item["attempts"] >= 2:
-                break
-            await asyncio.sleep(0.05)
-        assert item["state"] == "queued" and "cannot connect" in item["last_error"]
-        health = r.store.account_row(r.config.accounts[0].id)
-        assert health["smtp_ok"] == 0 and "cannot connect" in health["smtp_error"]
-        smtp_server.start()
-        for _ in range(200):
-            if r.store.outbox_item(item_id)["state"] == "sent":
-                break
-            await asyncio.sleep(0.05)
+            assert item["state"] == "queued" and "cannot connect" in item["last_error"]
+            health = r.store.account_row(r.config.accounts[0].id)
+            assert health["smtp_ok"] == 0 and "cannot connect" in health["smtp_error"]
+            smtp_server.start()
+            await until(lambda: state_of(r, item_id) == "sent", 10, "sent once the server is back", interval=0.05)
     finally:
         if not smtp_server.running:
             smtp_server.start()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert r.store.outbox_item(item_id)["state"] == "sent"
     assert r.store.account_row(r.config.accounts[0].id)["smtp_ok"] == 1
     assert len(wait_for(lambda: delivered(dovecot, r.prospect))) == 1
