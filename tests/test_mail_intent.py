@@ -672,6 +672,13 @@ def test_bad_user_rules_are_reported():
         load_rules("[intent.interested]\npatterns = ['(unclosed']\n")
 
 
+def test_rules_that_set_flags_for_the_whole_expression_are_refused():
+    """Valid alone, '(?i)…' would break the alternation every message is matched against."""
+    import pytest
+    with pytest.raises(ValueError, match="case-insensitively already"):
+        load_rules("[intent.interested]\npatterns = ['(?i)count me in']\n")
+
+
 def test_rules_with_a_backspace_are_refused():
     import pytest
     with pytest.raises(ValueError, match="control character"):

@@ -87,6 +87,10 @@ def load_rules(text: str) -> Rules:
     )
 
 
+# "(?i)" and the like at the start of a pattern: flags for the whole expression.
+_GLOBAL_FLAGS = re.compile(r"\(\?[aimsux]+\)")
+
+
 def _patterns(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ValueError(f"{where} must be a list of strings")
@@ -94,10 +98,15 @@ def _patterns(value: object, where: str) -> tuple[str, ...]:
         if any(ord(c) < 32 for c in pattern):
             raise ValueError(f"{where}: pattern {pattern!r} holds a control character (in a "
                              f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
+        folded = fold_pattern(pattern)
         try:
-            re.compile(fold_pattern(pattern))  # every rule is matched folded, never as written
+            re.compile(folded)  # every rule is matched folded, never as written
         except re.error as exc:
             raise ValueError(f"{where}: bad pattern {pattern!r}: {exc}") from None
+        if _GLOBAL_FLAGS.match(folded):
+            # valid alone, but not as one branch of the alternation the rules are matched in
+            raise ValueError(f"{where}: pattern {pattern!r} starts with flags such as (?i): "
+                             f"rules are matched case-insensitively already")
     return tuple(value)
 
 
