@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -19,9 +20,9 @@ from app.config import load_config
 from app.imap.sent_lookup import message_in_sent
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
-from tests.reply_support import mailbox_headers, message_flags, receive, wait_for, received  # noqa: F401  (fixture)
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+from tests.reply_support import Received, mailbox_headers, message_flags, wait_for
+from tests.reply_support import received  # noqa: F401  (fixture)
 
 
 class BlackHole:
@@ -115,6 +116,20 @@ def kill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
+def killed_mid_reply(r: Received, smtp_server, proxy: BlackHole | SilentAfterAccept, body: str,
+                     reached: Callable[[], object]) -> None:
+    """``replydesk reply`` through ``proxy``, SIGKILLed once ``reached()`` holds; the config
+    points at the real SMTP server again afterwards."""
+    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
+    proc = start_reply(r.config_path, r.row["message_id"], body)
+    try:
+        assert wait_for(reached)
+    finally:
+        kill(proc)
+        proxy.close()
+    point_smtp_at(r.config_path, proxy.port, smtp_server.port)
+
+
 async def restart(config_path: Path) -> None:
     """What the engine does at start: settle interrupted items, then send what is queued."""
     config = load_config(config_path)
@@ -134,17 +149,10 @@ def only_item(store: Store) -> dict:
 
 async def test_killed_before_the_server_had_it_is_sent_once_after_restart(received, dovecot, smtp_server):
     r = received
-    hole = BlackHole()
-    point_smtp_at(r.config_path, smtp_server.port, hole.port)
-    proc = start_reply(r.config_path, r.row["message_id"], "Sent exactly once")
-    try:
-        assert wait_for(lambda: r.store.outbox() and only_item(r.store)["state"] == "sending")
-    finally:
-        kill(proc)
-        hole.close()
+    killed_mid_reply(r, smtp_server, BlackHole(), "Sent exactly once",
+                     lambda: r.store.outbox() and only_item(r.store)["state"] == "sending")
     assert only_item(r.store)["submitted_at"] is None
 
-    point_smtp_at(r.config_path, hole.port, smtp_server.port)
     await restart(r.config_path)
     assert only_item(r.store)["state"] == "sent"
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1
@@ -153,16 +161,10 @@ async def test_killed_before_the_server_had_it_is_sent_once_after_restart(receiv
 async def test_killed_after_the_server_accepted_is_not_sent_again(received, dovecot, smtp_server, capsys):
     r = received
     proxy = SilentAfterAccept(smtp_server)
-    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
-    proc = start_reply(r.config_path, r.row["message_id"], "Delivered, but we never heard")
-    try:
-        assert wait_for(lambda: len(smtp_server.accepted) > proxy.baseline)
-    finally:
-        kill(proc)
-        proxy.close()
+    killed_mid_reply(r, smtp_server, proxy, "Delivered, but we never heard",
+                     lambda: len(smtp_server.accepted) > proxy.baseline)
     assert only_item(r.store)["state"] == "sending" and only_item(r.store)["submitted_at"]
 
-    point_smtp_at(r.config_path, proxy.port, smtp_server.port)
     await restart(r.config_path)
     item = only_item(r.store)
     assert item["state"] == "uncertain" and "may have been delivered" in item["last_error"]
@@ -187,19 +189,13 @@ async def test_a_provider_that_files_submissions_in_sent_settles_it(received, do
     text = r.config_path.read_text().replace('provider = "generic"', 'provider = "generic"\nsmtp_saves_sent = true')
     r.config_path.write_text(text)
     proxy = SilentAfterAccept(smtp_server)
-    point_smtp_at(r.config_path, smtp_server.port, proxy.port)
-    proc = start_reply(r.config_path, r.row["message_id"], "Filed in Sent by the provider")
-    try:
-        assert wait_for(lambda: len(smtp_server.accepted) > proxy.baseline)
-    finally:
-        kill(proc)
-        proxy.close()
+    killed_mid_reply(r, smtp_server, proxy, "Filed in Sent by the provider",
+                     lambda: len(smtp_server.accepted) > proxy.baseline)
     # what Gmail or Microsoft 365 do with a submission: a copy in Sent
     raw = smtp_server.accepted[-1][2]
     subprocess.run(["doveadm", "-c", str(dovecot.conf), "save", "-u", r.account.email, "-m", "Sent"],
                    input=raw, check=True)
 
-    point_smtp_at(r.config_path, proxy.port, smtp_server.port)
     await restart(r.config_path)
     item = only_item(r.store)
     assert item["state"] == "sent"
