@@ -9,7 +9,7 @@ import time
 
 from app.config import load_config
 from tests.conftest import build_message
-from tests.engine_support import failed_logins, logins, rows, running_engine, state, until
+from tests.engine_support import failed_logins, logins, other_client, rows, running_engine, state, until
 
 
 async def test_twenty_accounts_get_pushed_mail_within_two_seconds(dovecot, users, deliver, make_config,
@@ -170,9 +170,6 @@ async def test_reload_adds_and_removes_accounts_without_dropping_others(dovecot,
 
 
 async def test_a_reply_filed_in_junk_is_found_by_the_poll(dovecot, users, make_config, tmp_path) -> None:
-    import imaplib
-    import ssl
-
     [user] = users(1)
     config_path = make_config(tmp_path, [user], idle_refresh_minutes=5, poll_interval_seconds=1)
     async with running_engine(config_path) as (engine, config, store):
@@ -180,9 +177,7 @@ async def test_a_reply_filed_in_junk_is_found_by_the_poll(dovecot, users, make_c
         raw = build_message(user.email, subject="Re: landed in spam", body="Yes, interested!").as_bytes()
 
         def spam_filter_files_it() -> None:
-            ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
-            with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
-                imap.login(user.email, user.password)
+            with other_client(dovecot, user) as imap:
                 imap.append("Junk", None, None, raw)
         await asyncio.to_thread(spam_filter_files_it)
         await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")

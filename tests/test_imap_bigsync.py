@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import imaplib
 import smtplib
-import ssl
 import time
 
 from app.imap.connection import ImapConnection
 from tests.conftest import build_message
-from tests.engine_support import rows, running_engine, until
-from tests.test_imap_connect import account
+from tests.engine_support import account, other_client, rows, running_engine, until
 
 COUNT = 2500
 
@@ -24,10 +22,8 @@ OLD_ID = "<ninety-days-old@prospect.example>"
 
 def append_old(dovecot, user) -> None:
     """A message that arrived 90 days ago (INTERNALDATE), outside ``initial_sync_days``."""
-    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
     raw = build_message(user.email, subject="Re: ancient", message_id=OLD_ID).as_bytes()
-    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
-        imap.login(user.email, user.password)
+    with other_client(dovecot, user) as imap:
         imap.append("INBOX", None, imaplib.Time2Internaldate(time.time() - 90 * 86400), raw)
 
 

@@ -8,22 +8,9 @@ import time
 
 import pytest
 
-from app.config import parse_config
 from app.errors import AccountConfigError, AuthError, NetworkError, ReauthNeeded
 from app.imap.connection import ImapConnection
-from tests.engine_support import rows, running_engine, state, until
-
-
-def account(dovecot, user, *, port: int, security: str, ca_file=None, auth: str = "password",
-            host: str | None = None):
-    data = {"accounts": [{
-        "email": user.email, "provider": "generic", "password_env": user.env, "auth": auth,
-        "imap": {"host": host or dovecot.host, "port": port, "security": security,
-                 **({"ca_file": str(ca_file)} if ca_file else {})},
-        "smtp": {"host": dovecot.host, "port": 1},
-        **({"oauth": {"client_id": "test"}} if auth == "oauth2" else {}),
-    }]}
-    return parse_config(data).accounts[0]
+from tests.engine_support import account, rows, running_engine, state, until
 
 
 async def test_starttls_on_143_logs_in_over_tls(dovecot, users) -> None:

@@ -5,18 +5,15 @@ duplicate or a loss, a sent reply is appended to Sent."""
 from __future__ import annotations
 
 import asyncio
-import imaplib
-import ssl
 
-from tests.engine_support import rows, running_engine, until
+from tests.engine_support import other_client, rows, running_engine, until
+from tests.reply_support import message_flags
 
 
 def other_client_stores(dovecot, user, flags: str, message_id: str | None = None, how: str = "+FLAGS") -> None:
     """Another IMAP client (a phone's mail app, a colleague's replydesk) adding ``flags`` to one
     message found by Message-ID, or to every message in INBOX (``how="-FLAGS"`` takes them off)."""
-    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
-    with imaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx) as imap:
-        imap.login(user.email, user.password)
+    with other_client(dovecot, user) as imap:
         imap.select("INBOX")
         uids = "1:*"
         if message_id is not None:
@@ -36,9 +33,7 @@ async def test_seen_both_ways(dovecot, users, deliver, make_config, tmp_path) ->
         assert row["seen"] == 0
         store.set_seen([row["conversation_id"]], True)  # the UI's connection, as a user would
         await until(lambda: "\\Seen" in dovecot.fetch_field(user.email, "flags"), 5, "\\Seen on the server")
-        flags = dovecot.doveadm("fetch", "-u", user.email, "flags", "mailbox", "INBOX", "header",
-                                "Message-ID", mine)
-        assert "\\Seen" in flags
+        assert "\\Seen" in message_flags(dovecot, user.email, mine)
 
         await asyncio.to_thread(other_client_stores, dovecot, user, "\\Seen", theirs)
         await until(lambda: next(r for r in rows(store) if r["message_id"] == theirs)["seen"] == 1, 5,
