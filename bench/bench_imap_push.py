@@ -179,7 +179,7 @@ def main() -> None:
         for u in users:
             os.environ[u.env] = u.password
         dovecot.add_users([(u.email, u.password) for u in users])
-        time.sleep(1.1)
+        dovecot.wait_until_users_visible()
         bare = asyncio.run(bare_idle_latency(dovecot, users[-1]))
         print(f"bare aioimaplib IDLE, delivery -> EXISTS: p50 {1000 * statistics.median(bare):.0f} ms, "
               f"max {1000 * bare[-1]:.0f} ms", flush=True)

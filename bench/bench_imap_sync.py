@@ -102,7 +102,7 @@ def main() -> None:
         user = User("bench-sync@example.com", "bench-pw-sync", "REPLYDESK_BENCH_PW_SYNC")
         os.environ[user.env] = user.password
         dovecot.add_user(user.email, user.password)
-        time.sleep(1.1)
+        dovecot.wait_until_users_visible()
         t = time.perf_counter()
         deliver_all(dovecot, user.email, args.messages)
         print(f"delivered {args.messages} messages over LMTP in {time.perf_counter() - t:.1f} s")
