@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 
 from app.config import Account
 from app.imap.connection import ImapConnection
@@ -30,13 +29,6 @@ PARSE_AHEAD = 3
 """Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
 
 
-@dataclass
-class FolderResult:
-    new: int = 0
-    flags: int = 0
-    removed: int = 0
-
-
 class FolderSync:
     """Syncs the folders of one account over its connection."""
 
@@ -48,7 +40,7 @@ class FolderSync:
         self.account = account
         self.initial_sync_days = initial_sync_days
 
-    async def sync(self, folder: str, role: str, *, full: bool = False) -> FolderResult:
+    async def sync(self, folder: str, role: str, *, full: bool = False) -> None:
         """Bring ``folder`` up to date. ``full``: also re-read every flag and look for messages
         deleted on the server (after a reconnect: pushes may have been missed)."""
         acct = self.account.id
@@ -58,7 +50,6 @@ class FolderSync:
         assert info is not None
         changes = conn.take_changes()
         state = await self.db.call(lambda s: s.folder_state(acct, folder))
-        result = FolderResult()
         same = state is not None and state.uidvalidity == info.uidvalidity
         highest = state.highest_uid if same and state else 0
         modseq = state.highestmodseq if same and state else None
@@ -87,29 +78,27 @@ class FolderSync:
             fields.update(uidnext=info.uidnext, message_count=info.exists)
         if modseq is None and fresh and info.highestmodseq is not None and since is not None:
             modseq = info.highestmodseq  # first sync: flags come with the messages
-        result.new, highest = await self._fetch_new(folder, role, info.uidvalidity, sorted(set(uids)),
-                                                    highest, fields)
+        highest = await self._fetch_new(folder, role, info.uidvalidity, sorted(set(uids)), highest, fields)
         highest = max(highest, floor)
 
         if synced_before:
-            result.flags, modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh,
-                                                          changes.flags, full)
+            modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh, changes.flags, full)
             # Junk and Sent are not watched between polls: a fresh look may find messages gone
             if changes.expunge or full or (fresh and role != "inbox"):
-                result.removed = await self._remove_vanished(folder, info.uidvalidity, synced_before)
+                await self._remove_vanished(folder, info.uidvalidity, synced_before)
         fields.update(highest_uid=highest, highestmodseq=modseq)
         await self.db.call(lambda s: s.save_folder(acct, folder, **fields))
-        return result
 
     async def _fetch_new(self, folder: str, role: str, uidvalidity: int, uids: list[int], highest: int,
-                         fields: dict) -> tuple[int, int]:
-        """Fetch, parse and store ``uids`` in batches; the next batch downloads while one is stored."""
+                         fields: dict) -> int:
+        """Fetch, parse and store ``uids`` in batches; the next batch downloads while one is stored.
+        Returns the new highest UID stored."""
         if not uids:
-            return 0, highest
+            return highest
         direction = "out" if role == "sent" else "in"
         items = f"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{MAX_FETCH_BYTES}>)"
         chunks = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)]
-        new = done = 0
+        done = 0
         acct = self.account.id
         # a pipeline: the connection fetches the next batches while earlier ones are parsed (off
         # the event loop) and stored, in order
@@ -139,25 +128,23 @@ class FolderSync:
                 highest = max(highest, chunk[-1])
                 done += len(chunk)
                 progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
-                ids = await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest},
-                                         progress)
-                new += len(ids)
+                await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest}, progress)
         finally:
             fetcher.cancel()
             while not parsing.empty():
                 queued = parsing.get_nowait()
                 if queued is not None:
                     queued[1].cancel()
-        return new, highest
+        return highest
 
     async def _sync_flags(self, folder: str, info, upto: int, modseq: int | None, fresh: bool,
-                          pushed: bool, full: bool) -> tuple[int, int | None]:
+                          pushed: bool, full: bool) -> int | None:
         """Flags changed by another client: CHANGEDSINCE where the server has CONDSTORE, else a
-        fetch of every flag (only after a reconnect or a flag push)."""
+        fetch of every flag (only after a reconnect or a flag push). Returns the MODSEQ to keep."""
         conn = self.conn
         if conn.condstore and modseq is not None:
             if not (pushed or full or (fresh and info.highestmodseq != modseq)):
-                return 0, modseq
+                return modseq
             fetched = await conn.uid_fetch(f"1:{upto}", f"(UID FLAGS) (CHANGEDSINCE {modseq})")
             new_modseq = max([modseq, *(f.modseq or 0 for f in fetched)])
             if fresh and info.highestmodseq:
@@ -168,27 +155,25 @@ class FolderSync:
                 fetched += await conn.uid_fetch(f"{start}:{min(upto, start + FLAG_BATCH - 1)}", "(UID FLAGS)")
             new_modseq = info.highestmodseq if fresh else modseq
         else:
-            return 0, modseq
+            return modseq
         if not fetched:
-            return 0, new_modseq
+            return new_modseq
         acct = self.account.id
         flags = {f.uid: f.flags for f in fetched}
         modseqs = {f.uid: f.modseq for f in fetched if f.modseq is not None}
-        changed = await self.db.call(
-            lambda s: s.apply_server_flags(acct, folder, info.uidvalidity, flags, modseqs))
-        return changed, new_modseq
+        await self.db.call(lambda s: s.apply_server_flags(acct, folder, info.uidvalidity, flags, modseqs))
+        return new_modseq
 
-    async def _remove_vanished(self, folder: str, uidvalidity: int, upto: int) -> int:
+    async def _remove_vanished(self, folder: str, uidvalidity: int, upto: int) -> None:
         """Messages deleted or moved away on the server (by another client) leave the store."""
         on_server = set(await self.conn.uid_search("UID", f"1:{upto}"))
         acct = self.account.id
         stored = await self.db.call(lambda s: s.stored_uids(acct, folder, uidvalidity))
         gone = sorted(u for u in stored if u <= upto and u not in on_server)
-        if not gone:
-            return 0
-        return await self.db.call(lambda s: s.remove_uids(acct, folder, uidvalidity, gone))
+        if gone:
+            await self.db.call(lambda s: s.remove_uids(acct, folder, uidvalidity, gone))
 
-    async def poll(self, folder: str, role: str) -> FolderResult | None:
+    async def poll(self, folder: str, role: str) -> None:
         """STATUS a folder we do not idle on; sync it only when something changed."""
         acct = self.account.id
         status = await self.conn.status(folder)
@@ -196,5 +181,5 @@ class FolderSync:
         if state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
                 and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
                 and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
-            return None
-        return await self.sync(folder, role)
+            return
+        await self.sync(folder, role)
