@@ -11,6 +11,7 @@ import pytest
 from app.errors import StoreError
 from app.mail.types import BounceRecipient
 from app.store import InboxFilter, Store
+from app.store.db import now
 from tests.storefill import incoming
 
 
@@ -234,3 +235,30 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(tmp_path):
         assert rows == [(1, "meeting", "classifier", "meeting"), (2, "unsubscribe", "user", None)]
     finally:
         s.close()
+
+
+def test_view_and_category_counts_add_up(store):
+    store.add_messages("a", [
+        incoming(1, "<r1@p>", "Re: a", "bob@p.example", category="interested"),
+        incoming(2, "<r2@p>", "Re: b", "ann@q.example"),
+        incoming(3, "<r3@p>", "Re: c", "cy@r.example"),
+    ])
+    conv = store.db.conn.execute("SELECT conversation_id FROM messages WHERE uid = 1").fetchone()[0]
+    store.archive([conv])
+    # a conversation with no category recorded counts as uncategorized, next to those that say so
+    store.db.conn.execute("UPDATE conversations SET category = '' WHERE counterpart = 'cy@r.example'")
+    assert store.view_counts() == {"replies": 2, "bounces": 0, "auto": 0, "archived": 1, "all": 3}
+    assert store.category_counts(InboxFilter()) == {"uncategorized": 2}
+    assert store.category_counts(InboxFilter(view="all")) == {"uncategorized": 2, "interested": 1}
+
+
+def test_an_arrival_during_the_announcement_is_told_once(store):
+    """The UI reads the newest row, then the arrivals up to it: a reply stored in between is left
+    for the next round, neither missed nor announced twice."""
+    store.add_messages("a", [incoming(1, "<n1@p>", "Re: one", "bob@p.example", received_at=now())])
+    upto = store.newest_message_id()
+    store.add_messages("a", [incoming(2, "<n2@p>", "Re: two", "ann@q.example", received_at=now())])
+    count, newest = store.arrivals_since(0, upto, now() - 60)
+    assert (count, [m["from_addr"] for m in newest]) == (1, ["bob@p.example"])
+    count, newest = store.arrivals_since(upto, store.newest_message_id(), now() - 60)
+    assert (count, [m["from_addr"] for m in newest]) == (1, ["ann@q.example"])
