@@ -41,13 +41,15 @@ class StatsMixin:
     def newest_message_id(self) -> int:
         return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
 
-    def arrivals_since(self, message_id: int, received_after: float, *, skip_accounts: list[str] = (),
-                       limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
-        """Human replies stored after row ``message_id`` and received after ``received_after``
-        (so a first sync of old mail is not announced), leaving out ``skip_accounts``: their
-        count and the newest few, hot leads (interested, meeting) first."""
-        where = "id > ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
-        params: list[Any] = [message_id, received_after]
+    def arrivals_since(self, message_id: int, upto: int, received_after: float, *,
+                       skip_accounts: list[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
+        """Human replies stored after row ``message_id`` up to row ``upto`` (read before, with
+        ``newest_message_id``: a row committed meanwhile is left for the next call, neither lost
+        nor told twice) and received after ``received_after`` (so a first sync of old mail is
+        not announced), leaving out ``skip_accounts``: their count and the newest few, hot leads
+        (interested, meeting) first."""
+        where = "id > ? AND id <= ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
+        params: list[Any] = [message_id, upto, received_after]
         if skip_accounts:
             where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"
             params += list(skip_accounts)

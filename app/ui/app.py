@@ -178,9 +178,10 @@ class ReplydeskApp(App[int]):
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
 
     def _announce_arrivals(self, skip_accounts: list[str]) -> None:
-        count, newest = self.store.arrivals_since(self._last_message_id, self.clock() - ANNOUNCE_WINDOW,
+        upto = self.store.newest_message_id()
+        count, newest = self.store.arrivals_since(self._last_message_id, upto, self.clock() - ANNOUNCE_WINDOW,
                                                   skip_accounts=skip_accounts)
-        self._last_message_id = self.store.newest_message_id()
+        self._last_message_id = upto
         if not count:
             return
         first = newest[0]
