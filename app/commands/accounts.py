@@ -260,7 +260,7 @@ def _auth(config: Config, key: str, paste: bool) -> int:
 
 def _password(account: Account, args: argparse.Namespace) -> int:
     if account.auth == "oauth2":
-        raise UsageError(f"{account.id} uses OAuth", f"authorize it with: replydesk accounts auth {account.id}")
+        raise UsageError(f"{account.id} uses OAuth", f"authorize it with: {oauth.reauth_command(account)}")
     if account.password_env or account.password_command:
         raise SecretError(f"{account.id} takes its password from "
                           f"{'password_env' if account.password_env else 'password_command'}, not the keyring")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.auth.oauth import reauth_command
 from app.config import Account, Endpoint
 
 # OpenSSL X509 verify codes
@@ -49,6 +50,6 @@ def login_hint(account: Account, side: str, server_text: str) -> str | None:
         return ("SMTP AUTH is disabled for this mailbox or tenant: enable Authenticated SMTP in the "
                 'Microsoft 365 admin center, or use auth = "oauth2"')
     if "basic authentication" in text or "logondenied" in text:
-        return (f'basic auth is disabled (Microsoft 365): set auth = "oauth2" and run '
-                f"replydesk accounts auth {account.id}")
+        return ('basic auth is disabled (Microsoft 365): set auth = "oauth2" and run '
+                f"{reauth_command(account)}")
     return None
