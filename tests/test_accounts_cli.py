@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tomllib
 
@@ -9,7 +10,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from app.auth import get_secret_sync
+from app.auth import get_secret
 from app.cli import main
 from app.config import load_config
 from app.store import Store
@@ -56,7 +57,7 @@ def test_add_appends_the_account_and_keeps_the_password_in_the_keyring(cfg, file
     config = load_config(cfg)
     ana = config.account("ana")
     assert (ana.name, ana.imap.port, ana.smtp.port, ana.smtp.security) == ("Ana Reyes", 993, 465, "tls")
-    assert get_secret_sync(ana) == "s3cret-added-pw"
+    assert asyncio.run(get_secret(ana)) == "s3cret-added-pw"
     assert "replydesk doctor ana" in capsys.readouterr().out
 
     # the same account again: refused, nothing changed
@@ -65,7 +66,7 @@ def test_add_appends_the_account_and_keeps_the_password_in_the_keyring(cfg, file
     assert code == 2
     assert "duplicate account id 'ana'" in capsys.readouterr().err
     assert cfg.read_text() == text
-    assert get_secret_sync(ana) == "s3cret-added-pw"
+    assert asyncio.run(get_secret(ana)) == "s3cret-added-pw"
 
 
 def test_add_creates_a_missing_config(tmp_path, file_keyring, monkeypatch, capsys):
@@ -107,9 +108,9 @@ def test_import_200_accounts_from_a_platform_export(cfg, tmp_path, file_keyring,
     assert (acc.imap.host, acc.imap.security, acc.smtp.port, acc.smtp.security) == \
         ("mail.send3.io", "tls", 587, "starttls")
     assert acc.name == "SDR 10"
-    assert get_secret_sync(acc, "imap") == "imap-pw-010-x"
-    assert get_secret_sync(acc, "smtp") == "smtp-pw-010-y"
-    assert get_secret_sync(config.account("sdr11@send4.io"), "smtp") == "imap-pw-011-x"
+    assert asyncio.run(get_secret(acc, "imap")) == "imap-pw-010-x"
+    assert asyncio.run(get_secret(acc, "smtp")) == "smtp-pw-010-y"
+    assert asyncio.run(get_secret(config.account("sdr11@send4.io"), "smtp")) == "imap-pw-011-x"
     assert keyring.get_password("replydesk", "sdr11@send4.io:smtp") is None  # same password: one entry
 
 
@@ -187,7 +188,7 @@ def test_password_stores_a_new_secret(cfg, file_keyring, monkeypatch, capsys):
     SECRETS.add("new-app-password")
     assert run(["accounts", "password", "--config", str(cfg), "first", "--password-stdin"], monkeypatch,
                stdin="new-app-password\n") == 0
-    assert get_secret_sync(load_config(cfg).account("first")) == "new-app-password"
+    assert asyncio.run(get_secret(load_config(cfg).account("first"))) == "new-app-password"
     assert "new-app-password" not in cfg.read_text()
 
 
@@ -203,5 +204,5 @@ def test_import_a_smartlead_style_export(cfg, tmp_path, file_keyring, monkeypatc
     acc = load_config(cfg).account("jo@sl.io")
     assert (acc.name, acc.imap.username, acc.smtp.username, acc.smtp.security) == \
         ("Jo Doe", "jo-imap", "jo@sl.io", "tls")
-    assert get_secret_sync(acc, "imap") == "imap-pass-one"
-    assert get_secret_sync(acc, "smtp") == "smtp-pass-one"
+    assert asyncio.run(get_secret(acc, "imap")) == "imap-pass-one"
+    assert asyncio.run(get_secret(acc, "smtp")) == "smtp-pass-one"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import keyring
 import pytest
 
-from app.auth import credentials_sync, oauth
+from app.auth import credentials, oauth
 from app.auth.secrets import keyring_key
 from app.cli import main
 from app.config import load_config
@@ -38,7 +39,7 @@ def test_add_a_microsoft_account_with_the_device_flow_then_reauthorize(tmp_path,
     account = load_config(cfg).account("ceo")
     assert (account.auth, account.oauth.client_id, account.oauth.authority) == \
         ("oauth2", "app-id-1", oauth_server.authority)
-    token = credentials_sync(account).secret
+    token = asyncio.run(credentials(account)).secret
     assert token.startswith("at-") and token not in cfg.read_text()
     assert keyring.get_password("replydesk", keyring_key(account.email, "oauth-microsoft"))
 
@@ -47,7 +48,7 @@ def test_add_a_microsoft_account_with_the_device_flow_then_reauthorize(tmp_path,
     oauth_server.expires_in = 60
     oauth.invalidate(account)
     with pytest.raises(ReauthNeeded, match="replydesk accounts auth ceo") as err:
-        credentials_sync(account)
+        asyncio.run(credentials(account))
     store = Store(load_config(cfg).database)
     store.ensure_account("ceo", account.email)
     store.set_account_state("ceo", "reauth_needed", error=err.value.message, hint=err.value.hint)
@@ -56,7 +57,7 @@ def test_add_a_microsoft_account_with_the_device_flow_then_reauthorize(tmp_path,
     assert "reauth_needed" in capsys.readouterr().out
     assert main(["accounts", "auth", "--config", str(cfg), "ceo"]) == 0
     assert "ceo is authorized" in capsys.readouterr().out
-    assert credentials_sync(account).secret.startswith("at-")
+    assert asyncio.run(credentials(account)).secret.startswith("at-")
     store = Store(load_config(cfg).database)
     assert store.account_row("ceo")["state"] == "new"
     store.close()
@@ -73,7 +74,7 @@ def test_interactive_add_asks_for_what_the_flags_leave_out(tmp_path, file_keyrin
     assert "one of: google, microsoft, yahoo" in out  # a wrong provider is asked again
     account = load_config(cfg).account("ana@acme.io")
     assert (account.provider, account.name, account.imap.host) == ("yahoo", "Ana Reyes", "imap.mail.yahoo.com")
-    assert credentials_sync(account).secret == "yahoo-app-password"
+    assert asyncio.run(credentials(account)).secret == "yahoo-app-password"
     assert "yahoo-app-password" not in cfg.read_text()
 
 

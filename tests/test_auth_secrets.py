@@ -6,7 +6,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from app.auth import credentials, credentials_sync, get_secret, get_secret_sync, rejected, set_secret
+from app.auth import credentials, get_secret, rejected, set_secret
 from app.auth.secrets import delete_secrets, keyring_key
 from app.auth.xoauth2 import xoauth2_string
 from app.config import parse_config
@@ -31,7 +31,7 @@ async def test_keyring_holds_the_password_and_a_distinct_smtp_one(file_keyring):
     set_secret("ana@acme.io", "smtp-secret-2", kind="smtp")
     SECRETS.add("smtp-secret-2")
     assert await get_secret(acc, "smtp") == "smtp-secret-2"
-    assert get_secret_sync(acc, "imap") == "imap-secret-1"
+    assert await get_secret(acc, "imap") == "imap-secret-1"
     creds = await credentials(acc, "smtp")
     assert (creds.username, creds.secret, creds.mechanism) == ("ana-smtp", "smtp-secret-2", "password")
     assert "smtp-secret-2" not in repr(creds)
@@ -45,7 +45,7 @@ async def test_env_wins_over_command_and_keyring(file_keyring, monkeypatch):
     monkeypatch.setenv("ANA_PW", "from-env")
     acc = account(password_env="ANA_PW", password_command="echo from-command")
     assert await get_secret(acc) == "from-env"
-    assert credentials_sync(acc).secret == "from-env"
+    assert (await credentials(acc)).secret == "from-env"
     monkeypatch.delenv("ANA_PW")
     with pytest.raises(SecretError, match="ANA_PW is not set"):
         await get_secret(acc)
@@ -54,14 +54,11 @@ async def test_env_wins_over_command_and_keyring(file_keyring, monkeypatch):
 async def test_password_command_output_is_stripped_and_failures_do_not_echo_it(file_keyring):
     acc = account(password_command="printf '  cmd-secret  \\nmetadata: x\\n'")
     assert await get_secret(acc) == "cmd-secret"
-    assert get_secret_sync(acc) == "cmd-secret"
     failing = account(password_command="sh -c 'echo leaked-output; exit 3'")
     with pytest.raises(SecretError) as err:
         await get_secret(failing)
     assert "sh exited with status 3" in str(err.value)
     assert "leaked-output" not in str(err.value)
-    with pytest.raises(SecretError, match="status 3"):
-        get_secret_sync(failing)
 
 
 async def test_no_keyring_backend_names_the_alternatives():

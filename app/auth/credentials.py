@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.auth import oauth
-from app.auth.secrets import Kind, get_secret, get_secret_sync
+from app.auth.secrets import Kind, get_secret
 from app.config import Account
 from app.errors import AuthError
 
@@ -43,10 +43,6 @@ async def credentials(account: Account, kind: Kind = "imap") -> Credentials:
     """Username and secret for logging in to ``kind``; OAuth tokens are refreshed when due."""
     secret = await get_secret(account, kind)
     return Credentials(_username(account, kind), secret, _mechanism(account))
-
-
-def credentials_sync(account: Account, kind: Kind = "imap") -> Credentials:
-    return Credentials(_username(account, kind), get_secret_sync(account, kind), _mechanism(account))
 
 
 async def invalidate(account: Account) -> None:

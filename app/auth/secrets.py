@@ -161,18 +161,6 @@ async def _from_command(account: Account) -> str:
     return _command_result(account, proc.returncode, out)
 
 
-def _from_command_sync(account: Account) -> str:
-    command = account.password_command or ""
-    try:
-        done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, env=_command_env(), timeout=COMMAND_TIMEOUT,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise SecretError(f"{account.id}: password_command {_command_name(command)} did not finish "
-                          f"in {COMMAND_TIMEOUT:.0f} s") from None
-    return _command_result(account, done.returncode, done.stdout)
-
-
 # --- the entry points ------------------------------------------------------------------
 
 async def get_secret(account: Account, kind: Kind = "imap") -> str:
@@ -186,16 +174,3 @@ async def get_secret(account: Account, kind: Kind = "imap") -> str:
 
         return await oauth.access_token(account)
     return await asyncio.to_thread(_from_keyring, account, kind)
-
-
-def get_secret_sync(account: Account, kind: Kind = "imap") -> str:
-    """``get_secret`` for code outside an event loop (CLI commands, threads)."""
-    if account.password_env:
-        return _from_env(account)
-    if account.password_command:
-        return _from_command_sync(account)
-    if account.auth == "oauth2":
-        from app.auth import oauth
-
-        return oauth.access_token_sync(account)
-    return _from_keyring(account, kind)
