@@ -91,7 +91,7 @@ class AccountConfig(_Strict):
     oauth: OAuthConfig = OAuthConfig()
 
     @model_validator(mode="after")
-    def _check(self) -> "AccountConfig":
+    def _check(self) -> AccountConfig:
         if "@" not in self.email:
             raise ValueError(f"email: expected an email address, got {self.email!r}")
         if self.provider == "generic":
@@ -127,7 +127,7 @@ class ConfigModel(_Strict):
     """Saved replies: name = text with placeholders (``app.placeholders``)."""
 
     @model_validator(mode="after")
-    def _templates(self) -> "ConfigModel":
+    def _templates(self) -> ConfigModel:
         for name, text in self.templates.items():
             if not name.strip() or not text.strip():
                 raise ValueError(f"templates.{name}: a template needs a name and some text")
@@ -137,7 +137,7 @@ class ConfigModel(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _unique(self) -> "ConfigModel":
+    def _unique(self) -> ConfigModel:
         seen: set[str] = set()
         for i, acc in enumerate(self.accounts):
             if acc.key in seen:
@@ -292,7 +292,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Any) -> str:
     kind = err["type"]
     got = err.get("input")
     if kind == "extra_forbidden":

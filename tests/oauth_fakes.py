@@ -24,8 +24,8 @@ import keyring
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
-from tests.conftest import SECRETS
 from app.demo.certs import make_certificate
+from tests.conftest import SECRETS
 
 
 def make_file_keyring(directory: Path) -> PlaintextKeyring:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from app.config import PRESETS
 from app.imap.folders import assign_roles
-from app.imap.responses import (ListEntry, expand_uid_set, parse_copyuid, parse_fetch, parse_list,
-                                parse_search, parse_select, parse_status, quote, uid_set)
+from app.imap.responses import (
+    ListEntry,
+    expand_uid_set,
+    parse_copyuid,
+    parse_fetch,
+    parse_list,
+    parse_search,
+    parse_select,
+    parse_status,
+    quote,
+    uid_set,
+)
 
 
 def test_fetch_with_literal_items_after_it_and_an_unsolicited_flag_update() -> None:

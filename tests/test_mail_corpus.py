@@ -71,7 +71,7 @@ def test_talon_human_replies():
     rows = _labels("talon-standard-replies")
     folder = CORPUS / "talon-standard-replies" / "eml"
     stripped = 0
-    for name, kind, _ in rows:
+    for name, _kind, _ in rows:
         message = parse((folder / name).read_bytes())
         result = classify(message)
         assert result.kind == "human", (name, result.kind, result.reasons)

@@ -197,9 +197,9 @@ def test_ticket_receipt_is_an_auto_reply_not_out_of_office():
 
 
 def test_out_of_office_phrase_above_a_quote_is_a_human():
-    raw = ("From: p@x.example\nSubject: Re: Quick question\nIn-Reply-To: <c@s>\n\n"
-           "I'm out of office until Monday, but yes, interested - let's set up a call.\n\n"
-           "On Mon, 2 Mar 2026, Bob <b@s.io> wrote:\n> Hi\n").encode()
+    raw = (b"From: p@x.example\nSubject: Re: Quick question\nIn-Reply-To: <c@s>\n\n"
+           b"I'm out of office until Monday, but yes, interested - let's set up a call.\n\n"
+           b"On Mon, 2 Mar 2026, Bob <b@s.io> wrote:\n> Hi\n")
     result = classify(parse(raw))
     assert result.kind == "human" and result.category == "meeting"
 

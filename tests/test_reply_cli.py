@@ -6,9 +6,8 @@ from __future__ import annotations
 import email
 from email import policy
 
-
 from app.cli import main
-from tests.reply_support import mailbox_headers, message_flags, receive, wait_for, received  # noqa: F401  (fixture)
+from tests.reply_support import mailbox_headers, message_flags, receive, received, wait_for  # noqa: F401  (fixture)
 from tests.servers.ports import free_port
 
 

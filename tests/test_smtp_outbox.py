@@ -12,7 +12,7 @@ from email import policy
 from app.commands.reply import queue_reply_to
 from app.smtp.outbox import OutboxDrainer, ReplySent, SendFailed, SendRetrying
 from tests.engine_support import until
-from tests.reply_support import Received, mailbox_headers, receive, wait_for, received  # noqa: F401  (fixture)
+from tests.reply_support import Received, mailbox_headers, receive, received, wait_for  # noqa: F401  (fixture)
 
 
 def delivered(dovecot, prospect) -> list[email.message.EmailMessage]:

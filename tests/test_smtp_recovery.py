@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-
 from app.cli import main
 from app.commands.reply import queue_reply_to
 from app.config import load_config
@@ -21,8 +20,13 @@ from app.imap.sent_lookup import message_in_sent
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from tests.conftest import ROOT
-from tests.reply_support import Received, mailbox_headers, message_flags, wait_for
-from tests.reply_support import received  # noqa: F401  (fixture)
+from tests.reply_support import (
+    Received,
+    mailbox_headers,
+    message_flags,
+    received,  # noqa: F401  (fixture)
+    wait_for,
+)
 
 
 class BlackHole:
@@ -193,8 +197,9 @@ async def test_a_provider_that_files_submissions_in_sent_settles_it(received, do
                      lambda: len(smtp_server.accepted) > proxy.baseline)
     # what Gmail or Microsoft 365 do with a submission: a copy in Sent
     raw = smtp_server.accepted[-1][2]
-    subprocess.run(["doveadm", "-c", str(dovecot.conf), "save", "-u", r.account.email, "-m", "Sent"],
-                   input=raw, check=True)
+    await asyncio.to_thread(
+        subprocess.run, ["doveadm", "-c", str(dovecot.conf), "save", "-u", r.account.email, "-m", "Sent"],
+        input=raw, check=True)
 
     await restart(r.config_path)
     item = only_item(r.store)

@@ -9,14 +9,13 @@ import stat
 from contextlib import asynccontextmanager
 from datetime import timezone
 
-
 from app.commands.reply import queue_reply_to
 from app.config import load_config, parse_config
 from app.smtp.outbox import OutboxDrainer
 from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen, edit_externally
 from app.ui.conversation import ConversationScreen
-from tests.reply_support import mailbox_headers, wait_for, received  # noqa: F401  (fixture)
+from tests.reply_support import mailbox_headers, received, wait_for  # noqa: F401  (fixture)
 from tests.ui_seed import clock, screen_text, seed, until
 
 
@@ -211,7 +210,7 @@ async def test_health_says_when_a_mailbox_cannot_send(received):
 
 async def test_a_saved_reply_goes_in_at_the_cursor_with_the_prospects_name(received):
     r = received
-    with open(r.config_path, "a", encoding="utf-8") as f:
+    with open(r.config_path, "a", encoding="utf-8") as f:  # noqa: ASYNC230 (a small local file)
         f.write('\n[templates]\ncalendar = "Hi {first_name|there},\\n\\nHere is my calendar: '
                 'https://cal.example/{my_first_name}"\npricing = "Pricing for {company|your team}."\n')
     config = load_config(r.config_path)

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app import config_file
 from app.auth import oauth
 from app.auth.secrets import delete_secrets, keyring_delete, keyring_key, set_secret
-from app import config_file
 from app.commands.accounts_csv import read_accounts
 from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError

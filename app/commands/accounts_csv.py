@@ -29,14 +29,14 @@ ALIASES = {
     # one login for both sides (Smartlead's smtp columns are plain user_name/password)
     "username": "username", "user_name": "username", "login": "username",
 }
-for _side in ("imap", "smtp"):
+for _s in ("imap", "smtp"):
     ALIASES.update({
-        f"{_side}_host": f"{_side}_host", f"{_side}_server": f"{_side}_host", f"{_side}_hostname": f"{_side}_host",
-        f"{_side}_port": f"{_side}_port",
-        f"{_side}_username": f"{_side}_username", f"{_side}_user": f"{_side}_username",
-        f"{_side}_login": f"{_side}_username", f"{_side}_user_name": f"{_side}_username",
-        f"{_side}_password": f"{_side}_password", f"{_side}_pass": f"{_side}_password",
-        f"{_side}_security": f"{_side}_security",
+        f"{_s}_host": f"{_s}_host", f"{_s}_server": f"{_s}_host", f"{_s}_hostname": f"{_s}_host",
+        f"{_s}_port": f"{_s}_port",
+        f"{_s}_username": f"{_s}_username", f"{_s}_user": f"{_s}_username",
+        f"{_s}_login": f"{_s}_username", f"{_s}_user_name": f"{_s}_username",
+        f"{_s}_password": f"{_s}_password", f"{_s}_pass": f"{_s}_password",
+        f"{_s}_security": f"{_s}_security",
     })
 
 IMPLICIT_TLS_PORTS = {993, 465}

@@ -19,14 +19,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from proxyprotocol.reader import ProxyProtocolReader
+from proxyprotocol.sock import SocketInfo
 from pymap.backend.dict import Config, DictBackend, Identity
 from pymap.config import BuiltinHash
-from proxyprotocol.sock import SocketInfo
 from pymap.context import connection_exit
 from pymap.imap import IMAPConnection, IMAPServer
 from pymap.imap.state import ConnectionState
-from pymap.parsing.response import CommandResponse
 from pymap.parsing.message import AppendMessage
+from pymap.parsing.response import CommandResponse
 from pymap.parsing.specials.flag import Flag, Seen
 from pymap.user import Passwords, UserMetadata
 

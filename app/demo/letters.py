@@ -72,7 +72,7 @@ _OOO_SUBJECT = {
 
 def _quoted(sender: Sender, cold: Letter, language: str) -> str:
     original = message_from_bytes(cold.raw, policy=policy.default)
-    text = original.get_content()  # type: ignore[attr-defined]
+    text = original.get_content()
     intro = _QUOTE_INTRO.get(language, _QUOTE_INTRO["en"]).format(
         date=format_datetime(cold.when), who=formataddr((sender.name, sender.email)))
     return intro + "\n" + "".join(f"> {line}\n" for line in text.splitlines())

@@ -67,7 +67,7 @@ async def resolve(side: Side) -> None:
         reason = exc.strerror if isinstance(exc, socket.gaierror) else "timed out"
         raise Failed("dns", f"cannot resolve {ep.host}: {reason}",
                      f"check {side.name}.host; the provider's help pages name its servers") from None
-    side.ok("dns", f"{ep.host} -> {', '.join(sorted({i[4][0] for i in infos}))}")
+    side.ok("dns", f"{ep.host} -> {', '.join(sorted({str(i[4][0]) for i in infos}))}")
 
 
 async def connect(side: Side, *, tls: ssl.SSLContext | None = None,
@@ -165,7 +165,7 @@ def describe_tls(writer: asyncio.StreamWriter) -> str:
             f"valid until {cert.get('notAfter', '?')}")
 
 
-async def open_secure(side: Side, speak: "Protocol") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_secure(side: Side, speak: Protocol) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """TCP, then TLS as configured (implicit or STARTTLS); returns a verified TLS stream."""
     ep = side.endpoint
     reader, writer = await connect(side)

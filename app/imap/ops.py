@@ -55,9 +55,10 @@ class OpsRunner:
                     log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
                              "" if not give_up else " (giving up)", exc)
                     error = str(exc)[:500]
-                    await self.db.call(lambda s: s.finish_op(op["id"], error, give_up=give_up))
+                    await self.db.call(lambda s, op=op, error=error, give_up=give_up:
+                                       s.finish_op(op["id"], error, give_up=give_up))
                     continue
-                await self.db.call(lambda s: s.finish_op(op["id"]))
+                await self.db.call(lambda s, op=op: s.finish_op(op["id"]))
                 done += 1
 
     async def _run_one(self, op: dict[str, Any]) -> None:
@@ -70,6 +71,8 @@ class OpsRunner:
         if op["folder"] is None:
             raise ImapNo(f"{kind}: no message given")
         info = self.conn.select_info if self.conn.selected == op["folder"] else await self._select(op["folder"])
+        if info is None:
+            raise ImapNo(f"{op['folder']} could not be selected")
         if info.uidvalidity != op["uidvalidity"]:
             raise ImapNo(f"{op['folder']} was rebuilt on the server (UIDVALIDITY changed)")
         uid = str(op["uid"])

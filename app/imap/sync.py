@@ -146,9 +146,9 @@ class FolderSync:
             if not (pushed or full or (fresh and info.highestmodseq != modseq)):
                 return modseq
             fetched = await conn.uid_fetch(f"1:{upto}", f"(UID FLAGS) (CHANGEDSINCE {modseq})")
-            new_modseq = max([modseq, *(f.modseq or 0 for f in fetched)])
+            new_modseq: int | None = max([modseq, *(f.modseq or 0 for f in fetched)])
             if fresh and info.highestmodseq:
-                new_modseq = max(new_modseq, info.highestmodseq)
+                new_modseq = max(new_modseq or 0, info.highestmodseq)
         elif pushed or full:
             fetched = []
             for start in range(1, upto + 1, FLAG_BATCH):

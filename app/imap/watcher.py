@@ -154,7 +154,7 @@ class AccountWatcher:
             reason = await conn.idle(self._wake, max(0.0, min(refresh, next_poll - time.monotonic())))
             if reason == "push":
                 now = time.time()
-                await self.db.call(lambda s: s.update_account(acct, last_push=now))
+                await self.db.call(lambda s, now=now: s.update_account(acct, last_push=now))
             if self._wake.is_set():
                 self._wake.clear()
             await ops.run()

@@ -13,8 +13,7 @@ from app.mail.parse import parse
 from app.mail.rules import Rules, load_rules
 from app.mail.sanitize import sanitize
 from app.mail.thread import normalize_subject, thread_key
-from app.mail.types import (CATEGORIES, Address, Attachment, BounceRecipient, Classification,
-                            ParsedMessage)
+from app.mail.types import CATEGORIES, Address, Attachment, BounceRecipient, Classification, ParsedMessage
 
 __all__ = [
     "CATEGORIES", "Address", "Attachment", "BounceRecipient", "Classification", "ParsedMessage",

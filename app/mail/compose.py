@@ -62,7 +62,7 @@ def stored_original(row: Mapping[str, object]) -> ParsedMessage:
         reply_to=[Address("", a) for a in items("reply_to") if isinstance(a, str)],
         date=datetime.fromtimestamp(sent_at, timezone.utc) if isinstance(sent_at, (int, float)) else None,
         text=text("body_text"), new_text=text("new_text"), quoted_text="", snippet=text("snippet"),
-        attachments=[], size=int(row.get("size") or 0), thread_key=text("thread_key"),
+        attachments=[], size=int(str(row.get("size") or 0)), thread_key=text("thread_key"),
     )
 
 

@@ -15,8 +15,8 @@ import email
 import email.message
 import re
 from dataclasses import dataclass
-from itertools import accumulate
 from email import policy
+from itertools import accumulate
 
 MAX_DEPTH = 20
 MAX_PARTS = 500
@@ -35,7 +35,7 @@ class Node:
     """One part: its headers (as a compat32 Message), and either children or a body."""
 
     message: email.message.Message
-    children: list["Node"] | None = None
+    children: list[Node] | None = None
     size: int = 0
     """Bytes of the whole part in the raw message, headers included."""
 

@@ -17,8 +17,7 @@ from email import policy
 
 import html2text
 
-from app.mail.headers import (decode_bytes, decode_header, parse_addresses, parse_date,
-                              parse_message_ids)
+from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.mime import Node, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import one_line, sanitize

@@ -31,7 +31,7 @@ class Rules:
     negation_after: tuple[str, ...] = ()
     negatable: tuple[str, ...] = ()
 
-    def merged(self, extra: "Rules") -> "Rules":
+    def merged(self, extra: Rules) -> Rules:
         """These rules with ``extra``'s patterns added and its order, if any, in charge."""
         intents = {k: tuple(v) for k, v in self.intents.items()}
         for name, patterns in extra.intents.items():

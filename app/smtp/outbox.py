@@ -182,7 +182,7 @@ class OutboxDrainer:
         if self.lookup_sent is not None:
             try:
                 found = await self.lookup_sent(account, item["message_id"])
-            except (ReplydeskError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ReplydeskError, OSError) as exc:
                 log.warning("outbox %s: Sent folder search failed: %s", item["id"], exc)
         if found:
             # the provider filed it in Sent: no copy of ours to APPEND

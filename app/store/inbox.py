@@ -31,7 +31,7 @@ class InboxFilter:
     unread: bool = False
     search: str | None = None
 
-    def with_(self, **changes: Any) -> "InboxFilter":
+    def with_(self, **changes: Any) -> InboxFilter:
         return replace(self, **changes)
 
 

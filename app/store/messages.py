@@ -4,8 +4,9 @@ threaded into conversations, labelled, and kept in step with server flags."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.db import Database, now
@@ -45,7 +46,9 @@ def flag_columns(flags: Iterable[str]) -> dict[str, object]:
 
 class MessagesMixin:
     db: Database
-    follow_server_labels: Callable[[Iterable[tuple[int, str]], Iterable[int]], set[int]]  # TriageMixin
+    if TYPE_CHECKING:  # provided by TriageMixin
+        def follow_server_labels(self, labels: Iterable[tuple[int, str]],
+                                 cleared: Iterable[int] = ()) -> set[int]: ...
 
     def add_messages(self, account: str, batch: Iterable[IncomingMessage]) -> list[int]:
         """Store a batch in one transaction. Messages already stored are skipped.

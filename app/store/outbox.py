@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.store.db import Database, now
 from app.mail.types import ParsedMessage
+from app.store.db import Database, now
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage
 
 OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")

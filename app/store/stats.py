@@ -3,6 +3,7 @@ account over a window, and the inbound messages stored since a given row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.store.db import Database
@@ -42,7 +43,7 @@ class StatsMixin:
         return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
 
     def arrivals_since(self, message_id: int, upto: int, received_after: float, *,
-                       skip_accounts: list[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
+                       skip_accounts: Sequence[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
         """Human replies stored after row ``message_id`` up to row ``upto`` (read before, with
         ``newest_message_id``: a row committed meanwhile is left for the next call, neither lost
         nor told twice) and received after ``received_after`` (so a first sync of old mail is

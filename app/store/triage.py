@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.mail.types import CATEGORIES
 from app.store.db import Database, now
@@ -27,6 +27,9 @@ class TriageMixin:
     """Mixed into ``Store`` after ``MessagesMixin``, whose ``refresh_conversation`` it uses."""
 
     db: Database
+
+    if TYPE_CHECKING:  # provided by MessagesMixin
+        def refresh_conversation(self, conv: int) -> None: ...
 
     # -- server operations -------------------------------------------------------------
 
@@ -118,7 +121,7 @@ class TriageMixin:
         change yet. Returns the conversations changed; call inside the flag update's transaction."""
         conn = self.db.conn
         touched: set[int] = set()
-        wanted = [(mid, cat) for mid, cat in labels if cat in CATEGORIES]
+        wanted: list[tuple[int, str | None]] = [(mid, cat) for mid, cat in labels if cat in CATEGORIES]
         wanted += [(mid, None) for mid in cleared]
         for mid, category in wanted:
             row = conn.execute(

@@ -214,13 +214,14 @@ class ReplydeskApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen([
+        sections: list[tuple[str, list]] = [
             ("Inbox", [*InboxList.BINDINGS, *InboxScreen.BINDINGS]),
             ("Conversation", list(ConversationScreen.BINDINGS)),
             ("Health", list(HealthScreen.BINDINGS)),
             ("Reply", list(ComposeScreen.BINDINGS)),
             ("Everywhere", [*self.BINDINGS, Binding("ctrl+p", "command_palette", "Command palette")]),
-        ]))
+        ]
+        self.push_screen(HelpScreen(sections))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

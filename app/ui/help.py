@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from rich.text import Text
@@ -28,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._text(), id="help-text")
 
     def _keys(self, binding: Binding) -> str:
-        keymap: dict[str, str] = self.app._keymap  # the user's [keymap], already normalized
+        keymap: Mapping[str, str] = self.app._keymap  # the user's [keymap], already normalized
         keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
         return " ".join(self.app.get_key_display(replace(binding, key=k.strip(), key_display=None))
                         for k in keys.split(","))

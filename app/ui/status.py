@@ -26,7 +26,7 @@ class HealthSummary:
     to_fetch: int = 0
 
     @classmethod
-    def of(cls, accounts: Iterable[dict[str, Any]]) -> "HealthSummary":
+    def of(cls, accounts: Iterable[dict[str, Any]]) -> HealthSummary:
         live = syncing = failing = off = fetched = to_fetch = 0
         for acc in accounts:
             state = acc.get("state") or "new"

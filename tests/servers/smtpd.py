@@ -21,7 +21,7 @@ from tests.servers.ports import free_port
 
 
 class _Handler:
-    def __init__(self, server: "SmtpServer") -> None:
+    def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
     async def handle_DATA(self, smtp, session, envelope) -> str:
