@@ -42,6 +42,40 @@ class User:
     """Name of the environment variable holding the password (what configs refer to)."""
 
 
+SCANNED_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".log", ".toml")
+
+
+def scanned_files(base: Path) -> list[Path]:
+    """The databases, logs and configs under ``base``: where a leaked secret would rest."""
+    files = []
+    for root, _, names in os.walk(base):
+        for name in names:
+            if name.endswith(SCANNED_SUFFIXES) or ".log." in name:
+                files.append(Path(root) / name)
+    return files
+
+
+def leaks_under(base: Path, secrets: set[str]) -> list[str]:
+    leaks = []
+    for path in scanned_files(base):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        leaks += [f"{path}: {secret[:6]}…" for secret in secrets if secret.encode() in data]
+    return leaks
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_on_disk(tmp_path_factory):
+    """When the session ends (in each worker of a parallel run): no password or token the
+    fixtures handed out rests in any database, log or config the session's tests wrote."""
+    yield
+    secrets = {s for s in SECRETS if len(s) >= 8}
+    leaks = leaks_under(tmp_path_factory.getbasetemp(), secrets)
+    assert not leaks, "secrets found on disk:\n" + "\n".join(leaks)
+
+
 @pytest.fixture(scope="session")
 def dovecot():
     ensure_packages()

@@ -41,11 +41,10 @@ def never_asked(prompt: str) -> str:
     raise AssertionError("the flow should not prompt")
 
 
-async def imap_login(account) -> tuple[str, float]:
+async def imap_login(account) -> str:
     """Log in as the engine does (AUTHENTICATE XOAUTH2 with the account's token), SELECT INBOX:
-    ``("OK", seconds)``, or ``("NO", seconds)`` when the server refused the token."""
+    ``"OK"``, or ``"NO"`` when the server refused the token (a hang or timeout raises instead)."""
     conn = ImapConnection(account)
-    started = time.monotonic()
     try:
         await conn.open()
         await conn.select("INBOX")
@@ -54,7 +53,7 @@ async def imap_login(account) -> tuple[str, float]:
         result = "NO"
     finally:
         await conn.close()
-    return result, time.monotonic() - started
+    return result
 
 
 async def test_microsoft_device_flow_then_xoauth2_on_imap_and_smtp(dovecot, smtp_server, users, oauth_server,
@@ -77,11 +76,10 @@ async def test_microsoft_device_flow_then_xoauth2_on_imap_and_smtp(dovecot, smtp
 
     creds = await credentials(acc, "imap")
     assert (creds.username, creds.mechanism, creds.secret) == (user.email, "xoauth2", user.password)
-    assert await imap_login(acc) == ("OK", pytest.approx(0, abs=5))
+    assert await imap_login(acc) == "OK"
     # a refused token ends in a prompt NO, not a hang until the timeout
     monkeypatch.setenv(user.env, "not-the-token")
-    result, elapsed = await imap_login(replace(acc, password_env=user.env))
-    assert result == "NO" and elapsed < 5
+    assert await imap_login(replace(acc, password_env=user.env)) == "NO"
 
     smtp_creds = await credentials(acc, "smtp")
     ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))

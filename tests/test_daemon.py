@@ -92,11 +92,11 @@ async def test_two_terminals_on_one_engine_see_each_others_triage_and_the_engine
             assert first.engine is None and "sync" in first.engine_note
             await select_row(first, one, prospect.email)
             await one.press("m")
-            assert await until(lambda: "meeting 1" in screen_text(second), timeout=1.0) < 1.0
+            await until(lambda: "meeting 1" in screen_text(second), timeout=1.0)
 
             await select_row(second, two, quinn)
             await two.press("n")
-            assert await until(lambda: "not interested 1" in screen_text(first), timeout=1.0) < 1.0
+            await until(lambda: "not interested 1" in screen_text(first), timeout=1.0)
 
             # a reply queued from the second terminal is sent by the engine process
             await select_row(second, two, prospect.email)

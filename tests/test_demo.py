@@ -26,6 +26,7 @@ from app.demo.session import start_demo
 from app.demo.world import UNANSWERED_PER_MAILBOX, sender_password_env
 from app.mail import classify, parse
 from tests.conftest import ROOT
+from tests.ui_seed import screen_text
 
 ALL_REPLIES = [*scenario.SEEDED, *scenario.LIVE]
 
@@ -140,8 +141,6 @@ def test_demo_servers_work_like_a_providers_and_leave_nothing_behind() -> None:
 
 # -- the real inbox and engine on the demo -------------------------------------------------
 
-def _screen(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def _until(predicate, timeout: float) -> None:
@@ -173,9 +172,9 @@ async def test_demo_inbox_lists_replies_shows_new_ones_and_delivers_a_reply_to_t
         # what `replydesk` builds on a database no `replydesk sync` holds
         app = ReplydeskApp(config.database, config, engine=Engine(config, config.database))
         async with app.run_test(size=(140, 40)) as pilot:
-            await _until(lambda: "Dana Whitfield" in _screen(app), timeout=30)
-            await _until(lambda: first_live.name in _screen(app), timeout=20)
-            text = _screen(app)
+            await _until(lambda: "Dana Whitfield" in screen_text(app), timeout=30)
+            await _until(lambda: first_live.name in screen_text(app), timeout=20)
+            text = screen_text(app)
             for shown in ("Raj Mehta", "interested", "meeting", "not interested", "do not contact", "wrong person"):
                 assert shown in text
 

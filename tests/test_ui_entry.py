@@ -35,10 +35,10 @@ def run_replydesk(config: Path, size: tuple[int, int], *until: bytes) -> tuple[b
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
     env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", REPLYDESK_CONFIG=str(config))
     pid, fd = pty.fork()
-    if pid == 0:  # the child
+    if pid == 0:  # the child: the terminal has its size before replydesk starts and reads it
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         os.execvpe(sys.executable, [sys.executable, "-m", "app"], env)
     try:
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         screen = read_until(fd, until, 30)
         os.write(fd, b"q")
         read_until(fd, (b"\x00never",), 5)

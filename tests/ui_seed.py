@@ -3,6 +3,8 @@ fixed timestamps, and helpers to read what the screen shows."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -119,6 +121,18 @@ async def until(pilot, predicate, timeout: float = 15.0) -> bool:
     return predicate()
 
 
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?'
+                       r'clip-path="url\(#[^)]*?-line-(\d+)\)"[^>]*>([^<]*)</text>')
+
+
 def screen_text(app) -> str:
-    """What the terminal shows, as plain text lines."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    """What the terminal shows, as plain text lines (read from the app's public SVG screenshot:
+    every run of text at its column on its line)."""
+    lines: dict[int, list[str]] = {}
+    for x, length, line, escaped in _SVG_TEXT.findall(app.export_screenshot()):
+        text = html.unescape(escaped).replace("\u00a0", " ")
+        column = round(float(x) / (float(length) / len(text))) if text else 0
+        row = lines.setdefault(int(line), [])
+        row.extend(" " * (column + len(text) - len(row)))
+        row[column:column + len(text)] = text
+    return "\n".join("".join(lines.get(n, [])).rstrip() for n in range(max(lines, default=-1) + 1))

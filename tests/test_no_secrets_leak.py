@@ -1,9 +1,9 @@
-"""After the whole suite: no password or token appears in any database, log file or config it created.
+"""No password or token appears in any database, log file or config replydesk writes.
 
-Runs last (file name order). Every password and token the fixtures handed out is in
-``tests.conftest.SECRETS``; every database, WAL, log and config under the session's temp dir is
-scanned for each of them. The test first runs a small scenario of its own (CSV import, accounts
-add, a doctor run with a refused password) so it proves something even when run alone.
+This test runs a scenario of its own (CSV import, accounts add, a doctor run with a refused
+password) and scans what it wrote. The whole suite's files are scanned again when the session
+ends, by the ``no_secret_on_disk`` fixture in conftest.py, whatever order the tests ran in
+(and in each parallel worker).
 """
 
 from __future__ import annotations
@@ -13,19 +13,8 @@ import os
 from pathlib import Path
 
 from app.cli import main
-from tests.conftest import SECRETS
+from tests.conftest import SECRETS, leaks_under, scanned_files
 from tests.oauth_fakes import file_keyring  # noqa: F401  (fixture)
-
-SCANNED_SUFFIXES = (".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".log", ".toml")
-
-
-def scanned_files(base: Path) -> list[Path]:
-    files = []
-    for root, _, names in os.walk(base):
-        for name in names:
-            if name.endswith(SCANNED_SUFFIXES) or ".log." in name:
-                files.append(Path(root) / name)
-    return files
 
 
 def own_scenario(tmp_path: Path, dovecot, smtp_server, users, monkeypatch) -> Path:
@@ -52,20 +41,14 @@ def own_scenario(tmp_path: Path, dovecot, smtp_server, users, monkeypatch) -> Pa
     return config
 
 
-def test_no_password_or_token_in_databases_logs_or_configs(tmp_path, tmp_path_factory, dovecot, smtp_server,
+def test_no_password_or_token_in_databases_logs_or_configs(tmp_path, dovecot, smtp_server,
                                                            users, file_keyring, monkeypatch, capsys):
     own_config = own_scenario(tmp_path, dovecot, smtp_server, users, monkeypatch)
     out, err = capsys.readouterr()
     secrets = {s for s in SECRETS if len(s) >= 8}
     assert not [s for s in secrets if s in out or s in err], "a secret was printed by the CLI"
 
-    files = scanned_files(tmp_path_factory.getbasetemp())
+    files = scanned_files(tmp_path)
     assert own_config in files and any(f.suffix == ".db" for f in files)
-    leaks = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        leaks += [f"{path}: {secret[:6]}…" for secret in secrets if secret.encode() in data]
+    leaks = leaks_under(tmp_path, secrets)
     assert not leaks, "secrets found on disk:\n" + "\n".join(leaks)
