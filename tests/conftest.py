@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import Dovecot, ensure_packages
+from tests.servers.handed_out import SECRETS
 from tests.servers.smtpd import SmtpServer
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -29,8 +30,6 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 
-# Every secret the fixtures hand out, so the suite can prove none leaked to disk.
-SECRETS: set[str] = set()
 _counter = itertools.count(1)
 
 

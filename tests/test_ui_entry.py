@@ -32,7 +32,7 @@ def read_until(fd: int, needles: tuple[bytes, ...], timeout: float) -> bytes:
 
 def run_replydesk(config: Path, size: tuple[int, int], *until: bytes) -> tuple[bytes, int]:
     """Start `replydesk` (no subcommand) in a pty of ``size``, read until ``until``, press q."""
-    env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR")}
+    env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR", "COLUMNS", "LINES")}
     env.update(TERM="xterm-256color", TEXTUAL_ANIMATIONS="none", REPLYDESK_CONFIG=str(config))
     pid, fd = pty.fork()
     if pid == 0:  # the child: the terminal has its size before replydesk starts and reads it
