@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "doctor": "check every account's IMAP and SMTP setup and explain failures",
     "accounts": "add, import, list and remove mailboxes",
     "export": "export the suppression list or messages",
+    "due": "list what is snoozed or waits for an answer, and when it comes back",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,39 @@ class GeneralConfig(_Strict):
     """Engine log; default: beside the database."""
     bell: bool = True
     """Ring the terminal bell when an interested or meeting reply arrives."""
+    timezone: str | None = None
+    """IANA zone for snoozes and follow-ups ("Europe/Berlin"); default: the system's."""
+    follow_up_days: int = Field(default=3, ge=0, le=60)
+    """Business days after your reply before a conversation with no answer comes back; 0: never."""
+    follow_up_template: str | None = None
+    """A [templates] name ready in the reply to a conversation that got no answer."""
+    ooo_follow_up_days: int | Literal["off"] = 1
+    """An out-of-office reply with a return date snoozes its conversation until the morning this
+    many days after that date; "off" leaves it where it is."""
+    ooo_template: str | None = None
+    """A [templates] name ready in the reply to someone back from out of office."""
+    followup_check_seconds: float = Field(default=30, gt=0, le=3600)
+    """How often the engine looks for snoozes and follow-ups that are due."""
+
+    @model_validator(mode="after")
+    def _zone(self) -> GeneralConfig:
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"timezone: unknown time zone {self.timezone!r} "
+                                 f"(an IANA name such as 'Europe/Berlin')") from None
+        if isinstance(self.ooo_follow_up_days, int) and not 0 <= self.ooo_follow_up_days <= 30:
+            raise ValueError("ooo_follow_up_days: expected 0 to 30 or \"off\"")
+        return self
+
+    def tz(self) -> tzinfo | None:
+        """The user's time zone (None: the system's)."""
+        if self.timezone is None:
+            return None
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(self.timezone)
 
 
 class ConfigModel(_Strict):
@@ -134,6 +168,14 @@ class ConfigModel(_Strict):
             problems = template_problems(text)
             if problems:
                 raise ValueError(f"templates.{name}: {problems[0]}")
+        return self
+
+    @model_validator(mode="after")
+    def _followup_templates(self) -> ConfigModel:
+        for key in ("follow_up_template", "ooo_template"):
+            name = getattr(self.general, key)
+            if name is not None and name not in self.templates:
+                raise ValueError(f"general.{key}: no template {name!r} in [templates]")
         return self
 
     @model_validator(mode="after")

@@ -23,11 +23,14 @@ import fcntl
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app import paths
 from app.config import Account, Config
 from app.errors import EngineLocked
+from app.followups import FollowupClock, FollowupPolicy
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.watcher import AccountWatcher
@@ -114,8 +117,13 @@ def log_to_file(path: Path) -> logging.Handler:
 # -- the engine ----------------------------------------------------------------------------
 
 class Engine:
-    def __init__(self, config: Config, store_path: Path | str | None = None) -> None:
+    def __init__(self, config: Config, store_path: Path | str | None = None, *,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.clock = clock
+        """Time for snoozes and follow-ups (tests move it by days)."""
+        self.followups: FollowupClock | None = None
+        self._followup_task: asyncio.Task | None = None
         self.store_path = Path(store_path) if store_path is not None else config.database
         self.watchers: dict[str, AccountWatcher] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -147,6 +155,8 @@ class Engine:
                 self._start_watcher(account)
         await self._mark([a for a in self.config.accounts if not a.enabled], "disabled")
         self._poller = asyncio.create_task(self._poll_ops(), name="replydesk-ops-poller")
+        self.followups = FollowupClock(self._db, self.config.general, self.clock)
+        self._followup_task = asyncio.create_task(self.followups.run(), name="replydesk-followups")
         self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
 
     async def _run_drainer(self) -> None:
@@ -198,6 +208,9 @@ class Engine:
             restart = list(new.keys() & old.keys())
         gone = [k for k in old if k not in new]
         self.config = config
+        if self.followups is not None:
+            self.followups.policy = FollowupPolicy(config.general)
+            self.followups.kick()
         if self._outbox is not None:
             self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)
@@ -221,27 +234,32 @@ class Engine:
             return version, s.accounts_with_pending_ops()
         seen = -1
         while True:
+            before = seen
             try:
                 seen, accounts = await self._db.call(look, seen)
             except Exception:
                 log.exception("engine: pending-ops poll failed")
                 accounts = []
+            changed = seen != before
             for account in accounts:
                 self.wake(account)
+            if changed and self.followups is not None:
+                self.followups.kick()  # an out-of-office reply stored, a reply sent: schedule now
             await asyncio.sleep(OPS_POLL_SECONDS)
 
     async def stop(self) -> None:
         if not self.running:
             return
         self.running = False
-        for task in (self._poller, self._drainer):
+        for task in (self._poller, self._drainer, self._followup_task):
             if task is not None:
                 task.cancel()
         ids = list(self._tasks)
         accounts = [w.account for w in self.watchers.values()]
         await self._stop_watchers(ids)
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait([t for t in (self._poller, self._drainer) if t is not None], timeout=1.0)
+            await asyncio.wait([t for t in (self._poller, self._drainer, self._followup_task) if t is not None],
+                               timeout=1.0)
         if self._db is not None:
             await self._mark(accounts, "stopped")
             await self._db.close()

@@ -46,8 +46,9 @@ def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[st
     if args.what == "leads":
         rows = store.leads(args.category or LEAD_CATEGORIES, account)
         cols = ["email", "name", "category", "replied_at", "mailbox", "subject", "reply", "referral",
-                "ooo_until", "answered", "category_source", "message_id"]
+                "ooo_until", "answered", "note", "category_source", "message_id"]
         return cols, [{**r, "replied_at": _iso(r["replied_at"]), "reply": _reply_cell(r["reply"]),
+                       "note": _reply_cell(r["note"]),
                        "answered": bool(r["answered"])} for r in rows]
     cols = ["id", "account", "from", "subject", "date", "kind", "category", "category_source", "seen"]
     rows = store.list_messages(account=account)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.store.db import Database
+from app.store.followups import FollowupMixin
 from app.store.inbox import InboxFilter, InboxMixin
 from app.store.messages import IncomingMessage, MessagesMixin
 from app.store.outbox import OutboxMixin
@@ -15,7 +16,7 @@ from app.store.triage import TriageMixin
 __all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "open_store"]
 
 
-class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin):
+class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin, FollowupMixin):
     """One connection to the database with every query replydesk makes.
 
     Not shared between threads: each thread (and each process) opens its own.

@@ -10,16 +10,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.store.db import Database
+from app.store.followups import AWAKE, PENDING
 
 VIEW_CLAUSES = {
-    "replies": "c.archived = 0 AND c.kind = 'human'",
-    "bounces": "c.archived = 0 AND c.kind = 'bounce'",
-    "auto": "c.archived = 0 AND c.kind = 'autoreply'",
+    "replies": f"c.archived = 0 AND (c.kind = 'human' OR c.woke_reason IS NOT NULL) AND {AWAKE}",
+    "bounces": f"c.archived = 0 AND c.kind = 'bounce' AND {AWAKE}",
+    "auto": f"c.archived = 0 AND c.kind = 'autoreply' AND c.woke_reason IS NULL AND {AWAKE}",
+    "snoozed": f"c.archived = 0 AND {PENDING}",
     "archived": "c.archived = 1",
     "all": "1",
 }
-"""What each view shows: ``replies``, human replies (the default); ``bounces`` and ``auto``, the
-noise, set aside; ``archived``; ``all``."""
+"""What each view shows: ``replies``, human replies and whatever came back from a snooze or a
+wait (the default); ``bounces`` and ``auto``, the noise, set aside; ``snoozed``, what is snoozed
+or waits for an answer; ``archived``; ``all``. Snoozed and waiting conversations are out of the
+first three until they come back."""
 VIEWS = tuple(VIEW_CLAUSES)
 
 
@@ -56,9 +60,12 @@ def _where(f: InboxFilter) -> tuple[str, list[Any]]:
     if f.search:
         q = fts_query(f.search)
         if q:
-            clauses.append("c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
-                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))")
-            params.append(q)
+            # the messages' text, and the user's own note on the conversation
+            clauses.append("(c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
+                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)) "
+                           "OR (c.note != '' AND c.note LIKE ? ESCAPE '\\'))")
+            like = f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [q, f"%{like}%"]
         else:
             clauses.append("0")
     return " AND ".join(clauses), params
@@ -66,7 +73,8 @@ def _where(f: InboxFilter) -> tuple[str, list[Any]]:
 
 CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_name", "snippet", "kind",
                         "category", "last_inbound_at", "last_message_at", "message_count",
-                        "inbound_count", "unread_count", "archived")
+                        "inbound_count", "unread_count", "archived", "snoozed_until", "snooze_reason",
+                        "waiting_since", "woke_reason", "note")
 _SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS) + " FROM conversations c"
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
 
@@ -159,12 +167,12 @@ class InboxMixin:
         sql = ("SELECT m.from_addr, m.from_name, c.category, m.category_source, m.received_at, "
                "coalesce(a.email, c.account), m.subject, m.new_text, m.referral, m.ooo_until, m.message_id, "
                "EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' "
-               "AND o.received_at > m.received_at) OR m.answered "
+               "AND o.received_at > m.received_at) OR m.answered, c.note "
                "FROM conversations c JOIN messages m ON m.id = c.last_inbound_id "
                "LEFT JOIN accounts a ON a.id = c.account WHERE " + where +
                " ORDER BY c.last_inbound_at DESC, c.id DESC")
         cols = ("email", "name", "category", "category_source", "replied_at", "mailbox", "subject", "reply",
-                "referral", "ooo_until", "message_id", "answered")
+                "referral", "ooo_until", "message_id", "answered", "note")
         return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,

@@ -79,6 +79,7 @@ class MessagesMixin:
             for conv in touched:
                 self.refresh_conversation(conv)
             self.suppress_from_classification(new_ids)  # type: ignore[attr-defined]
+            self.followups_on_arrival(new_ids)  # type: ignore[attr-defined]
         return new_ids
 
     def _message_row(self, account: str, msg: IncomingMessage) -> dict[str, object]:
@@ -169,12 +170,15 @@ class MessagesMixin:
         else:
             to = json.loads(latest[7] or "[]")
             counterpart, name = (to[0] if to else ""), ""
+        # a conversation that came back from a snooze or a wait sorts by the time it did
         conn.execute(
             "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
-            "kind = ?, category = ?, last_message_at = ?, last_inbound_at = ?, last_inbound_id = ?, "
-            "message_count = ?, inbound_count = ?, unread_count = ?, archived = ? WHERE id = ?",
+            "kind = ?, category = ?, last_message_at = ?, "
+            "last_inbound_at = CASE WHEN ? IS NULL THEN NULL ELSE max(?, coalesce(woke_at, 0)) END, "
+            "last_inbound_id = ?, message_count = ?, inbound_count = ?, unread_count = ?, archived = ? "
+            "WHERE id = ?",
             (latest[1], counterpart, name, latest[4], latest[5] if inbound else None,
-             latest[6] if inbound else None, stats[3], stats[4], latest[0] if inbound else None,
+             latest[6] if inbound else None, stats[3], stats[4], stats[4], latest[0] if inbound else None,
              stats[0], stats[1] or 0, stats[2] or 0, int(bool(stats[5])), conv))
 
     def forget_folder(self, account: str, folder: str, keep_uidvalidity: int) -> int:

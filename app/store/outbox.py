@@ -135,6 +135,8 @@ class OutboxMixin:
                               outbox_id=item_id, flags=["\\Seen"])
             if item["reply_to_message"] is not None:
                 self.mark_message_answered(item["reply_to_message"])  # type: ignore[attr-defined]
+            if item["conversation_id"] is not None:
+                self.start_waiting(item["conversation_id"], t)  # type: ignore[attr-defined]
             known = conn.execute("SELECT 1 FROM messages WHERE account = ? AND message_id = ? "
                                  "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()
             if local_copy is not None and known is None:

@@ -210,5 +210,20 @@ ALTER TABLE messages ADD COLUMN auto_category TEXT;
 UPDATE messages SET auto_category = category WHERE category_source = 'classifier';
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+V_FOLLOWUPS = """
+-- Follow-ups (app/store/followups.py): when a snoozed or waiting conversation comes back, why,
+-- and the private note. A conversation that came back sorts by the time it did.
+ALTER TABLE conversations ADD COLUMN snoozed_until REAL;
+ALTER TABLE conversations ADD COLUMN snooze_reason TEXT;
+ALTER TABLE conversations ADD COLUMN snoozed_at REAL;
+ALTER TABLE conversations ADD COLUMN waiting_since REAL;
+ALTER TABLE conversations ADD COLUMN woke_at REAL;
+ALTER TABLE conversations ADD COLUMN woke_reason TEXT;
+ALTER TABLE conversations ADD COLUMN ooo_message INTEGER;
+ALTER TABLE conversations ADD COLUMN note TEXT NOT NULL DEFAULT '';
+CREATE INDEX conversations_snoozed ON conversations (snoozed_until) WHERE snoozed_until IS NOT NULL;
+CREATE INDEX conversations_waiting ON conversations (waiting_since) WHERE waiting_since IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS]
 SCHEMA_VERSION = len(MIGRATIONS)

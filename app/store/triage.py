@@ -191,6 +191,9 @@ class TriageMixin:
                     conn.execute("UPDATE messages SET archived = ? WHERE id = ?", (int(archived), mid))
                     self.queue_op(account, "move", mid, to_role="archive" if archived else "inbox")
                     undo.append({"message": mid, "column": "archived", "value": int(not archived)})
+                if archived:  # dealt with: a "came back" cue goes with it
+                    conn.execute("UPDATE conversations SET woke_at = NULL, woke_reason = NULL WHERE id = ?",
+                                 (conv,))
                 self.refresh_conversation(conv)
             if log and undo:
                 self._log("archive", {"flags": undo})
