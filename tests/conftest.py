@@ -1,6 +1,9 @@
 """Session-wide real servers on loopback and helpers to drive them.
 
 - ``dovecot``: Dovecot with IMAP (STARTTLS and implicit TLS), special-use folders, LMTP.
+- ``imap_server``: parametrized over that Dovecot and one configured the way Courier- and
+  Cyrus-style servers are (``inbox_prefix_dovecot``): folders below ``INBOX.`` with ``.`` as
+  separator, no special-use attributes, no Archive folder, no CONDSTORE.
 - ``smtp_server``: aiosmtpd submission (STARTTLS / implicit TLS, AUTH against Dovecot's users)
   relaying every accepted message into Dovecot over LMTP.
 - ``users(n)``: fresh mailboxes; ``deliver(...)``: a prospect's message into an INBOX;
@@ -82,6 +85,25 @@ def dovecot():
     server.start()
     yield server
     server.cleanup()
+
+
+INBOX_PREFIX = {"prefix": "INBOX.", "separator": ".", "special_use": False, "archive": False,
+                "without": ("CONDSTORE", "QRESYNC")}
+
+
+@pytest.fixture(scope="session")
+def inbox_prefix_dovecot():
+    ensure_packages()
+    server = Dovecot(**INBOX_PREFIX)  # type: ignore[arg-type]
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["dovecot", "inbox_prefix_dovecot"])
+def imap_server(request) -> Dovecot:
+    """The engine's folder, archive and flag tests run against both servers."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")

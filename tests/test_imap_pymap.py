@@ -9,6 +9,7 @@ import imaplib
 import ssl
 from contextlib import AsyncExitStack
 
+from app.cli import main
 from app.demo.certs import make_certificate
 from app.demo.imap_server import DemoImapServer
 from tests.conftest import build_message
@@ -57,7 +58,7 @@ def other_client(port: int, cert, action: str) -> str:
         return " ".join(d.decode() for d in data if isinstance(d, bytes))
 
 
-async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch) -> None:
+async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv(ENV, PASSWORD)
     cert, key = make_certificate(tmp_path)
     async with AsyncExitStack() as stack:
@@ -86,11 +87,18 @@ async def test_pymap_without_condstore_or_special_use(tmp_path, monkeypatch) -> 
             row = next(r for r in rows(store) if r["message_id"] == second["Message-ID"])
             store.set_seen([row["conversation_id"]], True)
             await until(lambda: store.pending_ops(EMAIL) == [], 10, "op done")
-            # PERMANENTFLAGS without \\*: the label stays local, its keyword is not sent (and not failed)
+            # PERMANENTFLAGS without \\*: the label stays local, its keyword is not sent, and the
+            # operation is shown as skipped with the reason (never "done")
             store.set_category([row["conversation_id"]], "interested")
-            await until(lambda: store.pending_ops(EMAIL) == [], 10, "label op done")
-            failed = store.db.conn.execute("SELECT count(*) FROM pending_ops WHERE state = 'failed'").fetchone()[0]
-            assert failed == 0
+            await until(lambda: store.pending_ops(EMAIL) == [], 10, "label op finished")
+            states = dict(store.db.conn.execute("SELECT state, count(*) FROM pending_ops GROUP BY state"))
+            assert states == {"done": 1, "skipped": 1}
+            problems = store.op_problems()[EMAIL]
+            assert (problems.failed, problems.skipped) == (0, 1)
+            assert problems.latest.startswith("label interested skipped: INBOX allows no keywords")
+            assert main(["accounts", "list", "--config", str(config_path)]) == 0
+            assert "1 server operation(s) not carried out this week (0 failed, 1 skipped); latest: label " \
+                   "interested skipped: INBOX allows no keywords" in capsys.readouterr().out
             flags = await asyncio.to_thread(other_client, port, cert, "flags")
             assert flags.count("\\Seen") == 2, flags
             assert "replydesk-" not in flags

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from app.config import PRESETS
-from app.imap.folders import assign_roles
+import asyncio
+import socket
+
+import aioimaplib
+import pytest
+
+from app.config import PRESETS, parse_config
+from app.folders import Namespace, assign_roles, namespace_of, under_namespace
+from app.imap.connection import ImapConnection
+from app.imap.ops import OpsRunner
 from app.imap.responses import (
     ListEntry,
+    SelectInfo,
     expand_uid_set,
     parse_copyuid,
     parse_fetch,
     parse_list,
+    parse_namespace,
     parse_search,
     parse_select,
     parse_status,
@@ -79,3 +89,112 @@ def test_roles_from_special_use_then_preset_names() -> None:
                          {"inbox": "INBOX", "sent": g.sent, "junk": g.junk, "archive": g.archive or ""})
     assert (gmail["sent"], gmail["junk"], gmail["archive"]) == ("[Gmail]/Sent Mail", "[Gmail]/Spam",
                                                                  "[Gmail]/All Mail")
+
+
+# -- replies as servers send them, read through ImapConnection (aioimaplib and our fixes) ---------
+
+DOVECOT_SELECT = [  # Dovecot 2.3.19's reply to SELECT INBOX, recorded from tests/servers/dovecot.py
+    b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+    b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.",
+    b"* 3 EXISTS",
+    b"* 0 RECENT",
+    b"* OK [UIDVALIDITY 1796387528] UIDs valid",
+    b"* OK [UIDNEXT 4] Predicted next UID",
+]
+ACCOUNT = parse_config({"accounts": [{"email": "rep@example.com", "imap": {"host": "127.0.0.1"},
+                                      "smtp": {"host": "127.0.0.1"}}]}).accounts[0]
+
+
+class Replay:
+    """The server end of a socket pair, answering each command with recorded lines: the wire
+    format reaches the same aioimaplib parsing, with our fixes, as a real server's would."""
+
+    def __init__(self, replies: dict[str, list[bytes]]) -> None:
+        self.replies = {"CAPABILITY": [b"* CAPABILITY IMAP4rev1 IDLE NAMESPACE"], **replies}
+        self.commands: list[str] = []
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK ready\r\n")
+        while line := await reader.readline():
+            tag, command = line.split()[:2]
+            self.commands.append(line.decode().strip())
+            for reply in self.replies.get(command.decode().upper(), []):
+                writer.write(reply + b"\r\n")
+            writer.write(tag + b" OK done\r\n")
+
+
+async def select_over_socket(replay: Replay) -> SelectInfo:
+    here, there = socket.socketpair()
+    conn = ImapConnection(ACCOUNT)
+    await asyncio.get_running_loop().create_connection(lambda: conn.proto, sock=here)
+    reader, writer = await asyncio.open_connection(sock=there)
+    server = asyncio.ensure_future(replay.serve(reader, writer))
+    try:
+        await asyncio.wait_for(conn.proto.greeted.wait(), 30)
+        conn.proto.state = aioimaplib.AUTH
+        return await asyncio.wait_for(conn.select("INBOX"), 30)
+    finally:
+        conn.abort()
+        server.cancel()
+        writer.close()
+
+
+def with_permanentflags(flags: str | None) -> list[bytes]:
+    lines = [line for line in DOVECOT_SELECT if b"PERMANENTFLAGS" not in line]
+    if flags is not None:
+        lines.insert(1, f"* OK [PERMANENTFLAGS ({flags})] Flags permitted.".encode())
+    return lines
+
+
+@pytest.mark.parametrize(("flags", "keywords"), [
+    ("\\* \\Draft \\Answered \\Flagged \\Deleted \\Seen", True),  # \* first, as the issue's servers send it
+    ("\\Answered \\Flagged \\* \\Deleted \\Seen", True),
+    ("\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*", True),  # Dovecot
+    ("\\*", True),
+    ("\\Answered \\Deleted \\Draft \\Flagged \\Seen", False),  # pymap: no keywords
+    ("", False),
+    (None, True),  # no PERMANENTFLAGS at all: every flag may be stored (RFC 3501)
+])
+async def test_permanentflags_in_every_order(flags, keywords) -> None:
+    info = await select_over_socket(Replay({"SELECT": with_permanentflags(flags)}))
+    assert ("\\*" in info.permanentflags) is keywords
+    assert OpsRunner._allowed(["\\Seen", "replydesk-interested"], info.permanentflags) == \
+        (["\\Seen", "replydesk-interested"] if keywords else ["\\Seen"])
+    if flags:
+        assert info.permanentflags == frozenset(flags.split())
+    assert (info.uidvalidity, info.uidnext, info.exists) == (1796387528, 4, 3)
+
+
+async def test_select_without_uidnext_asks_status_once() -> None:
+    without = [line for line in DOVECOT_SELECT if b"UIDNEXT" not in line]
+    replay = Replay({"SELECT": without, "STATUS": [b'* STATUS INBOX (UIDNEXT 4)']})
+    info = await select_over_socket(replay)
+    assert info.uidnext == 4
+    assert [c.split()[1] for c in replay.commands] == ["CAPABILITY", "SELECT", "STATUS"]
+    # a server that has no UIDNEXT anywhere: the highest UID there, plus one
+    replay = Replay({"SELECT": without, "STATUS": [], "UID": [b"* 3 FETCH (UID 17)"]})
+    assert (await select_over_socket(replay)).uidnext == 18
+    # with UIDNEXT in the reply, no extra command
+    replay = Replay({"SELECT": DOVECOT_SELECT})
+    await select_over_socket(replay)
+    assert [c.split()[1] for c in replay.commands] == ["CAPABILITY", "SELECT"]
+
+
+def test_namespace_and_names_replydesk_creates() -> None:
+    assert parse_namespace([b'NAMESPACE (("INBOX." ".")) NIL NIL', b"Namespace completed."]) == \
+        Namespace("INBOX.", ".")
+    assert parse_namespace([b'(("" "/")) NIL NIL', b"done"]) == Namespace("", "/")
+    assert under_namespace("Archive", Namespace("INBOX.", ".")) == "INBOX.Archive"
+    assert under_namespace("INBOX.Archive", Namespace("INBOX.", ".")) == "INBOX.Archive"
+    assert under_namespace("Clients/Acme", Namespace("INBOX.", ".")) == "INBOX.Clients.Acme"
+    assert under_namespace("Archive", Namespace("", "/")) == "Archive"
+
+
+def test_roles_below_an_inbox_prefix_by_common_names() -> None:
+    """A Courier-style server: no special-use, every folder below INBOX. (the doctor and the
+    engine both find Sent there: they share this finder)."""
+    found = [ListEntry(n, frozenset(), ".") for n in ("INBOX", "INBOX.Sent", "INBOX.Spam", "INBOX.Trash")]
+    preset = {"inbox": "INBOX", "sent": "Sent", "junk": "Junk", "trash": "Trash", "archive": "Archive"}
+    assert namespace_of(found) == Namespace("INBOX.", ".")
+    roles = assign_roles(found, preset)
+    assert roles == {"inbox": "INBOX", "sent": "INBOX.Sent", "junk": "INBOX.Spam", "trash": "INBOX.Trash"}

@@ -178,6 +178,25 @@ async def test_unknown_theme_falls_back_with_a_warning(db: Path) -> None:
         assert any("theme 'nope' not found" in n.message for n in app._notifications)
 
 
+async def test_health_shows_server_operations_not_carried_out(db: Path) -> None:
+    """A label the server would not store and an archive it refused are not passed off as done."""
+    store = Store(db)
+    [mid] = [r[0] for r in store.db.conn.execute("SELECT id FROM messages WHERE account = 'ana' LIMIT 1")]
+    label = store.queue_op("ana", "add_flags", mid, flags=["replydesk-meeting"])
+    store.finish_op(label, "INBOX allows no keywords (PERMANENTFLAGS without \\*)", skipped=True)
+    move = store.queue_op("ana", "move", mid, to_role="archive")
+    store.finish_op(move, "CREATE Archive: NO Invalid mailbox name", give_up=True)
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=(170, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Not on the server: 1 failed, 1 skipped this week; latest: moving to archive failed: " \
+               "CREATE Archive: NO Invalid mailbox name" in text
+
+
 async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -207,6 +207,7 @@ def _list(config: Config, as_json: bool) -> int:
     store = Store(config.database)
     try:
         health = {row["id"]: row for row in store.accounts()}
+        not_done = store.op_problems()
     finally:
         store.close()
     for acc in config.accounts:
@@ -214,6 +215,9 @@ def _list(config: Config, as_json: bool) -> int:
         state = "disabled" if not acc.enabled else row.get("state", "new")
         item = {"id": acc.id, "email": acc.email, "provider": acc.provider, "auth": acc.auth,
                 "state": state, "last_error": row.get("last_error"), "hint": row.get("hint")}
+        ops = not_done.get(acc.id)
+        if ops is not None:
+            item["server_ops_not_done"] = {"failed": ops.failed, "skipped": ops.skipped, "latest": ops.latest}
         if as_json:
             print(json.dumps(item, ensure_ascii=False))
             continue
@@ -221,6 +225,9 @@ def _list(config: Config, as_json: bool) -> int:
         if item["last_error"]:
             problem = f"  {item['last_error']}" + (f" ({item['hint']})" if item["hint"] else "")
         print(f"{acc.id[:32]:<32} {acc.provider:<9} {acc.auth:<8} {state:<13}{problem}")
+        if ops is not None:
+            print(f"{'':<32} {ops.failed + ops.skipped} server operation(s) not carried out this week "
+                  f"({ops.failed} failed, {ops.skipped} skipped); latest: {ops.latest}")
     if not config.accounts and not as_json:
         print("no accounts yet: replydesk accounts add, or replydesk accounts import FILE.csv")
     return 0

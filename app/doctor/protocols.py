@@ -11,10 +11,10 @@ from app.auth.xoauth2 import xoauth2_string
 from app.doctor.hints import login_hint
 from app.doctor.steps import Failed, Protocol, Side
 from app.errors import ReplydeskError
+from app.folders import ROLES, SPECIAL_USE, ListEntry, assign_roles
 
 LITERAL = re.compile(rb"\{(\d+)\}\r?\n$")
-LIST_LINE = re.compile(r'^\* LIST \(([^)]*)\) (?:"[^"]*"|NIL) (.*)$', re.IGNORECASE)
-ROLES = ("\\sent", "\\junk", "\\archive", "\\trash", "\\drafts")
+LIST_LINE = re.compile(r'^\* LIST \(([^)]*)\) ("(?:[^"\\]|\\.){0,4}"|NIL) (.*)$', re.IGNORECASE)
 
 
 async def login_secret(side: Side, check: str) -> Credentials:
@@ -135,31 +135,34 @@ class ImapChecks(Protocol):
         self.side.ok("login", f"logged in as {creds.username} ({mechanism if mechanism != 'PLAIN' else 'password'})")
 
     async def folders(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The special folders as the engine will find them (``app.folders``, the same finder)."""
         status, text, lines = await self.command(reader, writer, 'LIST "" "*"')
         if status != "OK":
             raise Failed("folders", f"LIST refused: {text}")
-        names: dict[str, str] = {}
-        roles: dict[str, str] = {}
-        for line in lines:
-            m = LIST_LINE.match(line)
-            if not m:
-                continue
-            name = m.group(2).strip()
-            name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\") if name.startswith('"') else name
-            names[name.lower()] = name
-            for flag in m.group(1).split():
-                if flag.lower() in ROLES:
-                    roles.setdefault(flag[1:].lower(), name)
-        wanted = self.side.account.folders.get("sent", "Sent")
-        sent = roles.get("sent") or names.get(wanted.lower())
-        found = "; ".join(f"{role}={name!r}" for role, name in sorted(roles.items()))
-        how = "special-use" if "sent" in roles else "by name"
+        entries = [entry for line in lines if (entry := _list_entry(line)) is not None]
+        roles = assign_roles(entries, self.side.account.folders)
+        special = {role: e.name for e in entries for a in e.attributes
+                   if (role := SPECIAL_USE.get(a)) in ROLES}
+        found = "; ".join(f"{role}={roles[role]!r}" for role in ROLES[1:] if role in roles)
+        sent = roles.get("sent")
         if sent is None:
-            self.side.ok("folders", f"no Sent folder among {len(names)} ({found or 'no special-use flags'})",
-                         "WARN", f'set folders.sent to the Sent folder\'s name (looked for "{wanted}")')
+            wanted = self.side.account.folders.get("sent", "Sent")
+            self.side.ok("folders", f"no Sent folder among {len(entries)} ({found or 'none of Sent, Junk, Archive'})",
+                         "WARN", f'set folders.sent to the Sent folder\'s name (looked for "{wanted}" and the '
+                                 "common names, also below INBOX)")
         else:
-            self.side.ok("folders", f"Sent folder {sent!r} ({how}); {len(names)} folders"
-                                    + (f"; {found}" if found else ""))
+            how = "special-use" if special.get("sent") == sent else "by name"
+            self.side.ok("folders", f"Sent folder {sent!r} ({how}); {len(entries)} folders; {found}")
+
+
+def _list_entry(line: str) -> ListEntry | None:
+    m = LIST_LINE.match(line)
+    if not m:
+        return None
+    name = m.group(3).strip()
+    name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\") if name.startswith('"') else name
+    delim = None if m.group(2).upper() == "NIL" else m.group(2)[1:-1].replace("\\\\", "\\")
+    return ListEntry(name, frozenset(a.lower() for a in m.group(1).split()), delim)
 
 
 def greeting(line: bytes, side: Side) -> None:

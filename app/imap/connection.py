@@ -23,6 +23,7 @@ import aioimaplib
 from app.auth import credentials, invalidate, rejected, xoauth2_string
 from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
+from app.folders import Namespace
 from app.imap import responses as r
 from app.imap.protocol import Changes, ImapProtocol, SaslCommand
 from app.imap.tls import set_keepalive
@@ -234,12 +235,37 @@ class ImapConnection:
         resp = await self._ok(self.proto.simple_command("LIST", '""', '"*"'), "LIST")
         return r.parse_list(resp.lines)
 
+    async def namespace(self) -> Namespace:
+        """The personal namespace (NAMESPACE, RFC 2342); without it, the hierarchy delimiter from
+        ``LIST "" ""`` and no prefix."""
+        if "NAMESPACE" in self.capabilities:
+            resp = await self._ok(self.proto.namespace(), "NAMESPACE")
+            found = r.parse_namespace(resp.lines)
+            if found is not None:
+                return found
+        resp = await self._ok(self.proto.simple_command("LIST", '""', '""'), "LIST")
+        entries = r.parse_list(resp.lines)
+        return Namespace("", entries[0].delimiter if entries else None)
+
     async def select(self, folder: str) -> r.SelectInfo:
         self.selected = None
         resp = await self._ok(self.proto.select(r.quote(folder)), f"SELECT {folder}")
         self.selected = folder
-        self.select_info = r.parse_select(resp.lines)
-        return self.select_info
+        info = r.parse_select(resp.lines)
+        if info.uidnext is None:
+            info.uidnext = await self._uidnext(folder, info.exists)
+        self.select_info = info
+        return info
+
+    async def _uidnext(self, folder: str, exists: int) -> int | None:
+        """For a server whose SELECT leaves out UIDNEXT (RFC 3501 requires it): STATUS (UIDNEXT),
+        else the highest UID there plus one. Without it every poll would look like new mail."""
+        resp = await self._run(self.proto.simple_command("STATUS", r.quote(folder), "(UIDNEXT)"), "STATUS")
+        uidnext = r.parse_status(resp.lines).get("UIDNEXT") if resp.result == "OK" else None
+        if uidnext or not exists:
+            return uidnext
+        last = await self.uid_fetch("*", "(UID)")
+        return max(f.uid for f in last) + 1 if last else None
 
     async def status(self, folder: str) -> dict[str, int]:
         items = "UIDNEXT UIDVALIDITY MESSAGES" + (" HIGHESTMODSEQ" if self.condstore else "")

@@ -2,30 +2,41 @@
 watcher between two IDLEs.
 
 - ``add_flags`` / ``remove_flags`` (``flags``: system flags and ``replydesk-<category>`` keywords;
-  keywords are left out where PERMANENTFLAGS lacks ``\\*``),
+  where PERMANENTFLAGS lacks ``\\*`` the keywords are not sent and the op ends ``skipped`` with
+  that reason, never ``done``: the label is kept here only, and the health view says so),
 - ``move`` (``to_role``: archive, inbox …): MOVE where offered, else COPY + \\Deleted + EXPUNGE;
   the stored row follows the message (COPYUID) so it is neither fetched again as new nor lost,
 - ``append`` (``outbox_id`` or ``raw_b64``, ``role``, ``flags``): a sent reply into Sent.
 
-A NO from the server fails the op after a few attempts (its words are kept); a network error
-leaves it pending for the next connection.
+A NO from the server is tried again after ``RETRY_DELAYS`` and then fails the op (its words are
+kept, and a failed move puts the message back where the server has it); a network error leaves
+it pending for the next connection. Folders replydesk creates (Archive) go below the personal
+namespace, with the server's hierarchy separator (``INBOX.Archive``).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.config import Account
+from app.folders import under_namespace
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
 from app.imap.storage import StoreThread
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+RETRY_DELAYS = (2.0, 10.0)
+"""Seconds before the second and third try of an op the server refused; then it fails."""
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+
+class OpSkipped(Exception):
+    """The op cannot be asked of this server (it allows no keywords); the reason is shown."""
 
 
 class OpsRunner:
@@ -36,24 +47,38 @@ class OpsRunner:
         self.account = account
         self.roles = roles
         self._select = select
+        self._retry_at: dict[int, float] = {}
+
+    def next_retry(self) -> float | None:
+        """``time.monotonic()`` at which a refused op is due again, if one waits."""
+        return min(self._retry_at.values(), default=None)
 
     async def run(self) -> int:
-        """Run every pending op; returns how many were done."""
+        """Run every pending op that is due; returns how many were done."""
         acct = self.account.id
         done = 0
         while True:
             ops = await self.db.call(lambda s: s.pending_ops(acct))
+            now = time.monotonic()
+            ops = [op for op in ops if self._retry_at.get(op["id"], 0.0) <= now]
             if not ops:
                 return done
             # one SELECT per folder: group while keeping each folder's order
             ops.sort(key=lambda o: (o["folder"] or "", o["id"]))
             for op in ops:
+                self._retry_at.pop(op["id"], None)
                 try:
                     await self._run_one(op)
+                except OpSkipped as exc:
+                    log.info("%s: %s #%d skipped: %s", acct, op["op"], op["id"], exc)
+                    await self.db.call(lambda s, op=op, why=str(exc): s.finish_op(op["id"], why, skipped=True))
+                    continue
                 except ImapNo as exc:
                     give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
                     log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
                              "" if not give_up else " (giving up)", exc)
+                    if not give_up:
+                        self._retry_at[op["id"]] = time.monotonic() + RETRY_DELAYS[op["attempts"]]
                     error = str(exc)[:500]
                     await self.db.call(lambda s, op=op, error=error, give_up=give_up:
                                        s.finish_op(op["id"], error, give_up=give_up))
@@ -77,9 +102,14 @@ class OpsRunner:
             raise ImapNo(f"{op['folder']} was rebuilt on the server (UIDVALIDITY changed)")
         uid = str(op["uid"])
         if kind in ("add_flags", "remove_flags"):
-            flags = self._allowed(op["args"].get("flags", []), info.permanentflags)
+            wanted = op["args"].get("flags", [])
+            flags = self._allowed(wanted, info.permanentflags)
             if flags:
                 await self.conn.uid_store(uid, "+FLAGS.SILENT" if kind == "add_flags" else "-FLAGS.SILENT", flags)
+            refused = [f for f in wanted if f not in flags]
+            if refused:
+                raise OpSkipped(f"{op['folder']} allows no keywords (PERMANENTFLAGS without \\*): "
+                                f"{' '.join(refused)} kept here only")
         elif kind == "move":
             await self._move(op)
         else:
@@ -116,8 +146,9 @@ class OpsRunner:
                                                        [op["uid"]]))
 
     async def _create_archive(self) -> str:
-        """Archiving on a server without an Archive folder creates one, as mail apps do."""
-        name = self.account.folders.get("archive") or "Archive"
+        """Archiving on a server without an Archive folder creates one, as mail apps do, in the
+        personal namespace (``INBOX.Archive`` where folders live below INBOX)."""
+        name = under_namespace(self.account.folders.get("archive") or "Archive", await self.conn.namespace())
         await self.conn.create(name)
         self.roles["archive"] = name
         acct = self.account.id

@@ -5,6 +5,9 @@
 - It drops untagged EXISTS / EXPUNGE / FETCH outside IDLE and never reports BYE: they are noted
   here as they arrive, so a message that lands between a sync and the next IDLE is not missed
   and a closing server is seen at once.
+- It removes every ``* `` from an untagged line, not only the leading one: a server that lists
+  ``\\*`` first in PERMANENTFLAGS (``(\\* \\Draft …)``) loses the keyword marker, and with it the
+  labels. Only the leading ``* `` is taken off here.
 - AUTHENTICATE never answers the server's challenges: ``SaslCommand`` does.
 """
 
@@ -14,6 +17,7 @@ import asyncio
 from dataclasses import dataclass
 
 import aioimaplib
+from aioimaplib.aioimaplib import message_data_re
 
 LINES_PER_FEED = 200
 
@@ -61,7 +65,7 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             super().data_received(d[start:pos])
             start = pos
 
-    def _untagged_response(self, line: bytes) -> aioimaplib.Command:
+    def _untagged_response(self, line: bytes) -> aioimaplib.Command | None:
         body = line[2:] if line.startswith(b"* ") else line
         if body.startswith(b"BYE"):
             self.bye = body[4:].decode("utf-8", "replace").strip() or "BYE"
@@ -80,7 +84,27 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
                     # not an answer to our FETCH/STORE: another client changed flags
                     self.changes.flags = True
                     self.activity.set()
-        return super()._untagged_response(line)
+        return self._dispatch_untagged(body)
+
+    def _dispatch_untagged(self, line: bytes) -> aioimaplib.Command | None:
+        """aioimaplib's ``_untagged_response`` on a line whose leading ``* `` is already gone."""
+        if self.pending_sync_command is not None:
+            self.pending_sync_command.append_to_resp(line)
+            return self.pending_sync_command
+        match = message_data_re.match(line)
+        if match:
+            cmd_name, text = match.group(1), match.string
+        else:
+            cmd_name, _, text = line.partition(b" ")
+        command = self.pending_async_commands.get(cmd_name.decode().upper())
+        if command is not None:
+            command.append_to_resp(text)
+            return command
+        # NOOP is async: it collects what the server says unasked
+        command = self.pending_async_commands.get("NOOP")
+        if command is not None:
+            command.append_to_resp(line)
+        return command
 
     async def welcome(self, command: bytes) -> None:
         try:

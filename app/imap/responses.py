@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.folders import ListEntry, Namespace
+
 _FETCH_START = re.compile(rb"^(\d+) FETCH \(")
 _UID = re.compile(rb"[ (]UID (\d+)")
 _FLAGS = re.compile(rb"[ (]FLAGS \(([^)]*)\)")
@@ -21,6 +23,7 @@ _MODSEQ = re.compile(rb"[ (]MODSEQ \((\d+)\)")
 _BODY_LITERAL = re.compile(rb"[ (]BODY\[\](?:<\d+>)? \{\d+\}$")
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
 _LIST = re.compile(rb'^(?:LIST |XLIST )?\(([^)]*)\) (NIL|"(?:[^"\\]|\\.)*") (.*)$')
+_NAMESPACE = re.compile(rb'^(?:NAMESPACE )?\(\("((?:[^"\\]|\\.){0,200})" (NIL|"(?:[^"\\]|\\.){0,8}")')
 _STATUS = re.compile(rb"^(?:STATUS )?(.*) \(([^)]*)\)$")
 
 
@@ -113,7 +116,8 @@ def parse_select(lines: list) -> SelectInfo:
     for line in lines:
         if isinstance(line, bytes) and line.endswith(b" EXISTS"):
             exists = int(line.split()[0])
-    perm = codes.get("PERMANENTFLAGS", "").strip("()")
+    # no PERMANENTFLAGS at all: "the client should assume that all flags can be changed permanently"
+    perm = codes.get("PERMANENTFLAGS", "\\*").strip("()")
     modseq = codes.get("HIGHESTMODSEQ")
     return SelectInfo(
         uidvalidity=int(codes.get("UIDVALIDITY", "0") or 0),
@@ -143,14 +147,6 @@ def parse_search(lines: list) -> list[int]:
     return uids
 
 
-@dataclass(frozen=True)
-class ListEntry:
-    name: str
-    """As the server spells it (modified UTF-7): what commands must send back."""
-    attributes: frozenset[str]
-    delimiter: str | None
-
-
 def parse_list(lines: list) -> list[ListEntry]:
     entries: list[ListEntry] = []
     pending: tuple[frozenset[str], str | None] | None = None
@@ -171,6 +167,17 @@ def parse_list(lines: list) -> list[ListEntry]:
             continue
         entries.append(ListEntry(_unquote(name), attrs, delim))
     return entries
+
+
+def parse_namespace(lines: list) -> Namespace | None:
+    """The first personal namespace of a NAMESPACE reply (``(("INBOX." ".")) NIL NIL``)."""
+    for line in lines[:-1]:
+        if isinstance(line, bytes):
+            m = _NAMESPACE.match(line)
+            if m:
+                delim = None if m.group(2) == b"NIL" else _unquote(m.group(2).decode("utf-8", "replace"))
+                return Namespace(_unquote('"' + m.group(1).decode("utf-8", "replace") + '"'), delim)
+    return None
 
 
 def parse_copyuid(lines: list) -> tuple[int, dict[int, int]] | None:

@@ -21,8 +21,8 @@ import aioimaplib
 
 from app.config import Account
 from app.errors import ReplydeskError
+from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
-from app.imap.folders import assign_roles
 from app.imap.responses import quote
 from app.store import Store
 

@@ -25,6 +25,11 @@ BATCH = 100
 MAX_FETCH_BYTES = 4_000_000
 """Bytes of one message fetched; the rest of a bigger one (attachments) is not downloaded."""
 FLAG_BATCH = 5000
+RECENT_FLAGS = 200
+"""Without CONDSTORE, the flags of this many newest messages are read again after each re-SELECT
+and every ``FLAG_REFRESH_SECONDS``: a change made elsewhere while another folder was selected, or
+on a server that pushes no flag changes, shows without a reconnect (one small FETCH a minute)."""
+FLAG_REFRESH_SECONDS = 60.0
 PARSE_AHEAD = 3
 """Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
 
@@ -33,12 +38,15 @@ class FolderSync:
     """Syncs the folders of one account over its connection."""
 
     def __init__(self, conn: ImapConnection, db: StoreThread, parser: ParsePool, account: Account,
-                 initial_sync_days: int) -> None:
+                 initial_sync_days: int, *, flag_refresh_seconds: float = FLAG_REFRESH_SECONDS) -> None:
         self.conn = conn
         self.db = db
         self.parser = parser
         self.account = account
         self.initial_sync_days = initial_sync_days
+        self.flag_refresh_seconds = flag_refresh_seconds
+        self._flags_read: dict[str, float] = {}
+        """folder -> ``time.monotonic()`` of its last flag read (servers without CONDSTORE)."""
 
     async def sync(self, folder: str, role: str, *, full: bool = False) -> None:
         """Bring ``folder`` up to date. ``full``: also re-read every flag and look for messages
@@ -82,7 +90,9 @@ class FolderSync:
         highest = max(highest, floor)
 
         if synced_before:
-            modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh, changes.flags, full)
+            recent = not conn.condstore and (
+                fresh or time.monotonic() - self._flags_read.get(folder, 0.0) >= self.flag_refresh_seconds)
+            modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh, changes.flags, full, recent)
             # Junk and Sent are not watched between polls: a fresh look may find messages gone
             if changes.expunge or full or (fresh and role != "inbox"):
                 await self._remove_vanished(folder, info.uidvalidity, synced_before)
@@ -138,9 +148,10 @@ class FolderSync:
         return highest
 
     async def _sync_flags(self, folder: str, info, upto: int, modseq: int | None, fresh: bool,
-                          pushed: bool, full: bool) -> int | None:
+                          pushed: bool, full: bool, recent: bool) -> int | None:
         """Flags changed by another client: CHANGEDSINCE where the server has CONDSTORE, else a
-        fetch of every flag (only after a reconnect or a flag push). Returns the MODSEQ to keep."""
+        fetch of every flag (after a reconnect or a flag push) or of the ``RECENT_FLAGS`` newest
+        (``recent``: re-selected, or the periodic look). Returns the MODSEQ to keep."""
         conn = self.conn
         if conn.condstore and modseq is not None:
             if not (pushed or full or (fresh and info.highestmodseq != modseq)):
@@ -154,6 +165,11 @@ class FolderSync:
             for start in range(1, upto + 1, FLAG_BATCH):
                 fetched += await conn.uid_fetch(f"{start}:{min(upto, start + FLAG_BATCH - 1)}", "(UID FLAGS)")
             new_modseq = info.highestmodseq if fresh else modseq
+            self._flags_read[folder] = time.monotonic()
+        elif recent:
+            fetched = await conn.uid_fetch(f"{max(1, upto - RECENT_FLAGS + 1)}:{upto}", "(UID FLAGS)")
+            new_modseq = modseq
+            self._flags_read[folder] = time.monotonic()
         else:
             return modseq
         if not fetched:

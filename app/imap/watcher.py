@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from app.config import Account, GeneralConfig
 from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskError, SecretError
+from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
-from app.imap.folders import assign_roles
 from app.imap.ops import OpsRunner
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.sync import FolderSync
@@ -151,7 +151,8 @@ class AccountWatcher:
         next_poll = time.monotonic() + poll_every * random.uniform(0.5, 1.0)
         while True:
             await self._set_state("idle")
-            reason = await conn.idle(self._wake, max(0.0, min(refresh, next_poll - time.monotonic())))
+            due = min(next_poll, ops.next_retry() or next_poll)  # a refused op's next try
+            reason = await conn.idle(self._wake, max(0.0, min(refresh, due - time.monotonic())))
             if reason == "push":
                 now = time.time()
                 await self.db.call(lambda s, now=now: s.update_account(acct, last_push=now))

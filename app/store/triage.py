@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.mail.types import CATEGORIES
@@ -13,6 +14,23 @@ from app.store.db import Database, now
 SERVER_FLAGS = {"seen": "\\Seen", "answered": "\\Answered", "flagged": "\\Flagged"}
 KEYWORD_PREFIX = "replydesk-"
 """Labels mirrored on the server as IMAP keywords, so they survive a new machine."""
+OP_STATES = ("pending", "done", "failed", "skipped")
+"""A server operation waits (``pending``), was carried out (``done``), was refused by the server
+after its retries (``failed``) or could not be asked for (``skipped``: the server allows no keywords).
+Only ``done`` means the server has it; the other two are shown with their reason."""
+OP_PROBLEMS_DAYS = 7
+"""Failed and skipped operations of the last week are shown in the health view and the CLI."""
+
+
+@dataclass(frozen=True)
+class OpProblems:
+    """Server operations of one account that were not carried out (failed or skipped)."""
+
+    failed: int
+    skipped: int
+    latest: str
+    """The newest one: what it was and the server's words (or why it was skipped)."""
+    latest_at: float
 
 
 def keyword_label(flags: Iterable[str]) -> str | None:
@@ -21,6 +39,18 @@ def keyword_label(flags: Iterable[str]) -> str | None:
         if flag.lower().startswith(KEYWORD_PREFIX):
             return flag[len(KEYWORD_PREFIX):].lower()
     return None
+
+
+def _describe_op(op: str, args: dict[str, Any]) -> str:
+    if op == "move":
+        return f"moving to {args.get('to_role', 'archive')}"
+    if op == "append":
+        return f"filing in {args.get('role', 'sent')}"
+    flags = " ".join(args.get("flags", []))
+    labels = [f[len(KEYWORD_PREFIX):] for f in args.get("flags", []) if f.lower().startswith(KEYWORD_PREFIX)]
+    if labels:
+        return f"{'label' if op == 'add_flags' else 'removing label'} {' '.join(labels)}"
+    return f"{'setting' if op == 'add_flags' else 'clearing'} {flags}"
 
 
 class TriageMixin:
@@ -61,11 +91,39 @@ class TriageMixin:
         return [r[0] for r in self.db.conn.execute(
             "SELECT DISTINCT account FROM pending_ops WHERE state = 'pending'")]
 
-    def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False) -> None:
-        state = "done" if error is None else ("failed" if give_up else "pending")
+    def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False,
+                  skipped: bool = False) -> None:
+        """Record how a try went: done (no ``error``), ``skipped`` (not sent; ``error`` says why),
+        failed for good (``give_up``) or pending for another try. A move that failed for good
+        puts the message back where the server still has it, so the list shows the truth."""
+        state = "skipped" if skipped else "done" if error is None else ("failed" if give_up else "pending")
         with self.db.tx() as conn:
             conn.execute("UPDATE pending_ops SET state = ?, last_error = ?, attempts = attempts + 1 "
                          "WHERE id = ?", (state, error, op_id))
+            if state != "failed":
+                return
+            row = conn.execute("SELECT op, message, args FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
+            if row is None or row[0] != "move" or row[1] is None:
+                return
+            to_role = json.loads(row[2]).get("to_role")
+            if to_role in ("archive", "inbox"):
+                conn.execute("UPDATE messages SET archived = ? WHERE id = ?", (int(to_role != "archive"), row[1]))
+                conv = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (row[1],)).fetchone()
+                if conv is not None:
+                    self.refresh_conversation(conv[0])
+
+    def op_problems(self, since: float | None = None) -> dict[str, OpProblems]:
+        """Per account, the server operations of the last week that were not carried out."""
+        since = now() - OP_PROBLEMS_DAYS * 86400 if since is None else since
+        out: dict[str, OpProblems] = {}
+        for account, failed, skipped, at in self.db.conn.execute(
+                "SELECT account, sum(state = 'failed'), sum(state = 'skipped'), max(created_at) FROM pending_ops "
+                "WHERE state IN ('failed', 'skipped') AND created_at >= ? GROUP BY account", (since,)).fetchall():
+            op, args, state, error = self.db.conn.execute(
+                "SELECT op, args, state, last_error FROM pending_ops WHERE account = ? AND state IN "
+                "('failed', 'skipped') ORDER BY created_at DESC, id DESC LIMIT 1", (account,)).fetchone()
+            out[account] = OpProblems(failed, skipped, f"{_describe_op(op, json.loads(args))} {state}: {error}", at)
+        return out
 
     # -- labels ------------------------------------------------------------------------
 

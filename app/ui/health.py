@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from app.store.triage import OpProblems
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import FAILING_STATES, LIVE_STATES, HealthSummary, StatusBar
 from app.ui.text import ago, bar, day_start, line, percent, week_start
@@ -50,6 +51,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         self._row_cells: list[list[Text]] = []
         self._stats: dict[str, dict[str, int]] = {}
         self._stats_at: float | None = None
+        self._not_done: dict[str, OpProblems] = {}
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -67,6 +69,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             self._stats_at = now
         stats = self._stats
         self._accounts = {a["id"]: a for a in accounts}
+        self._not_done = store.op_problems()
         table = self.query_one(DataTable)
         rows = [(acc["id"], self._cells(acc, stats.get(acc["id"], {}), now)) for acc in accounts]
         if [key for key, _ in rows] == self._row_keys:
@@ -137,6 +140,10 @@ class HealthScreen(RefreshOnStoreChange, Screen):
                 if acc["hint"]:
                     detail.append("\nHint: ", style="bold")
                     detail.append(line(acc["hint"]))
+                ops = self._not_done.get(acc["id"])
+                if ops is not None:
+                    detail.append("\nNot on the server: ", style="bold")
+                    detail.append(f"{ops.failed} failed, {ops.skipped} skipped this week; latest: {line(ops.latest)}")
                 if acc["smtp_checked"] is not None:
                     detail.append("\nSMTP: ", style="bold")
                     detail.append(f"working (last submission {ago(acc['smtp_checked'], now)})" if acc["smtp_ok"]

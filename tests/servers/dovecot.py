@@ -48,26 +48,7 @@ userdb {{
   driver = static
   args = uid=dovecot gid=dovecot home={root}/home/%u allow_all_users=yes
 }}
-namespace inbox {{
-  inbox = yes
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
-  mailbox Archive {{
-    special_use = \\Archive
-    auto = subscribe
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-    auto = subscribe
-  }}
-}}
-service imap-login {{
+{namespace}{capability}service imap-login {{
   chroot =
   process_min_avail = 2
   service_count = 0
@@ -93,14 +74,39 @@ service lmtp {{
 """
 
 
+NAMESPACE = """
+namespace inbox {{
+  inbox = yes
+{layout}{mailboxes}}}
+"""
+MAILBOX = """  mailbox {name} {{
+{special_use}    auto = subscribe
+  }}
+"""
+CAPABILITIES = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "
+                "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "
+                "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+                "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "
+                "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE")
+"""What Dovecot 2.3.19 offers after login; ``imap_capability`` replaces it as a whole."""
+
+
 def dovecot_available() -> bool:
     return shutil.which("dovecot") is not None and shutil.which("doveadm") is not None
 
 
 class Dovecot:
+    """``prefix``/``separator``: the personal namespace (``"INBOX."`` and ``"."`` as Courier and
+    Cyrus servers have it); ``special_use``: LIST marks Sent, Junk, Archive and Trash;
+    ``archive``: an Archive folder exists from the start; ``without``: capabilities taken away
+    (``("CONDSTORE", "QRESYNC")``: a server that sends no MODSEQ)."""
+
     host = "127.0.0.1"
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, *, prefix: str = "", separator: str | None = None,
+                 special_use: bool = True, archive: bool = True, without: tuple[str, ...] = ()) -> None:
+        self.prefix = prefix
+        self.separator = separator or "."
         self.root = Path(root or tempfile.mkdtemp(prefix="replydesk-dovecot-"))
         self.root.chmod(0o755)
         self.imap_port = free_port()
@@ -113,8 +119,10 @@ class Dovecot:
             (self.root / sub).mkdir(exist_ok=True)
         self.ca_file, _ = make_certificate(self.root)
         self.users_file.write_text("")
-        self.conf.write_text(CONF.format(root=self.root, imap_port=self.imap_port,
-                                         imaps_port=self.imaps_port, lmtp_port=self.lmtp_port))
+        self.conf.write_text(CONF.format(
+            root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port, lmtp_port=self.lmtp_port,
+            namespace=_namespace(prefix, separator, special_use, archive),
+            capability=_capability(without)))
         subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "mail"), str(self.root / "home")],
                        check=True)
         self.running = False
@@ -191,6 +199,12 @@ class Dovecot:
         lookup in a later second sees it. Failed probe logins would cost auth penalties instead."""
         time.sleep(1.02 - time.time() % 1)
 
+    def folder(self, name: str) -> str:
+        """A folder's full name on this server (``INBOX.Archive`` below an ``INBOX.`` prefix)."""
+        if name.upper() == "INBOX" or not self.prefix:
+            return name
+        return self.prefix + name.replace("/", self.separator)
+
     def doveadm(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(["doveadm", "-c", str(self.conf), *args], capture_output=True, text=True)
         if check and proc.returncode != 0:
@@ -215,6 +229,21 @@ class Dovecot:
 
     def __repr__(self) -> str:
         return f"Dovecot(imaps={self.imaps_port}, imap={self.imap_port}, lmtp={self.lmtp_port})"
+
+
+def _namespace(prefix: str, separator: str | None, special_use: bool, archive: bool) -> str:
+    layout = (f"  prefix = {prefix}\n" if prefix else "") + (f"  separator = {separator}\n" if separator else "")
+    names = ["Sent", "Junk", *(["Archive"] if archive else []), "Trash"]
+    mailboxes = "".join(MAILBOX.format(name=n, special_use=f"    special_use = \\{n}\n" if special_use else "")
+                        for n in names)
+    return NAMESPACE.format(layout=layout, mailboxes=mailboxes)
+
+
+def _capability(without: tuple[str, ...]) -> str:
+    if not without:
+        return ""
+    caps = [c for c in CAPABILITIES.split() if c not in without]
+    return f"protocol imap {{\n  imap_capability = {' '.join(caps)}\n}}\n"
 
 
 def ensure_packages() -> None:
