@@ -236,3 +236,182 @@ def test_notes_are_searchable_and_go_out_with_the_leads(tmp_path):
     notes = [json.loads(line)["note"] for line in out.stdout.splitlines()]
     assert "Budget opens in Q2, ask for Dana" in notes
     store.close()
+
+
+# -- the keys: snooze, note, the Snoozed view, a second terminal ------------------------------------
+
+def _ui():
+    from app.ui.followup import NoteScreen, SnoozeScreen
+    from app.ui.inbox_list import InboxList
+    from tests.ui_seed import make_app, screen_text
+    from tests.ui_seed import until as ui_until
+    return NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until
+
+
+def _select(app, InboxList, sender: str) -> int:
+    inbox = app.screen.query_one(InboxList)
+    for i in range(len(inbox.pager)):
+        if inbox.pager.row(i)["counterpart"] == sender:
+            inbox.cursor = i
+            return inbox.pager.row(i)["id"]
+    raise AssertionError(f"{sender} not listed")
+
+
+def _listed(app, InboxList) -> list[str]:
+    inbox = app.screen.query_one(InboxList)
+    return [inbox.pager.row(i)["counterpart"] for i in range(len(inbox.pager))]
+
+
+async def test_s_snoozes_with_a_preset_and_the_row_goes_to_the_snoozed_view(tmp_path):
+    from tests.ui_seed import NOW, seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    app = make_app(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        conv = _select(app, InboxList, "carol@prospect.io")
+        await pilot.press("s")
+        assert isinstance(app.screen, SnoozeScreen)
+        assert "Tomorrow morning" in screen_text(app) and "Next Monday" in screen_text(app)
+        await pilot.press("j", "enter")  # the second preset: tomorrow morning
+        await pilot.pause()
+        assert not isinstance(app.screen, SnoozeScreen)
+        assert "carol@prospect.io" not in _listed(app, InboxList)
+        state = app.store.followup_state(conv)
+        tomorrow = datetime.fromtimestamp(NOW, timezone.utc).date() + timedelta(days=1)
+        assert datetime.fromtimestamp(state["snoozed_until"], timezone.utc) == datetime.combine(
+            tomorrow, datetime.min.time(), timezone.utc).replace(hour=9)
+        await pilot.press("7")
+        await pilot.pause()
+        assert _listed(app, InboxList) == ["carol@prospect.io"]
+        assert "snoozed until tomorrow 09:00" in screen_text(app)
+        # and back: s, then "Back to the inbox now" (the last choice)
+        await pilot.press("s")
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert app.store.followup_state(conv)["snoozed_until"] is None
+        await pilot.press("1")
+        await pilot.pause()
+        assert "carol@prospect.io" in _listed(app, InboxList)
+
+
+@pytest.mark.parametrize(("typed", "error"), [
+    ("soonish", "can't read"),
+    ("2020-01-01 09:00", "has passed"),
+    ("tomorrow 25:00", "can't read the time"),
+])
+async def test_a_wrong_time_is_said_in_place_and_changes_nothing(tmp_path, typed, error):
+    from tests.ui_seed import seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        conv = _select(app, InboxList, "gavin@hooli.com")
+        await pilot.press("s", "slash")
+        await pilot.press(*typed)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SnoozeScreen)
+        assert error in screen_text(app)
+        assert app.store.followup_state(conv)["snoozed_until"] is None
+        await pilot.press("ctrl+a", "ctrl+k", *"3d", "enter")  # then a good one
+        await pilot.pause()
+        assert not isinstance(app.screen, SnoozeScreen)
+        assert app.store.followup_state(conv)["snoozed_until"] is not None
+
+
+async def test_N_keeps_a_note_shown_on_the_row_and_in_the_thread(tmp_path):
+    from tests.ui_seed import seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    app = make_app(db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        conv = _select(app, InboxList, "erin@globex.com")
+        await pilot.press("N")
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"Call after the board meeting", "enter")
+        await pilot.pause()
+        assert app.store.note(conv) == "Call after the board meeting"
+        assert "✎ Re: Idea for Globex" in screen_text(app)
+        await pilot.press("enter")  # open the thread
+        await pilot.pause()
+        assert "Note: Call after the board meeting" in screen_text(app)
+        await pilot.press("escape", "N", "escape")  # escape changes nothing
+        await pilot.pause()
+        assert app.store.note(conv) == "Call after the board meeting"
+
+
+async def test_a_snooze_reaches_a_second_terminal_and_due_matches_the_snoozed_view(tmp_path):
+    from tests.ui_seed import seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\ndatabase = "{db}"\n')
+    first, second = make_app(db), make_app(db)
+    async with first.run_test(size=(120, 30)) as one, second.run_test(size=(120, 30)) as two:
+        await one.pause()
+        await two.pause()
+        _select(first, InboxList, "mallory@spam.example")
+        await one.press("s", "slash", *"2w", "enter")
+        await one.pause()
+        assert await ui_until(two, lambda: "mallory@spam.example" not in _listed(second, InboxList))
+        await two.press("7")
+        assert await ui_until(two, lambda: _listed(second, InboxList) == ["mallory@spam.example"])
+        assert "snoozed until" in screen_text(second)
+        shown = [second.screen.query_one(InboxList).pager.row(0)["id"]]
+    out = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "app", "--config", str(config), "due", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["conversation"] for line in out.stdout.splitlines()] == shown
+
+
+async def test_a_conversation_that_comes_back_is_announced(tmp_path):
+    from tests.ui_seed import NOW, seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    app = make_app(db)
+    told: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **kw: (told.append(message), notify(message, **kw))[1]  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        conv = _select(app, InboxList, "gavin@hooli.com")
+        await pilot.press("s", "slash", *"2h", "enter")
+        await pilot.pause()
+        other = Store(db)  # the engine, in another process, wakes it
+        try:
+            assert other.wake_due(NOW + 3 * 3600) == [conv]
+        finally:
+            other.close()
+        assert await ui_until(pilot, lambda: "Gavin Belson: snooze ended" in told)
+        assert _listed(app, InboxList)[0] == "gavin@hooli.com"
+
+
+async def test_the_reply_to_someone_back_from_out_of_office_starts_with_its_template(tmp_path):
+    from app.config import load_config as load
+    from app.ui.compose import ComposeScreen
+    from tests.ui_seed import NOW, seed
+    NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
+    db = seed(tmp_path / "replydesk.db")
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(f'[general]\ndatabase = "{db}"\nooo_template = "welcome_back"\n'
+                           '[templates]\nwelcome_back = "Welcome back, {first_name|there}! Is now a better time?"\n'
+                           '[[accounts]]\nid = "ana"\nemail = "ana@acme.io"\nprovider = "google"\n')
+    store = Store(db)
+    conv = store.conversations_at(InboxFilter(view="auto"), 0, 1)[0]["id"]  # Peter's out-of-office
+    store.snooze([conv], NOW + 3600, at=NOW)
+    store.db.conn.execute("UPDATE conversations SET snooze_reason = 'out_of_office' WHERE id = ?", (conv,))
+    assert store.wake_due(NOW + 7200) == [conv]
+    store.close()
+    app = make_app(db, load(config_path))
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        assert _listed(app, InboxList)[0] == "peter@initech.com"  # back on top of Replies
+        assert "back from out of office" in screen_text(app)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert "Welcome back, Peter! Is now a better time?" in screen_text(app)

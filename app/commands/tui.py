@@ -18,5 +18,5 @@ def run(args: argparse.Namespace) -> int:
     database = config.database
     attached = engine_lock_holder(database) is not None
     engine = None if attached else Engine(config, database)
-    app = ReplydeskApp(database, config, engine=engine, attached=attached)
+    app = ReplydeskApp(database, config, engine=engine, attached=attached, tz=config.general.tz())
     return app.run() or 0

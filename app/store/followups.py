@@ -168,6 +168,15 @@ class FollowupMixin:
                 self.set_seen([conv for conv, _ in due], False, log=False)
         return [conv for conv, _ in due]
 
+    def woken_after(self, woke_at: float) -> tuple[float, list[dict[str, Any]]]:
+        """Conversations that came back after ``woke_at`` (a value this returned before: the
+        clock of whoever woke them, compared with itself), newest first, and the new mark."""
+        cols = ("id", "counterpart", "counterpart_name", "subject", "woke_reason", "woke_at")
+        rows = [dict(zip(cols, r)) for r in self.db.conn.execute(
+            f"SELECT {', '.join(cols)} FROM conversations WHERE woke_at > ? ORDER BY woke_at DESC LIMIT 50",
+            (woke_at,))]
+        return (rows[0]["woke_at"] if rows else woke_at), rows
+
     def next_wake(self) -> float | None:
         row = self.db.conn.execute("SELECT min(snoozed_until) FROM conversations").fetchone()
         return row[0] if row else None

@@ -225,5 +225,10 @@ CREATE INDEX conversations_snoozed ON conversations (snoozed_until) WHERE snooze
 CREATE INDEX conversations_waiting ON conversations (waiting_since) WHERE waiting_since IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS]
+V_WOKE_INDEX = """
+-- Terminals ask which conversations came back since they last looked.
+CREATE INDEX conversations_woke ON conversations (woke_at) WHERE woke_at IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,6 +18,7 @@ from app import config_file
 from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
+from app.store.followups import woke_text
 from app.ui.compose import ComposeScreen
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
@@ -77,9 +78,14 @@ class ReplydeskApp(App[int]):
             self.set_keymap(config.keymap)
         self._version = self.store.data_version()
         self._last_message_id = self.store.newest_message_id()
+        self._woke_mark = self.store.woken_after(0)[0]
         self._next_poll = 0.0
         self.reload_cost = 0.0
         self.health_summary = HealthSummary.of(self.store.accounts())
+
+    @property
+    def follow_up_days(self) -> int:
+        return self.config.general.follow_up_days if self.config is not None else 3
 
     @property
     def engine_note(self) -> str:
@@ -174,8 +180,20 @@ class ReplydeskApp(App[int]):
         self.health_summary = HealthSummary.of(accounts)
         # a mailbox still in its first sync is fetching history, not receiving news
         self._announce_arrivals([a["id"] for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0)])
+        self._announce_wakes()
         self.screen.post_message(StoreChanged())
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
+
+    def _announce_wakes(self) -> None:
+        """Conversations back from a snooze, an out-of-office or a wait with no answer."""
+        self._woke_mark, woken = self.store.woken_after(self._woke_mark)
+        if not woken:
+            return
+        first = woken[0]
+        why = woke_text(first["woke_reason"], self.follow_up_days)
+        who = sender_label(first["counterpart_name"], first["counterpart"])
+        message = f"{who}: {why}" if len(woken) == 1 else f"{len(woken)} conversations came back; {who}: {why}"
+        self.notify(message, title="Follow-up", markup=False, timeout=8)
 
     def _announce_arrivals(self, skip_accounts: list[str]) -> None:
         upto = self.store.newest_message_id()
@@ -236,3 +254,6 @@ class ReplydeskApp(App[int]):
             yield SystemCommand("Filter: category", "Show one category", screen.action_pick_category)
             yield SystemCommand("Filter: mailbox", "Show one mailbox", screen.action_pick_account)
             yield SystemCommand("Search", "Full-text search of sender, subject and text", screen.action_search)
+        if isinstance(screen, InboxScreen | ConversationScreen):
+            yield SystemCommand("Snooze", "Hide the conversation until a time you choose (s)", screen.action_snooze)
+            yield SystemCommand("Note", "A private note on the conversation (N)", screen.action_note)

@@ -150,7 +150,23 @@ class ComposeScreen(Screen[None]):
                 self.notify("draft restored", timeout=2)
             self.refresh_bindings()
         body.move_cursor((0, 0))
+        if not kept:
+            self._follow_up_template()
         body.focus()
+
+    def _follow_up_template(self) -> None:
+        """A conversation back from out of office, or with no answer to ours, starts with the
+        template the config names for it (``ooo_template``, ``follow_up_template``)."""
+        config = self.app.config  # type: ignore[attr-defined]
+        state = self.store.followup_state(self.conversation_id)
+        if config is None or state is None:
+            return
+        name = {"out_of_office": config.general.ooo_template,
+                "no_answer": config.general.follow_up_template}.get(state["woke_reason"] or "")
+        if name and name in self._templates():
+            self._insert_template(Choice(name, name))
+            self.initial_text = self.query_one("#compose-body", TextArea).text
+            self.notify(f"template {name!r} ready for this follow-up", timeout=4, markup=False)
 
     def _load(self) -> str | None:
         """Find the message to answer and its account; a sentence saying why not, otherwise."""

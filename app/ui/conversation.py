@@ -17,6 +17,7 @@ from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
+from app.ui.followup import followup_cue
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
 from app.ui.text import category_label, line, long_time, safe_text, sender_label
@@ -93,6 +94,13 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         title.append(f"  [{category_label(conv['category'])}]", style="bold")
         if conv["archived"]:
             title.append("  archived", style="italic")
+        app = self.app
+        cue = followup_cue(conv, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
+        if cue:
+            title.append(f"  ·  {cue}", style="bold")
+        if conv["note"]:
+            title.append("\nNote: ", style="bold")
+            title.append(line(conv["note"]))
         self.query_one("#conv-title", Static).update(title)
 
     def _message_block(self, m: dict[str, Any]) -> Vertical:

@@ -18,9 +18,11 @@ from app.ui.text import CATEGORY_LABELS, category_label, line
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
-               "all": "All"}
+               "all": "All", "snoozed": "Snoozed"}
+VIEW_KEYS = {"replies": "1", "bounces": "2", "auto": "3", "archived": "4", "all": "5", "snoozed": "7"}
 EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "No auto-replies.",
-         "archived": "Nothing archived.", "all": "No mail yet."}
+         "archived": "Nothing archived.", "all": "No mail yet.",
+         "snoozed": "Nothing snoozed or waiting for an answer."}
 
 
 class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
@@ -36,6 +38,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("3", "view('auto')", "Auto-replies", show=False, id="view_auto"),
         Binding("4", "view('archived')", "Archived", show=False, id="view_archived"),
         Binding("5", "view('all')", "All", show=False, id="view_all"),
+        Binding("7", "view('snoozed')", "Snoozed", show=False, id="view_snoozed"),
     ]
 
     def __init__(self) -> None:
@@ -85,9 +88,9 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def _show_counts(self, views: dict[str, int], categories: dict[str, int]) -> None:
         top = Text(no_wrap=True, overflow="ellipsis")
-        for number, (view, label) in enumerate(VIEW_LABELS.items(), 1):
+        for view, label in VIEW_LABELS.items():
             style = "reverse bold" if view == self.filter.view else ""
-            top.append(f" {number} {label} {views.get(view, 0):,} ", style=style)
+            top.append(f" {VIEW_KEYS[view]} {label} {views.get(view, 0):,} ", style=style)
         self.query_one("#views", Static).update(top)
         f = self.filter
         cats = Text(no_wrap=True, overflow="ellipsis")

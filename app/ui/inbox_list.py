@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from app.ui.followup import followup_cue
 from app.ui.paging import InboxPager
 from app.ui.text import category_label, line, sender_label, short_time
 
@@ -230,7 +231,11 @@ class InboxList(ScrollView, can_focus=True):
             unread += style("inbox-list--unread")
         category = row["category"] or "uncategorized"
         subject = line(row["subject"]) or "(no subject)"
-        snippet = line(row["snippet"])
+        if row.get("note"):
+            subject = "✎ " + subject
+        app = self.app
+        cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
+        snippet = f"[{cue}]" if cue else line(row["snippet"])
         if snippet and cell_len(subject) + 4 < subject_w:
             subject_cells = subject
             snippet_cells = set_cell_size(" — " + snippet, subject_w - cell_len(subject))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from app.store import Store
+from app.ui.followup import NoteScreen, SnoozeChoice, SnoozeScreen
 from app.ui.text import category_label
 
 TRIAGE_BINDINGS = [
@@ -18,6 +19,8 @@ TRIAGE_BINDINGS = [
     Binding("U", "toggle_read", "Read/unread", show=False, id="toggle_read"),
     Binding("z", "undo", "Undo", id="undo"),
     Binding("r", "reply", "Reply", id="reply"),
+    Binding("s", "snooze", "Snooze", id="snooze"),
+    Binding("N", "note", "Note", show=False, id="note"),
 ]
 
 UNDONE = {"label": "label", "flag": "read state", "archive": "archive"}
@@ -79,6 +82,41 @@ class TriageActions:
             self.app.notify("nothing to undo", timeout=2)  # type: ignore[attr-defined]
             return
         self.after_triage(f"undone: {UNDONE.get(action, action)}")
+
+    def action_snooze(self) -> None:
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        rows = [self.store.conversation(c) for c in targets]
+        pending = any(r is not None and (r["snoozed_until"] or r["waiting_since"]) for r in rows)
+        app = self.app  # type: ignore[attr-defined]
+
+        def chosen(choice: SnoozeChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.wake_now:
+                self.store.unsnooze(targets)
+            else:
+                assert choice.until is not None
+                self.store.snooze(targets, choice.until, at=app.clock())
+            self.after_triage(f"snoozed until {choice.label}{_count(targets)}" if not choice.wake_now
+                              else f"back in the inbox{_count(targets)}")
+
+        app.push_screen(SnoozeScreen(app.clock(), app.tz, count=len(targets), pending=pending), chosen)
+
+    def action_note(self) -> None:
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        conv = targets[0]
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            self.store.set_note(conv, text)
+            self.after_triage("note kept" if text.strip() else "note removed")
+
+        self.app.push_screen(NoteScreen(self.store.note(conv)), chosen)  # type: ignore[attr-defined]
 
     def action_reply(self) -> None:
         targets = self._targets_or_bell()
