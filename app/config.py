@@ -86,6 +86,8 @@ class AccountConfig(_Strict):
     enabled: bool = True
     smtp_saves_sent: bool | None = None
     """Whether the provider files SMTP submissions in Sent by itself; default from the preset."""
+    max_connections: int | None = Field(default=None, ge=1, le=100)
+    """IMAP connections to this mailbox at most; default from the preset (Gmail 15, Microsoft 365 20)."""
     imap: ServerConfig = ServerConfig()
     smtp: ServerConfig = ServerConfig()
     folders: FoldersConfig = FoldersConfig()
@@ -110,7 +112,8 @@ class GeneralConfig(_Strict):
     database: Path | None = None
     """SQLite file; default: in the platform data dir."""
     theme: str = "replydesk-dark"
-    idle_refresh_minutes: float = Field(default=10, gt=0, le=29)
+    idle_refresh_minutes: float = Field(default=10, gt=0, lt=29)
+    """Gmail (and RFC 2177) end an IDLE after 29 minutes: it is renewed before that."""
     poll_interval_seconds: float = Field(default=60, gt=0)
     initial_sync_days: int = Field(default=30, ge=1)
     log_file: Path | None = None
@@ -199,13 +202,25 @@ class Preset:
     archive: str | None
     trash: str
     smtp_saves_sent: bool
+    max_connections: int = 10
+    """Simultaneous IMAP connections the provider allows one mailbox (ours and the user's apps)."""
+    password_imap: bool = True
+    """Whether IMAP still takes a password (an app password) rather than OAuth only."""
 
 
 PRESETS: dict[str, Preset] = {
+    # Gmail: 15 IMAP connections per account; OAuth or an app password only (since autumn 2024);
+    # [Gmail]/All Mail holds every message again (it is the archive, never synced as a folder);
+    # its SMTP files what it sends in Sent itself
     "google": Preset(("imap.gmail.com", 993, "tls"), ("smtp.gmail.com", 465, "tls"),
-                     "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/All Mail", "[Gmail]/Trash", True),
+                     "[Gmail]/Sent Mail", "[Gmail]/Spam", "[Gmail]/All Mail", "[Gmail]/Trash", True,
+                     max_connections=15),
+    # Microsoft 365: no basic auth for IMAP; SMTP AUTH basic off by default for existing tenants from
+    # the end of December 2026; about 20 IMAP connections per mailbox; Exchange files SMTP
+    # submissions in Sent Items
     "microsoft": Preset(("outlook.office365.com", 993, "tls"), ("smtp.office365.com", 587, "starttls"),
-                        "Sent Items", "Junk Email", "Archive", "Deleted Items", True),
+                        "Sent Items", "Junk Email", "Archive", "Deleted Items", True,
+                        max_connections=20, password_imap=False),
     "yahoo": Preset(("imap.mail.yahoo.com", 993, "tls"), ("smtp.mail.yahoo.com", 465, "tls"),
                     "Sent", "Bulk", "Archive", "Trash", True),
     "icloud": Preset(("imap.mail.me.com", 993, "tls"), ("smtp.mail.me.com", 587, "starttls"),
@@ -252,6 +267,7 @@ class Account:
     """role -> preset name, used where LIST has no special-use flags."""
     smtp_saves_sent: bool
     oauth: OAuthConfig
+    max_connections: int = 10
 
     @property
     def domain(self) -> str:
@@ -289,6 +305,7 @@ def resolve_account(acc: AccountConfig) -> Account:
         folders=folders,
         smtp_saves_sent=preset.smtp_saves_sent if acc.smtp_saves_sent is None else acc.smtp_saves_sent,
         oauth=acc.oauth,
+        max_connections=acc.max_connections or preset.max_connections,
     )
 
 

@@ -71,6 +71,8 @@ class OAuthServer:
         self.pending_polls = 1
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.refresh_tokens: set[str] = set()
+        self.rotate = False
+        """Microsoft's way: a refresh token works once; each grant hands out the next one."""
         self.codes: dict[str, dict[str, str]] = {}
         self.device_codes: dict[str, int] = {}
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -192,7 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
         if grant == "refresh_token":
             if form.get("refresh_token") not in fake.refresh_tokens:
                 return self._json(400, {"error": "invalid_grant",
-                                        "error_description": "Token has been expired or revoked."})
+                                        "error_description": "AADSTS700082: The refresh token has expired due "
+                                                             "to inactivity." if microsoft else
+                                                             "Token has been expired or revoked."})
+            if fake.rotate:
+                fake.refresh_tokens.discard(form["refresh_token"])
             return self._json(200, fake.token_response(client_id, scope, microsoft))
         self._json(400, {"error": "unsupported_grant_type"})
 

@@ -4,6 +4,7 @@ protocol, refresh before connecting, revocation, and XOAUTH2 logins to Dovecot a
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from dataclasses import replace
@@ -13,7 +14,7 @@ import keyring
 import pytest
 import requests
 
-from app.auth import credentials, invalidate, oauth
+from app.auth import credentials, invalidate, oauth, oauth_google, oauth_microsoft
 from app.auth.secrets import keyring_key
 from app.config import parse_config
 from app.errors import ReauthNeeded, SecretError
@@ -191,3 +192,61 @@ async def test_google_loopback_flow_catches_the_browser_redirect(oauth_server, f
     await asyncio.to_thread(oauth.authorize, acc, show, never_asked, paste=False)
     assert (await credentials(acc)).mechanism == "xoauth2"
     assert keyring.get_password("replydesk", keyring_key(acc.email, "oauth-google"))
+
+
+def stored_refresh_token(email: str) -> str:
+    blob = json.loads(keyring.get_password("replydesk", keyring_key(email, "oauth-microsoft")))
+    [entry] = blob["RefreshToken"].values()
+    return entry["secret"]
+
+
+async def test_microsoft_rotated_refresh_tokens_are_saved_each_time(oauth_server, file_keyring):
+    """Microsoft hands out a new refresh token with every refresh, and (here, strictly) the old
+    one stops working: each must reach the keyring before the next start, or the mailbox needs a
+    new authorization (AADSTS700082 once the last saved one expires)."""
+    oauth_server.username = "rotate-ms@example.com"
+    oauth_server.expires_in = 60  # every connect refreshes
+    oauth_server.rotate = True
+    acc = oauth_account("microsoft", "rotate-ms@example.com", oauth_server)
+    await asyncio.to_thread(oauth.authorize, acc, print, never_asked)
+    seen = {stored_refresh_token(acc.email)}
+    for _ in range(3):
+        oauth_microsoft.forget(acc)  # a restart: the next refresh starts from the keyring
+        assert (await credentials(acc)).secret
+        saved = stored_refresh_token(acc.email)
+        assert saved in oauth_server.refresh_tokens and saved not in seen
+        seen.add(saved)
+    assert len(oauth_server.refresh_tokens) == 1  # only the newest one still works, and it is the saved one
+
+    oauth_server.revoke_all()
+    oauth_microsoft.forget(acc)
+    with pytest.raises(ReauthNeeded) as err:
+        await credentials(acc)
+    assert "AADSTS700082" in str(err.value)
+    assert err.value.hint.startswith("the mailbox was not connected for 90 days")
+
+
+async def test_google_token_refused_after_a_week_names_the_testing_status(oauth_server, file_keyring):
+    acc = oauth_account("google", "testing-g@example.com", oauth_server)
+    shown: list[str] = []
+
+    def paste(prompt: str) -> str:
+        return browser_visit(shown[-1].split("\n\n  ")[1].split("\n")[0], oauth_server.ca_file)
+
+    await asyncio.to_thread(oauth.authorize, acc, shown.append, paste, paste=True)
+    oauth_server.revoke_all()
+    await invalidate(acc)
+    with pytest.raises(ReauthNeeded) as fresh:
+        await credentials(acc)
+    assert "Testing" not in (fresh.value.hint or "")  # refused the same day: not the 7-day rule
+
+    # eight days later (the authorization's time, as stored beside the token, moved back)
+    key = keyring_key(acc.email, "oauth-google")
+    blob = json.loads(keyring.get_password("replydesk", key))
+    blob["authorized_at"] -= 8 * 86400
+    keyring.set_password("replydesk", key, json.dumps(blob))
+    oauth_google.forget(acc)
+    with pytest.raises(ReauthNeeded) as week:
+        await credentials(acc)
+    assert "an OAuth app in \"Testing\" status gets refresh tokens that expire after 7 days" in week.value.hint
+    assert "replydesk accounts auth testing-g" in week.value.hint

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import load_config, parse_config
+from app.config import PRESETS, load_config, parse_config
 from app.errors import ConfigError
 from tests.conftest import ROOT
 
@@ -124,3 +124,20 @@ def test_a_template_with_an_unknown_placeholder_is_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"replydesk: {cfg}: templates.hello: unknown placeholder {{firstname}} (known: first_name, name, "
         "email, company, subject, referral, my_name, my_first_name, my_email)"]
+
+
+def test_provider_facts_in_the_presets():
+    data = {"accounts": [
+        {"email": "g@acme.io", "provider": "google"},
+        {"email": "m@acme.io", "provider": "microsoft", "auth": "oauth2"},
+        {"email": "x@acme.io", "provider": "generic", "imap": {"host": "h"}, "smtp": {"host": "h"}},
+        {"email": "y@acme.io", "provider": "google", "max_connections": 4},
+    ]}
+    google, microsoft, generic, lower = parse_config(data).accounts
+    assert (google.max_connections, microsoft.max_connections, generic.max_connections) == (15, 20, 10)
+    assert lower.max_connections == 4
+    assert google.smtp_saves_sent and microsoft.smtp_saves_sent  # no APPEND to Sent after sending
+    assert google.folders["archive"] == "[Gmail]/All Mail"  # the archive: never synced as a folder
+    assert not PRESETS["microsoft"].password_imap
+    with pytest.raises(ConfigError, match="idle_refresh_minutes"):
+        parse_config({"general": {"idle_refresh_minutes": 29}})  # Gmail ends IDLE at 29 minutes

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from app.cli import main
+from tests.conftest import new_users
 from tests.servers.ports import free_port
 
 
@@ -111,6 +112,10 @@ def test_each_misconfiguration_gives_its_hint(dovecot, smtp_server, users, tmp_p
 
     status, detail = lines[("m365", "smtp", "auth")]
     assert status == "FAIL" and "basic auth disabled" in detail and "SMTP AUTH" in detail
+    assert "by default in existing ones from the end of December 2026" in detail
+    status, detail = lines[("m365", "imap", "login")]  # not even tried: Microsoft 365 takes no IMAP password
+    assert status == "FAIL" and detail.startswith("Microsoft 365 takes no password for IMAP")
+    assert 'set auth = "oauth2" and run replydesk accounts auth m365' in detail
 
     status, detail = lines[("tlsmode", "imap", "tls")]
     assert status == "FAIL" and f"port {dovecot.imap_port} speaks plaintext first" in detail
@@ -234,3 +239,15 @@ def test_a_ca_file_that_cannot_be_read_is_a_tls_failure_with_its_hint(dovecot, s
     for side in ("imap", "smtp"):
         status, detail = lines[("badca", side, "tls")]
         assert status == "FAIL" and "cannot load ca_file" in detail and "(hint: point ca_file at a PEM" in detail
+
+
+def test_doctor_finds_the_folders_the_engine_finds_below_an_inbox_prefix(inbox_prefix_dovecot, tmp_path, capsys):
+    """No special-use, every folder below INBOX.: the doctor finds Sent where the engine does."""
+    server = inbox_prefix_dovecot
+    user = known_to_dovecot(server, new_users(server, 1))[0]
+    path = write(tmp_path, account_toml(user, server, 1, account_id="courier"))
+    _, lines, _ = doctor(capsys, path)
+    status, detail = lines[("courier", "imap", "folders")]
+    assert status == "OK", detail
+    assert detail.startswith("Sent folder 'INBOX.Sent' (by name)")
+    assert "junk='INBOX.Junk'" in detail and "trash='INBOX.Trash'" in detail

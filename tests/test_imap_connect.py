@@ -4,6 +4,7 @@ any credential is sent, certificates verified, refused passwords and tokens repo
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -158,3 +159,25 @@ async def test_a_silent_server_is_noticed_at_the_idle_refresh(dovecot, users) ->
     finally:
         os.kill(pid, signal.SIGCONT)
         await conn.close()
+
+
+async def test_connections_per_mailbox_stay_within_its_budget(dovecot, users) -> None:
+    """Gmail allows 15 connections per account and Microsoft 365 about 20: replydesk never opens
+    more than the account's max_connections to one mailbox."""
+    [user] = users(1)
+    acc = replace(account(dovecot, user, port=dovecot.imaps_port, security="tls", ca_file=dovecot.ca_file),
+                  max_connections=2)
+    first, second, third = ImapConnection(acc), ImapConnection(acc), ImapConnection(acc)
+    await first.open()
+    await second.open()
+    try:
+        with pytest.raises(NetworkError, match="2 IMAP connections already open"):
+            await third.open()
+        await third.close()
+        await first.close()
+        third = ImapConnection(acc)
+        await third.open()  # one closed: room again
+        assert (await third.select("INBOX")).uidvalidity > 0
+    finally:
+        for conn in (first, second, third):
+            await conn.close()

@@ -56,10 +56,13 @@ def password_hint(account: Account, kind: Kind) -> str:
     if account.provider == "google":
         return ("Google refuses the account password: use an app password (2-Step Verification on), "
                 f"or auth = \"oauth2\"; store it with: replydesk accounts password {account.id}")
+    if account.provider == "microsoft" and kind == "smtp":
+        return ("Microsoft 365 has basic auth disabled for SMTP in many tenants, and by default in existing "
+                "ones from the end of December 2026: set auth = \"oauth2\" and run "
+                f"{oauth.reauth_command(account)}, or ask the admin to enable SMTP AUTH for the mailbox")
     if account.provider == "microsoft":
-        return ("Microsoft 365 has basic auth disabled for most tenants: set auth = \"oauth2\" and run "
-                f"{oauth.reauth_command(account)}, or ask the admin to enable "
-                f"{'SMTP AUTH' if kind == 'smtp' else 'IMAP'} for the mailbox")
+        return ("Microsoft 365 has basic auth disabled for IMAP (no password works): set auth = \"oauth2\" "
+                f"and run {oauth.reauth_command(account)}")
     if account.provider == "yahoo" or account.provider == "icloud":
         return f"{account.provider} needs an app-specific password; store it with: " \
                f"replydesk accounts password {account.id}"

@@ -29,14 +29,18 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from app.auth.oauth import account_lock, reauth_needed
 from app.auth.secrets import keyring_get, keyring_key, keyring_set
 from app.config import Account
-from app.errors import NetworkError, SecretError
+from app.errors import NetworkError, ReauthNeeded, SecretError
 
 SCOPES = ["https://mail.google.com/"]
 AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 KIND = "oauth-google"
 
+TESTING_TOKEN_DAYS = 7
+"""Refresh tokens of an OAuth app left in "Testing" status in Google Cloud die after 7 days."""
+
 _creds: dict[str, google.oauth2.credentials.Credentials] = {}
+_authorized_at: dict[str, float] = {}
 
 
 def _client(account: Account) -> tuple[str, str]:
@@ -49,7 +53,8 @@ def _client(account: Account) -> tuple[str, str]:
 
 def _save(account: Account, creds: google.oauth2.credentials.Credentials) -> None:
     blob = {"refresh_token": creds.refresh_token, "token": creds.token,
-            "expiry": creds.expiry.isoformat() if creds.expiry else None}
+            "expiry": creds.expiry.isoformat() if creds.expiry else None,
+            "authorized_at": _authorized_at.get(account.email)}
     keyring_set(keyring_key(account.email, KIND), json.dumps(blob))
 
 
@@ -60,6 +65,8 @@ def _load(account: Account) -> google.oauth2.credentials.Credentials:
     if not blob.get("refresh_token"):
         raise reauth_needed(account, "no Google authorization stored")
     expiry = datetime.datetime.fromisoformat(blob["expiry"]) if blob.get("expiry") else None
+    if blob.get("authorized_at"):
+        _authorized_at[account.email] = float(blob["authorized_at"])
     return google.oauth2.credentials.Credentials(
         token=blob.get("token"), refresh_token=blob["refresh_token"], expiry=expiry,
         token_uri=account.oauth.token_uri or TOKEN_URI, client_id=client_id,
@@ -77,8 +84,7 @@ def access_token(account: Account, *, force_refresh: bool = False) -> str:
                 forget(account)
                 text = str(exc.args[0] if exc.args else exc)
                 if "invalid_grant" in text or "invalid_client" in text or "unauthorized_client" in text:
-                    raise reauth_needed(account, f"Google refused the refresh token ({text.split(':')[0]})") \
-                        from None
+                    raise _refused(account, text) from None
                 raise NetworkError(f"{account.id}: token refresh failed: {text.splitlines()[0]}") from None
             except google.auth.exceptions.TransportError as exc:
                 raise NetworkError(f"{account.id}: cannot reach Google's token endpoint: "
@@ -175,12 +181,24 @@ def _exchange(account: Account, flow: InstalledAppFlow, state: str, redirect_url
     _finish(account, flow)
 
 
+def _refused(account: Account, text: str) -> ReauthNeeded:
+    err = reauth_needed(account, f"Google refused the refresh token ({text.split(':')[0]})")
+    authorized = _authorized_at.get(account.email)
+    if authorized is not None and time.time() - authorized >= (TESTING_TOKEN_DAYS - 0.5) * 86400:
+        days = (time.time() - authorized) / 86400
+        err.hint = (f"authorized {days:.0f} days ago: an OAuth app in \"Testing\" status gets refresh tokens "
+                    f"that expire after {TESTING_TOKEN_DAYS} days; publish it (OAuth consent screen > "
+                    f"Publish app) and then {err.hint}")
+    return err
+
+
 def _finish(account: Account, flow: InstalledAppFlow) -> None:
     creds = flow.credentials
     if not creds.refresh_token:
         raise SecretError(f"{account.id}: Google returned no refresh token",
                           "remove replydesk's access at myaccount.google.com/permissions and authorize again")
     forget(account)
+    _authorized_at[account.email] = time.time()
     _save(account, creds)
 
 

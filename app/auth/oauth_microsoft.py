@@ -1,7 +1,8 @@
 """Microsoft 365 OAuth through MSAL: the device-code flow (works over SSH) and silent refresh.
 
 Each account keeps its own MSAL ``SerializableTokenCache`` in the keyring (``<email>:oauth-microsoft``),
-saved whenever MSAL changes it. Every call here blocks (MSAL's constructor already does network IO
+saved whenever MSAL changes it: Microsoft hands out a new refresh token with every refresh, and a
+chain whose newest token was not kept ends within 90 days in AADSTS700082. Every call here blocks (MSAL's constructor already does network IO
 for authority discovery): call from a thread, never on the event loop.
 """
 
@@ -90,8 +91,11 @@ def access_token(account: Account, *, force_refresh: bool = False) -> str:
         error = (result or {}).get("error", "no refresh token")
         if error in ("invalid_grant", "interaction_required", "no refresh token", "invalid_client"):
             detail = ((result or {}).get("error_description") or "").splitlines()
-            raise reauth_needed(account, f"Microsoft refused the refresh token ({error}"
-                                   f"{': ' + detail[0] if detail else ''})")
+            err = reauth_needed(account, f"Microsoft refused the refresh token ({error}"
+                                         f"{': ' + detail[0] if detail else ''})")
+            if detail and "AADSTS700082" in detail[0]:
+                err.hint = f"the mailbox was not connected for 90 days, so its refresh token expired: {err.hint}"
+            raise err
         raise NetworkError(f"{account.id}: token refresh failed: {error}")
 
 

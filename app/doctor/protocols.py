@@ -6,8 +6,9 @@ import asyncio
 import base64
 import re
 
-from app.auth.credentials import Credentials, credentials, rejected
+from app.auth.credentials import Credentials, credentials, password_hint, rejected
 from app.auth.xoauth2 import xoauth2_string
+from app.config import PRESETS
 from app.doctor.hints import login_hint
 from app.doctor.steps import Failed, Protocol, Side
 from app.errors import ReplydeskError
@@ -108,6 +109,10 @@ class ImapChecks(Protocol):
         if creds.mechanism == "password" and "LOGINDISABLED" in caps:
             raise Failed("capabilities", f"{detail}: LOGINDISABLED", "the server refuses passwords here")
         side.ok("capabilities", detail)
+        if creds.mechanism == "password" and not PRESETS[side.account.provider].password_imap:
+            # a refused login would only add to the account's failed-login count
+            raise Failed("login", "Microsoft 365 takes no password for IMAP: basic auth is gone",
+                         password_hint(side.account, "imap"))
         await self.login(reader, writer, caps, mechanisms, creds)
         # servers announce their full list only to a logged-in client
         caps = await self.capabilities(reader, writer)

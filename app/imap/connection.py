@@ -37,6 +37,10 @@ WRONG_PORT_HINT = ("wrong port for the TLS mode? 993 is implicit TLS (security =
                    "143 is STARTTLS (security = \"starttls\")")
 
 
+_open_per_account: dict[str, int] = {}
+"""IMAP connections open in this process per account, against its ``max_connections``."""
+
+
 class ImapNo(ReplydeskError):
     """The server answered NO or BAD to a command (the link itself is fine)."""
 
@@ -54,10 +58,12 @@ class ImapConnection:
         self._loop = asyncio.get_running_loop()
         self._lost: asyncio.Future = self._loop.create_future()
         self.proto = ImapProtocol(self._loop, self._lost)
+        self._counted = False
 
     # -- connecting ----------------------------------------------------------------------
 
     async def open(self) -> None:
+        self._count_in()
         ep = self.account.imap
         ctx = client_context(ep.ca_file)
         implicit = ep.security == "tls"
@@ -208,7 +214,18 @@ class ImapConnection:
     def alive(self) -> bool:
         return not self._lost.done() and self.proto.bye is None
 
+    def _count_in(self) -> None:
+        acct = self.account
+        if _open_per_account.get(acct.id, 0) >= acct.max_connections:
+            raise NetworkError(f"{acct.id}: {acct.max_connections} IMAP connections already open to this mailbox",
+                               "its provider limits simultaneous connections (max_connections); this one waits")
+        _open_per_account[acct.id] = _open_per_account.get(acct.id, 0) + 1
+        self._counted = True
+
     def abort(self) -> None:
+        if self._counted:
+            self._counted = False
+            _open_per_account[self.account.id] -= 1
         transport = self.proto.transport
         if transport is not None and not transport.is_closing():
             transport.abort()
