@@ -197,6 +197,28 @@ async def test_health_shows_server_operations_not_carried_out(db: Path) -> None:
                "CREATE Archive: NO Invalid mailbox name" in text
 
 
+async def test_health_says_whether_the_server_pushes_and_how_late_mail_arrives(db: Path) -> None:
+    store = Store(db)
+    store.update_account("ana", capabilities="IMAP4rev1 IDLE", arrival_latency=0.4, arrival_via="push")
+    store.update_account("ben", capabilities="IMAP4rev1 IDLE", last_push=None, arrival_latency=48.0,
+                         arrival_via="poll")
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=(170, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "2 min ago · 0.4 s" in text
+        assert "New mail: the server pushes (last push 2 min ago); the newest message was here 0.4 s after " \
+               "it arrived, found by a push" in text
+        await pilot.press("j")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "New mail: the server offers IDLE but has pushed nothing yet (replydesk doctor tests it); the " \
+               "newest message was here 48 s after it arrived, found by a poll" in text
+
+
 async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -164,7 +164,12 @@ class AccountWatcher:
                     if role in roles:
                         await syncer.poll(roles[role], role)
                 next_poll = time.monotonic() + poll_every
+            before = await self.db.call(lambda s: s.folder_state(acct, inbox))
             await syncer.sync(inbox, "inbox")
+            if before is not None and before.uidvalidity:
+                via = "push" if reason == "push" else "poll"
+                await self.db.call(lambda s, b=before, via=via:
+                                   s.note_arrival(acct, inbox, b.uidvalidity, b.highest_uid, via))
             await self._synced()
 
     async def _synced(self) -> None:

@@ -230,5 +230,12 @@ V_WOKE_INDEX = """
 CREATE INDEX conversations_woke ON conversations (woke_at) WHERE woke_at IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX]
+V_ARRIVALS = """
+-- How new mail reaches a mailbox: the delay from the server's arrival time (INTERNALDATE) to the
+-- stored row for the newest message found, and whether a server push (IDLE) or a poll found it.
+ALTER TABLE accounts ADD COLUMN arrival_latency REAL;
+ALTER TABLE accounts ADD COLUMN arrival_via TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -48,6 +48,18 @@ class StateMixin:
         with self.db.tx() as conn:
             conn.execute(f"UPDATE accounts SET {cols} WHERE id = ?", [*fields.values(), account_id])
 
+    def note_arrival(self, account_id: str, folder: str, uidvalidity: int, after_uid: int, via: str) -> None:
+        """New mail stored past ``after_uid`` was found by ``via`` (``push`` or ``poll``): keep how
+        long after its arrival on the server it reached the store (the health view's latency)."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT max(received_at) FROM messages WHERE account = ? AND folder = ? "
+                               "AND uidvalidity = ? AND uid > ? AND direction = 'in'",
+                               (account_id, folder, uidvalidity, after_uid)).fetchone()
+            if row is None or row[0] is None:
+                return
+            conn.execute("UPDATE accounts SET arrival_latency = ?, arrival_via = ? WHERE id = ?",
+                         (max(0.0, now() - row[0]), via, account_id))
+
     def set_smtp_health(self, account_id: str, ok: bool, error: str | None = None) -> None:
         """What the last submission said about the account's SMTP server (the outbox drainer)."""
         with self.db.tx() as conn:

@@ -31,6 +31,33 @@ def _state_style(state: str) -> str:
     return ""
 
 
+def seconds(value: float) -> str:
+    if value < 10:
+        return f"{value:.1f} s"
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.0f} min"
+
+
+def arrival(acc: dict[str, Any]) -> str:
+    """How late the newest message arrived here after the server had it, and how it was found."""
+    latency = seconds(acc["arrival_latency"])
+    return latency if acc.get("arrival_via") == "push" else f"polled {latency}"
+
+
+def push_summary(acc: dict[str, Any], now: float) -> str:
+    """Whether the server pushes new mail to this mailbox, and the delay it has in practice."""
+    idle = "IDLE" in (acc.get("capabilities") or "").split()
+    if acc["last_push"]:
+        pushes = f"the server pushes (last push {ago(acc['last_push'], now)})"
+    elif idle:
+        pushes = "the server offers IDLE but has pushed nothing yet (replydesk doctor tests it)"
+    else:
+        pushes = "the server has no IDLE: new mail is found by polling"
+    if acc.get("arrival_latency") is None:
+        return pushes
+    how = "a push" if acc.get("arrival_via") == "push" else "a poll"
+    return f"{pushes}; the newest message was here {seconds(acc['arrival_latency'])} after it arrived, found by {how}"
+
+
 class HealthScreen(RefreshOnStoreChange, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -100,7 +127,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         return [
             Text(line(acc["id"])),
             Text(state.replace("_", " "), style=_state_style(state)),
-            Text(ago(acc["last_push"], now)),
+            Text(ago(acc["last_push"], now) + (f" · {arrival(acc)}" if acc.get("arrival_latency") is not None else "")),
             Text(f"{st.get('replies_today', 0):,}", justify="right"),
             Text(f"{sent:,}", justify="right"),
             Text(percent(st.get("bounces_7d", 0), sent), justify="right"),
@@ -140,6 +167,8 @@ class HealthScreen(RefreshOnStoreChange, Screen):
                 if acc["hint"]:
                     detail.append("\nHint: ", style="bold")
                     detail.append(line(acc["hint"]))
+                detail.append("\nNew mail: ", style="bold")
+                detail.append(push_summary(acc, now))
                 ops = self._not_done.get(acc["id"])
                 if ops is not None:
                     detail.append("\nNot on the server: ", style="bold")
