@@ -9,6 +9,7 @@ Secrets never live here: only the *way* to get them (keyring, ``password_command
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -92,11 +93,17 @@ class AccountConfig(_Strict):
     smtp: ServerConfig = ServerConfig()
     folders: FoldersConfig = FoldersConfig()
     oauth: OAuthConfig = OAuthConfig()
+    warmup_tag: str | list[str] | None = None
+    """This mailbox's warmup tag(s), as the sequencer shows it (Smartlead's ``warmup_key_id``,
+    Instantly's custom tag): mail received here that carries one is warmup."""
 
     @model_validator(mode="after")
     def _check(self) -> AccountConfig:
         if "@" not in self.email:
             raise ValueError(f"email: expected an email address, got {self.email!r}")
+        for tag in self.warmup_tags:
+            if problem := tag_problem(tag):
+                raise ValueError(f"warmup_tag: {problem}")
         if self.provider == "generic":
             for side in ("imap", "smtp"):
                 if not getattr(self, side).host:
@@ -106,6 +113,23 @@ class AccountConfig(_Strict):
     @property
     def key(self) -> str:
         return self.id or self.email
+
+    @property
+    def warmup_tags(self) -> tuple[str, ...]:
+        tags = [self.warmup_tag] if isinstance(self.warmup_tag, str) else (self.warmup_tag or [])
+        return tuple(t.strip() for t in tags if t.strip())
+
+
+_TAG_WORD = re.compile(r"[^\W_]")
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why a warmup tag cannot be matched as whole words, or None."""
+    if not _TAG_WORD.search(tag):
+        return f"expected a tag with letters or digits, got {tag!r}"
+    if len(tag) > 100:
+        return f"expected a tag of at most 100 characters, got {len(tag)}"
+    return None
 
 
 class GeneralConfig(_Strict):
@@ -153,6 +177,21 @@ class GeneralConfig(_Strict):
             return None
         from zoneinfo import ZoneInfo
         return ZoneInfo(self.timezone)
+    warmup_tags: list[str] = []
+    """Warmup tags of every mailbox: mail carrying one as a whole word is warmup (Noise view),
+    and replydesk never touches it on the server."""
+    own_domains: list[str] = []
+    """Domains that are yours: mail from them is internal, not a prospect's reply."""
+
+    @model_validator(mode="after")
+    def _check_noise(self) -> GeneralConfig:
+        for i, tag in enumerate(self.warmup_tags):
+            if problem := tag_problem(tag):
+                raise ValueError(f"warmup_tags[{i}]: {problem}")
+        for i, domain in enumerate(self.own_domains):
+            if "." not in domain.strip(".@ ") or " " in domain.strip():
+                raise ValueError(f"own_domains[{i}]: expected a domain such as acme.io, got {domain!r}")
+        return self
 
 
 class ConfigModel(_Strict):
@@ -268,6 +307,8 @@ class Account:
     smtp_saves_sent: bool
     oauth: OAuthConfig
     max_connections: int = 10
+    # not compared: a new tag is taken without reconnecting the mailbox (Engine.reload)
+    warmup_tags: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def domain(self) -> str:
@@ -306,6 +347,7 @@ def resolve_account(acc: AccountConfig) -> Account:
         smtp_saves_sent=preset.smtp_saves_sent if acc.smtp_saves_sent is None else acc.smtp_saves_sent,
         oauth=acc.oauth,
         max_connections=acc.max_connections or preset.max_connections,
+        warmup_tags=acc.warmup_tags,
     )
 
 

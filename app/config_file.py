@@ -1,7 +1,8 @@
 """Edit the config file as text, so the user's comments and layout survive.
 
 New accounts are appended as ``[[accounts]]`` tables; removing one cuts out only its block; a
-``[general]`` setting (the theme picked in the UI) replaces its one line.
+``[general]`` setting (the theme picked in the UI, a warmup tag accepted there) replaces its one
+line.
 Every edit is checked by parsing the whole result before the file is replaced (atomically),
 so a failed edit leaves the file as it was.
 """
@@ -29,6 +30,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     # a JSON string is a valid TOML basic string (same escapes)
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -179,3 +182,12 @@ def _header(line: str) -> str | None:
     """``[table]`` or ``[[array]]`` when the line opens one (comment and spaces dropped)."""
     head = line.split("#", 1)[0].strip().replace(" ", "")
     return head if head.startswith("[") and head.endswith("]") else None
+
+
+def add_warmup_tag(path: Path, tag: str) -> Config:
+    """Add ``tag`` to ``[general] warmup_tags`` (a tag already there, in any case, is kept as is)."""
+    config = check(path, read_text(path))
+    tags = list(config.general.warmup_tags)
+    if tag.casefold() in (t.casefold() for t in tags):
+        return config
+    return set_general(path, "warmup_tags", [*tags, tag])

@@ -28,12 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import paths
-from app.config import Account, Config
+from app.config import Account, Config, GeneralConfig
 from app.errors import EngineLocked
 from app.followups import FollowupClock, FollowupPolicy
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.watcher import AccountWatcher
+from app.mail import NoiseContext
+from app.noise import noise_context
 from app.smtp.outbox import OutboxDrainer
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ def log_to_file(path: Path) -> logging.Handler:
 
 # -- the engine ----------------------------------------------------------------------------
 
+def _without_noise(general: GeneralConfig) -> GeneralConfig:
+    return general.model_copy(update={"warmup_tags": [], "own_domains": []})
+
+
 class Engine:
     def __init__(self, config: Config, store_path: Path | str | None = None, *,
                  clock: Callable[[], float] = time.time) -> None:
@@ -135,7 +141,15 @@ class Engine:
         self._drainer: asyncio.Task | None = None
         self._outbox: OutboxDrainer | None = None
         self._log_handler: logging.Handler | None = None
+        self._noise: dict[str, NoiseContext] = {}
         self.running = False
+
+    def noise(self, account_id: str) -> NoiseContext:
+        """The warmup tags and own addresses mail for ``account_id`` is classified with."""
+        ctx = self._noise.get(account_id)
+        if ctx is None:
+            ctx = self._noise[account_id] = noise_context(self.config, account_id)
+        return ctx
 
     async def start(self) -> None:
         self._lock.acquire()
@@ -166,7 +180,8 @@ class Engine:
 
     def _start_watcher(self, account: Account) -> None:
         assert self._db is not None and self._parser is not None
-        watcher = AccountWatcher(account, self.config.general, self._db, self._parser, self._slots)
+        watcher = AccountWatcher(account, self.config.general, self._db, self._parser, self._slots,
+                                 noise=lambda: self.noise(account.id))
         self.watchers[account.id] = watcher
         self._tasks[account.id] = asyncio.create_task(watcher.run(), name=f"imap-{account.id}")
 
@@ -203,7 +218,8 @@ class Engine:
         new = {a.id: a for a in config.accounts if a.enabled}
         restart = [k for k in new if k in old and (old[k] != new[k] or
                                                    (k in self.watchers and self.watchers[k].stopped))]
-        general_changed = config.general != self.config.general
+        # warmup tags and own domains apply to the next message parsed: no reconnect for them
+        general_changed = _without_noise(config.general) != _without_noise(self.config.general)
         if general_changed:
             restart = list(new.keys() & old.keys())
         gone = [k for k in old if k not in new]
@@ -211,6 +227,7 @@ class Engine:
         if self.followups is not None:
             self.followups.policy = FollowupPolicy(config.general)
             self.followups.kick()
+        self._noise.clear()
         if self._outbox is not None:
             self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)

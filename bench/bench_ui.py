@@ -51,7 +51,7 @@ def fill(path: Path, messages: int, accounts: int = 50) -> None:
             at = now - i * 30 - rnd.random() * 30
             roll = rnd.random()
             kind, category = (("bounce", "bounce") if roll < 0.12 else ("autoreply", "out_of_office") if roll < 0.2
-                              else ("human", rnd.choice(CATEGORIES)))
+                              else ("reply", rnd.choice(CATEGORIES)))
             sender = f"prospect{i}@company{i % 997}.example"
             subject = f"Re: {rnd.choice(WORDS)} {rnd.choice(WORDS)} for company {i % 997}"
             text = " ".join(rnd.choice(WORDS) for _ in range(30))
@@ -88,12 +88,12 @@ def arrive(path: Path) -> int:
             conv = conn.execute(
                 "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
                 "last_inbound_at, message_count, inbound_count, unread_count) VALUES "
-                "('box00', ?, 'Re: just arrived', 'new@arrival.example', 'human', 'interested', ?, 1, 1, 1)",
+                "('box00', ?, 'Re: just arrived', 'new@arrival.example', 'reply', 'interested', ?, 1, 1, 1)",
                 (f"<arrival{now}@x>", now)).lastrowid
             conn.execute(
                 "INSERT INTO messages (account, folder, uidvalidity, uid, message_id, conversation_id, "
                 "from_addr, subject, received_at, kind, category) VALUES "
-                "('box00', 'INBOX', 2, ?, ?, ?, 'new@arrival.example', 'Re: just arrived', ?, 'human', "
+                "('box00', 'INBOX', 2, ?, ?, ?, 'new@arrival.example', 'Re: just arrived', ?, 'reply', "
                 "'interested')", (int(now * 1000) % 2_000_000_000, f"<arrival{now}@x>", conv, now))
         return conv
     finally:

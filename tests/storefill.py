@@ -20,7 +20,7 @@ def parsed(message_id: str, subject: str, sender: str, *, text: str = "hello", n
 
 
 def incoming(uid: int, message_id: str, subject: str, sender: str, *, folder: str = "INBOX",
-             uidvalidity: int = 1, kind: str = "human", category: str = "uncategorized",
+             uidvalidity: int = 1, kind: str = "reply", category: str = "uncategorized",
              bounces: list[BounceRecipient] | None = None, direction: str = "in",
              flags: frozenset[str] = frozenset(), received_at: float | None = None,
              **kw) -> IncomingMessage:

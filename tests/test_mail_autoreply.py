@@ -102,7 +102,7 @@ def _score(rows: list[tuple[str, str, str]]) -> tuple[int, list[str]]:
     right, misses = 0, []
     for lang, expected, text in rows:
         result = classify(parse(_message(text, human=expected == "human")))
-        got = result.kind if expected == "human" else (
+        got = ("human" if result.kind == "reply" else result.kind) if expected == "human" else (
             result.category if result.kind == "autoreply" else result.kind)
         right += got == expected
         if got != expected:

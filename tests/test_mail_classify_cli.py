@@ -46,9 +46,9 @@ def test_text_output_and_extra_rules(capsys, tmp_path):
     rules = tmp_path / "rules.toml"
     rules.write_text("[intent.interested]\npatterns = ['count me in']\n")
     assert _run(str(message)) == 0
-    assert "human/uncategorized" in capsys.readouterr().out
+    assert "reply/uncategorized" in capsys.readouterr().out
     assert _run("--rules", str(rules), str(message)) == 0
-    assert "human/interested" in capsys.readouterr().out
+    assert "reply/interested" in capsys.readouterr().out
 
 
 def test_text_output_is_terminal_safe(capsys, tmp_path):

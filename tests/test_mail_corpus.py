@@ -45,7 +45,8 @@ def test_flufl_bounces():
         got = {r.address.lower() for r in result.bounce_recipients}
         want = {a.lower() for a in expected.split(",") if a}
         if kind != "bounce":
-            assert result.kind == kind, (name, result.kind, result.reasons)
+            # the corpus labels a person's answer "human", replydesk calls it a reply
+            assert result.kind == ("reply" if kind == "human" else kind), (name, result.kind, result.reasons)
             continue
         bounces += 1
         detected += result.kind == "bounce"
@@ -74,7 +75,7 @@ def test_talon_human_replies():
     for name, _kind, _ in rows:
         message = parse((folder / name).read_bytes())
         result = classify(message)
-        assert result.kind == "human", (name, result.kind, result.reasons)
+        assert result.kind == "reply", (name, result.kind, result.reasons)
         expected_file = folder / f"{Path(name).stem}_reply_text"
         if name.startswith("reply-quotations"):
             continue  # not a "Hello" reply; upstream uses it for other tests

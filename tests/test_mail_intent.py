@@ -545,7 +545,7 @@ def test_held_out_replies():
 
 def test_quoted_cold_email_is_not_read():
     result = classify(parse(_message("Thanks for reaching out.", quoted=True)))
-    assert result.kind == "human"
+    assert result.kind == "reply"
     assert result.category == "uncategorized"
 
 

@@ -201,7 +201,7 @@ def test_out_of_office_phrase_above_a_quote_is_a_human():
            b"I'm out of office until Monday, but yes, interested - let's set up a call.\n\n"
            b"On Mon, 2 Mar 2026, Bob <b@s.io> wrote:\n> Hi\n")
     result = classify(parse(raw))
-    assert result.kind == "human" and result.category == "meeting"
+    assert result.kind == "reply" and result.category == "meeting"
 
 
 def test_microsoft_oof_headers_alone_mean_out_of_office():
@@ -224,7 +224,7 @@ def test_person_quoting_bounce_wording_is_not_a_bounce():
            b"My colleague said your email could not be delivered to <tom@acme.example>: "
            b"user unknown. Sounds interesting though, send me the pricing.\n")
     result = classify(parse(raw))
-    assert result.kind == "human" and result.category == "interested"
+    assert result.kind == "reply" and result.category == "interested"
 
 
 def test_html_only_replies_split_and_classified():
@@ -251,14 +251,14 @@ def test_our_own_subject_does_not_make_an_auto_reply():
     raw = (b"From: Jane <jane@acme.example>\nSubject: Re: Absence management on holiday season\n"
            b"In-Reply-To: <c@s>\n\nNot interested, thanks.\n")
     result = classify(parse(raw))
-    assert (result.kind, result.category) == ("human", "not_interested")
+    assert (result.kind, result.category) == ("reply", "not_interested")
 
 
 def test_bounce_words_in_our_subject_and_quote_are_not_a_bounce():
     raw = (b"From: Jane <jane@acme.example>\nSubject: Re: Fewer delivery failures for Acme\n"
            b"In-Reply-To: <c@s>\n\nWho are your customers?\n\nOn Mon, Bob <b@s.io> wrote:\n"
            b"> Parcels that could not be delivered cost you money.\n")
-    assert classify(parse(raw)).kind == "human"
+    assert classify(parse(raw)).kind == "reply"
 
 
 def test_return_date_from_the_subject():

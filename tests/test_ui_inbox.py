@@ -312,7 +312,7 @@ async def test_paging_through_many_conversations(tmp_path: Path) -> None:
         for i in range(1, 1201):
             conn.execute("INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
                          "last_inbound_at, message_count, inbound_count) VALUES "
-                         "('ana', ?, ?, ?, 'human', 'uncategorized', ?, 1, 1)",
+                         "('ana', ?, ?, ?, 'reply', 'uncategorized', ?, 1, 1)",
                          (f"t{i}", f"subject {i}", f"p{i}@x.example", NOW - i * 60))
     store.close()
     app = make_app(db)
@@ -337,7 +337,7 @@ async def test_paging_through_many_conversations(tmp_path: Path) -> None:
             other.db.conn.execute(
                 "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
                 "last_inbound_at, message_count, inbound_count) VALUES "
-                "('ana', 'tnew', 'brand new', 'new@x.example', 'human', 'uncategorized', ?, 1, 1)", (NOW,))
+                "('ana', 'tnew', 'brand new', 'new@x.example', 'reply', 'uncategorized', ?, 1, 1)", (NOW,))
         other.close()
         await until(pilot, lambda: len(inbox.pager) == 1201)
         assert len(inbox.pager) == 1201

@@ -238,7 +238,7 @@ async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
         other.add_messages("ana", [inbound(9, message(
             "<r9@prospect.io>", "Re: Quick question about Acme", "carol@prospect.io", name="Carol Diaz",
             new_text="Also, can you send pricing?", in_reply_to="<r1@prospect.io>", at=NOW - 60),
-            "human", "interested")])
+            "reply", "interested")])
         other.close()
         await until(pilot, lambda: "Also, can you send pricing?" in screen_text(app))
         await pilot.press("G")

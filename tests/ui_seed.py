@@ -33,7 +33,7 @@ def message(message_id: str, subject: str, sender: str, *, name: str = "", to: s
         thread_key=refs[0] if refs else message_id)
 
 
-def inbound(uid: int, parsed: ParsedMessage, kind: str = "human", category: str = "uncategorized", *,
+def inbound(uid: int, parsed: ParsedMessage, kind: str = "reply", category: str = "uncategorized", *,
             reasons: list[str] | None = None, seen: bool = False,
             bounces: list[BounceRecipient] | None = None) -> IncomingMessage:
     cls = Classification(kind, category, 0.9, reasons or [f"matched {category}"], bounces or [])
@@ -71,10 +71,10 @@ def seed(path: Path) -> Path:
                            quoted="On Sat, Ana Reyes wrote:\n> Hi Carol, would a demo help your team?",
                            in_reply_to="<out1@acme.io>", at=NOW - 2 * HOUR,
                            attachments=[Attachment("requirements.pdf", "application/pdf", 48_000)]),
-                "human", "interested", reasons=["asks to talk", "proposes a day"]),
+                "reply", "interested", reasons=["asks to talk", "proposes a day"]),
         inbound(2, message("<r2@globex.com>", "Re: Idea for Globex", "erin@globex.com", name="Erin Ko",
                            new_text="Send me a calendar invite for Thursday.", in_reply_to="<out2@acme.io>",
-                           at=NOW - 26 * HOUR), "human", "meeting", seen=True),
+                           at=NOW - 26 * HOUR), "reply", "meeting", seen=True),
         inbound(3, message("<evil@spam.example>", "[red]Alert[/red] \x1b[31mpay now", "mallory@spam.example",
                            name="[bold]Mallory[/bold]", new_text="click [link=http://evil.example]here[/link] now",
                            at=NOW - 5 * HOUR)),
@@ -85,7 +85,7 @@ def seed(path: Path) -> Path:
     store.add_messages("ben", [
         inbound(1, message("<r3@hooli.com>", "Re: Partnership", "gavin@hooli.com", name="Gavin Belson",
                            to="ben@acme-mail.com", new_text="Not interested, please stop.", at=NOW - 3 * HOUR),
-                "human", "not_interested", seen=True),
+                "reply", "not_interested", seen=True),
         inbound(2, message("<dsn1@mx.example>", "Undelivered Mail Returned to Sender",
                            "mailer-daemon@mx.example", to="ben@acme-mail.com",
                            new_text="Delivery to nobody@gone.example failed permanently.", at=NOW - 4 * HOUR),
@@ -102,7 +102,7 @@ def add_reply(path: Path, uid: int, subject: str, sender: str, name: str, at: fl
     try:
         store.add_messages("ana", [inbound(uid, message(f"<new{uid}@x.example>", subject, sender, name=name,
                                                         new_text="Just saw this, tell me more.", at=at),
-                                           "human", category)])
+                                           "reply", category)])
     finally:
         store.close()
 

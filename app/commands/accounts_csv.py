@@ -4,7 +4,8 @@ Column names are matched case-insensitively, with spaces, dashes and underscores
 ``email``/``from_email``, ``name``/``from_name`` (or ``first_name`` + ``last_name``), ``imap_host``,
 ``imap_port``, ``imap_username``/``imap_user``/``imap_user_name``, ``imap_password``, the same four
 for SMTP, and optionally ``username``/``user_name`` and ``password`` (both sides), ``provider``, ``id``,
-``imap_security``/``smtp_security``. Other columns are ignored and reported. That covers Instantly's
+``imap_security``/``smtp_security``, and the mailbox's warmup tag (``warmup_tag``, or the vendors'
+names: Smartlead's ``warmup_key_id``, Instantly's ``warmup_custom_ftag``). Other columns are ignored and reported. That covers Instantly's
 and Smartlead's mailbox exports as well as hand-made sheets.
 
 Every row is checked before anything is stored; the caller imports all rows or none.
@@ -28,6 +29,8 @@ ALIASES = {
     "id": "id", "provider": "provider", "password": "password",
     # one login for both sides (Smartlead's smtp columns are plain user_name/password)
     "username": "username", "user_name": "username", "login": "username",
+    # the tag a warmup network stamps on this mailbox's warmup mail (Smartlead, Instantly)
+    "warmup_tag": "warmup_tag", "warmup_key_id": "warmup_tag", "warmup_custom_ftag": "warmup_tag",
 }
 for _s in ("imap", "smtp"):
     ALIASES.update({
@@ -108,6 +111,7 @@ def _row_account(row: dict[str, str]) -> tuple[ImportedAccount | None, list[str]
         smtp["username"] = None
     table: dict[str, Any] = {"id": row.get("id", "").strip() or None, "email": email,
                              "name": _name(row), "provider": provider,
+                             "warmup_tag": row.get("warmup_tag", "").strip() or None,
                              "imap": imap, "smtp": smtp}
     shared = row.get("password", "")
     imap_pw = row.get("imap_password", "") or shared
@@ -165,7 +169,11 @@ def read_accounts(path: Path, existing: set[str]) -> CsvResult:
         line, next_line = next_line, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
-        row = {col: cell for col, cell in zip(columns, cells) if col is not None}
+        row: dict[str, str] = {}
+        for col, cell in zip(columns, cells):
+            # two columns for one field (a warmup_tag and a warmup_key_id): the first filled wins
+            if col is not None and (col not in row or not row[col].strip()):
+                row[col] = cell
         account, row_problems = _row_account(row)
         for problem in row_problems:
             problems.append(f"{path}:{line}: {problem}")

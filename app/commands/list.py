@@ -8,6 +8,8 @@ import sys
 from datetime import datetime, timezone
 
 from app.commands.common import open_config_and_store
+from app.errors import UsageError
+from app.mail.noise import KINDS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,6 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--account", metavar="A", help="only this account (id or email)")
     p.add_argument("--category", metavar="C", help="only this category")
     p.add_argument("--unread", action="store_true", help="only unread messages")
+    p.add_argument("--kind", metavar="K", help=f"only this kind: {', '.join(KINDS)}")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -23,10 +26,12 @@ def _iso(ts: float | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kind is not None and args.kind not in KINDS:
+        raise UsageError(f"--kind: unknown kind {args.kind!r} (one of {', '.join(KINDS)})")
     config, store = open_config_and_store(args)
     account = config.account(args.account).id if args.account else None
     rows = store.list_messages(limit=args.limit, account=account, category=args.category,
-                               unread=args.unread)
+                               unread=args.unread, kind=args.kind)
     out = sys.stdout
     for row in rows:
         item = {
@@ -36,13 +41,13 @@ def run(args: argparse.Namespace) -> int:
             "received": _iso(row["received_at"]), "kind": row["kind"], "category": row["category"],
             "category_source": row["category_source"], "seen": bool(row["seen"]),
             "answered": bool(row["answered"]), "archived": bool(row["archived"]),
-            "conversation": row["conversation"],
+            "conversation": row["conversation"], "reason": row["reason"],
         }
         if args.json:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         else:
             when = (item["date"] or "")[:16].replace("T", " ")
             flag = " " if item["seen"] else "*"
-            out.write(f"{flag} {when:16}  {item['category']:<15} {row['account'][:24]:<24} "
+            out.write(f"{flag} {when:16}  {item['kind']:<9} {item['category']:<15} {row['account'][:24]:<24} "
                       f"{(row['from'] or '')[:30]:<30} {row['subject'][:60]}\n")
     return 0

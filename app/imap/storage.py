@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.imap.responses import Fetched
-from app.mail import classify, parse
+from app.mail import NoiseContext, classify, parse
 from app.store import IncomingMessage, Store
 from app.store.triage import keyword_label
 
@@ -42,8 +42,10 @@ class StoreThread:
         self._executor.shutdown(wait=False)
 
 
-def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched]) -> list[IncomingMessage]:
-    """Parse and classify one fetched batch (CPU work: runs in the parse executor)."""
+def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
+                noise: NoiseContext | None = None) -> list[IncomingMessage]:
+    """Parse and classify one fetched batch (CPU work: runs in the parse executor); ``noise``: the
+    account's warmup tags and own addresses."""
     out = []
     for item in fetched:
         if item.body is None:
@@ -53,7 +55,7 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
             parsed.size = item.size
         out.append(IncomingMessage(
             folder=folder, uidvalidity=uidvalidity, uid=item.uid, parsed=parsed,
-            classification=classify(parsed) if direction == "in" else None,
+            classification=classify(parsed, context=noise) if direction == "in" else None,
             flags=item.flags, received_at=item.internaldate, modseq=item.modseq, direction=direction))
     return out
 
@@ -82,10 +84,11 @@ class ParsePool:
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
 
-    async def parse(self, folder: str, uidvalidity: int, direction: str,
-                    fetched: list[Fetched]) -> list[IncomingMessage]:
+    async def parse(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
+                    noise: NoiseContext | None = None) -> list[IncomingMessage]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, to_incoming, folder, uidvalidity, direction, fetched)
+        return await loop.run_in_executor(self._executor, to_incoming, folder, uidvalidity, direction, fetched,
+                                          noise)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

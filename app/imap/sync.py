@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from app.config import Account
 from app.imap.connection import ImapConnection
 from app.imap.responses import search_date, uid_set
 from app.imap.storage import ParsePool, StoreThread, store_batch
+from app.mail import NoiseContext
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,12 @@ class FolderSync:
     """Syncs the folders of one account over its connection."""
 
     def __init__(self, conn: ImapConnection, db: StoreThread, parser: ParsePool, account: Account,
-                 initial_sync_days: int, *, flag_refresh_seconds: float = FLAG_REFRESH_SECONDS) -> None:
+                 initial_sync_days: int, noise: Callable[[], NoiseContext] | None = None, *,
+                 flag_refresh_seconds: float = FLAG_REFRESH_SECONDS) -> None:
         self.conn = conn
+        self.noise = noise
+        """The account's warmup tags and own addresses, read for every batch (a tag learned in the
+        UI applies from the next message on)."""
         self.db = db
         self.parser = parser
         self.account = account
@@ -118,7 +124,8 @@ class FolderSync:
             for chunk in chunks:
                 fetched = await self.conn.uid_fetch(uid_set(chunk), items)
                 await parsing.put((chunk, asyncio.ensure_future(
-                    self.parser.parse(folder, uidvalidity, direction, fetched))))
+                    self.parser.parse(folder, uidvalidity, direction, fetched,
+                                      self.noise() if self.noise else None))))
             await parsing.put(None)
 
         fetcher = asyncio.ensure_future(fetch_all())

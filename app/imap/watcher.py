@@ -22,6 +22,7 @@ from app.imap.connection import ImapConnection, ImapNo
 from app.imap.ops import OpsRunner
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.sync import FolderSync
+from app.mail import NoiseContext
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ class Backoff:
 class AccountWatcher:
     def __init__(self, account: Account, general: GeneralConfig, db: StoreThread, parser: ParsePool,
                  connect_slots: asyncio.Semaphore, *,
-                 on_state: Callable[[str, str], None] | None = None) -> None:
+                 on_state: Callable[[str, str], None] | None = None,
+                 noise: Callable[[], NoiseContext] | None = None) -> None:
         self.account = account
+        self.noise = noise
         self.general = general
         self.db = db
         self.parser = parser
@@ -133,7 +136,8 @@ class AccountWatcher:
                 s.save_folder(acct, name, role=role)
         await self.db.call(save_roles)
 
-        syncer = FolderSync(conn, self.db, self.parser, self.account, self.general.initial_sync_days)
+        syncer = FolderSync(conn, self.db, self.parser, self.account, self.general.initial_sync_days,
+                            self.noise)
         ops = OpsRunner(conn, self.db, self.account, roles, conn.select)
         inbox = roles["inbox"]
         # the user's intents first, so a flag resync cannot undo them before they reach the server

@@ -1,9 +1,17 @@
-"""classify(message) -> bounce, auto-reply or human, with the category and the reasons why."""
+"""classify(message) -> its kind (reply, bounce, autoreply, warmup, internal, bulk), the category
+and the reasons why.
+
+Noise is decided before intent: warmup mail first (its tag wins over everything, so a bounce or
+an auto-answer inside a warmup thread stays the warmup tool's), then bounces and automatic
+answers, then mail from the user's own mailboxes and bulk mail; what is left is a reply, whose
+intent is read last. The warmup tags and the user's own addresses come in a ``NoiseContext``.
+"""
 
 from __future__ import annotations
 
-from app.mail import autoreply, bounce
+from app.mail import autoreply, bounce, noise
 from app.mail.intent import read_intent
+from app.mail.noise import NoiseContext
 from app.mail.rules import Rules, default_rules
 from app.mail.types import Classification, ParsedMessage
 
@@ -11,21 +19,26 @@ BOUNCE_THRESHOLD = 0.5
 AUTOREPLY_THRESHOLD = 0.5
 
 
-def classify(message: ParsedMessage, rules: Rules | None = None) -> Classification:
-    """Classify a parsed message. ``rules`` (from ``load_rules``) are added to the shipped ones.
+def classify(message: ParsedMessage, rules: Rules | None = None,
+             context: NoiseContext | None = None) -> Classification:
+    """Classify a parsed message. ``rules`` (from ``load_rules``) are added to the shipped ones;
+    ``context`` names the warmup tags and the user's own addresses (none by default).
 
-    Pure and total: any failure inside degrades to an uncategorized human reply with the
-    error as its reason, so one odd message never stops an inbox sync.
+    Pure and total: any failure inside degrades to an uncategorized reply with the error as its
+    reason, so one odd message never stops an inbox sync.
     """
     active = default_rules() if rules is None else default_rules().merged(rules)
     try:
-        return _classify(message, active)
+        return _classify(message, active, context or noise.EMPTY)
     except Exception as exc:
-        return Classification(kind="human", category="uncategorized", confidence=0.0,
+        return Classification(kind="reply", category="uncategorized", confidence=0.0,
                               reasons=[f"classifier error: {type(exc).__name__}"])
 
 
-def _classify(pm: ParsedMessage, rules: Rules) -> Classification:
+def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext) -> Classification:
+    warmup = noise.warmup_reason(ctx, pm.subject, pm.new_text, pm.quoted_text)
+    if warmup:
+        return Classification(kind="warmup", category="warmup", confidence=1.0, reasons=[warmup])
     if bounce.is_candidate(pm):
         report = bounce.analyze(pm)
         if report.from_mail_system and report.score >= BOUNCE_THRESHOLD:
@@ -38,7 +51,13 @@ def _classify(pm: ParsedMessage, rules: Rules) -> Classification:
             kind="autoreply", category="out_of_office" if auto.out_of_office else "auto_reply",
             confidence=auto.score, reasons=auto.reasons, ooo_until=auto.until,
             referral=auto.referral)
+    internal = noise.internal_reason(ctx, pm)
+    if internal:
+        return Classification(kind="internal", category="internal", confidence=1.0, reasons=[internal])
+    bulk = noise.bulk_reason(pm)
+    if bulk:
+        return Classification(kind="bulk", category="bulk", confidence=0.9, reasons=[bulk])
     category, confidence, reasons = read_intent(pm, rules)
     return Classification(
-        kind="human", category=category, confidence=confidence, reasons=reasons,
+        kind="reply", category=category, confidence=confidence, reasons=reasons,
         referral=autoreply.referral(pm) if category == "wrong_person" else None)

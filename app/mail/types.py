@@ -65,10 +65,12 @@ class BounceRecipient:
 @dataclass
 class Classification:
     kind: str
-    """``bounce``, ``autoreply`` or ``human``."""
+    """``reply`` (a person answering), ``bounce``, ``autoreply``, or noise: ``warmup``,
+    ``internal`` (from the user's own mailboxes), ``bulk`` (newsletters, notifications)."""
     category: str
     """``interested``, ``meeting``, ``not_interested``, ``unsubscribe``, ``wrong_person``,
-    ``out_of_office``, ``bounce``, ``auto_reply`` or ``uncategorized``."""
+    ``out_of_office``, ``bounce``, ``auto_reply`` or ``uncategorized``; noise carries its kind
+    (``warmup``, ``internal``, ``bulk``)."""
     confidence: float
     reasons: list[str]
     bounce_recipients: list[BounceRecipient] = field(default_factory=list)

@@ -8,15 +8,17 @@ from app.store.db import Database
 from app.store.followups import FollowupMixin
 from app.store.inbox import InboxFilter, InboxMixin
 from app.store.messages import IncomingMessage, MessagesMixin
+from app.store.noise import NoiseMixin, Reapplied
 from app.store.outbox import OutboxMixin
 from app.store.state import FolderState, StateMixin
 from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
-__all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "open_store"]
+__all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied", "open_store"]
 
 
-class Store(MessagesMixin, TriageMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin, FollowupMixin):
+class Store(MessagesMixin, TriageMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
+            FollowupMixin):
     """One connection to the database with every query replydesk makes.
 
     Not shared between threads: each thread (and each process) opens its own.

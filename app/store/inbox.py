@@ -9,21 +9,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.mail.noise import NOISE_KINDS
 from app.store.db import Database
 from app.store.followups import AWAKE, PENDING
 
+NOISE_SQL = ", ".join(f"'{k}'" for k in NOISE_KINDS)
 VIEW_CLAUSES = {
-    "replies": f"c.archived = 0 AND (c.kind = 'human' OR c.woke_reason IS NOT NULL) AND {AWAKE}",
+    "replies": f"c.archived = 0 AND (c.kind = 'reply' OR c.woke_reason IS NOT NULL) AND "
+                f"coalesce(c.kind, '') NOT IN ({NOISE_SQL}) AND {AWAKE}",
     "bounces": f"c.archived = 0 AND c.kind = 'bounce' AND {AWAKE}",
     "auto": f"c.archived = 0 AND c.kind = 'autoreply' AND c.woke_reason IS NULL AND {AWAKE}",
     "snoozed": f"c.archived = 0 AND {PENDING}",
     "archived": "c.archived = 1",
     "all": "1",
+    "noise": f"c.archived = 0 AND c.kind IN ({NOISE_SQL})",
 }
-"""What each view shows: ``replies``, human replies and whatever came back from a snooze or a
-wait (the default); ``bounces`` and ``auto``, the noise, set aside; ``snoozed``, what is snoozed
-or waits for an answer; ``archived``; ``all``. Snoozed and waiting conversations are out of the
-first three until they come back."""
+"""What each view shows: ``replies``, people's replies and whatever came back from a snooze or a
+wait (the default; never noise); ``bounces`` and ``auto``, set aside; ``snoozed``, what is snoozed
+or waits for an answer; ``archived``; ``all``; ``noise``, warmup, internal and bulk mail with the
+reason. Snoozed and waiting conversations are out of the first three until they come back."""
 VIEWS = tuple(VIEW_CLAUSES)
 
 
@@ -74,8 +78,11 @@ def _where(f: InboxFilter) -> tuple[str, list[Any]]:
 CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_name", "snippet", "kind",
                         "category", "last_inbound_at", "last_message_at", "message_count",
                         "inbound_count", "unread_count", "archived", "snoozed_until", "snooze_reason",
-                        "waiting_since", "woke_reason", "note")
-_SELECT = "SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS) + " FROM conversations c"
+                        "waiting_since", "woke_reason", "note", "reason")
+# the latest inbound message's first reason: why a row is noise, shown in the Noise view
+_REASON = "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)"
+_SELECT = ("SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS[:-1]) + f", {_REASON}"
+           " FROM conversations c")
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
 
 
@@ -160,7 +167,7 @@ class InboxMixin:
         return date, and whether we answered."""
         marks = ", ".join("?" * len(categories))
         params: list[Any] = list(categories)
-        where = f"c.category IN ({marks}) AND c.last_inbound_id IS NOT NULL"
+        where = f"c.category IN ({marks}) AND c.last_inbound_id IS NOT NULL AND c.kind NOT IN ({NOISE_SQL})"
         if account:
             where += " AND c.account = ?"
             params.append(account)
@@ -176,11 +183,15 @@ class InboxMixin:
         return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,
-                      category: str | None = None, unread: bool = False,
+                      category: str | None = None, unread: bool = False, kind: str | None = None,
                       folder_roles: tuple[str, ...] = ("inbox", "junk")) -> list[dict[str, Any]]:
-        """The unified inbox as messages, newest first (``replydesk list``)."""
+        """The unified inbox as messages, newest first (``replydesk list``); ``kind``: only
+        replies, bounces, auto-replies, warmup, internal or bulk mail."""
         clauses = ["m.direction = 'in'"]
         params: list[Any] = []
+        if kind:
+            clauses.append("m.kind = ?")
+            params.append(kind)
         if account:
             clauses.append("m.account = ?")
             params.append(account)
@@ -191,14 +202,14 @@ class InboxMixin:
             clauses.append("m.seen = 0")
         sql = ("SELECT m.id, m.account, m.folder, m.uid, m.message_id, m.from_addr, m.from_name, m.subject, "
                "m.sent_at, m.received_at, m.kind, m.category, m.category_source, m.seen, m.answered, "
-               "m.archived, m.snippet, m.conversation_id FROM messages m WHERE " + " AND ".join(clauses) +
+               "m.archived, m.snippet, m.conversation_id, json_extract(m.reasons, '$[0]') FROM messages m WHERE " + " AND ".join(clauses) +
                " ORDER BY m.received_at DESC, m.id DESC")
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         cols = ("id", "account", "folder", "uid", "message_id", "from", "from_name", "subject", "sent_at",
                 "received_at", "kind", "category", "category_source", "seen", "answered", "archived",
-                "snippet", "conversation")
+                "snippet", "conversation", "reason")
         return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.db import Database, now
-from app.store.triage import keyword_label
+from app.store.triage import WARMUP, keyword_label
 
 SEARCH_TEXT_CAP = 1000
 LOCAL_COPY_FOLDER = "(sent by replydesk)"
@@ -105,9 +105,12 @@ class MessagesMixin:
         }
         if msg.direction == "out":
             row.update(kind="outbound", category="sent", category_source="outbound")
-        elif c is not None:
+        else:
+            row.update(kind="reply", auto_kind="reply")
+        if c is not None and msg.direction == "in":
             row.update(
-                kind=c.kind, category=c.category, category_source="classifier", auto_category=c.category,
+                kind=c.kind, auto_kind=c.kind, category=c.category, category_source="classifier",
+                auto_category=c.category,
                 confidence=c.confidence, reasons=json.dumps(c.reasons),
                 bounce_recipients=json.dumps([r.__dict__ for r in c.bounce_recipients]),
                 ooo_until=c.ooo_until.isoformat() if c.ooo_until else None, referral=c.referral)
@@ -115,7 +118,10 @@ class MessagesMixin:
             label = self.db.conn.execute(
                 "SELECT category FROM labels WHERE account = ? AND message_id = ?",
                 (account, p.message_id)).fetchone()
-            if label:
+            if label and label[0] == WARMUP:
+                # marked as warmup by the user: kept from the server's hands like any warmup mail
+                row.update(kind=WARMUP, category=WARMUP, category_source="user")
+            elif label:
                 row.update(category=label[0], category_source="user")
         return row
 

@@ -237,5 +237,25 @@ ALTER TABLE accounts ADD COLUMN arrival_latency REAL;
 ALTER TABLE accounts ADD COLUMN arrival_via TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS]
+
+
+V_NOISE = """
+-- Noise before intent: a person's answer is kind 'reply' (it was 'human'); warmup, internal and
+-- bulk mail are kinds of their own. The classifier's kind is kept beside the one shown, so a
+-- message the user marked as warmup goes back to it when unmarked.
+ALTER TABLE messages ADD COLUMN auto_kind TEXT;
+UPDATE messages SET kind = 'reply' WHERE kind = 'human';
+UPDATE messages SET auto_kind = kind WHERE direction = 'in';
+UPDATE conversations SET kind = 'reply' WHERE kind = 'human';
+
+-- Warmup tags replydesk proposed from the user's marks, and what the user answered: a rejected
+-- tag is not proposed again.
+CREATE TABLE warmup_proposals (
+    tag TEXT PRIMARY KEY,
+    decision TEXT NOT NULL,
+    decided_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE]
 SCHEMA_VERSION = len(MIGRATIONS)

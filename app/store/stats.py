@@ -13,9 +13,9 @@ class StatsMixin:
     db: Database
 
     def account_stats(self, today_start: float, week_start: float) -> dict[str, dict[str, int]]:
-        """Per account: human replies received since ``today_start``; since ``week_start``, the
+        """Per account: replies (not bounces, auto-answers or noise) received since ``today_start``; since ``week_start``, the
         messages sent (the account's Sent folder), the threads they went to, how many of those
-        threads have a human reply, and the bounces received."""
+        threads have a reply, and the bounces received."""
         conn = self.db.conn
         stats: dict[str, dict[str, int]] = {}
 
@@ -26,14 +26,14 @@ class StatsMixin:
         # "+account" keeps SQLite on the received_at index (a range of days) rather than walking
         # the whole table in account order to group it
         for account, today, bounces in conn.execute(
-                "SELECT +account, sum(kind = 'human' AND received_at >= ?), sum(kind = 'bounce' AND received_at >= ?) "
+                "SELECT +account, sum(kind = 'reply' AND received_at >= ?), sum(kind = 'bounce' AND received_at >= ?) "
                 "FROM messages WHERE direction = 'in' AND received_at >= ? GROUP BY +account",
                 (today_start, week_start, min(today_start, week_start))):
             row(account).update(replies_today=today or 0, bounces_7d=bounces or 0)
         for account, sent, threads, replied in conn.execute(
                 "SELECT +o.account, count(*), count(DISTINCT o.conversation_id), "
                 "count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = o.conversation_id "
-                "AND r.direction = 'in' AND r.kind = 'human') THEN o.conversation_id END) "
+                "AND r.direction = 'in' AND r.kind = 'reply') THEN o.conversation_id END) "
                 "FROM messages o WHERE o.direction = 'out' AND o.received_at >= ? GROUP BY +o.account",
                 (week_start,)):
             row(account).update(sent_7d=sent, threads_7d=threads, replied_7d=replied)
@@ -44,12 +44,12 @@ class StatsMixin:
 
     def arrivals_since(self, message_id: int, upto: int, received_after: float, *,
                        skip_accounts: Sequence[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
-        """Human replies stored after row ``message_id`` up to row ``upto`` (read before, with
+        """Replies (never noise, bounces or auto-answers) stored after row ``message_id`` up to row ``upto`` (read before, with
         ``newest_message_id``: a row committed meanwhile is left for the next call, neither lost
         nor told twice) and received after ``received_after`` (so a first sync of old mail is
         not announced), leaving out ``skip_accounts``: their count and the newest few, hot leads
         (interested, meeting) first."""
-        where = "id > ? AND id <= ? AND direction = 'in' AND kind = 'human' AND received_at >= ?"
+        where = "id > ? AND id <= ? AND direction = 'in' AND kind = 'reply' AND received_at >= ?"
         params: list[Any] = [message_id, upto, received_after]
         if skip_accounts:
             where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"

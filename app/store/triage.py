@@ -31,6 +31,8 @@ class OpProblems:
     latest: str
     """The newest one: what it was and the server's words (or why it was skipped)."""
     latest_at: float
+WARMUP = "warmup"
+"""The kind of warmup mail, which replydesk never changes on the server (``queue_op``)."""
 
 
 def keyword_label(flags: Iterable[str]) -> str | None:
@@ -63,12 +65,19 @@ class TriageMixin:
 
     # -- server operations -------------------------------------------------------------
 
-    def queue_op(self, account: str, op: str, message: int | None, **args: Any) -> int:
-        """Queue ``op`` (``add_flags``, ``remove_flags``, ``move``, ``append``) for the watcher."""
+    def queue_op(self, account: str, op: str, message: int | None, **args: Any) -> int | None:
+        """Queue ``op`` (``add_flags``, ``remove_flags``, ``move``, ``append``) for the watcher.
+
+        Hands off warmup mail: an op on a warmup message is not queued (returns None). The
+        warmup tool reads, stars and moves its mail itself; a \\Seen, a keyword or a move from
+        here would falsify its signals. What the user did stays local."""
         with self.db.tx() as conn:
+            if message is not None and conn.execute(
+                    "SELECT 1 FROM messages WHERE id = ? AND kind = ?", (message, WARMUP)).fetchone():
+                return None
             return conn.execute(
                 "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
-                (account, op, message, json.dumps(args), now())).lastrowid  # type: ignore[return-value]
+                (account, op, message, json.dumps(args), now())).lastrowid
 
     def pending_ops(self, account: str, limit: int = 200) -> list[dict[str, Any]]:
         rows = self.db.conn.execute(
@@ -185,7 +194,7 @@ class TriageMixin:
             row = conn.execute(
                 "SELECT account, message_id, category, conversation_id, category_source, "
                 "coalesce(auto_category, 'uncategorized') FROM messages WHERE id = ? "
-                "AND direction = 'in' AND NOT EXISTS (SELECT 1 FROM pending_ops WHERE message = ? "
+                "AND direction = 'in' AND kind != 'warmup' AND NOT EXISTS (SELECT 1 FROM pending_ops WHERE message = ? "
                 "AND state = 'pending')", (mid, mid)).fetchone()
             if row is None:
                 continue

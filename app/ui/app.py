@@ -30,6 +30,7 @@ from app.ui.pickers import PickerScreen
 from app.ui.status import HealthSummary
 from app.ui.text import category_label, line, sender_label
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
+from app.ui.warmup import TagProposalScreen, TagsReapplied, WarmupLearning
 
 HOT_CATEGORIES = ("interested", "meeting")
 """Arrivals that ring the terminal bell (``general.bell``) and say their category."""
@@ -82,6 +83,7 @@ class ReplydeskApp(App[int]):
         self._next_poll = 0.0
         self.reload_cost = 0.0
         self.health_summary = HealthSummary.of(self.store.accounts())
+        self.warmup = WarmupLearning(self)
 
     @property
     def follow_up_days(self) -> int:
@@ -90,8 +92,13 @@ class ReplydeskApp(App[int]):
     @property
     def engine_note(self) -> str:
         if self.engine is not None:
-            return "engine: in-process"
-        return "engine: replydesk sync" if self.attached else "engine: off"
+            note = "engine: in-process"
+        else:
+            note = "engine: replydesk sync" if self.attached else "engine: off"
+        if self.warmup.progress is not None:
+            done, total = self.warmup.progress
+            note += f"  │ applying warmup tags {done:,}/{total:,}"
+        return note
 
     # -- the theme picked in the palette is kept ----------------------------------------
 
@@ -156,11 +163,14 @@ class ReplydeskApp(App[int]):
     def _keymap_problems(self) -> list[str]:
         """A [keymap] entry naming no binding would be ignored without a word: say so."""
         screens = (InboxList, InboxScreen, ConversationScreen, HealthScreen, HelpScreen, PickerScreen,
-                   ComposeScreen, ReplydeskApp)
+                   ComposeScreen, TagProposalScreen, ReplydeskApp)
         known = {b.id for cls in screens for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         keymap = self.config.keymap if self.config is not None else {}
         return [f"[keymap] {name}: no key binding has this id (see the ? screen)"
                 for name in sorted(set(keymap) - known)]
+
+    def on_tags_reapplied(self, message: TagsReapplied) -> None:
+        self.warmup.reapplied(message)
 
     # -- live updates ----------------------------------------------------------------------
 
@@ -246,6 +256,12 @@ class ReplydeskApp(App[int]):
         yield SystemCommand("Health", "Mailbox health: connections, errors, bounce and reply rates",
                             self.action_health)
         yield SystemCommand("Help", "Every key and its keymap id", self.action_help)
+        yield SystemCommand("Warmup: apply the tags", "Read the config's warmup tags again and apply them to "
+                            "every stored message", self.warmup.apply)
+        if isinstance(screen, (InboxScreen, ConversationScreen)):
+            yield SystemCommand("Mark as warmup (W)", "Move the selected conversations to Noise, hands off on "
+                                "the server; after a few, replydesk proposes their warmup tag",
+                                screen.action_mark_warmup)
         if isinstance(screen, InboxScreen):
             for view, label in VIEW_LABELS.items():
                 yield SystemCommand(f"View: {label}", f"Show {label.lower()}", partial(screen.action_view, view))

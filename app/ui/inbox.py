@@ -18,10 +18,12 @@ from app.ui.text import CATEGORY_LABELS, category_label, line
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
-               "all": "All", "snoozed": "Snoozed"}
-VIEW_KEYS = {"replies": "1", "bounces": "2", "auto": "3", "archived": "4", "all": "5", "snoozed": "7"}
+               "all": "All", "noise": "Noise", "snoozed": "Snoozed"}
+VIEW_KEYS = {"replies": "1", "bounces": "2", "auto": "3", "archived": "4", "all": "5", "noise": "6",
+             "snoozed": "7"}
 EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "No auto-replies.",
          "archived": "Nothing archived.", "all": "No mail yet.",
+         "noise": "No warmup, internal or bulk mail.",
          "snoozed": "Nothing snoozed or waiting for an answer."}
 
 
@@ -38,6 +40,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("3", "view('auto')", "Auto-replies", show=False, id="view_auto"),
         Binding("4", "view('archived')", "Archived", show=False, id="view_archived"),
         Binding("5", "view('all')", "All", show=False, id="view_all"),
+        Binding("6", "view('noise')", "Noise", show=False, id="view_noise"),
         Binding("7", "view('snoozed')", "Snoozed", show=False, id="view_snoozed"),
     ]
 

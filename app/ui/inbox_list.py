@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from app.mail.noise import NOISE_KINDS
 from app.ui.followup import followup_cue
 from app.ui.paging import InboxPager
 from app.ui.text import category_label, line, sender_label, short_time
@@ -48,7 +49,7 @@ class InboxList(ScrollView, can_focus=True):
         "inbox-list--empty",
         *(f"inbox-list--badge-{c}" for c in (
             "interested", "meeting", "not_interested", "unsubscribe", "wrong_person", "out_of_office",
-            "bounce", "auto_reply", "uncategorized")),
+            "bounce", "auto_reply", "uncategorized", "warmup", "internal", "bulk")),
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -235,7 +236,12 @@ class InboxList(ScrollView, can_focus=True):
             subject = "✎ " + subject
         app = self.app
         cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
-        snippet = f"[{cue}]" if cue else line(row["snippet"])
+        if cue:
+            snippet = f"[{cue}]"
+        elif row["kind"] in NOISE_KINDS and row.get("reason"):
+            snippet = line(row["reason"])  # noise says why it is noise where a reply shows what it says
+        else:
+            snippet = line(row["snippet"])
         if snippet and cell_len(subject) + 4 < subject_w:
             subject_cells = subject
             snippet_cells = set_cell_size(" — " + snippet, subject_w - cell_len(subject))

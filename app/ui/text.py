@@ -23,6 +23,9 @@ CATEGORY_LABELS = {
     "bounce": "bounce",
     "auto_reply": "auto-reply",
     "uncategorized": "uncategorized",
+    "warmup": "warmup",
+    "internal": "internal",
+    "bulk": "bulk",
 }
 
 

@@ -17,6 +17,7 @@ TRIAGE_BINDINGS = [
     Binding("o", "label('out_of_office')", "Out of office", show=False, id="out_of_office"),
     Binding("e", "archive", "Archive", id="archive"),
     Binding("U", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+    Binding("W", "mark_warmup", "Warmup", show=False, id="mark_warmup"),
     Binding("z", "undo", "Undo", id="undo"),
     Binding("r", "reply", "Reply", id="reply"),
     Binding("s", "snooze", "Snooze", id="snooze"),
@@ -75,6 +76,20 @@ class TriageActions:
         unread = any((r := self.store.conversation(c)) and r["unread_count"] for c in targets)
         self.store.set_seen(targets, unread)
         self.after_triage(f"marked {'read' if unread else 'unread'}{_count(targets)}")
+
+    def action_mark_warmup(self) -> None:
+        """Warmup the classifier missed: to Noise, and from now on left alone on the server. Again
+        on marked conversations takes the mark back. After a few marks a tag is proposed."""
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        if all(self.store.is_marked_warmup(c) for c in targets):
+            self.store.mark_warmup(targets, warmup=False)
+            self.after_triage(f"no longer marked as warmup{_count(targets)}")
+            return
+        self.store.mark_warmup(targets)
+        self.after_triage(f"warmup{_count(targets)}: in Noise, left alone on the server")
+        self.app.warmup.propose()  # type: ignore[attr-defined]
 
     def action_undo(self) -> None:
         action = self.store.undo_last()
