@@ -237,8 +237,6 @@ ALTER TABLE accounts ADD COLUMN arrival_latency REAL;
 ALTER TABLE accounts ADD COLUMN arrival_via TEXT;
 """
 
-
-
 V_NOISE = """
 -- Noise before intent: a person's answer is kind 'reply' (it was 'human'); warmup, internal and
 -- bulk mail are kinds of their own. The classifier's kind is kept beside the one shown, so a
