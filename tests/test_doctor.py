@@ -8,6 +8,7 @@ import time
 import pytest
 
 from app.cli import main
+from app.doctor.push import verdict
 from tests.conftest import new_users
 from tests.servers.ports import free_port
 
@@ -74,6 +75,9 @@ def test_a_healthy_account_passes_every_check(dovecot, smtp_server, users, tmp_p
     assert "IDLE" in lines[("ok", "imap", "extensions")][1]
     assert "SPECIAL-USE" in lines[("ok", "imap", "extensions")][1]
     assert "Sent folder 'Sent' (special-use)" in lines[("ok", "imap", "folders")][1]
+    assert lines[("ok", "imap", "push")][1].startswith("new mail pushed ")
+    assert "replydesk-doctor" not in dovecot.doveadm("mailbox", "list", "-u", user.email)  # removed again
+    assert dovecot.mailbox_uids(user.email) == []  # the test message never reached the inbox
     assert "PLAIN" in lines[("ok", "smtp", "capabilities")][1]
     assert "1 ok, 0 failing" in err
     assert user.password not in str(lines)
@@ -251,3 +255,18 @@ def test_doctor_finds_the_folders_the_engine_finds_below_an_inbox_prefix(inbox_p
     assert status == "OK", detail
     assert detail.startswith("Sent folder 'INBOX.Sent' (by name)")
     assert "junk='INBOX.Junk'" in detail and "trash='INBOX.Trash'" in detail
+    status, detail = lines[("courier", "imap", "push")]  # its scratch folder went below INBOX.
+    assert status == "OK" and detail.startswith("new mail pushed "), detail
+    assert "replydesk-doctor" not in server.doveadm("mailbox", "list", "-u", user.email)
+
+
+def test_push_verdicts():
+    """Every server here pushes, so the verdicts for one that does not are checked on their own."""
+    detail, status, hint = verdict(appended=True, pushed=False, delay=10.0, wait=10.0)
+    assert status == "WARN"
+    assert detail == ("IDLE is offered, but no change was pushed within 10 s of a test APPEND to a scratch "
+                      "folder (created and removed again)")
+    assert hint is not None and "poll_interval_seconds" in hint and "idled" in hint
+    assert verdict(appended=True, pushed=True, delay=0.25, wait=10.0)[:2] == \
+        ("new mail pushed 0.2 s after a test APPEND (scratch folder created and removed)", "OK")
+    assert verdict(appended=False, pushed=False, delay=10.0, wait=10.0)[1] == "WARN"

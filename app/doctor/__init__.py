@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from app.config import Account
 from app.doctor.protocols import ImapChecks, SmtpChecks
+from app.doctor.push import PUSH_WAIT
 from app.doctor.steps import TIMEOUT, Failed, Result, Side, close, open_secure, resolve
 
 __all__ = ["Result", "diagnose", "TIMEOUT"]
@@ -27,7 +28,9 @@ async def check_side(account: Account, name: str, timeout: float) -> list[Result
     try:
         await resolve(side)
         reader, writer = await open_secure(side, speak)
-        await asyncio.wait_for(speak.run(reader, writer, side.endpoint.security == "tls"), timeout * 3)
+        # the IMAP side also waits for a pushed test message (app/doctor/push.py)
+        await asyncio.wait_for(speak.run(reader, writer, side.endpoint.security == "tls"),
+                               timeout * 3 + (min(PUSH_WAIT, timeout) + timeout if name == "imap" else 0))
     except Failed as failure:
         side.ok(failure.check, failure.detail, "FAIL", failure.hint)
     except TimeoutError:

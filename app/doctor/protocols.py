@@ -10,6 +10,7 @@ from app.auth.credentials import Credentials, credentials, password_hint, reject
 from app.auth.xoauth2 import xoauth2_string
 from app.config import PRESETS
 from app.doctor.hints import login_hint
+from app.doctor.push import check_push
 from app.doctor.steps import Failed, Protocol, Side
 from app.errors import ReplydeskError
 from app.folders import ROLES, SPECIAL_USE, ListEntry, assign_roles
@@ -122,7 +123,9 @@ class ImapChecks(Protocol):
             side.ok("extensions", detail)
         else:
             side.ok("extensions", detail, "WARN", "no IDLE: new replies are found by polling, not pushed")
-        await self.folders(reader, writer)
+        entries = await self.folders(reader, writer)
+        if "IDLE" in caps:
+            await check_push(self, reader, writer, caps, entries, creds)
         await self.command(reader, writer, "LOGOUT")
 
     async def login(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, caps: set[str],
@@ -139,7 +142,7 @@ class ImapChecks(Protocol):
             raise login_failure(self.side, "login", text)
         self.side.ok("login", f"logged in as {creds.username} ({mechanism if mechanism != 'PLAIN' else 'password'})")
 
-    async def folders(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def folders(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> list[ListEntry]:
         """The special folders as the engine will find them (``app.folders``, the same finder)."""
         status, text, lines = await self.command(reader, writer, 'LIST "" "*"')
         if status != "OK":
@@ -158,6 +161,7 @@ class ImapChecks(Protocol):
         else:
             how = "special-use" if special.get("sent") == sent else "by name"
             self.side.ok("folders", f"Sent folder {sent!r} ({how}); {len(entries)} folders; {found}")
+        return entries
 
 
 def _list_entry(line: str) -> ListEntry | None:
