@@ -32,7 +32,8 @@ def test_json_lines_and_unreadable_file(capsys, tmp_path):
     assert [line["file"] for line in lines] == files
     dsn, error, ooo = lines
     assert dsn["kind"] == "bounce" and dsn["category"] == "bounce"
-    assert {"address": "ghost@prospect.example", "status": "5.1.1", "hard": True} in \
+    assert {"address": "ghost@prospect.example", "status": "5.1.1", "hard": True,
+            "reason": "user_unknown"} in \
         dsn["bounce_recipients"]
     assert set(dsn) >= {"file", "kind", "category", "confidence", "reasons",
                         "bounce_recipients", "ooo_until"}

@@ -64,7 +64,7 @@ def test_flufl_bounces():
     for line in misses:
         print("  miss:", line)
     assert detected / bounces >= 0.95
-    assert exact / bounces >= 0.90
+    assert exact == detected, "every detected bounce names exactly its failed recipients"
     assert hard_soft_right / with_recipients >= 0.95
 
 

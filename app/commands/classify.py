@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         item = {
             "file": name, "kind": result.kind, "category": result.category,
             "confidence": result.confidence, "reasons": result.reasons,
-            "bounce_recipients": [{"address": r.address, "status": r.status, "hard": r.hard}
+            "bounce_recipients": [{"address": r.address, "status": r.status, "hard": r.hard,
+                                   "reason": r.reason}
                                   for r in result.bounce_recipients],
             "ooo_until": result.ooo_until.isoformat() if result.ooo_until else None,
             "referral": result.referral,
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             extra = ""
             if result.bounce_recipients:
-                extra = ", ".join(f"{r.address} {r.status or '?'} {'hard' if r.hard else 'soft'}"
+                extra = ", ".join(f"{r.address} {r.status or '?'} {r.reason} {'hard' if r.hard else 'soft'}"
                                         for r in result.bounce_recipients)
             if result.ooo_until:
                 extra += f" until {result.ooo_until.isoformat()}"

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 
 from flufl.bounce import all_failures
 
+from app.mail import bounce_rcpt
+from app.mail.bounce_rcpt import SentTo
+from app.mail.bounce_reason import FINAL_REASONS, reason_for
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import message_from_raw
 from app.mail.thread import added_subject, is_reply_subject
@@ -32,12 +35,12 @@ logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 _SENDER = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|"
                      r"mail\.delivery|maildelivery|nobody|mdaemon)\b", re.IGNORECASE)
 _SENDER_NAME = re.compile(r"mail delivery (?:subsystem|system|service)|mailer[- ]daemon|"
-                          r"postmaster|microsoft outlook|mail administrator", re.IGNORECASE)
+                          r"postmaster|microsoft outlook|mail administrator|courier mail server", re.IGNORECASE)
 _SUBJECT = re.compile(
     r"undeliver|undelivered|delivery (?:status notification|failure|failed|has failed|problem)|"
     r"mail delivery (?:failed|failure|warning|delayed)|returned mail|failure notice|"
     r"non[- ]?deliver|could not (?:be )?(?:send|sent|delivered)|delivery (?:delayed|warning)|"
-    r"message (?:not delivered|delayed)|delivery report|rejected:|"
+    r"message (?:not delivered|delayed)|delivery report|rejected:|mail delivery status|"
     r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|"
     r"no entregado|n[ãa]o entregue|mancato recapito|non recapitabile|onbestelbaar|"
     r"niedostarczon|warning: message|delayed mail", re.IGNORECASE)
@@ -69,7 +72,7 @@ _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
 # Letters beyond ASCII are allowed: internationalized addresses (RFC 6531) bounce too.
-_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]+@[\w-]+(?:\.[\w-]+)+")
+_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 
 
 @dataclass
@@ -80,6 +83,10 @@ class BounceReport:
     from_mail_system: bool = False
     """A signal no person's reply carries: a DSN, a mail-system sender, an NDR header or
     subject. Wording in the body alone is not enough: people write "could not be delivered"."""
+    kind: str = "bounce"
+    """``bounce``, or ``complaint`` for an abuse feedback report (ARF, RFC 5965)."""
+    unnamed: list[tuple[str, str | None, str]] = field(default_factory=list)
+    """Recipient blocks of the DSN that name no recipient: (action, status, diagnostic)."""
 
 
 def _mail_system_sender(pm: ParsedMessage) -> str | None:
@@ -125,34 +132,39 @@ def _clean(addr: str) -> str:
     return f"{local}@{domain.lower()}" if local else addr
 
 
-def analyze(pm: ParsedMessage) -> BounceReport:
-    """Find the failed recipients of a message that may be a bounce. Never raises."""
+def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
+    """Find the failed recipients of a message that may be a bounce. Never raises.
+
+    ``sent_to`` tells whether the mailbox sent mail to an address (its synced Sent folder):
+    where only the notice's wording or the returned message's headers name the recipient, the
+    addresses it confirms are preferred."""
     report = BounceReport()
     try:
         msg = message_from_raw(pm.raw)
     except Exception:
         return report
+    parts = list(_walk(msg))
+    if _is_feedback_report(msg, parts):
+        return _complaint(pm, msg, parts, report)
     found: dict[str, BounceRecipient] = {}
     dsn_seen = _from_dsn(msg, found, report)
+    text = pm.text
+    returned, cut = bounce_rcpt.returned_headers(msg, text, parts)
+    own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
     # flufl.bounce only when the DSN named nobody: it is the slowest step, and the DSN is exact.
     temporary, permanent = (set(), set()) if found else _from_flufl(msg, report)
-    text = pm.text
     delay = bool(_TEMPORARY.search(pm.subject))
     for addr in sorted(permanent | temporary):
-        status, diagnostic = _status_near(text, addr)
+        if addr.lower() in own or bounce_rcpt.is_system(addr):
+            continue
+        status, diagnostic, window = _dsn_or_text_status(report, text, addr)
         # An MTA that gave up after retrying ("I'm not going to try again") reports a 4.x.x
         # code on a final failure: the address is dead all the same, so it counts as hard.
         hard = addr in permanent and not delay
-        found[addr] = BounceRecipient(address=addr, status=status, hard=hard, diagnostic=diagnostic)
-    for source, reason in ((_header_failures(pm), "X-Failed-Recipients header"),
-                           (_text_failures(text), "failed address named in the notice text")):
-        if found or not source:
-            continue
-        for addr in source:
-            status, diagnostic = _status_near(text, addr)
-            found[addr] = BounceRecipient(address=addr, status=status, diagnostic=diagnostic,
-                                          hard=not (status or "").startswith("4") and not delay)
-        report.reasons.append(reason)
+        found[addr] = BounceRecipient(address=addr, status=status, hard=hard, diagnostic=diagnostic,
+                                      reason=_reason(status, diagnostic, window))
+    if not found and _system_signal(pm, dsn_seen):
+        _from_fallbacks(pm, text, returned, cut, own, sent_to, delay, found, report)
     report.recipients = list(found.values())
     report.score = _score(pm, report, dsn_seen)
     h = pm.headers
@@ -160,6 +172,106 @@ def analyze(pm: ParsedMessage) -> BounceReport:
         dsn_seen or _mail_system_sender(pm) or _bounce_subject(pm)
         or "x-ms-exchange-message-is-ndr" in h or "x-failed-recipients" in h
         or "auto-submitted" in h)
+    return report
+
+
+def _system_signal(pm: ParsedMessage, dsn_seen: bool) -> bool:
+    """Signals strong enough to read addresses out of the notice's text (an auto-reply's
+    Auto-Submitted header alone is not: an absence notice names colleagues)."""
+    h = pm.headers
+    return bool(dsn_seen or _mail_system_sender(pm) or _bounce_subject(pm)
+                or "x-ms-exchange-message-is-ndr" in h or "x-failed-recipients" in h)
+
+
+_STAGES = ("X-Failed-Recipients header", "recipient field in the notice text",
+           "failed address named in the notice text", "To/Cc of the returned message")
+
+
+def _from_fallbacks(pm: ParsedMessage, text: str, returned: email.message.Message | None, cut: int,
+                    own: set[str], sent_to: SentTo | None, delay: bool,
+                    found: dict[str, BounceRecipient], report: BounceReport) -> None:
+    """The recipient where neither the DSN nor flufl.bounce named one: the headers and fields
+    that say so first, then the notice's words and the returned message's headers, where the
+    mailbox's Sent folder (``sent_to``) confirms or breaks ties."""
+    lines = bounce_rcpt.text_lines(text)[:cut]
+    strong = [_header_failures(pm), bounce_rcpt.field_recipients(lines, returned)]
+    weak = [_text_failures("\n".join(lines)) + bounce_rcpt.diagnostic_recipients(lines),
+            bounce_rcpt.returned_recipients(returned)]
+    chosen, stage = bounce_rcpt.choose(strong, own, None, valid_address, _clean)
+    if not chosen:
+        domains = frozenset(a.email.lower().rpartition("@")[2] for a in pm.to)
+        chosen, stage = bounce_rcpt.choose(weak, own, sent_to, valid_address, _clean, domains)
+        stage += len(strong) if chosen else 0
+    failed = bool(report.unnamed) and report.unnamed[0][0] == "failed"
+    for addr in chosen:
+        status, diagnostic, window = _dsn_or_text_status(report, text, addr)
+        reason = _reason(status, diagnostic, window)
+        if status:
+            hard = failed or (not status.startswith("4") and not delay)
+        else:
+            hard = reason in FINAL_REASONS or (reason not in _SOFT_REASONS and not delay)
+        found[addr] = BounceRecipient(address=addr, status=status, diagnostic=diagnostic, hard=hard,
+                                      reason=reason)
+    if chosen:
+        report.reasons.append(_STAGES[stage])
+
+
+def _dsn_or_text_status(report: BounceReport, text: str,
+                        addr: str) -> tuple[str | None, str | None, str]:
+    """The status of a DSN block that named nobody (exact, where there is one), else the code
+    next to the address in the notice's text."""
+    status, diagnostic, window = _status_near(text, addr)
+    if report.unnamed and report.unnamed[0][1]:
+        return report.unnamed[0][1], report.unnamed[0][2] or diagnostic, window
+    return status, diagnostic, window
+
+
+_SOFT_REASONS = frozenset({"mailbox_full", "rate_limited", "system_error", "expired"})
+
+
+def _reason(status: str | None, diagnostic: str | None, window: str) -> str:
+    reason = reason_for(status, diagnostic or "")
+    return reason_for(status, window) if reason == "other" and window else reason
+
+
+def _is_feedback_report(msg: email.message.Message, parts: list[email.message.Message]) -> bool:
+    report_type = msg.get_param("report-type")
+    if msg.get_content_type() == "multipart/report" and \
+            isinstance(report_type, str) and report_type.lower() == "feedback-report":
+        return True
+    return any(p.get_content_type() == "message/feedback-report" for p in parts)
+
+
+def _complaint(pm: ParsedMessage, msg: email.message.Message, parts: list[email.message.Message],
+               report: BounceReport) -> BounceReport:
+    """An abuse report (ARF): the person who complained is the recipient to suppress, named by
+    Original-Rcpt-To, else by the returned message's To."""
+    fields = email.message.Message()
+    for part in parts:
+        if part.get_content_type() == "message/feedback-report":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
+                fields = payload[0]
+            else:
+                data = part.get_payload(decode=True)
+                text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
+                fields = email.message_from_string(text[:20000])
+            break
+    returned, _ = bounce_rcpt.returned_headers(msg, "", parts)
+    own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
+    named = [decode_header(v) for name in ("original-rcpt-to", "removal-recipient")
+             for v in fields.get_all(name) or []]
+    chosen, _ = bounce_rcpt.choose([named, bounce_rcpt.returned_recipients(returned)], own, None,
+                                   valid_address, _clean)
+    feedback = decode_header(fields.get("feedback-type")) or "abuse"
+    agent = decode_header(fields.get("user-agent"))
+    detail = f"{feedback} report{f' from {agent}' if agent else ''}"[:200]
+    report.recipients = [BounceRecipient(address=a, status=None, hard=True, diagnostic=detail,
+                                         reason="complaint") for a in chosen]
+    report.kind = "complaint"
+    report.from_mail_system = True
+    report.score = 1.0
+    report.reasons.append(f"abuse feedback report (ARF): {feedback}")
     return report
 
 
@@ -182,16 +294,21 @@ def _from_dsn(msg: email.message.Message, found: dict[str, BounceRecipient],
             candidates = [_clean(decode_header(block.get(name)))
                           for name in ("original-recipient", "final-recipient") if block.get(name)]
             addr = next((a for a in candidates if valid_address(a)), "")
-            if not addr:
-                continue
             diagnostic = decode_header(block.get("diagnostic-code"))
             diagnostic = re.sub(r"^\s*(?:smtp|x-[\w-]+)\s*;\s*", "", diagnostic, flags=re.IGNORECASE)
             m = _STATUS.search(decode_header(block.get("status"))) or _STATUS.search(diagnostic)
             status = ".".join(m.groups()) if m else None
+            if not addr:
+                # a block without Final-Recipient still tells how the failure went (Amazon
+                # WorkMail, IIS): the recipient named elsewhere takes its status
+                if status or action:
+                    report.unnamed.append((action, status, diagnostic[:200]))
+                continue
             # "failed" is final even with a 4.x.x code (the MTA gave up retrying).
             hard = action == "failed" or (action != "delayed" and not (status or "").startswith("4"))
             found[addr] = BounceRecipient(address=addr, status=status, hard=hard,
-                                          diagnostic=diagnostic[:200] or None)
+                                          diagnostic=diagnostic[:200] or None,
+                                          reason=reason_for(status, diagnostic))
             report.reasons.append(f"delivery status: {addr} {action or 'failed'} {status or ''}".strip())
     return seen
 
@@ -254,9 +371,9 @@ def _header_failures(pm: ParsedMessage) -> list[str]:
     return [a.email for a in parse_addresses(value) if valid_address(a.email)]
 
 
-def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
+def _status_near(text: str, addr: str) -> tuple[str | None, str | None, str]:
     """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``,
-    and the line it was found on: the server's own words for the failure."""
+    the line it was found on (the server's own words for the failure), and the text looked at."""
     at = text.lower().find(addr.lower())
     start = 0 if at < 0 else max(0, at - 300)
     window = text[start:start + 4000] if at < 0 else text[start:at + 600]
@@ -266,11 +383,11 @@ def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
         m = _SMTP_CODE.search(window)
         status = f"{m.group(1)}.0.0" if m else None
     if m is None:
-        return None, None
+        return None, None, window
     line_start = window.rfind("\n", 0, m.start()) + 1
     line_end = window.find("\n", m.end())
     line = window[line_start:line_end if line_end >= 0 else None]
-    return status, " ".join(line.split())[:200] or None
+    return status, " ".join(line.split())[:200] or None, window
 
 
 def _walk(msg: email.message.Message, limit: int = 200):

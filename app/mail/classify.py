@@ -10,6 +10,7 @@ intent is read last. The warmup tags and the user's own addresses come in a ``No
 from __future__ import annotations
 
 from app.mail import autoreply, bounce, noise
+from app.mail.bounce_rcpt import SentTo
 from app.mail.intent import read_intent
 from app.mail.noise import NoiseContext
 from app.mail.rules import Rules, default_rules
@@ -20,29 +21,32 @@ AUTOREPLY_THRESHOLD = 0.5
 
 
 def classify(message: ParsedMessage, rules: Rules | None = None,
-             context: NoiseContext | None = None) -> Classification:
+             context: NoiseContext | None = None, *, sent_to: SentTo | None = None) -> Classification:
     """Classify a parsed message. ``rules`` (from ``load_rules``) are added to the shipped ones;
-    ``context`` names the warmup tags and the user's own addresses (none by default).
+    ``context`` names the warmup tags and the user's own addresses (none by default);
+    ``sent_to`` (whether the mailbox wrote to an address) picks a bounce's recipient where the
+    notice leaves it open.
 
     Pure and total: any failure inside degrades to an uncategorized reply with the error as its
     reason, so one odd message never stops an inbox sync.
     """
     active = default_rules() if rules is None else default_rules().merged(rules)
     try:
-        return _classify(message, active, context or noise.EMPTY)
+        return _classify(message, active, context or noise.EMPTY, sent_to)
     except Exception as exc:
         return Classification(kind="reply", category="uncategorized", confidence=0.0,
                               reasons=[f"classifier error: {type(exc).__name__}"])
 
 
-def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext) -> Classification:
+def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
+              sent_to: SentTo | None = None) -> Classification:
     warmup = noise.warmup_reason(ctx, pm.subject, pm.new_text, pm.quoted_text)
     if warmup:
         return Classification(kind="warmup", category="warmup", confidence=1.0, reasons=[warmup])
     if bounce.is_candidate(pm):
-        report = bounce.analyze(pm)
+        report = bounce.analyze(pm, sent_to)
         if report.from_mail_system and report.score >= BOUNCE_THRESHOLD:
-            return Classification(kind="bounce", category="bounce",
+            return Classification(kind=report.kind, category=report.kind,
                                   confidence=round(report.score, 2), reasons=report.reasons,
                                   bounce_recipients=report.recipients)
     auto = autoreply.analyze(pm, rules)

@@ -60,13 +60,17 @@ class BounceRecipient:
     hard: bool
     diagnostic: str | None = None
     """The receiving server's words (Diagnostic-Code, or the notice's line with the status)."""
+    reason: str = "other"
+    """Why, from one taxonomy (``app.mail.bounce_reason.REASONS``): ``user_unknown``,
+    ``mailbox_full``, ``spam_detected`` …; ``complaint`` for an abuse report."""
 
 
 @dataclass
 class Classification:
     kind: str
-    """``reply`` (a person answering), ``bounce``, ``autoreply``, or noise: ``warmup``,
-    ``internal`` (from the user's own mailboxes), ``bulk`` (newsletters, notifications)."""
+    """``reply`` (a person answering), ``bounce``, ``complaint`` (an abuse report), ``autoreply``,
+    or noise: ``warmup``, ``internal`` (from the user's own mailboxes), ``bulk`` (newsletters,
+    notifications)."""
     category: str
     """``interested``, ``meeting``, ``not_interested``, ``unsubscribe``, ``wrong_person``,
     ``out_of_office``, ``bounce``, ``auto_reply`` or ``uncategorized``; noise carries its kind
@@ -80,4 +84,4 @@ class Classification:
 
 
 CATEGORIES = ("interested", "meeting", "not_interested", "unsubscribe", "wrong_person",
-              "out_of_office", "bounce", "auto_reply", "uncategorized")
+              "out_of_office", "bounce", "complaint", "auto_reply", "uncategorized")

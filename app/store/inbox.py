@@ -17,7 +17,7 @@ NOISE_SQL = ", ".join(f"'{k}'" for k in NOISE_KINDS)
 VIEW_CLAUSES = {
     "replies": f"c.archived = 0 AND (c.kind = 'reply' OR c.woke_reason IS NOT NULL) AND "
                 f"coalesce(c.kind, '') NOT IN ({NOISE_SQL}) AND {AWAKE}",
-    "bounces": f"c.archived = 0 AND c.kind = 'bounce' AND {AWAKE}",
+    "bounces": f"c.archived = 0 AND c.kind IN ('bounce', 'complaint') AND {AWAKE}",
     "auto": f"c.archived = 0 AND c.kind = 'autoreply' AND c.woke_reason IS NULL AND {AWAKE}",
     "snoozed": f"c.archived = 0 AND {PENDING}",
     "archived": "c.archived = 1",
@@ -25,7 +25,7 @@ VIEW_CLAUSES = {
     "noise": f"c.archived = 0 AND c.kind IN ({NOISE_SQL})",
 }
 """What each view shows: ``replies``, people's replies and whatever came back from a snooze or a
-wait (the default; never noise); ``bounces`` and ``auto``, set aside; ``snoozed``, what is snoozed
+wait (the default; never noise); ``bounces`` (abuse complaints too) and ``auto``, set aside; ``snoozed``, what is snoozed
 or waits for an answer; ``archived``; ``all``; ``noise``, warmup, internal and bulk mail with the
 reason. Snoozed and waiting conversations are out of the first three until they come back."""
 VIEWS = tuple(VIEW_CLAUSES)

@@ -143,7 +143,9 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         for rcpt in m["bounce_recipients"]:
             notes.append("\n" if notes.plain else "")
             kind = "hard" if rcpt.get("hard") else "soft"
-            notes.append(f"Bounced: {line(rcpt.get('address'))} {line(rcpt.get('status') or '')} ({kind})")
+            why = line(rcpt.get("reason") or "other").replace("_", " ")
+            verb = "Complained" if why == "complaint" else "Bounced"
+            notes.append(f"{verb}: {line(rcpt.get('address'))} {line(rcpt.get('status') or '')} ({why}, {kind})")
         if m["ooo_until"]:
             notes.append(("\n" if notes.plain else "") + f"Away until {line(m['ooo_until'])}")
         if m["referral"]:

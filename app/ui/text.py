@@ -21,6 +21,7 @@ CATEGORY_LABELS = {
     "wrong_person": "wrong person",
     "out_of_office": "out of office",
     "bounce": "bounce",
+    "complaint": "complaint",
     "auto_reply": "auto-reply",
     "uncategorized": "uncategorized",
     "warmup": "warmup",
