@@ -5,12 +5,14 @@ server pushes at all."""
 from __future__ import annotations
 
 import asyncio
+import json
 
+from app.cli import main
 from tests.conftest import build_message, new_users, write_config
-from tests.engine_support import rows, running_engine, state, until
+from tests.engine_support import other_client, rows, running_engine, state, until
 
 
-async def test_pushed_mail_is_recorded_with_its_delay(imap_server, tmp_path) -> None:
+async def test_pushed_mail_is_recorded_with_its_delay(imap_server, tmp_path, capsys) -> None:
     [user] = new_users(imap_server, 1)
     config_path = write_config(tmp_path / "config.toml", imap_server, None, [user], idle_refresh_minutes=5)
     async with running_engine(config_path) as (engine, config, store):
@@ -23,3 +25,26 @@ async def test_pushed_mail_is_recorded_with_its_delay(imap_server, tmp_path) -> 
         row = store.account_row(user.email)
         assert row["arrival_via"] == "push" and row["last_push"]
         assert row["arrival_latency"] >= 0
+        assert main(["accounts", "list", "--json", "--config", str(config_path)]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert (listed["arrival_via"], listed["arrival_latency"]) == ("push", row["arrival_latency"])
+
+
+async def test_a_reply_filed_in_junk_is_found_by_the_poll_on_every_server(imap_server, tmp_path) -> None:
+    """Junk found by special-use or, below an INBOX. prefix, by its common name; polled by STATUS."""
+    [user] = new_users(imap_server, 1)
+    config_path = write_config(tmp_path / "config.toml", imap_server, None, [user], idle_refresh_minutes=5,
+                               poll_interval_seconds=1)
+    junk = imap_server.folder("Junk")
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: state(store, user.email) == "idle", 20, "idle")
+        assert store.folder_for_role(user.email, "junk") == junk
+        assert store.folder_for_role(user.email, "sent") == imap_server.folder("Sent")
+        raw = build_message(user.email, subject="Re: landed in spam", body="Yes, interested!").as_bytes()
+
+        def spam_filter_files_it() -> None:
+            with other_client(imap_server, user) as imap:
+                imap.append(junk, None, None, raw)
+        await asyncio.to_thread(spam_filter_files_it)
+        await until(lambda: [r["folder"] for r in rows(store)] == [junk], 10, "Junk polled")
+        assert store.list_messages()[0]["subject"] == "Re: landed in spam"

@@ -214,7 +214,9 @@ def _list(config: Config, as_json: bool) -> int:
         row = health.get(acc.id) or {}
         state = "disabled" if not acc.enabled else row.get("state", "new")
         item = {"id": acc.id, "email": acc.email, "provider": acc.provider, "auth": acc.auth,
-                "state": state, "last_error": row.get("last_error"), "hint": row.get("hint")}
+                "state": state, "last_error": row.get("last_error"), "hint": row.get("hint"),
+                "last_push": row.get("last_push"), "arrival_latency": row.get("arrival_latency"),
+                "arrival_via": row.get("arrival_via")}
         ops = not_done.get(acc.id)
         if ops is not None:
             item["server_ops_not_done"] = {"failed": ops.failed, "skipped": ops.skipped, "latest": ops.latest}
