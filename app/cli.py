@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "run the whole product on embedded local servers, no account needed",
     "sync": "run the engine headless (IMAP IDLE on every mailbox, the outbox) until stopped",
     "list": "print the unified inbox",
-    "classify": "classify message files (bounce, auto-reply, intent)",
+    "classify": "classify message files (reply and intent, bounce, auto-reply, warmup, internal, bulk)",
     "reply": "reply to a message from the mailbox that received it",
     "doctor": "check every account's IMAP and SMTP setup and explain failures",
     "accounts": "add, import, list and remove mailboxes",

@@ -52,6 +52,19 @@ def test_text_output_and_extra_rules(capsys, tmp_path):
     assert "reply/interested" in capsys.readouterr().out
 
 
+def test_warmup_tags_and_own_domains_on_the_command_line(capsys, tmp_path):
+    message = tmp_path / "warm.eml"
+    message.write_bytes(b"From: f@ops.acme.dev\nSubject: hello group-broth\n\nNice day.\n")
+    assert _run(str(message)) == 0
+    assert "internal" not in capsys.readouterr().out
+    assert _run("--own-domain", "acme.dev", str(message)) == 0
+    assert "internal/internal" in capsys.readouterr().out
+    assert _run("--json", "--warmup-tag", "A6133FE", "--warmup-tag", "GROUP-BROTH", "--own-domain", "acme.dev",
+                str(message)) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["kind"], line["reasons"]) == ("warmup", ["warmup tag 'GROUP-BROTH' in the subject"])
+
+
 def test_text_output_is_terminal_safe(capsys, tmp_path):
     message = tmp_path / "evil\x1b[2J.eml"
     message.write_bytes(b"From: p@x.example\nSubject: Re: hi\n\nok\n")

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from email.utils import make_msgid
 
+from app import config_file
 from app.config import load_config
 from app.engine import Engine
 from app.store import InboxFilter, Store
@@ -22,7 +23,8 @@ from app.ui import ReplydeskApp
 from app.ui.conversation import ConversationScreen
 from app.ui.inbox_list import InboxList
 from tests.conftest import ROOT, build_message
-from tests.engine_support import other_client
+from tests.engine_support import logins, other_client, rows, running_engine, state
+from tests.engine_support import until as until_true
 from tests.ui_seed import screen_text, until
 
 GENERAL_TAG = "A6133FE"
@@ -185,3 +187,23 @@ async def test_only_replies_reach_the_operator_and_warmup_is_untouched_on_the_se
                                  "WHERE m.kind = 'warmup'").fetchone()[0] == 0
     finally:
         s.close()
+
+
+async def test_a_new_tag_applies_to_the_next_message_without_reconnecting(dovecot, users, deliver, make_config,
+                                                                          tmp_path):
+    """What accepting a tag does to a running engine: the config is reloaded, the mailbox keeps its
+    connection, and the next message carrying the tag is warmup."""
+    [me] = users(1)
+    path = make_config(tmp_path, [me])
+    async with running_engine(path) as (engine, config, store):
+        await until_true(lambda: state(store, me.email) == "idle", 30, "idle")
+        deliver(me.email, subject="Catching up", body="The garden is green. K9X2ZQ")
+        await until_true(lambda: len(rows(store)) == 1, 15, "first message stored")
+        assert rows(store)[0]["kind"] == "reply"
+        connected = logins(dovecot, me.email)
+        config_file.add_warmup_tag(path, "K9X2ZQ")
+        await engine.reload(load_config(path))
+        deliver(me.email, subject="Books", body="Finished the novel. k9x2zq")
+        await until_true(lambda: len(rows(store)) == 2, 15, "second message stored")
+        assert sorted(r["kind"] for r in rows(store)) == ["reply", "warmup"]
+        assert logins(dovecot, me.email) == connected  # the watcher kept its connection

@@ -1,4 +1,5 @@
-"""``replydesk classify FILE...``: what each message file is (bounce, auto-reply, intent).
+"""``replydesk classify FILE...``: what each message file is (reply and its intent, bounce,
+auto-reply, or noise: warmup with ``--warmup-tag``, internal with ``--own-domain``, bulk).
 
 Works on files alone (no config, no database), so it doubles as a way to try a rules file on
 saved messages. An unreadable file gets its own error line and a non-zero exit; the other files
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from app.errors import UsageError
-from app.mail import classify, load_rules, parse
+from app.mail import NoiseContext, classify, load_rules, parse
 from app.mail.sanitize import one_line
 
 
@@ -22,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--rules", metavar="PATH",
                    help="extra classification rules (TOML, format documented in app/mail/rules.toml)")
+    p.add_argument("--warmup-tag", action="append", default=[], metavar="TAG",
+                   help="a warmup tag (repeat for several): mail carrying it as a whole word is warmup")
+    p.add_argument("--own-domain", action="append", default=[], metavar="DOMAIN",
+                   help="a domain of yours (repeat for several): mail from it is internal")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read rules file {args.rules}: {exc.strerror or exc}") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise UsageError(f"rules file {args.rules}: {exc}") from None
+    noise = NoiseContext.of(args.warmup_tag, own_domains=args.own_domain)
     failed = 0
     out = sys.stdout
     for name in args.files:
@@ -46,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 out.write(f"{one_line(name)}: error: {reason}\n")
             continue
-        result = classify(parse(raw), rules)
+        result = classify(parse(raw), rules, noise)
         item = {
             "file": name, "kind": result.kind, "category": result.category,
             "confidence": result.confidence, "reasons": result.reasons,
