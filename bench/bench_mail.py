@@ -20,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from app.mail import NoiseContext, classify, parse  # noqa: E402
 
@@ -42,6 +43,12 @@ def load_messages() -> tuple[str, dict[str, list[bytes]]]:
         return str(corpus), groups
     fixtures = ROOT / "tests" / "fixtures" / "mail"
     return str(fixtures), {"fixtures": [p.read_bytes() for p in sorted(fixtures.glob("*.eml"))]}
+
+
+def held_out_replies() -> list[bytes]:
+    """The held-out human replies (tests/fixtures/intent_heldout), as messages: intent reading."""
+    from score_intent import load_replies, message_bytes
+    return [message_bytes(r) for r in load_replies()]
 
 
 def stdlib_baseline(raw: bytes) -> None:
@@ -96,6 +103,7 @@ def main() -> None:
     print(f"classify alone (parsed before)   : {plain:8.0f} msg/s; with 20 tags {noisy:8.0f} msg/s "
           f"({noisy / plain:.2f}x)")
     print("parse + classify by folder (bounces cost most: a second parse and flufl.bounce):")
+    groups["held-out human replies"] = held_out_replies()
     for name, group in groups.items():
         print(f"  {name:<32} {len(group):4d} msgs  "
               f"{rate(lambda raw: classify(parse(raw)), group, args.rounds):8.0f} msg/s")
