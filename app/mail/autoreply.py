@@ -92,11 +92,26 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     report.out_of_office = bool(ooo_subject or ooo_body or absence)
     if report.out_of_office:
         # Some notices give the date only in the subject ("Out of office until 16 March").
-        report.until = return_date(fold(f"{body} . {subject}"), compiled_words(rules.ooo_until), pm.date)
+        folded = fold(f"{body} . {subject}")
+        report.until = return_date(folded, compiled_words(rules.ooo_until), pm.date,
+                                   compiled_words(rules.ooo_back), compiled_words(rules.ooo_back_after),
+                                   month_first=month_first(folded, pm))
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
     report.referral = referral(pm)
     return report
+
+
+# English words common in absence notices: with a sender in the Americas, "1/4" is month first.
+_ENGLISH = re.compile(r"\b(?:the|you|your|i'm|i am|will|until|back|office|thanks|with)\b")
+
+
+def month_first(folded: str, pm: ParsedMessage) -> bool:
+    """Whether a numeric date in this notice is month first: English, sent from UTC-4 to UTC-10."""
+    offset = pm.date.utcoffset() if pm.date is not None else None
+    if offset is None or not -10 * 3600 <= offset.total_seconds() <= -4 * 3600:
+        return False
+    return len(_ENGLISH.findall(folded[:2000])) >= 2
 
 
 def referral(pm: ParsedMessage) -> str | None:

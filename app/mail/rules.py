@@ -25,11 +25,18 @@ class Rules:
     ooo_subject: tuple[str, ...] = ()
     ooo_body: tuple[str, ...] = ()
     ooo_until: tuple[str, ...] = ()
+    ooo_back: tuple[str, ...] = ()
+    ooo_back_after: tuple[str, ...] = ()
     intent_order: tuple[str, ...] = ()
     intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     negation_before: tuple[str, ...] = ()
     negation_after: tuple[str, ...] = ()
     negatable: tuple[str, ...] = ()
+    negative_negatable: tuple[str, ...] = ()
+    negation_negative: tuple[str, ...] = ()
+    litotes: tuple[str, ...] = ()
+    contrast: tuple[str, ...] = ()
+    referral_cues: tuple[str, ...] = ()
 
     def merged(self, extra: Rules) -> Rules:
         """These rules with ``extra``'s patterns added and its order, if any, in charge."""
@@ -44,11 +51,18 @@ class Rules:
             ooo_subject=self.ooo_subject + extra.ooo_subject,
             ooo_body=self.ooo_body + extra.ooo_body,
             ooo_until=extra.ooo_until + self.ooo_until,
+            ooo_back=extra.ooo_back + self.ooo_back,
+            ooo_back_after=self.ooo_back_after + extra.ooo_back_after,
             intent_order=order,
             intents=intents,
             negation_before=self.negation_before + extra.negation_before,
             negation_after=self.negation_after + extra.negation_after,
             negatable=extra.negatable or self.negatable,
+            negative_negatable=extra.negative_negatable or self.negative_negatable,
+            negation_negative=self.negation_negative + extra.negation_negative,
+            litotes=self.litotes + extra.litotes,
+            contrast=self.contrast + extra.contrast,
+            referral_cues=self.referral_cues + extra.referral_cues,
         )
 
 
@@ -73,17 +87,27 @@ def load_rules(text: str) -> Rules:
     negatable = negation.get("categories", [])
     if not isinstance(negatable, list) or not all(isinstance(c, str) for c in negatable):
         raise ValueError("negation.categories must be a list of category names")
+    negative_negatable = negation.get("negative_categories", [])
+    if not isinstance(negative_negatable, list) or not all(isinstance(c, str) for c in negative_negatable):
+        raise ValueError("negation.negative_categories must be a list of category names")
     return Rules(
         autoreply_subject=_patterns(auto.get("subject", []), "autoreply.subject"),
         autoreply_body=_patterns(auto.get("body", []), "autoreply.body"),
         ooo_subject=_patterns(ooo.get("subject", []), "out_of_office.subject"),
         ooo_body=_patterns(ooo.get("body", []), "out_of_office.body"),
         ooo_until=_patterns(ooo.get("until", []), "out_of_office.until"),
+        ooo_back=_patterns(ooo.get("back", []), "out_of_office.back"),
+        ooo_back_after=_patterns(ooo.get("back_after", []), "out_of_office.back_after"),
         intent_order=tuple(order),
         intents=intents,
         negation_before=_patterns(negation.get("before", []), "negation.before"),
         negation_after=_patterns(negation.get("after", []), "negation.after"),
         negatable=tuple(negatable),
+        negative_negatable=tuple(negative_negatable),
+        negation_negative=_patterns(negation.get("negative_before", []), "negation.negative_before"),
+        litotes=_patterns(data.get("litotes", {}).get("words", []), "litotes.words"),
+        contrast=_patterns(data.get("contrast", {}).get("words", []), "contrast.words"),
+        referral_cues=_patterns(data.get("referral", {}).get("cues", []), "referral.cues"),
     )
 
 
