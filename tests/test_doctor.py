@@ -249,6 +249,7 @@ def test_doctor_finds_the_folders_the_engine_finds_below_an_inbox_prefix(inbox_p
     """No special-use, every folder below INBOX.: the doctor finds Sent where the engine does."""
     server = inbox_prefix_dovecot
     user = known_to_dovecot(server, new_users(server, 1))[0]
+    server.doveadm("mailbox", "create", "-u", user.email, "INBOX.replydesk-doctor-cutoff")  # an earlier run's
     path = write(tmp_path, account_toml(user, server, 1, account_id="courier"))
     _, lines, _ = doctor(capsys, path)
     status, detail = lines[("courier", "imap", "folders")]

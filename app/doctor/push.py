@@ -17,6 +17,7 @@ from app.auth.credentials import Credentials
 from app.doctor.steps import Failed, Side, close, open_secure
 from app.folders import ListEntry, Namespace, namespace_of, under_namespace
 
+SCRATCH = "replydesk-doctor-"
 PUSH_WAIT = 10.0
 """Seconds a pushed EXISTS may take after the test APPEND."""
 EXISTS = re.compile(r"^\* \d{1,10} EXISTS", re.IGNORECASE)
@@ -29,7 +30,9 @@ async def check_push(speak, reader: asyncio.StreamReader, writer: asyncio.Stream
     side: Side = speak.side
     wait = min(PUSH_WAIT, side.timeout)
     ns = await _namespace(speak, reader, writer, caps, entries)
-    scratch = under_namespace(f"replydesk-doctor-{secrets.token_hex(4)}", ns)
+    for leftover in [e.name for e in entries if SCRATCH in e.name]:  # from a run that was cut off
+        await speak.command(reader, writer, f"DELETE {_quoted(leftover)}")
+    scratch = under_namespace(f"{SCRATCH}{secrets.token_hex(4)}", ns)
     quoted = _quoted(scratch)
     status, text, _ = await speak.command(reader, writer, f"CREATE {quoted}")
     if status != "OK":

@@ -107,9 +107,10 @@ class TriageMixin:
         puts the message back where the server still has it, so the list shows the truth."""
         state = "skipped" if skipped else "done" if error is None else ("failed" if give_up else "pending")
         with self.db.tx() as conn:
-            conn.execute("UPDATE pending_ops SET state = ?, last_error = ?, attempts = attempts + 1 "
-                         "WHERE id = ?", (state, error, op_id))
-            if state != "failed":
+            # only a pending op moves on: one finished elsewhere meanwhile (the outbox's own run) stays as it is
+            finished = conn.execute("UPDATE pending_ops SET state = ?, last_error = ?, attempts = attempts + 1 "
+                                    "WHERE id = ? AND state = 'pending'", (state, error, op_id)).rowcount
+            if state != "failed" or not finished:
                 return
             row = conn.execute("SELECT op, message, args FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
             if row is None or row[0] != "move" or row[1] is None:
