@@ -157,6 +157,11 @@ class GeneralConfig(_Strict):
     """A [templates] name ready in the reply to someone back from out of office."""
     followup_check_seconds: float = Field(default=30, gt=0, le=3600)
     """How often the engine looks for snoozes and follow-ups that are due."""
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    """Soft bounces of one address within ``soft_bounce_days`` that suppress it as if hard."""
+    soft_bounce_days: float = Field(default=14, gt=0, le=365)
+    bounce_rate_warning: float = Field(default=3.0, ge=0, le=100)
+    """Percent of last week's sends that bounced above which a mailbox is flagged (health, accounts list)."""
 
     @model_validator(mode="after")
     def _zone(self) -> GeneralConfig:

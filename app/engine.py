@@ -37,6 +37,7 @@ from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.noise import noise_context
 from app.smtp.outbox import OutboxDrainer
+from app.store import BouncePolicy, Store
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ def log_to_file(path: Path) -> logging.Handler:
 
 # -- the engine ----------------------------------------------------------------------------
 
+def bounce_policy(general: GeneralConfig) -> BouncePolicy:
+    """When repeated soft bounces suppress an address, from ``[general]``."""
+    return BouncePolicy(soft_limit=general.soft_bounce_limit, soft_days=general.soft_bounce_days)
+
+
 def _without_noise(general: GeneralConfig) -> GeneralConfig:
     return general.model_copy(update={"warmup_tags": [], "own_domains": []})
 
@@ -158,6 +164,7 @@ class Engine:
             self._db = StoreThread(self.store_path)
             self._parser = ParsePool()
             await self._db.call(lambda s: s.data_version())
+            await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
         except BaseException:
             self._lock.release()
             raise
@@ -224,6 +231,8 @@ class Engine:
             restart = list(new.keys() & old.keys())
         gone = [k for k in old if k not in new]
         self.config = config
+        if self._db is not None:
+            await self._db.call(Store.set_bounce_policy, bounce_policy(config.general))
         if self.followups is not None:
             self.followups.policy = FollowupPolicy(config.general)
             self.followups.kick()

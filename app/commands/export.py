@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", action="append", choices=CATEGORIES, metavar="CATEGORY",
                    help="only these categories (repeat for several): for leads and messages")
     p.add_argument("--account", metavar="ID", help="only this mailbox (id or email): for leads and messages")
+    p.add_argument("--domains", action="store_true",
+                   help="suppressions: one row per domain whose addresses bounced as host unknown "
+                        "(the domain has no mail server), for a platform's domain blocklist")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json lines")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
 
@@ -40,8 +43,9 @@ def _iso(ts: float | None) -> str:
 
 def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:
     if args.what == "suppressions":
-        cols = ["address", "reason", "detail", "created_at"]
-        return cols, [{**r, "created_at": _iso(r["created_at"])} for r in store.suppressions()]
+        return _suppressions(store.suppressions(), args.domains)
+    if args.domains:
+        raise UsageError("--domains goes with suppressions only")
     account = _account_id(store, args.account)
     if args.what == "leads":
         rows = store.leads(args.category or LEAD_CATEGORIES, account)
@@ -55,6 +59,38 @@ def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[st
     if args.category:
         rows = [r for r in rows if r["category"] in args.category]
     return cols, [{**r, "date": _iso(r["sent_at"] or r["received_at"])} for r in rows]
+
+
+SUPPRESSION_COLUMNS = ["address", "reason", "bounce_reason", "bounce_type", "count", "first_seen", "last_seen",
+                       "mailbox", "detail", "created_at"]
+"""``reason``: why the address is on the list (hard_bounce, soft_bounce_repeated, complaint,
+unsubscribe, do_not_contact); ``bounce_reason``: the failure's reason (user_unknown,
+host_unknown, mailbox_full …); ``bounce_type``: hard or soft."""
+
+
+def _suppressions(rows: list[Any], by_domain: bool) -> tuple[list[str], list[dict[str, Any]]]:
+    if not by_domain:
+        return SUPPRESSION_COLUMNS, [{
+            **r, "bounce_type": "" if r["hard"] is None else ("hard" if r["hard"] else "soft"),
+            "first_seen": _iso(r["first_seen"]), "last_seen": _iso(r["last_seen"]),
+            "created_at": _iso(r["created_at"]), "mailbox": r["mailbox"] or ""} for r in rows]
+    domains: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["bounce_reason"] != "host_unknown":
+            continue
+        domain = r["address"].rpartition("@")[2]
+        d = domains.setdefault(domain, {"domain": domain, "reason": "host_unknown", "addresses": 0, "count": 0,
+                                        "first_seen": r["first_seen"], "last_seen": r["last_seen"],
+                                        "mailboxes": set()})
+        d["addresses"] += 1
+        d["count"] += r["count"]
+        d["first_seen"] = min(d["first_seen"] or r["first_seen"], r["first_seen"] or d["first_seen"])
+        d["last_seen"] = max(d["last_seen"] or 0, r["last_seen"] or 0) or None
+        if r["mailbox"]:
+            d["mailboxes"].add(r["mailbox"])
+    cols = ["domain", "reason", "addresses", "count", "first_seen", "last_seen", "mailboxes"]
+    return cols, [{**d, "first_seen": _iso(d["first_seen"]), "last_seen": _iso(d["last_seen"]),
+                   "mailboxes": " ".join(sorted(d["mailboxes"]))} for _, d in sorted(domains.items())]
 
 
 def _account_id(store: Any, wanted: str | None) -> str | None:

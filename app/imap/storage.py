@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.imap.responses import Fetched
-from app.mail import NoiseContext, classify, parse
+from app.mail import NoiseContext, bounce, classify, parse
 from app.store import IncomingMessage, Store
 from app.store.triage import keyword_label
 
@@ -60,6 +60,26 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
     return out
 
 
+def confirm_bounce_recipients(store: Store, account: str, batch: list[IncomingMessage]) -> None:
+    """Where a bounce names an address this mailbox never wrote to (the notice's words or the
+    returned headers left it open), read it again with the synced Sent folder as the judge:
+    among the candidates, the address the mailbox did send to is the one that failed."""
+    has_sent: bool | None = None
+    for msg in batch:
+        c = msg.classification
+        if msg.direction != "in" or c is None or c.kind != "bounce" or not c.bounce_recipients:
+            continue
+        if all(store.sent_to(account, r.address) for r in c.bounce_recipients):
+            continue
+        if has_sent is None:
+            has_sent = store.has_sent_mail(account)
+        if not has_sent:
+            return
+        report = bounce.analyze(msg.parsed, lambda address: store.sent_to(account, address))
+        if report.recipients:
+            c.bounce_recipients = report.recipients
+
+
 def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMessage],
                 folder_fields: dict[str, Any], progress: dict[str, Any]) -> list[int]:
     """A fetched batch and the folder's new high-water mark in one transaction: after a crash
@@ -69,6 +89,7 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
                   if m.direction == "in" and m.parsed.message_id and (label := keyword_label(m.flags))}
         if labels:
             store.adopt_server_labels(account, labels)
+        confirm_bounce_recipients(store, account, batch)
         ids = store.add_messages(account, batch)
         store.save_folder(account, folder, **folder_fields)
         if progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
 from app.store.db import Database
 from app.store.followups import FollowupMixin
 from app.store.inbox import InboxFilter, InboxMixin
@@ -14,10 +15,10 @@ from app.store.state import FolderState, StateMixin
 from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
-__all__ = ["Store", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied", "open_store"]
+__all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied", "open_store"]
 
 
-class Store(MessagesMixin, TriageMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
+class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
             FollowupMixin):
     """One connection to the database with every query replydesk makes.
 

@@ -255,5 +255,44 @@ CREATE TABLE warmup_proposals (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE]
+V_BOUNCES = """
+-- Every failed recipient of a bounce or complaint, one row per address and message (a rescan of
+-- the folder stores the message again: ``source`` keeps it counted once). Repeated soft bounces
+-- escalate to the suppression list, and the health screen counts complaints, from here.
+CREATE TABLE bounce_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    address TEXT NOT NULL,
+    account TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message INTEGER,
+    reason TEXT NOT NULL,
+    hard INTEGER NOT NULL,
+    complaint INTEGER NOT NULL DEFAULT 0,
+    status TEXT,
+    at REAL NOT NULL,
+    UNIQUE (address, account, source)
+);
+CREATE INDEX bounce_events_address ON bounce_events (address, at);
+CREATE INDEX bounce_events_account ON bounce_events (account, at);
+INSERT OR IGNORE INTO bounce_events (address, account, source, message, reason, hard, status, at)
+    SELECT lower(json_extract(j.value, '$.address')), m.account, coalesce(m.message_id, 'row:' || m.id),
+           m.id, coalesce(json_extract(j.value, '$.reason'), 'other'),
+           coalesce(json_extract(j.value, '$.hard'), 0), json_extract(j.value, '$.status'), m.received_at
+    FROM messages m, json_each(m.bounce_recipients) j
+    WHERE m.direction = 'in' AND m.kind = 'bounce' AND json_extract(j.value, '$.address') IS NOT NULL;
+
+-- What the suppression list tells a sending platform: the failure's reason (app.mail.bounce_reason),
+-- hard or soft, when it was first and last seen, how many bounces, and the mailbox that got them.
+ALTER TABLE suppressions ADD COLUMN bounce_reason TEXT;
+ALTER TABLE suppressions ADD COLUMN hard INTEGER;
+ALTER TABLE suppressions ADD COLUMN first_seen REAL;
+ALTER TABLE suppressions ADD COLUMN last_seen REAL;
+ALTER TABLE suppressions ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE suppressions ADD COLUMN mailbox TEXT;
+UPDATE suppressions SET first_seen = created_at, last_seen = created_at,
+    hard = CASE WHEN reason = 'hard_bounce' THEN 1 END,
+    mailbox = (SELECT account FROM messages WHERE id = suppressions.source_message);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES]
 SCHEMA_VERSION = len(MIGRATIONS)

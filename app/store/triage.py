@@ -60,8 +60,11 @@ class TriageMixin:
 
     db: Database
 
-    if TYPE_CHECKING:  # provided by MessagesMixin
+    if TYPE_CHECKING:  # provided by MessagesMixin and BouncesMixin
         def refresh_conversation(self, conv: int) -> None: ...
+        def is_suppressed(self, address: str) -> bool: ...
+        def suppress(self, address: str, reason: str, source_message: int | None = None,
+                     detail: str = "") -> None: ...
 
     # -- server operations -------------------------------------------------------------
 
@@ -316,38 +319,3 @@ class TriageMixin:
             for conv in convs:
                 self.refresh_conversation(conv)
             return row[1]
-
-    # -- suppression list --------------------------------------------------------------
-
-    def suppress(self, address: str, reason: str, source_message: int | None = None,
-                 detail: str = "") -> None:
-        if not address:
-            return
-        with self.db.tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO suppressions (address, reason, source_message, detail, "
-                         "created_at) VALUES (?, ?, ?, ?, ?)",
-                         (address.lower(), reason, source_message, detail, now()))
-
-    def is_suppressed(self, address: str) -> bool:
-        return self.db.conn.execute("SELECT 1 FROM suppressions WHERE address = ?",
-                                    (address.lower(),)).fetchone() is not None
-
-    def suppressions(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.db.query(
-            "SELECT address, reason, detail, source_message, created_at FROM suppressions ORDER BY address")]
-
-    def suppress_from_classification(self, message_ids: Iterable[int]) -> None:
-        """Hard bounces and unsubscribe requests put the address on the suppression list."""
-        conn = self.db.conn
-        for mid in message_ids:
-            row = conn.execute("SELECT kind, category, from_addr, bounce_recipients FROM messages "
-                               "WHERE id = ?", (mid,)).fetchone()
-            if row is None:
-                continue
-            kind, category, sender, bounces = row
-            if kind == "bounce":
-                for rcpt in json.loads(bounces):
-                    if rcpt.get("hard"):
-                        self.suppress(rcpt["address"], "hard_bounce", mid, rcpt.get("status") or "")
-            elif category == "unsubscribe":
-                self.suppress(sender, "unsubscribe", mid, "asked to be removed")
