@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from app.mail import autoreply, bounce, noise
 from app.mail.bounce_rcpt import SentTo
-from app.mail.intent import read_intent
+from app.mail.intent import read
+from app.mail.learn import Examples
 from app.mail.noise import NoiseContext
 from app.mail.rules import Rules, default_rules
 from app.mail.types import Classification, ParsedMessage
@@ -21,25 +22,27 @@ AUTOREPLY_THRESHOLD = 0.5
 
 
 def classify(message: ParsedMessage, rules: Rules | None = None,
-             context: NoiseContext | None = None, *, sent_to: SentTo | None = None) -> Classification:
+             context: NoiseContext | None = None, *, sent_to: SentTo | None = None,
+             examples: Examples | None = None) -> Classification:
     """Classify a parsed message. ``rules`` (from ``load_rules``) are added to the shipped ones;
     ``context`` names the warmup tags and the user's own addresses (none by default);
     ``sent_to`` (whether the mailbox wrote to an address) picks a bounce's recipient where the
-    notice leaves it open.
+    notice leaves it open; ``examples``, the user's labelled replies (``learn.Examples``), decide
+    a reply's intent where the rules are unsure.
 
     Pure and total: any failure inside degrades to an uncategorized reply with the error as its
     reason, so one odd message never stops an inbox sync.
     """
     active = default_rules() if rules is None else default_rules().merged(rules)
     try:
-        return _classify(message, active, context or noise.EMPTY, sent_to)
+        return _classify(message, active, context or noise.EMPTY, sent_to, examples)
     except Exception as exc:
         return Classification(kind="reply", category="uncategorized", confidence=0.0,
                               reasons=[f"classifier error: {type(exc).__name__}"])
 
 
 def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
-              sent_to: SentTo | None = None) -> Classification:
+              sent_to: SentTo | None = None, examples: Examples | None = None) -> Classification:
     warmup = noise.warmup_reason(ctx, pm.subject, pm.new_text, pm.quoted_text)
     if warmup:
         return Classification(kind="warmup", category="warmup", confidence=1.0, reasons=[warmup])
@@ -61,7 +64,7 @@ def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
     bulk = noise.bulk_reason(pm)
     if bulk:
         return Classification(kind="bulk", category="bulk", confidence=0.9, reasons=[bulk])
-    category, confidence, reasons = read_intent(pm, rules)
+    reading = read(pm, rules, examples)
     return Classification(
-        kind="reply", category=category, confidence=confidence, reasons=reasons,
-        referral=autoreply.referral(pm) if category == "wrong_person" else None)
+        kind="reply", category=reading.category, confidence=reading.confidence, reasons=reading.reasons,
+        referral=(reading.referral or autoreply.referral(pm)) if reading.category == "wrong_person" else None)
