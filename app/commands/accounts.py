@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from app.commands.accounts_csv import read_accounts
 from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError
 from app.store import Store
+from app.store.stats import bounce_warnings
+
+DAY = 86400.0
 
 PROVIDERS = list(PRESETS)
 
@@ -208,6 +212,8 @@ def _list(config: Config, as_json: bool) -> int:
     try:
         health = {row["id"]: row for row in store.accounts()}
         not_done = store.op_problems()
+        now = time.time()
+        stats = store.account_stats(now - DAY, now - 7 * DAY)
     finally:
         store.close()
     for acc in config.accounts:
@@ -217,6 +223,11 @@ def _list(config: Config, as_json: bool) -> int:
                 "state": state, "last_error": row.get("last_error"), "hint": row.get("hint"),
                 "last_push": row.get("last_push"), "arrival_latency": row.get("arrival_latency"),
                 "arrival_via": row.get("arrival_via")}
+        st = stats.get(acc.id, {})
+        sent, bounces = st.get("sent_7d", 0), st.get("bounces_7d", 0)
+        warning = "; ".join(bounce_warnings(st, config.general.bounce_rate_warning)) or None
+        item.update(sent_7d=sent, bounces_7d=bounces, complaints_7d=st.get("complaints_7d", 0),
+                    bounce_rate_7d=round(100 * bounces / sent, 2) if sent else None, bounce_warning=warning)
         ops = not_done.get(acc.id)
         if ops is not None:
             item["server_ops_not_done"] = {"failed": ops.failed, "skipped": ops.skipped, "latest": ops.latest}
@@ -226,7 +237,11 @@ def _list(config: Config, as_json: bool) -> int:
         problem = ""
         if item["last_error"]:
             problem = f"  {item['last_error']}" + (f" ({item['hint']})" if item["hint"] else "")
-        print(f"{acc.id[:32]:<32} {acc.provider:<9} {acc.auth:<8} {state:<13}{problem}")
+        rate = f"{100 * bounces / sent:.1f}%" if sent else "—"
+        figures = f"bounce {rate:>6} of {sent:>5} sent 7d, {item['complaints_7d']} complaint(s)"
+        print(f"{acc.id[:32]:<32} {acc.provider:<9} {acc.auth:<8} {state:<13} {figures}{problem}")
+        if warning:
+            print(f"{'':<32} warning: {warning}")
         if ops is not None:
             print(f"{'':<32} {ops.failed + ops.skipped} server operation(s) not carried out this week "
                   f"({ops.failed} failed, {ops.skipped} skipped); latest: {ops.latest}")

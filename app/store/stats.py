@@ -9,27 +9,45 @@ from typing import Any
 from app.store.db import Database
 
 
+def bounce_warnings(stats: dict[str, int], threshold_percent: float) -> list[str]:
+    """What is wrong with a mailbox's last week of sending, for the health screen and
+    ``accounts list``: a bounce rate above ``threshold_percent`` of its sends, or complaints."""
+    sent, bounces = stats.get("sent_7d", 0), stats.get("bounces_7d", 0)
+    complaints = stats.get("complaints_7d", 0)
+    problems = []
+    if sent and 100 * bounces / sent > threshold_percent:
+        problems.append(f"bounce rate {100 * bounces / sent:.1f}% ({bounces} of {sent} sent in 7 days) is above "
+                        f"{threshold_percent:g}%: check the list's addresses before sending more from this mailbox")
+    elif not sent and bounces:
+        problems.append(f"{bounces} bounce(s) in 7 days and no sent mail synced from its Sent folder")
+    if complaints:
+        problems.append(f"{complaints} spam complaint(s) in 7 days: the complaining addresses are suppressed; "
+                        "slow down and review this mailbox's copy")
+    return problems
+
+
 class StatsMixin:
     db: Database
 
     def account_stats(self, today_start: float, week_start: float) -> dict[str, dict[str, int]]:
         """Per account: replies (not bounces, auto-answers or noise) received since ``today_start``; since ``week_start``, the
         messages sent (the account's Sent folder), the threads they went to, how many of those
-        threads have a reply, and the bounces received."""
+        threads have a reply, and the bounces and abuse complaints received."""
         conn = self.db.conn
         stats: dict[str, dict[str, int]] = {}
 
         def row(account: str) -> dict[str, int]:
-            return stats.setdefault(account, {"replies_today": 0, "bounces_7d": 0, "sent_7d": 0,
-                                              "threads_7d": 0, "replied_7d": 0})
+            return stats.setdefault(account, {"replies_today": 0, "bounces_7d": 0, "complaints_7d": 0,
+                                              "sent_7d": 0, "threads_7d": 0, "replied_7d": 0})
 
         # "+account" keeps SQLite on the received_at index (a range of days) rather than walking
         # the whole table in account order to group it
-        for account, today, bounces in conn.execute(
-                "SELECT +account, sum(kind = 'reply' AND received_at >= ?), sum(kind = 'bounce' AND received_at >= ?) "
+        for account, today, bounces, complaints in conn.execute(
+                "SELECT +account, sum(kind = 'reply' AND received_at >= ?), sum(kind = 'bounce' AND received_at >= ?), "
+                "sum(kind = 'complaint' AND received_at >= ?) "
                 "FROM messages WHERE direction = 'in' AND received_at >= ? GROUP BY +account",
-                (today_start, week_start, min(today_start, week_start))):
-            row(account).update(replies_today=today or 0, bounces_7d=bounces or 0)
+                (today_start, week_start, week_start, min(today_start, week_start))):
+            row(account).update(replies_today=today or 0, bounces_7d=bounces or 0, complaints_7d=complaints or 0)
         for account, sent, threads, replied in conn.execute(
                 "SELECT +o.account, count(*), count(DISTINCT o.conversation_id), "
                 "count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM messages r WHERE r.conversation_id = o.conversation_id "

@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from app.config import GeneralConfig
+from app.store.stats import bounce_warnings
 from app.store.triage import OpProblems
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import FAILING_STATES, LIVE_STATES, HealthSummary, StatusBar
@@ -20,7 +22,8 @@ STATS_MAX_AGE = 5.0
 """Seconds the per-day and per-week figures are reused: they scan a week of mail, while the
 connection states beside them change by the second."""
 
-COLUMNS = ("Mailbox", "State", "Last push", "Today", "Sent 7d", "Bounce 7d", "Reply 7d", "Sync", "Last error")
+COLUMNS = ("Mailbox", "State", "Last push", "Today", "Sent 7d", "Bounce 7d", "Complaints", "Reply 7d", "Sync",
+           "Last error")
 
 
 def _state_style(state: str) -> str:
@@ -124,17 +127,26 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         sent = st.get("sent_7d", 0)
         done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
         sync = f"{bar(done, total, 6)} {done:,}/{total:,}" if total > done else ("done" if total else "—")
+        warn = any("bounce" in w for w in self._warnings(st))
         return [
             Text(line(acc["id"])),
             Text(state.replace("_", " "), style=_state_style(state)),
             Text(ago(acc["last_push"], now) + (f" · {arrival(acc)}" if acc.get("arrival_latency") is not None else "")),
             Text(f"{st.get('replies_today', 0):,}", justify="right"),
             Text(f"{sent:,}", justify="right"),
-            Text(percent(st.get("bounces_7d", 0), sent), justify="right"),
+            Text(("! " if warn else "") + percent(st.get("bounces_7d", 0), sent), justify="right",
+                 style="bold reverse" if warn else ""),
+            Text(f"{st.get('complaints_7d', 0):,}", justify="right",
+                 style="bold reverse" if st.get("complaints_7d", 0) else ""),
             Text(percent(st.get("replied_7d", 0), st.get("threads_7d", 0)), justify="right"),
             Text(sync),
             Text(line(acc["last_error"] or ""), no_wrap=True, overflow="ellipsis"),
         ]
+
+    def _warnings(self, st: dict[str, int]) -> list[str]:
+        config = self.app.config  # type: ignore[attr-defined]
+        threshold = config.general.bounce_rate_warning if config is not None else GeneralConfig().bounce_rate_warning
+        return bounce_warnings(st, threshold)
 
     def _show_title(self, accounts: list[dict[str, Any]]) -> None:
         summary = HealthSummary.of(accounts)
@@ -169,6 +181,9 @@ class HealthScreen(RefreshOnStoreChange, Screen):
                     detail.append(line(acc["hint"]))
                 detail.append("\nNew mail: ", style="bold")
                 detail.append(push_summary(acc, now))
+                for warning in self._warnings(self._stats.get(acc["id"], {})):
+                    detail.append("\nWarning: ", style="bold")
+                    detail.append(line(warning))
                 ops = self._not_done.get(acc["id"])
                 if ops is not None:
                     detail.append("\nNot on the server: ", style="bold")
