@@ -8,8 +8,9 @@ import asyncio
 import json
 
 from app.cli import main
+from app.imap.connection import ImapConnection
 from tests.conftest import build_message, new_users, write_config
-from tests.engine_support import other_client, rows, running_engine, state, until
+from tests.engine_support import account, other_client, rows, running_engine, state, until
 
 
 async def test_pushed_mail_is_recorded_with_its_delay(imap_server, tmp_path, capsys) -> None:
@@ -48,3 +49,24 @@ async def test_a_reply_filed_in_junk_is_found_by_the_poll_on_every_server(imap_s
         await asyncio.to_thread(spam_filter_files_it)
         await until(lambda: [r["folder"] for r in rows(store)] == [junk], 10, "Junk polled")
         assert store.list_messages()[0]["subject"] == "Re: landed in spam"
+
+
+async def test_uidnext_without_select_comes_from_status_even_after_the_newest_was_deleted(imap_server) -> None:
+    """For a server whose SELECT leaves UIDNEXT out: STATUS gives the same value SELECT would,
+    also when the newest message was deleted (the highest UID plus one would be too low)."""
+    [user] = new_users(imap_server, 1)
+    for i in range(3):
+        imap_server.deliver(user.email, build_message(user.email, subject=f"Re: {i}").as_bytes())
+    with other_client(imap_server, user) as imap:
+        imap.select("INBOX")
+        imap.uid("STORE", "3", "+FLAGS", "(\\Deleted)")
+        imap.expunge()
+    conn = ImapConnection(account(imap_server, user, port=imap_server.imaps_port, security="tls",
+                                  ca_file=imap_server.ca_file))
+    await conn.open()
+    try:
+        info = await conn.select("INBOX")
+        assert (info.uidnext, info.exists) == (4, 2)
+        assert await conn.fallback_uidnext("INBOX", info.exists) == 4
+    finally:
+        await conn.close()

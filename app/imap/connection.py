@@ -270,11 +270,11 @@ class ImapConnection:
         self.selected = folder
         info = r.parse_select(resp.lines)
         if info.uidnext is None:
-            info.uidnext = await self._uidnext(folder, info.exists)
+            info.uidnext = await self.fallback_uidnext(folder, info.exists)
         self.select_info = info
         return info
 
-    async def _uidnext(self, folder: str, exists: int) -> int | None:
+    async def fallback_uidnext(self, folder: str, exists: int) -> int | None:
         """For a server whose SELECT leaves out UIDNEXT (RFC 3501 requires it): STATUS (UIDNEXT),
         else the highest UID there plus one. Without it every poll would look like new mail."""
         resp = await self._run(self.proto.simple_command("STATUS", r.quote(folder), "(UIDNEXT)"), "STATUS")
