@@ -195,6 +195,16 @@ async def test_health_shows_server_operations_not_carried_out(db: Path) -> None:
         text = screen_text(app)
         assert "Not on the server: 1 failed, 1 skipped this week; latest: moving to archive failed: " \
                "CREATE Archive: NO Invalid mailbox name" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        store = Store(db)
+        conv = store.db.conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+        store.close()
+        app.push_screen(ConversationScreen(conv))  # the thread says it too
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Not on the server: moving to archive failed: CREATE Archive: NO Invalid mailbox name" in text
+        assert "Not on the server: label meeting skipped: INBOX allows no keywords" in text
 
 
 async def test_health_says_whether_the_server_pushes_and_how_late_mail_arrives(db: Path) -> None:

@@ -1,4 +1,4 @@
-"""aioimaplib's protocol with two of its traps fixed in place, for ``ImapConnection``.
+"""aioimaplib's protocol with its traps fixed in place, for ``ImapConnection``.
 
 - It handles the lines of one read by recursion; a read with thousands of short lines (a flag
   fetch of a big folder) overflows the stack. Reads are fed to it in slices of lines.

@@ -125,6 +125,14 @@ class TriageMixin:
                 if conv is not None:
                     self.refresh_conversation(conv[0])
 
+    def op_problems_in(self, conversation: int, limit: int = 3) -> list[str]:
+        """What the server did not carry out for this conversation's messages, newest first."""
+        return [f"{_describe_op(op, json.loads(args))} {state}: {error}" for op, args, state, error in
+                self.db.conn.execute(
+                    "SELECT o.op, o.args, o.state, o.last_error FROM pending_ops o JOIN messages m "
+                    "ON m.id = o.message WHERE m.conversation_id = ? AND o.state IN ('failed', 'skipped') "
+                    "ORDER BY o.id DESC LIMIT ?", (conversation, limit))]
+
     def op_problems(self, since: float | None = None) -> dict[str, OpProblems]:
         """Per account, the server operations of the last week that were not carried out."""
         since = now() - OP_PROBLEMS_DAYS * 86400 if since is None else since

@@ -101,6 +101,9 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if conv["note"]:
             title.append("\nNote: ", style="bold")
             title.append(line(conv["note"]))
+        for problem in self.store.op_problems_in(self.conversation_id):
+            title.append("\nNot on the server: ", style="bold")
+            title.append(line(problem))
         self.query_one("#conv-title", Static).update(title)
 
     def _message_block(self, m: dict[str, Any]) -> Vertical:
