@@ -15,8 +15,8 @@ from app.store.followups import AWAKE, PENDING
 
 NOISE_SQL = ", ".join(f"'{k}'" for k in NOISE_KINDS)
 VIEW_CLAUSES = {
-    "replies": f"c.archived = 0 AND (c.kind = 'reply' OR c.woke_reason IS NOT NULL) AND "
-                f"coalesce(c.kind, '') NOT IN ({NOISE_SQL}) AND {AWAKE}",
+    "replies": f"c.archived = 0 AND (c.kind = 'reply' OR (c.woke_reason IS NOT NULL AND "
+                f"coalesce(c.kind, '') NOT IN ({NOISE_SQL}))) AND {AWAKE}",
     "bounces": f"c.archived = 0 AND c.kind IN ('bounce', 'complaint') AND {AWAKE}",
     "auto": f"c.archived = 0 AND c.kind = 'autoreply' AND c.woke_reason IS NULL AND {AWAKE}",
     "snoozed": f"c.archived = 0 AND {PENDING}",
