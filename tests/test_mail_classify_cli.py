@@ -79,3 +79,42 @@ def test_bad_rules_file_is_a_usage_error(tmp_path):
         _run("--rules", str(rules), str(FIXTURES / "ticket.eml"))
     assert "intent.interested" in str(info.value) and "\n" not in str(info.value)
     assert info.value.exit_code == 2
+
+
+def test_explain_prints_every_cue_and_the_decision(capsys, tmp_path):
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(b"From: p@prospect.example\nTo: bob@sender.io\nSubject: Re: Quick question\n"
+                      b"Message-ID: <e@prospect.example>\n\n"
+                      b"Not for us this quarter, but send me the deck.\n")
+    assert _run("--explain", str(reply)) == 0
+    out = capsys.readouterr().out
+    assert "reply/interested" in out
+    assert "cue overridden not interested 'Not for us' (before 'but'" in out
+    assert "cue counted interested 'send me the'" in out
+    assert "decision: reply/interested" in out
+    assert _run("--explain", "--json", str(reply)) == 0
+    item = json.loads(capsys.readouterr().out)
+    assert any(line.startswith("cue overridden") for line in item["explain"])
+
+
+def test_learned_reads_the_labelled_replies_from_the_database(capsys, tmp_path, monkeypatch):
+    from app.store import Store
+    from tests.ui_seed import seed
+
+    db_path = seed(tmp_path / "seed.db")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\ndatabase = "{db_path}"\n')
+    store = Store(db_path)
+    conv, text = store.db.conn.execute(
+        "SELECT conversation_id, new_text FROM messages WHERE direction = 'in' AND kind = 'reply' "
+        "AND trim(new_text) != '' LIMIT 1").fetchone()
+    store.set_category([conv], "meeting")
+    store.close()
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(b"From: z@prospect.example\nTo: bob@sender.io\nSubject: Re: Quick question\n"
+                      b"Message-ID: <l@prospect.example>\nContent-Type: text/plain; charset=utf-8\n\n"
+                      + text.encode() + b"\n")
+    monkeypatch.setenv("REPLYDESK_CONFIG", str(config))
+    assert _run("--explain", "--learned", str(reply)) == 0
+    out = capsys.readouterr().out
+    assert "learned: like 1 reply you labelled meeting" in out

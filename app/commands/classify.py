@@ -2,7 +2,9 @@
 auto-reply, or noise: warmup with ``--warmup-tag``, internal with ``--own-domain``, bulk).
 
 Works on files alone (no config, no database), so it doubles as a way to try a rules file on
-saved messages. An unreadable file gets its own error line and a non-zero exit; the other files
+saved messages; ``--learned`` adds the replies you labelled in the inbox (read from the database
+the config names, used here and nowhere else), and ``--explain`` prints every cue the reader found,
+what became of it, and the decision. An unreadable file gets its own error line and a non-zero exit; the other files
 are still classified.
 """
 
@@ -15,7 +17,11 @@ from pathlib import Path
 
 from app.errors import UsageError
 from app.mail import NoiseContext, classify, load_rules, parse
+from app.mail.intent import read
+from app.mail.learn import Examples, examples_from
+from app.mail.rules import Rules, default_rules
 from app.mail.sanitize import one_line
+from app.mail.types import ParsedMessage
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,6 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a warmup tag (repeat for several): mail carrying it as a whole word is warmup")
     p.add_argument("--own-domain", action="append", default=[], metavar="DOMAIN",
                    help="a domain of yours (repeat for several): mail from it is internal")
+    p.add_argument("--explain", action="store_true",
+                   help="print every cue found in a reply, what became of it, and the decision")
+    p.add_argument("--learned", action="store_true",
+                   help="also learn from the replies you labelled in the inbox (reads the database)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, UnicodeDecodeError) as exc:
             raise UsageError(f"rules file {args.rules}: {exc}") from None
     noise = NoiseContext.of(args.warmup_tag, own_domains=args.own_domain)
+    examples = _learned(args) if args.learned else None
+    active = default_rules() if rules is None else default_rules().merged(rules)
     failed = 0
     out = sys.stdout
     for name in args.files:
@@ -52,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 out.write(f"{one_line(name)}: error: {reason}\n")
             continue
-        result = classify(parse(raw), rules, noise)
+        parsed = parse(raw)
+        result = classify(parsed, rules, noise, examples=examples)
         item = {
             "file": name, "kind": result.kind, "category": result.category,
             "confidence": result.confidence, "reasons": result.reasons,
@@ -62,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
             "ooo_until": result.ooo_until.isoformat() if result.ooo_until else None,
             "referral": result.referral,
         }
+        explained = _explain(parsed, result.kind, active, examples) if args.explain else []
         if args.json:
+            if args.explain:
+                item["explain"] = explained
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         else:
             extra = ""
@@ -77,4 +93,37 @@ def run(args: argparse.Namespace) -> int:
             why = "; ".join(result.reasons[:3])
             out.write(f"{one_line(name)}: {result.kind}/{result.category} {result.confidence:.2f}"
                       f"{extra}  ({one_line(why)})\n")
+            if args.explain:
+                for line in explained:
+                    out.write(f"  {one_line(line)}\n")
+                out.write(f"  decision: {result.kind}/{result.category}: {one_line('; '.join(result.reasons))}\n")
     return 1 if failed else 0
+
+
+def _learned(args: argparse.Namespace) -> Examples:
+    from app.commands.common import open_config_and_store
+
+    _, store = open_config_and_store(args)
+    try:
+        return examples_from(store.intent_examples())
+    finally:
+        store.close()
+
+
+def _explain(parsed: ParsedMessage, kind: str, rules: Rules, examples: Examples | None) -> list[str]:
+    """Every cue the intent reader found and what became of it (replies); the signals (others)."""
+    if kind != "reply":
+        return [f"not read for intent: the message is {kind}"]
+    reading = read(parsed, rules, examples)
+    lines = [f"cue {c.status:<10} {c.category.replace('_', ' '):<14} {c.phrase!r}"
+             + (f"  ({c.why})" if c.why else "") for c in reading.cues]
+    if not reading.cues:
+        lines.append("no cue found")
+    lines.append(f"rules alone: {reading.rules_category.replace('_', ' ')}")
+    if examples is not None:
+        if reading.learned is None:
+            lines.append(f"learned: no labelled reply alike (of {examples.size})")
+        else:
+            followed = reading.category == reading.learned.category
+            lines.append(f"learned: {reading.learned.reason}" + ("" if followed else " - not followed"))
+    return lines

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
+from app.mail.learn import examples_from
 from app.store import IncomingMessage, Store
 from app.store.triage import keyword_label
 
@@ -43,9 +44,12 @@ class StoreThread:
 
 
 def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
-                noise: NoiseContext | None = None) -> list[IncomingMessage]:
+                noise: NoiseContext | None = None,
+                examples: tuple[tuple[str, str], ...] = ()) -> list[IncomingMessage]:
     """Parse and classify one fetched batch (CPU work: runs in the parse executor); ``noise``: the
-    account's warmup tags and own addresses."""
+    account's warmup tags and own addresses; ``examples``: the user's labelled replies
+    (``Store.intent_examples``), which the classifier learns from."""
+    learned = examples_from(examples) if examples and direction == "in" else None
     out = []
     for item in fetched:
         if item.body is None:
@@ -55,7 +59,7 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
             parsed.size = item.size
         out.append(IncomingMessage(
             folder=folder, uidvalidity=uidvalidity, uid=item.uid, parsed=parsed,
-            classification=classify(parsed, context=noise) if direction == "in" else None,
+            classification=classify(parsed, context=noise, examples=learned) if direction == "in" else None,
             flags=item.flags, received_at=item.internaldate, modseq=item.modseq, direction=direction))
     return out
 
@@ -106,10 +110,11 @@ class ParsePool:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
 
     async def parse(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
-                    noise: NoiseContext | None = None) -> list[IncomingMessage]:
+                    noise: NoiseContext | None = None,
+                    examples: tuple[tuple[str, str], ...] = ()) -> list[IncomingMessage]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, to_incoming, folder, uidvalidity, direction, fetched,
-                                          noise)
+                                          noise, examples)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

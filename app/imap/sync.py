@@ -123,9 +123,12 @@ class FolderSync:
         async def fetch_all() -> None:
             for chunk in chunks:
                 fetched = await self.conn.uid_fetch(uid_set(chunk), items)
+                # the user's labelled replies, which the classifier learns from (read again only
+                # when a label changed)
+                examples = await self.db.call(lambda s: s.intent_examples()) if direction == "in" else ()
                 await parsing.put((chunk, asyncio.ensure_future(
                     self.parser.parse(folder, uidvalidity, direction, fetched,
-                                      self.noise() if self.noise else None))))
+                                      self.noise() if self.noise else None, examples))))
             await parsing.put(None)
 
         fetcher = asyncio.ensure_future(fetch_all())

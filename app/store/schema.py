@@ -294,5 +294,25 @@ UPDATE suppressions SET first_seen = created_at, last_seen = created_at,
     mailbox = (SELECT account FROM messages WHERE id = suppressions.source_message);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES]
+V_INTENT_EXAMPLES = """
+-- The user's labels of replies, as examples for the classifier's local model (app.mail.learn):
+-- the new text the prospect wrote and the label. Keyed like ``bounce_events.source`` (Message-ID,
+-- else the row), so a rescan does not count one reply twice. They live here only: never in the
+-- logs, the config or on a server.
+CREATE TABLE intent_examples (
+    account TEXT NOT NULL,
+    source TEXT NOT NULL,
+    new_text TEXT NOT NULL,
+    category TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (account, source)
+);
+CREATE INDEX intent_examples_updated ON intent_examples (updated DESC);
+INSERT OR IGNORE INTO intent_examples (account, source, new_text, category, updated)
+    SELECT account, coalesce(message_id, 'row:' || id), new_text, category, received_at FROM messages
+    WHERE direction = 'in' AND kind = 'reply' AND category_source = 'user' AND trim(new_text) != ''
+      AND category IN ('interested', 'meeting', 'not_interested', 'unsubscribe', 'wrong_person');
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES]
 SCHEMA_VERSION = len(MIGRATIONS)

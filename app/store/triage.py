@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.mail.learn import LEARNED, MAX_EXAMPLES
 from app.mail.types import CATEGORIES
 from app.store.db import Database, now
 
@@ -59,6 +60,7 @@ class TriageMixin:
     """Mixed into ``Store`` after ``MessagesMixin``, whose ``refresh_conversation`` it uses."""
 
     db: Database
+    _examples_cache: tuple[object, tuple[tuple[str, str], ...]] | None = None
 
     if TYPE_CHECKING:  # provided by MessagesMixin and BouncesMixin
         def refresh_conversation(self, conv: int) -> None: ...
@@ -184,12 +186,45 @@ class TriageMixin:
             conn.execute("INSERT INTO labels (account, message_id, category, updated) VALUES "
                          "(?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
                          "updated = excluded.updated", (account, message_id, category, now()))
+        self._keep_example(mid, category)
         if category == "unsubscribe":
             addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
             if addr and not self.is_suppressed(addr):
                 self.suppress(addr, "unsubscribe", mid, "labelled by the user")
                 return addr.lower()
         return None
+
+    # -- the user's labels as examples for the classifier ----------------------------------
+
+    def _keep_example(self, mid: int, category: str | None) -> None:
+        """A reply the user labelled is an example of that label (inside a transaction); a label
+        that is no reply intent, or none (``category`` None), takes the example back."""
+        conn = self.db.conn
+        row = conn.execute("SELECT account, coalesce(message_id, 'row:' || id), new_text, kind "
+                           "FROM messages WHERE id = ? AND direction = 'in'", (mid,)).fetchone()
+        if row is None:
+            return
+        account, source, text, kind = row
+        if category in LEARNED and kind == "reply" and text.strip():
+            conn.execute("INSERT INTO intent_examples (account, source, new_text, category, updated) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
+                         "new_text = excluded.new_text, updated = excluded.updated",
+                         (account, source, text, category, now()))
+        else:
+            conn.execute("DELETE FROM intent_examples WHERE account = ? AND source = ?", (account, source))
+
+    def intent_examples(self) -> tuple[tuple[str, str], ...]:
+        """The user's labelled replies as ``(new text, label)``, newest first, for
+        ``app.mail.learn.examples_from``. Read again only when they changed."""
+        conn = self.db.conn
+        signature = conn.execute("SELECT count(*), max(updated) FROM intent_examples").fetchone()
+        cached = self._examples_cache
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        rows = tuple((text, category) for text, category in conn.execute(
+            "SELECT new_text, category FROM intent_examples ORDER BY updated DESC LIMIT ?", (MAX_EXAMPLES,)))
+        self._examples_cache = (signature, rows)
+        return rows
 
     def follow_server_labels(self, labels: Iterable[tuple[int, str]], cleared: Iterable[int] = ()) -> set[int]:
         """Labels another machine set or cleared since the first sync, read from the keywords a
@@ -216,6 +251,7 @@ class TriageMixin:
                     continue
                 conn.execute("UPDATE messages SET category = ?, category_source = 'classifier' WHERE id = ?",
                              (auto, mid))
+                self._keep_example(mid, None)
                 if message_id:
                     conn.execute("DELETE FROM labels WHERE account = ? AND message_id = ?", (account, message_id))
             elif current != category:
@@ -300,6 +336,7 @@ class TriageMixin:
                     continue
                 conn.execute("UPDATE messages SET category = ?, category_source = ? WHERE id = ?",
                              (item["category"], item["source"], mid))
+                self._keep_example(mid, item["category"] if item["source"] == "user" else None)
                 if item.get("unsuppress"):
                     conn.execute("DELETE FROM suppressions WHERE address = ?", (item["unsuppress"],))
                 if m[1]:
