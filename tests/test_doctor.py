@@ -3,13 +3,20 @@ gives its own failing line with the hint for its cause, and a non-zero exit."""
 
 from __future__ import annotations
 
+import json
 import time
 
+import keyring
 import pytest
+import requests
 
+from app.auth import oauth, oauth_google
+from app.auth.secrets import keyring_key
 from app.cli import main
+from app.config import load_config
 from app.doctor.push import verdict
 from tests.conftest import new_users
+from tests.oauth_fakes import file_keyring, oauth_server  # noqa: F401  (fixtures)
 from tests.servers.ports import free_port
 
 
@@ -271,3 +278,41 @@ def test_push_verdicts():
     assert verdict(appended=True, pushed=True, delay=0.25, wait=10.0)[:2] == \
         ("new mail pushed 0.2 s after a test APPEND (scratch folder created and removed)", "OK")
     assert verdict(appended=False, pushed=False, delay=10.0, wait=10.0)[1] == "WARN"
+
+
+def test_a_google_token_refused_a_week_after_authorizing_names_the_testing_status(
+        dovecot, smtp_server, users, tmp_path, capsys, oauth_server, file_keyring):
+    user = known_to_dovecot(dovecot, users(1))[0]
+    block = account_toml(user, dovecot, smtp_server.port, account_id="gtest", provider="google")
+    block = block.replace(f'password_env = "{user.env}"\n', 'auth = "oauth2"\n') + f"""
+  [accounts.oauth]
+  client_id = "client-123"
+  client_secret = "desktop-client-secret"
+  auth_uri = "{oauth_server.google_auth_uri}"
+  token_uri = "{oauth_server.google_token_uri}"
+"""
+    path = write(tmp_path, block)
+    account = load_config(path).account("gtest")
+    shown: list[str] = []
+
+    def paste(prompt: str) -> str:
+        url = shown[-1].split("\n\n  ")[1].split("\n")[0]
+        return requests.get(url, verify=str(oauth_server.ca_file), allow_redirects=False,
+                            timeout=10).headers["Location"]
+
+    oauth.authorize(account, shown.append, paste, paste=True)
+    key = keyring_key(account.email, "oauth-google")
+    blob = json.loads(keyring.get_password("replydesk", key))
+    blob["authorized_at"] -= 8 * 86400  # authorized eight days ago
+    blob["expiry"] = None  # and its access token has expired since
+    blob["token"] = None
+    keyring.set_password("replydesk", key, json.dumps(blob))
+    oauth_google.forget(account)
+    oauth_server.revoke_all()  # what Google does to a Testing app's refresh token after 7 days
+
+    code, lines, _ = doctor(capsys, path)
+    assert code == 1
+    status, detail = lines[("gtest", "imap", "login")]
+    assert status == "FAIL" and "Google refused the refresh token (invalid_grant)" in detail
+    assert 'an OAuth app in "Testing" status gets refresh tokens that expire after 7 days' in detail
+    assert "replydesk accounts auth gtest" in detail
