@@ -179,19 +179,27 @@ def propose_tag(marked: list[str], others: list[str], exclude: Iterable[str] = (
         if not shared:
             return None
     assert shared is not None
-    counts = dict.fromkeys(shared, 0)
-    for text in others:
-        for word in set(tokens(text)) & shared:
-            counts[word] += 1
+    # warmup tags are codes (A6133FE) or hyphenated word pairs (group-broth); a plain word the
+    # marked messages happen to share is only looked at when they share no such token
+    code_like = [w for w in shared if any(ch.isdigit() for ch in w) or "-" in w or "_" in w]
+    group = code_like or list(shared)
+    counts = _carrying(group, others)
+    best = min(group, key=lambda w: (counts[w], -len(w), w))
     total = len(others)
-
-    def rank(word: str) -> tuple[bool, int, int, str]:
-        # warmup tags are codes (A6133FE) or hyphenated word pairs (group-broth); a plain word
-        # the marked messages happen to share is only taken when no such token is shared
-        code_like = any(ch.isdigit() for ch in word) or "-" in word or "_" in word
-        return not code_like, counts[word], -len(word), word
-
-    best = min(shared, key=rank)
     if total and counts[best] > MAX_OTHERS_SHARE * total:
         return None
     return TagProposal(best, len(marked), counts[best], total)
+
+
+def _carrying(words: list[str], texts: list[str]) -> dict[str, int]:
+    """How many of ``texts`` carry each of ``words`` as a token. A text is tokenized only when
+    one of the words is in it as a substring: codes are rare, so most texts cost one scan."""
+    counts = dict.fromkeys(words, 0)
+    for text in texts:
+        folded = text[:MAX_SCANNED].casefold()
+        present = [w for w in words if w in folded]
+        if present:
+            found = set(tokens(text))
+            for w in present:
+                counts[w] += w in found
+    return counts
