@@ -41,8 +41,12 @@ _LIST_PRECEDENCE = ("bulk", "list", "junk")
 def tokens(text: str) -> list[str]:
     """The words of ``text`` as tag matching sees them: case-folded, hyphens and underscores kept
     inside a word (``group-broth`` is one token) and dropped at its edges."""
+    return _folded_tokens(text[:MAX_SCANNED].casefold())
+
+
+def _folded_tokens(folded: str) -> list[str]:
     out = []
-    for m in _TOKEN.finditer(text[:MAX_SCANNED].casefold()):
+    for m in _TOKEN.finditer(folded):
         word = m.group(0).strip(_EDGES)
         if word:
             out.append(word)
@@ -83,7 +87,12 @@ class NoiseContext:
         """The first configured tag that ``text`` contains as whole tokens, or None."""
         if not self._first or not text:
             return None
-        words = tokens(text)
+        folded = text[:MAX_SCANNED].casefold()
+        # most mail carries no tag at all: a substring check of each tag's first word spares
+        # tokenizing it
+        if not any(first in folded for first in self._first):
+            return None
+        words = _folded_tokens(folded)
         for i, word in enumerate(words):
             for seq, tag in self._first.get(word, ()):
                 if len(seq) == 1 or tuple(words[i:i + len(seq)]) == seq:
