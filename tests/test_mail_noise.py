@@ -92,6 +92,10 @@ def test_the_tag_every_marked_message_shares_and_the_others_lack_is_proposed():
     # too few marks, a token excluded (rejected before), or nothing shared: no proposal
     assert propose_tag(marked[:2], others) is None
     assert propose_tag(marked, others, exclude={"foo-bar-9x"}).tag != "foo-bar-9x"
+    # the partner's address in every quote of a warmup thread, or a shared link, is no tag
+    thread = [f"{m}\nOn Mon, Friend <friend@net1-x.example> wrote:\n> see https://t.co/ab12 foo-bar-9x"
+              for m in marked]
+    assert propose_tag(thread, others).tag == "foo-bar-9x"
     # a word every marked message shares but most others carry too is a common word, not a tag
     assert propose_tag(["thanks a lot", "many thanks", "thanks!"], others) is None
     assert propose_tag(["alpha beta", "gamma delta", "epsilon zeta"], others) is None

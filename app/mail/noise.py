@@ -36,6 +36,8 @@ _TOKEN = re.compile(r"[\w-]+")
 _EDGES = "-_"
 _NOREPLY = re.compile(r"(?:no|do[-_.]?not)[-_.]?reply|notifications?|newsletters?|news|mailer")
 _LIST_PRECEDENCE = ("bulk", "list", "junk")
+# bounded on both sides of the "@": linear however long the text
+_ADDRESS_OR_LINK = re.compile(r"[^\s@<>()\[\]]{1,64}@[^\s@<>()\[\]]{1,255}|\b(?:https?|ftp)://[^\s<>()]{1,2000}")
 
 
 def tokens(text: str) -> list[str]:
@@ -183,6 +185,9 @@ def propose_tag(marked: list[str], others: list[str], exclude: Iterable[str] = (
     skip = set(exclude)
     shared: set[str] | None = None
     for text in marked:
+        # addresses and links are not tags, but one warmup partner's address is in every quote
+        # of its thread ("On …, Friend <friend@net1.example> wrote:")
+        text = _ADDRESS_OR_LINK.sub(" ", text[:MAX_SCANNED])
         words = {w for w in tokens(text) if _tag_like(w) and w not in skip}
         shared = words if shared is None else shared & words
         if not shared:
