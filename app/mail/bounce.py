@@ -147,24 +147,40 @@ def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
     if _is_feedback_report(msg, parts):
         return _complaint(pm, msg, parts, report)
     found: dict[str, BounceRecipient] = {}
-    dsn_seen = _from_dsn(msg, found, report)
+    dsn_seen = _from_dsn(parts, found, report)
     text = pm.text
-    returned, cut = bounce_rcpt.returned_headers(msg, text, parts)
-    own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
-    # flufl.bounce only when the DSN named nobody: it is the slowest step, and the DSN is exact.
-    temporary, permanent = (set(), set()) if found else _from_flufl(msg, report)
     delay = bool(_TEMPORARY.search(pm.subject))
+    if found:  # the DSN is exact: nothing else to look at
+        return _finish(pm, report, found, dsn_seen)
+    returned = bounce_rcpt.returned_part(parts)
+    lines: list[str] | None = None
+    cut = 0
+    if returned is None:  # a copy inline in the text, if any
+        lines = bounce_rcpt.text_lines(text)
+        cut = bounce_rcpt.inline_start(lines)
+        returned = bounce_rcpt.inline_headers(lines, cut)
+    own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
+    # flufl.bounce only when the DSN named nobody: it is the slowest step.
+    temporary, permanent = _from_flufl(msg, report)
     for addr in sorted(permanent | temporary):
         if addr.lower() in own or bounce_rcpt.is_system(addr):
             continue
-        status, diagnostic, window = _dsn_or_text_status(report, text, addr)
+        status, diagnostic = _dsn_or_text_status(report, text, addr)
         # An MTA that gave up after retrying ("I'm not going to try again") reports a 4.x.x
         # code on a final failure: the address is dead all the same, so it counts as hard.
         hard = addr in permanent and not delay
         found[addr] = BounceRecipient(address=addr, status=status, hard=hard, diagnostic=diagnostic,
-                                      reason=_reason(status, diagnostic, window))
+                                      reason=_reason(status, diagnostic, text, addr))
     if not found and _system_signal(pm, dsn_seen):
-        _from_fallbacks(pm, text, returned, cut, own, sent_to, delay, found, report)
+        if lines is None:
+            lines = bounce_rcpt.text_lines(text)
+            cut = bounce_rcpt.inline_start(lines)
+        _from_fallbacks(pm, lines[:cut], returned, own, sent_to, delay, found, report)
+    return _finish(pm, report, found, dsn_seen)
+
+
+def _finish(pm: ParsedMessage, report: BounceReport, found: dict[str, BounceRecipient],
+            dsn_seen: bool) -> BounceReport:
     report.recipients = list(found.values())
     report.score = _score(pm, report, dsn_seen)
     h = pm.headers
@@ -187,13 +203,13 @@ _STAGES = ("X-Failed-Recipients header", "recipient field in the notice text",
            "failed address named in the notice text", "To/Cc of the returned message")
 
 
-def _from_fallbacks(pm: ParsedMessage, text: str, returned: email.message.Message | None, cut: int,
+def _from_fallbacks(pm: ParsedMessage, lines: list[str], returned: email.message.Message | None,
                     own: set[str], sent_to: SentTo | None, delay: bool,
                     found: dict[str, BounceRecipient], report: BounceReport) -> None:
     """The recipient where neither the DSN nor flufl.bounce named one: the headers and fields
     that say so first, then the notice's words and the returned message's headers, where the
     mailbox's Sent folder (``sent_to``) confirms or breaks ties."""
-    lines = bounce_rcpt.text_lines(text)[:cut]
+    text = pm.text
     strong = [_header_failures(pm), bounce_rcpt.field_recipients(lines, returned)]
     weak = [_text_failures("\n".join(lines)) + bounce_rcpt.diagnostic_recipients(lines),
             bounce_rcpt.returned_recipients(returned)]
@@ -204,8 +220,8 @@ def _from_fallbacks(pm: ParsedMessage, text: str, returned: email.message.Messag
         stage += len(strong) if chosen else 0
     failed = bool(report.unnamed) and report.unnamed[0][0] == "failed"
     for addr in chosen:
-        status, diagnostic, window = _dsn_or_text_status(report, text, addr)
-        reason = _reason(status, diagnostic, window)
+        status, diagnostic = _dsn_or_text_status(report, text, addr)
+        reason = _reason(status, diagnostic, text, addr)
         if status:
             hard = failed or (not status.startswith("4") and not delay)
         else:
@@ -217,24 +233,39 @@ def _from_fallbacks(pm: ParsedMessage, text: str, returned: email.message.Messag
 
 
 def _dsn_or_text_status(report: BounceReport, text: str,
-                        addr: str) -> tuple[str | None, str | None, str]:
+                        addr: str) -> tuple[str | None, str | None]:
     """The status of a DSN block that named nobody (exact, where there is one), else the code
     next to the address in the notice's text."""
-    status, diagnostic, window = _status_near(text, addr)
+    status, diagnostic = _status_near(text, addr)
     if report.unnamed and report.unnamed[0][1]:
-        return report.unnamed[0][1], report.unnamed[0][2] or diagnostic, window
-    return status, diagnostic, window
+        return report.unnamed[0][1], report.unnamed[0][2] or diagnostic
+    return status, diagnostic
 
 
 _SOFT_REASONS = frozenset({"mailbox_full", "rate_limited", "system_error", "expired"})
 
 
-def _reason(status: str | None, diagnostic: str | None, window: str) -> str:
+def _reason(status: str | None, diagnostic: str | None, text: str, addr: str) -> str:
+    """From the server's line, else from the notice's words around the address."""
     reason = reason_for(status, diagnostic or "")
-    return reason_for(status, window) if reason == "other" and window else reason
+    return reason_for(status, _words_near(text, addr)) if reason == "other" else reason
+
+
+def _words_near(text: str, addr: str) -> str:
+    """The line naming ``addr`` and a few lines under it: where notices say why it failed."""
+    at = text.lower().find(addr.lower())
+    if at < 0:
+        return text[:WORDS_NEAR]
+    start = text.rfind("\n", 0, at) + 1
+    return text[start:at + len(addr) + WORDS_NEAR]
+
+
+WORDS_NEAR = 320
 
 
 def _is_feedback_report(msg: email.message.Message, parts: list[email.message.Message]) -> bool:
+    if "report" not in str(msg.get("content-type", "")).lower():
+        return False
     report_type = msg.get_param("report-type")
     if msg.get_content_type() == "multipart/report" and \
             isinstance(report_type, str) and report_type.lower() == "feedback-report":
@@ -257,7 +288,7 @@ def _complaint(pm: ParsedMessage, msg: email.message.Message, parts: list[email.
                 text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
                 fields = email.message_from_string(text[:20000])
             break
-    returned, _ = bounce_rcpt.returned_headers(msg, "", parts)
+    returned = bounce_rcpt.returned_part(parts)
     own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
     named = [decode_header(v) for name in ("original-rcpt-to", "removal-recipient")
              for v in fields.get_all(name) or []]
@@ -275,11 +306,11 @@ def _complaint(pm: ParsedMessage, msg: email.message.Message, parts: list[email.
     return report
 
 
-def _from_dsn(msg: email.message.Message, found: dict[str, BounceRecipient],
+def _from_dsn(parts: list[email.message.Message], found: dict[str, BounceRecipient],
               report: BounceReport) -> bool:
     """Read per-recipient blocks of every message/delivery-status part (RFC 3464)."""
     seen = False
-    for part in _walk(msg):
+    for part in parts:
         if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
             continue
         seen = True
@@ -371,9 +402,9 @@ def _header_failures(pm: ParsedMessage) -> list[str]:
     return [a.email for a in parse_addresses(value) if valid_address(a.email)]
 
 
-def _status_near(text: str, addr: str) -> tuple[str | None, str | None, str]:
+def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
     """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``,
-    the line it was found on (the server's own words for the failure), and the text looked at."""
+    and the line it was found on: the server's own words for the failure."""
     at = text.lower().find(addr.lower())
     start = 0 if at < 0 else max(0, at - 300)
     window = text[start:start + 4000] if at < 0 else text[start:at + 600]
@@ -383,11 +414,11 @@ def _status_near(text: str, addr: str) -> tuple[str | None, str | None, str]:
         m = _SMTP_CODE.search(window)
         status = f"{m.group(1)}.0.0" if m else None
     if m is None:
-        return None, None, window
+        return None, None
     line_start = window.rfind("\n", 0, m.start()) + 1
     line_end = window.find("\n", m.end())
     line = window[line_start:line_end if line_end >= 0 else None]
-    return status, " ".join(line.split())[:200] or None, window
+    return status, " ".join(line.split())[:200] or None
 
 
 def _walk(msg: email.message.Message, limit: int = 200):

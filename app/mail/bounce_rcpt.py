@@ -63,27 +63,28 @@ def text_lines(text: str) -> list[str]:
     return [line[:LINE_CAP] for line in text[:TEXT_CAP].splitlines()[:MAX_LINES]]
 
 
-def returned_headers(msg: email.message.Message, text: str,
-                     parts: Iterable[email.message.Message]) -> tuple[email.message.Message | None, int]:
-    """The headers of the returned message, and the line of ``text`` where an inline copy starts
-    (the notice's own words end there; ``len(lines)`` when the copy is a part of its own)."""
-    lines = text_lines(text)
+def returned_part(parts: Iterable[email.message.Message]) -> email.message.Message | None:
+    """The headers of the returned message where the notice carries it as a part of its own."""
     for part in parts:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "message/global"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
-                return payload[0], _inline_start(lines)
+                return payload[0]
         elif ctype in ("text/rfc822-headers", "message/global-headers", "message/rfc822-headers"):
             data = part.get_payload(decode=True)
             if isinstance(data, bytes):
-                return HeaderParser().parsestr(data[:TEXT_CAP].decode("utf-8", "replace")), _inline_start(lines)
-    start = _inline_start(lines)
+                return HeaderParser().parsestr(data[:TEXT_CAP].decode("utf-8", "replace"))
+    return None
+
+
+def inline_headers(lines: list[str], start: int) -> email.message.Message | None:
+    """The headers of a copy of the returned message inside the notice's text, from ``start``."""
     block = _header_block(lines, start)
-    return (HeaderParser().parsestr("\n".join(block)) if block else None), start
+    return HeaderParser().parsestr("\n".join(block)) if block else None
 
 
-def _inline_start(lines: list[str]) -> int:
+def inline_start(lines: list[str]) -> int:
     """The first line of an inline copy of the returned message: a marker line, else a block of
     header lines (two known names in a row) after the notice's first paragraph."""
     for i, line in enumerate(lines):
@@ -139,16 +140,13 @@ def own_addresses(bounce_to: Iterable[str], returned: email.message.Message | No
         return own
 
     def named(*names: str) -> set[str]:
-        return {a.email.lower() for name in names for value in returned.get_all(name) or []
-                for a in parse_addresses(decode_header(value).replace("mailto:", ""))}
+        return {a.lower() for name in names for value in returned.get_all(name) or []
+                for a in _ADDRESS.findall(str(value)[:LINE_CAP])}
 
     # the sender, unless it wrote to itself; a mailing list's own addresses (its post is returned
-    # with the list as To) are not a subscriber who bounced
+    # with the list as To) are not a subscriber who bounced; a Message-ID looks like an address
     own |= named("from", "sender", "return-path") - named("to", "cc")
-    # a Message-ID looks like an address to a pattern; it never bounced
-    ids = {v.strip().strip("<>").lower() for name in ("message-id", "in-reply-to")
-           for v in returned.get_all(name) or []}
-    return own | ids | named("list-post", "x-beenthere", "errors-to", "list-owner")
+    return own | named("message-id", "in-reply-to", "list-post", "x-beenthere", "errors-to", "list-owner")
 
 
 def field_recipients(lines: list[str], returned: email.message.Message | None) -> list[str]:

@@ -44,12 +44,20 @@ _GENERIC = {"0.0", "1.0", "1.10", "2.0", "3.0", "4.0", "5.0", "5.1", "6.0", "7.0
 _BY_CLASS = {"1": "user_unknown", "2": "other", "3": "system_error", "4": "system_error",
              "5": "system_error", "6": "not_accepted", "7": "blocked_policy"}
 
-# Wording, most telling first: the first group that matches names the reason.
-_WORDING: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(words, re.IGNORECASE)) for reason, words in (
-    ("auth_failure", r"\bspf\b|\bdkim\b|\bdmarc\b|sender policy framework|not authenticated|"
+
+def _each(heads: tuple[str, ...], tail: str) -> str:
+    """``head1tail|head2tail|…``: every alternative starts with a literal, which lets the regex
+    engine skip ahead to the characters that can start a match (a group in front defeats that)."""
+    return "|".join(head + tail for head in heads)
+
+
+# Wording, most telling first: the first reason whose words occur names it. Written in lower case,
+# searched in the lower-cased text.
+_WORDS: tuple[tuple[str, str], ...] = (
+    ("auth_failure", r"spf(?![a-z])|dkim|dmarc|sender policy framework|not authenticated|"
                      r"authentication (?:failed|failure|required)|unauthenticated (?:email|mail|sender)"),
-    ("spam_detected", r"spam|junk mail|\bubes?\b|\bunsolicited\b|content (?:rejected|filter)|"
-                      r"virus|malware|phishing|spamhaus|barracuda reputation|\buceprotect|"
+    ("spam_detected", r"spam|junk mail|unsolicited|content (?:rejected|filter)|"
+                      r"virus|malware|phishing|barracuda reputation|uceprotect|"
                       r"message (?:was )?(?:flagged|classified|identified) as|bulk mail|"
                       r"迷惑メール|スパム|спам|pourriel|indésirable"),
     ("rate_limited", r"rate limit|too many (?:messages|connections|emails|recipients)|try again later|"
@@ -57,9 +65,10 @@ _WORDING: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(words, re.IGN
                      r"sending limit|quota exceeded for sending|too much mail|slow down"),
     ("has_moved", r"has moved|no longer (?:with|at|works|employed)|address (?:has )?changed|"
                   r"forwarding address|new address is"),
-    ("suspended", r"(?:account|mailbox|user) (?:is |has been )?(?:disabled|suspended|deactivated|"
-                  r"inactive|locked|blocked|expired|closed|frozen)|"
-                  r"(?:disabled|suspended|deactivated|inactive|closed) (?:account|mailbox|user)|"
+    ("suspended", _each(("account", "mailbox", "user"), r" (?:is |has been )?(?:disabled|suspended|"
+                                                         r"deactivated|inactive|locked|blocked|expired|closed|frozen)")
+                  + "|" + _each(("disabled", "suspended", "deactivated", "inactive", "closed"),
+                                " (?:account|mailbox|user)") + "|"
                   r"account.{0,20}not active|konto (?:ist )?(?:gesperrt|deaktiviert)|"
                   r"compte (?:désactivé|suspendu|bloqué)|cuenta (?:desactivada|suspendida|bloqueada)|"
                   r"аккаунт (?:заблокирован|отключ)|ящик (?:заблокирован|отключ)|"
@@ -83,9 +92,10 @@ _WORDING: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(words, re.IGN
                      r"домен не найден|ドメイン"),
     ("user_unknown", r"user(?:name)? (?:unknown|not found|does not exist|doesn't exist)|unknown "
                      r"(?:user|recipient|address|mailbox|local ?part|alias)|no such (?:user|mailbox|"
-                     r"recipient|address|person|account)|(?:recipient|address|mailbox|account) "
-                     r"(?:\S{1,60} )?(?:does not exist|doesn't exist|not found|unknown|unavailable|"
-                     r"rejected|invalid|not listed)|invalid (?:recipient|address|mailbox|user)|"
+                     r"recipient|address|person|account)|"
+                     + _each(("recipient", "address", "mailbox", "account"),
+                             r" (?:\S{1,60} )?(?:does not exist|doesn't exist|not found|unknown|unavailable|"
+                             r"rejected|invalid|not listed)") + r"|invalid (?:recipient|address|mailbox|user)|"
                      r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox)|not listed in|"
                      r"unknown or illegal alias|no mailbox here|no longer (?:valid|exists)|"
                      r"isn't a valid|couldn't be found|doesn't have an? \S{1,40} account|"
@@ -114,7 +124,9 @@ _WORDING: list[tuple[str, re.Pattern[str]]] = [(reason, re.compile(words, re.IGN
                      r"no longer accepts"),
     ("syntax_error", r"syntax error|bad (?:address )?syntax|malformed (?:address|recipient)|"
                      r"invalid (?:address )?syntax"),
-)]
+)
+_WORDING = [(reason, re.compile(words)) for reason, words in _WORDS]
+
 
 _STATUS = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
 
@@ -131,7 +143,9 @@ def from_code(status: str | None) -> tuple[str | None, bool]:
 
 
 def from_wording(text: str) -> str | None:
-    text = text[:TEXT_CAP]
+    if not text:
+        return None
+    text = text[:TEXT_CAP].lower()
     for reason, pattern in _WORDING:
         if pattern.search(text):
             return reason
