@@ -23,6 +23,7 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.noise import noise_context
 from app.smtp.outbox import OutboxDrainer
-from app.store import BouncePolicy, Store
+from app.store import BouncePolicy, Reapplied, Store
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,10 @@ def _without_noise(general: GeneralConfig) -> GeneralConfig:
     return general.model_copy(update={"warmup_tags": [], "own_domains": []})
 
 
+def _noise_settings(config: Config) -> dict[str, NoiseContext]:
+    return {a.id: noise_context(config, a.id) for a in config.accounts}
+
+
 class Engine:
     def __init__(self, config: Config, store_path: Path | str | None = None, *,
                  clock: Callable[[], float] = time.time) -> None:
@@ -148,6 +153,8 @@ class Engine:
         self._outbox: OutboxDrainer | None = None
         self._log_handler: logging.Handler | None = None
         self._noise: dict[str, NoiseContext] = {}
+        self._reapplying: set[asyncio.Task] = set()
+        self._stopping = threading.Event()
         self.running = False
 
     def noise(self, account_id: str) -> NoiseContext:
@@ -217,10 +224,13 @@ class Engine:
         if watcher is not None:
             watcher.wake()
 
-    async def reload(self, config: Config) -> None:
+    async def reload(self, config: Config, *, reapply_noise: bool = True) -> None:
         """Apply a new config: accounts added start, removed or disabled ones stop, changed ones
         (or ones stopped by an auth/config error, which the user may have just fixed) restart;
-        every other watcher keeps its connection."""
+        every other watcher keeps its connection. Changed warmup tags or own domains apply to
+        the next message, and (``reapply_noise``) to the stored mail in one pass on a thread of
+        its own (the inbox passes False: it runs that pass itself, with its progress on screen)."""
+        noise_changed = _noise_settings(config) != _noise_settings(self.config)
         old = {a.id: a for a in self.config.accounts if a.enabled}
         new = {a.id: a for a in config.accounts if a.enabled}
         restart = [k for k in new if k in old and (old[k] != new[k] or
@@ -247,6 +257,30 @@ class Engine:
             self._start_watcher(new[k])
         log.info("engine: reloaded (%d started, %d stopped, %d restarted)",
                  len([k for k in new if k not in old]), len(gone), len(restart))
+        if noise_changed and reapply_noise and self.running:
+            task = asyncio.create_task(self._reapply_noise(config), name="replydesk-noise")
+            self._reapplying.add(task)
+            task.add_done_callback(self._reapplying.discard)
+
+    async def _reapply_noise(self, config: Config) -> None:
+        """The warmup tags applied to every stored message, on its own connection and thread:
+        the store thread the watchers share stays free."""
+        path, stop = self.store_path, self._stopping
+
+        def run() -> Reapplied:
+            store = Store(path)
+            try:
+                return store.reapply_warmup(lambda account: noise_context(config, account), stop=stop.is_set)
+            finally:
+                store.close()
+        log.info("engine: applying the warmup tags to the stored mail")
+        try:
+            result = await asyncio.to_thread(run)
+        except Exception as exc:
+            log.error("engine: applying the warmup tags to the stored mail failed: %s: %s", type(exc).__name__, exc)
+            return
+        log.info("engine: warmup tags applied: %d messages now warmup, %d no longer", result.to_warmup,
+                 result.from_warmup)
 
     async def _poll_ops(self) -> None:
         """One cheap look every half second for all accounts: has another connection written
@@ -277,6 +311,7 @@ class Engine:
         if not self.running:
             return
         self.running = False
+        self._stopping.set()
         for task in (self._poller, self._drainer, self._followup_task):
             if task is not None:
                 task.cancel()

@@ -114,20 +114,22 @@ class NoiseMixin:
     # -- re-applying the tags ----------------------------------------------------------
 
     def reapply_warmup(self, noise: Callable[[str], NoiseContext],
-                       progress: Callable[[int, int], None] | None = None) -> Reapplied:
+                       progress: Callable[[int, int], None] | None = None,
+                       stop: Callable[[], bool] | None = None) -> Reapplied:
         """Apply the warmup tags (``noise(account)``) to every stored inbound message, in one pass
         by row id, committed chunk by chunk so the engine and other terminals keep writing.
         A message now carrying a tag becomes warmup (its queued server operations dropped); one
         the classifier had called warmup whose tag is gone is classified again from its stored
         text (its headers are not kept: at worst it comes back as a reply). User labels and
-        warmup marks are kept as they are."""
+        warmup marks are kept as they are. ``stop()`` true ends the pass between two chunks
+        (what is committed stays: running the pass again finishes it)."""
         conn = self.db.conn
         total = conn.execute("SELECT count(*) FROM messages WHERE direction = 'in'").fetchone()[0]
         done = to_warmup = from_warmup = 0
         convs: set[int] = set()
         contexts: dict[str, NoiseContext] = {}
         last = 0
-        while True:
+        while stop is None or not stop():
             rows = conn.execute(
                 "SELECT id, account, subject, new_text, body_text, kind, auto_kind, category_source, "
                 "conversation_id, from_addr, from_name, in_reply_to, category FROM messages "

@@ -115,9 +115,12 @@ class WarmupLearning:
             return
         self.app.config = config
         self.app.store.decide_warmup_tag(tag, True)
-        self._engine_takes(config)
+        if self._engine_takes(config):
+            self.app.notify(f"warmup tag {tag} added to {config.path}; the engine applies it to the stored "
+                            "mail", markup=False, timeout=6)
+            return
         self.app.notify(f"warmup tag {tag} added to {config.path}; applying it to the stored mail",
-                    markup=False, timeout=4)
+                        markup=False, timeout=4)
         self.apply(tag)
 
     def apply(self, tag: str = "") -> None:
@@ -130,7 +133,7 @@ class WarmupLearning:
             except ReplydeskError as exc:
                 self.app.notify(str(exc), severity="error", markup=False, timeout=15)
                 return
-            self._engine_takes(config)
+            self._engine_takes(config)  # and the pass runs here all the same: asked for, shown
         if config is None:
             self.app.notify("no config: no warmup tags to apply", severity="warning", markup=False, timeout=6)
             return
@@ -138,23 +141,27 @@ class WarmupLearning:
         self.app.run_worker(lambda: self._reapply(tag, config), thread=True, group="warmup-tags",
                         exclusive=True, exit_on_error=False)
 
-    def _engine_takes(self, config: Config) -> None:
-        """New mail is classified with the new tag: the engine in this process reloads at once; a
-        ``replydesk sync`` on this machine is told with SIGHUP, as a reload is asked of it."""
+    def _engine_takes(self, config: Config) -> bool:
+        """New mail is classified with the new tags: the engine in this process reloads at once
+        (the stored mail is left to this UI's pass, with its progress); a ``replydesk sync`` on
+        this machine is sent SIGHUP, as a reload is asked of it, and then applies the tags to the
+        stored mail itself. Returns whether that engine does."""
         if self.app.engine is not None:
-            self.app.run_worker(self.app.engine.reload(config), group="engine-reload", exit_on_error=False)
-            return
+            self.app.run_worker(self.app.engine.reload(config, reapply_noise=False), group="engine-reload",
+                                exit_on_error=False)
+            return False
         holder = engine_lock_holder(config.database) or ""
         parts = holder.split()
         if len(parts) == 4 and parts[0] == "pid" and parts[1].isdigit() and parts[3] == socket.gethostname():
             try:
                 os.kill(int(parts[1]), signal.SIGHUP)
-                return
+                return True
             except OSError:
                 pass
         if holder:
             self.app.notify(f"the engine ({holder}) uses the new tag after its config is reloaded (SIGHUP)",
-                        severity="warning", markup=False, timeout=15)
+                            severity="warning", markup=False, timeout=15)
+        return False
 
     def _reapply(self, tag: str, config: Config) -> None:
         """Runs in a thread, on its own connection (a Store is not shared between threads)."""
