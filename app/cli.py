@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "accounts": "add, import, list and remove mailboxes",
     "export": "export the suppression list or messages",
     "due": "list what is snoozed or waits for an answer, and when it comes back",
+    "sequencers": "the sending platforms and webhooks decisions flow to: status, test, retry",
 }
 
 

@@ -199,8 +199,59 @@ class GeneralConfig(_Strict):
         return self
 
 
+EventName = Literal["reply.received", "reply.categorized", "reply.sent", "suppression.added"]
+
+
+class SequencerConfig(_Strict):
+    """A sending platform that learns the decisions made here (app/sequencers). Its API key comes
+    from ``key_env``, ``key_command`` or the keyring (``sequencer:<name>``), never from here."""
+
+    type: Literal["instantly", "smartlead"]
+    name: str | None = None
+    """Short name (default: the type); the keyring entry is ``sequencer:<name>``."""
+    key_env: str | None = None
+    key_command: str | None = None
+    base_url: str | None = None
+    """The API's address; default: the platform's own."""
+    ca_file: Path | None = None
+    statuses: dict[str, int | None] = {}
+    """Category -> the platform's status (Instantly interest_value) or category id (Smartlead);
+    overrides the defaults, None to send nothing for a category."""
+    campaign_id: str | None = None
+    """Instantly: only this campaign's lead (default: the lead in every campaign)."""
+
+    @property
+    def key(self) -> str:
+        return self.name or self.type
+
+
+class WebhookConfig(_Strict):
+    """An HTTPS endpoint told of replies and decisions, signed with HMAC-SHA256 of its secret."""
+
+    url: str
+    name: str | None = None
+    events: list[EventName] = ["reply.received", "reply.categorized", "reply.sent", "suppression.added"]
+    secret_env: str | None = None
+    secret_command: str | None = None
+    format: Literal["json", "slack"] = "json"
+    """``slack``: a Slack incoming-webhook message, for hot leads (interested, meeting) only."""
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WebhookConfig:
+        if not self.url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError(f"url: expected an https:// address, got {self.url!r}")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name or self.url
+
+
 class ConfigModel(_Strict):
     general: GeneralConfig = GeneralConfig()
+    sequencers: list[SequencerConfig] = []
+    webhooks: list[WebhookConfig] = []
     accounts: list[AccountConfig] = []
     keymap: dict[str, str] = {}
     """Binding id = keys, e.g. ``interested = "I"``."""
@@ -223,6 +274,15 @@ class ConfigModel(_Strict):
             name = getattr(self.general, key)
             if name is not None and name not in self.templates:
                 raise ValueError(f"general.{key}: no template {name!r} in [templates]")
+        return self
+
+    @model_validator(mode="after")
+    def _unique_targets(self) -> ConfigModel:
+        for what, items in (("sequencers", self.sequencers), ("webhooks", self.webhooks)):
+            keys = [item.key for item in items]
+            for i, key in enumerate(keys):
+                if key in keys[:i]:
+                    raise ValueError(f"{what}[{i}].name: duplicate name {key!r}")
         return self
 
     @model_validator(mode="after")
@@ -363,6 +423,8 @@ class Config:
     accounts: tuple[Account, ...]
     keymap: dict[str, str]
     templates: dict[str, str] = field(default_factory=dict)
+    sequencers: tuple[SequencerConfig, ...] = ()
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     @property
     def database(self) -> Path:
@@ -429,7 +491,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(f"{where}: {key or '(top level)'}: {desc}{more}") from None
     return Config(path=path, general=model.general,
                   accounts=tuple(resolve_account(a) for a in model.accounts),
-                  keymap=dict(model.keymap), templates=dict(model.templates))
+                  keymap=dict(model.keymap), templates=dict(model.templates),
+                  sequencers=tuple(model.sequencers), webhooks=tuple(model.webhooks))
 
 
 def load_config(path: Path | str | None = None) -> Config:

@@ -37,6 +37,7 @@ from app.imap.storage import ParsePool, StoreThread
 from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.noise import noise_context
+from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store
 
@@ -141,6 +142,8 @@ class Engine:
         """Time for snoozes and follow-ups (tests move it by days)."""
         self.followups: FollowupClock | None = None
         self._followup_task: asyncio.Task | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._dispatch_task: asyncio.Task | None = None
         self.store_path = Path(store_path) if store_path is not None else config.database
         self.watchers: dict[str, AccountWatcher] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -185,7 +188,15 @@ class Engine:
         self._poller = asyncio.create_task(self._poll_ops(), name="replydesk-ops-poller")
         self.followups = FollowupClock(self._db, self.config.general, self.clock)
         self._followup_task = asyncio.create_task(self.followups.run(), name="replydesk-followups")
+        self._start_dispatcher()
         self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
+
+    def _start_dispatcher(self) -> None:
+        """Decisions to the sending platforms and webhooks (app.sequencers), from the event journal."""
+        if self._dispatch_task is not None:
+            self._dispatch_task.cancel()
+        self.dispatcher = Dispatcher(self._db, self.config, self.clock)
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="replydesk-dispatch")
 
     async def _run_drainer(self) -> None:
         """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
@@ -232,6 +243,7 @@ class Engine:
         its own (the inbox passes False: it runs that pass itself, with its progress on screen)."""
         noise_changed = _noise_settings(config) != _noise_settings(self.config)
         old = {a.id: a for a in self.config.accounts if a.enabled}
+        old_targets = (self.config.sequencers, self.config.webhooks)
         new = {a.id: a for a in config.accounts if a.enabled}
         restart = [k for k in new if k in old and (old[k] != new[k] or
                                                    (k in self.watchers and self.watchers[k].stopped))]
@@ -247,6 +259,8 @@ class Engine:
             self.followups.policy = FollowupPolicy(config.general)
             self.followups.kick()
         self._noise.clear()
+        if self.running and (config.sequencers, config.webhooks) != (old_targets):
+            self._start_dispatcher()
         if self._outbox is not None:
             self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)
@@ -305,6 +319,8 @@ class Engine:
                 self.wake(account)
             if changed and self.followups is not None:
                 self.followups.kick()  # an out-of-office reply stored, a reply sent: schedule now
+            if changed and self.dispatcher is not None:
+                self.dispatcher.kick()  # a label or a suppression from a terminal: deliver now
             await asyncio.sleep(OPS_POLL_SECONDS)
 
     async def stop(self) -> None:
@@ -312,14 +328,15 @@ class Engine:
             return
         self.running = False
         self._stopping.set()
-        for task in (self._poller, self._drainer, self._followup_task):
+        for task in (self._poller, self._drainer, self._followup_task, self._dispatch_task):
             if task is not None:
                 task.cancel()
         ids = list(self._tasks)
         accounts = [w.account for w in self.watchers.values()]
         await self._stop_watchers(ids)
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait([t for t in (self._poller, self._drainer, self._followup_task) if t is not None],
+            await asyncio.wait([t for t in (self._poller, self._drainer, self._followup_task, self._dispatch_task)
+                                if t is not None],
                                timeout=1.0)
         if self._db is not None:
             await self._mark(accounts, "stopped")

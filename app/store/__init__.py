@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
 from app.store.db import Database
+from app.store.events import EventsMixin
 from app.store.followups import FollowupMixin
 from app.store.inbox import InboxFilter, InboxMixin
 from app.store.messages import IncomingMessage, MessagesMixin
@@ -19,7 +20,7 @@ __all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessa
 
 
 class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
-            FollowupMixin):
+            FollowupMixin, EventsMixin):
     """One connection to the database with every query replydesk makes.
 
     Not shared between threads: each thread (and each process) opens its own.

@@ -314,5 +314,74 @@ INSERT OR IGNORE INTO intent_examples (account, source, new_text, category, upda
       AND category IN ('interested', 'meeting', 'not_interested', 'unsubscribe', 'wrong_person');
 """
 
-MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES]
+V_EVENTS = """
+-- What happened, for the sending platforms and webhooks (app/sequencers): written by triggers in
+-- the transaction of the change itself, whoever made it (the UI, the CLI, the engine, an undo),
+-- and only for the types a configured target wants (event_types, kept by the engine).
+CREATE TABLE event_types (type TEXT PRIMARY KEY);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    lead TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0)
+);
+-- One row per (target, event) to deliver: retried with backoff, in order per lead (per target
+-- for webhooks), until done or dead (given up: shown on the health screen).
+CREATE TABLE deliveries (
+    target TEXT NOT NULL,
+    event INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    ordering TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated_at REAL,
+    PRIMARY KEY (target, event)
+);
+CREATE INDEX deliveries_pending ON deliveries (target, state, ordering, event);
+CREATE TABLE delivery_cursors (target TEXT PRIMARY KEY, last_event INTEGER NOT NULL);
+
+CREATE TRIGGER events_label AFTER UPDATE OF category ON messages
+WHEN new.direction = 'in' AND new.category IS NOT old.category
+     AND (new.category_source = 'user' OR old.category_source = 'user')
+     AND EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.categorized')
+BEGIN
+    INSERT INTO events (type, lead, payload) VALUES ('reply.categorized', new.from_addr, json_object(
+        'message', new.id, 'account', new.account, 'message_id', new.message_id, 'email', new.from_addr,
+        'name', new.from_name, 'subject', new.subject, 'category', new.category,
+        'previous', old.category, 'by', new.category_source, 'conversation', new.conversation_id));
+END;
+
+CREATE TRIGGER events_reply AFTER INSERT ON messages
+WHEN new.direction = 'in' AND new.kind IN ('human', 'reply')
+     AND new.received_at >= (julianday('now') - 2440587.5) * 86400.0 - 86400
+     AND EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.received')
+BEGIN
+    INSERT INTO events (type, lead, payload) VALUES ('reply.received', new.from_addr, json_object(
+        'message', new.id, 'account', new.account, 'message_id', new.message_id, 'email', new.from_addr,
+        'name', new.from_name, 'subject', new.subject, 'category', new.category,
+        'snippet', new.snippet, 'conversation', new.conversation_id));
+END;
+
+CREATE TRIGGER events_sent AFTER UPDATE OF state ON outbox
+WHEN new.state = 'sent' AND old.state IS NOT 'sent'
+     AND EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.sent')
+BEGIN
+    INSERT INTO events (type, lead, payload) VALUES ('reply.sent', coalesce(json_extract(new.recipients, '$[0]'), ''),
+        json_object('outbox', new.id, 'account', new.account, 'message_id', new.message_id,
+                    'recipients', json(new.recipients), 'subject', new.subject,
+                    'conversation', new.conversation_id));
+END;
+
+CREATE TRIGGER events_suppression AFTER INSERT ON suppressions
+WHEN EXISTS (SELECT 1 FROM event_types WHERE type = 'suppression.added')
+BEGIN
+    INSERT INTO events (type, lead, payload) VALUES ('suppression.added', new.address, json_object(
+        'email', new.address, 'reason', new.reason, 'detail', new.detail, 'message', new.source_message));
+END;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
+                         V_EVENTS]
 SCHEMA_VERSION = len(MIGRATIONS)
