@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,8 @@ async def test_a_label_in_the_ui_reaches_the_platform_once_with_its_status(tmp_p
             inbox = app.screen.query_one("InboxList")
             inbox.cursor = next(i for i in range(len(inbox.pager))
                                 if inbox.pager.row(i)["counterpart"] == "gavin@hooli.com")
+            await pilot.pause()
+            assert inbox.current["counterpart"] == "gavin@hooli.com"
             await pilot.press("i")
             await until(lambda: [d["state"] for d in store.deliveries_of("sequencer:instantly")] == ["done"],
                         20, "delivered")
@@ -294,3 +297,76 @@ def test_no_target_no_journal(tmp_path):
     store.set_category([store.conversations_at(InboxFilter(), 0, 1)[0]["id"]], "meeting")
     assert store.db.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
     store.close()
+
+
+async def test_the_health_screen_shows_what_a_platform_refused_in_its_words(tmp_path, fake, keys, monkeypatch):
+    from app.ui.health import HealthScreen
+    from tests.ui_seed import screen_text
+    db = seed(tmp_path / "replydesk.db")
+    (tmp_path / "config.toml").write_text(config_text(db, fake))
+    config = load_config(tmp_path / "config.toml")
+    monkeypatch.setenv("RD_TEST_PLATFORM_KEY", "revoked-key")
+    store = Store(db)
+    dispatcher = Dispatcher(DirectDB(store), config, Clock())
+    [target] = dispatcher.targets
+    await dispatcher.prepare()
+    await dispatcher.round(target)
+    store.set_category([conv_of(store, "gavin@hooli.com")], "meeting")
+    await dispatcher.round(target)
+    store.close()
+    app = make_app(db, config)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HealthScreen)
+        text = screen_text(app)
+        assert "sequencer:instantly: 1 given up" in text and "Invalid API key" in text
+
+
+@pytest.mark.parametrize("platform", ["smartlead", "instantly"])
+def test_500_mailboxes_come_from_the_platform_in_one_command_with_their_warmup_tags(tmp_path, fake, keys,
+                                                                                  platform):
+    if platform == "smartlead":
+        fake.accounts = [{"id": i, "from_email": f"sdr{i}@send{i % 7}.example", "from_name": f"Sdr {i}",
+                          "username": f"sdr{i}@send{i % 7}.example", "type": "SMTP",
+                          "imap_host": f"imap.send{i % 7}.example", "imap_port": 993,
+                          "smtp_host": f"smtp.send{i % 7}.example", "smtp_port": 465,
+                          "warmup_details": {"warmup_key_id": f"grape-{i:03d}"}} for i in range(500)]
+    else:
+        fake.accounts = [{"email": f"sdr{i}@send{i % 7}.example", "first_name": "Sdr", "last_name": str(i),
+                          "provider_code": 2, "warmup_custom_ftag": f"A{i:05d}X"} for i in range(500)]
+    db = tmp_path / "replydesk.db"
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(db, fake, platform=platform))
+    done = subprocess.run([sys.executable, "-m", "app", "--config", str(config), "accounts", "import",
+                           "--from", platform], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "imported 500 mailboxes" in done.stdout and "500 with a warmup tag" in done.stdout
+    loaded = load_config(config)
+    assert len(loaded.accounts) == 500
+    by_email = {a.email: a for a in loaded.accounts}
+    first = by_email["sdr0@send0.example"]
+    if platform == "smartlead":
+        assert (first.imap.host, first.imap.port, first.smtp.host) == ("imap.send0.example", 993, "smtp.send0.example")
+    else:
+        assert first.imap.host == "imap.gmail.com"  # provider_code 2: Google's preset
+    tags = tomllib.loads(config.read_text())["accounts"]
+    expected = "grape-123" if platform == "smartlead" else "A00123X"
+    assert next(t for t in tags if t["email"] == "sdr123@send4.example")["warmup_tag"] == expected
+    # again: nothing twice
+    again = subprocess.run([sys.executable, "-m", "app", "--config", str(config), "accounts", "import",
+                            "--from", platform], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "imported 0 mailboxes" in again.stdout and "500 already configured" in again.stdout
+    assert len(load_config(config).accounts) == 500
+
+
+def test_slack_gets_hot_leads_only_with_the_prospects_words_escaped():
+    from app.config import WebhookConfig
+    from app.sequencers import webhooks
+    hook = WebhookConfig(url="https://hooks.slack.example/T/B/X", format="slack")
+    hot = {"category": "meeting", "name": "<@channel> Eve", "email": "eve@x.example", "subject": "Re: a & b"}
+    assert webhooks.wants(hook, "reply.categorized", hot)
+    assert not webhooks.wants(hook, "reply.categorized", {**hot, "category": "not_interested"})
+    assert not webhooks.wants(hook, "suppression.added", {"email": "a@b.example"})
+    body = json.loads(webhooks.request(hook, "s3cret-value", 7, "reply.categorized", hot, 0.0, 1).body or b"")
+    assert "&lt;@channel&gt; Eve" in body["text"] and "a &amp; b" in body["text"] and "<@" not in body["text"]

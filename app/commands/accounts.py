@@ -56,8 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("--authority", help="Microsoft authority URL instead of login.microsoftonline.com/TENANT")
     add.add_argument("--paste", action="store_true", help="Google: paste the redirect URL (SSH sessions)")
 
-    imp = sub.add_parser("import", parents=[common], help="add many mailboxes from a CSV export")
-    imp.add_argument("file", metavar="FILE.csv")
+    imp = sub.add_parser("import", parents=[common],
+                         help="add many mailboxes from a CSV export, or from a sending platform (--from)")
+    imp.add_argument("file", metavar="FILE.csv", nargs="?")
+    imp.add_argument("--from", dest="platform", choices=("instantly", "smartlead"),
+                     help="read the mailboxes from this platform's API (its [[sequencers]] entry)")
 
     lst = sub.add_parser("list", parents=[common], help="every mailbox with its health")
     lst.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -81,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
     if action == "add":
         return _add(args, path)
     if action == "import":
+        if args.platform:
+            if args.file:
+                raise UsageError("accounts import: give a CSV file or --from, not both")
+            from app.commands.accounts_platform import import_from
+            return import_from(args.platform, path)
+        if not args.file:
+            raise UsageError("accounts import: give a CSV file, or --from instantly|smartlead")
         return _import(Path(args.file), path)
     config = config_file.check(path, config_file.read_text(path))
     if action == "list":

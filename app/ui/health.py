@@ -72,6 +72,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         yield Static(id="health-title")
         yield DataTable(id="health-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="health-detail")
+        yield Static(id="health-targets")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -120,7 +121,36 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         self._row_cells = [cells for _, cells in rows]
         self._show_title(accounts)
         self._show_detail()
+        self._show_targets(store)
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _show_targets(self, store: Any) -> None:
+        """The sending platforms and webhooks: what waits, what was given up, and the receiver's
+        words (``replydesk sequencers retry`` tries those again)."""
+        config = self.app.config  # type: ignore[attr-defined]
+        targets = ([f"sequencer:{s.key}" for s in config.sequencers] + [f"webhook:{w.key}" for w in config.webhooks]
+                   if config is not None else [])
+        widget = self.query_one("#health-targets", Static)
+        widget.display = bool(targets)
+        if not targets:
+            return
+        health = store.delivery_health()
+        text = Text()
+        for target in targets:
+            h = health.get(target)
+            text.append(f"{line(target)}: ", style="bold")
+            if h is None or not (h.pending or h.dead):
+                text.append(f"up to date ({h.done if h else 0} delivered)\n")
+                continue
+            if h.dead:
+                text.append(f"{h.dead} given up", style="bold reverse")
+                text.append(" (replydesk sequencers retry) ")
+            if h.pending:
+                text.append(f"{h.pending} waiting ")
+            if h.last_error:
+                text.append(f"· {line(h.last_error)}")
+            text.append("\n")
+        widget.update(text)
 
     def _cells(self, acc: dict[str, Any], st: dict[str, int], now: float) -> list[Text]:
         state = acc["state"] or "new"
