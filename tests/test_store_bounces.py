@@ -187,3 +187,18 @@ def test_the_bounces_migration_keeps_the_list_and_backfills_events(tmp_path):
         assert s.db.conn.execute("SELECT address, hard FROM bounce_events").fetchall() == [("gone@p.example", 1)]
     finally:
         s.close()
+
+
+def test_a_bounce_stored_before_the_sent_folder_is_settled_when_sent_mail_arrives(store):
+    """A first sync reads INBOX before Sent: the open bounce names both candidates until the
+    Sent folder shows which one the mailbox wrote to."""
+    raw = (FIXTURES / "two_returned_recipients.eml").read_bytes()
+    store_batch(store, "a", "INBOX", [stored(raw, 1, T0)], {}, {})
+    assert set(by_address(store)) == {"alex.moreau@partner.example", "assistant@partner.example"}
+    store_batch(store, "a", "Sent", [incoming(1, "<cold@sender.io>", "Quick question", "sdr@sender.io",
+                                              direction="out", folder="Sent",
+                                              to="assistant@partner.example")], {}, {})
+    bounces = store.db.conn.execute("SELECT bounce_recipients FROM messages WHERE kind = 'bounce'").fetchone()[0]
+    assert [r["address"] for r in json.loads(bounces)] == ["assistant@partner.example"]
+    assert set(by_address(store)) == {"assistant@partner.example"}
+    assert store.db.conn.execute("SELECT address FROM bounce_events").fetchall() == [("assistant@partner.example",)]

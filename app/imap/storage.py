@@ -95,6 +95,9 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
             store.adopt_server_labels(account, labels)
         confirm_bounce_recipients(store, account, batch)
         ids = store.add_messages(account, batch)
+        sent = [a.email for m in batch if m.direction == "out" for a in (*m.parsed.to, *m.parsed.cc)]
+        if ids and sent:
+            store.reconfirm_bounces(account, sent)
         store.save_folder(account, folder, **folder_fields)
         if progress:
             store.update_account(account, **progress)

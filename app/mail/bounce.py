@@ -201,6 +201,9 @@ def _system_signal(pm: ParsedMessage, dsn_seen: bool) -> bool:
 
 _STAGES = ("X-Failed-Recipients header", "recipient field in the notice text",
            "failed address named in the notice text", "To/Cc of the returned message")
+WEAK_STAGES = _STAGES[2:]
+"""Reasons naming a recipient read loosely (the words, the returned headers): where the
+mailbox's Sent folder may later tell which of several candidates it wrote to."""
 
 
 def _from_fallbacks(pm: ParsedMessage, lines: list[str], returned: email.message.Message | None,

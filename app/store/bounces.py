@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from app.mail.bounce import WEAK_STAGES
 from app.store.db import Database, now
 
 DAY = 86400.0
@@ -135,6 +136,46 @@ class BouncesMixin:
             "bounce_reason = coalesce(excluded.bounce_reason, bounce_reason), "
             "hard = max(coalesce(hard, 0), excluded.hard), mailbox = coalesce(mailbox, excluded.mailbox)",
             (address, why, mid, detail, now(), reason, int(hard), first, last, count, account))
+
+    def reconfirm_bounces(self, account: str, sent_addresses: Iterable[str]) -> int:
+        """A bounce stored before the Sent folder was synced (a first sync reads INBOX first)
+        named every candidate its words left open; now that the mailbox is known to have written
+        to some of them, the others are dropped from it, and from the suppression list where
+        nothing else put them there. Returns the bounces changed; call inside a transaction."""
+        conn = self.db.conn
+        wanted = sorted({a.lower() for a in sent_addresses if a})
+        if not wanted:
+            return 0
+        changed = 0
+        for (mid,) in conn.execute(
+                "SELECT DISTINCT message FROM bounce_events WHERE account = ? AND address IN "
+                "(SELECT value FROM json_each(?))", (account, json.dumps(wanted))).fetchall():
+            row = conn.execute("SELECT bounce_recipients, reasons FROM messages WHERE id = ? AND kind = 'bounce'",
+                               (mid,)).fetchone()
+            if row is None:
+                continue
+            recipients, reasons = json.loads(row[0]), json.loads(row[1])
+            if len(recipients) < 2 or not any(r in WEAK_STAGES for r in reasons):
+                continue
+            keep = [r for r in recipients if self.sent_to(account, r.get("address") or "")]
+            if not keep or len(keep) == len(recipients):
+                continue
+            changed += 1
+            conn.execute("UPDATE messages SET bounce_recipients = ? WHERE id = ?", (json.dumps(keep), mid))
+            for r in recipients:
+                if r in keep:
+                    continue
+                address = str(r.get("address") or "").lower()
+                conn.execute("DELETE FROM bounce_events WHERE message = ? AND address = ?", (mid, address))
+                left = conn.execute("SELECT count(*), min(at), max(at) FROM bounce_events WHERE address = ?",
+                                    (address,)).fetchone()
+                if left[0]:
+                    conn.execute("UPDATE suppressions SET count = ?, first_seen = ?, last_seen = ? "
+                                 "WHERE address = ?", (*left, address))
+                else:
+                    conn.execute("DELETE FROM suppressions WHERE address = ? AND reason IN "
+                                 "('hard_bounce', 'soft_bounce_repeated', 'complaint')", (address,))
+        return changed
 
     def sent_to(self, account: str, address: str) -> bool:
         """Whether the mailbox's synced Sent folder holds a message to ``address`` (To or Cc)."""
