@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from app.mail.learn import Examples, Verdict
-from app.mail.rules import Rules, compiled_folded, compiled_words, fold, normalize, unfold_span
+from app.mail.rules import Rules, compiled_folded, compiled_words, fold, fold_pattern, normalize, unfold_span
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
 
@@ -116,30 +117,21 @@ def read(pm: ParsedMessage, rules: Rules, examples: Examples | None = None) -> I
         return IntentReading("uncategorized", 0.3, ["no new text"])
     text = text[:_MAX_TEXT]
     folded = fold(text)
-    cues = _find_cues(text, folded, rules)
     litotes = _litotes(text, folded, rules)
     # the negations litotes hold are spent: they govern nothing else
     masked = folded
-    for cue in litotes:
-        masked = masked[:cue.start] + " " * (cue.end - cue.start) + masked[cue.end:]
-    for cue in cues:
-        if any(lit.start <= cue.start < lit.end for lit in litotes):
-            cue.status, cue.why = "litotes", "part of a litotes"
-        elif (at := _negation_at(cue, masked, rules)) is not None:
-            cue.status, cue.why = "negated", "negated"
-            if cue.category in NEGATIVE:
-                # a refusal phrase whose negation is spent on another refusal is no refusal:
-                # "I don't want to unsubscribe", "no need to remove me"
-                for other in cues:
-                    if other is not cue and other.category in NEGATIVE and other.start <= at < other.end:
-                        other.status, other.why = "negated", f"its negation governs {cue.phrase!r}"
+    for lit in litotes:
+        masked = masked[:lit.start] + " " * (lit.end - lit.start) + masked[lit.end:]
+    contrast = compiled_words(rules.contrast)
+    marks = [m for m in contrast.finditer(folded)][:_MAX_CUES] if contrast is not None else []
+    cues = _find_cues(text, folded, masked, litotes, marks, rules)
     _courtesy(cues, folded)
     cues += litotes
     referral, ref_cue = _referral(text, folded, pm, rules)
     if ref_cue is not None:
         cues.append(ref_cue)
     cues.sort(key=lambda c: c.start)
-    _contrast(cues, folded, rules)
+    _contrast(cues, marks)
     reading = _decide(cues, rules)
     reading.referral = referral if reading.category == "wrong_person" else None
     reading.rules_category = reading.category
@@ -148,10 +140,33 @@ def read(pm: ParsedMessage, rules: Rules, examples: Examples | None = None) -> I
     return reading
 
 
-def _find_cues(text: str, folded: str, rules: Rules) -> list[Cue]:
-    cues = []
+# A phrase starts at a word (letters, digits, an apostrophe …), never at a space or punctuation:
+# telling the engine so lets it skip those positions without trying every phrase there (about a
+# sixth faster on replies). Used only when every phrase of a category visibly starts at a word.
+_WORD_START = r"(?=[^\s.,;:!?()\-])"
+_STARTS_AT_WORD = re.compile(r"(?:\(\?:|\(\?<[!=][^()]{0,60}\))*(?:[a-z0-9]|\\[bwdS]|\^)")
+
+
+@cache
+def _phrases(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """``compiled_folded(patterns)``, told that every match starts at a word where that is plain."""
+    rx = compiled_folded(patterns)
+    if rx is None or not all(_STARTS_AT_WORD.match(fold_pattern(p)) for p in patterns):
+        return rx
+    return re.compile(_WORD_START + "(?:" + rx.pattern + ")")
+
+
+def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: list[re.Match[str]],
+               rules: Rules) -> list[Cue]:
+    """The cues of every category, each with what became of it (negated, part of a litotes).
+
+    A category is read past its first counted cue only when a contrast word follows that cue
+    (the clause after it may turn the reply round): that keeps the cost of a reply close to one
+    pass of each category's phrases."""
+    cues: list[Cue] = []
+    spent: list[tuple[Cue, int]] = []
     for category in rules.intent_order:
-        rx = compiled_folded(rules.intents.get(category, ()))
+        rx = _phrases(rules.intents.get(category, ()))
         if rx is None:
             continue
         pos = 0
@@ -159,8 +174,29 @@ def _find_cues(text: str, folded: str, rules: Rules) -> list[Cue]:
             m = rx.search(folded, pos)
             if m is None:
                 break
-            cues.append(Cue(category, _quote(text, m.start(), m.end()), m.start(), m.end()))
             pos = max(m.end(), m.start() + 1)
+            cue = Cue(category, _quote(text, m.start(), m.end()), m.start(), m.end())
+            cues.append(cue)
+            if any(lit.start <= cue.start < lit.end for lit in litotes):
+                cue.status, cue.why = "litotes", "part of a litotes"
+                continue
+            at = _negation_at(cue, masked, rules)
+            if at is None:
+                # read on only in the clause after the next contrast word, if there is one
+                later = [mark.end() for mark in marks if mark.start() >= cue.end]
+                if not later:
+                    break
+                pos = later[0]
+                continue
+            cue.status, cue.why = "negated", "negated"
+            if cue.category in NEGATIVE:
+                spent.append((cue, at))
+    # a refusal phrase whose negation is spent on another refusal is no refusal:
+    # "I don't want to unsubscribe", "no need to remove me"
+    for cue, at in spent:
+        for other in cues:
+            if other is not cue and other.category in NEGATIVE and other.start <= at < other.end:
+                other.status, other.why = "negated", f"its negation governs {cue.phrase!r}"
     return cues
 
 
@@ -238,12 +274,8 @@ def _courtesy(cues: list[Cue], folded: str) -> None:
                 break
 
 
-def _contrast(cues: list[Cue], folded: str, rules: Rules) -> None:
+def _contrast(cues: list[Cue], marks: list[re.Match[str]]) -> None:
     """"A, but B": when B holds a counted cue of one leaning, A's cues of the other are overridden."""
-    rx = compiled_words(rules.contrast)
-    if rx is None:
-        return
-    marks = [m for m in rx.finditer(folded)][:_MAX_CUES]
     for mark in reversed(marks):
         after = [c for c in cues if c.status in ("counted", "litotes") and c.start >= mark.end()
                  and _leaning(c) and c.category != "wrong_person"]
@@ -251,7 +283,7 @@ def _contrast(cues: list[Cue], folded: str, rules: Rules) -> None:
             continue
         # the clause right after the mark: up to the next mark
         later = [m.start() for m in marks if m.start() > mark.start()]
-        end = later[0] if later else len(folded)
+        end = later[0] if later else 1 << 30
         deciding = [c for c in after if c.start < end] or after
         leaning = _leaning(deciding[0])
         if any(_leaning(c) != leaning for c in deciding):
