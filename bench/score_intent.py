@@ -6,6 +6,13 @@ positive replies (interested, meeting) read as negative (not_interested, unsubsc
 their own, and the out-of-office return dates found right.
 
     python bench/score_intent.py [--misses] [--json]
+
+First run, blind (the rules had never seen the set): 79.3 % right, 4.5 % misfiled, 16.2 % left
+uncategorized, 4 positive replies read as negative, return dates right for 4 of 17. After the
+clause-level reading, referrals, asymmetric costs and return dates (2026-12): 95.5 %, 0.9 %,
+3.6 %, 0 positive read as negative, 16 of 17. Those mechanisms were built with the first run's
+misses in view, so the second figure is no longer a blind estimate; the set's brief
+(tests/fixtures/intent_heldout/BRIEF.md) is there to have the next one written.
 """
 
 from __future__ import annotations
