@@ -61,12 +61,13 @@ _TEMPORARY = re.compile(
 # Where non-DSN notices name the failed address: Microsoft 365, Gmail, Exim, Postfix, Yahoo,
 # MDaemon. Used only when neither the DSN nor flufl.bounce found anyone.
 _TEXT_RECIPIENT = re.compile(
-    r"your message to (?P<a1>\S+@\S+?) (?:couldn't|could not|can't|cannot) be delivered|"
-    r"(?:wasn't|was not|couldn't be|could not be) delivered to (?P<a2>\S+@[^\s,;]+?)[\s.,;]|"
-    r"delivery to the following recipients? (?:failed|has failed)[^:\n]*:\s*<?(?P<a3>[^\s<>]+@[^\s<>]+)|"
-    r"the following address(?:es)? failed:\s*<?(?P<a4>[^\s<>]+@[^\s<>]+)|"
-    r"failed to deliver to '(?P<a5>[^']+@[^']+)'|"
-    r"^\s*<(?P<a6>[^\s<>]+@[^\s<>]+)>:\s",
+    r"your message to (?P<a1>[^\s@]{1,64}@\S{1,255}?) (?:couldn't|could not|can't|cannot) be delivered|"
+    r"(?:wasn't|was not|couldn't be|could not be) delivered to (?P<a2>[^\s@]{1,64}@[^\s,;]{1,255}?)[\s.,;]|"
+    r"delivery to the following recipients? (?:failed|has failed)[^:\n]{0,200}:\s{0,40}"
+    r"<?(?P<a3>[^\s<>@]{1,64}@[^\s<>]{1,255})|"
+    r"the following address(?:es)? failed:\s{0,40}<?(?P<a4>[^\s<>@]{1,64}@[^\s<>]{1,255})|"
+    r"failed to deliver to '(?P<a5>[^'@]{1,64}@[^']{1,255})'|"
+    r"^[ \t]{0,40}<(?P<a6>[^\s<>@]{1,64}@[^\s<>]{1,255})>:\s",
     re.IGNORECASE | re.MULTILINE)
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
