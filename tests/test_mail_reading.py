@@ -112,3 +112,10 @@ def test_return_dates_without_a_year(text, sent, until):
     result = classify(parse(raw))
     assert result.category == "out_of_office"
     assert result.ooo_until == until, result.reasons
+
+
+def test_a_colleague_brought_in_beside_interest_is_no_referral():
+    result = classify(parse(_reply("Sounds good, let's talk Tuesday. Adding Tom (tom@prospect.example), "
+                                   "he will join.")))
+    assert result.category == "meeting", result.reasons
+    assert any("beside interest" in r for r in result.reasons)

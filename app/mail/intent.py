@@ -305,6 +305,13 @@ def _leaning(cue: Cue) -> str | None:
 
 
 def _decide(cues: list[Cue], rules: Rules) -> IntentReading:
+    counted = [c for c in cues if c.status in ("counted", "litotes")]
+    if any(c.category in POSITIVE for c in counted) and not any(c.category == "wrong_person" for c in counted):
+        # an address or a colleague brought in beside interest, with no "not me": the colleague
+        # joins, the interest stands ("Let's talk Tuesday, adding Tom in cc")
+        for c in cues:
+            if c.status == "referral":
+                c.status, c.why = "overridden", f"{c.why}, beside interest"
     live = [c for c in cues if c.status in ("counted", "litotes", "referral")]
     dropped = [c for c in cues if c not in live]
     notes = [f"ignored {c.describe()}" for c in dropped][:6]
