@@ -1,10 +1,12 @@
-"""Delivery failures: which recipients bounced, with what status, hard or soft.
+"""Delivery failures: which recipients bounced, with what status and reason, hard or soft.
 
-Three sources, most precise first: the RFC 3464 delivery-status part (per-recipient Action and
+Sources, most precise first: the RFC 3464 delivery-status part (per-recipient Action and
 Status); flufl.bounce, whose detectors know two decades of non-standard MTA formats (Exim,
-qmail, Postfix, Yahoo, old Exchange …); and the headers and phrases providers add on top
-(X-Failed-Recipients, Microsoft's NDR header, "Undeliverable:" subjects). Status codes that
-the DSN does not give are looked for next to the address in the text.
+qmail, Postfix, Yahoo, old Exchange …); then, where neither names anyone, the fallbacks of
+``bounce_rcpt`` (X-Failed-Recipients, recipient fields, the notice's diagnostic lines, the
+returned message's To/Cc), with the mailbox's Sent folder breaking ties. Status codes that the
+DSN does not give are looked for next to the address in the text; ``bounce_reason`` names the
+reason. Abuse reports (ARF) are complaints (``complaint``).
 
 Why not flufl.bounce alone: on the shared corpus it finds the right addresses (114/115 exact)
 and tells temporary from permanent, but gives no status codes or server words, takes an
@@ -21,8 +23,8 @@ from dataclasses import dataclass, field
 
 from flufl.bounce import all_failures
 
-from app.mail import bounce_rcpt
-from app.mail.bounce_rcpt import SentTo
+from app.mail import bounce_rcpt, complaint
+from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, reason_for
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import message_from_raw
@@ -72,8 +74,6 @@ _TEXT_RECIPIENT = re.compile(
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
-# Letters beyond ASCII are allowed: internationalized addresses (RFC 6531) bounce too.
-_ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 
 
 @dataclass
@@ -118,21 +118,6 @@ def is_candidate(pm: ParsedMessage) -> bool:
     )
 
 
-def valid_address(addr: str) -> bool:
-    local, _, domain = addr.rpartition("@")
-    return bool(local and domain and "." in domain and ".." not in addr
-                and not local.startswith(".") and not local.endswith(".")
-                and _ADDRESS.fullmatch(addr) is not None)
-
-
-def _clean(addr: str) -> str:
-    addr = addr.strip().strip("<>\"' ;,")
-    if ";" in addr:  # "rfc822; user@host"
-        addr = addr.split(";", 1)[1].strip().strip("<>\"' ")
-    local, _, domain = addr.rpartition("@")
-    return f"{local}@{domain.lower()}" if local else addr
-
-
 def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
     """Find the failed recipients of a message that may be a bounce. Never raises.
 
@@ -145,8 +130,13 @@ def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
     except Exception:
         return report
     parts = list(_walk(msg))
-    if _is_feedback_report(msg, parts):
-        return _complaint(pm, msg, parts, report)
+    if complaint.is_feedback_report(msg, parts):
+        report.recipients, feedback = complaint.complainants(pm, parts)
+        report.kind = "complaint"
+        report.from_mail_system = True
+        report.score = 1.0
+        report.reasons.append(f"abuse feedback report (ARF): {feedback}")
+        return report
     found: dict[str, BounceRecipient] = {}
     dsn_seen = _from_dsn(parts, found, report)
     text = pm.text
@@ -217,10 +207,10 @@ def _from_fallbacks(pm: ParsedMessage, lines: list[str], returned: email.message
     strong = [_header_failures(pm), bounce_rcpt.field_recipients(lines, returned)]
     weak = [_text_failures("\n".join(lines)) + bounce_rcpt.diagnostic_recipients(lines),
             bounce_rcpt.returned_recipients(returned)]
-    chosen, stage = bounce_rcpt.choose(strong, own, None, valid_address, _clean)
+    chosen, stage = bounce_rcpt.choose(strong, own, None, valid_address, clean_address)
     if not chosen:
         domains = frozenset(a.email.lower().rpartition("@")[2] for a in pm.to)
-        chosen, stage = bounce_rcpt.choose(weak, own, sent_to, valid_address, _clean, domains)
+        chosen, stage = bounce_rcpt.choose(weak, own, sent_to, valid_address, clean_address, domains)
         stage += len(strong) if chosen else 0
     failed = bool(report.unnamed) and report.unnamed[0][0] == "failed"
     for addr in chosen:
@@ -267,49 +257,6 @@ def _words_near(text: str, addr: str) -> str:
 WORDS_NEAR = 320
 
 
-def _is_feedback_report(msg: email.message.Message, parts: list[email.message.Message]) -> bool:
-    if "report" not in str(msg.get("content-type", "")).lower():
-        return False
-    report_type = msg.get_param("report-type")
-    if msg.get_content_type() == "multipart/report" and \
-            isinstance(report_type, str) and report_type.lower() == "feedback-report":
-        return True
-    return any(p.get_content_type() == "message/feedback-report" for p in parts)
-
-
-def _complaint(pm: ParsedMessage, msg: email.message.Message, parts: list[email.message.Message],
-               report: BounceReport) -> BounceReport:
-    """An abuse report (ARF): the person who complained is the recipient to suppress, named by
-    Original-Rcpt-To, else by the returned message's To."""
-    fields = email.message.Message()
-    for part in parts:
-        if part.get_content_type() == "message/feedback-report":
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], email.message.Message):
-                fields = payload[0]
-            else:
-                data = part.get_payload(decode=True)
-                text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
-                fields = email.message_from_string(text[:20000])
-            break
-    returned = bounce_rcpt.returned_part(parts)
-    own = bounce_rcpt.own_addresses((a.email for a in pm.to), returned)
-    named = [decode_header(v) for name in ("original-rcpt-to", "removal-recipient")
-             for v in fields.get_all(name) or []]
-    chosen, _ = bounce_rcpt.choose([named, bounce_rcpt.returned_recipients(returned)], own, None,
-                                   valid_address, _clean)
-    feedback = decode_header(fields.get("feedback-type")) or "abuse"
-    agent = decode_header(fields.get("user-agent"))
-    detail = f"{feedback} report{f' from {agent}' if agent else ''}"[:200]
-    report.recipients = [BounceRecipient(address=a, status=None, hard=True, diagnostic=detail,
-                                         reason="complaint") for a in chosen]
-    report.kind = "complaint"
-    report.from_mail_system = True
-    report.score = 1.0
-    report.reasons.append(f"abuse feedback report (ARF): {feedback}")
-    return report
-
-
 def _from_dsn(parts: list[email.message.Message], found: dict[str, BounceRecipient],
               report: BounceReport) -> bool:
     """Read per-recipient blocks of every message/delivery-status part (RFC 3464)."""
@@ -326,7 +273,7 @@ def _from_dsn(parts: list[email.message.Message], found: dict[str, BounceRecipie
             if action in ("delivered", "relayed", "expanded"):
                 continue
             # The original recipient is the address we wrote to; the final one may be an alias.
-            candidates = [_clean(decode_header(block.get(name)))
+            candidates = [clean_address(decode_header(block.get(name)))
                           for name in ("original-recipient", "final-recipient") if block.get(name)]
             addr = next((a for a in candidates if valid_address(a)), "")
             diagnostic = decode_header(block.get("diagnostic-code"))
@@ -381,7 +328,7 @@ def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[s
     def clean(items) -> set[str]:
         out = set()
         for item in items:
-            addr = _clean(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
+            addr = clean_address(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
             if valid_address(addr):
                 out.add(addr)
         return out
@@ -395,7 +342,7 @@ def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[s
 def _text_failures(text: str) -> list[str]:
     out: list[str] = []
     for m in _TEXT_RECIPIENT.finditer(text[:20000]):
-        addr = _clean(next(g for g in m.groups() if g))
+        addr = clean_address(next(g for g in m.groups() if g))
         if valid_address(addr) and addr.lower() not in (a.lower() for a in out):
             out.append(addr)
     return out

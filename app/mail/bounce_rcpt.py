@@ -28,6 +28,7 @@ MAX_LINES = 600
 
 _SYSTEM = re.compile(r"(?:mailer-?daemon|postmaster|mail-daemon|mdaemon|bounces?)(?:[+=-][^@]{0,80})?@",
                      re.IGNORECASE)
+# Letters beyond ASCII are allowed: internationalized addresses (RFC 6531) bounce too.
 _ADDRESS = re.compile(r"[\w!#$%&'*+/=?^`{|}~.-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _STATUS_CUE = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\d.])[45]\d\d(?=[\s-])")
 # Wording that introduces or describes a failed address, in the languages mail systems use.
@@ -53,6 +54,22 @@ _MARKER = re.compile(
 _HEADER_LINE = re.compile(r"^([!-9;-~]{1,60}):[ \t]")
 _KNOWN_HEADERS = {"return-path", "received", "message-id", "from", "to", "cc", "subject", "date",
                   "mime-version", "content-type", "x-mailer", "reply-to", "dkim-signature"}
+
+
+def valid_address(addr: str) -> bool:
+    local, _, domain = addr.rpartition("@")
+    return bool(local and domain and "." in domain and ".." not in addr
+                and not local.startswith(".") and not local.endswith(".")
+                and _ADDRESS.fullmatch(addr) is not None)
+
+
+def clean_address(addr: str) -> str:
+    """``<User@Host>``, ``rfc822; user@host`` -> ``User@host``."""
+    addr = addr.strip().strip("<>\"' ;,")
+    if ";" in addr:  # "rfc822; user@host"
+        addr = addr.split(";", 1)[1].strip().strip("<>\"' ")
+    local, _, domain = addr.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else addr
 
 
 def is_system(addr: str) -> bool:
