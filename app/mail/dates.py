@@ -56,7 +56,7 @@ _WEEKDAY = re.compile(
     "^(" + "|".join(sorted((re.escape(w) for w in _WEEKDAY_NUMBER), key=len, reverse=True))
     + r")[,.]?\s+(?:(?:the|le|el|il|den|de|o|dia)\s+)?")
 # A day alone after a return word, "back on the 7th": an ordinal, and not a time or a duration.
-_DAY_ONLY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|\.)(?![\d/.-])(?!\s*(?:am|pm|h\b|uhr|hours|days|weeks))")
+_DAY_ONLY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|\.)(?![\d/.-])(?! ?(?:am|pm|h\b|uhr|hours|days|weeks))")
 _GRACE = timedelta(days=7)
 
 
