@@ -147,8 +147,11 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             notes.append("\n" if notes.plain else "")
             kind = "hard" if rcpt.get("hard") else "soft"
             why = line(rcpt.get("reason") or "other").replace("_", " ")
-            verb = "Complained" if why == "complaint" else "Bounced"
-            notes.append(f"{verb}: {line(rcpt.get('address'))} {line(rcpt.get('status') or '')} ({why}, {kind})")
+            status = line(rcpt.get("status") or "")
+            if why == "complaint":
+                notes.append(f"Complained: {line(rcpt.get('address'))} (marked our mail as spam; suppressed)")
+            else:
+                notes.append(f"Bounced: {line(rcpt.get('address'))}{' ' + status if status else ''} ({why}, {kind})")
         if m["ooo_until"]:
             notes.append(("\n" if notes.plain else "") + f"Away until {line(m['ooo_until'])}")
         if m["referral"]:
