@@ -179,11 +179,16 @@ def diagnostic_recipients(lines: list[str]) -> list[str]:
     """Addresses on the notice's diagnostic lines: a line with a status code or failure wording,
     or a line under one (a list of failed addresses after "could not be delivered to:")."""
     out: list[str] = []
+    aliased: set[str] = set()
     cue_at = -10
     cues = [bool(_STATUS_CUE.search(line) or _CUE.search(line)) for line in lines]
     for i, line in enumerate(lines):
         has_cue = cues[i]
         found = _ADDRESS.findall(line) if "@" in line else []
+        final, expanded, alias = line.lower().partition("expanded from")
+        if expanded:  # "<final@host> (expanded from <what-we-wrote-to@domain>)": the latter bounced
+            aliased.update(_ADDRESS.findall(final))
+            found = _ADDRESS.findall(alias)
         below = i + 1 < len(lines) and cues[i + 1]  # "Your message to: x@y" / "was blocked …"
         if found and (has_cue or below or i - cue_at <= 3):
             out += found
@@ -191,7 +196,7 @@ def diagnostic_recipients(lines: list[str]) -> list[str]:
             cue_at = i
         elif not line.strip():
             cue_at -= 1  # a blank line loosens the tie to the wording above
-    return out
+    return [a for a in out if a.lower() not in aliased]
 
 
 def returned_recipients(returned: email.message.Message | None) -> list[str]:
