@@ -216,6 +216,8 @@ def _from_fallbacks(pm: ParsedMessage, lines: list[str], returned: email.message
     for addr in chosen:
         status, diagnostic = _dsn_or_text_status(report, text, addr)
         reason = _reason(status, diagnostic, text, addr)
+        if reason == "other":  # named only in the returned headers: the notice's words say why
+            reason = reason_for(status, "\n".join(lines)[:WORDS_NEAR * 3])
         if status:
             hard = failed or (not status.startswith("4") and not delay)
         else:
