@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from app.store import InboxFilter
+from app.store import InboxFilter, Store
 from app.ui.inbox_list import InboxList
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.paging import InboxPager
@@ -25,6 +28,12 @@ EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "N
          "archived": "Nothing archived.", "all": "No mail yet.",
          "noise": "No warmup, internal or bulk mail.",
          "snoozed": "Nothing snoozed or waiting for an answer."}
+
+
+COUNTS_INLINE_SECONDS = 0.05
+"""Counts that took longer than this are read in a thread from then on (they scan the store)."""
+COUNTS_INLINE_ROWS = 20_000
+"""Nor are they read on the event loop when the list alone holds more conversations than this."""
 
 
 class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
@@ -49,6 +58,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self.filter = InboxFilter()
         self._view_counts: dict[str, int] = {}
         """Per view, unfiltered: re-read when the data changes, not when the filter does."""
+        self._category_counts: dict[str, int] = {}
+        self._counts_cost = 0.0
+        self._counts_asked = 0
+        """Numbers the count requests, so a thread's late answer never overwrites a newer one."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="views")
@@ -79,11 +92,37 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         pager = InboxPager(store, self.filter)
         if same_filter:
             inbox.show(pager, keep=inbox.current_id)
-            self._view_counts = store.view_counts()
         else:
             inbox.show(pager, reset=True)
-        self._show_counts(self._view_counts, store.category_counts(self.filter))
+        self._count(views=same_filter or not self._view_counts, big=len(pager) > COUNTS_INLINE_ROWS)
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _count(self, *, views: bool, big: bool) -> None:
+        """The per-view and per-category counts. They scan the store (about a second at a
+        million messages), so on a big store they are read in a thread on a connection of its
+        own while the list, read first, is already on screen; the bar shows the last counts
+        until the new ones arrive. A small store counts at once."""
+        self._counts_asked += 1
+        asked, wanted = self._counts_asked, self.filter
+        if not big and self._counts_cost <= COUNTS_INLINE_SECONDS:
+            self._counted(asked, wanted, *count_now(self.app.store, wanted, views))  # type: ignore[attr-defined]
+            return
+        path = self.app.store.path  # type: ignore[attr-defined]
+
+        def work() -> None:
+            result = count_apart(path, wanted, views)
+            self.app.call_from_thread(self._counted, asked, wanted, *result)
+        self.run_worker(work, thread=True, group="counts", exit_on_error=False)
+
+    def _counted(self, asked: int, wanted: InboxFilter, views: dict[str, int] | None,
+                 categories: dict[str, int], cost: float) -> None:
+        if asked != self._counts_asked or wanted != self.filter:
+            return  # a newer request is on its way
+        self._counts_cost = cost
+        if views is not None:
+            self._view_counts = views
+        self._category_counts = categories
+        self._show_counts(self._view_counts, categories)
 
     def _filtered(self) -> bool:
         f = self.filter
@@ -162,7 +201,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.set_filter(category=None, account=None, unread=False, search=None)
 
     def action_pick_category(self) -> None:
-        counts = self.app.store.category_counts(self.filter)  # type: ignore[attr-defined]
+        counts = self._category_counts
         choices = [Choice(None, "all categories", sum(counts.values()))]
         choices += [Choice(c, category_label(c), counts.get(c, 0)) for c in CATEGORY_LABELS]
 
@@ -182,3 +221,19 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
                 self.set_filter(account=choice.value)
 
         self.app.push_screen(PickerScreen("Filter by mailbox", choices, self.filter.account), chosen)
+
+
+def count_now(store: Store, wanted: InboxFilter, views: bool) -> tuple[dict[str, int] | None, dict[str, int], float]:
+    started = time.monotonic()
+    view_counts = store.view_counts() if views else None
+    return view_counts, store.category_counts(wanted), time.monotonic() - started
+
+
+def count_apart(path: Path | None, wanted: InboxFilter,
+                views: bool) -> tuple[dict[str, int] | None, dict[str, int], float]:
+    """``count_now`` on a connection of its own (for a thread)."""
+    store = Store(path if path is not None else ":memory:")
+    try:
+        return count_now(store, wanted, views)
+    finally:
+        store.close()

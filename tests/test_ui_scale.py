@@ -1,0 +1,95 @@
+"""A new reply reaches the screen at the same pace whatever the size of the store.
+
+The counts above the list scan every conversation (about a second at a million messages); on a
+big store they are read in a thread on a connection of their own, so what the inbox does on its
+event loop when a reply arrives is the same few indexed queries for 300 conversations or 30,000.
+Asserted on the queries the inbox's own connection runs, not on a clock.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+import app.ui.inbox as inbox_screen
+from app.store import Store
+from app.ui.inbox_list import InboxList
+from tests.ui_seed import make_app, screen_text, until
+
+
+def fill(path: Path, conversations: int) -> Path:
+    store = Store(path)
+    now = time.time() - 3600
+    with store.db.tx() as conn:
+        conn.execute("INSERT INTO accounts (id, email, state) VALUES ('box', 'box@sender.example', 'idle')")
+        conn.executemany(
+            "INSERT INTO conversations (id, account, thread_key, subject, counterpart, kind, category, "
+            "last_message_at, last_inbound_at, message_count, inbound_count, unread_count) "
+            "VALUES (?, 'box', ?, ?, ?, 'reply', ?, ?, ?, 1, 1, 0)",
+            [(i + 1, f"<t{i}@x>", f"Re: note {i}", f"p{i}@x.example", ("interested", "meeting")[i % 2],
+              now - i, now - i) for i in range(conversations)])
+        conn.executemany(
+            "INSERT INTO messages (account, folder, uidvalidity, uid, message_id, conversation_id, from_addr, "
+            "subject, received_at, seen, kind, category) VALUES ('box', 'INBOX', 1, ?, ?, ?, ?, ?, ?, 1, 'reply', ?)",
+            [(i + 1, f"<m{i}@x>", i + 1, f"p{i}@x.example", f"Re: note {i}", now - i,
+              ("interested", "meeting")[i % 2]) for i in range(conversations)])
+    store.close()
+    return path
+
+
+def arrive(path: Path) -> int:
+    store = Store(path)
+    try:
+        with store.db.tx() as conn:
+            t = time.time()
+            conv = conn.execute(
+                "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                "last_inbound_at, message_count, inbound_count, unread_count) VALUES "
+                "('box', '<new@x>', 'Re: just now', 'new@x.example', 'reply', 'interested', ?, 1, 1, 1)",
+                (t,)).lastrowid
+            conn.execute("INSERT INTO messages (account, folder, uidvalidity, uid, message_id, conversation_id, "
+                         "from_addr, subject, received_at, kind, category) VALUES ('box', 'INBOX', 2, 1, "
+                         "'<new@x>', ?, 'new@x.example', 'Re: just now', ?, 'reply', 'interested')", (conv, t))
+        assert conv is not None
+        return conv
+    finally:
+        store.close()
+
+
+def shape(sql: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"'[^']*'|\b\d+(\.\d+)?\b", "?", sql)).strip()
+
+
+async def queries_for_one_arrival(path: Path) -> list[str]:
+    app = make_app(path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) > 0)
+        await pilot.pause(0.3)  # the first counts, in their thread, are in
+        seen: list[str] = []
+        app.store.db.conn.set_trace_callback(seen.append)
+        new = arrive(path)
+        assert await until(pilot, lambda: inbox.pager.row(0) is not None and inbox.pager.row(0)["id"] == new)
+        app.store.db.conn.set_trace_callback(None)
+        total = len(inbox.pager)
+        # the counts follow from their thread
+        assert await until(pilot, lambda: f"Replies {total:,}" in screen_text(app))
+    return [shape(q) for q in seen]
+
+
+@pytest.mark.parametrize("small", [300])
+async def test_an_arrival_costs_the_inbox_the_same_queries_on_a_small_and_a_big_store(tmp_path, small,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(inbox_screen, "COUNTS_INLINE_ROWS", 1000)
+    small_queries = await queries_for_one_arrival(fill(tmp_path / "small.db", small))
+    big_queries = await queries_for_one_arrival(fill(tmp_path / "big.db", 30 * small))
+    # the small store counted inline (it is cheap); the big one in a thread: every query the inbox
+    # ran on its own connection for the big store is one it also runs for the small store, and
+    # none of them is a scan of every conversation for the counts
+    assert any("GROUP BY" in q for q in small_queries)
+    assert not any("GROUP BY" in q or "sum(" in q for q in big_queries)
+    assert set(big_queries) <= set(small_queries)
+    assert len(big_queries) <= len(small_queries)
