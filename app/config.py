@@ -155,6 +155,11 @@ class GeneralConfig(_Strict):
     many days after that date; "off" leaves it where it is."""
     ooo_template: str | None = None
     """A [templates] name ready in the reply to someone back from out of office."""
+    connect_concurrency: int = Field(default=20, ge=1, le=500)
+    """TLS handshakes and logins the engine runs at once when mailboxes (re)connect."""
+    connects_per_second: float = Field(default=60, gt=0, le=1000)
+    """How fast the engine starts new connections: a cold start of 5,000 mailboxes is a steady
+    stream (under 90 s at 60 a second), never a burst a provider would rate-limit."""
     followup_check_seconds: float = Field(default=30, gt=0, le=3600)
     """How often the engine looks for snoozes and follow-ups that are due."""
     soft_bounce_limit: int = Field(default=3, ge=1, le=100)

@@ -93,3 +93,29 @@ async def test_an_arrival_costs_the_inbox_the_same_queries_on_a_small_and_a_big_
     assert not any("GROUP BY" in q or "sum(" in q for q in big_queries)
     assert set(big_queries) <= set(small_queries)
     assert len(big_queries) <= len(small_queries)
+
+
+async def test_connects_are_paced_and_bounded():
+    """A cold start of many mailboxes: never more handshakes at once than allowed, and new ones
+    started no closer together than the pace (a lower bound: a slow machine only spaces them more)."""
+    import asyncio
+
+    from app.engine import ConnectPace
+
+    pace = ConnectPace(concurrency=3, per_second=50)
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+    inside = peak = 0
+
+    async def connect() -> None:
+        nonlocal inside, peak
+        async with pace:
+            started.append(loop.time())
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+    await asyncio.gather(*(connect() for _ in range(20)))
+    gaps = [b - a for a, b in zip(started, started[1:])]
+    assert peak <= 3 and len(started) == 20
+    assert min(gaps) >= 1 / 50 - 0.002

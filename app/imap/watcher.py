@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from app.config import Account, GeneralConfig
 from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskError, SecretError
@@ -49,7 +50,7 @@ class Backoff:
 
 class AccountWatcher:
     def __init__(self, account: Account, general: GeneralConfig, db: StoreThread, parser: ParsePool,
-                 connect_slots: asyncio.Semaphore, *,
+                 connect_slots: AbstractAsyncContextManager, *,
                  on_state: Callable[[str, str], None] | None = None,
                  noise: Callable[[], NoiseContext] | None = None) -> None:
         self.account = account
