@@ -92,6 +92,32 @@ async def test_cancel_keeps_a_draft_that_reopens(received):
     assert item["message_id"].encode() in item["raw"]
 
 
+async def test_ctrl_d_discards_a_new_reply_instead_of_deleting_a_character(received):
+    r = received
+    app = make_app(r)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert "Discard" in screen_text(app)  # the footer offers it in a new reply too
+        await pilot.press(*"Not this one")
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert "Press ctrl+d again to discard" in screen_text(app)
+        assert app.screen.query_one("#compose-body").text.startswith("Not this one")
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        assert r.store.outbox() == []  # nothing kept, nothing sent
+
+        await pilot.press("r")  # untouched: one ctrl+d closes it
+        await pilot.pause()
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+    assert r.store.outbox() == []
+
+
 async def test_a_suppressed_recipient_needs_a_second_send(received):
     r = received
     r.store.suppress(r.prospect.email, "unsubscribe")

@@ -251,19 +251,24 @@ class ComposeScreen(Screen[None]):
         if action == "template":
             return bool(self._templates())
         if action == "discard":
-            return self.draft_id is not None and self.draft_state != "uncertain"
+            # a new reply is discarded too: otherwise ctrl+d fell through to the text area
+            return self.draft_state != "uncertain"
         if action == "delivered":
             return self.draft_state == "uncertain"
         return True
 
     def action_discard(self) -> None:
+        text = self.query_one("#compose-body", TextArea).text
+        if self.draft_id is None and text == self.initial_text:
+            self._close()  # nothing written yet: nothing to lose
+            return
         if not self._confirmed_discard:
             self._confirmed_discard = True
             self._warn("Discard this reply? Its text is deleted. Press ctrl+d again to discard.")
             self.app.bell()
             return
-        assert self.draft_id is not None
-        self.store.discard_reply(self.draft_id)
+        if self.draft_id is not None:
+            self.store.discard_reply(self.draft_id)
         self.app.notify("reply discarded", timeout=2)
         self._close()
 
