@@ -1,6 +1,6 @@
 """How the inbox TUI feels with 100,000 messages in the store.
 
-    python bench/bench_ui.py [--messages 100000] [--db PATH]
+    python bench/bench_ui.py [--size 100000] [--db PATH]
 
 Fills a fresh store with direct inserts (80% of the messages inbound replies, bounces and
 auto-replies across 50 mailboxes, 20% our sent mail in the same threads; FTS index included),
@@ -176,7 +176,8 @@ async def drive(path: Path) -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--messages", "--size", type=int, default=100_000,
+                        help="messages in the generated store (e.g. --size 1000000)")
     parser.add_argument("--db", type=Path, help="reuse or create the store here")
     args = parser.parse_args()
     path = args.db or Path(tempfile.mkdtemp(prefix="replydesk-bench-")) / "bench.db"

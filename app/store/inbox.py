@@ -49,7 +49,7 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', "") + '"*' for w in words if w.strip(".-+@"))
 
 
-def _where(f: InboxFilter) -> tuple[str, list[Any]]:
+def _where(f: InboxFilter, broad: bool = False) -> tuple[str, list[Any]]:
     clauses = ["c.last_inbound_at IS NOT NULL"]
     params: list[Any] = []
     clauses.append(VIEW_CLAUSES.get(f.view, "c.archived = 0"))
@@ -65,9 +65,13 @@ def _where(f: InboxFilter) -> tuple[str, list[Any]]:
         q = fts_query(f.search)
         if q:
             # the messages' text, and the user's own note on the conversation
-            clauses.append("(c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
-                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)) "
-                           "OR (c.note != '' AND c.note LIKE ? ESCAPE '\\'))")
+            # One IN over a union (an OR beside it would make SQLite read every conversation).
+            # A narrow search looks its few hits up by id; a broad one ("+c.id": no lookup by id)
+            # walks the list in its order and stops at the page, instead of sorting every hit.
+            clauses.append(("+c.id" if broad else "c.id") + " IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
+                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) "
+                           "UNION SELECT n.id FROM conversations n WHERE n.note != '' "
+                           "AND n.note LIKE ? ESCAPE '\\')")
             like = f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [q, f"%{like}%"]
         else:
@@ -86,25 +90,37 @@ _SELECT = ("SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS[:-1]) + 
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
 
 
+BROAD_HITS = 2000
+"""A search with at least this many matching messages is broad (see ``_where``)."""
+
+
 class InboxMixin:
     db: Database
+
+    def _where(self, f: InboxFilter) -> tuple[str, list[Any]]:
+        broad = False
+        if f.search and (q := fts_query(f.search)):
+            broad = self.db.conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                (q, BROAD_HITS)).fetchone()[0] >= BROAD_HITS
+        return _where(f, broad)
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return [dict(zip(CONVERSATION_COLUMNS, r)) for r in self.db.conn.execute(sql, params)]
 
     def count_conversations(self, f: InboxFilter) -> int:
-        where, params = _where(f)
+        where, params = self._where(f)
         return self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0]
 
     def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[dict[str, Any]]:
         """A page by position (for jumps: top, bottom, a scrollbar drag)."""
-        where, params = _where(f)
+        where, params = self._where(f)
         return self._rows(f"{_SELECT} WHERE {where}{_ORDER} LIMIT ? OFFSET ?", [*params, limit, offset])
 
     def conversations_after(self, f: InboxFilter, last_inbound_at: float, conv_id: int,
                             limit: int) -> list[dict[str, Any]]:
         """The page after a row (keyset paging: constant time however deep)."""
-        where, params = _where(f)
+        where, params = self._where(f)
         return self._rows(f"{_SELECT} WHERE {where} AND (c.last_inbound_at, c.id) < (?, ?){_ORDER} LIMIT ?",
                           [*params, last_inbound_at, conv_id, limit])
 
@@ -113,7 +129,7 @@ class InboxMixin:
         row = self.db.conn.execute("SELECT last_inbound_at FROM conversations WHERE id = ?", (conv_id,)).fetchone()
         if row is None or row[0] is None:
             return None
-        where, params = _where(f)
+        where, params = self._where(f)
         hit = self.db.conn.execute(f"SELECT 1 FROM conversations c WHERE {where} AND c.id = ?",
                                    [*params, conv_id]).fetchone()
         if hit is None:
@@ -124,7 +140,7 @@ class InboxMixin:
 
     def category_counts(self, f: InboxFilter) -> dict[str, int]:
         """Conversations per category under the filter's other criteria."""
-        where, params = _where(f.with_(category=None))
+        where, params = self._where(f.with_(category=None))
         return dict(self.db.conn.execute(
             f"SELECT coalesce(nullif(c.category, ''), 'uncategorized') AS cat, count(*) "
             f"FROM conversations c WHERE {where} GROUP BY cat", params).fetchall())

@@ -382,6 +382,11 @@ BEGIN
 END;
 """
 
+V_NOTES_INDEX = """
+-- Search looks at notes too: only the few conversations that have one.
+CREATE INDEX conversations_noted ON conversations (id) WHERE note != '';
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
-                         V_EVENTS]
+                         V_EVENTS, V_NOTES_INDEX]
 SCHEMA_VERSION = len(MIGRATIONS)
