@@ -255,3 +255,21 @@ async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
         await pilot.pause()
         assert "Also, can you send pricing?" in screen_text(app)
         assert app.screen.conversation_id == thread
+
+
+async def test_a_mailbox_named_by_its_address_is_shown_once(db: Path) -> None:
+    store = Store(db)
+    store.ensure_account("alex@acme.io", "alex@acme.io", "Alex")
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.count("alex@acme.io") == 1
+        assert "ana  <ana@acme.io>" in text  # an id that is not the address still shows both
+        await pilot.press("escape", "h")  # the first mailbox by id: alex
+        await pilot.pause()
+        detail = screen_text(app).split("────")[-1]
+        assert "alex@acme.io" in detail and detail.count("alex@acme.io") == 1

@@ -16,7 +16,7 @@ from app.store.stats import bounce_warnings
 from app.store.triage import OpProblems
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import FAILING_STATES, LIVE_STATES, HealthSummary, StatusBar
-from app.ui.text import ago, bar, day_start, line, percent, week_start
+from app.ui.text import ago, bar, day_start, line, mailbox_label, percent, week_start
 
 STATS_MAX_AGE = 5.0
 """Seconds the per-day and per-week figures are reused: they scan a week of mail, while the
@@ -197,7 +197,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             acc = self._accounts.get(key or "")
             if acc is not None:
                 now = self.app.clock()  # type: ignore[attr-defined]
-                detail.append(f"{line(acc['id'])} <{line(acc['email'])}>", style="bold")
+                detail.append(mailbox_label(acc["id"], acc["email"]), style="bold")
                 detail.append(f"   {(acc['state'] or 'new').replace('_', ' ')} since {ago(acc['state_changed'], now)}"
                               f" · last sync {ago(acc['last_sync'], now)}")
                 done, total = acc["sync_done"] or 0, acc["sync_total"] or 0

@@ -17,7 +17,7 @@ from app.ui.messages import RefreshOnStoreChange
 from app.ui.paging import InboxPager
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
-from app.ui.text import CATEGORY_LABELS, category_label, line
+from app.ui.text import CATEGORY_LABELS, category_label, line, mailbox_label
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
@@ -214,7 +214,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
     def action_pick_account(self) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         choices = [Choice(None, "all mailboxes")]
-        choices += [Choice(acc["id"], f"{line(acc['id'])}  {line(acc['email'])}") for acc in store.accounts()]
+        choices += [Choice(acc["id"], mailbox_label(acc["id"], acc["email"], "  ")) for acc in store.accounts()]
 
         def chosen(choice: Choice | None) -> None:
             if choice is not None:

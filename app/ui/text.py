@@ -44,6 +44,14 @@ def category_label(category: str | None) -> str:
     return CATEGORY_LABELS.get(category or "uncategorized", line(category))
 
 
+def mailbox_label(account_id: str | None, email: str | None, sep: str = " ") -> str:
+    """A mailbox by its id and address, the address once when the id is the address."""
+    ident, address = line(account_id), line(email)
+    if not address or ident.casefold() == address.casefold():
+        return ident or address
+    return f"{ident}{sep}<{address}>"
+
+
 def sender_label(name: str | None, address: str | None) -> str:
     return line(name) or line(address)
 
