@@ -273,3 +273,22 @@ async def test_a_mailbox_named_by_its_address_is_shown_once(db: Path) -> None:
         await pilot.pause()
         detail = screen_text(app).split("────")[-1]
         assert "alex@acme.io" in detail and detail.count("alex@acme.io") == 1
+
+
+async def test_health_sync_column_says_when_each_mailbox_last_synced(db: Path) -> None:
+    store = Store(db)
+    # what the watcher leaves after a finished sync: no progress, the time it ended
+    store.update_account("ana", last_sync=NOW - 300, sync_done=0, sync_total=0)
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        header = next(text for text in lines if "Sync" in text and "Mailbox" in text)
+        column = header.index("Sync")
+        ana = next(text for text in lines if text.startswith(" ana "))
+        ben = next(text for text in lines if text.startswith(" ben "))
+        assert ana[column:].startswith("5 min ago")
+        assert ben[column:].split()[1] == "150/600"  # still in its first sync: the progress

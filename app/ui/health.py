@@ -156,7 +156,8 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         state = acc["state"] or "new"
         sent = st.get("sent_7d", 0)
         done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
-        sync = f"{bar(done, total, 6)} {done:,}/{total:,}" if total > done else ("done" if total else "—")
+        # the watcher zeroes the progress once a sync is over: then the column says when it ended
+        sync = f"{bar(done, total, 6)} {done:,}/{total:,}" if total > done else ago(acc["last_sync"], now)
         warn = any("bounce" in w for w in self._warnings(st))
         return [
             Text(line(acc["id"])),
