@@ -292,3 +292,17 @@ async def test_health_sync_column_says_when_each_mailbox_last_synced(db: Path) -
         ben = next(text for text in lines if text.startswith(" ben "))
         assert ana[column:].startswith("5 min ago")
         assert ben[column:].split()[1] == "150/600"  # still in its first sync: the progress
+
+
+async def test_help_keeps_every_description_apart_from_its_id(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        seen = ""
+        for _ in range(60):  # down to the last section
+            await pilot.pause()
+            seen += screen_text(app)
+            await pilot.press("j")
+        assert "Cancel (keeps a draft)  " in seen and "cancel_reply" in seen
+        assert "Cancel (keeps a draft)cancel_reply" not in seen

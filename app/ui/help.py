@@ -39,6 +39,8 @@ class HelpScreen(ModalScreen[None]):
         text.append("Keys  ", style="bold")
         text.append("(remap any of them by id in the [keymap] table of the config)\n", style="dim")
         text.append("j k ↑ ↓ pgup pgdn scroll this list, escape closes it\n", style="dim")
+        # the widest description sets the column, so no description runs into its id
+        width = max((len(b.description) for _, bindings in self.sections for b in bindings), default=0) + 2
         for title, bindings in self.sections:
             text.append(f"\n{title}\n", style="bold underline")
             seen: set[str] = set()
@@ -48,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
                     continue
                 seen.add(ident)
                 text.append(f"  {self._keys(binding):<14}", style="bold")
-                text.append(f"{binding.description:<22}")
+                text.append(binding.description.ljust(width))
                 text.append(f"{binding.id or ''}\n", style="dim")
         return text
 
