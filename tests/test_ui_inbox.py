@@ -189,6 +189,25 @@ async def test_views_and_filters_from_the_keyboard(db: Path, size: tuple[int, in
         assert rows(app) == ["carol@prospect.io"]
 
 
+async def test_clearing_filters_keeps_the_cursor_on_its_conversation(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("u")  # unread only: carol, mallory
+        await pilot.pause()
+        await pilot.press("j")
+        assert current(app) == "mallory@spam.example"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(rows(app)) == 4 and current(app) == "mallory@spam.example"
+        await pilot.press("slash", *"calendar", "enter")
+        await pilot.pause()
+        assert current(app) == "erin@globex.com"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(rows(app)) == 4 and current(app) == "erin@globex.com"
+
+
 async def test_full_text_search(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:

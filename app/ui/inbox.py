@@ -83,15 +83,18 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         # on first show too: the store may have changed while another screen was on top
         self.reload()
 
-    def reload(self, *, same_filter: bool = True) -> None:
+    def reload(self, *, same_filter: bool = True, keep: int | None = None) -> None:
         """Re-read the list, the counts and the health line. After a data change the cursor
-        stays on its conversation; a new filter starts at the top."""
+        stays on its conversation; a new filter starts at the top, or on conversation ``keep``
+        when it is listed (clearing the filters)."""
         store = self.app.store  # type: ignore[attr-defined]
         inbox = self.inbox_list
         inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
         pager = InboxPager(store, self.filter)
         if same_filter:
             inbox.show(pager, keep=inbox.current_id)
+        elif keep is not None and pager.index_of(keep) is not None:
+            inbox.show(pager, keep=keep)
         else:
             inbox.show(pager, reset=True)
         self._count(views=same_filter or not self._view_counts, big=len(pager) > COUNTS_INLINE_ROWS)
@@ -198,7 +201,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.inbox_list.selected.clear()
             self.inbox_list.refresh()
         elif self._filtered():
-            self.set_filter(category=None, account=None, unread=False, search=None)
+            # back to the whole view, still on the conversation the cursor was on
+            keep = self.inbox_list.current_id
+            self.filter = self.filter.with_(category=None, account=None, unread=False, search=None)
+            self.reload(same_filter=False, keep=keep)
 
     def action_pick_category(self) -> None:
         counts = self._category_counts
