@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -125,3 +126,16 @@ def test_export_leads_for_a_crm(tmp_path):
 
     unknown = cli("--config", str(cfg), "export", "leads", "--account", "nobody@x.example")
     assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_list_with_nothing_set_up_says_how_to_start_and_creates_nothing(tmp_path):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "HOME": str(tmp_path)}
+    env.pop("REPLYDESK_CONFIG", None)
+    proc = subprocess.run([sys.executable, "-m", "app", "list"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no accounts yet: replydesk accounts add" in proc.stdout
+    assert not any(p.is_file() for p in tmp_path.rglob("*")), list(tmp_path.rglob("*"))
+    as_json = subprocess.run([sys.executable, "-m", "app", "list", "--json"], cwd=ROOT, capture_output=True,
+                             text=True, env=env)
+    assert as_json.stdout == "" and "replydesk accounts add" in as_json.stderr

@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
-from app.commands.common import open_config_and_store
+from app.commands.common import load
 from app.errors import UsageError
 from app.mail.noise import KINDS
+from app.store import Store
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +30,13 @@ def _iso(ts: float | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"--kind: unknown kind {args.kind!r} (one of {', '.join(KINDS)})")
-    config, store = open_config_and_store(args)
+    config = load(args)
+    if not config.accounts and not Path(config.database).exists():
+        # nothing set up yet: say how to start, and leave no empty database behind
+        print("no accounts yet: replydesk accounts add, or replydesk accounts import FILE.csv "
+              "(replydesk demo tries it all on local servers)", file=sys.stderr if args.json else sys.stdout)
+        return 0
+    store = Store(config.database)
     account = config.account(args.account).id if args.account else None
     rows = store.list_messages(limit=args.limit, account=account, category=args.category,
                                unread=args.unread, kind=args.kind)
