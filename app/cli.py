@@ -24,7 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "reply": "reply to a message from the mailbox that received it",
     "doctor": "check every account's IMAP and SMTP setup and explain failures",
     "accounts": "add, import, list and remove mailboxes",
-    "export": "export the suppression list or messages",
+    "export": "export the suppression list, the leads for a CRM, or the messages",
     "due": "list what is snoozed or waits for an answer, and when it comes back",
     "sequencers": "the sending platforms and webhooks decisions flow to: status, test, retry",
 }

@@ -26,6 +26,8 @@ def test_help_lists_every_subcommand_and_version_prints():
     assert proc.returncode == 0
     for name in SUBCOMMANDS:
         assert name in proc.stdout
+    export = next(line for line in proc.stdout.splitlines() if line.strip().startswith("export"))
+    assert "leads" in export and "suppression" in export
     assert cli("--version").stdout.strip() == f"replydesk {__version__}"
 
 
