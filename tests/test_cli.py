@@ -141,3 +141,24 @@ def test_list_with_nothing_set_up_says_how_to_start_and_creates_nothing(tmp_path
     as_json = subprocess.run([sys.executable, "-m", "app", "list", "--json"], cwd=ROOT, capture_output=True,
                              text=True, env=env)
     assert as_json.stdout == "" and "replydesk accounts add" in as_json.stderr
+
+
+def test_categories_by_the_names_the_inbox_shows(tmp_path):
+    cfg = seeded(tmp_path)
+    for typed in ("do not contact", "do-not-contact", "unsubscribe", "Do_Not_Contact"):
+        proc = cli("--config", str(cfg), "list", "--category", typed)
+        assert proc.returncode == 0, proc.stderr
+        [row] = proc.stdout.splitlines()
+        assert "do not contact" in row and "ann@q.example" in row
+    as_json = json.loads(cli("--config", str(cfg), "list", "--json", "--category", "do not contact").stdout)
+    assert (as_json["category"], as_json["category_name"]) == ("unsubscribe", "do not contact")
+    bad = cli("--config", str(cfg), "list", "--category", "hot")
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "do not contact" in bad.stderr
+
+    exported = cli("--config", str(cfg), "export", "messages", "--category", "do not contact")
+    assert exported.returncode == 0, exported.stderr
+    [row] = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert (row["from"], row["category"]) == ("ann@q.example", "do not contact")
+    leads = cli("--config", str(cfg), "export", "leads", "--category", "interested", "--category", "do not contact")
+    assert leads.returncode == 0, leads.stderr
+    assert {r["category"] for r in csv.DictReader(io.StringIO(leads.stdout))} <= {"interested", "do not contact"}

@@ -15,11 +15,18 @@ from typing import Any, TextIO
 
 from app.commands.common import open_config_and_store
 from app.errors import UsageError
+from app.mail.categories import category_name, parse_category
 from app.mail.sanitize import one_line
-from app.mail.types import CATEGORIES
 
 LEAD_CATEGORIES = ("interested", "meeting")
 REPLY_CHARS = 1000
+
+
+def _category(text: str) -> str:
+    try:
+        return parse_category(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,8 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="suppressions (default): bounced and unsubscribed addresses; leads: one row per "
                         "prospect whose latest reply is interested or meeting (or --category); "
                         "messages: the inbox")
-    p.add_argument("--category", action="append", choices=CATEGORIES, metavar="CATEGORY",
-                   help="only these categories (repeat for several): for leads and messages")
+    p.add_argument("--category", action="append", type=_category, metavar="CATEGORY",
+                   help="only these categories (repeat for several), by name ('do not contact') or id: "
+                        "for leads and messages")
     p.add_argument("--account", metavar="ID", help="only this mailbox (id or email): for leads and messages")
     p.add_argument("--domains", action="store_true",
                    help="suppressions: one row per domain whose addresses bounced as host unknown "
@@ -115,13 +123,20 @@ def _cell(value: Any) -> Any:
 
 
 def _write(out: TextIO, fmt: str, cols: list[str], rows: list[dict[str, Any]]) -> None:
+    """A category is written by its name ('do not contact') for people and spreadsheets; JSON
+    keeps the identifier scripts match on, with the name beside it."""
+    named = "category" in cols
     if fmt == "json":
         for r in rows:
-            out.write(json.dumps({c: r.get(c) for c in cols}, ensure_ascii=False) + "\n")
+            item = {c: r.get(c) for c in cols}
+            if named:
+                item["category_name"] = category_name(r.get("category"))
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
         return
     writer = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows({c: _cell(r.get(c)) for c in cols} for r in rows)
+    writer.writerows({c: _cell(category_name(r.get(c)) if c == "category" else r.get(c)) for c in cols}
+                     for r in rows)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.commands.common import load
 from app.errors import UsageError
+from app.mail.categories import category_name, parse_category
 from app.mail.noise import KINDS
 from app.store import Store
 
@@ -18,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N messages")
     p.add_argument("--account", metavar="A", help="only this account (id or email)")
-    p.add_argument("--category", metavar="C", help="only this category")
+    p.add_argument("--category", metavar="C", help="only this category, by name ('do not contact') or id")
     p.add_argument("--unread", action="store_true", help="only unread messages")
     p.add_argument("--kind", metavar="K", help=f"only this kind: {', '.join(KINDS)}")
 
@@ -27,9 +28,19 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts is not None else None
 
 
+def _category(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return parse_category(text)
+    except ValueError as exc:
+        raise UsageError(f"--category: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"--kind: unknown kind {args.kind!r} (one of {', '.join(KINDS)})")
+    category = _category(args.category)
     config = load(args)
     if not config.accounts and not Path(config.database).exists():
         # nothing set up yet: say how to start, and leave no empty database behind
@@ -38,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     store = Store(config.database)
     account = config.account(args.account).id if args.account else None
-    rows = store.list_messages(limit=args.limit, account=account, category=args.category,
+    rows = store.list_messages(limit=args.limit, account=account, category=category,
                                unread=args.unread, kind=args.kind)
     out = sys.stdout
     for row in rows:
@@ -47,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             "message_id": row["message_id"], "from": row["from"], "from_name": row["from_name"],
             "subject": row["subject"], "date": _iso(row["sent_at"] or row["received_at"]),
             "received": _iso(row["received_at"]), "kind": row["kind"], "category": row["category"],
-            "category_source": row["category_source"], "seen": bool(row["seen"]),
+            "category_name": category_name(row["category"]), "category_source": row["category_source"], "seen": bool(row["seen"]),
             "answered": bool(row["answered"]), "archived": bool(row["archived"]),
             "conversation": row["conversation"], "reason": row["reason"],
         }
@@ -56,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             when = (item["date"] or "")[:16].replace("T", " ")
             flag = " " if item["seen"] else "*"
-            out.write(f"{flag} {when:16}  {item['kind']:<9} {item['category']:<15} {row['account'][:24]:<24} "
+            out.write(f"{flag} {when:16}  {item['kind']:<9} {item['category_name']:<15} {row['account'][:24]:<24} "
                       f"{(row['from'] or '')[:30]:<30} {row['subject'][:60]}\n")
     return 0

@@ -11,19 +11,12 @@ from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
 
+from app.mail.categories import CATEGORY_NAMES
 from app.mail.sanitize import one_line, sanitize
 
 CATEGORY_LABELS = {
-    "interested": "interested",
-    "meeting": "meeting",
-    "not_interested": "not interested",
-    "unsubscribe": "do not contact",
-    "wrong_person": "wrong person",
-    "out_of_office": "out of office",
-    "bounce": "bounce",
-    "complaint": "complaint",
-    "auto_reply": "auto-reply",
-    "uncategorized": "uncategorized",
+    **CATEGORY_NAMES,
+    # kinds of noise, shown where a category would be
     "warmup": "warmup",
     "internal": "internal",
     "bulk": "bulk",
