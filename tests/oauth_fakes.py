@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import ssl
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,8 +22,8 @@ import keyring
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
-from app.demo.certs import make_certificate
 from tests.conftest import SECRETS
+from tests.servers.https import LoopbackHttps
 
 
 def make_file_keyring(directory: Path) -> PlaintextKeyring:
@@ -51,15 +49,8 @@ class OAuthServer:
     tenant = "contoso-tenant"
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.ca_file, key = make_certificate(directory)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.fake = self  # type: ignore[attr-defined]
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.ca_file, key)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        self.server = LoopbackHttps(directory, _Handler, self)
+        self.ca_file, self.base = self.server.ca_file, self.server.base
         self.authority = f"{self.base}/{self.tenant}"
         self.google_auth_uri = f"{self.base}/google/auth"
         self.google_token_uri = f"{self.base}/google/token"
@@ -75,12 +66,9 @@ class OAuthServer:
         """Microsoft's way: a refresh token works once; each grant hands out the next one."""
         self.codes: dict[str, dict[str, str]] = {}
         self.device_codes: dict[str, int] = {}
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
     def revoke_all(self) -> None:
         self.refresh_tokens.clear()

@@ -11,16 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.demo.certs import make_certificate
+from tests.servers.https import LoopbackHttps
 
 
 @dataclass
@@ -36,8 +35,6 @@ class Received:
 
 class FakePlatform:
     def __init__(self, directory: Path, *, key: str, webhook_secret: str = "") -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.ca_file, keyfile = make_certificate(directory)
         self.key = key
         self.webhook_secret = webhook_secret
         self.received: list[Received] = []
@@ -51,20 +48,12 @@ class FakePlatform:
         self.leads: dict[str, dict[str, Any]] = {}
         self.bad_signatures = 0
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.fake = self  # type: ignore[attr-defined]
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.ca_file, keyfile)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.base = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self.server = LoopbackHttps(directory, _Handler, self)
+        self.ca_file, self.base = self.server.ca_file, self.server.base
 
     def stop(self) -> None:
         self.hang.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
     def calls(self, path_part: str) -> list[Received]:
         with self.lock:
