@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -77,10 +78,16 @@ def test_config_from_environment_variable(tmp_path: Path):
     path = tmp_path / "c.toml"
     path.write_text('[general]\ndatabase = "rd.db"\n')
     import os
+
+    from app.store import Store
+    from tests.storefill import incoming
+    store = Store(tmp_path / "rd.db")  # the database that config names, with one reply in it
+    store.add_messages("a", [incoming(1, "<r1@p>", "Re: pricing", "bob@p.example", received_at=100.0)])
+    store.close()
     env = dict(os.environ, REPLYDESK_CONFIG=str(path))
     proc = run_cli("list", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "rd.db").exists()
+    assert [json.loads(line)["from"] for line in proc.stdout.splitlines()] == ["bob@p.example"]
 
 
 def test_example_config_lists_as_json_with_exit_zero(tmp_path: Path):
