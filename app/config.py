@@ -144,6 +144,8 @@ class GeneralConfig(_Strict):
     """Engine log; default: beside the database."""
     bell: bool = True
     """Ring the terminal bell when an interested or meeting reply arrives."""
+    notice_seconds: float = Field(default=8, gt=0, le=3600)
+    """How long the status bar's line about new replies stays after the last one arrived."""
     timezone: str | None = None
     """IANA zone for snoozes and follow-ups ("Europe/Berlin"); default: the system's."""
     follow_up_days: int = Field(default=3, ge=0, le=60)

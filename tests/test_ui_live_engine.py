@@ -25,7 +25,7 @@ async def test_delivered_reply_appears_live_and_its_label_reaches_the_server(
         assert await until(pilot, lambda: inbox.current is not None), screen_text(app)
         assert inbox.current["counterpart"] == "pat@prospect.example"
         assert "Pat Prospect" in screen_text(app)
-        assert any("New reply from Pat Prospect" in n.message for n in app._notifications)
+        assert await until(pilot, lambda: "reply from Pat Prospect" in screen_text(app)), screen_text(app)
 
         await pilot.press("i")
 

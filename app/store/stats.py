@@ -73,7 +73,7 @@ class StatsMixin:
             where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"
             params += list(skip_accounts)
         count = self.db.conn.execute(f"SELECT count(*) FROM messages WHERE {where}", params).fetchone()[0]
-        cols = ("id", "account", "from_addr", "from_name", "subject", "conversation_id", "category")
+        cols = ("id", "account", "from_addr", "from_name", "subject", "conversation_id", "category", "message_id")
         newest = [dict(zip(cols, r)) for r in self.db.conn.execute(
             f"SELECT {', '.join(cols)} FROM messages WHERE {where} "
             f"ORDER BY category IN ('interested', 'meeting') DESC, id DESC LIMIT ?", [*params, limit])]

@@ -26,14 +26,13 @@ from app.ui.help import HelpScreen
 from app.ui.inbox import VIEW_LABELS, InboxScreen
 from app.ui.inbox_list import InboxList
 from app.ui.messages import StoreChanged
+from app.ui.notices import HOT_CATEGORIES, Notice, Notices
 from app.ui.pickers import PickerScreen
-from app.ui.status import HealthSummary
-from app.ui.text import category_label, line, sender_label
+from app.ui.status import HealthSummary, StatusBar
+from app.ui.text import sender_label
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
 from app.ui.warmup import TagProposalScreen, TagsReapplied, WarmupLearning
 
-HOT_CATEGORIES = ("interested", "meeting")
-"""Arrivals that ring the terminal bell (``general.bell``) and say their category."""
 ANNOUNCE_WINDOW = 86400.0
 """Arrivals received longer ago than this are history being synced, not news."""
 
@@ -84,6 +83,8 @@ class ReplydeskApp(App[int]):
         self.reload_cost = 0.0
         self.health_summary = HealthSummary.of(self.store.accounts())
         self.warmup = WarmupLearning(self)
+        self.notices = Notices()
+        self._notice_timer: Any = None
 
     @property
     def follow_up_days(self) -> int:
@@ -194,6 +195,25 @@ class ReplydeskApp(App[int]):
         self.screen.post_message(StoreChanged())
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
 
+    @property
+    def notice_seconds(self) -> float:
+        return self.config.general.notice_seconds if self.config is not None else 8.0
+
+    @property
+    def notice(self) -> Notice | None:
+        """What the status bars show first: new replies, a conversation that came back."""
+        return self.notices.shown(time.monotonic())
+
+    def _show_notice(self) -> None:
+        for bar in self.screen.query(StatusBar):
+            bar.redraw()
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+        notice = self.notice
+        if notice is not None:
+            # a moment after it ends, so the line is drawn without it
+            self._notice_timer = self.set_timer(notice.until - time.monotonic() + 0.05, self._show_notice)
+
     def _announce_wakes(self) -> None:
         """Conversations back from a snooze, an out-of-office or a wait with no answer."""
         self._woke_mark, woken = self.store.woken_after(self._woke_mark)
@@ -203,25 +223,22 @@ class ReplydeskApp(App[int]):
         why = woke_text(first["woke_reason"], self.follow_up_days)
         who = sender_label(first["counterpart_name"], first["counterpart"])
         message = f"{who}: {why}" if len(woken) == 1 else f"{len(woken)} conversations came back; {who}: {why}"
-        self.notify(message, title="Follow-up", markup=False, timeout=8)
+        self.notices.woke(message, time.monotonic(), self.notice_seconds)
+        self._show_notice()
 
     def _announce_arrivals(self, skip_accounts: list[str]) -> None:
         upto = self.store.newest_message_id()
         count, newest = self.store.arrivals_since(self._last_message_id, upto, self.clock() - ANNOUNCE_WINDOW,
-                                                  skip_accounts=skip_accounts)
+                                                  skip_accounts=skip_accounts, limit=50)
         self._last_message_id = upto
-        if not count:
+        fresh = self.notices.fresh(newest)
+        count -= len(newest) - len(fresh)  # a reply stored twice (another folder) is told once
+        if count <= 0:
             return
-        first = newest[0]
-        who = sender_label(first["from_name"], first["from_addr"])
-        hot = first["category"] in HOT_CATEGORIES
-        if count == 1:
-            message = f"New reply from {who}: {line(first['subject'])}"
-        else:
-            message = f"{count} new replies, {'one' if hot else 'the latest'} from {who}"
-        title = f"New {category_label(first['category'])} reply" if hot else "New mail"
-        self.notify(message, title=title, markup=False, timeout=10 if hot else 6)
-        if hot and (self.config is None or self.config.general.bell):
+        first = fresh[0]
+        self.notices.replies(count, first, time.monotonic(), self.notice_seconds)
+        self._show_notice()
+        if first["category"] in HOT_CATEGORIES and (self.config is None or self.config.general.bell):
             # the terminal's bell reaches a user in another window or tmux pane
             self.bell()
 

@@ -10,6 +10,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from app.ui.notices import notice_text
+
 LIVE_STATES = {"idle"}
 SYNCING_STATES = {"new", "connecting", "syncing"}
 FAILING_STATES = {"backoff", "auth_failed", "config_error", "reauth_needed"}
@@ -70,7 +72,21 @@ def summary_text(summary: HealthSummary, engine_note: str = "") -> Text:
 
 
 class StatusBar(Static):
-    """One line, refreshed by its screen whenever the store changes."""
+    """One line, refreshed by its screen whenever the store changes. The app's notice of new
+    replies, when there is one, comes first."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._summary = HealthSummary()
+        self._engine_note = ""
 
     def show(self, summary: HealthSummary, engine_note: str = "") -> None:
-        self.update(summary_text(summary, engine_note))
+        self._summary, self._engine_note = summary, engine_note
+        self.redraw()
+
+    def redraw(self) -> None:
+        text = summary_text(self._summary, self._engine_note)
+        notice = getattr(self.app, "notice", None)
+        if notice is not None:
+            text = notice_text(notice).append("  │ ").append_text(text)
+        self.update(text)
