@@ -434,3 +434,31 @@ async def test_the_arrival_line_goes_after_the_set_time_and_never_over_a_reply(d
         await asyncio.to_thread(add_reply, db, 63, "Re: Quick question", "wes@newco.io", "Wes Hale", NOW - 20)
         assert await until(pilot, lambda: app.notice is not None)
         assert "Wes Hale" not in screen_text(app)  # nothing drawn over the text being written
+
+
+async def test_a_first_sync_announces_nothing_only_what_arrives_after_it(tmp_path: Path) -> None:
+    db = tmp_path / "fresh.db"
+    config = parse_config({"general": {"notice_seconds": 600},
+                           "accounts": [{"id": "ana", "email": "ana@acme.io", "provider": "google"},
+                                        {"id": "ben", "email": "ben@acme-mail.com", "provider": "google"}]})
+    app = make_app(db, config)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        # the engine has not registered the mailboxes yet: they are starting, not missing
+        assert "no mailboxes yet" not in status(app) and "◐ 2 syncing" in status(app)
+        store = Store(db)
+        store.ensure_account("ana", "ana@acme.io")
+        store.set_account_state("ana", "syncing")
+        store.close()
+        # a small mailbox's first sync: no progress figures, a few recent replies stored at once
+        await asyncio.to_thread(add_reply, db, 1, "Re: Quick question", "old@newco.io", "Ola Seed", NOW - 3600)
+        assert await until(pilot, lambda: "Ola Seed" in screen_text(app))
+        store = Store(db)
+        store.update_account("ana", last_sync=NOW)  # the first sync ends
+        store.set_account_state("ana", "idle")
+        store.close()
+        assert await until(pilot, lambda: "● 1 live" in status(app))
+        assert "✉" not in status(app)
+        await asyncio.to_thread(add_reply, db, 2, "Re: Quick question", "new@newco.io", "Nia Fresh", NOW - 10)
+        assert await until(pilot, lambda: "✉ New reply from Nia Fresh" in status(app)), status(app)
+        assert "Ola" not in status(app)

@@ -81,7 +81,10 @@ class ReplydeskApp(App[int]):
         self._woke_mark = self.store.woken_after(0)[0]
         self._next_poll = 0.0
         self.reload_cost = 0.0
-        self.health_summary = HealthSummary.of(self.store.accounts())
+        accounts = self.store.accounts()
+        self.health_summary = self._summary(accounts)
+        self._synced = {a["id"] for a in accounts if a["last_sync"]}
+        """Mailboxes seen with a finished sync: only their new mail is news."""
         self.warmup = WarmupLearning(self)
         self.notices = Notices()
         self._notice_timer: Any = None
@@ -188,12 +191,24 @@ class ReplydeskApp(App[int]):
         self._version = version
         started = time.monotonic()
         accounts = self.store.accounts()
-        self.health_summary = HealthSummary.of(accounts)
-        # a mailbox still in its first sync is fetching history, not receiving news
-        self._announce_arrivals([a["id"] for a in accounts if (a["sync_total"] or 0) > (a["sync_done"] or 0)])
+        self.health_summary = self._summary(accounts)
+        # a mailbox still in its first sync is fetching history, not receiving news: until a poll
+        # has seen its first sync finished, what it stores is not announced
+        self._announce_arrivals([a["id"] for a in accounts if a["id"] not in self._synced
+                                 or (a["sync_total"] or 0) > (a["sync_done"] or 0)])
+        self._synced |= {a["id"] for a in accounts if a["last_sync"]}
         self._announce_wakes()
         self.screen.post_message(StoreChanged())
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
+
+    def _summary(self, accounts: list[dict[str, Any]]) -> HealthSummary:
+        """The status line's counts. Before the engine has registered the configured mailboxes
+        (its first seconds), they count as syncing rather than as none at all."""
+        summary = HealthSummary.of(accounts)
+        configured = len([a for a in self.config.accounts if a.enabled]) if self.config is not None else 0
+        if not summary.total and configured:
+            return HealthSummary(syncing=configured)
+        return summary
 
     @property
     def notice_seconds(self) -> float:
