@@ -462,3 +462,48 @@ async def test_a_first_sync_announces_nothing_only_what_arrives_after_it(tmp_pat
         await asyncio.to_thread(add_reply, db, 2, "Re: Quick question", "new@newco.io", "Nia Fresh", NOW - 10)
         assert await until(pilot, lambda: "✉ New reply from Nia Fresh" in status(app)), status(app)
         assert "Ola" not in status(app)
+
+
+def flat(app: ReplydeskApp) -> str:
+    """The screen's words as one line (a dialog's text wraps)."""
+    return " ".join(" ".join(line.strip().strip("│").split()) for line in screen_text(app).splitlines())
+
+
+async def test_replying_to_a_bounce_an_auto_reply_or_a_no_reply_address_asks_first(db: Path) -> None:
+    config = parse_config({"accounts": [
+        {"id": "ana", "email": "ana@acme.io", "provider": "google"},
+        {"id": "ben", "email": "ben@acme-mail.com", "provider": "google"}]})
+    app = make_app(db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("2", "r")  # the bounce from mailer-daemon
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposeScreen)
+        assert "delivery failure notice from mailer-daemon@mx.example" in flat(app)
+        await pilot.press("enter")  # the first choice: don't reply
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # reply anyway
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert "To: mailer-daemon@mx.example" in screen_text(app)
+        await pilot.press("escape", "3", "r")  # the out-of-office notice
+        await pilot.pause()
+        assert "automatic reply from peter@initech.com" in flat(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
+
+    await asyncio.to_thread(add_reply, db, 70, "Re: Quick question", "no-reply@vendor.io", "Vendor", NOW - 30)
+    app = make_app(db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert current(app) == "no-reply@vendor.io"
+        await pilot.press("r")
+        await pilot.pause()
+        assert "no-reply@vendor.io is a no-reply address" in flat(app)
+        await pilot.press("escape", "j", "r")  # carol, a person: the reply opens at once
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)

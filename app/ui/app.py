@@ -19,7 +19,7 @@ from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
 from app.store.followups import woke_text
-from app.ui.compose import ComposeScreen
+from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
@@ -27,7 +27,7 @@ from app.ui.inbox import VIEW_LABELS, InboxScreen
 from app.ui.inbox_list import InboxList
 from app.ui.messages import StoreChanged
 from app.ui.notices import HOT_CATEGORIES, Notice, Notices
-from app.ui.pickers import PickerScreen
+from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import HealthSummary, StatusBar
 from app.ui.text import sender_label
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
@@ -263,7 +263,19 @@ class ReplydeskApp(App[int]):
         self.push_screen(ConversationScreen(conversation_id))
 
     def action_reply(self, conversation_id: int) -> None:
-        self.push_screen(ComposeScreen(conversation_id))
+        """Open the reply; to a bounce, an automatic answer or a no-reply address, ask first."""
+        row = latest_inbound(self.store, conversation_id)
+        caution = reply_caution(row) if row is not None else None
+        if caution is None:
+            self.push_screen(ComposeScreen(conversation_id))
+            return
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None and choice.value == "reply":
+                self.push_screen(ComposeScreen(conversation_id))
+
+        self.push_screen(PickerScreen(caution, [Choice(None, "Don't reply"), Choice("reply", "Reply anyway")],
+                                      None), chosen)
 
     def action_health(self) -> None:
         if isinstance(self.screen, HealthScreen):

@@ -10,6 +10,7 @@ once the server accepted it). Cancelling with changes keeps them as a draft, reo
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -74,6 +75,30 @@ def unsent_reply_block(item: dict[str, Any]) -> Static:
     text.append("\n\n")
     text.append(sanitize(new_part) or "(no text)")
     return Static(text, classes=f"message outbound unsent {item['state']}")
+
+
+_MACHINE_SENDER = re.compile(r"mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|no[-_.]?reply|"
+                             r"do[-_.]?not[-_.]?reply|bounces?\b", re.IGNORECASE)
+
+
+def reply_caution(row: dict[str, Any]) -> str | None:
+    """Why a reply to this message would reach no person (a bounce notice, an automatic answer,
+    a no-reply address), for a question before the reply opens; None for a person."""
+    address = line(row.get("from_addr"))
+    local = address.rsplit("@", 1)[0][:64]
+    if row.get("kind") == "bounce":
+        return f"This is a delivery failure notice from {address}: a reply goes to a mail system, not to a person."
+    if row.get("kind") == "autoreply":
+        return f"This is an automatic reply from {address}: the person may not read a reply until they are back."
+    if _MACHINE_SENDER.search(local):
+        return f"{address} is a no-reply address: a reply is likely to be refused or unread."
+    return None
+
+
+def latest_inbound(store: Store, conversation_id: int) -> dict[str, Any] | None:
+    """The message a reply answers: the latest the other side wrote."""
+    inbound = [m for m in store.conversation_messages(conversation_id) if m["direction"] == "in"]
+    return inbound[-1] if inbound else None
 
 
 class ComposeScreen(Screen[None]):
@@ -170,10 +195,9 @@ class ComposeScreen(Screen[None]):
 
     def _load(self) -> str | None:
         """Find the message to answer and its account; a sentence saying why not, otherwise."""
-        inbound = [m for m in self.store.conversation_messages(self.conversation_id) if m["direction"] == "in"]
-        if not inbound:
+        row = latest_inbound(self.store, self.conversation_id)
+        if row is None:
             return "no message from the other side to reply to"
-        row = inbound[-1]  # the latest the prospect wrote
         config = self.app.config  # type: ignore[attr-defined]
         if config is None:
             return "no config loaded: cannot tell which mailbox sends"
