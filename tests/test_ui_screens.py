@@ -306,3 +306,39 @@ async def test_help_keeps_every_description_apart_from_its_id(db: Path) -> None:
             await pilot.press("j")
         assert "Cancel (keeps a draft)  " in seen and "cancel_reply" in seen
         assert "Cancel (keeps a draft)cancel_reply" not in seen
+
+
+def _luminance(color) -> float:
+    def channel(value: int) -> float:
+        v = value / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = color.get_truecolor()
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def _contrast(a, b) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["replydesk-dark", "replydesk-light", "replydesk-contrast"])
+async def test_every_colour_of_the_list_is_readable_on_its_theme(db: Path, theme: str) -> None:
+    """WCAG AA (4.5:1) for every text style of the inbox, muted text quieter than the subject,
+    and the theme's accent and warning readable on its background."""
+    from rich.color import Color
+    app = make_app(db, parse_config({"general": {"theme": theme}}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        inbox = app.screen.query_one(InboxList)
+        background = inbox.rich_style.bgcolor
+        colours = {}
+        for name in sorted(InboxList.COMPONENT_CLASSES - {"inbox-list--cursor"}):
+            style = inbox.get_component_rich_style(name, partial=True)
+            if style.color is not None:
+                colours[name] = style.color
+                assert _contrast(style.color, background) >= 4.5, (theme, name, style.color)
+        muted = _contrast(colours["inbox-list--snippet"], background)
+        assert muted < _contrast(colours["inbox-list--subject"], background), theme
+        for variable in ("accent", "warning", "text-muted"):
+            colour = Color.parse(app.theme_variables[variable])
+            assert _contrast(colour, background) >= 4.5, (theme, variable)
