@@ -507,3 +507,33 @@ async def test_replying_to_a_bounce_an_auto_reply_or_a_no_reply_address_asks_fir
         await pilot.press("escape", "j", "r")  # carol, a person: the reply opens at once
         await pilot.pause()
         assert isinstance(app.screen, ComposeScreen)
+
+
+async def test_a_list_read_before_conversations_left_it_shows_no_gap(tmp_path: Path) -> None:
+    """The count and a later page disagree when conversations leave the view in between (a
+    reply sent, an archive elsewhere): the list reads itself again instead of drawing blanks."""
+    db = tmp_path / "gap.db"
+    store = Store(db)
+    with store.db.tx():
+        for i in range(1, 131):
+            store.db.conn.execute(
+                "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                "last_inbound_at, message_count, inbound_count) VALUES "
+                "('ana', ?, ?, ?, 'reply', 'uncategorized', ?, 1, 1)", (f"t{i}", f"subject {i}", f"p{i}@x.example",
+                                                                          NOW - i * 60))
+    store.close()
+    app = ReplydeskApp(db, None, clock=lambda: NOW, poll_interval=3600)  # no refresh from data_version
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        inbox = app.screen.query_one(InboxList)
+        assert len(inbox.pager) == 130
+        other = Store(db)  # the 16 oldest leave the Replies view
+        with other.db.tx():
+            other.db.conn.execute("UPDATE conversations SET archived = 1 WHERE last_inbound_at < ?", (NOW - 114 * 60,))
+        other.close()
+        await pilot.press("G")
+        assert await until(pilot, lambda: len(inbox.pager) == 114)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()[2:-2]
+        assert all(line.strip() for line in lines), "\n".join(lines)  # no blank row in the list
+        assert current(app) == "p114@x.example"

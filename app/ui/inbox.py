@@ -172,6 +172,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     # -- keys ----------------------------------------------------------------------------
 
+    def on_inbox_list_stale(self, _: InboxList.Stale) -> None:
+        if self.inbox_list.pager is not None and self.inbox_list.pager.stale:
+            self.reload()
+
     def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
         self.app.open_conversation(event.conversation_id)  # type: ignore[attr-defined]
 

@@ -60,6 +60,13 @@ class InboxList(ScrollView, can_focus=True):
 
         conversation_id: int
 
+    class Stale(Message):
+        """The list's snapshot no longer matches the store (rows missing where the count
+        promised some): its screen reads the list again."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, InboxList.Stale)
+
     def __init__(self, *, empty_text: str = "Nothing here.", id: str | None = None) -> None:
         super().__init__(id=id)
         self.pager: InboxPager | None = None
@@ -211,6 +218,8 @@ class InboxList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.pager.row(index)
         if row is None:
+            if self.pager.stale:
+                self.post_message(self.Stale())
             return Strip.blank(width, base)
         key = (row["id"], width, row["id"] in self.selected)
         strip = self._strips.get(key)

@@ -24,6 +24,7 @@ class InboxPager:
         self.filter = inbox_filter
         self.count = store.count_conversations(inbox_filter)
         self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self.stale = False
 
     def __len__(self) -> int:
         return self.count
@@ -33,7 +34,12 @@ class InboxPager:
             return None
         number, at = divmod(index, PAGE_SIZE)
         page = self._page(number)
-        return page[at] if at < len(page) else None
+        if at < len(page):
+            return page[at]
+        # the store changed between the count and this page (a conversation left the view):
+        # this snapshot is out of date, and its holder reads a new one rather than draw gaps
+        self.stale = True
+        return None
 
     def _page(self, number: int) -> list[dict[str, Any]]:
         page = self._pages.get(number)
