@@ -118,6 +118,24 @@ async def test_ctrl_d_discards_a_new_reply_instead_of_deleting_a_character(recei
     assert r.store.outbox() == []
 
 
+async def test_the_reply_screen_speaks_in_its_title_line_not_over_the_text(received):
+    r = received
+    app = make_app(r)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # nothing written yet
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].strip() == "Reply  · write the reply first"
+        await pilot.press(*"Kept for later", "escape")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].strip() == "Reply  · draft restored"
+        assert screen_text(app).count("draft restored") == 1
+
+
 async def test_a_suppressed_recipient_needs_a_second_send(received):
     r = received
     r.store.suppress(r.prospect.email, "unsubscribe")

@@ -172,7 +172,7 @@ class ComposeScreen(Screen[None]):
                            "ctrl+s sends it again: only if the recipient does not have it; "
                            "ctrl+r records that it arrived.")
             else:
-                self.notify("draft restored", timeout=2)
+                self._say("draft restored")
             self.refresh_bindings()
         body.move_cursor((0, 0))
         if not kept:
@@ -191,7 +191,7 @@ class ComposeScreen(Screen[None]):
         if name and name in self._templates():
             self._insert_template(Choice(name, name))
             self.initial_text = self.query_one("#compose-body", TextArea).text
-            self.notify(f"template {name!r} ready for this follow-up", timeout=4, markup=False)
+            self._say(f"template {name!r} ready for this follow-up")
 
     def _load(self) -> str | None:
         """Find the message to answer and its account; a sentence saying why not, otherwise."""
@@ -211,6 +211,12 @@ class ComposeScreen(Screen[None]):
         if not self.recipients:
             return "the message has no sender address to reply to"
         return None
+
+    def _say(self, text: str) -> None:
+        """A word about the reply, in its title line: nothing pops up over the text being written."""
+        title = Text("Reply", style="bold")
+        title.append(f"  · {line(text)}", style="italic")
+        self.query_one("#compose-title", Static).update(title)
 
     def _warn(self, text: str) -> None:
         warning = self.query_one("#compose-warning", Static)
@@ -245,7 +251,7 @@ class ComposeScreen(Screen[None]):
         unchanged = text == self.initial_text and self.draft_state not in ("failed", "uncertain")
         if not text.strip() or unchanged:
             self.app.bell()
-            self.notify("write the reply first", severity="warning", timeout=3)
+            self._say("write the reply first")
             return
         if self._suppressed and not self._confirmed:
             self._confirmed = True
@@ -336,10 +342,10 @@ class ComposeScreen(Screen[None]):
             with self.app.suspend():
                 edited = edit_externally(body.text)
         except SuspendNotSupported:
-            self.notify("cannot hand the terminal to an editor here", severity="warning", timeout=4)
+            self._say("cannot hand the terminal to an editor here")
             return
         except OSError as exc:
-            self.notify(f"editor failed: {exc}", severity="error", markup=False, timeout=6)
+            self._say(f"editor failed: {exc}")
             return
         body.text = edited
         body.focus()
