@@ -537,3 +537,40 @@ async def test_a_list_read_before_conversations_left_it_shows_no_gap(tmp_path: P
         lines = screen_text(app).splitlines()[2:-2]
         assert all(line.strip() for line in lines), "\n".join(lines)  # no blank row in the list
         assert current(app) == "p114@x.example"
+
+
+def many_conversations(db: Path, count: int) -> None:
+    store = Store(db)
+    with store.db.tx():
+        for i in range(1, count + 1):
+            store.db.conn.execute(
+                "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                "last_inbound_at, message_count, inbound_count) VALUES "
+                "('ana', ?, ?, ?, 'reply', 'uncategorized', ?, 1, 1)", (f"t{i}", f"subject {i}", f"p{i}@x.example",
+                                                                          NOW - i * 60))
+    store.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_arrivals_above_a_scrolled_list_are_counted_and_t_jumps_to_them(tmp_path: Path, size) -> None:
+    db = tmp_path / "above.db"
+    many_conversations(db, 60)
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("pagedown", "pagedown")
+        before = current(app)
+        other = Store(db)
+        with other.db.tx():
+            for i in range(3):
+                other.db.conn.execute(
+                    "INSERT INTO conversations (account, thread_key, subject, counterpart, kind, category, "
+                    "last_inbound_at, message_count, inbound_count) VALUES "
+                    "('ana', ?, 'fresh', ?, 'reply', 'uncategorized', ?, 1, 1)", (f"n{i}", f"n{i}@x.example", NOW + i))
+        other.close()
+        assert await until(pilot, lambda: "↑ 3 new above (t)" in screen_text(app)), screen_text(app)
+        assert current(app) == before  # nothing moved under the cursor
+        await pilot.press("t")
+        await pilot.pause()
+        assert current(app) == "n2@x.example"
+        assert "new above" not in screen_text(app)

@@ -143,6 +143,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             "unread" if f.unread else "",
             f"mailbox {line(f.account)}" if f.account else "",
             f"“{line(f.search)}”" if f.search else "") if a]
+        new_above = self.inbox_list.new_above
+        if new_above:
+            cats.append(f" ↑ {new_above:,} new above (t) ", style="bold reverse")
+            cats.append(" ")
         if active:
             cats.append(" filter: " + " · ".join(active) + " │", style="bold")
         for category in CATEGORY_LABELS:
@@ -171,6 +175,9 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self.notify(note, timeout=2)
 
     # -- keys ----------------------------------------------------------------------------
+
+    def on_inbox_list_new_above(self, _: InboxList.NewAbove) -> None:
+        self._show_counts(self._view_counts, self._category_counts)
 
     def on_inbox_list_stale(self, _: InboxList.Stale) -> None:
         if self.inbox_list.pager is not None and self.inbox_list.pager.stale:

@@ -41,6 +41,7 @@ class InboxList(ScrollView, can_focus=True):
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="page_up"),
         Binding("enter", "open", "Open", show=False, id="open"),
         Binding("x", "select", "Select", show=False, id="select"),
+        Binding("t", "jump_new", "Newest (new above)", show=False, id="jump_new"),
     ]
 
     COMPONENT_CLASSES = {
@@ -60,6 +61,13 @@ class InboxList(ScrollView, can_focus=True):
 
         conversation_id: int
 
+    @dataclass
+    class NewAbove(Message):
+        """How many conversations arrived above the rows on screen while the list was scrolled
+        down (0: none, or the user has seen them)."""
+
+        count: int
+
     class Stale(Message):
         """The list's snapshot no longer matches the store (rows missing where the count
         promised some): its screen reads the list again."""
@@ -74,6 +82,7 @@ class InboxList(ScrollView, can_focus=True):
         self._strips: dict[tuple[int, int, bool], Strip] = {}
         """Drawn rows by (conversation, width, selected), for the current snapshot and theme."""
         self.empty_text = empty_text
+        self.new_above = 0
 
     # -- data ----------------------------------------------------------------------------
 
@@ -93,6 +102,7 @@ class InboxList(ScrollView, can_focus=True):
         index = None if reset or keep is None else pager.index_of(keep)
         if reset:
             index, scroll = 0, 0
+            self._set_new_above(0)
         elif index is None:
             index = min(old_index, max(0, len(pager) - 1))
             scroll = old_scroll
@@ -100,8 +110,11 @@ class InboxList(ScrollView, can_focus=True):
             # at the top, new arrivals stay in sight: the rows below shift, the cursor with its row
             scroll = 0
         else:
-            # scrolled into the list, the cursor's row keeps its line on the screen
+            # scrolled into the list, the cursor's row keeps its line on the screen; what arrived
+            # above it is counted ("3 new above") instead of scrolling away unseen
             scroll = old_scroll + (index - old_index)
+            if index > old_index:
+                self._set_new_above(self.new_above + index - old_index)
         max_scroll = max(0, len(pager) - self.scrollable_content_region.height)
         self.scroll_to(y=max(0, min(scroll, max_scroll)), animate=False, immediate=True)
         self.set_reactive(InboxList.cursor, index)
@@ -125,9 +138,16 @@ class InboxList(ScrollView, can_focus=True):
 
     # -- cursor --------------------------------------------------------------------------
 
+    def _set_new_above(self, count: int) -> None:
+        if count != self.new_above:
+            self.new_above = count
+            self.post_message(self.NewAbove(count))
+
     def watch_cursor(self, old: int, new: int) -> None:
         top = round(self.scroll_y)
         self._keep_cursor_visible()
+        if round(self.scroll_y) == 0:
+            self._set_new_above(0)  # the top of the list is on screen: nothing new is hidden
         if round(self.scroll_y) == top:
             # only the two rows the cursor left and entered change: redraw just those
             self.refresh_line(old)
@@ -167,6 +187,11 @@ class InboxList(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         self._move(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump_new(self) -> None:
+        """To the newest conversation, where the ones counted as new above are."""
+        self._set_new_above(0)
+        self._move(0)
 
     def action_open(self) -> None:
         if self.current_id is not None:
