@@ -144,6 +144,9 @@ class GeneralConfig(_Strict):
     """Engine log; default: beside the database."""
     bell: bool = True
     """Ring the terminal bell when an interested or meeting reply arrives."""
+    advance_after_label: bool = True
+    """After a one-key label in the inbox the cursor moves on to the next conversation; false
+    keeps it on the labelled one."""
     notice_seconds: float = Field(default=8, gt=0, le=3600)
     """How long the status bar's line about new replies stays after the last one arrived."""
     timezone: str | None = None

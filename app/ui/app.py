@@ -35,6 +35,8 @@ from app.ui.warmup import TagProposalScreen, TagsReapplied, WarmupLearning
 
 ANNOUNCE_WINDOW = 86400.0
 """Arrivals received longer ago than this are history being synced, not news."""
+SAY_SECONDS = 3.0
+"""How long the result of a key (a label, an archive) stays in the status bar."""
 
 
 class ReplydeskApp(App[int]):
@@ -228,6 +230,11 @@ class ReplydeskApp(App[int]):
         if notice is not None:
             # a moment after it ends, so the line is drawn without it
             self._notice_timer = self.set_timer(notice.until - time.monotonic() + 0.05, self._show_notice)
+
+    def say(self, text: str) -> None:
+        """The result of a key the user pressed, for a moment in the status bar's line."""
+        self.notices.say(text, time.monotonic(), SAY_SECONDS)
+        self._show_notice()
 
     def _announce_wakes(self) -> None:
         """Conversations back from a snooze, an out-of-office or a wait with no answer."""

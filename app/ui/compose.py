@@ -88,8 +88,9 @@ def reply_caution(row: dict[str, Any]) -> str | None:
     local = address.rsplit("@", 1)[0][:64]
     if row.get("kind") == "bounce":
         return f"This is a delivery failure notice from {address}: a reply goes to a mail system, not to a person."
-    if row.get("kind") == "autoreply":
-        return f"This is an automatic reply from {address}: the person may not read a reply until they are back."
+    if row.get("kind") == "autoreply" and row.get("category") != "out_of_office":
+        # an out-of-office notice comes from a person who will be back: answering it is a follow-up
+        return f"This is an automatic reply from {address}: a reply is likely to reach a machine, not a person."
     if _MACHINE_SENDER.search(local):
         return f"{address} is a no-reply address: a reply is likely to be refused or unread."
     return None

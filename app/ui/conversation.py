@@ -168,8 +168,8 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
     def triage_targets(self) -> list[int]:
         return [self.conversation_id]
 
-    def after_triage(self, note: str, *, archived: bool = False) -> None:
-        self.notify(note, timeout=2)
+    def after_triage(self, note: str, *, archived: bool = False, labelled: bool = False) -> None:
+        self.app.say(note)  # type: ignore[attr-defined]
         if archived:
             self.app.pop_screen()
         else:

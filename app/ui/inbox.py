@@ -169,10 +169,18 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
     def triage_targets(self) -> list[int]:
         return self.inbox_list.targets()
 
-    def after_triage(self, note: str, *, archived: bool = False) -> None:
-        self.inbox_list.selected.clear()
+    def after_triage(self, note: str, *, archived: bool = False, labelled: bool = False) -> None:
+        inbox = self.inbox_list
+        single = not inbox.selected
+        labelled_id = inbox.current_id
+        inbox.selected.clear()
         self.reload()
-        self.notify(note, timeout=2)
+        config = self.app.config  # type: ignore[attr-defined]
+        advance = config.general.advance_after_label if config is not None else True
+        if labelled and single and advance and inbox.current_id == labelled_id:
+            # on to the next conversation (one that left the view already put the cursor there)
+            inbox.action_cursor_down()
+        self.app.say(note)  # type: ignore[attr-defined]
 
     # -- keys ----------------------------------------------------------------------------
 

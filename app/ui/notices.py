@@ -28,6 +28,8 @@ class Notice:
     """The category of a hot reply among them, which the line names."""
     wake: str = ""
     """The latest conversation that came back (snooze, out of office, no answer)."""
+    said: str = ""
+    """The result of the user's last action ("interested", "archived (3 conversations)")."""
     until: float = 0.0
 
 
@@ -71,6 +73,13 @@ class Notices:
         self.current = notice
         return notice
 
+    def say(self, text: str, now: float, seconds: float) -> Notice:
+        notice = self.shown(now) or Notice()
+        notice.said = text
+        notice.until = max(notice.until, now + seconds)
+        self.current = notice
+        return notice
+
     def woke(self, text: str, now: float, seconds: float) -> Notice:
         notice = self.shown(now) or Notice()
         notice.wake = text
@@ -89,8 +98,12 @@ def notice_text(notice: Notice) -> Text:
         else:
             text.append(f"✉ {notice.replies} new replies{', one ' + hot if hot else ''}", style="bold reverse")
             text.append(f" · {notice.latest}", style="bold")
-    if notice.wake:
+    if notice.said:
         if notice.replies:
+            text.append("  │ ")
+        text.append(f"✓ {notice.said}", style="bold")
+    if notice.wake:
+        if notice.replies or notice.said:
             text.append("  │ ")
         text.append(f"⏰ {notice.wake}", style="bold")
     return text

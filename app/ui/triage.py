@@ -38,7 +38,8 @@ class TriageActions:
     def triage_targets(self) -> list[int]:
         raise NotImplementedError
 
-    def after_triage(self, note: str, *, archived: bool = False) -> None:
+    def after_triage(self, note: str, *, archived: bool = False, labelled: bool = False) -> None:
+        """Show the result. ``labelled``: a one-key label, after which the inbox moves on."""
         raise NotImplementedError
 
     def _targets_or_bell(self) -> list[int]:
@@ -51,13 +52,13 @@ class TriageActions:
         targets = self._targets_or_bell()
         if targets:
             self.store.set_category(targets, category)
-            self.after_triage(f"{category_label(category)}{_count(targets)}")
+            self.after_triage(f"{category_label(category)}{_count(targets)}", labelled=True)
 
     def action_do_not_contact(self) -> None:
         targets = self._targets_or_bell()
         if targets:
             self.store.set_category(targets, "unsubscribe")
-            self.after_triage(f"do not contact{_count(targets)}: sender on the suppression list")
+            self.after_triage(f"do not contact{_count(targets)}: sender on the suppression list", labelled=True)
 
     def action_archive(self) -> None:
         targets = self._targets_or_bell()
