@@ -342,3 +342,22 @@ async def test_every_colour_of_the_list_is_readable_on_its_theme(db: Path, theme
         for variable in ("accent", "warning", "text-muted"):
             colour = Color.parse(app.theme_variables[variable])
             assert _contrast(colour, background) >= 4.5, (theme, variable)
+
+
+async def test_j_and_k_move_in_every_picker(db: Path) -> None:
+    config = parse_config({"accounts": [{"id": "ana", "email": "ana@acme.io", "provider": "google"}],
+                           "templates": {"hello": "Hello {first_name|there}", "price": "Pricing"}})
+    app = make_app(db, config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c", "j", "j", "k", "j", "enter")  # all categories, interested, meeting
+        await pilot.pause()
+        assert app.screen.filter.category == "meeting"
+        await pilot.press("escape", "a", "j", "j", "enter")  # all mailboxes, ana, ben
+        await pilot.pause()
+        assert app.screen.filter.account == "ben"
+        await pilot.press("escape", "g", "r")  # carol, ana's
+        await pilot.pause()
+        await pilot.press("ctrl+t", "j", "enter")  # the second template
+        await pilot.pause()
+        assert app.screen.query_one("#compose-body").text.startswith("Pricing")

@@ -23,7 +23,11 @@ class Choice:
 class PickerScreen(ModalScreen[Choice | None]):
     """Dismisses with the chosen ``Choice``, or None on escape."""
 
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="picker_cancel")]
+    BINDINGS = [
+        Binding("escape,q", "cancel", "Cancel", id="picker_cancel"),
+        Binding("j", "move('down')", "Down", show=False, id="picker_down"),
+        Binding("k", "move('up')", "Up", show=False, id="picker_up"),
+    ]
 
     def __init__(self, title: str, choices: list[Choice], current: str | None) -> None:
         super().__init__()
@@ -50,6 +54,10 @@ class PickerScreen(ModalScreen[Choice | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index])
+
+    def action_move(self, direction: str) -> None:
+        options = self.query_one(OptionList)
+        options.action_cursor_down() if direction == "down" else options.action_cursor_up()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
