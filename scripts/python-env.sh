@@ -27,3 +27,17 @@ sys.exit(1 if managed or importlib.util.find_spec("pip") is None else 0)'; then
   python=.venv/bin/python
 fi
 
+
+# pip_install TARGET SPEC: `pip install -e SPEC` unless the last install of TARGET still holds
+# (scripts/install_state.py: pyproject.toml, the version, the Python and where its replydesk points
+# are unchanged). The install is editable, so the checkout's code runs either way; what a reinstall
+# refreshes is the metadata (dependencies, entry points, version).
+pip_install() {
+  local target=$1 spec=$2 reason
+  if reason=$("$python" scripts/install_state.py check "$target"); then
+    return 0
+  fi
+  echo "$(basename "$0"): installing $spec ($reason)" >&2
+  "$python" -m pip install -q --disable-pip-version-check -e "$spec"
+  "$python" scripts/install_state.py record "$target"
+}
