@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,39 @@ async def test_j_and_k_move_in_every_picker(db: Path) -> None:
         await pilot.press("ctrl+t", "j", "enter")  # the second template
         await pilot.pause()
         assert app.screen.query_one("#compose-body").text.startswith("Pricing")
+
+
+async def test_the_palette_offers_triage_and_export_not_maximize_or_screenshot(db: Path, tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(f'[general]\ndatabase = "{db}"\n')
+    monkeypatch.chdir(tmp_path)
+    app = make_app(db, load_config(config_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for word in ("Maximize", "Screenshot"):
+            await pilot.press(*word.lower())
+            await pilot.pause()
+            assert word not in screen_text(app)
+            await pilot.press(*["backspace"] * len(word))
+        await pilot.press(*"theme")
+        await pilot.pause()
+        assert "Change the current theme" in screen_text(app)
+        await pilot.press(*["backspace"] * 5, *"meeting")
+        await pilot.pause()
+        assert "Meeting (m)" in screen_text(app)
+        await pilot.press("enter")  # labels carol, under the cursor
+        await pilot.pause()
+        store = Store(db)
+        carol = store.db.conn.execute("SELECT category FROM conversations WHERE counterpart = 'carol@prospect.io'")
+        assert carol.fetchone()[0] == "meeting"
+        store.close()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"export: leads", "enter")
+        assert await until(pilot, lambda: "leads exported to" in screen_text(app)), screen_text(app)
+    [exported] = await asyncio.to_thread(lambda: list(tmp_path.glob("replydesk-leads-*.csv")))
+    text = await asyncio.to_thread(exported.read_text)
+    assert "carol@prospect.io" in text and "meeting" in text

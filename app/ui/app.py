@@ -3,9 +3,11 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,15 @@ from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import HealthSummary, StatusBar
 from app.ui.text import sender_label
 from app.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes
+from app.ui.triage import TRIAGE_BINDINGS
 from app.ui.warmup import TagProposalScreen, TagsReapplied, WarmupLearning
 
 ANNOUNCE_WINDOW = 86400.0
 """Arrivals received longer ago than this are history being synced, not news."""
+TEXTUAL_COMMANDS = {"Theme", "Quit"}
+"""Textual's palette commands kept."""
+TRIAGE_HELP = {"reply": "Answer from the mailbox that received it", "undo": "Take back the last label, "
+               "archive or read change", "archive": "Archive, or move back to the inbox"}
 SAY_SECONDS = 3.0
 """How long the result of a key (a label, an archive) stays in the status bar."""
 
@@ -302,8 +309,41 @@ class ReplydeskApp(App[int]):
         ]
         self.push_screen(HelpScreen(sections))
 
+    def export(self, what: str) -> None:
+        """``replydesk export WHAT`` into a dated CSV file in the current directory, run as the
+        command itself (one code path for the file a CRM or a sending platform reads)."""
+        if self.config is None or self.config.path is None:
+            self.say("export needs a config file: replydesk export " + what)
+            return
+        stamp = datetime.fromtimestamp(self.clock(), self.tz).strftime("%Y%m%d-%H%M")
+        target = Path.cwd() / f"replydesk-{what}-{stamp}.csv"
+        argv = [sys.executable, "-m", "app", "--config", str(self.config.path), "export", what, "-o", str(target)]
+
+        def work() -> None:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+            problem = (done.stderr.strip().splitlines() or ["failed"])[-1] if done.returncode else None
+            self.call_from_thread(self.say, f"export failed: {problem}" if problem else
+                                  f"{what} exported to {target}")
+        self.run_worker(work, thread=True, group="export", exit_on_error=False)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own: the theme and quit; our help replaces its key panel, and its maximize
+        # and screenshot are no part of triage
+        yield from (c for c in super().get_system_commands(screen) if c.title in TEXTUAL_COMMANDS)
+        if isinstance(screen, (InboxScreen, ConversationScreen)):
+            keys = {b.id: b.key.split(",")[0] for b in TRIAGE_BINDINGS if b.id}
+            for binding in TRIAGE_BINDINGS:
+                if binding.action in ("snooze", "note", "mark_warmup"):
+                    continue  # offered below with their own words
+                yield SystemCommand(f"{binding.description} ({keys[binding.id]})" if binding.id else binding.description,
+                                    TRIAGE_HELP.get(binding.action, "On the selected conversations, or the one under "
+                                                    "the cursor"),
+                                    partial(screen.run_action, binding.action))
+        yield SystemCommand("Export: leads (CSV)", "Interested and meeting replies for a CRM, to a file in "
+                            "the current directory", partial(self.export, "leads"))
+        yield SystemCommand("Export: suppression list (CSV)", "Bounced, complained and do-not-contact addresses "
+                            "for your sending platform, to a file in the current directory",
+                            partial(self.export, "suppressions"))
         yield SystemCommand("Health", "Mailbox health: connections, errors, bounce and reply rates",
                             self.action_health)
         yield SystemCommand("Help", "Every key and its keymap id", self.action_help)
