@@ -68,7 +68,7 @@ async def until(predicate: Callable[[], object], timeout: float, what: str = "co
 
 def rows(store: Store, account: str | None = None) -> list[dict]:
     sql = "SELECT * FROM messages" + (" WHERE account = ?" if account else "")
-    return [dict(r) for r in store.db.db.query(sql, [account] if account else [])]
+    return [dict(r) for r in store.db.query(sql, [account] if account else [])]
 
 
 def state(store: Store, account: str) -> str | None:

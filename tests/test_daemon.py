@@ -52,7 +52,7 @@ def account_state(db: Path, account: str) -> str | None:
 def stored_from(db: Path, sender: str) -> list[dict]:
     store = Store(db)
     try:
-        return [dict(r) for r in store.db.db.query("SELECT * FROM messages WHERE from_addr = ?", [sender])]
+        return [dict(r) for r in store.db.query("SELECT * FROM messages WHERE from_addr = ?", [sender])]
     finally:
         store.close()
 

@@ -192,7 +192,7 @@ async def test_demo_inbox_lists_replies_shows_new_ones_and_delivers_a_reply_to_t
             store = Store(config.database)
             try:
                 await _until(lambda: any("Tuesday at 10:00" in (m["body_text"] or "")
-                                         for m in store.db.db.query("SELECT body_text FROM messages")),
+                                         for m in store.db.query("SELECT body_text FROM messages")),
                              timeout=20)
             finally:
                 store.close()

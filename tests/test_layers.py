@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import pytest
+
+from app.store import Store
 from tests.conftest import ROOT
+from tests.storefill import incoming
 
 
 def test_import_linter_contracts_hold():
@@ -23,13 +28,41 @@ def test_engine_and_cli_list_do_not_load_textual():
     assert proc.stdout.strip() == "[]"
 
 
-def test_a_subcommand_loads_only_its_own_libraries(tmp_path):
-    """`replydesk list` starts without the TUI, the demo's servers or the protocol libraries."""
+HEAVY = ("textual", "rich", "pymap", "aiosmtpd", "aioimaplib", "aiosmtplib", "msal", "google", "google_auth_oauthlib",
+         "sqlite_utils", "numpy", "app.ui", "app.imap", "app.smtp", "app.engine", "app.demo", "app.mail.classify")
+"""Libraries and layers a command that only reads the store or prints help never needs: the TUI,
+the protocol and OAuth libraries, the demo's servers, the engine, the classifier."""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list", "--limit", "50"], ["list", "--json"], ["export"],
+                                  ["export", "leads"], ["accounts", "list"]])
+def test_a_quick_command_loads_only_what_it_needs(tmp_path, argv):
+    """`replydesk list`, `--help`, `export` and `accounts list` start without the TUI, the demo's
+    servers, the engine or the protocol and OAuth libraries (and they still do their work)."""
+    db = tmp_path / "rd.db"
+    store = Store(db)
+    store.ensure_account("box", "box@sender.example")
+    store.add_messages("box", [incoming(1, "<m1@x>", "Re: pricing", "ann@prospect.example")])
+    store.close()
     config = tmp_path / "c.toml"
-    config.write_text(f'[general]\ndatabase = "{tmp_path / "rd.db"}"\n')
-    code = ("import sys; from app.cli import main; main(['--config', sys.argv[1], 'list', '--json']); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'pymap', 'aiosmtpd', 'aioimaplib', 'aiosmtplib', 'msal')))")
-    proc = subprocess.run([sys.executable, "-c", code, str(config)], cwd=ROOT, capture_output=True, text=True)
+    config.write_text(f'[general]\ndatabase = "{db}"\n\n[[accounts]]\nid = "box"\nemail = "box@sender.example"\n'
+                      'provider = "generic"\npassword_env = "NONE"\n[accounts.imap]\nhost = "127.0.0.1"\n'
+                      '[accounts.smtp]\nhost = "127.0.0.1"\n')
+    code = ("import sys, json\nfrom app.cli import main\ntry:\n    code = main(sys.argv[1:])\n"
+            "except SystemExit as exc:\n    code = exc.code\n"
+            f"heavy = {HEAVY!r}\n"
+            "print('MODULES', json.dumps([code, sorted(m for m in sys.modules "
+            "if any(m == h or m.startswith(h + '.') for h in heavy))]))")
+    proc = subprocess.run([sys.executable, "-c", code, "--config", str(config), *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    out, _, report = proc.stdout.rpartition("MODULES ")
+    exit_code, loaded = json.loads(report)
+    assert exit_code in (0, None), proc.stderr
+    assert loaded == []
+    if argv[0] == "list":
+        assert "pricing" in out
+    elif argv[0] == "--help":
+        assert "list" in out and "export" in out
+    elif argv[0] == "accounts":
+        assert out.startswith("box ") and "password" in out

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from app.mail.bounce import WEAK_STAGES
 from app.store.db import Database, now
 
 DAY = 86400.0
@@ -155,7 +154,7 @@ class BouncesMixin:
             if row is None:
                 continue
             recipients, reasons = json.loads(row[0]), json.loads(row[1])
-            if len(recipients) < 2 or not any(r in WEAK_STAGES for r in reasons):
+            if len(recipients) < 2 or not any(r in _weak_stages() for r in reasons):
                 continue
             keep = [r for r in recipients if self.sent_to(account, r.get("address") or "")]
             if not keep or len(keep) == len(recipients):
@@ -188,3 +187,9 @@ class BouncesMixin:
     def has_sent_mail(self, account: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM messages WHERE account = ? AND direction = 'out' LIMIT 1",
                                     (account,)).fetchone() is not None
+
+
+def _weak_stages() -> tuple[str, ...]:
+    # the bounce parser (flufl.bounce, the MIME parser) is not loaded by every store user
+    from app.mail.bounce import WEAK_STAGES
+    return tuple(WEAK_STAGES)

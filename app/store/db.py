@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from app.errors import StoreError
 from app.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -33,7 +32,6 @@ class Database:
         try:
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
                                    check_same_thread=False)
-            self.db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA recursive_triggers = ON")
@@ -90,6 +88,13 @@ class Database:
             self.conn.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts keyed by column name."""
+        cursor = self.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row))
 
     def data_version(self) -> int:
         """Changes when another connection commits: the UI polls this to refresh."""

@@ -158,12 +158,12 @@ class InboxMixin:
 
     def conversation_messages(self, conv_id: int) -> list[dict[str, Any]]:
         """Every message of a thread, oldest first, ours from Sent included."""
-        return [_decode(dict(r)) for r in self.db.db.query(
+        return [_decode(dict(r)) for r in self.db.query(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY coalesce(sent_at, received_at), id",
             [conv_id])]
 
     def message(self, message_row: int) -> dict[str, Any] | None:
-        rows = list(self.db.db.query("SELECT * FROM messages WHERE id = ?", [message_row]))
+        rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_row]))
         return _decode(dict(rows[0])) if rows else None
 
     def find_message(self, ref: str) -> dict[str, Any] | None:
@@ -172,7 +172,7 @@ class InboxMixin:
         if ref.isdigit():
             return self.message(int(ref))
         mid = ref if ref.startswith("<") else f"<{ref}>"
-        rows = list(self.db.db.query(
+        rows = list(self.db.query(
             "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY direction = 'in' DESC, id DESC LIMIT 1",
             [mid, ref]))
         return _decode(dict(rows[0])) if rows else None

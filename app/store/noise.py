@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.mail.classify import classify
 from app.mail.noise import NoiseContext, TagProposal, propose_tag, tokens, warmup_reason
 from app.mail.types import Address, ParsedMessage
 from app.store.db import Database, now
@@ -152,6 +151,7 @@ class NoiseMixin:
                         to_warmup += 1
                     elif not reason and (auto_kind or kind) == WARMUP:
                         pm = _stored_message(subject, new_text, body, sender, name, in_reply_to)
+                        from app.mail.classify import classify  # the classifier loads only when it runs
                         c = classify(pm, context=ctx)
                         self._set_kind(mid, source, c.kind, c.category, c.reasons)
                         from_warmup += 1

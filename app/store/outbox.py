@@ -35,7 +35,7 @@ class OutboxMixin:
                  body, raw, state, t, t, t)).lastrowid  # type: ignore[return-value]
 
     def outbox_item(self, item_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.db.query("SELECT * FROM outbox WHERE id = ?", [item_id]))
+        rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [item_id]))
         if not rows:
             return None
         row = dict(rows[0])

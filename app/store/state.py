@@ -77,10 +77,10 @@ class StateMixin:
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     def accounts(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.db.query("SELECT * FROM accounts ORDER BY id")]
+        return [dict(r) for r in self.db.query("SELECT * FROM accounts ORDER BY id")]
 
     def account_row(self, account_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.db.query("SELECT * FROM accounts WHERE id = ?", [account_id]))
+        rows = list(self.db.query("SELECT * FROM accounts WHERE id = ?", [account_id]))
         return dict(rows[0]) if rows else None
 
     def folder_state(self, account: str, name: str) -> FolderState | None:
