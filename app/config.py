@@ -14,11 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from app import paths
+from app import config_cache, paths
 from app.errors import ConfigError
 from app.placeholders import template_problems
 
@@ -26,15 +24,41 @@ Provider = Literal["google", "microsoft", "yahoo", "icloud", "zoho", "fastmail",
 Security = Literal["tls", "starttls"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+if TYPE_CHECKING:
+    from annotated_types import Ge, Gt, Le, Lt
+    from pydantic import TypeAdapter
+
+# The sections are plain frozen dataclasses, validated by pydantic (lax: "993" is 993; unknown keys
+# refused) only when a config file is read for the first time: a command that starts with a config
+# read before (app.config_cache) loads neither pydantic nor its schemas (~0.25 s). The constraint
+# names in the annotations (Ge, Gt, Le, Lt) are resolved when the schema is built (_adapter).
+
+_M = TypeVar("_M")
 
 
+def check(method: _M) -> _M:
+    """A section's check, run after its fields are validated, in definition order; a ValueError's
+    message is 'key: problem' where it names a key."""
+    method._config_check = True  # type: ignore[attr-defined]
+    return method
+
+
+class _Strict:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    def __post_init__(self) -> None:
+        for klass in reversed(type(self).__mro__):
+            for value in vars(klass).values():
+                if getattr(value, "_config_check", False):
+                    value(self)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServerConfig(_Strict):
     """One IMAP or SMTP endpoint. A provider preset fills in what is left out."""
 
     host: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: Annotated[int | None, Ge(1), Le(65535)] = None
     security: Security | None = None
     """``tls`` = implicit TLS (993/465), ``starttls`` = upgrade a plain connection (143/587)."""
     username: str | None = None
@@ -43,6 +67,7 @@ class ServerConfig(_Strict):
     """An extra CA certificate (PEM) to trust, for self-signed servers."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class FoldersConfig(_Strict):
     """Special folder names, where the server's SPECIAL-USE flags are missing."""
 
@@ -53,13 +78,14 @@ class FoldersConfig(_Strict):
     trash: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class OAuthConfig(_Strict):
     """OAuth2 application settings (``auth = "oauth2"``)."""
 
     client_id: str | None = None
     tenant: str = "organizations"
     """Microsoft: the authority tenant."""
-    redirect_port: int = Field(default=8765, ge=1, le=65535)
+    redirect_port: Annotated[int, Ge(1), Le(65535)] = 8765
     """Google: the fixed loopback port of the installed-app flow (forward it over SSH)."""
     token_uri: str | None = None
     """Override of the token endpoint (tests, sovereign clouds)."""
@@ -71,6 +97,7 @@ class OAuthConfig(_Strict):
     """Override of Google's authorization endpoint."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class AccountConfig(_Strict):
     id: str | None = None
     """Short name used in the UI and on the command line; default: the email address."""
@@ -87,7 +114,7 @@ class AccountConfig(_Strict):
     enabled: bool = True
     smtp_saves_sent: bool | None = None
     """Whether the provider files SMTP submissions in Sent by itself; default from the preset."""
-    max_connections: int | None = Field(default=None, ge=1, le=100)
+    max_connections: Annotated[int | None, Ge(1), Le(100)] = None
     """IMAP connections to this mailbox at most; default from the preset (Gmail 15, Microsoft 365 20)."""
     imap: ServerConfig = ServerConfig()
     smtp: ServerConfig = ServerConfig()
@@ -97,7 +124,7 @@ class AccountConfig(_Strict):
     """This mailbox's warmup tag(s), as the sequencer shows it (Smartlead's ``warmup_key_id``,
     Instantly's custom tag): mail received here that carries one is warmup."""
 
-    @model_validator(mode="after")
+    @check
     def _check(self) -> AccountConfig:
         if "@" not in self.email:
             raise ValueError(f"email: expected an email address, got {self.email!r}")
@@ -132,14 +159,15 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, kw_only=True)
 class GeneralConfig(_Strict):
     database: Path | None = None
     """SQLite file; default: in the platform data dir."""
     theme: str = "replydesk-dark"
-    idle_refresh_minutes: float = Field(default=10, gt=0, lt=29)
+    idle_refresh_minutes: Annotated[float, Gt(0), Lt(29)] = 10
     """Gmail (and RFC 2177) end an IDLE after 29 minutes: it is renewed before that."""
-    poll_interval_seconds: float = Field(default=60, gt=0)
-    initial_sync_days: int = Field(default=30, ge=1)
+    poll_interval_seconds: Annotated[float, Gt(0)] = 60
+    initial_sync_days: Annotated[int, Ge(1)] = 30
     log_file: Path | None = None
     """Engine log; default: beside the database."""
     bell: bool = True
@@ -147,11 +175,11 @@ class GeneralConfig(_Strict):
     advance_after_label: bool = True
     """After a one-key label in the inbox the cursor moves on to the next conversation; false
     keeps it on the labelled one."""
-    notice_seconds: float = Field(default=8, gt=0, le=3600)
+    notice_seconds: Annotated[float, Gt(0), Le(3600)] = 8
     """How long the status bar's line about new replies stays after the last one arrived."""
     timezone: str | None = None
     """IANA zone for snoozes and follow-ups ("Europe/Berlin"); default: the system's."""
-    follow_up_days: int = Field(default=3, ge=0, le=60)
+    follow_up_days: Annotated[int, Ge(0), Le(60)] = 3
     """Business days after your reply before a conversation with no answer comes back; 0: never."""
     follow_up_template: str | None = None
     """A [templates] name ready in the reply to a conversation that got no answer."""
@@ -160,20 +188,20 @@ class GeneralConfig(_Strict):
     many days after that date; "off" leaves it where it is."""
     ooo_template: str | None = None
     """A [templates] name ready in the reply to someone back from out of office."""
-    connect_concurrency: int = Field(default=20, ge=1, le=500)
+    connect_concurrency: Annotated[int, Ge(1), Le(500)] = 20
     """TLS handshakes and logins the engine runs at once when mailboxes (re)connect."""
-    connects_per_second: float = Field(default=60, gt=0, le=1000)
+    connects_per_second: Annotated[float, Gt(0), Le(1000)] = 60
     """How fast the engine starts new connections: a cold start of 5,000 mailboxes is a steady
     stream (under 90 s at 60 a second), never a burst a provider would rate-limit."""
-    followup_check_seconds: float = Field(default=30, gt=0, le=3600)
+    followup_check_seconds: Annotated[float, Gt(0), Le(3600)] = 30
     """How often the engine looks for snoozes and follow-ups that are due."""
-    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    soft_bounce_limit: Annotated[int, Ge(1), Le(100)] = 3
     """Soft bounces of one address within ``soft_bounce_days`` that suppress it as if hard."""
-    soft_bounce_days: float = Field(default=14, gt=0, le=365)
-    bounce_rate_warning: float = Field(default=3.0, ge=0, le=100)
+    soft_bounce_days: Annotated[float, Gt(0), Le(365)] = 14
+    bounce_rate_warning: Annotated[float, Ge(0), Le(100)] = 3.0
     """Percent of last week's sends that bounced above which a mailbox is flagged (health, accounts list)."""
 
-    @model_validator(mode="after")
+    @check
     def _zone(self) -> GeneralConfig:
         if self.timezone is not None:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -192,13 +220,13 @@ class GeneralConfig(_Strict):
             return None
         from zoneinfo import ZoneInfo
         return ZoneInfo(self.timezone)
-    warmup_tags: list[str] = []
+    warmup_tags: list[str] = field(default_factory=list)
     """Warmup tags of every mailbox: mail carrying one as a whole word is warmup (Noise view),
     and replydesk never touches it on the server."""
-    own_domains: list[str] = []
+    own_domains: list[str] = field(default_factory=list)
     """Domains that are yours: mail from them is internal, not a prospect's reply."""
 
-    @model_validator(mode="after")
+    @check
     def _check_noise(self) -> GeneralConfig:
         for i, tag in enumerate(self.warmup_tags):
             if problem := tag_problem(tag):
@@ -212,6 +240,7 @@ class GeneralConfig(_Strict):
 EventName = Literal["reply.received", "reply.categorized", "reply.sent", "suppression.added"]
 
 
+@dataclass(frozen=True, kw_only=True)
 class SequencerConfig(_Strict):
     """A sending platform that learns the decisions made here (app/sequencers). Its API key comes
     from ``key_env``, ``key_command`` or the keyring (``sequencer:<name>``), never from here."""
@@ -224,7 +253,7 @@ class SequencerConfig(_Strict):
     base_url: str | None = None
     """The API's address; default: the platform's own."""
     ca_file: Path | None = None
-    statuses: dict[str, int | None] = {}
+    statuses: dict[str, int | None] = field(default_factory=dict)
     """Category -> the platform's status (Instantly interest_value) or category id (Smartlead);
     overrides the defaults, None to send nothing for a category."""
     campaign_id: str | None = None
@@ -235,19 +264,21 @@ class SequencerConfig(_Strict):
         return self.name or self.type
 
 
+@dataclass(frozen=True, kw_only=True)
 class WebhookConfig(_Strict):
     """An HTTPS endpoint told of replies and decisions, signed with HMAC-SHA256 of its secret."""
 
     url: str
     name: str | None = None
-    events: list[EventName] = ["reply.received", "reply.categorized", "reply.sent", "suppression.added"]
+    events: list[EventName] = field(default_factory=lambda: ["reply.received", "reply.categorized", "reply.sent",
+                                                             "suppression.added"])
     secret_env: str | None = None
     secret_command: str | None = None
     format: Literal["json", "slack"] = "json"
     """``slack``: a Slack incoming-webhook message, for hot leads (interested, meeting) only."""
     ca_file: Path | None = None
 
-    @model_validator(mode="after")
+    @check
     def _check(self) -> WebhookConfig:
         if not self.url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ValueError(f"url: expected an https:// address, got {self.url!r}")
@@ -258,17 +289,18 @@ class WebhookConfig(_Strict):
         return self.name or self.url
 
 
+@dataclass(frozen=True, kw_only=True)
 class ConfigModel(_Strict):
     general: GeneralConfig = GeneralConfig()
-    sequencers: list[SequencerConfig] = []
-    webhooks: list[WebhookConfig] = []
-    accounts: list[AccountConfig] = []
-    keymap: dict[str, str] = {}
+    sequencers: list[SequencerConfig] = field(default_factory=list)
+    webhooks: list[WebhookConfig] = field(default_factory=list)
+    accounts: list[AccountConfig] = field(default_factory=list)
+    keymap: dict[str, str] = field(default_factory=dict)
     """Binding id = keys, e.g. ``interested = "I"``."""
-    templates: dict[str, str] = {}
+    templates: dict[str, str] = field(default_factory=dict)
     """Saved replies: name = text with placeholders (``app.placeholders``)."""
 
-    @model_validator(mode="after")
+    @check
     def _templates(self) -> ConfigModel:
         for name, text in self.templates.items():
             if not name.strip() or not text.strip():
@@ -278,7 +310,7 @@ class ConfigModel(_Strict):
                 raise ValueError(f"templates.{name}: {problems[0]}")
         return self
 
-    @model_validator(mode="after")
+    @check
     def _followup_templates(self) -> ConfigModel:
         for key in ("follow_up_template", "ooo_template"):
             name = getattr(self.general, key)
@@ -286,7 +318,7 @@ class ConfigModel(_Strict):
                 raise ValueError(f"general.{key}: no template {name!r} in [templates]")
         return self
 
-    @model_validator(mode="after")
+    @check
     def _unique_targets(self) -> ConfigModel:
         for what, items in (("sequencers", self.sequencers), ("webhooks", self.webhooks)):
             keys = [item.key for item in items]
@@ -295,7 +327,7 @@ class ConfigModel(_Strict):
                     raise ValueError(f"{what}[{i}].name: duplicate name {key!r}")
         return self
 
-    @model_validator(mode="after")
+    @check
     def _unique(self) -> ConfigModel:
         seen: set[str] = set()
         for i, acc in enumerate(self.accounts):
@@ -473,9 +505,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
 def _describe(err: Any) -> str:
     kind = err["type"]
     got = err.get("input")
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return "unknown key"
-    if kind == "missing":
+    if kind in ("missing", "missing_keyword_only_argument"):
         return "required key is missing"
     msg = err["msg"]
     if msg.startswith("Value error, "):
@@ -485,10 +517,23 @@ def _describe(err: Any) -> str:
     return msg
 
 
+_ADAPTER: list[TypeAdapter[ConfigModel]] = []
+
+
+def _adapter() -> TypeAdapter[ConfigModel]:
+    if not _ADAPTER:
+        from annotated_types import Ge, Gt, Le, Lt
+        from pydantic import TypeAdapter
+        globals().update(Ge=Ge, Gt=Gt, Le=Le, Lt=Lt)
+        _ADAPTER.append(TypeAdapter(ConfigModel))
+    return _ADAPTER[0]
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "config"
+    from pydantic import ValidationError
     try:
-        model = ConfigModel.model_validate(data)
+        model = _adapter().validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _loc(err["loc"])
@@ -518,13 +563,18 @@ def load_config(path: Path | str | None = None) -> Config:
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{cfg_path}: config file not found") from None
-        return parse_config({}, None)
+        return Config(path=None, general=GeneralConfig(), accounts=(), keymap={})
     except OSError as exc:
         raise ConfigError(f"{cfg_path}: cannot read config: {exc.strerror}") from None
+    cached = config_cache.read(cfg_path, raw)
+    if cached is not None:
+        return cached
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{cfg_path}: config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from None
-    return parse_config(data, cfg_path)
+    config = parse_config(data, cfg_path)
+    config_cache.write(cfg_path, raw, config)
+    return config

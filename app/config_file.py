@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from app import paths
+from app import config_cache, paths
 from app.config import Config, parse_config
 from app.errors import ConfigError
 
@@ -65,7 +65,14 @@ def _toml(path: Path, text: str) -> dict[str, Any]:
 
 
 def check(path: Path, text: str) -> Config:
-    return parse_config(_toml(path, text), path)
+    """The validated config of ``text`` (the content of ``path``): from the cache of validated
+    configs when this text was validated before (app.config_cache)."""
+    raw = text.encode("utf-8")
+    config = config_cache.read(path, raw)
+    if config is None:
+        config = parse_config(_toml(path, text), path)
+        config_cache.write(path, raw, config)
+    return config
 
 
 def _write(path: Path, text: str) -> None:

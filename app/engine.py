@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -161,7 +162,7 @@ def bounce_policy(general: GeneralConfig) -> BouncePolicy:
 
 
 def _without_noise(general: GeneralConfig) -> GeneralConfig:
-    return general.model_copy(update={"warmup_tags": [], "own_domains": []})
+    return dataclasses.replace(general, warmup_tags=[], own_domains=[])
 
 
 def _noise_settings(config: Config) -> dict[str, NoiseContext]:

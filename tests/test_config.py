@@ -148,3 +148,36 @@ def test_provider_facts_in_the_presets():
     assert not PRESETS["microsoft"].password_imap
     with pytest.raises(ConfigError, match="idle_refresh_minutes"):
         parse_config({"general": {"idle_refresh_minutes": 29}})  # Gmail ends IDLE at 29 minutes
+
+
+def test_a_config_read_before_is_not_validated_again_but_every_change_is(tmp_path: Path, monkeypatch):
+    """The validated config is kept between commands; whatever changes in the file is seen (a new
+    value, a mistake), and a kept config is only ever the one validated from the same bytes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "config.toml"
+    path.write_text('[general]\ndatabase = "a.db"\nidle_refresh_minutes = 5\n')
+    assert load_config(path).general.idle_refresh_minutes == 5
+    assert list((tmp_path / "cache").rglob("*.pickle"))
+    cached = load_config(path)
+    assert cached.general.idle_refresh_minutes == 5 and cached.database == tmp_path / "a.db"
+
+    path.write_text('[general]\ndatabase = "a.db"\nidle_refresh_minutes = 7\n')
+    assert load_config(path).general.idle_refresh_minutes == 7
+    path.write_text('[general]\ndatabase = "a.db"\nidle_refresh_minutes = "soon"\n')
+    with pytest.raises(ConfigError, match="idle_refresh_minutes"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="idle_refresh_minutes"):
+        load_config(path)
+    path.write_text('[general]\ndatabase = "a.db"\nidle_refresh_minutes = 7\n')
+    assert load_config(path).general.idle_refresh_minutes == 7
+
+
+def test_a_config_cache_entry_written_by_someone_else_is_ignored(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "config.toml"
+    path.write_text('[general]\nidle_refresh_minutes = 5\n')
+    load_config(path)
+    (entry,) = (tmp_path / "cache").rglob("*.pickle")
+    entry.chmod(0o666)
+    entry.write_bytes(b"not a pickle")
+    assert load_config(path).general.idle_refresh_minutes == 5

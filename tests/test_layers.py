@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -28,10 +29,11 @@ def test_engine_and_cli_list_do_not_load_textual():
     assert proc.stdout.strip() == "[]"
 
 
-HEAVY = ("textual", "rich", "pymap", "aiosmtpd", "aioimaplib", "aiosmtplib", "msal", "google", "google_auth_oauthlib",
+HEAVY = ("textual", "rich", "pydantic", "pymap", "aiosmtpd", "aioimaplib", "aiosmtplib", "msal", "google", "google_auth_oauthlib",
          "sqlite_utils", "numpy", "app.ui", "app.imap", "app.smtp", "app.engine", "app.demo", "app.mail.classify")
 """Libraries and layers a command that only reads the store or prints help never needs: the TUI,
-the protocol and OAuth libraries, the demo's servers, the engine, the classifier."""
+the protocol and OAuth libraries, the demo's servers, the engine, the classifier, and (once the
+config was validated by an earlier command) the config's validator."""
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["list", "--limit", "50"], ["list", "--json"], ["export"],
@@ -53,8 +55,12 @@ def test_a_quick_command_loads_only_what_it_needs(tmp_path, argv):
             f"heavy = {HEAVY!r}\n"
             "print('MODULES', json.dumps([code, sorted(m for m in sys.modules "
             "if any(m == h or m.startswith(h + '.') for h in heavy))]))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-m", "app", "--config", str(config), "list"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert first.returncode == 0, first.stderr
     proc = subprocess.run([sys.executable, "-c", code, "--config", str(config), *argv], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     out, _, report = proc.stdout.rpartition("MODULES ")
     exit_code, loaded = json.loads(report)

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from app import config_file
-from app.auth import oauth
-from app.auth.secrets import delete_secrets, keyring_delete, keyring_key, set_secret
 from app.commands.accounts_csv import read_accounts
 from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError
@@ -159,6 +157,9 @@ def _table_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _add(args: argparse.Namespace, path: Path) -> int:
+    # the keyring and the OAuth libraries load only for the actions that use them
+    from app.auth import oauth
+    from app.auth.secrets import keyring_delete, keyring_key, set_secret
     table = _table_from_args(args)
     _, config = config_file.with_accounts(path, [table])  # validates before anything is stored
     account = config.accounts[-1]
@@ -184,6 +185,8 @@ def _add(args: argparse.Namespace, path: Path) -> int:
 # --- import ----------------------------------------------------------------------------
 
 def _import(csv_path: Path, path: Path) -> int:
+    # the keyring and the OAuth libraries load only for the actions that use them
+    from app.auth.secrets import keyring_delete, keyring_key, set_secret
     config = config_file.check(path, config_file.read_text(path)) if path.exists() else None
     existing = {name for a in (config.accounts if config else ()) for name in (a.id, a.email)}
     result = read_accounts(csv_path, existing)
@@ -261,6 +264,9 @@ def _list(config: Config, as_json: bool) -> int:
 
 
 def _remove(config: Config, path: Path, key: str) -> int:
+    # the keyring and the OAuth libraries load only for the actions that use them
+    from app.auth import oauth
+    from app.auth.secrets import delete_secrets
     account = config.account(key)
     config_file.remove_account(path, account.id)
     removed = delete_secrets(account.email)
@@ -276,6 +282,8 @@ def _remove(config: Config, path: Path, key: str) -> int:
 
 
 def _auth(config: Config, key: str, paste: bool) -> int:
+    # the keyring and the OAuth libraries load only for the actions that use them
+    from app.auth import oauth
     account = config.account(key)
     if account.auth != "oauth2":
         raise UsageError(f"{account.id} uses a password, not OAuth",
@@ -293,6 +301,9 @@ def _auth(config: Config, key: str, paste: bool) -> int:
 
 
 def _password(account: Account, args: argparse.Namespace) -> int:
+    # the keyring and the OAuth libraries load only for the actions that use them
+    from app.auth import oauth
+    from app.auth.secrets import set_secret
     if account.auth == "oauth2":
         raise UsageError(f"{account.id} uses OAuth", f"authorize it with: {oauth.reauth_command(account)}")
     if account.password_env or account.password_command:
