@@ -226,7 +226,7 @@ def _list(config: Config, as_json: bool) -> int:
         health = {row["id"]: row for row in store.accounts()}
         not_done = store.op_problems()
         now = time.time()
-        stats = store.account_stats(now - DAY, now - 7 * DAY)
+        stats = store.account_stats(now - DAY, now - 7 * DAY, threads=False)
     finally:
         store.close()
     for acc in config.accounts:
