@@ -600,3 +600,43 @@ async def test_arrivals_above_a_scrolled_list_are_counted_and_t_jumps_to_them(tm
         await pilot.pause()
         assert current(app) == "n2@x.example"
         assert "new above" not in screen_text(app)
+
+
+def marked_store(db: Path) -> None:
+    """Rows in every state a marker shows: a draft, a reply that failed, one answered, an
+    out-of-office with its return date (carol's carries an attachment in the seed)."""
+    store = Store(db)
+    for sender, state in (("gavin@hooli.com", "draft"), ("mallory@spam.example", "failed")):
+        conv = conv_id(db, sender)
+        store.queue_reply(account="ana", message_id=f"<{state}@acme.io>", raw=b"x", recipients=[sender],
+                          subject="Re", body="text", conversation_id=conv, state=state)
+    store.mark_message_answered(store.find_message("<r2@globex.com>")["id"])
+    store.db.conn.execute("UPDATE messages SET ooo_until = '2026-12-07' WHERE from_addr = 'peter@initech.com'")
+    store.db.conn.commit()
+    store.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_rows_mark_unread_answered_draft_failed_attachment_and_return_date(db: Path, size) -> None:
+    marked_store(db)
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+
+        def row(name: str) -> str:
+            return next(text for text in lines if name in text)
+        assert row("Carol Diaz").startswith(" • ") and "⊕" in row("Carol Diaz")  # unread, an attachment
+        assert row("Gavin Belson").startswith("   ") and " … " in row("Gavin Belson")  # read; a draft
+        assert row("Mallory").startswith(" • ") and " ! " in row("Mallory")  # our reply failed
+        assert " ↩ " in row("Erin Ko")  # answered
+        await pilot.press("3")
+        await pilot.pause()
+        assert "back Dec 07" in screen_text(app)
+        await pilot.press("1", "x", "x")
+        await pilot.pause()
+        assert "✓ 2 selected" in screen_text(app)
+        assert screen_text(app).splitlines()[2].startswith("✓")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "selected" not in screen_text(app)

@@ -59,3 +59,13 @@ def test_conversation_80x24(snap_compare, db: Path) -> None:
 
 def test_health_80x24(snap_compare, db: Path) -> None:
     assert snap_compare(make_app(db), press=["h", "j"], terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("theme", ["replydesk-dark", "replydesk-light", "replydesk-contrast"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+def test_inbox_markers(snap_compare, db: Path, theme: str, size: tuple[int, int]) -> None:
+    """Every row marker (unread, answered, draft, failed reply, attachment, return date) and the
+    selection count, at the smallest and a wide terminal in every shipped theme."""
+    from tests.test_ui_inbox import marked_store
+    marked_store(db)
+    assert snap_compare(make_app(db, theme), press=["x"], terminal_size=size)

@@ -82,11 +82,24 @@ def _where(f: InboxFilter, broad: bool = False) -> tuple[str, list[Any]]:
 CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_name", "snippet", "kind",
                         "category", "last_inbound_at", "last_message_at", "message_count",
                         "inbound_count", "unread_count", "archived", "snoozed_until", "snooze_reason",
-                        "waiting_since", "woke_reason", "note", "reason")
-# the latest inbound message's first reason: why a row is noise, shown in the Noise view
-_REASON = "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)"
-_SELECT = ("SELECT " + ", ".join(f"c.{c}" for c in CONVERSATION_COLUMNS[:-1]) + f", {_REASON}"
-           " FROM conversations c")
+                        "waiting_since", "woke_reason", "note", "reason", "answered", "ooo_until",
+                        "attachments", "outbox_state")
+_COMPUTED = {
+    # the latest inbound message's first reason: why a row is noise, shown in the Noise view
+    "reason": "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)",
+    # what a row marks: the latest reply answered (its \Answered flag, or ours came after it), the
+    # out-of-office return date, how many attachments it carries
+    "answered": "((SELECT m.answered FROM messages m WHERE m.id = c.last_inbound_id)"
+                " OR coalesce(c.last_message_at > c.last_inbound_at, 0))",
+    "ooo_until": "(SELECT m.ooo_until FROM messages m WHERE m.id = c.last_inbound_id)",
+    "attachments": "(SELECT json_array_length(m.attachments) FROM messages m WHERE m.id = c.last_inbound_id)",
+    # a reply of ours that did not go: failed or uncertain first, else a draft (the outbox_state
+    # index keeps this to the few such items)
+    "outbox_state": "(SELECT o.state FROM outbox o WHERE o.state IN ('failed', 'uncertain', 'draft')"
+                    " AND o.conversation_id = c.id ORDER BY o.state = 'draft' LIMIT 1)",
+}
+_SELECT = ("SELECT " + ", ".join(_COMPUTED.get(c, f"c.{c}") for c in CONVERSATION_COLUMNS)
+           + " FROM conversations c")
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
 
 

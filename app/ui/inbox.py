@@ -91,6 +91,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         inbox = self.inbox_list
         inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
         pager = InboxPager(store, self.filter)
+        inbox.account_width = max((len(a["id"]) for a in store.accounts()), default=8)
         if same_filter:
             inbox.show(pager, keep=inbox.current_id)
         elif keep is not None and pager.index_of(keep) is not None:
@@ -143,6 +144,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             "unread" if f.unread else "",
             f"mailbox {line(f.account)}" if f.account else "",
             f"“{line(f.search)}”" if f.search else "") if a]
+        selected = len(self.inbox_list.selected)
+        if selected:
+            cats.append(f" ✓ {selected:,} selected ", style="bold reverse")
+            cats.append(" ")
         new_above = self.inbox_list.new_above
         if new_above:
             cats.append(f" ↑ {new_above:,} new above (t) ", style="bold reverse")
@@ -184,6 +189,9 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     # -- keys ----------------------------------------------------------------------------
 
+    def on_inbox_list_selection_changed(self, _: InboxList.SelectionChanged) -> None:
+        self._show_counts(self._view_counts, self._category_counts)
+
     def on_inbox_list_new_above(self, _: InboxList.NewAbove) -> None:
         self._show_counts(self._view_counts, self._category_counts)
 
@@ -219,6 +227,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         elif self.inbox_list.selected:
             self.inbox_list.selected.clear()
             self.inbox_list.refresh()
+            self._show_counts(self._view_counts, self._category_counts)
         elif self._filtered():
             # back to the whole view, still on the conversation the cursor was on
             keep = self.inbox_list.current_id

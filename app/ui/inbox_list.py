@@ -7,6 +7,7 @@ asks an ``InboxPager`` for the visible rows only and draws its own cursor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -27,6 +28,25 @@ from app.ui.text import category_label, line, sender_label, short_time
 
 BADGE_WIDTH = 14
 TIME_WIDTH = 6
+FLAGS_WIDTH = 3
+"""Our reply's state and an attachment marker, before the category."""
+
+
+def mailbox_short(account: str, width: int) -> str:
+    """A mailbox's name in ``width`` cells: an address that does not fit is cut to its local
+    part ("alex" for alex@acme-mail.io), the name a user tells mailboxes apart by."""
+    name = line(account)
+    if cell_len(name) > width and "@" in name:
+        return name.split("@", 1)[0]
+    return name
+
+
+def _short_date(value: str) -> str:
+    """An ISO return date as "Jan 12" (stored by the classifier as YYYY-MM-DD)."""
+    try:
+        return datetime.strptime(value[:10], "%Y-%m-%d").strftime("%b %d")
+    except ValueError:
+        return line(value)[:10]
 
 
 class InboxList(ScrollView, can_focus=True):
@@ -47,7 +67,7 @@ class InboxList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "inbox-list--cursor", "inbox-list--unread", "inbox-list--time", "inbox-list--sender",
         "inbox-list--subject", "inbox-list--snippet", "inbox-list--account", "inbox-list--mark",
-        "inbox-list--empty",
+        "inbox-list--empty", "inbox-list--unread-mark", "inbox-list--flags", "inbox-list--failed",
         *(f"inbox-list--badge-{c}" for c in (
             "interested", "meeting", "not_interested", "unsubscribe", "wrong_person", "out_of_office",
             "bounce", "auto_reply", "uncategorized", "warmup", "internal", "bulk")),
@@ -68,6 +88,9 @@ class InboxList(ScrollView, can_focus=True):
 
         count: int
 
+    class SelectionChanged(Message):
+        """Conversations were marked or unmarked: the screen shows how many are."""
+
     class Stale(Message):
         """The list's snapshot no longer matches the store (rows missing where the count
         promised some): its screen reads the list again."""
@@ -83,6 +106,8 @@ class InboxList(ScrollView, can_focus=True):
         """Drawn rows by (conversation, width, selected), for the current snapshot and theme."""
         self.empty_text = empty_text
         self.new_above = 0
+        self.account_width = 24
+        """The longest mailbox name shown (set by the screen from the store's mailboxes)."""
 
     # -- data ----------------------------------------------------------------------------
 
@@ -202,6 +227,7 @@ class InboxList(ScrollView, can_focus=True):
         if conv is None:
             return
         self.selected ^= {conv}
+        self.post_message(self.SelectionChanged())
         self.refresh()
         self._move(self.cursor + 1)
 
@@ -228,8 +254,10 @@ class InboxList(ScrollView, can_focus=True):
 
     def _columns(self, width: int) -> tuple[int, int, int]:
         sender = max(10, min(28, width // 5))
-        account = max(8, min(24, width // 7))
-        subject = max(8, width - (2 + TIME_WIDTH + 1 + sender + 1 + 1 + BADGE_WIDTH + 1 + account))
+        # the mailbox column is as wide as the longest mailbox name, no wider: the rest goes to
+        # the subject and the snippet
+        account = min(max(3, self.account_width), max(8, min(24, width // 7)))
+        subject = max(8, width - (3 + TIME_WIDTH + 1 + sender + 1 + 1 + FLAGS_WIDTH + BADGE_WIDTH + 1 + account))
         return sender, subject, account
 
     def render_line(self, y: int) -> Strip:
@@ -276,14 +304,24 @@ class InboxList(ScrollView, can_focus=True):
             snippet = line(row["reason"])  # noise says why it is noise where a reply shows what it says
         else:
             snippet = line(row["snippet"])
+        if row.get("ooo_until") and category == "out_of_office" and not cue:
+            subject = f"back {_short_date(row['ooo_until'])} · {subject}"  # first: the snippet may not fit
         if snippet and cell_len(subject) + 4 < subject_w:
             subject_cells = subject
             snippet_cells = set_cell_size(" — " + snippet, subject_w - cell_len(subject))
         else:
             subject_cells, snippet_cells = set_cell_size(subject, subject_w), ""
-        mark = "●" if row["id"] in self.selected else " "
+        # a marker per state, so that it survives a monochrome terminal: selected, unread, then
+        # our reply (answered, a draft, a reply that did not go) and attachments
+        mark = "✓" if row["id"] in self.selected else " "
+        dot = "•" if row["unread_count"] else " "
+        state = row.get("outbox_state")
+        reply = "!" if state in ("failed", "uncertain") else "…" if state == "draft" else (
+            "↩" if row.get("answered") else " ")
+        clip = "⊕" if row.get("attachments") else " "
         return [
-            Segment(mark + " ", style("inbox-list--mark")),
+            Segment(mark, style("inbox-list--mark")),
+            Segment(dot + " ", style("inbox-list--unread-mark")),
             Segment(set_cell_size(short_time(row["last_inbound_at"], self.app.clock(), self.app.tz),  # type: ignore[attr-defined]
                                   TIME_WIDTH) + " ", style("inbox-list--time") + unread),
             Segment(set_cell_size(sender_label(row["counterpart_name"], row["counterpart"]), sender_w) + " ",
@@ -291,7 +329,9 @@ class InboxList(ScrollView, can_focus=True):
             Segment(subject_cells, style("inbox-list--subject") + unread),
             Segment(snippet_cells, style("inbox-list--snippet")),
             Segment(" "),
+            Segment(reply, style("inbox-list--failed") if reply == "!" else style("inbox-list--flags")),
+            Segment(clip + " ", style("inbox-list--flags")),
             Segment(set_cell_size(category_label(category), BADGE_WIDTH), style(f"inbox-list--badge-{category}")),
             Segment(" "),
-            Segment(set_cell_size(line(row["account"]), account_w), style("inbox-list--account")),
+            Segment(set_cell_size(mailbox_short(row["account"], account_w), account_w), style("inbox-list--account")),
         ]
