@@ -1,0 +1,51 @@
+"""Hostile text costs time linear in its length: one message can never stall an inbox.
+
+Each case classifies a run of one character class at two sizes in the same run and compares the
+CPU time: 8 times the text may cost about 8 times as much, never 64 (quadratic).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.mail import classify, parse
+
+RUNS = {
+    "address characters without @": "a.b-c_d+e%f" * 1,
+    "letters": "abcdefghij",
+    "dots": ".",
+    "digits and dots": "1.2.3.4.",
+    "dashes and spaces": "- -",
+    "quote markers": ">",
+    "at signs": "@",
+    "addresses glued together": "a@b.",
+    "digits": "1234567890",
+    "blank lines": "\n",
+}
+
+
+def cost(text: str) -> float:
+    raw = f"From: Pat <pat@prospect.example>\nTo: me@sender.example\nSubject: Re: hi\n\n{text}\n".encode()
+    best = float("inf")
+    for _ in range(2):
+        started = time.process_time()
+        classify(parse(raw))
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+def test_eight_times_the_text_costs_about_eight_times_the_time(kind):
+    unit = RUNS[kind]
+    small = (unit * (40_000 // len(unit) + 1))[:40_000]
+    big = (unit * (320_000 // len(unit) + 1))[:320_000]
+    baseline = cost("x")
+    ratio = (cost(big) - baseline) / max(cost(small) - baseline, 0.002)
+    assert ratio < 24, f"{kind}: 8x the text cost {ratio:.0f}x the time"
+
+
+def test_a_megabyte_of_address_characters_is_classified():
+    result = classify(parse(b"From: a@b.example\nSubject: Re: x\n\n" + b"ab.cd" * 200_000 + b"\n"))
+    assert result.kind in ("reply", "human")
