@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from app.demo.session import start_demo
 from app.errors import UsageError
@@ -49,7 +50,14 @@ def run(args: argparse.Namespace) -> int:
     # the servers stop and the temporary files go.
     previous = signal.signal(signal.SIGTERM, _as_interrupt)
     try:
+        # what happens in the seconds before the inbox appears, said as it happens
+        started = time.monotonic()
+        print("replydesk demo: starting local IMAP and SMTP servers for 10 sending mailboxes…",
+              file=sys.stderr, flush=True)
         with start_demo(interval=args.interval, answer_delay=args.answer_delay) as demo:
+            print(f"replydesk demo: servers up in {time.monotonic() - started:.1f} s; "
+                  f"{'starting the engine' if args.headless else 'opening the inbox'}, which connects the mailboxes…",
+                  file=sys.stderr, flush=True)
             sub = argparse.Namespace(**{"quiet": False, **vars(args), "config": str(demo.config_path)})
             if args.duration:
                 _stop_after(args.duration)

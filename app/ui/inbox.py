@@ -83,13 +83,25 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         # on first show too: the store may have changed while another screen was on top
         self.reload()
 
+    def _empty_text(self) -> str:
+        """What an empty list says: while mailboxes connect and fetch their first mail (a first
+        start, the demo's first seconds), that, with the progress; else that the view is empty."""
+        if self._filtered():
+            return "Nothing matches the filters."
+        summary = self.app.health_summary  # type: ignore[attr-defined]
+        if summary.syncing:
+            progress = (f": {summary.fetched:,} of {summary.to_fetch:,} messages fetched" if summary.to_fetch
+                        else f", {summary.live} connected")
+            return f"Connecting {summary.total} mailbox{'es' if summary.total != 1 else ''}{progress}…"
+        return EMPTY[self.filter.view]
+
     def reload(self, *, same_filter: bool = True, keep: int | None = None) -> None:
         """Re-read the list, the counts and the health line. After a data change the cursor
         stays on its conversation; a new filter starts at the top, or on conversation ``keep``
         when it is listed (clearing the filters)."""
         store = self.app.store  # type: ignore[attr-defined]
         inbox = self.inbox_list
-        inbox.empty_text = EMPTY[self.filter.view] if not self._filtered() else "Nothing matches the filters."
+        inbox.empty_text = self._empty_text()
         pager = InboxPager(store, self.filter)
         inbox.account_width = max((len(a["id"]) for a in store.accounts()), default=8)
         if same_filter:
