@@ -640,3 +640,30 @@ async def test_rows_mark_unread_answered_draft_failed_attachment_and_return_date
         await pilot.press("escape")
         await pilot.pause()
         assert "selected" not in screen_text(app)
+
+
+async def test_a_click_on_the_highlighted_row_opens_it(db: Path) -> None:
+    from app.ui.conversation import ConversationScreen
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.click(InboxList, offset=(20, 1))  # gavin's row: the cursor moves there
+        await pilot.pause()
+        assert current(app) == "gavin@hooli.com" and isinstance(app.screen, InboxScreen)
+        await pilot.click(InboxList, offset=(20, 1))  # again: it opens
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        assert "Gavin Belson" in screen_text(app)
+
+
+async def test_the_view_tabs_respond_to_clicks(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        top = screen_text(app).splitlines()[0]
+        await pilot.click("#views", offset=(top.index("Bounces"), 0))
+        await pilot.pause()
+        assert app.screen.filter.view == "bounces" and rows(app) == ["mailer-daemon@mx.example"]
+        await pilot.click("#views", offset=(top.index("Replies"), 0))
+        await pilot.pause()
+        assert app.screen.filter.view == "replies"

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -61,6 +62,8 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self._category_counts: dict[str, int] = {}
         self._counts_cost = 0.0
         self._counts_asked = 0
+        self._view_spans: list[tuple[int, int, str]] = []
+        """Where each view's tab sits in the top line, for clicks."""
         """Numbers the count requests, so a thread's late answer never overwrites a newer one."""
 
     def compose(self) -> ComposeResult:
@@ -146,9 +149,12 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def _show_counts(self, views: dict[str, int], categories: dict[str, int]) -> None:
         top = Text(no_wrap=True, overflow="ellipsis")
+        self._view_spans = []
         for view, label in VIEW_LABELS.items():
             style = "reverse bold" if view == self.filter.view else ""
+            start = top.cell_len
             top.append(f" {VIEW_KEYS[view]} {label} {views.get(view, 0):,} ", style=style)
+            self._view_spans.append((start, top.cell_len, view))
         self.query_one("#views", Static).update(top)
         f = self.filter
         cats = Text(no_wrap=True, overflow="ellipsis")
@@ -200,6 +206,19 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self.app.say(note)  # type: ignore[attr-defined]
 
     # -- keys ----------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a view's tab in the top line shows that view."""
+        views = self.query_one("#views", Static)
+        if event.widget is not views:
+            return
+        offset = event.get_content_offset(views)
+        if offset is None:
+            return
+        for start, end, view in self._view_spans:
+            if start <= offset.x < end:
+                self.action_view(view)
+                return
 
     def on_inbox_list_selection_changed(self, _: InboxList.SelectionChanged) -> None:
         self._show_counts(self._view_counts, self._category_counts)

@@ -232,7 +232,12 @@ class InboxList(ScrollView, can_focus=True):
         self._move(self.cursor + 1)
 
     def on_click(self, event: events.Click) -> None:
-        self._move(round(self.scroll_y) + event.y)
+        """A click moves the cursor to a row; a click on the row already under it opens it."""
+        index = round(self.scroll_y) + event.y
+        if self.pager is not None and index == self.cursor and 0 <= index < len(self.pager):
+            self.action_open()
+            return
+        self._move(index)
 
     # -- drawing -------------------------------------------------------------------------
 
