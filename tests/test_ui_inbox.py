@@ -667,3 +667,26 @@ async def test_the_view_tabs_respond_to_clicks(db: Path) -> None:
         await pilot.click("#views", offset=(top.index("Replies"), 0))
         await pilot.pause()
         assert app.screen.filter.view == "replies"
+
+
+async def test_select_all_in_the_view_and_range_select(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("asterisk")
+        await pilot.pause()
+        assert "✓ 4 selected" in screen_text(app)
+        await pilot.press("e")  # archive all four
+        await pilot.pause()
+        assert rows(app) == [] and "Archived 4" in screen_text(app)
+        await pilot.press("z", "asterisk", "asterisk")  # undo; all, then none
+        await pilot.pause()
+        assert len(rows(app)) == 4 and "selected" not in screen_text(app)
+        await pilot.press("j", "J", "J")  # gavin to erin, by range
+        await pilot.pause()
+        assert "✓ 3 selected" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        for sender in ("gavin@hooli.com", "mallory@spam.example", "erin@globex.com"):
+            assert conversation(db, sender)["category"] == "not_interested"
+        assert conversation(db, "carol@prospect.io")["category"] == "interested"

@@ -109,7 +109,7 @@ async def test_help_lists_keys_with_their_ids_and_remaps(db: Path) -> None:
         text = screen_text(app)
         assert "interested" in text and "do_not_contact" in text
         assert any(line.split()[:2] == ["│", "E"] and "archive" in line for line in text.splitlines())
-        await pilot.press(*"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj")
+        await pilot.press(*"j" * 70)
         await pilot.pause()
         assert "Command palette" in screen_text(app)  # the last section, below the fold
         await pilot.press("escape")

@@ -125,6 +125,11 @@ class InboxMixin:
         where, params = self._where(f)
         return self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0]
 
+    def conversation_ids(self, f: InboxFilter) -> list[int]:
+        """Every conversation the filter lists (select all in a view)."""
+        where, params = self._where(f)
+        return [r[0] for r in self.db.conn.execute(f"SELECT c.id FROM conversations c WHERE {where}", params)]
+
     def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[dict[str, Any]]:
         """A page by position (for jumps: top, bottom, a scrollbar drag)."""
         where, params = self._where(f)

@@ -61,6 +61,9 @@ class InboxList(ScrollView, can_focus=True):
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="page_up"),
         Binding("enter", "open", "Open", show=False, id="open"),
         Binding("x", "select", "Select", show=False, id="select"),
+        Binding("J,shift+down", "extend(1)", "Select down", show=False, id="select_down"),
+        Binding("K,shift+up", "extend(-1)", "Select up", show=False, id="select_up"),
+        Binding("asterisk", "select_all", "Select all in view", show=False, id="select_all"),
         Binding("t", "jump_new", "Newest (new above)", show=False, id="jump_new"),
     ]
 
@@ -230,6 +233,26 @@ class InboxList(ScrollView, can_focus=True):
         self.post_message(self.SelectionChanged())
         self.refresh()
         self._move(self.cursor + 1)
+
+    def action_extend(self, step: int) -> None:
+        """Range select: mark the row under the cursor and the one it moves to."""
+        if self.current_id is None:
+            return
+        self.selected.add(self.current_id)
+        self._move(self.cursor + step)
+        if self.current_id is not None:
+            self.selected.add(self.current_id)
+        self.post_message(self.SelectionChanged())
+        self.refresh()
+
+    def action_select_all(self) -> None:
+        """Every conversation of the view and its filters; again: none."""
+        if self.pager is None:
+            return
+        everything = set(self.pager.store.conversation_ids(self.pager.filter))
+        self.selected = set() if everything and everything <= self.selected else everything
+        self.post_message(self.SelectionChanged())
+        self.refresh()
 
     def on_click(self, event: events.Click) -> None:
         """A click moves the cursor to a row; a click on the row already under it opens it."""
