@@ -20,18 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import fcntl
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app import paths
 from app.config import Account, Config, GeneralConfig
-from app.errors import EngineLocked
+from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.followups import FollowupClock, FollowupPolicy
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool, StoreThread
@@ -82,62 +78,6 @@ def small_tls_buffers(size: int = 16 * 1024) -> None:
     import asyncio.sslproto
     if asyncio.sslproto.SSLProtocol.max_size > size:
         asyncio.sslproto.SSLProtocol.max_size = size
-
-
-# -- the single-engine lock ----------------------------------------------------------------
-
-class EngineLock:
-    """``flock`` on a file beside the database: the kernel frees it when the process dies, so a
-    crashed engine never leaves a stale lock. The file says who holds it."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.path = paths.lock_path_for(Path(db_path))
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            holder = _read_holder(self.path)
-            raise EngineLocked(f"another engine runs on {self.path.with_suffix('')} ({holder})",
-                               "stop it first, or attach to it: replydesk (the inbox) uses it") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
-def _read_holder(path: Path) -> str:
-    try:
-        return path.read_text().strip() or "holder unknown"
-    except OSError:
-        return "holder unknown"
-
-
-def engine_lock_holder(db_path: Path | str) -> str | None:
-    """Who holds the engine lock of ``db_path`` (``"pid 123 on host"``), or None if nobody does."""
-    path = paths.lock_path_for(Path(db_path))
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _read_holder(path)
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
 
 
 # -- logging -------------------------------------------------------------------------------

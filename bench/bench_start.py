@@ -12,6 +12,7 @@ on both alike. Each checkout has its own cache dir and gets one unmeasured run f
 second command). With the TUI (needs pexpect, from the test extras): ``replydesk sync`` is started
 on the store and the time from starting ``replydesk`` in a terminal to the first frame showing
 rows is measured the same way. Python's own start (``python3 -c pass``) is printed as the floor.
+Bytecode is written as on a user's machine (PYTHONDONTWRITEBYTECODE is cleared for the commands).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class Checkout:
         self.env = {**os.environ, "PYTHONPATH": str(root), "XDG_CACHE_HOME": str(self.dir / "cache"),
                     "REPLYDESK_BENCH_PASSWORD": "x", "TEXTUAL_ANIMATIONS": "none"}
         self.env.pop("REPLYDESK_CONFIG", None)
+        # as on a user's machine: the first run leaves bytecode, later runs load it (this
+        # environment may set PYTHONDONTWRITEBYTECODE, which makes every start compile all of app/)
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def prepare(self, size: int) -> None:
         t = time.perf_counter()

@@ -72,3 +72,15 @@ def test_a_quick_command_loads_only_what_it_needs(tmp_path, argv):
         assert "list" in out and "export" in out
     elif argv[0] == "accounts":
         assert out.startswith("box ") and "password" in out
+
+
+def test_the_inbox_attached_to_a_running_engine_does_not_load_the_engine():
+    """`replydesk` next to a running `replydesk sync` only reads the store: the engine, the
+    protocol libraries and the classifier are left out (they load when it runs the engine itself)."""
+    code = ("import sys, json, app.commands.tui, app.ui\n"
+            "heavy = ('app.engine', 'app.imap', 'app.smtp', 'aioimaplib', 'aiosmtplib', 'msal', 'google', "
+            "'app.mail.classify', 'sqlite_utils', 'numpy', 'pydantic')\n"
+            "print(json.dumps(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy))))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []

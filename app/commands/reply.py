@@ -17,7 +17,7 @@ from typing import Any
 
 from app.commands.common import open_config_and_store
 from app.config import Config
-from app.engine import engine_lock_holder
+from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
 from app.mail import Address, parse

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from app.commands.common import load
-from app.engine import Engine, engine_lock_holder
+from app.engine_lock import engine_lock_holder
 from app.ui import ReplydeskApp
 
 
@@ -17,6 +17,11 @@ def run(args: argparse.Namespace) -> int:
     config = load(args)
     database = config.database
     attached = engine_lock_holder(database) is not None
-    engine = None if attached else Engine(config, database)
+    engine = None
+    if not attached:
+        # attached to a running `replydesk sync`, the inbox never loads the engine (its protocol
+        # libraries, the classifier): it starts sooner
+        from app.engine import Engine
+        engine = Engine(config, database)
     app = ReplydeskApp(database, config, engine=engine, attached=attached, tz=config.general.tz())
     return app.run() or 0

@@ -21,7 +21,7 @@ from textual.widgets import Label, Static
 
 from app import config_file
 from app.config import Config, load_config
-from app.engine import engine_lock_holder
+from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError
 from app.mail.noise import TagProposal
 from app.noise import noise_context
