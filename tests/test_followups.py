@@ -385,7 +385,7 @@ async def test_a_conversation_that_comes_back_is_announced(tmp_path):
             other.close()
         # in the status bar's line, not a pop-up over the list
         assert await ui_until(pilot, lambda: "⏰ Gavin Belson: snooze ended" in screen_text(app))
-        assert _listed(app, InboxList)[0] == "gavin@hooli.com"
+        assert await ui_until(pilot, lambda: _listed(app, InboxList)[0] == "gavin@hooli.com")
 
 
 async def test_the_reply_to_someone_back_from_out_of_office_starts_with_its_template(tmp_path):

@@ -14,7 +14,7 @@ from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
-from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, until
+from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, sent, until
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ async def test_open_thread_shows_our_mail_their_reply_and_why(db: Path, size: tu
         await pilot.pause()
         assert isinstance(app.screen, ConversationScreen)
         text = screen_text(app)
-        assert "Hi Carol, would a demo help your team?" in text  # ours, from Sent
-        assert "You <ana@acme.io>" in text
+        assert "▶ You · Sat 21 Nov 2026 15:00 · Hi Carol, would a demo help your team?" in text  # ours, folded
+        assert "You <ana@acme.io>" not in text
         assert "Yes, let's talk next week. Tuesday works." in text
         assert "Carol Diaz <carol@prospect.io>" in text
         await pilot.press("G")
@@ -398,3 +398,32 @@ async def test_the_palette_offers_triage_and_export_not_maximize_or_screenshot(d
     [exported] = await asyncio.to_thread(lambda: list(tmp_path.glob("replydesk-leads-*.csv")))
     text = await asyncio.to_thread(exported.read_text)
     assert "carol@prospect.io" in text and "meeting" in text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_a_long_thread_opens_at_the_newest_reply_with_its_body(db: Path, size: tuple[int, int]) -> None:
+    store = Store(db)
+    turns = []
+    for n in range(6):  # six rounds of ours and theirs before the newest reply
+        at = NOW - (20 - 2 * n) * 3600
+        turns.append(sent(10 + n, message(f"<o{n}@acme.io>", "Re: Quick question about Acme", "ana@acme.io",
+                                          name="Ana Reyes", to="carol@prospect.io", in_reply_to="<out1@acme.io>",
+                                          new_text=f"Our turn {n}\n" + "more words\n" * 6, at=at)))
+    store.add_messages("ana", turns)
+    store.add_messages("ana", [inbound(20, message("<r9@prospect.io>", "Re: Quick question about Acme",
+                                                   "carol@prospect.io", name="Carol Diaz", in_reply_to="<out1@acme.io>",
+                                                   new_text="Newest: Thursday 3pm then.", at=NOW - 600),
+                                       "reply", "meeting")])
+    store.close()
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen)
+        text = screen_text(app)
+        assert "Newest: Thursday 3pm then." in text and "Carol Diaz <carol@prospect.io>" in text
+        assert "more words" not in text  # the older turns are folded
+        await pilot.press("g")
+        await pilot.pause()
+        assert "▶ You · " in screen_text(app) and "Our turn 0" in screen_text(app)

@@ -69,3 +69,10 @@ def test_inbox_markers(snap_compare, db: Path, theme: str, size: tuple[int, int]
     from tests.test_ui_inbox import marked_store
     marked_store(db)
     assert snap_compare(make_app(db, theme), press=["x"], terminal_size=size)
+
+
+@pytest.mark.parametrize("theme", ["replydesk-dark", "replydesk-light", "replydesk-contrast"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+def test_conversation_opens_at_newest(snap_compare, db: Path, theme: str, size: tuple[int, int]) -> None:
+    """The thread opened at the newest reply, the cold email folded above it."""
+    assert snap_compare(make_app(db, theme), press=["enter"], terminal_size=size)

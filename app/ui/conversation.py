@@ -79,11 +79,18 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         unsent = self.store.outbox_for(self.conversation_id, UNSENT_STATES)
         ids = [m["id"] for m in messages] + [(o["id"], o["state"], o["last_error"]) for o in unsent]
         if ids != self._shown:
+            first_time = not self._shown
             self._shown = ids
             thread = self.query_one("#thread", VerticalScroll)
             thread.remove_children()
-            thread.mount_all([*(self._message_block(m) for m in messages),
-                              *(unsent_reply_block(o) for o in unsent)])
+            # the thread opens at the newest reply: what came before it (the cold email, older
+            # turns) is folded above, one line each, and the newest is at the top of the screen
+            newest = max((i for i, m in enumerate(messages) if m["direction"] == "in"), default=0)
+            blocks = [self._folded(m) if i < newest else self._message_block(m) for i, m in enumerate(messages)]
+            thread.mount_all([*blocks, *(unsent_reply_block(o) for o in unsent)])
+            if first_time and blocks:
+                target = blocks[min(newest, len(blocks) - 1)]
+                self.call_after_refresh(self._open_at, target)
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
 
     def _show_title(self, conv: dict[str, Any]) -> None:
@@ -137,6 +144,21 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if notes.plain:
             parts.append(Static(notes, classes="msg-notes"))
         return Vertical(*parts, classes="message outbound" if outbound else "message inbound")
+
+    def _open_at(self, target: Vertical | Collapsible) -> None:
+        """The newest reply with its body on screen: the folded lines above stay in sight when
+        it fits below them, else it starts at the top."""
+        thread = self.query_one("#thread", VerticalScroll)
+        if target.virtual_region.bottom > thread.scrollable_content_region.height:
+            thread.scroll_to_widget(target, top=True, animate=False)
+
+    def _folded(self, m: dict[str, Any]) -> Collapsible:
+        """An earlier message as one line (who, when, its first words); f or a click unfolds it."""
+        outbound = m["direction"] == "out"
+        who = "You" if outbound else sender_label(m["from_name"], m["from_addr"])
+        first = line((m["new_text"] or m["body_text"] or "").strip().split("\n", 1)[0])[:60]
+        title = f"{who} · {long_time(m['sent_at'] or m['received_at'], self.app.tz)} · {first}"  # type: ignore[attr-defined]
+        return Collapsible(self._message_block(m), title=title, collapsed=True, classes="earlier")
 
     def _notes(self, m: dict[str, Any]) -> Text:
         notes = Text()
