@@ -404,8 +404,8 @@ async def test_the_palette_offers_triage_and_export_not_maximize_or_screenshot(d
 async def test_a_long_thread_opens_at_the_newest_reply_with_its_body(db: Path, size: tuple[int, int]) -> None:
     store = Store(db)
     turns = []
-    for n in range(6):  # six rounds of ours and theirs before the newest reply
-        at = NOW - (20 - 2 * n) * 3600
+    for n in range(14):  # fourteen rounds of ours and theirs before the newest reply: more than a screen
+        at = NOW - (40 - 2 * n) * 3600
         turns.append(sent(10 + n, message(f"<o{n}@acme.io>", "Re: Quick question about Acme", "ana@acme.io",
                                           name="Ana Reyes", to="carol@prospect.io", in_reply_to="<out1@acme.io>",
                                           new_text=f"Our turn {n}\n" + "more words\n" * 6, at=at)))

@@ -38,6 +38,15 @@ def _addresses(values: list[str]) -> str:
     return ", ".join(line(v) for v in values)
 
 
+class EarlierMessage(Collapsible):
+    """A message before the newest reply, folded to its title line; built when unfolded."""
+
+    def __init__(self, row: dict[str, Any], *, title: str) -> None:
+        super().__init__(Static(""), title=title, collapsed=True, classes="earlier")
+        self.row = row
+        self.built = False
+
+
 class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -87,10 +96,14 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             # turns) is folded above, one line each, and the newest is at the top of the screen
             newest = max((i for i, m in enumerate(messages) if m["direction"] == "in"), default=0)
             blocks = [self._folded(m) if i < newest else self._message_block(m) for i, m in enumerate(messages)]
-            thread.mount_all([*blocks, *(unsent_reply_block(o) for o in unsent)])
+            mounted = thread.mount_all([*blocks, *(unsent_reply_block(o) for o in unsent)])
             if first_time and blocks:
                 target = blocks[min(newest, len(blocks) - 1)]
-                self.call_after_refresh(self._open_at, target)
+
+                async def open_at() -> None:
+                    await mounted  # laid out once mounted: then its place in the thread is known
+                    self.call_after_refresh(self._open_at, target)
+                self.call_later(open_at)
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
 
     def _show_title(self, conv: dict[str, Any]) -> None:
@@ -158,7 +171,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         who = "You" if outbound else sender_label(m["from_name"], m["from_addr"])
         first = line((m["new_text"] or m["body_text"] or "").strip().split("\n", 1)[0])[:60]
         title = f"{who} · {long_time(m['sent_at'] or m['received_at'], self.app.tz)} · {first}"  # type: ignore[attr-defined]
-        return Collapsible(self._message_block(m), title=title, collapsed=True, classes="earlier")
+        return EarlierMessage(m, title=title)
 
     def _notes(self, m: dict[str, Any]) -> Text:
         notes = Text()
@@ -204,6 +217,15 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         thread = self.query_one("#thread", VerticalScroll)
         {"down": thread.scroll_down, "up": thread.scroll_up, "home": thread.scroll_home,
          "end": thread.scroll_end}[where](animate=False)
+
+    def on_collapsible_expanded(self, event: Collapsible.Expanded) -> None:
+        """An earlier message is built when it is first unfolded: a long thread opens at once."""
+        fold = event.collapsible
+        if isinstance(fold, EarlierMessage) and not fold.built:
+            fold.built = True
+            contents = fold.query_one(Collapsible.Contents)
+            contents.remove_children()
+            contents.mount(self._message_block(fold.row))
 
     def action_fold(self) -> None:
         folds = list(self.query(Collapsible))
