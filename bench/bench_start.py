@@ -12,7 +12,8 @@ on both alike. Each checkout has its own cache dir and gets one unmeasured run f
 second command). With the TUI (needs pexpect, from the test extras): ``replydesk sync`` is started
 on the store and the time from starting ``replydesk`` in a terminal to the first frame showing
 rows is measured the same way. Python's own start (``python3 -c pass``) is printed as the floor.
-Bytecode is written as on a user's machine (PYTHONDONTWRITEBYTECODE is cleared for the commands).
+With ``--demo``: scripts/demo's install step on a checkout installed already, and ``replydesk demo``
+from start to its first frame with rows (medians of 3). Bytecode is written as on a user's machine (PYTHONDONTWRITEBYTECODE is cleared for the commands).
 """
 
 from __future__ import annotations
@@ -102,6 +103,18 @@ class Checkout:
             raise SystemExit(f"{self.name}: replydesk sync exited with {engine.returncode}")
         return engine
 
+    def demo_first_rows(self) -> float:
+        """``replydesk demo`` from process start to its first frame with a seeded reply."""
+        import pexpect
+        t = time.perf_counter()
+        child = pexpect.spawn(sys.executable, ["-m", "app", "demo"], cwd=str(self.root), env=self.env,
+                              dimensions=(40, 160), timeout=120)
+        try:
+            child.expect("Dana Whitfield")
+            return time.perf_counter() - t
+        finally:
+            child.terminate(force=True)
+
     def tui_first_rows(self) -> float:
         import pexpect
         t = time.perf_counter()
@@ -112,6 +125,33 @@ class Checkout:
             return time.perf_counter() - t
         finally:
             child.terminate(force=True)
+
+
+def install_step(checkouts: list[Checkout], work: Path, runs: int) -> dict[str, list[float]]:
+    """What scripts/demo does before the demo on a checkout installed already. The base runs
+    `pip install -e .` every time: timed in a virtual environment on the system's packages (the
+    dependencies are there, as on a second start), so the machine's own install is left alone.
+    This checkout asks scripts/install_state.py, which finds the install current."""
+    out: dict[str, list[float]] = {}
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    for c in checkouts:
+        if (c.root / "scripts/install_state.py").exists():
+            subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            "-e", str(c.root)], check=True, capture_output=True)
+            subprocess.run([str(venv / "bin/python"), "scripts/install_state.py", "record", "demo"], cwd=c.root,
+                           check=True)
+            argv = [str(venv / "bin/python"), "scripts/install_state.py", "check", "demo"]
+            n = runs
+        else:
+            argv = [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", "."]
+            subprocess.run(argv, cwd=c.root, check=True, capture_output=True)  # the first install
+            n = 2
+        for _ in range(n):
+            t = time.perf_counter()
+            subprocess.run(argv, cwd=c.root, check=True, capture_output=True)
+            out.setdefault(c.name, []).append(time.perf_counter() - t)
+    return out
 
 
 def ms(values: list[float]) -> str:
@@ -125,6 +165,8 @@ def main() -> None:
     ap.add_argument("--base", default="a1d443d", help="the commit to compare with (default: a1d443d)")
     ap.add_argument("--no-base", action="store_true", help="measure this checkout only")
     ap.add_argument("--no-tui", action="store_true", help="skip the TUI's first frame")
+    ap.add_argument("--demo", action="store_true",
+                    help="also scripts/demo's install step and `replydesk demo` to its first rows (slow)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="replydesk-bench-start-"))
@@ -167,6 +209,16 @@ def main() -> None:
                 for e in engines:
                     e.terminate()
                     e.wait(30)
+
+        if args.demo:
+            for c in checkouts:
+                c.demo_first_rows()
+            for _ in range(3):
+                for c in checkouts:
+                    times.setdefault((c.name, "demo: `replydesk demo` to its first rows"), []).append(
+                        c.demo_first_rows())
+            for name, values in install_step(checkouts, work, args.runs).items():
+                times[(name, "demo: scripts/demo's install step, installed already")] = values
 
         names = [c.name for c in checkouts]
         width = max(len(label) for _, label in times) + 2
