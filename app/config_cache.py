@@ -77,5 +77,18 @@ def write(path: Path, raw: bytes, config: Config) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        _prune(entry.parent)
     except (OSError, pickle.PicklingError):
         pass
+
+
+def _prune(directory: Path, max_age: float = 30 * 86400) -> None:
+    """Entries of configs not read for a month (a demo's temporary config) go; a write is rare."""
+    import time
+    now = time.time()
+    for old in directory.glob("*.pickle"):
+        try:
+            if now - old.stat().st_atime > max_age and now - old.stat().st_mtime > max_age:
+                old.unlink()
+        except OSError:
+            pass
