@@ -39,7 +39,7 @@ async def test_open_thread_shows_our_mail_their_reply_and_why(db: Path, size: tu
         await pilot.pause()
         text = screen_text(app)
         assert "Why interested: asks to talk; proposes a day" in text
-        assert "requirements.pdf (46.9 KB)" in text
+        assert "requirements.pdf (PDF, 46.9 KB)" in text
         assert "quoted history, 2 lines" in text
         assert "> Hi Carol" not in text  # folded
         await pilot.press("f", "G")

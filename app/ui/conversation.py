@@ -34,6 +34,16 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def _kind(content_type: object) -> str:
+    """A content type in a word: "PDF, ", "calendar invitation, "; nothing when unknown."""
+    value = line(content_type).lower()
+    if not value or value == "application/octet-stream":
+        return ""
+    if value == "text/calendar":
+        return "calendar invitation, "
+    return value.split("/", 1)[-1].upper()[:12] + ", "
+
+
 def _addresses(values: list[str]) -> str:
     return ", ".join(line(v) for v in values)
 
@@ -192,8 +202,8 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if m["referral"]:
             notes.append(("\n" if notes.plain else "") + f"Points to {line(m['referral'])}")
         if m["attachments"]:
-            names = ", ".join(f"{line(a.get('filename')) or '(unnamed)'} ({_size(a.get('size') or 0)})"
-                              for a in m["attachments"])
+            names = ", ".join(f"{line(a.get('filename')) or '(unnamed)'} ({_kind(a.get('content_type'))}"
+                              f"{_size(a.get('size') or 0)})" for a in m["attachments"])
             notes.append(("\n" if notes.plain else "") + "Attachments: ", style="bold")
             notes.append(names)
         return notes
