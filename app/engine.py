@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -82,10 +83,22 @@ def small_tls_buffers(size: int = 16 * 1024) -> None:
 
 # -- logging -------------------------------------------------------------------------------
 
+class QuietFileHandler(logging.FileHandler):
+    """A log file that never gets in the way: when a line cannot be written (the disk is full)
+    it is dropped, without the traceback on stderr the standard handler prints for each one."""
+
+    dropped = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        self.dropped += 1
+
+
 def log_to_file(path: Path) -> logging.Handler:
-    """Engine log lines (one per state change) into ``path``; returns the handler to remove later."""
+    """Engine log lines (one per state change) into ``path``, created 0600 like the database;
+    returns the handler to remove later."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    handler = QuietFileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     root = logging.getLogger("app")
     root.addHandler(handler)
@@ -148,6 +161,7 @@ class Engine:
         try:
             self._log_handler = log_to_file(self.config.log_file)
             self._db = StoreThread(self.store_path)
+            self._db.status.ready()
             self._parser = ParsePool()
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))

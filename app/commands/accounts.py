@@ -19,6 +19,7 @@ from app.commands.accounts_csv import read_accounts
 from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError
 from app.store import Store
+from app.store.health import read_store_health
 from app.store.stats import bounce_warnings
 
 DAY = 86400.0
@@ -229,6 +230,10 @@ def _list(config: Config, as_json: bool) -> int:
         stats = store.account_stats(now - DAY, now - 7 * DAY, threads=False)
     finally:
         store.close()
+    store_health = read_store_health(config.database)
+    store_problem = store_health.problem if store_health is not None else None
+    if store_problem and not as_json:
+        print(f"database: {store_problem} — {store_health.fix}" if store_health else "", file=sys.stderr)
     for acc in config.accounts:
         row = health.get(acc.id) or {}
         state = "disabled" if not acc.enabled else row.get("state", "new")
@@ -236,6 +241,8 @@ def _list(config: Config, as_json: bool) -> int:
                 "state": state, "last_error": row.get("last_error"), "hint": row.get("hint"),
                 "last_push": row.get("last_push"), "arrival_latency": row.get("arrival_latency"),
                 "arrival_via": row.get("arrival_via")}
+        if store_problem:
+            item["store_problem"] = store_problem
         st = stats.get(acc.id, {})
         sent, bounces = st.get("sent_7d", 0), st.get("bounces_7d", 0)
         warning = "; ".join(bounce_warnings(st, config.general.bounce_rate_warning)) or None

@@ -13,6 +13,7 @@ from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
 from app.mail.learn import examples_from
 from app.store import IncomingMessage, Store
+from app.store.health import StoreStatusFile
 from app.store.triage import keyword_label
 
 T = TypeVar("T")
@@ -25,6 +26,8 @@ class StoreThread:
         self.path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-store")
         self._store: Store | None = None
+        self.status = StoreStatusFile(path)
+        """Says "disk full" (and the like) where the store itself cannot be written."""
 
     def _get(self) -> Store:
         if self._store is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +25,7 @@ from app.imap.ops import OpsRunner
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.sync import FolderSync
 from app.mail import NoiseContext
+from app.store.health import store_problem_text
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,13 @@ class AccountWatcher:
             log.info("%s: %s after %s%s", acct, state, error, f" ({hint})" if hint else "")
         else:
             log.info("%s: %s", acct, state)
-        await self.db.call(lambda s: s.set_account_state(acct, state, error=error, hint=hint))
+        try:
+            await self.db.call(lambda s: s.set_account_state(acct, state, error=error, hint=hint))
+        except sqlite3.Error as exc:
+            # the database cannot take even this row: say it beside the store, keep watching
+            self.db.status.failed(exc)
+        else:
+            self.db.status.recovered()  # it took a write: the disk has room again
         if self.on_state is not None:
             self.on_state(acct, state)
 
@@ -107,6 +115,12 @@ class AccountWatcher:
             except (AccountConfigError, SecretError) as exc:
                 await self._set_state("config_error", exc.message, exc.hint)
                 return
+            except sqlite3.Error as exc:
+                # a full disk, an I/O error: nothing is lost (a folder's UID mark moves only with
+                # its rows), the mail waits on the server; back off and try again by ourselves
+                self.db.status.failed(exc)
+                what, fix = store_problem_text(exc)
+                await self._retry_later(exc, state="store_error", text=what, hint=fix)
             except (ReplydeskError, ImapNo, OSError, TimeoutError) as exc:
                 await self._retry_later(exc)
             except asyncio.CancelledError:
@@ -119,10 +133,13 @@ class AccountWatcher:
                 if conn is not None:
                     await conn.close()
 
-    async def _retry_later(self, exc: BaseException) -> None:
+    async def _retry_later(self, exc: BaseException, *, state: str = "backoff", text: str | None = None,
+                           hint: str | None = None) -> None:
         delay = self.backoff.next()
-        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        await self._set_state("backoff", f"{type(exc).__name__}: {text}"[:500], f"retrying in {delay:.0f} s")
+        if text is None:
+            text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            text = f"{type(exc).__name__}: {text}"
+        await self._set_state(state, text[:500], f"{hint + '; ' if hint else ''}retrying in {delay:.0f} s")
         await asyncio.sleep(delay)
 
     async def _session(self, conn: ImapConnection) -> None:

@@ -3,6 +3,7 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
 from app.store.followups import woke_text
+from app.store.health import StoreHealth, read_store_health, status_path
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
@@ -88,6 +90,8 @@ class ReplydeskApp(App[int]):
         self._version = self.store.data_version()
         self._last_message_id = self.store.newest_message_id()
         self._woke_mark = self.store.woken_after(0)[0]
+        self.store_health: StoreHealth | None = None
+        self._store_health_mtime: float | None = None
         self._next_poll = 0.0
         self.reload_cost = 0.0
         accounts = self.store.accounts()
@@ -111,6 +115,8 @@ class ReplydeskApp(App[int]):
         if self.warmup.progress is not None:
             done, total = self.warmup.progress
             note += f"  │ applying warmup tags {done:,}/{total:,}"
+        if self.store_health is not None and self.store_health.problem:
+            note += f"  │ {self.store_health.problem}"
         return note
 
     # -- the theme picked in the palette is kept ----------------------------------------
@@ -194,6 +200,10 @@ class ReplydeskApp(App[int]):
         now = time.monotonic()
         if now < self._next_poll:
             return
+        if self._store_health_changed():
+            # the engine cannot write the database (a full disk): the rows cannot say so, its
+            # status file beside the database does
+            self.screen.post_message(StoreChanged())
         version = self.store.data_version()
         if version == self._version:
             return
@@ -242,6 +252,27 @@ class ReplydeskApp(App[int]):
         """The result of a key the user pressed, for a moment in the status bar's line."""
         self.notices.say(text, time.monotonic(), SAY_SECONDS)
         self._show_notice()
+
+    def _store_health_changed(self) -> bool:
+        path = self.store.path
+        if path is None:
+            return False
+        try:
+            mtime = os.stat(status_path(path)).st_mtime
+        except OSError:
+            mtime = None
+        if mtime == self._store_health_mtime:
+            return False
+        self._store_health_mtime = mtime
+        before = self.store_health.problem if self.store_health else None
+        self.store_health = read_store_health(path) if mtime is not None else None
+        return (self.store_health.problem if self.store_health else None) != before
+
+    @property
+    def store_problem(self) -> str | None:
+        """What keeps the engine from writing the database, with its fix, or None."""
+        h = self.store_health
+        return f"{h.problem} — {h.fix}" if h is not None and h.problem else None
 
     def _announce_wakes(self) -> None:
         """Conversations back from a snooze, an out-of-office or a wait with no answer."""

@@ -71,6 +71,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="health-title")
         yield DataTable(id="health-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="health-store")
         yield Static(id="health-detail")
         yield Static(id="health-targets")
         yield StatusBar(id="status")
@@ -186,6 +187,11 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             done, total = summary.fetched, summary.to_fetch
             title.append(f"   first sync: {bar(done, total, 12)} {done:,} of {total:,} messages", style="")
         self.query_one("#health-title", Static).update(title)
+        problem = self.app.store_problem  # type: ignore[attr-defined]
+        store = self.query_one("#health-store", Static)
+        store.display = problem is not None
+        if problem is not None:
+            store.update(Text(f"Database: {problem}", style="bold reverse"))
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
