@@ -102,6 +102,10 @@ async def test_a_label_in_the_ui_reaches_the_platform_once_with_its_status(tmp_p
             await pilot.press("i")
             await until(lambda: [d["state"] for d in store.deliveries_of("sequencer:instantly")] == ["done"],
                         20, "delivered")
+            # a label moves the cursor on to the next conversation: back to Gavin
+            inbox.cursor = next(i for i in range(len(inbox.pager))
+                                if inbox.pager.row(i)["counterpart"] == "gavin@hooli.com")
+            await pilot.pause()
             await pilot.press("d")  # do not contact: a block-list entry
             await until(lambda: all(d["state"] == "done" for d in store.deliveries_of("sequencer:instantly"))
                         and len(store.deliveries_of("sequencer:instantly")) == 3, 20, "blocked")
