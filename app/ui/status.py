@@ -14,7 +14,7 @@ from app.ui.notices import notice_text
 
 LIVE_STATES = {"idle"}
 SYNCING_STATES = {"new", "connecting", "syncing"}
-FAILING_STATES = {"backoff", "auth_failed", "config_error", "reauth_needed"}
+FAILING_STATES = {"backoff", "store_error", "auth_failed", "config_error", "reauth_needed"}
 
 
 @dataclass(frozen=True)
