@@ -394,7 +394,7 @@ async def test_empty_store(tmp_path: Path) -> None:
         await pilot.press("j", "enter", "i", "e", "z", "G")
         await pilot.pause()
         assert isinstance(app.screen, InboxScreen)
-        assert "nothing to undo" in [n.message for n in app._notifications]
+        assert "✓ nothing to undo" in status(app)
 
 
 async def test_command_palette_switches_view(db: Path) -> None:

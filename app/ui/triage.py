@@ -95,7 +95,7 @@ class TriageActions:
     def action_undo(self) -> None:
         action = self.store.undo_last()
         if action is None:
-            self.app.notify("nothing to undo", timeout=2)  # type: ignore[attr-defined]
+            self.app.say("nothing to undo")  # type: ignore[attr-defined]
             return
         self.after_triage(f"undone: {UNDONE.get(action, action)}")
 
