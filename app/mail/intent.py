@@ -64,7 +64,7 @@ _CLAUSE = re.compile(r"[.,;:!?¿¡()\[\]\"]|\s[-\u2013\u2014]\s|\b(?:but|however
 # the "not" is spent on "interested".
 _CLAUSE_NEGATIVE = re.compile(_CLAUSE.pattern + r"|\b(?:and|und|et|y|e|en|i|oraz)\b")
 _WORD_TAIL = re.compile(r"^\w+")
-_WORD_HEAD = re.compile(r"\w+$")
+_WORD_HEAD = re.compile(r"(?<!\w)\w+$")  # one start per word: linear
 _ADDRESS = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}")
 _NAME_PART = re.compile(r"[a-z]{3,30}")
 # How far (characters) a referral cue may stand from the address or the name it goes with.

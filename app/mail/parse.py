@@ -31,7 +31,7 @@ MAX_HTML = 2_000_000
 SNIPPET_LENGTH = 200
 MAX_HEADER_VALUE = 4000
 
-_TAG = re.compile(r"<[^>]{0,2000}>")
+_TAG = re.compile(r"<[^<>]{0,2000}>")  # stops at the next "<": one scan per tag
 _BLANK_RUN = re.compile(r"\n{3,}")
 _EMBEDDED = ("message/rfc822", "message/global")
 
