@@ -458,6 +458,12 @@ def resolve_account(acc: AccountConfig) -> Account:
     )
 
 
+SECRET_ENV_NAMES: set[str] = set()
+"""Every environment variable a loaded config names as holding a secret (``password_env``,
+``key_env``, ``secret_env``): kept out of the environment of every command replydesk runs, so
+one mailbox's ``password_command`` never sees another's password."""
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -467,6 +473,11 @@ class Config:
     templates: dict[str, str] = field(default_factory=dict)
     sequencers: tuple[SequencerConfig, ...] = ()
     webhooks: tuple[WebhookConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [a.password_env for a in self.accounts] + [s.key_env for s in self.sequencers]
+        names += [w.secret_env for w in self.webhooks]
+        SECRET_ENV_NAMES.update(n for n in names if n)
 
     @property
     def database(self) -> Path:

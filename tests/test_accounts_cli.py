@@ -163,8 +163,11 @@ def test_list_shows_health_and_remove_takes_out_one_block(cfg, tmp_path, file_ke
     store.close()
     capsys.readouterr()
     assert run(["accounts", "list", "--config", str(cfg)], monkeypatch) == 0
-    lines = capsys.readouterr().out.splitlines()
+    listed = capsys.readouterr()
+    lines = listed.out.splitlines()
     assert len(lines) == 4
+    # the test keyring is keyrings.alt's plaintext file: the user is told
+    assert "keeps passwords unencrypted on disk" in listed.err and "PlaintextKeyring" in listed.err
     bad = next(line for line in lines if line.startswith("sdr1@send1.io"))
     assert "auth_failed" in bad and "AUTHENTICATIONFAILED" in bad and "check the username" in bad
     assert "new" in next(line for line in lines if line.startswith("sdr0@"))

@@ -87,3 +87,17 @@ def test_xoauth2_string_and_rejection_hints():
     err = rejected(oauth, "imap")
     assert isinstance(err, ReauthNeeded) and isinstance(err, AuthError)
     assert "replydesk accounts auth ana" in str(err)
+
+
+async def test_one_mailboxs_password_never_reaches_anothers_password_command(monkeypatch):
+    leaked = "env-secret-" + "a1b2c3d4e5"
+    SECRETS.add(leaked)
+    monkeypatch.setenv("RD_TEST_MAILBOX_A_PW", leaked)
+    config = parse_config({"accounts": [
+        {"email": "a@acme.io", "provider": "google", "password_env": "RD_TEST_MAILBOX_A_PW"},
+        {"email": "b@acme.io", "provider": "google",
+         # prints "pw" and how many environment lines hold the other mailbox's password
+         "password_command": "printf 'pw%s\\n' \"$(env | grep -c env-secret- || true)\""},
+    ]})
+    assert await get_secret(config.accounts[1]) == "pw0"
+    assert await get_secret(config.accounts[0]) == leaked

@@ -26,7 +26,7 @@ from typing import Literal
 import keyring
 import keyring.errors
 
-from app.config import Account
+from app.config import SECRET_ENV_NAMES, Account
 from app.errors import SecretError
 
 SERVICE = "replydesk"
@@ -51,6 +51,25 @@ def keyring_get(key: str) -> str | None:
         return keyring.get_password(SERVICE, key)
     except keyring.errors.KeyringError as exc:
         raise _keyring_error("read", key, exc) from None
+
+
+KEYRING_WARNING = ("warning: the keyring in use ({name}) keeps passwords unencrypted on disk; install an "
+                   "encrypted one (keyrings.cryptfile, or the desktop's Secret Service) or use password_command")
+
+
+def plaintext_keyring() -> str | None:
+    """The active keyring's name when it keeps secrets unencrypted on disk (keyrings.alt's
+    plaintext file, and the like), else None: the doctor and ``accounts list`` warn about it."""
+    try:
+        backend = keyring.get_keyring()
+    except Exception:
+        return None
+    backends = getattr(backend, "backends", None) or [backend]  # a chainer holds several
+    for b in backends:
+        name = f"{type(b).__module__}.{type(b).__name__}"
+        if "plaintext" in name.lower() or "uncrypted" in name.lower():
+            return name
+    return None
 
 
 def keyring_set(key: str, value: str) -> None:
@@ -138,8 +157,9 @@ def _command_result(account: Account, code: int | None, out: bytes) -> str:
 
 
 def _command_env() -> dict[str, str]:
-    # the command runs in a non-interactive shell; make sure no history file is written either
-    return {**os.environ, "HISTFILE": "/dev/null"}
+    """The command's environment: replydesk's own, without the variables any configured mailbox,
+    platform or webhook keeps a secret in (``app.config.SECRET_ENV_NAMES``)."""
+    return {**{k: v for k, v in os.environ.items() if k not in SECRET_ENV_NAMES}, "HISTFILE": "/dev/null"}
 
 
 async def _from_command(account: Account) -> str:
