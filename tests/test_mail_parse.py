@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from app.mail import classify, normalize_subject, parse, sanitize, thread_key
 from app.mail.quotes import split_reply
 from app.mail.thread import added_subject
@@ -266,3 +268,22 @@ def test_return_date_from_the_subject():
            b"Date: Tue, 3 Mar 2026 10:00:00 +0100\n\nThanks for your message.\n")
     result = classify(parse(raw))
     assert result.category == "out_of_office" and result.ooo_until == date(2026, 3, 16)
+
+
+@pytest.mark.parametrize("header", [
+    b"=?utf-8?q?Ann_=1B=5D0;pwned=07_Smith?= <ann@example.com>",  # OSC title, ';' inside the word
+    b"=?utf-8?q?Ann_=1B]0;pwned=07Smith?= <ann@example.com>",
+    b"=?utf-8?q?Ann_=C2=9D0;pwned=C2=9C_Smith?= <ann@example.com>",  # 8-bit OSC introducer
+    b"Ann \x1b]8;;http://pwned\x1b\\ Smith <ann@example.com>",  # raw OSC 8 hyperlink: ':' inside
+])
+def test_the_payload_of_a_stripped_escape_stays_out_of_the_senders_name(header):
+    message = parse(b"From: " + header + b"\r\nTo: me@example.org\r\nSubject: hi\r\n\r\nhello\r\n")
+    assert message.from_ is not None
+    assert message.from_.email == "ann@example.com"
+    assert "pwned" not in message.from_.name
+    assert message.from_.name.split() == ["Ann", "Smith"]
+
+
+def test_an_encoded_name_with_a_comma_stays_one_address():
+    message = parse(b"From: =?utf-8?q?Smith=2C_Ann?= <ann@example.com>\r\nSubject: hi\r\n\r\nhello\r\n")
+    assert message.from_ is not None and message.from_.name == "Smith, Ann"

@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 from email.utils import getaddresses, parsedate_to_datetime
 
-from app.mail.sanitize import one_line
+from app.mail.sanitize import one_line, sanitize
 from app.mail.types import Address
 
 # Charset names seen in the wild that Python does not know, or knows under another name.
@@ -150,7 +150,9 @@ def parse_addresses(value: object) -> list[Address]:
     """All addresses in an address-list header; malformed entries are skipped."""
     if value is None:
         return []
-    raw = _from_surrogates(str(value))
+    raw = sanitize(_from_surrogates(str(value)))
+    if "=?" in raw:
+        raw = _ENCODED_WORD.sub(_clean_word, raw)
     try:
         pairs = getaddresses([raw])
     except Exception:
@@ -163,6 +165,16 @@ def parse_addresses(value: object) -> list[Address]:
         name = decode_header(name).strip("\"' ")
         out.append(Address(name=name if name != addr else "", email=addr))
     return out
+
+
+def _clean_word(m: re.Match[str]) -> str:
+    """An encoded word as a plain base64 one of its sanitized text. Decoded only after the
+    address list is split, a word that hides an escape sequence ("=1B]0;title=07") would
+    otherwise be split at the ';' of its payload, which then stayed in the sender's name."""
+    text = decode_header(m.group(0))
+    if text == m.group(0):
+        return text  # not decodable: left as it is
+    return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
 
 
 def parse_date(value: object) -> datetime | None:
