@@ -162,3 +162,12 @@ def test_categories_by_the_names_the_inbox_shows(tmp_path):
     leads = cli("--config", str(cfg), "export", "leads", "--category", "interested", "--category", "do not contact")
     assert leads.returncode == 0, leads.stderr
     assert {r["category"] for r in csv.DictReader(io.StringIO(leads.stdout))} <= {"interested", "do not contact"}
+
+
+def test_a_limit_below_one_is_a_one_line_error(tmp_path):
+    cfg = seeded(tmp_path)
+    for limit in ("-1", "0"):
+        proc = cli("--config", str(cfg), "list", "--limit", limit)
+        assert proc.returncode != 0 and proc.stdout == ""
+        assert len(proc.stderr.strip().splitlines()) == 1 and "--limit" in proc.stderr, proc.stderr
+    assert len(cli("--config", str(cfg), "list", "--limit", "2").stdout.splitlines()) == 2

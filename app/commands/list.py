@@ -40,6 +40,9 @@ def _category(text: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"--kind: unknown kind {args.kind!r} (one of {', '.join(KINDS)})")
+    if args.limit is not None and args.limit < 1:
+        # SQLite reads a negative LIMIT as "no limit": -1 would list everything
+        raise UsageError(f"--limit: expected a number of messages of 1 or more, got {args.limit}")
     category = _category(args.category)
     config = load(args)
     if not config.accounts and not Path(config.database).exists():
