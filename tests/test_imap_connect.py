@@ -181,3 +181,25 @@ async def test_connections_per_mailbox_stay_within_its_budget(dovecot, users) ->
     finally:
         for conn in (first, second, third):
             await conn.close()
+
+
+async def test_a_silently_dropped_link_is_probed_by_the_kernel_within_25_seconds(dovecot, users) -> None:
+    """A link that drops packets without a word is noticed without IMAP traffic: every IMAP socket
+    (after STARTTLS too) has keepalive probes after 10 s of silence, every 5 s, 3 of them, and a
+    25 s limit on unacknowledged data. What the kernel was told is what is checked here: this
+    machine has no way to drop packets on loopback for one port."""
+    import socket
+
+    [user] = users(1)
+    for port, security in ((dovecot.imaps_port, "tls"), (dovecot.imap_port, "starttls")):
+        conn = ImapConnection(account(dovecot, user, port=port, security=security, ca_file=dovecot.ca_file))
+        await conn.open()
+        try:
+            sock = conn.proto.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            idle, interval, count = (sock.getsockopt(socket.IPPROTO_TCP, o)
+                                     for o in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT))
+            assert idle + interval * count <= 30
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) <= 30_000
+        finally:
+            await conn.close()

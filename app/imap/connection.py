@@ -26,8 +26,7 @@ from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.folders import Namespace
 from app.imap import responses as r
 from app.imap.protocol import Changes, ImapProtocol, SaslCommand
-from app.imap.tls import set_keepalive
-from app.tls import client_context
+from app.tls import client_context, set_keepalive
 
 COMMAND_TIMEOUT = 60.0
 """Seconds without any data from the server, during a command, before the link counts as dead."""

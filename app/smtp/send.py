@@ -21,7 +21,7 @@ import aiosmtplib
 from app.auth import credentials, invalidate, rejected
 from app.config import Account
 from app.errors import AuthError, SendError
-from app.tls import client_context
+from app.tls import client_context, set_keepalive
 
 CONNECT_TIMEOUT = 30.0
 """Seconds per socket operation; a submission server silent this long is treated as down."""
@@ -121,6 +121,8 @@ async def send_message(account: Account, raw: bytes, recipients: Sequence[str], 
     smtp = _client(account)
     try:
         await smtp.connect()
+        if smtp.transport is not None:
+            set_keepalive(smtp.transport.get_extra_info("socket"))
         await _login(smtp, account)
         await _transaction(smtp, sender, recipients, raw, before_data)
     except (AuthError, SendError):
