@@ -200,6 +200,28 @@ class GeneralConfig(_Strict):
     soft_bounce_days: Annotated[float, Gt(0), Le(365)] = 14
     bounce_rate_warning: Annotated[float, Ge(0), Le(100)] = 3.0
     """Percent of last week's sends that bounced above which a mailbox is flagged (health, accounts list)."""
+    user: str | None = None
+    """Who you are on a shared replydesk: recorded with every label, assignment, snooze, note,
+    suppression and reply, and shown in the status bar; default: your login name."""
+    team: list[str] = field(default_factory=list)
+    """Teammates offered when assigning conversations, beside everyone already seen in the history."""
+
+    def who(self) -> str:
+        """``user``, else the login name."""
+        if self.user:
+            return self.user
+        import getpass
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry and no LOGNAME (a bare container)
+            return "unknown"
+
+    @check
+    def _check_user(self) -> GeneralConfig:
+        for key, name in [("user", self.user), *((f"team[{i}]", n) for i, n in enumerate(self.team))]:
+            if name is not None and not (0 < len(name.strip()) <= 64 and name.isprintable()):
+                raise ValueError(f"{key}: expected a name of 1 to 64 printable characters, got {name!r}")
+        return self
 
     @check
     def _zone(self) -> GeneralConfig:

@@ -38,6 +38,7 @@ from app.noise import noise_context
 from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store
+from app.store.activity import ENGINE_USER
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class Engine:
         path, stop = self.store_path, self._stopping
 
         def run() -> Reapplied:
-            store = Store(path)
+            store = Store(path, ENGINE_USER)
             try:
                 return store.reapply_warmup(lambda account: noise_context(config, account), stop=stop.is_set)
             finally:

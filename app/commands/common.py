@@ -14,4 +14,4 @@ def load(args: argparse.Namespace) -> Config:
 
 def open_config_and_store(args: argparse.Namespace) -> tuple[Config, Store]:
     config = load(args)
-    return config, Store(config.database)
+    return config, Store(config.database, config.general.who())

@@ -1,5 +1,5 @@
-"""``replydesk export``: the suppression list (for the sending platform), the leads (for a CRM) or
-the inbox, as CSV or JSON lines.
+"""``replydesk export``: the suppression list (for the sending platform), the leads (for a CRM),
+the inbox or the team's history (who did what, when), as CSV or JSON lines.
 
 Prospects write the text that lands in these files, and spreadsheets run a cell that starts with
 ``=``, ``+``, ``-`` or ``@`` as a formula: in CSV such a cell is written with a leading ``'``."""
@@ -29,11 +29,27 @@ def _category(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _since(text: str) -> float:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date or time such as 2026-12-01 or 2026-12-01T09:00, got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", choices=("suppressions", "leads", "messages"), nargs="?", default="suppressions",
+    p.add_argument("what", choices=("suppressions", "leads", "messages", "activity"), nargs="?",
+                   default="suppressions",
                    help="suppressions (default): bounced and unsubscribed addresses; leads: one row per "
                         "prospect whose latest reply is interested or meeting (or --category); "
-                        "messages: the inbox")
+                        "messages: the inbox; activity: who labelled, assigned, snoozed, noted, "
+                        "suppressed and replied, and when")
+    p.add_argument("--since", type=_since, metavar="ISO",
+                   help="activity: only from this time on (ISO 8601; UTC unless it names a zone)")
+    p.add_argument("--user", metavar="USER", help="activity: only what this user did")
     p.add_argument("--category", action="append", type=_category, metavar="CATEGORY",
                    help="only these categories (repeat for several), by name ('do not contact') or id: "
                         "for leads and messages")
@@ -52,6 +68,12 @@ def _iso(ts: float | None) -> str:
 def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:
     if args.what == "suppressions":
         return _suppressions(store.suppressions(), args.domains)
+    if args.what == "activity":
+        return ACTIVITY_COLUMNS, [{**r, "at": _iso(r["at"]), "counterpart": _reply_cell(r["counterpart"]),
+                                   "subject": _reply_cell(r["subject"]), "detail": _reply_cell(r["detail"])}
+                                  for r in store.activity_rows(since=args.since, user=args.user)]
+    if args.since is not None or args.user is not None:
+        raise UsageError("--since and --user go with activity only")
     if args.domains:
         raise UsageError("--domains goes with suppressions only")
     account = _account_id(store, args.account)
@@ -68,6 +90,11 @@ def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[st
         rows = [r for r in rows if r["category"] in args.category]
     return cols, [{**r, "date": _iso(r["sent_at"] or r["received_at"])} for r in rows]
 
+
+ACTIVITY_COLUMNS = ["at", "user", "action", "conversation", "counterpart", "subject", "detail", "waited"]
+"""``action``: label, assign, unassign, snooze, unsnooze, note, suppress or reply; ``detail``: the
+label, the assignee, the snooze's end, the suppressed address, the reply's subject (a note's text is
+never exported); ``waited``: a reply's seconds since the prospect's message it answers."""
 
 SUPPRESSION_COLUMNS = ["address", "reason", "bounce_reason", "bounce_type", "count", "first_seen", "last_seen",
                        "mailbox", "detail", "created_at"]

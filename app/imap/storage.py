@@ -13,6 +13,7 @@ from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
 from app.mail.learn import examples_from
 from app.store import IncomingMessage, Store
+from app.store.activity import ENGINE_USER
 from app.store.health import StoreStatusFile
 from app.store.triage import keyword_label
 
@@ -31,7 +32,7 @@ class StoreThread:
 
     def _get(self) -> Store:
         if self._store is None:
-            self._store = Store(self.path)
+            self._store = Store(self.path, ENGINE_USER)
         return self._store
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

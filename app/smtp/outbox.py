@@ -36,6 +36,7 @@ from app.errors import ReplydeskError, SendError
 from app.mail import parse
 from app.smtp.send import send_message
 from app.store import Store
+from app.store.activity import ENGINE_USER
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class OutboxDrainer:
                  backoff: tuple[float, float] = (10.0, 300.0),
                  poll_interval: float = 0.5, concurrency: int = 8) -> None:
         self.config = config
-        self.store = Store(store_path)
+        self.store = Store(store_path, ENGINE_USER)
         self.on_event = on_event
         self.lookup_sent = lookup_sent
         self.backoff = backoff

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.store.activity import ActivityMixin
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
 from app.store.db import Database
 from app.store.events import EventsMixin
@@ -20,14 +21,14 @@ __all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessa
 
 
 class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
-            FollowupMixin, EventsMixin):
+            FollowupMixin, EventsMixin, ActivityMixin):
     """One connection to the database with every query replydesk makes.
 
     Not shared between threads: each thread (and each process) opens its own.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.db = Database(path)
+    def __init__(self, path: Path | str, user: str | None = None) -> None:
+        self.db = Database(path, user)
         self.path = self.db.path
 
     def data_version(self) -> int:
@@ -37,5 +38,5 @@ class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, Ou
         self.db.close()
 
 
-def open_store(path: Path | str) -> Store:
-    return Store(path)
+def open_store(path: Path | str, user: str | None = None) -> Store:
+    return Store(path, user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sqlite3
 import time
@@ -21,7 +22,8 @@ def now() -> float:
 class Database:
     """One SQLite connection with replydesk's settings. Not shared between threads."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, user: str | None = None) -> None:
+        self.user = user or login_name()
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,8 @@ class Database:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA recursive_triggers = ON")
+            # who is acting: the activity triggers (schema V_TEAM) record it with every change
+            conn.create_function("replydesk_user", 0, lambda: self.user)
             if self.path is not None:
                 _set_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -116,6 +120,14 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def login_name() -> str:
+    """The login name: who a terminal is when ``[general] user`` is not set."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME (a bare container)
+        return "unknown"
 
 
 def _set_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:

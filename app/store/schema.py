@@ -387,6 +387,87 @@ V_NOTES_INDEX = """
 CREATE INDEX conversations_noted ON conversations (id) WHERE note != '';
 """
 
+V_TEAM = """
+-- Team triage: who a conversation is assigned to, and who did what (app/store/activity.py).
+-- Triggers write the history in the transaction of the change itself, whoever made it (the UI,
+-- the CLI, the engine, an undo); ``replydesk_user()`` is the acting user, a function every
+-- connection of replydesk registers (app/store/db.py). Notes are private: only that one was
+-- edited or removed is kept, never their text.
+ALTER TABLE conversations ADD COLUMN assigned_to TEXT;
+CREATE INDEX conversations_assigned ON conversations (assigned_to, last_inbound_at DESC, id DESC)
+    WHERE assigned_to IS NOT NULL;
+CREATE TABLE activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0),
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    conversation INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    waited REAL  -- a reply: seconds from the prospect's last message to it
+);
+CREATE INDEX activity_conversation ON activity (conversation, id);
+CREATE INDEX activity_at ON activity (at);
+CREATE INDEX activity_user ON activity (user, at);
+
+CREATE TRIGGER activity_label AFTER UPDATE OF category ON messages
+WHEN new.direction = 'in' AND new.category IS NOT old.category
+     AND (new.category_source = 'user' OR old.category_source = 'user')
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail) VALUES (replydesk_user(), 'label',
+        new.conversation_id, CASE WHEN new.category_source = 'user' THEN new.category
+                                  ELSE 'cleared (' || new.category || ')' END);
+END;
+
+CREATE TRIGGER activity_assign AFTER UPDATE OF assigned_to ON conversations
+WHEN new.assigned_to IS NOT old.assigned_to
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail)
+    VALUES (replydesk_user(), CASE WHEN new.assigned_to IS NULL THEN 'unassign' ELSE 'assign' END, new.id,
+            coalesce(new.assigned_to, old.assigned_to));
+END;
+
+CREATE TRIGGER activity_snooze AFTER UPDATE OF snoozed_until ON conversations
+WHEN new.snoozed_until IS NOT old.snoozed_until
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail)
+    VALUES (replydesk_user(), CASE WHEN new.snoozed_until IS NULL THEN 'unsnooze' ELSE 'snooze' END, new.id,
+            CASE WHEN new.snoozed_until IS NULL THEN coalesce(new.woke_reason, '')
+                 ELSE strftime('%Y-%m-%d %H:%M UTC', new.snoozed_until, 'unixepoch')
+                      || ' (' || coalesce(new.snooze_reason, 'snooze') || ')' END);
+END;
+
+CREATE TRIGGER activity_note AFTER UPDATE OF note ON conversations
+WHEN new.note IS NOT old.note
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail)
+    VALUES (replydesk_user(), 'note', new.id, CASE WHEN new.note = '' THEN 'removed' ELSE 'edited' END);
+END;
+
+CREATE TRIGGER activity_suppression AFTER INSERT ON suppressions
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail)
+    VALUES (replydesk_user(), 'suppress',
+            (SELECT conversation_id FROM messages WHERE id = new.source_message),
+            new.address || ' (' || new.reason || ')');
+END;
+
+CREATE TRIGGER activity_reply AFTER INSERT ON outbox
+WHEN new.state = 'queued'
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail, waited)
+    VALUES (replydesk_user(), 'reply', new.conversation_id, new.subject,
+            new.created_at - (SELECT last_inbound_at FROM conversations WHERE id = new.conversation_id));
+END;
+
+CREATE TRIGGER activity_reply_draft AFTER UPDATE OF state ON outbox
+WHEN old.state = 'draft' AND new.state = 'queued'
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail, waited)
+    VALUES (replydesk_user(), 'reply', new.conversation_id, new.subject,
+            new.updated_at - (SELECT last_inbound_at FROM conversations WHERE id = new.conversation_id));
+END;
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
-                         V_EVENTS, V_NOTES_INDEX]
+                         V_EVENTS, V_NOTES_INDEX, V_TEAM]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -66,9 +66,14 @@ class ReplydeskApp(App[int]):
 
     def __init__(self, store_path: Path | str, config: Config | None = None, *, engine: Any = None,
                  attached: bool = False, clock: Callable[[], float] = time.time, tz: tzinfo | None = None,
-                 poll_interval: float = 0.25) -> None:
+                 poll_interval: float = 0.25, user: str | None = None) -> None:
         super().__init__()
-        self.store = Store(store_path)
+        self.store = Store(store_path, user or (config.general.who() if config is not None else None))
+        self.team = list(config.general.team) if config is not None else []
+        # who you are shows in the status bar once there is a team: a user named in the
+        # config or here, teammates in the config, or someone else already in the history
+        self.show_user = bool(user or self.team or (config is not None and config.general.user)
+                              or len(self.store.known_users()) > 1)
         self.config = config
         self.engine = engine
         self.attached = attached
@@ -112,6 +117,8 @@ class ReplydeskApp(App[int]):
             note = "engine: in-process"
         else:
             note = "engine: replydesk sync" if self.attached else "engine: off"
+        if self.show_user:
+            note = f"you: {self.store.user}  │ {note}"
         if self.warmup.progress is not None:
             done, total = self.warmup.progress
             note += f"  │ applying warmup tags {done:,}/{total:,}"

@@ -1,0 +1,121 @@
+"""Team triage: who a conversation is assigned to, and the history of who did what.
+
+The history (table ``activity``) is written by triggers (schema ``V_TEAM``) with the user of the
+connection that made the change (``Database.user``, from ``[general] user``): a label, an
+assignment, a snooze, a note, a suppression or a reply is recorded whichever part of replydesk
+made it, an undo included.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.store.db import Database
+
+ACTIONS = ("label", "assign", "unassign", "snooze", "unsnooze", "note", "suppress", "reply")
+ENGINE_USER = "replydesk"
+"""Who the engine's own changes (automatic follow-ups, bounces, assignment rules) are recorded as."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: int
+    at: float
+    user: str
+    action: str
+    conversation: int | None
+    detail: str
+    waited: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "user": self.user, "action": self.action,
+                "conversation": self.conversation, "detail": self.detail, "waited": self.waited}
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    user: str
+    counts: dict[str, int]
+    replies: int
+    median_answer: float | None
+    """Median seconds from a prospect's message to this user's reply."""
+
+
+class ActivityMixin:
+    db: Database
+
+    @property
+    def user(self) -> str:
+        return self.db.user
+
+    def set_user(self, user: str) -> None:
+        """Who this connection's changes are recorded as from now on."""
+        self.db.user = user
+
+    def assign(self, conversations: Sequence[int], user: str | None) -> None:
+        """Give conversations to ``user`` (None: unassigned)."""
+        with self.db.tx() as conn:
+            conn.executemany("UPDATE conversations SET assigned_to = ? WHERE id = ?",
+                             [(user or None, c) for c in conversations])
+
+    def assignee(self, conversation: int) -> str | None:
+        row = self.db.conn.execute("SELECT assigned_to FROM conversations WHERE id = ?", (conversation,)).fetchone()
+        return row[0] if row else None
+
+    def known_users(self, team: Iterable[str] = ()) -> list[str]:
+        """The team (from the config), everyone seen in the history or as an assignee, and this user."""
+        seen = {r[0] for r in self.db.conn.execute("SELECT DISTINCT user FROM activity")}
+        seen |= {r[0] for r in self.db.conn.execute(
+            "SELECT DISTINCT assigned_to FROM conversations WHERE assigned_to IS NOT NULL")}
+        seen |= set(team) | {self.user}
+        seen.discard(ENGINE_USER)
+        return sorted(u for u in seen if u)
+
+    def activity(self, *, conversation: int | None = None, since: float | None = None,
+                 user: str | None = None, limit: int | None = None) -> list[Activity]:
+        """History rows, oldest first."""
+        sql = "SELECT id, at, user, action, conversation, detail, waited FROM activity WHERE 1"
+        params: list[Any] = []
+        if conversation is not None:
+            sql += " AND conversation = ?"
+            params.append(conversation)
+        if since is not None:
+            sql += " AND at >= ?"
+            params.append(since)
+        if user is not None:
+            sql += " AND user = ?"
+            params.append(user)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT ?) ORDER BY id"
+            params.append(limit)
+        return [Activity(*r) for r in self.db.conn.execute(sql, params)]
+
+    def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[dict[str, Any]]:
+        """History rows with their conversation's prospect and subject, oldest first (export)."""
+        subjects = {r[0]: (r[1], r[2]) for r in self.db.conn.execute(
+            "SELECT id, counterpart, subject FROM conversations WHERE id IN "
+            "(SELECT DISTINCT conversation FROM activity)")}
+        return [{**a.as_dict(), "counterpart": subjects.get(a.conversation or -1, ("", ""))[0],
+                 "subject": subjects.get(a.conversation or -1, ("", ""))[1]}
+                for a in self.activity(since=since, user=user)]
+
+    def activity_by_user(self, since: float | None = None) -> list[UserActivity]:
+        """Per user: how many of each action, and the median time from a prospect's message to
+        the user's reply (health screen)."""
+        counts: dict[str, dict[str, int]] = {}
+        for user, action, n in self.db.conn.execute(
+                "SELECT user, action, count(*) FROM activity WHERE at >= ? GROUP BY user, action",
+                (since or 0,)):
+            counts.setdefault(user, {})[action] = n
+        waits: dict[str, list[float]] = {}
+        for user, waited in self.db.conn.execute(
+                "SELECT user, waited FROM activity WHERE action = 'reply' AND waited >= 0 AND at >= ?",
+                (since or 0,)):
+            waits.setdefault(user, []).append(waited)
+        return [UserActivity(u, c, c.get("reply", 0),
+                             statistics.median(waits[u]) if waits.get(u) else None)
+                for u, c in sorted(counts.items())]
