@@ -180,3 +180,33 @@ async def test_a_reply_filed_in_junk_is_found_by_the_poll(dovecot, users, make_c
         await asyncio.to_thread(spam_filter_files_it)
         await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
         assert store.list_messages()[0]["subject"] == "Re: landed in spam"
+
+
+async def test_a_recreated_folder_gets_the_label_keywords_back(dovecot, users, deliver, make_config,
+                                                               tmp_path) -> None:
+    """The folder is rebuilt while no engine runs: new UIDVALIDITY, and the messages come back
+    without their keywords. The labels kept here go back on the server as keywords, so another
+    machine sees them again."""
+    [account] = users(1)
+    ids = [deliver(account.email, subject=f"Re: thread {i}", body="Let's talk next week.") for i in range(2)]
+    config_path = make_config(tmp_path, [account], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 2, 30, "first sync")
+        labelled = next(r for r in rows(store) if r["message_id"] == ids[0])
+        store.set_category([labelled["conversation_id"]], "meeting")
+        await until(lambda: "replydesk-meeting" in dovecot.fetch_field(account.email, "flags"), 10,
+                    "label mirrored as a keyword")
+        old = store.folder_state(account.email, "INBOX").uidvalidity
+    # rebuilt without the engine: the keyword is gone and the UIDs are new
+    await asyncio.to_thread(dovecot.doveadm, "flags", "remove", "-u", account.email, "replydesk-meeting",
+                            "mailbox", "INBOX", "ALL")
+    await asyncio.to_thread(dovecot.doveadm, "mailbox", "update", "-u", account.email,
+                            "--uid-validity", str(old + 1000), "INBOX")
+    assert "replydesk-meeting" not in dovecot.fetch_field(account.email, "flags")
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: store.folder_state(account.email, "INBOX").uidvalidity == old + 1000, 30,
+                    "rescan under the new UIDVALIDITY")
+        await until(lambda: "replydesk-meeting" in dovecot.fetch_field(account.email, "flags"), 20,
+                    "the keyword is back on the server")
+        again = next(r for r in rows(store) if r["message_id"] == ids[0])
+        assert (again["category"], again["category_source"]) == ("meeting", "user")

@@ -165,6 +165,7 @@ class AccountWatcher:
             if role in roles:
                 await syncer.sync(roles[role], role, full=True)
         await syncer.sync(inbox, "inbox")
+        await ops.run()  # what the sync itself queued (a label's keyword to put back) goes out now
         await self._synced()
         self.backoff.reset()
         refresh = self.general.idle_refresh_minutes * 60

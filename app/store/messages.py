@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.db import Database, now
-from app.store.triage import WARMUP, keyword_label
+from app.store.triage import KEYWORD_PREFIX, WARMUP, keyword_label
 
 SEARCH_TEXT_CAP = 1000
 LOCAL_COPY_FOLDER = "(sent by replydesk)"
@@ -76,11 +76,24 @@ class MessagesMixin:
                 assert mid is not None
                 new_ids.append(mid)
                 touched.add(self._attach_to_conversation(account, mid, msg))
+                self._restore_label_keyword(account, mid, row, msg.flags)
             for conv in touched:
                 self.refresh_conversation(conv)
             self.suppress_from_classification(new_ids)  # type: ignore[attr-defined]
             self.followups_on_arrival(new_ids)  # type: ignore[attr-defined]
         return new_ids
+
+    def _restore_label_keyword(self, account: str, mid: int, row: dict[str, object],
+                               flags: frozenset[str]) -> None:
+        """A label kept here (by Message-ID) for a message the server now has without its
+        keyword: a folder recreated under a new UIDVALIDITY, a copy restored from a backup. The
+        keyword goes back on the server, so other machines see the label again."""
+        category = row.get("category")
+        if row.get("category_source") != "user" or row.get("direction") != "in" or category == WARMUP:
+            return
+        keyword = KEYWORD_PREFIX + str(category)
+        if keyword.lower() not in {f.lower() for f in flags}:
+            self.queue_op(account, "add_flags", mid, flags=[keyword])  # type: ignore[attr-defined]
 
     def _message_row(self, account: str, msg: IncomingMessage) -> dict[str, object]:
         p, c = msg.parsed, msg.classification
