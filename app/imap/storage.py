@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +61,9 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
             continue
         parsed = parse(item.body)
         if item.size:
+            if item.size > len(item.body) and parsed.attachments:
+                # the fetch stops at MAX_FETCH_BYTES, so the part cut is the last one
+                parsed.attachments[-1] = replace(parsed.attachments[-1], truncated=True)
             parsed.size = item.size
         out.append(IncomingMessage(
             folder=folder, uidvalidity=uidvalidity, uid=item.uid, parsed=parsed,

@@ -20,6 +20,9 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    truncated: bool = False
+    """Cut where the fetch stopped (a message larger than the fetch limit): ``size`` is only what
+    arrived, the attachment itself is larger."""
 
 
 @dataclass

@@ -26,6 +26,12 @@ from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
 
 
+def _attachment_size(a: dict) -> str:
+    size = _size(a.get("size") or 0)
+    # only the start of a message over the fetch limit was downloaded
+    return f"truncated: more than {size}" if a.get("truncated") else size
+
+
 def _size(n: int) -> str:
     if n < 1024:
         return f"{n} B"
@@ -203,7 +209,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             notes.append(("\n" if notes.plain else "") + f"Points to {line(m['referral'])}")
         if m["attachments"]:
             names = ", ".join(f"{line(a.get('filename')) or '(unnamed)'} ({_kind(a.get('content_type'))}"
-                              f"{_size(a.get('size') or 0)})" for a in m["attachments"])
+                              f"{_attachment_size(a)})" for a in m["attachments"])
             notes.append(("\n" if notes.plain else "") + "Attachments: ", style="bold")
             notes.append(names)
         return notes
