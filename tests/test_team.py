@@ -127,3 +127,84 @@ def test_the_cli_acts_as_the_configured_user(tmp_path):
     bad.write_text(f'[general]\ndatabase = "{db}"\nuser = ""\n')
     proc = cli("--config", str(bad), "export", "activity")
     assert proc.returncode != 0 and "user" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- two terminals as two people ---------------------------------------------------------------
+
+def _listed(app) -> list[str]:
+    from app.ui.inbox_list import InboxList
+    inbox = app.screen.query_one(InboxList)
+    return [inbox.pager.row(i)["counterpart"] for i in range(len(inbox.pager))]
+
+
+def _row(app, sender: str) -> dict:
+    from app.ui.inbox_list import InboxList
+    inbox = app.screen.query_one(InboxList)
+    return next(inbox.pager.row(i) for i in range(len(inbox.pager)) if inbox.pager.row(i)["counterpart"] == sender)
+
+
+def _terminal(db, tmp_path, user: str):
+    from datetime import timezone
+
+    from app.config import load_config
+    from app.ui import ReplydeskApp
+    from tests.ui_seed import clock
+    cfg = tmp_path / f"{user}.toml"
+    cfg.write_text(f'[general]\ndatabase = "{db}"\nuser = "{user}"\nteam = ["ana", "sam"]\n')
+    return ReplydeskApp(db, load_config(cfg), clock=clock, tz=timezone.utc, poll_interval=0.05)
+
+
+async def test_an_assignment_reaches_the_teammate_with_mine_unassigned_and_the_history(tmp_path):
+    from textual.widgets import OptionList
+
+    from app.ui.inbox_list import InboxList
+    from app.ui.pickers import PickerScreen
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    db = seed(tmp_path / "rd.db")
+    ana, sam = _terminal(db, tmp_path, "ana"), _terminal(db, tmp_path, "sam")
+    async with ana.run_test(size=(140, 30)) as one, sam.run_test(size=(140, 30)) as two:
+        await one.pause()
+        await two.pause()
+        assert "you: ana" in screen_text(ana) and "you: sam" in screen_text(sam)
+        assert "8 Mine" in screen_text(ana) and "9 Unassigned" in screen_text(ana)
+        inbox = ana.screen.query_one(InboxList)
+        inbox.cursor = _listed(ana).index("carol@prospect.io")
+        await one.pause()
+        await one.press("A")
+        assert await ui_until(one, lambda: isinstance(ana.screen, PickerScreen))
+        picker = ana.screen
+        values = [c.value for c in picker.choices]  # the team, and whoever seeded the store
+        assert {"ana", "sam"} <= set(values) and values[-1] is None
+        picker.query_one(OptionList).highlighted = values.index("sam")
+        await one.press("enter")
+        # the other terminal shows it within a second
+        assert await ui_until(two, lambda: _row(sam, "carol@prospect.io")["assigned_to"] == "sam"
+                              and "@sam · " in screen_text(sam), timeout=1.0)
+        await two.press("8")
+        assert await ui_until(two, lambda: _listed(sam) == ["carol@prospect.io"])
+        await one.press("8")
+        assert await ui_until(one, lambda: _listed(ana) == [])
+        await one.press("9")
+        assert await ui_until(one, lambda: "carol@prospect.io" not in _listed(ana) and _listed(ana))
+        # sam opens it: the thread says whose it is and who did what
+        await two.press("enter")
+        assert await ui_until(two, lambda: "History:" in screen_text(sam))
+        assert "ana assigned to sam" in screen_text(sam) and "@sam" in screen_text(sam)
+    assert [(a.user, a.action, a.detail) for a in Store(db).activity()][-1] == ("ana", "assign", "sam")
+
+
+async def test_the_health_screen_gives_each_person_their_counts_and_answer_time(tmp_path):
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    db = seed(tmp_path / "rd.db")
+    ana, sam = Store(db, "ana"), Store(db, "sam")
+    every_action(ana, sam)
+    app = _terminal(db, tmp_path, "ana")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("h")
+        assert await ui_until(pilot, lambda: "Team this week" in screen_text(app))
+        text = screen_text(app)
+        assert "sam: 1 note, 1 reply, 1 snooze, 1 unsnooze; median answer" in text
+        assert "ana: 1 assign, 2 label, 1 suppress, 1 unassign" in text

@@ -23,11 +23,17 @@ VIEW_CLAUSES = {
     "archived": "c.archived = 1",
     "all": "1",
     "noise": f"c.archived = 0 AND c.kind IN ({NOISE_SQL})",
+    # team triage: replydesk_user() is the connection's user (app/store/db.py)
+    "mine": "c.archived = 0 AND c.assigned_to = replydesk_user()",
+    "unassigned": f"c.archived = 0 AND c.assigned_to IS NULL AND (c.kind = 'reply' OR (c.woke_reason IS NOT NULL "
+                  f"AND coalesce(c.kind, '') NOT IN ({NOISE_SQL}))) AND {AWAKE}",
 }
 """What each view shows: ``replies``, people's replies and whatever came back from a snooze or a
 wait (the default; never noise); ``bounces`` (abuse complaints too) and ``auto``, set aside; ``snoozed``, what is snoozed
 or waits for an answer; ``archived``; ``all``; ``noise``, warmup, internal and bulk mail with the
-reason. Snoozed and waiting conversations are out of the first three until they come back."""
+reason. Snoozed and waiting conversations are out of the first three until they come back.
+``mine``: assigned to this connection's user (snoozed ones too); ``unassigned``: the replies no
+one has taken."""
 VIEWS = tuple(VIEW_CLAUSES)
 
 
@@ -83,7 +89,7 @@ CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_
                         "category", "last_inbound_at", "last_message_at", "message_count",
                         "inbound_count", "unread_count", "archived", "snoozed_until", "snooze_reason",
                         "waiting_since", "woke_reason", "note", "reason", "answered", "ooo_until",
-                        "attachments", "outbox_state")
+                        "attachments", "outbox_state", "assigned_to")
 _COMPUTED = {
     # the latest inbound message's first reason: why a row is noise, shown in the Noise view
     "reason": "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)",

@@ -20,7 +20,7 @@ from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.followup import followup_cue
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
-from app.ui.text import category_label, line, long_time, safe_text, sender_label
+from app.ui.text import category_label, line, long_time, safe_text, sender_label, short_time
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
@@ -30,6 +30,20 @@ def _attachment_size(a: dict) -> str:
     size = _size(a.get("size") or 0)
     # only the start of a message over the fetch limit was downloaded
     return f"truncated: more than {size}" if a.get("truncated") else size
+
+
+HISTORY_LINES = 4
+"""The latest history rows the thread's header shows, newest first (all: `replydesk export activity`)."""
+ACTION_WORDS = {"label": "labelled", "assign": "assigned to", "unassign": "unassigned", "snooze": "snoozed until",
+                "unsnooze": "unsnoozed", "note": "edited the note", "suppress": "suppressed", "reply": "replied"}
+
+
+def _detail(action: str, detail: str) -> str:
+    if action == "label":
+        return category_label(detail) if " " not in detail else detail
+    if action == "reply":
+        return ""
+    return detail
 
 
 def _size(n: int) -> str:
@@ -134,9 +148,18 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         cue = followup_cue(conv, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
         if cue:
             title.append(f"  ·  {cue}", style="bold")
+        if conv["assigned_to"]:
+            title.append(f"  ·  @{line(conv['assigned_to'])}", style="bold")
         if conv["note"]:
             title.append("\nNote: ", style="bold")
             title.append(line(conv["note"]))
+        history = self.store.activity(conversation=self.conversation_id, limit=HISTORY_LINES)
+        if history:
+            title.append("\nHistory: ", style="bold")
+            title.append("  ·  ".join(
+                f"{short_time(a.at, app.clock(), app.tz)} {line(a.user)} {ACTION_WORDS.get(a.action, a.action)}"  # type: ignore[attr-defined]
+                + (f" {line(_detail(a.action, a.detail))}" if a.detail and a.action != "note" else "")
+                for a in reversed(history)))
         for problem in self.store.op_problems_in(self.conversation_id):
             title.append("\nNot on the server: ", style="bold")
             title.append(line(problem))

@@ -74,6 +74,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         yield Static(id="health-store")
         yield Static(id="health-detail")
         yield Static(id="health-targets")
+        yield Static(id="health-team")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -123,7 +124,27 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         self._show_title(accounts)
         self._show_detail()
         self._show_targets(store)
+        self._show_team(store, now)
         self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _show_team(self, store: Any, now: float) -> None:
+        """Once there is a team: what each person did this week, and the median time from a
+        prospect's message to their reply."""
+        widget = self.query_one("#health-team", Static)
+        widget.display = bool(self.app.show_user)  # type: ignore[attr-defined]
+        if not widget.display:
+            return
+        text = Text()
+        text.append("Team this week", style="bold")
+        people = store.activity_by_user(week_start(now))
+        if not people:
+            text.append("\n  nothing done yet")
+        for person in people:
+            done = ", ".join(f"{n} {action}" for action, n in sorted(person.counts.items()))
+            text.append(f"\n  {line(person.user)}: {done}")
+            if person.median_answer is not None:
+                text.append(f"; median answer {seconds(person.median_answer)} after the prospect wrote")
+        widget.update(text)
 
     def _show_targets(self, store: Any) -> None:
         """The sending platforms and webhooks: what waits, what was given up, and the receiver's

@@ -22,13 +22,16 @@ from app.ui.text import CATEGORY_LABELS, category_label, line, mailbox_label
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 
 VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
-               "all": "All", "noise": "Noise", "snoozed": "Snoozed"}
+               "all": "All", "noise": "Noise", "snoozed": "Snoozed", "mine": "Mine", "unassigned": "Unassigned"}
 VIEW_KEYS = {"replies": "1", "bounces": "2", "auto": "3", "archived": "4", "all": "5", "noise": "6",
-             "snoozed": "7"}
+             "snoozed": "7", "mine": "8", "unassigned": "9"}
+TEAM_VIEWS = ("mine", "unassigned")
+"""Shown in the view bar once there is a team (``ReplydeskApp.show_user``); their keys work always."""
 EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "No auto-replies.",
          "archived": "Nothing archived.", "all": "No mail yet.",
          "noise": "No warmup, internal or bulk mail.",
-         "snoozed": "Nothing snoozed or waiting for an answer."}
+         "snoozed": "Nothing snoozed or waiting for an answer.",
+         "mine": "Nothing assigned to you.", "unassigned": "Every reply has someone on it."}
 
 
 COUNTS_INLINE_SECONDS = 0.05
@@ -52,6 +55,8 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("5", "view('all')", "All", show=False, id="view_all"),
         Binding("6", "view('noise')", "Noise", show=False, id="view_noise"),
         Binding("7", "view('snoozed')", "Snoozed", show=False, id="view_snoozed"),
+        Binding("8", "view('mine')", "Mine", show=False, id="view_mine"),
+        Binding("9", "view('unassigned')", "Unassigned", show=False, id="view_unassigned"),
     ]
 
     def __init__(self) -> None:
@@ -129,7 +134,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         path = self.app.store.path  # type: ignore[attr-defined]
 
         def work() -> None:
-            result = count_apart(path, wanted, views)
+            result = count_apart(path, wanted, views, self.app.store.user)  # type: ignore[attr-defined]
             self.app.call_from_thread(self._counted, asked, wanted, *result)
         self.run_worker(work, thread=True, group="counts", exit_on_error=False)
 
@@ -150,7 +155,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
     def _show_counts(self, views: dict[str, int], categories: dict[str, int]) -> None:
         top = Text(no_wrap=True, overflow="ellipsis")
         self._view_spans = []
+        team = self.app.show_user  # type: ignore[attr-defined]
         for view, label in VIEW_LABELS.items():
+            if view in TEAM_VIEWS and not team and view != self.filter.view:
+                continue
             style = "reverse bold" if view == self.filter.view else ""
             start = top.cell_len
             top.append(f" {VIEW_KEYS[view]} {label} {views.get(view, 0):,} ", style=style)
@@ -294,10 +302,10 @@ def count_now(store: Store, wanted: InboxFilter, views: bool) -> tuple[dict[str,
     return view_counts, store.category_counts(wanted), time.monotonic() - started
 
 
-def count_apart(path: Path | None, wanted: InboxFilter,
-                views: bool) -> tuple[dict[str, int] | None, dict[str, int], float]:
-    """``count_now`` on a connection of its own (for a thread)."""
-    store = Store(path if path is not None else ":memory:")
+def count_apart(path: Path | None, wanted: InboxFilter, views: bool,
+                user: str | None = None) -> tuple[dict[str, int] | None, dict[str, int], float]:
+    """``count_now`` on a connection of its own (for a thread), as ``user``."""
+    store = Store(path if path is not None else ":memory:", user)
     try:
         return count_now(store, wanted, views)
     finally:

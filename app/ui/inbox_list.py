@@ -324,6 +324,8 @@ class InboxList(ScrollView, can_focus=True):
         subject = line(row["subject"]) or "(no subject)"
         if row.get("note"):
             subject = "✎ " + subject
+        if row.get("assigned_to"):
+            subject = f"@{line(row['assigned_to'])} · {subject}"
         app = self.app
         cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
         if cue:

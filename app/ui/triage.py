@@ -6,6 +6,7 @@ from textual.binding import Binding
 
 from app.store import Store
 from app.ui.followup import NoteScreen, SnoozeChoice, SnoozeScreen
+from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import category_label
 
 TRIAGE_BINDINGS = [
@@ -22,6 +23,7 @@ TRIAGE_BINDINGS = [
     Binding("r", "reply", "Reply", id="reply"),
     Binding("s", "snooze", "Snooze", id="snooze"),
     Binding("N", "note", "Note", show=False, id="note"),
+    Binding("A", "assign", "Assign", show=False, id="assign"),
 ]
 
 UNDONE = {"label": "label", "flag": "read state", "archive": "archive"}
@@ -133,6 +135,27 @@ class TriageActions:
             self.after_triage("note kept" if text.strip() else "note removed")
 
         self.app.push_screen(NoteScreen(self.store.note(conv)), chosen)  # type: ignore[attr-defined]
+
+    def action_assign(self) -> None:
+        """Give the conversations to a teammate (or to no one): the team from the config and
+        everyone seen in the history."""
+        targets = self._targets_or_bell()
+        if not targets:
+            return
+        app = self.app  # type: ignore[attr-defined]
+        me = self.store.user
+        current = self.store.assignee(targets[0])
+        choices = [Choice(u, f"{u} (you)" if u == me else u) for u in self.store.known_users(app.team)]
+        choices.append(Choice(None, "no one (unassigned)"))
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is None:
+                return
+            self.store.assign(targets, choice.value)
+            self.after_triage(f"assigned to {choice.value}{_count(targets)}" if choice.value
+                              else f"unassigned{_count(targets)}")
+
+        app.push_screen(PickerScreen(f"Assign{_count(targets)} to", choices, current), chosen)
 
     def action_reply(self) -> None:
         targets = self._targets_or_bell()
