@@ -123,7 +123,8 @@ def test_views_split_replies_from_bounces_and_auto_replies(store):
                           BounceRecipient("full@p.example", "4.2.2", False)]),
         incoming(3, "<o1@p>", "Out of office", "eve@p.example", kind="autoreply", category="out_of_office"),
     ])
-    assert store.view_counts() == {"replies": 1, "bounces": 1, "auto": 1, "snoozed": 0, "archived": 0, "all": 3, "noise": 0}
+    assert store.view_counts() == {"replies": 1, "bounces": 1, "auto": 1, "snoozed": 0, "archived": 0, "all": 3, "noise": 0,
+                                  "mine": 0, "unassigned": 1}
     # hard bounces go to the suppression list, soft ones do not
     assert [s["address"] for s in store.suppressions()] == ["gone@p.example"]
     assert store.is_suppressed("GONE@p.example")
@@ -247,7 +248,8 @@ def test_view_and_category_counts_add_up(store):
     store.archive([conv])
     # a conversation with no category recorded counts as uncategorized, next to those that say so
     store.db.conn.execute("UPDATE conversations SET category = '' WHERE counterpart = 'cy@r.example'")
-    assert store.view_counts() == {"replies": 2, "bounces": 0, "auto": 0, "snoozed": 0, "archived": 1, "all": 3, "noise": 0}
+    assert store.view_counts() == {"replies": 2, "bounces": 0, "auto": 0, "snoozed": 0, "archived": 1, "all": 3, "noise": 0,
+                                  "mine": 0, "unassigned": 2}
     assert store.category_counts(InboxFilter()) == {"uncategorized": 2}
     assert store.category_counts(InboxFilter(view="all")) == {"uncategorized": 2, "interested": 1}
 

@@ -143,15 +143,17 @@ def _row(app, sender: str) -> dict:
     return next(inbox.pager.row(i) for i in range(len(inbox.pager)) if inbox.pager.row(i)["counterpart"] == sender)
 
 
-def _terminal(db, tmp_path, user: str):
+def _terminal(db, tmp_path, user: str, *, clock=None, heartbeat: float = 10.0):
     from datetime import timezone
 
     from app.config import load_config
     from app.ui import ReplydeskApp
-    from tests.ui_seed import clock
+    from tests.ui_seed import clock as fixed_clock
     cfg = tmp_path / f"{user}.toml"
-    cfg.write_text(f'[general]\ndatabase = "{db}"\nuser = "{user}"\nteam = ["ana", "sam"]\n')
-    return ReplydeskApp(db, load_config(cfg), clock=clock, tz=timezone.utc, poll_interval=0.05)
+    cfg.write_text(f'[general]\ndatabase = "{db}"\nuser = "{user}"\nteam = ["ana", "sam"]\n\n'
+                   '[[accounts]]\nid = "ana"\nemail = "ana@acme.io"\nname = "Ana Reyes"\nprovider = "google"\n')
+    return ReplydeskApp(db, load_config(cfg), clock=clock or fixed_clock, tz=timezone.utc, poll_interval=0.05,
+                        heartbeat=heartbeat)
 
 
 async def test_an_assignment_reaches_the_teammate_with_mine_unassigned_and_the_history(tmp_path):
@@ -208,3 +210,72 @@ async def test_the_health_screen_gives_each_person_their_counts_and_answer_time(
         text = screen_text(app)
         assert "sam: 1 note, 1 reply, 1 snooze, 1 unsnooze; median answer" in text
         assert "ana: 1 assign, 2 label, 1 suppress, 1 unassign" in text
+
+
+async def test_presence_reaches_the_teammate_and_a_second_reply_is_guarded(tmp_path):
+    from textual.widgets import OptionList, TextArea
+
+    from app.ui.compose import ComposeScreen
+    from app.ui.conversation import ConversationScreen
+    from app.ui.inbox_list import InboxList
+    from app.ui.pickers import PickerScreen
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    db = seed(tmp_path / "rd.db")
+    ana, sam = _terminal(db, tmp_path, "ana"), _terminal(db, tmp_path, "sam")
+    async with ana.run_test(size=(140, 30)) as one, sam.run_test(size=(140, 30)) as two:
+        await one.pause()
+        await two.pause()
+        for app in (ana, sam):
+            app.screen.query_one(InboxList).cursor = _listed(app).index("carol@prospect.io")
+        await two.pause()
+        await two.press("enter")
+        assert await ui_until(one, lambda: "sam is viewing · " in screen_text(ana), timeout=1.0)
+        await two.press("r")
+        assert await ui_until(two, lambda: isinstance(sam.screen, ComposeScreen))
+        assert await ui_until(one, lambda: "sam is replying · " in screen_text(ana), timeout=1.0)
+        await one.press("enter")
+        assert await ui_until(one, lambda: isinstance(ana.screen, ConversationScreen)
+                              and "sam is replying" in screen_text(ana))
+        # a second reply asks first
+        await one.press("r")
+        assert await ui_until(one, lambda: isinstance(ana.screen, PickerScreen))
+        assert await ui_until(one, lambda: "already writing" in screen_text(ana)), screen_text(ana)
+        labels = [c.label for c in ana.screen.choices]
+        ana.screen.query_one(OptionList).highlighted = labels.index("Reply anyway")
+        await one.press("enter")
+        assert await ui_until(one, lambda: isinstance(ana.screen, ComposeScreen))
+        # sam sends first; ana's send then asks again
+        sam.screen.query_one(TextArea).insert("Tuesday works for us. ")
+        await two.press("ctrl+s")
+        assert await ui_until(two, lambda: not isinstance(sam.screen, ComposeScreen))
+        ana.screen.query_one(TextArea).insert("Happy to set up a call. ")
+        await one.press("ctrl+s")
+        assert await ui_until(one, lambda: "sam replied to this conversation in the last 10 minutes"
+                              in screen_text(ana))
+        assert isinstance(ana.screen, ComposeScreen)
+        await one.press("ctrl+s")
+        assert await ui_until(one, lambda: not isinstance(ana.screen, ComposeScreen))
+    carol = conv_of(Store(db), "carol@prospect.io")
+    assert [(a.user, a.action) for a in Store(db).activity(conversation=carol) if a.action == "reply"] == \
+        [("sam", "reply"), ("ana", "reply")]
+    assert Store(db).presence(0.0) == {}  # both terminals closed: no one is on it
+
+
+async def test_a_killed_terminal_drops_out_within_30_seconds(tmp_path):
+    from tests.ui_seed import NOW as T
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    db = seed(tmp_path / "rd.db")
+    now = [T]
+    dead = Store(db, "kim")
+    dead.set_presence("kim-laptop:4242", conv_of(dead, "carol@prospect.io"), "replying", T)
+    dead.close()  # killed: no goodbye, the heartbeat just stops
+    ana = _terminal(db, tmp_path, "ana", clock=lambda: now[0], heartbeat=0.05)
+    async with ana.run_test(size=(140, 30)) as pilot:
+        assert await ui_until(pilot, lambda: "kim is replying · " in screen_text(ana))
+        now[0] = T + 29
+        await pilot.pause(0.2)
+        assert "kim is replying · " in screen_text(ana)
+        now[0] = T + 31
+        assert await ui_until(pilot, lambda: "kim is replying" not in screen_text(ana), timeout=1.0)

@@ -16,6 +16,10 @@ from typing import Any
 from app.store.db import Database
 
 ACTIONS = ("label", "assign", "unassign", "snooze", "unsnooze", "note", "suppress", "reply")
+PRESENCE_SECONDS = 30.0
+"""A terminal whose heartbeat is older than this has closed or died: its presence is over."""
+RECENT_REPLY_SECONDS = 600.0
+"""Sending a reply when someone replied to the same conversation this recently asks first."""
 ENGINE_USER = "replydesk"
 """Who the engine's own changes (automatic follow-ups, bounces, assignment rules) are recorded as."""
 
@@ -33,6 +37,17 @@ class Activity:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "at": self.at, "user": self.user, "action": self.action,
                 "conversation": self.conversation, "detail": self.detail, "waited": self.waited}
+
+
+@dataclass(frozen=True)
+class Presence:
+    user: str
+    conversation: int
+    state: str
+    """viewing or replying"""
+
+    def text(self) -> str:
+        return f"{self.user} is {self.state}"
 
 
 @dataclass(frozen=True)
@@ -119,3 +134,44 @@ class ActivityMixin:
         return [UserActivity(u, c, c.get("reply", 0),
                              statistics.median(waits[u]) if waits.get(u) else None)
                 for u, c in sorted(counts.items())]
+
+    # -- presence -------------------------------------------------------------------------------
+
+    def set_presence(self, terminal: str, conversation: int | None, state: str, at: float) -> None:
+        """This terminal's heartbeat: the conversation it shows and whether a reply to it is
+        being written (``conversation`` None: none open). Rows of dead terminals go too."""
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM presence WHERE heartbeat < ?", (at - PRESENCE_SECONDS,))
+            if conversation is None:
+                conn.execute("DELETE FROM presence WHERE terminal = ?", (terminal,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO presence (terminal, user, conversation, state, heartbeat) "
+                             "VALUES (?, ?, ?, ?, ?)", (terminal, self.user, conversation, state, at))
+
+    def presence(self, at: float, *, besides: str | None = None) -> dict[int, list[Presence]]:
+        """Who is on which conversation, from heartbeats of the last ``PRESENCE_SECONDS``,
+        leaving out the terminal ``besides`` (this one): replying before viewing."""
+        out: dict[int, list[Presence]] = {}
+        for user, conv, state in self.db.conn.execute(
+                "SELECT user, conversation, state FROM presence WHERE heartbeat >= ? AND terminal IS NOT ? "
+                "ORDER BY state = 'replying' DESC, user", (at - PRESENCE_SECONDS, besides)):
+            out.setdefault(conv, []).append(Presence(user, conv, state))
+        return out
+
+    def recent_replies(self, conversation: int, *, besides: int | None = None,
+                       seconds: float = RECENT_REPLY_SECONDS) -> list[str]:
+        """Who replied to ``conversation`` in the last ``seconds`` (the send guard): replies
+        queued, sending or sent then, other than the outbox item ``besides`` (the one being sent)."""
+        since = _db_now(self.db) - seconds
+        others = self.db.conn.execute(
+            "SELECT count(*) FROM outbox WHERE conversation_id = ? AND id IS NOT ? "
+            "AND state IN ('queued', 'sending', 'sent', 'uncertain') AND coalesce(sent_at, updated_at) >= ?",
+            (conversation, besides, since)).fetchone()[0]
+        if not others:
+            return []
+        users = sorted({a.user for a in self.activity(conversation=conversation, since=since) if a.action == "reply"})
+        return users or ["someone"]
+
+
+def _db_now(db: Database) -> float:
+    return float(db.conn.execute("SELECT (julianday('now') - 2440587.5) * 86400.0").fetchone()[0])

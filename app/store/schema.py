@@ -468,6 +468,20 @@ BEGIN
 END;
 """
 
+V_PRESENCE = """
+-- Who has a conversation open where (app/store/activity.py): one row per terminal, refreshed by
+-- its heartbeat; a row whose heartbeat is older than PRESENCE_SECONDS is a closed or killed
+-- terminal and is ignored (and swept by the next heartbeat of any terminal).
+CREATE TABLE presence (
+    terminal TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    conversation INTEGER NOT NULL,
+    state TEXT NOT NULL,  -- viewing | replying
+    heartbeat REAL NOT NULL
+);
+CREATE INDEX presence_conversation ON presence (conversation);
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
-                         V_EVENTS, V_NOTES_INDEX, V_TEAM]
+                         V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE]
 SCHEMA_VERSION = len(MIGRATIONS)

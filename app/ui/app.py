@@ -4,6 +4,9 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 from __future__ import annotations
 
 import os
+import secrets
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +24,7 @@ from app import config_file
 from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
+from app.store.activity import Presence
 from app.store.followups import woke_text
 from app.store.health import StoreHealth, read_store_health, status_path
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
@@ -66,7 +70,7 @@ class ReplydeskApp(App[int]):
 
     def __init__(self, store_path: Path | str, config: Config | None = None, *, engine: Any = None,
                  attached: bool = False, clock: Callable[[], float] = time.time, tz: tzinfo | None = None,
-                 poll_interval: float = 0.25, user: str | None = None) -> None:
+                 poll_interval: float = 0.25, user: str | None = None, heartbeat: float = 10.0) -> None:
         super().__init__()
         self.store = Store(store_path, user or (config.general.who() if config is not None else None))
         self.team = list(config.general.team) if config is not None else []
@@ -98,6 +102,12 @@ class ReplydeskApp(App[int]):
         self.store_health: StoreHealth | None = None
         self._store_health_mtime: float | None = None
         self._next_poll = 0.0
+        # presence: this terminal tells the others which conversation it shows or answers
+        self.terminal = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.heartbeat = heartbeat
+        self.presence: dict[int, list[Presence]] = {}
+        self._presence_sent: tuple[int, str] | None = None
+        self._presence_beat = float("-inf")
         self.reload_cost = 0.0
         accounts = self.store.accounts()
         self.health_summary = self._summary(accounts)
@@ -184,6 +194,11 @@ class ReplydeskApp(App[int]):
             self._theme_timer.stop()
             self._save_theme()
         await self._stop_engine()
+        if self._presence_sent is not None:
+            try:
+                self.store.set_presence(self.terminal, None, "", self.clock())
+            except (ReplydeskError, sqlite3.Error):
+                pass  # the heartbeat stops: the others drop it within PRESENCE_SECONDS
         self.store.close()
 
     def _keymap_problems(self) -> list[str]:
@@ -205,6 +220,7 @@ class ReplydeskApp(App[int]):
         (the engine, a CLI) commits; then every screen on show re-reads the store. While a big
         sync commits without pause, refreshes are spaced by how long the last one took."""
         now = time.monotonic()
+        self._presence_tick(now)
         if now < self._next_poll:
             return
         if self._store_health_changed():
@@ -224,8 +240,41 @@ class ReplydeskApp(App[int]):
                                  or (a["sync_total"] or 0) > (a["sync_done"] or 0)])
         self._synced |= {a["id"] for a in accounts if a["last_sync"]}
         self._announce_wakes()
+        self.presence = self.store.presence(self.clock(), besides=self.terminal)
         self.screen.post_message(StoreChanged())
         self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
+
+    def _on_screen(self) -> tuple[int, str] | None:
+        """The conversation this terminal shows, and whether a reply to it is being written."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ComposeScreen):
+                return screen.conversation_id, "replying"
+            if isinstance(screen, ConversationScreen):
+                return screen.conversation_id, "viewing"
+        return None
+
+    def _presence_tick(self, now: float) -> None:
+        """Write this terminal's presence when it changes and every ``heartbeat`` seconds; at
+        each beat read the others' again, so a terminal that died drops out without a write."""
+        shown = self._on_screen()
+        beat = now - self._presence_beat >= self.heartbeat
+        if shown != self._presence_sent or (beat and shown is not None):
+            try:
+                conv, state = shown if shown is not None else (None, "")
+                self.store.set_presence(self.terminal, conv, state, self.clock())
+            except (ReplydeskError, sqlite3.Error):
+                return  # the store cannot be written: the health screen says why
+            self._presence_sent = shown
+        if beat:
+            self._presence_beat = now
+            seen = self.store.presence(self.clock(), besides=self.terminal)
+            if seen != self.presence:
+                self.presence = seen
+                self.screen.post_message(StoreChanged())
+
+    def presence_text(self, conversation: int) -> str:
+        """"sam is replying", "kim is viewing" (others' terminals only)."""
+        return ", ".join(p.text() for p in self.presence.get(conversation, []))
 
     def _summary(self, accounts: list[dict[str, Any]]) -> HealthSummary:
         """The status line's counts. Before the engine has registered the configured mailboxes
@@ -318,6 +367,9 @@ class ReplydeskApp(App[int]):
         """Open the reply; to a bounce, an automatic answer or a no-reply address, ask first."""
         row = latest_inbound(self.store, conversation_id)
         caution = reply_caution(row) if row is not None else None
+        replying = [p.user for p in self.presence.get(conversation_id, []) if p.state == "replying"]
+        if replying:
+            caution = f"{', '.join(replying)} is already writing a reply to this conversation."
         if caution is None:
             self.push_screen(ComposeScreen(conversation_id))
             return

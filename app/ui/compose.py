@@ -29,6 +29,7 @@ from app.mail import Address, ParsedMessage, parse, sanitize
 from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
 from app.mail.templates import fill_template, template_values
 from app.store import Store
+from app.store.activity import RECENT_REPLY_SECONDS
 from app.ui.messages import StoreChanged
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
@@ -126,6 +127,7 @@ class ComposeScreen(Screen[None]):
         self.draft_state = "draft"
         self._suppressed: list[str] = []
         self._confirmed = False
+        self._confirmed_recent = False
         self._confirmed_discard = False
 
     @property
@@ -257,6 +259,16 @@ class ComposeScreen(Screen[None]):
         if self._suppressed and not self._confirmed:
             self._confirmed = True
             self._warn(f"{line(', '.join(self._suppressed))} is on the suppression list (do not contact).\n"
+                       "Press ctrl+s again to send anyway, escape to keep it as a draft.")
+            self.app.bell()
+            return
+        recent = [] if self._confirmed_recent else self.store.recent_replies(self.conversation_id,
+                                                                             besides=self.draft_id)
+        if recent:
+            self._confirmed_recent = True
+            who = sorted({"you" if u == self.store.user else u for u in recent})
+            self._warn(f"{line(' and '.join(who))} replied to this conversation in the last "
+                       f"{RECENT_REPLY_SECONDS / 60:.0f} minutes.\n"
                        "Press ctrl+s again to send anyway, escape to keep it as a draft.")
             self.app.bell()
             return

@@ -150,6 +150,8 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             title.append(f"  ·  {cue}", style="bold")
         if conv["assigned_to"]:
             title.append(f"  ·  @{line(conv['assigned_to'])}", style="bold")
+        if here := app.presence_text(self.conversation_id):  # type: ignore[attr-defined]
+            title.append(f"\n{line(here)}", style="bold reverse")
         if conv["note"]:
             title.append("\nNote: ", style="bold")
             title.append(line(conv["note"]))

@@ -105,7 +105,7 @@ class InboxList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.pager: InboxPager | None = None
         self.selected: set[int] = set()
-        self._strips: dict[tuple[int, int, bool], Strip] = {}
+        self._strips: dict[tuple[int, int, bool, str], Strip] = {}
         """Drawn rows by (conversation, width, selected), for the current snapshot and theme."""
         self.empty_text = empty_text
         self.new_above = 0
@@ -302,7 +302,7 @@ class InboxList(ScrollView, can_focus=True):
             if self.pager.stale:
                 self.post_message(self.Stale())
             return Strip.blank(width, base)
-        key = (row["id"], width, row["id"] in self.selected)
+        key = (row["id"], width, row["id"] in self.selected, self.app.presence_text(row["id"]))  # type: ignore[attr-defined]
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) > 1000:
@@ -326,6 +326,8 @@ class InboxList(ScrollView, can_focus=True):
             subject = "✎ " + subject
         if row.get("assigned_to"):
             subject = f"@{line(row['assigned_to'])} · {subject}"
+        if here := self.app.presence_text(row["id"]):  # type: ignore[attr-defined]
+            subject = f"{line(here)} · {subject}"
         app = self.app
         cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
         if cue:
