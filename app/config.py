@@ -287,6 +287,34 @@ class SequencerConfig(_Strict):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssignConfig(_Strict):
+    """``[[assign]]``: a reply that matches every key given is assigned to ``user`` when the engine
+    stores it; the first matching rule wins, and a conversation someone has keeps its owner."""
+
+    user: str
+    mailbox: str | None = None
+    """The id or address of the mailbox the reply reached."""
+    mailbox_domain: str | None = None
+    """The domain of that mailbox (a client's sending domain, e.g. "clientx.com")."""
+    category: str | None = None
+    """The reply's category (interested, meeting, not_interested, … or its name)."""
+
+    @check
+    def _check(self) -> AssignConfig:
+        if not (0 < len(self.user.strip()) <= 64 and self.user.isprintable()):
+            raise ValueError(f"user: expected a name of 1 to 64 printable characters, got {self.user!r}")
+        if self.mailbox is None and self.mailbox_domain is None and self.category is None:
+            raise ValueError("user: a rule needs mailbox, mailbox_domain or category (else it takes every reply)")
+        if self.category is not None:
+            from app.mail.categories import parse_category
+            try:
+                parse_category(self.category)
+            except ValueError as exc:
+                raise ValueError(f"category: {exc}") from None
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebhookConfig(_Strict):
     """An HTTPS endpoint told of replies and decisions, signed with HMAC-SHA256 of its secret."""
 
@@ -317,6 +345,8 @@ class ConfigModel(_Strict):
     sequencers: list[SequencerConfig] = field(default_factory=list)
     webhooks: list[WebhookConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
+    assign: list[AssignConfig] = field(default_factory=list)
+    """Auto-assignment rules, in order."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id = keys, e.g. ``interested = "I"``."""
     templates: dict[str, str] = field(default_factory=dict)
@@ -495,6 +525,7 @@ class Config:
     templates: dict[str, str] = field(default_factory=dict)
     sequencers: tuple[SequencerConfig, ...] = ()
     webhooks: tuple[WebhookConfig, ...] = ()
+    assign: tuple[AssignConfig, ...] = ()
 
     def __post_init__(self) -> None:
         names = [a.password_env for a in self.accounts] + [s.key_env for s in self.sequencers]
@@ -580,7 +611,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     return Config(path=path, general=model.general,
                   accounts=tuple(resolve_account(a) for a in model.accounts),
                   keymap=dict(model.keymap), templates=dict(model.templates),
-                  sequencers=tuple(model.sequencers), webhooks=tuple(model.webhooks))
+                  sequencers=tuple(model.sequencers), webhooks=tuple(model.webhooks),
+                  assign=tuple(model.assign))
 
 
 def load_config(path: Path | str | None = None) -> Config:

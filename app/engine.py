@@ -34,11 +34,12 @@ from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool, StoreThread
 from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
+from app.mail.categories import parse_category
 from app.noise import noise_context
 from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store
-from app.store.activity import ENGINE_USER
+from app.store.activity import ENGINE_USER, AssignRule
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,12 @@ def bounce_policy(general: GeneralConfig) -> BouncePolicy:
     return BouncePolicy(soft_limit=general.soft_bounce_limit, soft_days=general.soft_bounce_days)
 
 
+def assign_rules(config: Config) -> list[AssignRule]:
+    """The config's ``[[assign]]`` rules for the store (categories by their id)."""
+    return [AssignRule(r.user.strip(), r.mailbox, r.mailbox_domain,
+                       parse_category(r.category) if r.category is not None else None) for r in config.assign]
+
+
 def _without_noise(general: GeneralConfig) -> GeneralConfig:
     return dataclasses.replace(general, warmup_tags=[], own_domains=[])
 
@@ -166,6 +173,7 @@ class Engine:
             self._parser = ParsePool()
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
+            await self._db.call(Store.set_assign_rules, assign_rules(self.config))
         except BaseException:
             self._lock.release()
             raise
@@ -246,6 +254,7 @@ class Engine:
         self.config = config
         if self._db is not None:
             await self._db.call(Store.set_bounce_policy, bounce_policy(config.general))
+            await self._db.call(Store.set_assign_rules, assign_rules(config))
         if self.followups is not None:
             self.followups.policy = FollowupPolicy(config.general)
             self.followups.kick()

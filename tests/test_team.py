@@ -279,3 +279,44 @@ async def test_a_killed_terminal_drops_out_within_30_seconds(tmp_path):
         assert "kim is replying · " in screen_text(ana)
         now[0] = T + 31
         assert await ui_until(pilot, lambda: "kim is replying" not in screen_text(ana), timeout=1.0)
+
+
+def test_assignment_rules_give_new_replies_to_their_owner(tmp_path):
+    from app.config import parse_config
+    from app.engine import assign_rules
+    from app.errors import ConfigError
+    from app.store.activity import ENGINE_USER
+    from tests.ui_seed import HOUR, add_reply
+    config = parse_config({"assign": [
+        {"category": "interested", "mailbox_domain": "acme.io", "user": "sam"},
+        {"mailbox": "ben@acme-mail.com", "user": "kim"},
+        {"category": "do not contact", "user": "lee"}]})
+    rules = assign_rules(config)
+    assert [(r.user, r.category) for r in rules] == [("sam", "interested"), ("kim", None), ("lee", "unsubscribe")]
+    db = seed(tmp_path / "rd.db")
+    engine = Store(db, ENGINE_USER)
+    engine.set_assign_rules(rules)
+    before = len(engine.activity())
+    engine.add_messages("ana", [_reply(10, "<hot@x.example>", "dana@hot.example", "interested", NOW + HOUR)])
+    engine.add_messages("ana", [_reply(11, "<cool@x.example>", "fred@cool.example", "meeting", NOW + HOUR)])
+    hot, cool = conv_of(engine, "dana@hot.example"), conv_of(engine, "fred@cool.example")
+    assert engine.assignee(hot) == "sam" and engine.assignee(cool) is None
+    assert [(a.user, a.action, a.conversation, a.detail) for a in engine.activity()[before:]] == [
+        (ENGINE_USER, "assign", hot, "sam")]
+    # someone who has the conversation keeps it when the next reply comes in
+    engine.assign([hot], "ana")
+    engine.add_messages("ana", [_reply(12, "<hot2@x.example>", "dana@hot.example", "interested", NOW + 2 * HOUR,
+                                       in_reply_to="<hot@x.example>")])
+    assert engine.assignee(hot) == "ana"
+    add_reply(db, 13, "Re: hi", "gil@x.example", "Gil", NOW)  # a store with no rules assigns nothing
+    assert engine.assignee(conv_of(engine, "gil@x.example")) is None
+    engine.close()
+    for bad, says in [({"user": "sam"}, "needs mailbox"), ({"user": "sam", "category": "hot"}, "category")]:
+        with pytest.raises(ConfigError, match=says):
+            parse_config({"assign": [bad]})
+
+
+def _reply(uid, message_id, sender, category, at, in_reply_to=None):
+    from tests.ui_seed import inbound, message
+    return inbound(uid, message(message_id, "Re: hello", sender, new_text="Sounds good", at=at,
+                                in_reply_to=in_reply_to), "reply", category)

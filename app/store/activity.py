@@ -40,6 +40,22 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class AssignRule:
+    """A reply that matches every criterion given (None: any) goes to ``user`` when stored."""
+    user: str
+    mailbox: str | None = None
+    """The id or the address of the mailbox it reached."""
+    mailbox_domain: str | None = None
+    category: str | None = None
+
+    def matches(self, account: str, email: str, category: str) -> bool:
+        return ((self.mailbox is None or self.mailbox.lower() in (account.lower(), email.lower()))
+                and (self.mailbox_domain is None
+                     or email.lower().rpartition("@")[2] == self.mailbox_domain.lower().lstrip("@"))
+                and (self.category is None or self.category == category))
+
+
+@dataclass(frozen=True)
 class Presence:
     user: str
     conversation: int
@@ -61,6 +77,28 @@ class UserActivity:
 
 class ActivityMixin:
     db: Database
+    assign_rules: tuple[AssignRule, ...] = ()
+
+    def set_assign_rules(self, rules: Iterable[AssignRule]) -> None:
+        """The config's ``[[assign]]`` rules, applied to replies as they are stored."""
+        self.assign_rules = tuple(rules)
+
+    def assign_on_arrival(self, message_ids: Sequence[int]) -> None:
+        """Give each new reply's conversation, if no one has it yet, to the first rule's user
+        that matches it (runs in the transaction that stores the replies)."""
+        if not self.assign_rules or not message_ids:
+            return
+        marks = ", ".join("?" for _ in message_ids)
+        rows = self.db.conn.execute(
+            f"SELECT m.conversation_id, m.account, coalesce(a.email, ''), m.category FROM messages m "
+            f"JOIN conversations c ON c.id = m.conversation_id LEFT JOIN accounts a ON a.id = m.account "
+            f"WHERE m.id IN ({marks}) AND m.direction = 'in' AND m.kind = 'reply' AND c.assigned_to IS NULL "
+            f"ORDER BY m.id", list(message_ids)).fetchall()
+        for conv, account, email, category in rows:
+            rule = next((r for r in self.assign_rules if r.matches(account, email, category)), None)
+            if rule is not None:
+                self.db.conn.execute("UPDATE conversations SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL",
+                                     (rule.user, conv))
 
     @property
     def user(self) -> str:

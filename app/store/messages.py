@@ -81,6 +81,7 @@ class MessagesMixin:
                 self.refresh_conversation(conv)
             self.suppress_from_classification(new_ids)  # type: ignore[attr-defined]
             self.followups_on_arrival(new_ids)  # type: ignore[attr-defined]
+            self.assign_on_arrival(new_ids)  # type: ignore[attr-defined]
         return new_ids
 
     def _restore_label_keyword(self, account: str, mid: int, row: dict[str, object],
