@@ -320,3 +320,42 @@ def _reply(uid, message_id, sender, category, at, in_reply_to=None):
     from tests.ui_seed import inbound, message
     return inbound(uid, message(message_id, "Re: hello", sender, new_text="Sounds good", at=at,
                                 in_reply_to=in_reply_to), "reply", category)
+
+
+async def test_with_the_real_engine_a_rule_assigns_and_two_terminals_see_each_other(
+        dovecot, smtp_server, users, deliver, make_config, tmp_path):
+    from textual.widgets import OptionList
+
+    from app.ui import ReplydeskApp
+    from app.ui.inbox_list import InboxList
+    from app.ui.pickers import PickerScreen
+    from tests.engine_support import running_engine
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    account, prospect = users(2)
+    config_path = make_config(tmp_path, [account])
+    with open(config_path, "a", encoding="utf-8") as fh:  # noqa: ASYNC230 (a small local file)
+        fh.write(f'\n[[assign]]\nmailbox = "{account.email}"\nuser = "sam"\n')
+    async with running_engine(config_path) as (_, config, store):
+        ana = ReplydeskApp(config.database, config, attached=True, user="ana", poll_interval=0.05)
+        sam = ReplydeskApp(config.database, config, attached=True, user="sam", poll_interval=0.05)
+        async with ana.run_test(size=(140, 30)) as one, sam.run_test(size=(140, 30)) as two:
+            deliver(account.email, from_addr=f"Pat Prospect <{prospect.email}>", subject="Re: Quick question",
+                    body="Could be useful. What does it cost?")
+            # the engine stores the reply and the rule gives it to sam; both terminals show it
+            assert await ui_until(two, lambda: "@sam · " in screen_text(sam), timeout=30)
+            assert await ui_until(one, lambda: "@sam · " in screen_text(ana), timeout=5)
+            assert store.activity()[-1].user == "replydesk"
+            for app in (ana, sam):
+                app.screen.query_one(InboxList).cursor = _listed(app).index(prospect.email)
+            await one.pause()
+            await one.press("enter")
+            assert await ui_until(two, lambda: "ana is viewing · " in screen_text(sam), timeout=1.0)
+            await one.press("A")
+            assert await ui_until(one, lambda: isinstance(ana.screen, PickerScreen))
+            values = [c.value for c in ana.screen.choices]
+            ana.screen.query_one(OptionList).highlighted = values.index("ana")
+            await one.press("enter")
+            assert await ui_until(two, lambda: "@ana · " in screen_text(sam), timeout=1.0)
+        assert [(a.user, a.action, a.detail) for a in store.activity()[-2:]] == [
+            ("replydesk", "assign", "sam"), ("ana", "assign", "ana")]
