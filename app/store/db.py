@@ -38,7 +38,8 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA recursive_triggers = ON")
             # who is acting: the activity triggers (schema V_TEAM) record it with every change
-            conn.create_function("replydesk_user", 0, lambda: self.user)
+            # deterministic: SQLite reads it once per statement, not once per row of a count
+            conn.create_function("replydesk_user", 0, lambda: self.user, deterministic=True)
             if self.path is not None:
                 _set_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")

@@ -24,7 +24,7 @@ VIEW_CLAUSES = {
     "all": "1",
     "noise": f"c.archived = 0 AND c.kind IN ({NOISE_SQL})",
     # team triage: replydesk_user() is the connection's user (app/store/db.py)
-    "mine": "c.archived = 0 AND c.assigned_to = replydesk_user()",
+    "mine": "c.archived = 0 AND c.assigned_to IS NOT NULL AND c.assigned_to = replydesk_user()",
     "unassigned": f"c.archived = 0 AND c.assigned_to IS NULL AND (c.kind = 'reply' OR (c.woke_reason IS NOT NULL "
                   f"AND coalesce(c.kind, '') NOT IN ({NOISE_SQL}))) AND {AWAKE}",
 }
