@@ -359,3 +359,18 @@ async def test_with_the_real_engine_a_rule_assigns_and_two_terminals_see_each_ot
             assert await ui_until(two, lambda: "@ana · " in screen_text(sam), timeout=1.0)
         assert [(a.user, a.action, a.detail) for a in store.activity()[-2:]] == [
             ("replydesk", "assign", "sam"), ("ana", "assign", "ana")]
+
+
+async def test_assign_and_the_team_views_are_in_the_help_and_the_palette(tmp_path):
+    from app.ui.help import HelpScreen
+    from tests.ui_seed import screen_text
+    from tests.ui_seed import until as ui_until
+    db = seed(tmp_path / "rd.db")
+    app = _terminal(db, tmp_path, "ana")
+    async with app.run_test(size=(140, 60)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Assign (A)", "View: Mine", "View: Unassigned", "Export: team activity (CSV)"} <= set(titles)
+        await pilot.press("question_mark")
+        assert await ui_until(pilot, lambda: isinstance(app.screen, HelpScreen) and "Assign" in screen_text(app))
+        assert "Unassigned" in screen_text(app)

@@ -47,7 +47,8 @@ ANNOUNCE_WINDOW = 86400.0
 TEXTUAL_COMMANDS = {"Theme", "Quit"}
 """Textual's palette commands kept."""
 TRIAGE_HELP = {"reply": "Answer from the mailbox that received it", "undo": "Take back the last label, "
-               "archive or read change", "archive": "Archive, or move back to the inbox"}
+               "archive or read change", "archive": "Archive, or move back to the inbox",
+               "assign": "Give the selected conversations to a teammate (or to no one)"}
 SAY_SECONDS = 3.0
 """How long the result of a key (a label, an archive) stays in the status bar."""
 
@@ -434,6 +435,8 @@ class ReplydeskApp(App[int]):
         yield SystemCommand("Export: suppression list (CSV)", "Bounced, complained and do-not-contact addresses "
                             "for your sending platform, to a file in the current directory",
                             partial(self.export, "suppressions"))
+        yield SystemCommand("Export: team activity (CSV)", "Who labelled, assigned, snoozed, noted, suppressed and "
+                            "replied, and when, to a file in the current directory", partial(self.export, "activity"))
         yield SystemCommand("Health", "Mailbox health: connections, errors, bounce and reply rates",
                             self.action_health)
         yield SystemCommand("Help", "Every key and its keymap id", self.action_help)
