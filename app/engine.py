@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.auth.secrets import KEYRING_WARNING, plaintext_keyring
 from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.followups import FollowupClock, FollowupPolicy
@@ -168,6 +169,8 @@ class Engine:
         self._lock.acquire()
         try:
             self._log_handler = log_to_file(self.config.log_file)
+            if (plain := plaintext_keyring()) is not None:
+                log.warning("engine: %s", KEYRING_WARNING.format(name=plain))
             self._db = StoreThread(self.store_path)
             self._db.status.ready()
             self._parser = ParsePool()

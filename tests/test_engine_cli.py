@@ -79,6 +79,8 @@ def test_replydesk_sync_runs_until_sigterm_and_logs_state_changes(dovecot, users
         assert line in stderr
         assert line in config.log_file.read_text()
     assert "Traceback" not in stderr
+    # the test keyring is keyrings.alt's plaintext file: the engine's log says so at start
+    assert "keeps passwords unencrypted on disk" in config.log_file.read_text()
     logged = config.log_file.read_text() + stderr
     assert not any(secret in logged for secret in SECRETS)
     assert engine_lock_holder(config.database) is None
