@@ -30,6 +30,7 @@ from pathlib import Path
 from app.auth.secrets import KEYRING_WARNING, plaintext_keyring
 from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
+from app.errors import ConfigError
 from app.followups import FollowupClock, FollowupPolicy
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool, StoreThread
@@ -119,8 +120,14 @@ def bounce_policy(general: GeneralConfig) -> BouncePolicy:
 
 def assign_rules(config: Config) -> list[AssignRule]:
     """The config's ``[[assign]]`` rules for the store (categories by their id)."""
-    return [AssignRule(r.user.strip(), r.mailbox, r.mailbox_domain,
-                       parse_category(r.category) if r.category is not None else None) for r in config.assign]
+    rules = []
+    for i, r in enumerate(config.assign):
+        try:
+            category = parse_category(r.category) if r.category is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"{config.path or 'config'}: assign[{i}].category: {exc}") from None
+        rules.append(AssignRule(r.user.strip(), r.mailbox, r.mailbox_domain, category))
+    return rules
 
 
 def _without_noise(general: GeneralConfig) -> GeneralConfig:

@@ -311,9 +311,10 @@ def test_assignment_rules_give_new_replies_to_their_owner(tmp_path):
     add_reply(db, 13, "Re: hi", "gil@x.example", "Gil", NOW)  # a store with no rules assigns nothing
     assert engine.assignee(conv_of(engine, "gil@x.example")) is None
     engine.close()
-    for bad, says in [({"user": "sam"}, "needs mailbox"), ({"user": "sam", "category": "hot"}, "category")]:
-        with pytest.raises(ConfigError, match=says):
-            parse_config({"assign": [bad]})
+    with pytest.raises(ConfigError, match="needs mailbox"):
+        parse_config({"assign": [{"user": "sam"}]})
+    with pytest.raises(ConfigError, match=r"assign\[0\]\.category"):
+        assign_rules(parse_config({"assign": [{"user": "sam", "category": "hot"}]}))
 
 
 def _reply(uid, message_id, sender, category, at, in_reply_to=None):
