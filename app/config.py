@@ -193,6 +193,14 @@ class GeneralConfig(_Strict):
     connects_per_second: Annotated[float, Gt(0), Le(1000)] = 60
     """How fast the engine starts new connections: a cold start of 5,000 mailboxes is a steady
     stream (under 90 s at 60 a second), never a burst a provider would rate-limit."""
+    parse_workers: Annotated[int, Ge(1), Le(32)] = 2
+    """Worker processes that read (parse and classify) incoming mail: a message that is slow to
+    read occupies one while the others go on."""
+    read_timeout_seconds: Annotated[float, Gt(0), Le(600)] = 10
+    """A message that takes longer to read is stored with its headers, marked not classified."""
+    rules_file: Path | None = None
+    """Your own classification rules, added to the shipped ones (the format of rules.toml;
+    ``replydesk classify --rules`` tries them on files)."""
     followup_check_seconds: Annotated[float, Gt(0), Le(3600)] = 30
     """How often the engine looks for snoozes and follow-ups that are due."""
     soft_bounce_limit: Annotated[int, Ge(1), Le(100)] = 3

@@ -37,6 +37,7 @@ from app.imap.storage import ParsePool, StoreThread
 from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.mail.categories import parse_category
+from app.mail.rules import Rules, load_rules
 from app.noise import noise_context
 from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
@@ -113,6 +114,20 @@ def log_to_file(path: Path) -> logging.Handler:
 
 # -- the engine ----------------------------------------------------------------------------
 
+def user_rules(general: GeneralConfig) -> Rules | None:
+    """The user's own rules file, added to the shipped rules; a bad one stops the start with one
+    line naming the file and the pattern."""
+    if general.rules_file is None:
+        return None
+    path = general.rules_file.expanduser()
+    try:
+        return load_rules(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"general.rules_file: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"general.rules_file: {path}: {exc}") from None
+
+
 def bounce_policy(general: GeneralConfig) -> BouncePolicy:
     """When repeated soft bounces suppress an address, from ``[general]``."""
     return BouncePolicy(soft_limit=general.soft_bounce_limit, soft_days=general.soft_bounce_days)
@@ -180,7 +195,8 @@ class Engine:
                 log.warning("engine: %s", KEYRING_WARNING.format(name=plain))
             self._db = StoreThread(self.store_path)
             self._db.status.ready()
-            self._parser = ParsePool()
+            general = self.config.general
+            self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general))
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
             await self._db.call(Store.set_assign_rules, assign_rules(self.config))

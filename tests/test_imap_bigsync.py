@@ -55,6 +55,6 @@ async def test_big_first_sync_then_flag_resync_and_expunge(dovecot, users, make_
             await conn.proto.expunge()
         finally:
             await conn.close()
-        await until(lambda: len(rows(store)) == COUNT - 5, 30, "expunged messages leave the store")
-        await until(lambda: sum(r["seen"] for r in rows(store)) == 10, 30, "flags from the other client")
+        await until(lambda: len(rows(store)) == COUNT - 5, 60, "expunged messages leave the store")
+        await until(lambda: sum(r["seen"] for r in rows(store)) == 10, 60, "flags from the other client")
         assert not any(r["message_id"] == OLD_ID for r in rows(store))

@@ -4,15 +4,19 @@ event loop that 500 IDLE connections share), and the parse of fetched mail off t
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.imap.parsework import MessageWorker
 from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
 from app.mail.learn import examples_from
+from app.mail.rules import Rules
+from app.mail.types import Classification, ParsedMessage
 from app.store import IncomingMessage, Store
 from app.store.activity import ENGINE_USER
 from app.store.health import StoreStatusFile
@@ -49,17 +53,23 @@ class StoreThread:
 
 
 def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
-                noise: NoiseContext | None = None,
-                examples: tuple[tuple[str, str], ...] = ()) -> list[IncomingMessage]:
-    """Parse and classify one fetched batch (CPU work: runs in the parse executor); ``noise``: the
-    account's warmup tags and own addresses; ``examples``: the user's labelled replies
-    (``Store.intent_examples``), which the classifier learns from."""
-    learned = examples_from(examples) if examples and direction == "in" else None
+                noise: NoiseContext | None = None, examples: tuple[tuple[str, str], ...] = (), *,
+                read: Callable[[bytes, str], tuple[ParsedMessage, Classification | None]] | None = None,
+                ) -> list[IncomingMessage]:
+    """Parse and classify one fetched batch. ``read`` does one message (the parse pool's worker,
+    within its time budget); without it, here, with ``noise`` (the account's warmup tags and own
+    addresses) and ``examples`` (the user's labelled replies, which the classifier learns from)."""
+    if read is None:
+        learned = examples_from(examples) if examples and direction == "in" else None
+
+        def read(raw: bytes, direction: str) -> tuple[ParsedMessage, Classification | None]:
+            parsed = parse(raw)
+            return parsed, (classify(parsed, context=noise, examples=learned) if direction == "in" else None)
     out = []
     for item in fetched:
         if item.body is None:
             continue
-        parsed = parse(item.body)
+        parsed, classification = read(item.body, direction)
         if item.size:
             if item.size > len(item.body) and parsed.attachments:
                 # the fetch stops at MAX_FETCH_BYTES, so the part cut is the last one
@@ -67,7 +77,7 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
             parsed.size = item.size
         out.append(IncomingMessage(
             folder=folder, uidvalidity=uidvalidity, uid=item.uid, parsed=parsed,
-            classification=classify(parsed, context=noise, examples=learned) if direction == "in" else None,
+            classification=classification,
             flags=item.flags, received_at=item.internaldate, modseq=item.modseq, direction=direction))
     return out
 
@@ -113,19 +123,42 @@ def store_batch(store: Store, account: str, folder: str, batch: list[IncomingMes
 
 
 class ParsePool:
-    """Where batches are parsed: a thread, so the event loop keeps serving 500 connections while
-    a first sync parses. Worker processes measured no faster here (bench/bench_imap_sync.py: the
-    parse and the store already overlap the fetch, and the second core is rarely free)."""
+    """Where fetched batches are read: ``workers`` threads, each with a worker process
+    (``app.imap.parsework``) that parses and classifies one message at a time within the read
+    budget. The event loop keeps serving hundreds of connections meanwhile, a message that is slow
+    to read holds up one worker only, and a second core is used where there is one."""
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-parse")
+    def __init__(self, workers: int = 2, budget: float = 10.0, rules: Rules | None = None) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="replydesk-parse")
+        self.budget = budget
+        self.rules = rules
+        self._local = threading.local()
+        self._workers: list[MessageWorker] = []
+        self._lock = threading.Lock()
+
+    def _worker(self) -> MessageWorker:
+        worker = getattr(self._local, "worker", None)
+        if worker is None:
+            worker = self._local.worker = MessageWorker(self.budget)
+            with self._lock:
+                self._workers.append(worker)
+        return worker
 
     async def parse(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
                     noise: NoiseContext | None = None,
                     examples: tuple[tuple[str, str], ...] = ()) -> list[IncomingMessage]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, to_incoming, folder, uidvalidity, direction, fetched,
+        return await loop.run_in_executor(self._executor, self._read, folder, uidvalidity, direction, fetched,
                                           noise, examples)
+
+    def _read(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
+              noise: NoiseContext | None, examples: tuple[tuple[str, str], ...]) -> list[IncomingMessage]:
+        worker = self._worker()
+        worker.set_context(noise, self.rules, examples if direction == "in" else ())
+        return to_incoming(folder, uidvalidity, direction, fetched, read=worker.read)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for worker in self._workers:
+                worker.close()

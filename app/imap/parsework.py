@@ -1,0 +1,180 @@
+"""Parse and classify in a worker process, with a time budget per message.
+
+Whatever a message holds and whatever the patterns do (the shipped ones are linear; a user's own
+rules file need not be), one message never holds the others back: each is read in a worker
+process that is killed and replaced when it overruns ``budget`` seconds. The message is then
+stored with what is cheap to know (its headers) and a reason saying it was not classified, and
+ingestion goes on. Each thread of the parse pool owns one worker, so with two a slow message in
+one mailbox leaves the other worker to the rest.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import logging
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+from app.mail import NoiseContext, classify, parse
+from app.mail.headers import decode_header, parse_addresses, parse_date, parse_message_ids
+from app.mail.learn import examples_from
+from app.mail.rules import Rules
+from app.mail.sanitize import one_line
+from app.mail.thread import thread_key
+from app.mail.types import Classification, ParsedMessage
+
+log = logging.getLogger(__name__)
+
+HEADER_CAP = 64 * 1024
+START_TIMEOUT = 60.0
+
+
+def _serve() -> None:
+    """The worker (``python -m app.imap.parsework``): frames on stdin, answers on stdout."""
+    noise: NoiseContext | None = None
+    rules: Rules | None = None
+    learned = None
+    out = sys.stdout.buffer
+    _send(out, "ready")
+    while True:
+        request = _receive(sys.stdin.buffer)
+        if request is None:
+            return
+        if request[0] == "context":
+            _, noise, rules, examples = request
+            learned = examples_from(examples) if examples else None
+            continue
+        _, raw, direction = request
+        parsed = parse(raw)
+        result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
+        _send(out, (replace(parsed, raw=b""), result))
+
+
+def _send(stream: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("!I", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    head = stream.read(4)
+    if len(head) < 4:
+        return None
+    (size,) = struct.unpack("!I", head)
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else None
+
+
+class MessageWorker:
+    """One worker process (a plain ``python -m``: no fork of the engine's threads, nothing of the
+    terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._context: tuple[Any, ...] | None = None
+        self._sent_context: tuple[Any, ...] | None = None
+        self.overruns = 0
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # the worker imports this very replydesk, wherever the engine found it
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+                                env={**os.environ, "PYTHONPATH": path})
+        self._proc, self._sent_context = proc, None
+        if self._wait(proc, START_TIMEOUT) != "ready":
+            self.kill()
+            raise RuntimeError("the parse worker did not start")
+        return proc
+
+    def _wait(self, proc: subprocess.Popen[bytes], timeout: float) -> Any:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        return _receive(proc.stdout)
+
+    def set_context(self, noise: NoiseContext | None, rules: Rules | None,
+                    examples: tuple[tuple[str, str], ...]) -> None:
+        self._context = (noise, rules, examples)
+
+    def read(self, raw: bytes, direction: str) -> tuple[ParsedMessage, Classification | None]:
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+        assert proc.stdin is not None
+        try:
+            if self._sent_context != self._context and self._context is not None:
+                _send(proc.stdin, ("context", *self._context))
+                self._sent_context = self._context
+            _send(proc.stdin, ("read", raw, direction))
+            answer = self._wait(proc, self.budget)
+        except TimeoutError:
+            answer = None
+            self.overruns += 1
+            log.warning("a message took longer than %.0f s to read: stored with its headers, not classified",
+                        self.budget)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:  # the worker died: say so, go on
+            answer = None
+            log.warning("the parse worker stopped (%s): the message is stored with its headers", exc)
+        if answer is None:
+            self.kill()
+            return headers_only(raw, self.budget, direction)
+        parsed, result = answer
+        return replace(parsed, raw=raw), result
+
+    def kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(5)
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+    close = kill
+
+
+def headers_only(raw: bytes, budget: float, direction: str) -> tuple[ParsedMessage, Classification | None]:
+    """What is cheap to know of a message that could not be read in time: its headers (the
+    header block, at most 64 KB), and a reason in place of a category."""
+    head = raw[:HEADER_CAP]
+    end = head.find(b"\r\n\r\n")
+    end = head.find(b"\n\n") if end < 0 else end
+    block = head if end < 0 else head[:end]
+    try:
+        msg = email.parser.BytesHeaderParser().parsebytes(block)
+    except Exception:
+        msg = email.message.Message()
+    headers = {k.lower(): one_line(decode_header(v))[:4000] for k, v in msg.items()}
+    from_ = parse_addresses(msg.get("from"))
+    ids = parse_message_ids(msg.get("message-id"))
+    in_reply = parse_message_ids(msg.get("in-reply-to"))
+    refs = parse_message_ids(msg.get("references"))
+    subject = headers.get("subject", "")
+    note = f"(not read: this message took longer than {budget:.0f} s to read; open it in your mail client)"
+    parsed = ParsedMessage(
+        message_id=ids[0] if ids else None, in_reply_to=in_reply[0] if in_reply else None, references=refs,
+        subject=subject, from_=from_[0] if from_ else None, to=parse_addresses(msg.get("to")),
+        cc=parse_addresses(msg.get("cc")), reply_to=parse_addresses(msg.get("reply-to")),
+        date=parse_date(msg.get("date")), text=note, new_text=note, quoted_text="", snippet=note,
+        attachments=[], size=len(raw),
+        thread_key=thread_key(ids[0] if ids else None, in_reply[0] if in_reply else None, refs, subject,
+                              from_[0].email if from_ else ""),
+        headers=headers, defects=["NotClassifiedInTime"], raw=raw)
+    if direction != "in":
+        return parsed, None
+    return parsed, Classification(kind="reply", category="uncategorized", confidence=0.0,
+                                  reasons=[f"not classified: took longer than {budget:.0f} s to read"])
+
+
+if __name__ == "__main__":
+    _serve()

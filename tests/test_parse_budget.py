@@ -1,0 +1,59 @@
+"""One message never holds the others back, whatever the patterns do: each is read in a worker
+process with a time budget; one that overruns is stored with its headers, marked not classified,
+and the worker is replaced. Here the slow pattern is a user's own rule with catastrophic
+backtracking (the shipped rules are linear: tests/test_mail_patterns_linear.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.imap.parsework import MessageWorker
+from app.mail.rules import load_rules
+from tests.conftest import build_message
+from tests.engine_support import rows, running_engine, until
+
+SLOW_RULES = """
+[intent.interested]
+patterns = ['(?:x+x+)+y']
+"""
+SLOW_TEXT = "x" * 40 + "!"
+
+
+def test_a_message_past_the_budget_is_kept_with_its_headers_and_the_worker_replaced():
+    worker = MessageWorker(budget=3.0)
+    try:
+        worker.set_context(None, load_rules(SLOW_RULES), ())
+        ok = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
+        parsed, result = worker.read(ok, "in")
+        assert result is not None and result.category == "interested" and parsed.raw == ok
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT,
+                             from_addr="Sam Slow <sam@slow.example>").as_bytes()
+        parsed, result = worker.read(slow, "in")
+        assert worker.overruns == 1
+        assert parsed.subject == "Re: hello" and parsed.from_ is not None and parsed.from_.email == "sam@slow.example"
+        assert result is not None and result.category == "uncategorized"
+        assert "not classified: took longer than 3 s" in result.reasons[0]
+        parsed, result = worker.read(ok, "in")  # a new worker takes the next one
+        assert result is not None and result.category == "interested"
+    finally:
+        worker.close()
+
+
+async def test_a_slow_message_in_one_mailbox_does_not_hold_back_another(dovecot, users, make_config, tmp_path):
+    slow_box, other_box = users(2)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(SLOW_RULES)
+    config_path = make_config(tmp_path, [slow_box, other_box], idle_refresh_minutes=5, read_timeout_seconds=8,
+                              parse_workers=2, rules_file=str(rules))
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: all(w.state == "idle" for w in engine.watchers.values()), 60, "both idle")
+        slow = build_message(slow_box.email, subject="Re: hello", body=SLOW_TEXT)
+        ordinary = build_message(other_box.email, subject="Re: pricing", body="Interested, send the deck")
+        await asyncio.gather(asyncio.to_thread(dovecot.deliver, slow_box.email, slow.as_bytes()),
+                             asyncio.to_thread(dovecot.deliver, other_box.email, ordinary.as_bytes()))
+        await until(lambda: len(rows(store, other_box.email)) == 1, 60, "the ordinary reply stored")
+        await until(lambda: len(rows(store, slow_box.email)) == 1, 60, "the slow one stored too")
+        [fast_row], [slow_row] = rows(store, other_box.email), rows(store, slow_box.email)
+        assert fast_row["id"] < slow_row["id"]  # it did not wait for the slow one
+        assert fast_row["category"] == "interested"
+        assert slow_row["subject"] == "Re: hello" and "not classified" in slow_row["reasons"]
