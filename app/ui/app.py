@@ -101,6 +101,8 @@ class ReplydeskApp(App[int]):
         self._last_message_id = self.store.newest_message_id()
         self._woke_mark = self.store.woken_after(0)[0]
         self.store_health: StoreHealth | None = None
+        self.engine_failure: tuple[str, str] | None = None
+        """Why the in-process engine did not start, and the fix (status bar, health screen)."""
         self._store_health_mtime: float | None = None
         self._next_poll = 0.0
         # presence: this terminal tells the others which conversation it shows or answers
@@ -126,6 +128,8 @@ class ReplydeskApp(App[int]):
     def engine_note(self) -> str:
         if self.engine is not None:
             note = "engine: in-process"
+        elif self.engine_failure is not None:
+            note = f"engine: failed — {self.engine_failure[0]}"
         else:
             note = "engine: replydesk sync" if self.attached else "engine: off"
         if self.show_user:
@@ -178,8 +182,17 @@ class ReplydeskApp(App[int]):
             # a `replydesk sync` started between the lock check and now: use that one
             self.engine, self.attached = None, True
             self.screen.post_message(StoreChanged())
-        except ReplydeskError as exc:
-            self.notify(str(exc), title="engine", severity="error", markup=False, timeout=30)
+        except Exception as exc:  # whatever it is, the user is told, never left guessing
+            self.engine = None
+            what = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            if isinstance(exc, OSError) and exc.filename:
+                what = f"{exc.strerror or exc}: {exc.filename}"
+            hint = getattr(exc, "hint", None) or (
+                "check [general] database and log_file in the config; `replydesk sync` shows the same error")
+            self.engine_failure = (what, hint)
+            self.notify(f"engine failed to start: {what} — {hint}", title="engine", severity="error",
+                        markup=False, timeout=30)
+            self.screen.post_message(StoreChanged())
 
     async def action_quit(self) -> None:
         await self._stop_engine()

@@ -209,10 +209,16 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             title.append(f"   first sync: {bar(done, total, 12)} {done:,} of {total:,} messages", style="")
         self.query_one("#health-title", Static).update(title)
         problem = self.app.store_problem  # type: ignore[attr-defined]
+        failure = self.app.engine_failure  # type: ignore[attr-defined]
         store = self.query_one("#health-store", Static)
-        store.display = problem is not None
+        store.display = problem is not None or failure is not None
+        lines = Text()
+        if failure is not None:
+            lines.append(f"Engine: failed to start: {failure[0]} — {failure[1]}", style="bold reverse")
         if problem is not None:
-            store.update(Text(f"Database: {problem}", style="bold reverse"))
+            lines.append(("\n" if failure is not None else "") + f"Database: {problem}", style="bold reverse")
+        if store.display:
+            store.update(lines)
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
