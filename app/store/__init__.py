@@ -17,7 +17,7 @@ from app.store.state import FolderState, StateMixin
 from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
-__all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied", "open_store"]
+__all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied"]
 
 
 class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
@@ -37,6 +37,3 @@ class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, Ou
     def close(self) -> None:
         self.db.close()
 
-
-def open_store(path: Path | str, user: str | None = None) -> Store:
-    return Store(path, user)

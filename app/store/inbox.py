@@ -223,8 +223,7 @@ class InboxMixin:
         return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,
-                      category: str | None = None, unread: bool = False, kind: str | None = None,
-                      folder_roles: tuple[str, ...] = ("inbox", "junk")) -> list[dict[str, Any]]:
+                      category: str | None = None, unread: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
         """The unified inbox as messages, newest first (``replydesk list``); ``kind``: only
         replies, bounces, auto-replies, warmup, internal or bulk mail."""
         clauses = ["m.direction = 'in'"]

@@ -7,9 +7,6 @@ from typing import Any
 
 from app.store.db import Database, now
 
-ACCOUNT_STATES = ("new", "connecting", "syncing", "idle", "backoff", "auth_failed", "config_error",
-                  "reauth_needed", "disabled", "stopped")
-
 
 @dataclass
 class FolderState:
