@@ -88,8 +88,17 @@ class FolderSync:
 
         synced_before = highest
         fields = {"role": role, "uidvalidity": info.uidvalidity}
+        # How many messages the server had after our last look, plus the new ones: fewer now means
+        # some were expunged while another folder was selected (the server tells only the
+        # selected folder's session), so that EXPUNGE was never pushed to us.
+        known = state.message_count if same and state is not None else None
+        new_count = len(set(uids))
+        missed_expunge = fresh and role == "inbox" and bool(synced_before) and (
+            known is None or (info.exists is not None and info.exists < known + new_count))
         if fresh:
             fields.update(uidnext=info.uidnext, message_count=info.exists)
+        elif known is not None:
+            fields["message_count"] = None if changes.expunge else known + new_count
         if modseq is None and fresh and info.highestmodseq is not None and since is not None:
             modseq = info.highestmodseq  # first sync: flags come with the messages
         highest = await self._fetch_new(folder, role, info.uidvalidity, sorted(set(uids)), highest, fields)
@@ -100,7 +109,7 @@ class FolderSync:
                 fresh or time.monotonic() - self._flags_read.get(folder, 0.0) >= self.flag_refresh_seconds)
             modseq = await self._sync_flags(folder, info, synced_before, modseq, fresh, changes.flags, full, recent)
             # Junk and Sent are not watched between polls: a fresh look may find messages gone
-            if changes.expunge or full or (fresh and role != "inbox"):
+            if changes.expunge or full or missed_expunge or (fresh and role != "inbox"):
                 await self._remove_vanished(folder, info.uidvalidity, synced_before)
         fields.update(highest_uid=highest, highestmodseq=modseq)
         await self.db.call(lambda s: s.save_folder(acct, folder, **fields))
