@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.auth.secrets import KEYRING_WARNING, plaintext_keyring
+from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
 from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.errors import ConfigError

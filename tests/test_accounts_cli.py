@@ -10,7 +10,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from app.auth import get_secret
+from app.auth.secrets import get_secret
 from app.cli import main
 from app.config import load_config
 from app.store import Store

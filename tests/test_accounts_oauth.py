@@ -8,8 +8,9 @@ import io
 import keyring
 import pytest
 
-from app.auth import credentials, oauth
-from app.auth.secrets import keyring_key
+from app.auth import oauth
+from app.auth.credentials import credentials
+from app.auth.keyring_store import keyring_key
 from app.cli import main
 from app.config import load_config
 from app.errors import ReauthNeeded

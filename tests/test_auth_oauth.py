@@ -14,8 +14,9 @@ import keyring
 import pytest
 import requests
 
-from app.auth import credentials, invalidate, oauth, oauth_google, oauth_microsoft
-from app.auth.secrets import keyring_key
+from app.auth import oauth, oauth_google, oauth_microsoft
+from app.auth.credentials import credentials, invalidate
+from app.auth.keyring_store import keyring_key
 from app.config import parse_config
 from app.errors import ReauthNeeded, SecretError
 from app.imap.connection import ImapConnection

@@ -6,8 +6,9 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from app.auth import credentials, get_secret, rejected, set_secret
-from app.auth.secrets import delete_secrets, keyring_key
+from app.auth.credentials import credentials, rejected
+from app.auth.keyring_store import delete_secrets, keyring_key, set_secret
+from app.auth.secrets import get_secret
 from app.auth.xoauth2 import xoauth2_string
 from app.config import parse_config
 from app.errors import AuthError, ReauthNeeded, SecretError

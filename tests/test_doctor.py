@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from app.auth import oauth, oauth_google
-from app.auth.secrets import keyring_key
+from app.auth.keyring_store import keyring_key
 from app.cli import main
 from app.config import load_config
 from app.doctor.push import verdict

@@ -11,7 +11,7 @@ import os
 import shlex
 import subprocess
 
-from app.auth.secrets import keyring_get
+from app.auth.keyring_store import keyring_get
 from app.errors import SecretError
 
 COMMAND_TIMEOUT = 60.0

@@ -1,49 +1,32 @@
 """OAuth for ``auth = "oauth2"`` accounts, by provider: Microsoft (MSAL) or Google.
 
 The provider modules block (HTTP, MSAL's discovery); the async entry points run them in a thread
-so the event loop never waits on a token endpoint.
+so the event loop never waits on a token endpoint. What the providers share with this module is
+in ``oauth_grant``, so the imports run one way: secrets -> oauth -> providers -> oauth_grant.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import Callable
 from types import ModuleType
 
+from app.auth import oauth_google, oauth_microsoft
+from app.auth.oauth_grant import reauth_command, reauth_needed
 from app.config import Account
-from app.errors import ReauthNeeded, SecretError
+from app.errors import SecretError
+
+__all__ = ["access_token", "access_token_sync", "authorize", "invalidate", "reauth_command", "reauth_needed"]
 
 # accounts whose cached access token a server refused: the next request asks the token endpoint
 _force_refresh: set[str] = set()
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def account_lock(email: str) -> threading.Lock:
-    """One token refresh at a time per account, however many connections ask at once."""
-    with _locks_guard:
-        return _locks.setdefault(email, threading.Lock())
-
-
-def reauth_command(account: Account) -> str:
-    return f"replydesk accounts auth {account.id}"
-
-
-def reauth_needed(account: Account, why: str) -> ReauthNeeded:
-    return ReauthNeeded(f"{account.id}: {why}", f"re-authentication needed: {reauth_command(account)}")
-
 
 def _provider(account: Account) -> ModuleType:
     if account.provider == "microsoft":
-        from app.auth import oauth_microsoft
-
         return oauth_microsoft
     if account.provider == "google":
-        from app.auth import oauth_google
-
         return oauth_google
     raise SecretError(f"{account.id}: auth = \"oauth2\" works with provider \"google\" or \"microsoft\", "
                       f"not {account.provider!r}", "use auth = \"password\" for this provider")

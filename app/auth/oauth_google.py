@@ -26,8 +26,8 @@ import requests
 from google_auth_oauthlib.flow import InstalledAppFlow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from app.auth.oauth import account_lock, reauth_needed
-from app.auth.secrets import keyring_get, keyring_key, keyring_set
+from app.auth.keyring_store import keyring_get, keyring_key, keyring_set
+from app.auth.oauth_grant import account_lock, reauth_needed
 from app.config import Account
 from app.errors import NetworkError, ReauthNeeded, SecretError
 

@@ -14,8 +14,8 @@ from typing import Any
 import msal
 import requests
 
-from app.auth.oauth import account_lock, reauth_needed
-from app.auth.secrets import keyring_get, keyring_key, keyring_set
+from app.auth.keyring_store import keyring_get, keyring_key, keyring_set
+from app.auth.oauth_grant import account_lock, reauth_needed
 from app.config import Account
 from app.errors import NetworkError, SecretError
 

@@ -160,7 +160,7 @@ def _table_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def _add(args: argparse.Namespace, path: Path) -> int:
     # the keyring and the OAuth libraries load only for the actions that use them
     from app.auth import oauth
-    from app.auth.secrets import keyring_delete, keyring_key, set_secret
+    from app.auth.keyring_store import keyring_delete, keyring_key, set_secret
     table = _table_from_args(args)
     _, config = config_file.with_accounts(path, [table])  # validates before anything is stored
     account = config.accounts[-1]
@@ -187,7 +187,7 @@ def _add(args: argparse.Namespace, path: Path) -> int:
 
 def _import(csv_path: Path, path: Path) -> int:
     # the keyring and the OAuth libraries load only for the actions that use them
-    from app.auth.secrets import keyring_delete, keyring_key, set_secret
+    from app.auth.keyring_store import keyring_delete, keyring_key, set_secret
     config = config_file.check(path, config_file.read_text(path)) if path.exists() else None
     existing = {name for a in (config.accounts if config else ()) for name in (a.id, a.email)}
     result = read_accounts(csv_path, existing)
@@ -233,7 +233,7 @@ def _list(config: Config, as_json: bool) -> int:
     store_health = read_store_health(config.database)
     store_problem = store_health.problem if store_health is not None else None
     if not as_json and any(a.password_env is None and a.password_command is None for a in config.accounts):
-        from app.auth.secrets import KEYRING_WARNING, plaintext_keyring
+        from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
         if (plain := plaintext_keyring()) is not None:
             print(KEYRING_WARNING.format(name=plain), file=sys.stderr)
     if store_problem and not as_json:
@@ -277,7 +277,7 @@ def _list(config: Config, as_json: bool) -> int:
 def _remove(config: Config, path: Path, key: str) -> int:
     # the keyring and the OAuth libraries load only for the actions that use them
     from app.auth import oauth
-    from app.auth.secrets import delete_secrets
+    from app.auth.keyring_store import delete_secrets
     account = config.account(key)
     config_file.remove_account(path, account.id)
     removed = delete_secrets(account.email)
@@ -313,10 +313,10 @@ def _auth(config: Config, key: str, paste: bool) -> int:
 
 def _password(account: Account, args: argparse.Namespace) -> int:
     # the keyring and the OAuth libraries load only for the actions that use them
-    from app.auth import oauth
-    from app.auth.secrets import set_secret
+    from app.auth.keyring_store import set_secret
+    from app.auth.oauth_grant import reauth_command
     if account.auth == "oauth2":
-        raise UsageError(f"{account.id} uses OAuth", f"authorize it with: {oauth.reauth_command(account)}")
+        raise UsageError(f"{account.id} uses OAuth", f"authorize it with: {reauth_command(account)}")
     if account.password_env or account.password_command:
         raise SecretError(f"{account.id} takes its password from "
                           f"{'password_env' if account.password_env else 'password_command'}, not the keyring")

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     results = asyncio.run(diagnose(accounts, concurrency=max(1, args.concurrency), timeout=args.timeout,
                                    on_account=show))
     failing = sorted({r.account for r in results if r.status == "FAIL"})
-    from app.auth.secrets import KEYRING_WARNING, plaintext_keyring
+    from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
     if (plain := plaintext_keyring()) is not None:
         print(KEYRING_WARNING.format(name=plain), file=sys.stderr)
     print(f"{len(accounts)} account(s) checked: {len(accounts) - len(failing)} ok, {len(failing)} failing"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.auth.oauth import reauth_command
+from app.auth.oauth_grant import reauth_command
 from app.config import Account, Endpoint
 
 # OpenSSL X509 verify codes

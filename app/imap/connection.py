@@ -20,7 +20,8 @@ import ssl
 
 import aioimaplib
 
-from app.auth import credentials, invalidate, rejected, xoauth2_string
+from app.auth.credentials import credentials, invalidate, rejected
+from app.auth.xoauth2 import xoauth2_string
 from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.folders import Namespace

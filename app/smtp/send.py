@@ -18,7 +18,7 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
-from app.auth import credentials, invalidate, rejected
+from app.auth.credentials import credentials, invalidate, rejected
 from app.config import Account
 from app.errors import AuthError, SendError
 from app.tls import client_context, set_keepalive
