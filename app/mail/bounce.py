@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.message
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from flufl.bounce import all_failures
@@ -327,8 +328,8 @@ def _from_flufl(msg: email.message.Message, report: BounceReport) -> tuple[set[s
     except Exception:
         return set(), set()
 
-    def clean(items) -> set[str]:
-        out = set()
+    def clean(items: Iterable[object]) -> set[str]:
+        out: set[str] = set()
         for item in items:
             addr = clean_address(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
             if valid_address(addr):
@@ -374,7 +375,7 @@ def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
     return status, " ".join(line.split())[:200] or None
 
 
-def _walk(msg: email.message.Message, limit: int = 200):
+def _walk(msg: email.message.Message, limit: int = 200) -> Iterator[email.message.Message]:
     stack, count = [msg], 0
     while stack and count < limit:
         part = stack.pop()

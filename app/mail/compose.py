@@ -38,7 +38,7 @@ def stored_original(row: Mapping[str, object]) -> ParsedMessage:
 
     The store keeps the parsed fields, not the raw bytes; list columns may still be JSON text.
     """
-    def items(key: str) -> list:
+    def items(key: str) -> list[object]:
         value = row.get(key)
         if isinstance(value, str):
             try:

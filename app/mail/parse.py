@@ -113,6 +113,10 @@ def _parse(raw: bytes) -> ParsedMessage:
     )
 
 
+_Shape = tuple[str, "list[_Shape] | None"]
+"""One part of the MIME tree as ``structure()`` writes it: its type and, for a multipart, its children."""
+
+
 class _Body:
     """What the walk over the MIME tree collects."""
 
@@ -121,7 +125,7 @@ class _Body:
         self.html: str | None = None
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
-        self.tree: list = []
+        self.tree: list[_Shape] = []
 
     def text(self) -> str:
         if self.plain is not None and self.plain.strip():
@@ -134,12 +138,12 @@ class _Body:
         return _render(self.tree[0]) if self.tree else ""
 
 
-def _render(node: tuple) -> str:
+def _render(node: _Shape) -> str:
     ctype, children = node
     return f"{ctype}({','.join(_render(c) for c in children)})" if children is not None else ctype
 
 
-def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list | None = None) -> None:
+def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list[_Shape] | None = None) -> None:
     """Depth-first over the parts (the splitter already bounded their number and depth).
 
     ``embedded`` is true below a message/rfc822 part (a forwarded mail, or the original in a
@@ -149,7 +153,7 @@ def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list | None
     part, ctype = node.message, node.content_type
     body.defects.extend(type(d).__name__ for d in part.defects)
     if node.children is not None:
-        children: list = []
+        children: list[_Shape] = []
         into.append((ctype, children))
         if ctype in _EMBEDDED and depth > 0:
             _add_attachment(node, ctype, body, _filename(part))
