@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.store.activity import ActivityMixin
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
+from app.store.conversations import ConversationsMixin
 from app.store.db import Database
 from app.store.events import EventsMixin
 from app.store.followups import FollowupMixin
@@ -20,9 +21,10 @@ from app.store.triage import TriageMixin
 __all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied"]
 
 
-class Store(MessagesMixin, TriageMixin, BouncesMixin, NoiseMixin, InboxMixin, OutboxMixin, StateMixin, StatsMixin,
-            FollowupMixin, EventsMixin, ActivityMixin):
-    """One connection to the database with every query replydesk makes.
+class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, ConversationsMixin, BouncesMixin,
+            ActivityMixin, InboxMixin, StateMixin, StatsMixin, EventsMixin):
+    """One connection to the database with every query replydesk makes: the parts, each
+    listed after the parts it builds on (``app.store.base``).
 
     Not shared between threads: each thread (and each process) opens its own.
     """

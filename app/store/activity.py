@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.store.base import StorePart
 from app.store.db import Database
 
 ACTIONS = ("label", "assign", "unassign", "snooze", "unsnooze", "note", "suppress", "reply")
@@ -75,8 +76,7 @@ class UserActivity:
     """Median seconds from a prospect's message to this user's reply."""
 
 
-class ActivityMixin:
-    db: Database
+class ActivityMixin(StorePart):
     assign_rules: tuple[AssignRule, ...] = ()
 
     def set_assign_rules(self, rules: Iterable[AssignRule]) -> None:

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from app.store.db import Database, now
+from app.store.base import StorePart
+from app.store.db import now
 
 DAY = 86400.0
 
@@ -38,8 +39,7 @@ class Suppression(TypedDict):
     created_at: float
 
 
-class BouncesMixin:
-    db: Database
+class BouncesMixin(StorePart):
     bounce_policy: BouncePolicy = BouncePolicy()
 
     def set_bounce_policy(self, policy: BouncePolicy) -> None:

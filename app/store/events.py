@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from app.store.db import Database, now
+from app.store.base import StorePart
+from app.store.db import now
 
 EVENT_TYPES = ("reply.received", "reply.categorized", "reply.sent", "suppression.added")
 
@@ -40,8 +41,7 @@ class TargetHealth:
     last_error_at: float | None
 
 
-class EventsMixin:
-    db: Database
+class EventsMixin(StorePart):
 
     def set_event_types(self, types: Iterable[str]) -> None:
         """The event types some configured target wants: the only ones the triggers record."""

@@ -16,9 +16,9 @@ Every time here is a Unix timestamp; the caller turns the user's words and time 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from app.store.db import Database
+from app.store.triage import TriageMixin
 
 SNOOZE_REASONS = ("snooze", "out_of_office", "no_answer")
 WOKE_REASONS = {
@@ -37,12 +37,8 @@ AWAKE = "c.snoozed_until IS NULL AND c.waiting_since IS NULL"
 PENDING = "(c.snoozed_until IS NOT NULL OR c.waiting_since IS NOT NULL)"
 
 
-class FollowupMixin:
-    db: Database
-
-    if TYPE_CHECKING:  # provided by MessagesMixin and TriageMixin
-        def refresh_conversation(self, conv: int) -> None: ...
-        def set_seen(self, conversations: Sequence[int], seen: bool, *, log: bool = True) -> None: ...
+class FollowupMixin(TriageMixin):
+    """Snoozes and waits; a conversation that comes back is marked unread (``set_seen``)."""
 
     # -- what the user does --------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.mail.noise import NOISE_KINDS
-from app.store.db import Database
+from app.store.base import StorePart
 from app.store.followups import AWAKE, PENDING
 
 NOISE_SQL = ", ".join(f"'{k}'" for k in NOISE_KINDS)
@@ -113,8 +113,7 @@ BROAD_HITS = 2000
 """A search with at least this many matching messages is broad (see ``_where``)."""
 
 
-class InboxMixin:
-    db: Database
+class InboxMixin(StorePart):
 
     def _where(self, f: InboxFilter) -> tuple[str, list[Any]]:
         broad = False

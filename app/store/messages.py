@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from app.mail.types import Classification, ParsedMessage
-from app.store.db import Database, now
-from app.store.triage import KEYWORD_PREFIX, WARMUP, keyword_label
+from app.store.activity import ActivityMixin
+from app.store.db import now
+from app.store.followups import FollowupMixin
+from app.store.triage import KEYWORD_PREFIX, WARMUP, TriageMixin, keyword_label
 
 SEARCH_TEXT_CAP = 1000
 LOCAL_COPY_FOLDER = "(sent by replydesk)"
@@ -44,11 +45,9 @@ def flag_columns(flags: Iterable[str]) -> dict[str, object]:
     }
 
 
-class MessagesMixin:
-    db: Database
-    if TYPE_CHECKING:  # provided by TriageMixin
-        def follow_server_labels(self, labels: Iterable[tuple[int, str]],
-                                 cleared: Iterable[int] = ()) -> set[int]: ...
+class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
+    """Stores what the server has; labels, suppressions, follow-ups and assignments of new mail
+    come from the parts it builds on."""
 
     def add_messages(self, account: str, batch: Iterable[IncomingMessage]) -> list[int]:
         """Store a batch in one transaction. Messages already stored are skipped.
@@ -79,9 +78,9 @@ class MessagesMixin:
                 self._restore_label_keyword(account, mid, row, msg.flags)
             for conv in touched:
                 self.refresh_conversation(conv)
-            self.suppress_from_classification(new_ids)  # type: ignore[attr-defined]
-            self.followups_on_arrival(new_ids)  # type: ignore[attr-defined]
-            self.assign_on_arrival(new_ids)  # type: ignore[attr-defined]
+            self.suppress_from_classification(new_ids)
+            self.followups_on_arrival(new_ids)
+            self.assign_on_arrival(new_ids)
         return new_ids
 
     def _restore_label_keyword(self, account: str, mid: int, row: dict[str, object],
@@ -94,7 +93,7 @@ class MessagesMixin:
             return
         keyword = KEYWORD_PREFIX + str(category)
         if keyword.lower() not in {f.lower() for f in flags}:
-            self.queue_op(account, "add_flags", mid, flags=[keyword])  # type: ignore[attr-defined]
+            self.queue_op(account, "add_flags", mid, flags=[keyword])
 
     def _message_row(self, account: str, msg: IncomingMessage) -> dict[str, object]:
         p, c = msg.parsed, msg.classification
@@ -168,38 +167,6 @@ class MessagesMixin:
                                 (account, key)).fetchone()[0]
         conn.execute("UPDATE messages SET conversation_id = ? WHERE id = ?", (conv, mid))
         return conv
-
-    def refresh_conversation(self, conv: int) -> None:
-        """Recompute a conversation's summary from its messages."""
-        conn = self.db.conn
-        stats = conn.execute(
-            "SELECT count(*), sum(direction = 'in'), sum(direction = 'in' AND seen = 0 AND archived = 0), "
-            "max(received_at), max(CASE WHEN direction = 'in' THEN received_at END), "
-            "min(CASE WHEN direction = 'in' THEN archived END) FROM messages WHERE conversation_id = ?",
-            (conv,)).fetchone()
-        if not stats[0]:
-            conn.execute("DELETE FROM conversations WHERE id = ?", (conv,))
-            return
-        latest = conn.execute(
-            "SELECT id, subject, from_addr, from_name, snippet, kind, category, to_addrs FROM messages "
-            "WHERE conversation_id = ? ORDER BY direction = 'in' DESC, received_at DESC, id DESC LIMIT 1",
-            (conv,)).fetchone()
-        inbound = latest and stats[1]
-        if inbound:
-            counterpart, name = latest[2], latest[3]
-        else:
-            to = json.loads(latest[7] or "[]")
-            counterpart, name = (to[0] if to else ""), ""
-        # a conversation that came back from a snooze or a wait sorts by the time it did
-        conn.execute(
-            "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
-            "kind = ?, category = ?, last_message_at = ?, "
-            "last_inbound_at = CASE WHEN ? IS NULL THEN NULL ELSE max(?, coalesce(woke_at, 0)) END, "
-            "last_inbound_id = ?, message_count = ?, inbound_count = ?, unread_count = ?, archived = ? "
-            "WHERE id = ?",
-            (latest[1], counterpart, name, latest[4], latest[5] if inbound else None,
-             latest[6] if inbound else None, stats[3], stats[4], stats[4], latest[0] if inbound else None,
-             stats[0], stats[1] or 0, stats[2] or 0, int(bool(stats[5])), conv))
 
     def forget_folder(self, account: str, folder: str, keep_uidvalidity: int) -> int:
         """Drop the rows of a folder whose UIDVALIDITY changed. Labels live on in ``labels``."""

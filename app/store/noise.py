@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from app.mail.noise import NoiseContext, TagProposal, propose_tag, tokens, warmup_reason
 from app.mail.types import Address, ParsedMessage
-from app.store.db import Database, now
+from app.store.conversations import ConversationsMixin
+from app.store.db import now
 from app.store.triage import WARMUP
 
 MARKED_READ = 50
@@ -37,11 +37,7 @@ class Reapplied:
     conversations: int
 
 
-class NoiseMixin:
-    db: Database
-
-    if TYPE_CHECKING:  # provided by MessagesMixin
-        def refresh_conversation(self, conv: int) -> None: ...
+class NoiseMixin(ConversationsMixin):
 
     # -- marks -------------------------------------------------------------------------
 

@@ -13,14 +13,15 @@ import json
 from typing import Any
 
 from app.mail.types import ParsedMessage
-from app.store.db import Database, now
-from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage
+from app.store.db import now
+from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
 
 OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
 
 
-class OutboxMixin:
-    db: Database
+class OutboxMixin(MessagesMixin):
+    """Replies on their way; one the server accepted files its Sent copy (``queue_op``), marks
+    the original answered, starts the wait for an answer and shows in its conversation."""
 
     def queue_reply(self, *, account: str, message_id: str, raw: bytes, recipients: list[str],
                     subject: str, body: str, reply_to_message: int | None = None,
@@ -131,16 +132,16 @@ class OutboxMixin:
             conn.execute("UPDATE outbox SET state = 'sent', last_error = NULL, sent_at = ?, updated_at = ? "
                          "WHERE id = ?", (t, t, item_id))
             if append_to_sent:
-                self.queue_op(item["account"], "append", None, role="sent",  # type: ignore[attr-defined]
+                self.queue_op(item["account"], "append", None, role="sent",
                               outbox_id=item_id, flags=["\\Seen"])
             if item["reply_to_message"] is not None:
-                self.mark_message_answered(item["reply_to_message"])  # type: ignore[attr-defined]
+                self.mark_message_answered(item["reply_to_message"])
             if item["conversation_id"] is not None:
-                self.start_waiting(item["conversation_id"], t)  # type: ignore[attr-defined]
+                self.start_waiting(item["conversation_id"], t)
             known = conn.execute("SELECT 1 FROM messages WHERE account = ? AND message_id = ? "
                                  "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()
             if local_copy is not None and known is None:
-                self.add_messages(item["account"], [local_copy])  # type: ignore[attr-defined]
+                self.add_messages(item["account"], [local_copy])
 
     def discard_reply(self, item_id: int) -> None:
         """The user drops a draft or a reply that was not sent."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.store.db import Database, now
+from app.store.base import StorePart
+from app.store.db import now
 
 
 @dataclass
@@ -20,8 +21,7 @@ class FolderState:
     message_count: int | None
 
 
-class StateMixin:
-    db: Database
+class StateMixin(StorePart):
 
     def ensure_account(self, account_id: str, email: str, name: str = "") -> None:
         with self.db.tx() as conn:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.store.db import Database
+from app.store.base import StorePart
 
 
 def bounce_warnings(stats: dict[str, int], threshold_percent: float) -> list[str]:
@@ -26,8 +26,7 @@ def bounce_warnings(stats: dict[str, int], threshold_percent: float) -> list[str
     return problems
 
 
-class StatsMixin:
-    db: Database
+class StatsMixin(StorePart):
 
     def account_stats(self, today_start: float, week_start: float, *, threads: bool = True) -> dict[str, dict[str, int]]:
         """Per account: replies (not bounces, auto-answers or noise) received since ``today_start``; since ``week_start``, the

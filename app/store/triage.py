@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.mail.learn import LEARNED, MAX_EXAMPLES
 from app.mail.types import CATEGORIES
-from app.store.db import Database, now
+from app.store.bounces import BouncesMixin
+from app.store.conversations import ConversationsMixin
+from app.store.db import now
 
 SERVER_FLAGS = {"seen": "\\Seen", "answered": "\\Answered", "flagged": "\\Flagged"}
 KEYWORD_PREFIX = "replydesk-"
@@ -56,17 +58,11 @@ def _describe_op(op: str, args: dict[str, Any]) -> str:
     return f"{'setting' if op == 'add_flags' else 'clearing'} {flags}"
 
 
-class TriageMixin:
-    """Mixed into ``Store`` after ``MessagesMixin``, whose ``refresh_conversation`` it uses."""
+class TriageMixin(ConversationsMixin, BouncesMixin):
+    """Labels (an ``unsubscribe`` label suppresses the address) and flags, each change
+    refreshing its conversation."""
 
-    db: Database
     _examples_cache: tuple[object, tuple[tuple[str, str], ...]] | None = None
-
-    if TYPE_CHECKING:  # provided by MessagesMixin and BouncesMixin
-        def refresh_conversation(self, conv: int) -> None: ...
-        def is_suppressed(self, address: str) -> bool: ...
-        def suppress(self, address: str, reason: str, source_message: int | None = None,
-                     detail: str = "") -> None: ...
 
     # -- server operations -------------------------------------------------------------
 
