@@ -117,7 +117,7 @@ class Database:
 
     def data_version(self) -> int:
         """Changes when another connection commits: the UI polls this to refresh."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()

@@ -128,7 +128,7 @@ class InboxMixin(StorePart):
 
     def count_conversations(self, f: InboxFilter) -> int:
         where, params = self._where(f)
-        return self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0]
+        return int(self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0])
 
     def conversation_ids(self, f: InboxFilter) -> list[int]:
         """Every conversation the filter lists (select all in a view)."""
@@ -157,9 +157,9 @@ class InboxMixin(StorePart):
                                    [*params, conv_id]).fetchone()
         if hit is None:
             return None
-        return self.db.conn.execute(
+        return int(self.db.conn.execute(
             f"SELECT count(*) FROM conversations c WHERE {where} AND (c.last_inbound_at, c.id) > (?, ?)",
-            [*params, row[0], conv_id]).fetchone()[0]
+            [*params, row[0], conv_id]).fetchone()[0])
 
     def category_counts(self, f: InboxFilter) -> dict[str, int]:
         """Conversations per category under the filter's other criteria."""

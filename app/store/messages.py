@@ -163,8 +163,8 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
             conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?)",
                          (account, key))
-            conv = conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
-                                (account, key)).fetchone()[0]
+            conv = int(conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
+                                    (account, key)).fetchone()[0])
         conn.execute("UPDATE messages SET conversation_id = ? WHERE id = ?", (conv, mid))
         return conv
 
@@ -253,8 +253,9 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
 
     def oldest_in_folder(self, account: str, folder: str) -> float | None:
         """When the oldest stored message of a folder arrived (a UIDVALIDITY rescan reaches back to it)."""
-        return self.db.conn.execute("SELECT min(received_at) FROM messages WHERE account = ? AND folder = ?",
-                                    (account, folder)).fetchone()[0]
+        oldest: float | None = self.db.conn.execute(
+            "SELECT min(received_at) FROM messages WHERE account = ? AND folder = ?", (account, folder)).fetchone()[0]
+        return oldest
 
     def relocate_message(self, message: int, folder: str, uidvalidity: int, uid: int) -> None:
         """The server moved a message (our MOVE): follow it, so the destination's next sync sees

@@ -28,12 +28,14 @@ class OutboxMixin(MessagesMixin):
                     conversation_id: int | None = None, state: str = "queued") -> int:
         t = now()
         with self.db.tx() as conn:
-            return conn.execute(
+            item_id = conn.execute(
                 "INSERT INTO outbox (account, reply_to_message, conversation_id, message_id, recipients, "
                 "subject, body, raw, state, next_attempt_at, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (account, reply_to_message, conversation_id, message_id, json.dumps(recipients), subject,
-                 body, raw, state, t, t, t)).lastrowid  # type: ignore[return-value]
+                 body, raw, state, t, t, t)).lastrowid
+        assert item_id is not None  # an INSERT's row id
+        return item_id
 
     def outbox_item(self, item_id: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [item_id]))
@@ -50,7 +52,8 @@ class OutboxMixin(MessagesMixin):
         if account:
             sql += " AND account = ?"
             params.append(account)
-        return [self.outbox_item(r[0]) for r in self.db.conn.execute(sql + " ORDER BY id", params)]  # type: ignore[misc]
+        ids = [r[0] for r in self.db.conn.execute(sql + " ORDER BY id", params)]
+        return [item for item in map(self.outbox_item, ids) if item is not None]
 
     def claim_due(self, account: str | None = None) -> dict[str, Any] | None:
         """Move the next due ``queued`` item to ``sending`` and return it."""
@@ -155,5 +158,6 @@ class OutboxMixin(MessagesMixin):
 
     def next_outbox_due(self) -> float | None:
         """When the earliest queued reply is due (the drainer sleeps until then)."""
-        return self.db.conn.execute("SELECT min(coalesce(next_attempt_at, 0)) FROM outbox "
-                                    "WHERE state = 'queued'").fetchone()[0]
+        due: float | None = self.db.conn.execute("SELECT min(coalesce(next_attempt_at, 0)) FROM outbox "
+                                                 "WHERE state = 'queued'").fetchone()[0]
+        return due

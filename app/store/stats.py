@@ -59,7 +59,7 @@ class StatsMixin(StorePart):
         return stats
 
     def newest_message_id(self) -> int:
-        return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+        return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
 
     def arrivals_since(self, message_id: int, upto: int, received_after: float, *,
                        skip_accounts: Sequence[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:

@@ -147,9 +147,10 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
     # -- labels ------------------------------------------------------------------------
 
     def _latest_inbound(self, conv: int) -> tuple[int, str, str | None, str, str] | None:
-        return self.db.conn.execute(
+        row: tuple[int, str, str | None, str, str] | None = self.db.conn.execute(
             "SELECT id, account, message_id, category, category_source FROM messages WHERE conversation_id = ? "
             "AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1", (conv,)).fetchone()
+        return row
 
     def set_category(self, conversations: Sequence[int], category: str, *, log: bool = True) -> None:
         """Label conversations (their latest inbound message). A user's label beats the classifier."""
@@ -184,7 +185,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                          "updated = excluded.updated", (account, message_id, category, now()))
         self._keep_example(mid, category)
         if category == "unsubscribe":
-            addr = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
+            addr: str = conn.execute("SELECT from_addr FROM messages WHERE id = ?", (mid,)).fetchone()[0]
             if addr and not self.is_suppressed(addr):
                 self.suppress(addr, "unsubscribe", mid, "labelled by the user")
                 return addr.lower()
@@ -359,4 +360,5 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                 convs.add(m[1])
             for conv in convs:
                 self.refresh_conversation(conv)
-            return row[1]
+            action: str = row[1]
+            return action
