@@ -4,12 +4,12 @@ it the only engine on its database.
     engine = Engine(config)              # store_path defaults to config.database
     await engine.start()                 # EngineLocked if another engine holds the database
     await engine.reload(new_config)      # adds/removes/restarts accounts, others keep running
-    engine.wake(account_id)              # run that account's pending ops now (same process)
     await engine.stop()                  # watchers LOGOUT, drainer stops, lock released
 
-The UI (this process or another) writes user intents into ``pending_ops``; one poller for all
-accounts watches ``PRAGMA data_version`` every ``OPS_POLL_SECONDS`` and wakes the watchers that
-have work, so IDLE is left within about half a second of a click in any terminal.
+The UI (this process or another) writes user intents into ``pending_ops`` and the outbox. The
+engine learns of them through the store's change signal (``app.store.changes``): a write in this
+process wakes it at once, one in another process within a ``tick`` (0.25 s); then the watchers
+that have work leave IDLE, and the outbox drainer looks for a reply to send.
 
 ``engine_lock_holder(db_path)`` says who runs an engine on a database (``"pid 123 on host"``),
 or None: the TUI calls it to decide whether to start its own.
@@ -33,7 +33,7 @@ from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine
 from app.errors import ConfigError
 from app.followups import FollowupClock, FollowupPolicy
 from app.imap.sent_lookup import message_in_sent
-from app.imap.storage import ParsePool, StoreThread
+from app.imap.storage import ParsePool
 from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.mail.categories import parse_category
@@ -43,10 +43,11 @@ from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store
 from app.store.activity import ENGINE_USER, AssignRule
+from app.store.changes import TICK, watch
+from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
 
-OPS_POLL_SECONDS = 0.5
 STOP_TIMEOUT = 4.0
 
 
@@ -155,10 +156,12 @@ def _noise_settings(config: Config) -> dict[str, NoiseContext]:
 
 class Engine:
     def __init__(self, config: Config, store_path: Path | str | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, tick: float = TICK) -> None:
         self.config = config
         self.clock = clock
         """Time for snoozes and follow-ups (tests move it by days)."""
+        self.tick = tick
+        """Seconds between two looks for another process's writes (``app.store.changes``)."""
         self.followups: FollowupClock | None = None
         self._followup_task: asyncio.Task | None = None
         self.dispatcher: Dispatcher | None = None
@@ -210,7 +213,7 @@ class Engine:
             if account.enabled:
                 self._start_watcher(account)
         await self._mark([a for a in self.config.accounts if not a.enabled], "disabled")
-        self._poller = asyncio.create_task(self._poll_ops(), name="replydesk-ops-poller")
+        self._poller = asyncio.create_task(self._follow_changes(), name="replydesk-changes")
         self.followups = FollowupClock(self._db, self.config.general, self.clock)
         self._followup_task = asyncio.create_task(self.followups.run(), name="replydesk-followups")
         self._start_dispatcher()
@@ -225,7 +228,8 @@ class Engine:
 
     async def _run_drainer(self) -> None:
         """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
-        self._outbox = OutboxDrainer(self.config, self.store_path, lookup_sent=message_in_sent)
+        assert self._db is not None
+        self._outbox = OutboxDrainer(self.config, self._db, lookup_sent=message_in_sent, tick=self.tick)
         await self._outbox.run()
 
     def _start_watcher(self, account: Account) -> None:
@@ -254,11 +258,6 @@ class Engine:
                     s.ensure_account(account.id, account.email, account.name)
                     s.set_account_state(account.id, state)
         await self._db.call(mark)
-
-    def wake(self, account_id: str) -> None:
-        watcher = self.watchers.get(account_id)
-        if watcher is not None:
-            watcher.wake()
 
     async def reload(self, config: Config, *, reapply_noise: bool = True) -> None:
         """Apply a new config: accounts added start, removed or disabled ones stop, changed ones
@@ -322,32 +321,38 @@ class Engine:
         log.info("engine: warmup tags applied: %d messages now warmup, %d no longer", result.to_warmup,
                  result.from_warmup)
 
-    async def _poll_ops(self) -> None:
-        """One cheap look every half second for all accounts: has another connection written
-        (data_version), and which accounts have pending ops?"""
+    async def _follow_changes(self) -> None:
+        """Whenever the store changes (``app.store.changes``: any write in this process at once,
+        another process's within a tick), wake the watchers that have a new pending op, the
+        follow-up clock and the dispatcher. Changes made while one look runs make one more look."""
         assert self._db is not None
 
-        def look(s, seen: int) -> tuple[int, list[str]]:
-            version = s.data_version()
-            if version == seen:
-                return version, []
-            return version, s.accounts_with_pending_ops()
-        seen = -1
-        while True:
-            before = seen
-            try:
-                seen, accounts = await self._db.call(look, seen)
-            except Exception:
-                log.exception("engine: pending-ops poll failed")
-                accounts = []
-            changed = seen != before
-            for account in accounts:
-                self.wake(account)
-            if changed and self.followups is not None:
-                self.followups.kick()  # an out-of-office reply stored, a reply sent: schedule now
-            if changed and self.dispatcher is not None:
-                self.dispatcher.kick()  # a label or a suppression from a terminal: deliver now
-            await asyncio.sleep(OPS_POLL_SECONDS)
+        def look(s: Store, mark: tuple[int, int] | None) -> tuple[tuple[int, int], dict[str, int] | None]:
+            now = s.db.change_mark()
+            return now, (s.newest_pending_ops() if now != mark else None)
+        mark: tuple[int, int] | None = None
+        woken: dict[str, int] = {}
+        with watch(self.store_path, self.tick) as changes:
+            while True:
+                seen = changes.count
+                try:
+                    mark, newest = await self._db.call(look, mark)
+                except Exception:
+                    log.exception("engine: looking for pending ops failed")
+                    newest = None
+                if newest is not None:
+                    # only a new op wakes a watcher: one waiting for its retry has its own timer,
+                    # and waking it again would make it write (sync marks) and wake itself
+                    for account, op_id in newest.items():
+                        watcher = self.watchers.get(account)
+                        if watcher is not None and op_id > woken.get(account, 0):
+                            woken[account] = op_id
+                            watcher.wake()
+                    if self.followups is not None:
+                        self.followups.kick()  # an out-of-office reply stored, a reply sent: schedule now
+                    if self.dispatcher is not None:
+                        self.dispatcher.kick()  # a label or a suppression from a terminal: deliver now
+                await changes.wait(seen)
 
     async def stop(self) -> None:
         if not self.running:

@@ -140,10 +140,10 @@ async def restart(config_path: Path) -> None:
     drainer = OutboxDrainer(config, config.database, lookup_sent=message_in_sent)
     try:
         await drainer.recover()
-        for item in drainer.store.outbox(("queued",)):
+        for item in await drainer.db.call(Store.outbox, ("queued",)):
             await drainer.send_now(item["id"])
     finally:
-        drainer.close()
+        await drainer.close()
 
 
 def only_item(store: Store) -> dict:
@@ -220,7 +220,7 @@ async def test_a_connection_lost_after_the_server_accepted_is_not_retried(receiv
     try:
         item = await drainer.send_now(item_id)
     finally:
-        drainer.close()
+        await drainer.close()
         proxy.close()
     assert item["state"] == "uncertain"
     await restart(r.config_path)

@@ -26,7 +26,7 @@ def make_app(r) -> ReplydeskApp:
 @asynccontextmanager
 async def drainer_running(r):
     """The in-process engine's outbox drainer, as `replydesk` runs it, for the block's length."""
-    task = asyncio.create_task(OutboxDrainer(r.config, r.config.database, poll_interval=0.05).run())
+    task = asyncio.create_task(OutboxDrainer(r.config, r.config.database, tick=0.05).run())
     try:
         yield
     finally:

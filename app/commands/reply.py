@@ -26,6 +26,7 @@ from app.mail.sanitize import one_line
 from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
+from app.store.changes import watch
 
 FINAL = ("sent", "failed", "uncertain")
 
@@ -105,24 +106,29 @@ def _engine_running(db_path: Path) -> bool:
     return engine_lock_holder(db_path) is not None
 
 
-def _wait_for_engine(store: Store, item_id: int, timeout: float) -> dict[str, Any]:
+async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
+    """Until the engine (in ``replydesk sync``) has sent the item, given up on it, or ``timeout``:
+    woken by the store's change signal, not a timer of our own."""
     deadline = time.monotonic() + timeout
     told = None
-    while True:
-        item = store.outbox_item(item_id)
-        assert item is not None
-        if item["state"] in FINAL or time.monotonic() >= deadline:
-            return item
-        if item["last_error"] and item["last_error"] != told:
-            told = item["last_error"]
-            print(f"replydesk: not sent yet, retrying: {one_line(told)}", file=sys.stderr)
-        time.sleep(0.2)
+    with watch(db_path) as changes:
+        while True:
+            seen = changes.count
+            item = store.outbox_item(item_id)
+            assert item is not None
+            left = deadline - time.monotonic()
+            if item["state"] in FINAL or left <= 0:
+                return item
+            if item["last_error"] and item["last_error"] != told:
+                told = item["last_error"]
+                print(f"replydesk: not sent yet, retrying: {one_line(told)}", file=sys.stderr)
+            await changes.wait(seen, left)
 
 
-async def send_here(config: Config, store_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
+async def send_here(config: Config, store: Store, db_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
     """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
     then file the Sent copy and set ``\\Answered`` ourselves."""
-    drainer = OutboxDrainer(config, store_path, lookup_sent=message_in_sent)
+    drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent)
     deadline = time.monotonic() + timeout
     try:
         await drainer.recover()
@@ -139,12 +145,12 @@ async def send_here(config: Config, store_path: Path, item_id: int, timeout: flo
             await asyncio.sleep(max(wait, 0))
         if item["state"] == "sent":
             account = config.account(item["account"])
-            for problem in await finish_reply_on_server(account, drainer.store, item_id):
+            for problem in await finish_reply_on_server(account, store, item_id):
                 # the reply is out; what is left stays a pending operation for the engine
                 print(f"replydesk: sent, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
         return item
     finally:
-        drainer.close()
+        await drainer.close()
 
 
 def _report(item: dict[str, Any]) -> int:
@@ -204,9 +210,9 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError("the reply text is empty")
             item_id = queue_reply_to(config, store, row, body, force=args.force)
         if _engine_running(config.database):
-            item = _wait_for_engine(store, item_id, args.timeout)
+            item = asyncio.run(_wait_for_engine(store, config.database, item_id, args.timeout))
         else:
-            item = asyncio.run(send_here(config, config.database, item_id, args.timeout))
+            item = asyncio.run(send_here(config, store, config.database, item_id, args.timeout))
         return _report(item)
     finally:
         store.close()

@@ -26,7 +26,7 @@ from app.config import Account
 from app.folders import under_namespace
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
-from app.imap.storage import StoreThread
+from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
-"""The engine's side of the store: one connection on its own thread (SQLite calls never block the
-event loop that 500 IDLE connections share), and the parse of fetched mail off the loop too."""
+"""Fetched mail into the store: the parse off the event loop (``ParsePool``) and one batch per
+transaction (``store_batch``). The store thread itself is ``app.store.thread.StoreThread``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from app.imap.parsework import MessageWorker
 from app.imap.responses import Fetched
@@ -18,38 +17,7 @@ from app.mail.learn import examples_from
 from app.mail.rules import Rules
 from app.mail.types import Classification, ParsedMessage
 from app.store import IncomingMessage, Store
-from app.store.activity import ENGINE_USER
-from app.store.health import StoreStatusFile
 from app.store.triage import keyword_label
-
-T = TypeVar("T")
-
-
-class StoreThread:
-    """Runs ``fn(store, *args)`` on a thread that owns one ``Store`` connection."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="replydesk-store")
-        self._store: Store | None = None
-        self.status = StoreStatusFile(path)
-        """Says "disk full" (and the like) where the store itself cannot be written."""
-
-    def _get(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.path, ENGINE_USER)
-        return self._store
-
-    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(self._get(), *args, **kwargs))
-
-    async def close(self) -> None:
-        def shut(store: Store) -> None:
-            store.close()
-            self._store = None
-        await self.call(shut)
-        self._executor.shutdown(wait=False)
 
 
 def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from app.config import Account
 from app.imap.connection import ImapConnection
 from app.imap.responses import search_date, uid_set
-from app.imap.storage import ParsePool, StoreThread, store_batch
+from app.imap.storage import ParsePool, store_batch
 from app.mail import NoiseContext
+from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,11 @@ from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskErr
 from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.ops import OpsRunner
-from app.imap.storage import ParsePool, StoreThread
+from app.imap.storage import ParsePool
 from app.imap.sync import FolderSync
 from app.mail import NoiseContext
 from app.store.health import store_problem_text
+from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,8 @@ from app.errors import ReplydeskError, SendError
 from app.mail import parse
 from app.smtp.send import send_message
 from app.store import Store
-from app.store.activity import ENGINE_USER
+from app.store.changes import TICK, Changes, watch
+from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
 
@@ -48,59 +48,28 @@ UNCERTAIN = ("interrupted while the server was receiving it, and not found in th
 UNCERTAIN_HINT = "check the thread with the recipient or the Sent folder, then resend or discard it"
 
 
-# -- facts the drainer reports (past tense) ------------------------------------------------
-
-@dataclass(frozen=True)
-class ReplySent:
-    item_id: int
-    account: str
-
-
-@dataclass(frozen=True)
-class SendRetrying:
-    item_id: int
-    account: str
-    error: str
-    retry_at: float
-
-
-@dataclass(frozen=True)
-class SendFailed:
-    item_id: int
-    account: str
-    error: str
-
-
-@dataclass(frozen=True)
-class SendUncertain:
-    item_id: int
-    account: str
-    error: str
-
-
-SendEvent = ReplySent | SendRetrying | SendFailed | SendUncertain
-
-
 class OutboxDrainer:
     """Drains the outbox of one database. The engine runs ``run()``; ``replydesk reply``
-    without an engine calls ``recover()`` and ``send_now(item_id)``.
+    without an engine calls ``recover()`` and ``send_now(item_id)``. What happened to each
+    reply is its outbox row (state, attempts, the server's words), which the UI and CLI read.
 
     ``lookup_sent`` searches an account's Sent folder (``app.imap.sent_lookup.message_in_sent``,
     wired by the engine: this package does not import ``app.imap``). Without it an
     interrupted submission is always ``uncertain``.
     """
 
-    def __init__(self, config: Config, store_path: Path | str, *,
-                 on_event: Callable[[SendEvent], None] | None = None,
+    def __init__(self, config: Config, db: StoreThread | Path | str, *,
                  lookup_sent: SentLookup | None = None,
                  backoff: tuple[float, float] = (10.0, 300.0),
-                 poll_interval: float = 0.5, concurrency: int = 8) -> None:
+                 tick: float = TICK, concurrency: int = 8) -> None:
         self.config = config
-        self.store = Store(store_path, ENGINE_USER)
-        self.on_event = on_event
+        self._own_db = not isinstance(db, StoreThread)
+        self.db = db if isinstance(db, StoreThread) else StoreThread(db)
+        """The engine's store thread (or one of our own, given a path): no SQLite on the loop."""
         self.lookup_sent = lookup_sent
         self.backoff = backoff
-        self.poll_interval = poll_interval
+        self.tick = tick
+        """How often another process's writes are looked for (``app.store.changes``)."""
         self.concurrency = concurrency
         self._recovered = False
         self._finished = asyncio.Event()
@@ -108,31 +77,35 @@ class OutboxDrainer:
     # -- the engine's loop -------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send due items until cancelled, waking within ``poll_interval`` of a new one."""
-        await self.recover()
+        """Send due items until cancelled, woken by the store's change signal (a reply queued in
+        this process at once, in another within a tick), a send ending, or a retry falling due."""
         tasks: set[asyncio.Task[Any]] = set()
         try:
-            while True:
-                while len(tasks) < self.concurrency and self._due():
-                    item = self.store.claim_due()
-                    if item is None:
-                        break
-                    task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
-                    tasks.add(task)
-                    task.add_done_callback(self._task_done(tasks))
-                if len(tasks) >= self.concurrency:
-                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                else:
-                    await self._wait_for_work()
+            with watch(self.db.path, self.tick) as changes:
+                await self.recover()
+                while True:
+                    seen = changes.count
+                    while len(tasks) < self.concurrency and await self._due():
+                        item = await self.db.call(Store.claim_due)
+                        if item is None:
+                            break
+                        task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
+                        tasks.add(task)
+                        task.add_done_callback(self._task_done(tasks))
+                    if len(tasks) >= self.concurrency:
+                        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    else:
+                        await self._wait_for_work(changes, seen)
         finally:
             for task in tasks:
                 task.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-            self.close()
+            await self.close()
 
-    def close(self) -> None:
-        self.store.close()
+    async def close(self) -> None:
+        if self._own_db:
+            await self.db.close()
 
     def _task_done(self, tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
         def done(task: asyncio.Task[Any]) -> None:
@@ -143,23 +116,24 @@ class OutboxDrainer:
                 log.error("outbox: %s failed", task.get_name(), exc_info=task.exception())
         return done
 
-    def _due(self) -> bool:
+    async def _due(self) -> bool:
         """Whether a queued reply is due, by a read: claiming takes the write lock, which would
-        hold up the event loop while the watchers' store thread writes a batch, and this loop
-        wakes on every commit the engine makes."""
-        due = self.store.next_outbox_due()
+        hold up the store thread the watchers write their batches through."""
+        due = await self.db.call(Store.next_outbox_due)
         return due is not None and due <= time.time()
 
-    async def _wait_for_work(self) -> None:
-        """Sleep until the next retry is due, a send ends, or another connection (the UI, the
-        CLI) changes the database: ``data_version`` is one cheap query."""
-        version = self.store.data_version()
-        due = self.store.next_outbox_due()
-        deadline = time.time() + 60 if due is None else due
-        while time.time() < deadline and not self._finished.is_set():
-            await asyncio.sleep(min(self.poll_interval, max(deadline - time.time(), 0.01)))
-            if self.store.data_version() != version:
-                break
+    async def _wait_for_work(self, changes: Changes, seen: int) -> None:
+        """Sleep until the next retry is due, a send ends, or the store changes."""
+        due = await self.db.call(Store.next_outbox_due)
+        timeout = 60.0 if due is None else max(due - time.time(), 0.0)
+        if not self._finished.is_set():
+            changed = asyncio.ensure_future(changes.wait(seen))
+            finished = asyncio.ensure_future(self._finished.wait())
+            try:
+                await asyncio.wait((changed, finished), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+                finished.cancel()
         self._finished.clear()
 
     # -- crash recovery ----------------------------------------------------------------
@@ -169,14 +143,14 @@ class OutboxDrainer:
         if self._recovered:
             return
         self._recovered = True
-        for item in self.store.outbox(("sending",)):
+        for item in await self.db.call(Store.outbox, ("sending",)):
             await self._recover(item)
 
     async def _recover(self, item: dict[str, Any]) -> None:
         if item["submitted_at"] is None:
-            self.store.retry_later(item["id"], "interrupted before the server received it", time.time())
+            await self.db.call(Store.retry_later, item["id"], "interrupted before the server received it", time.time())
             return
-        account = self._account(item)
+        account = await self._account(item)
         if account is None:
             return
         found = None
@@ -187,79 +161,72 @@ class OutboxDrainer:
                 log.warning("outbox %s: Sent folder search failed: %s", item["id"], exc)
         if found:
             # the provider filed it in Sent: no copy of ours to APPEND
-            self.store.record_sent(item["id"], parsed=parse(item["raw"]), append_to_sent=False)
-            self._emit(ReplySent(item["id"], item["account"]))
+            await self.db.call(Store.record_sent, item["id"], parsed=parse(item["raw"]), append_to_sent=False)
             return
-        error = f"{UNCERTAIN} ({UNCERTAIN_HINT})"
-        self.store.set_outbox_state(item["id"], "uncertain", error=error)
-        self._emit(SendUncertain(item["id"], item["account"], error))
+        await self.db.call(Store.set_outbox_state, item["id"], "uncertain", error=f"{UNCERTAIN} ({UNCERTAIN_HINT})")
 
     # -- one item ----------------------------------------------------------------------
 
     async def send_now(self, item_id: int) -> dict[str, Any] | None:
         """Send one queued item at once, whatever its retry time. Returns its row afterwards."""
-        item = self.store.claim_item(item_id)
+        item = await self.db.call(Store.claim_item, item_id)
         if item is not None:
             await self._send(item)
-        return self.store.outbox_item(item_id)
+        return await self.db.call(Store.outbox_item, item_id)
 
     async def _send(self, item: dict[str, Any]) -> None:
         item_id, account_id = item["id"], item["account"]
-        account = self._account(item)
+        account = await self._account(item)
         if account is None:
             return
         submitted = False
 
-        def before_data() -> None:
+        async def before_data() -> None:
             nonlocal submitted
-            self.store.mark_submitted(item_id)
+            await self.db.call(Store.mark_submitted, item_id)
             submitted = True
 
         try:
             await send_message(account, item["raw"], item["recipients"], before_data=before_data)
         except SendError as exc:
             # a reply from the server (even a refusal) shows SMTP works; no reply at all does not
-            self.store.set_smtp_health(account_id, exc.code is not None, None if exc.code else str(exc))
+            await self.db.call(Store.set_smtp_health, account_id, exc.code is not None,
+                               None if exc.code else str(exc))
             if submitted and exc.code is None:
                 # the link broke after DATA began, before the server's answer: it may have the
                 # reply. Retrying blindly could deliver it twice; decide as after a crash.
                 await self._recover({**item, "submitted_at": time.time()})
                 return
             if exc.permanent:
-                self._fail(item, str(exc))
+                await self._fail(item, str(exc))
             else:
                 retry_at = time.time() + self._delay(item["attempts"])
-                self.store.retry_later(item_id, str(exc), retry_at)
-                self._emit(SendRetrying(item_id, account_id, str(exc), retry_at))
+                await self.db.call(Store.retry_later, item_id, str(exc), retry_at)
         except ReplydeskError as exc:
             # refused credentials, a missing secret: retrying the same thing cannot help
-            self.store.set_smtp_health(account_id, False, str(exc))
-            self._fail(item, str(exc))
+            await self.db.call(Store.set_smtp_health, account_id, False, str(exc))
+            await self._fail(item, str(exc))
         except asyncio.CancelledError:
             if not submitted:
-                self.store.retry_later(item_id, "interrupted before the server received it", time.time())
+                await self.db.call(Store.retry_later, item_id, "interrupted before the server received it",
+                                   time.time())
             raise
         else:
-            self.store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
-            self.store.set_smtp_health(account_id, True)
-            self._emit(ReplySent(item_id, account_id))
+            await self.db.call(Store.record_sent, item_id, parsed=parse(item["raw"]),
+                               append_to_sent=not account.smtp_saves_sent)
+            await self.db.call(Store.set_smtp_health, account_id, True)
 
-    def _fail(self, item: dict[str, Any], error: str) -> None:
-        self.store.set_outbox_state(item["id"], "failed", error=error)
-        self._emit(SendFailed(item["id"], item["account"], error))
+    async def _fail(self, item: dict[str, Any], error: str) -> None:
+        await self.db.call(Store.set_outbox_state, item["id"], "failed", error=error)
 
-    def _account(self, item: dict[str, Any]) -> Account | None:
+    async def _account(self, item: dict[str, Any]) -> Account | None:
         try:
             return self.config.account(item["account"])
         except ReplydeskError:
-            self._fail(item, f"account {item['account']!r} is no longer in the config")
+            await self._fail(item, f"account {item['account']!r} is no longer in the config")
             return None
 
     def _delay(self, attempts: int) -> float:
         """10 s, 20 s, 40 s … up to 5 min, with jitter so many mailboxes do not retry in step."""
         base, cap = self.backoff
         return min(cap, base * 2 ** min(max(attempts - 1, 0), 16)) * random.uniform(0.8, 1.2)
-
-    def _emit(self, event: SendEvent) -> None:
-        if self.on_event is not None:
-            self.on_event(event)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import StoreError
+from app.store.changes import NotifyingConnection, changes_for
 from app.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -33,7 +34,10 @@ class Database:
             os.chmod(self.path, 0o600)
         try:
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+                                   check_same_thread=False, factory=NotifyingConnection)
+            if self.path is not None:
+                # every commit wakes whoever in this process waits on the database
+                conn.changes = changes_for(self.path)
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA recursive_triggers = ON")
@@ -116,8 +120,13 @@ class Database:
             yield dict(zip(keys, row))
 
     def data_version(self) -> int:
-        """Changes when another connection commits: the UI polls this to refresh."""
+        """Changes when another connection commits (``app.store.changes`` follows it)."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def change_mark(self) -> tuple[int, int]:
+        """What this connection has seen of the database: another connection's commit moves the
+        first number, one of its own the second. Equal marks: nothing new to read."""
+        return self.data_version(), self.conn.total_changes
 
     def close(self) -> None:
         self.conn.close()

@@ -96,10 +96,11 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                 "INSERT OR IGNORE INTO labels (account, message_id, category, updated) VALUES (?, ?, ?, ?)",
                 [(account, mid, cat, now()) for mid, cat in labels.items() if cat in CATEGORIES])
 
-    def accounts_with_pending_ops(self) -> list[str]:
-        """Accounts whose watcher has server operations waiting (the engine's wake-up poll)."""
-        return [r[0] for r in self.db.conn.execute(
-            "SELECT DISTINCT account FROM pending_ops WHERE state = 'pending'")]
+    def newest_pending_ops(self) -> dict[str, int]:
+        """Each account with server operations waiting, and the id of its newest: the engine
+        wakes a watcher when a new one appears (the watcher times its own retries)."""
+        return dict(self.db.conn.execute(
+            "SELECT account, max(id) FROM pending_ops WHERE state = 'pending' GROUP BY account").fetchall())
 
     def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False,
                   skipped: bool = False) -> None:
