@@ -3,6 +3,7 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -25,6 +26,7 @@ from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
 from app.store.activity import Presence
+from app.store.changes import Changes, watch
 from app.store.followups import woke_text
 from app.store.health import StoreHealth, read_store_health, status_path
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
@@ -85,6 +87,7 @@ class ReplydeskApp(App[int]):
         self.clock = clock
         self.tz = tz
         self.poll_interval = poll_interval
+        """Seconds between two looks for another process's writes, and between presence checks."""
         themes, self._theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
@@ -97,7 +100,8 @@ class ReplydeskApp(App[int]):
         self._theme_timer: Any = None
         if config is not None and config.keymap:
             self.set_keymap(config.keymap)
-        self._version = self.store.data_version()
+        self._mark = self.store.db.change_mark()
+        self._watch: watch | None = None
         self._last_message_id = self.store.newest_message_id()
         self._woke_mark = self.store.woken_after(0)[0]
         self.store_health: StoreHealth | None = None
@@ -171,7 +175,10 @@ class ReplydeskApp(App[int]):
         self.push_screen(InboxScreen())
         for problem in self._theme_problems + self._keymap_problems():
             self.notify(problem, severity="warning", markup=False, timeout=10)
-        self.set_interval(self.poll_interval, self._poll_store)
+        self.set_interval(self.poll_interval, self._tick)
+        if self.store.path is not None:
+            self._watch = watch(self.store.path, self.poll_interval)
+            self.run_worker(self._follow_store(self._watch.changes), group="store", exclusive=True)
         if self.engine is not None:
             self.run_worker(self._run_engine(), group="engine", exclusive=True, exit_on_error=False)
 
@@ -208,6 +215,8 @@ class ReplydeskApp(App[int]):
             self._theme_timer.stop()
             self._save_theme()
         await self._stop_engine()
+        if self._watch is not None:
+            self._watch.close()
         if self._presence_sent is not None:
             try:
                 self.store.set_presence(self.terminal, None, "", self.clock())
@@ -229,22 +238,32 @@ class ReplydeskApp(App[int]):
 
     # -- live updates ----------------------------------------------------------------------
 
-    def _poll_store(self) -> None:
-        """Runs a few times a second. ``PRAGMA data_version`` moves when another connection
-        (the engine, a CLI) commits; then every screen on show re-reads the store. While a big
-        sync commits without pause, refreshes are spaced by how long the last one took."""
-        now = time.monotonic()
-        self._presence_tick(now)
-        if now < self._next_poll:
-            return
+    def _tick(self) -> None:
+        """A few times a second: this terminal's presence, and the engine's note beside the
+        database (a full disk: the rows cannot say so, its status file does)."""
+        self._presence_tick(time.monotonic())
         if self._store_health_changed():
-            # the engine cannot write the database (a full disk): the rows cannot say so, its
-            # status file beside the database does
             self.screen.post_message(StoreChanged())
-        version = self.store.data_version()
-        if version == self._version:
-            return
-        self._version = version
+
+    async def _follow_store(self, changes: Changes) -> None:
+        """Every screen on show re-reads the store when it changes: at once after a write in
+        this process (a key here, the in-process engine), within a tick after another process's
+        (``replydesk sync``, a teammate's terminal). While a big sync commits without pause,
+        refreshes are spaced by how long the last one took."""
+        seen = changes.count
+        while True:
+            await changes.wait(seen)
+            pause = self._next_poll - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            seen = changes.count
+            self._refresh()
+
+    def _refresh(self) -> None:
+        mark = self.store.db.change_mark()
+        if mark == self._mark:
+            return  # woken for what this terminal has already read
+        self._mark = mark
         started = time.monotonic()
         accounts = self.store.accounts()
         self.health_summary = self._summary(accounts)
@@ -256,7 +275,7 @@ class ReplydeskApp(App[int]):
         self._announce_wakes()
         self.presence = self.store.presence(self.clock(), besides=self.terminal)
         self.screen.post_message(StoreChanged())
-        self._next_poll = now + 4 * (time.monotonic() - started + self.reload_cost)
+        self._next_poll = started + 4 * (time.monotonic() - started + self.reload_cost)
 
     def _on_screen(self) -> tuple[int, str] | None:
         """The conversation this terminal shows, and whether a reply to it is being written."""

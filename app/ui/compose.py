@@ -30,7 +30,6 @@ from app.mail.compose import build_reply, reply_recipients, reply_subject, reply
 from app.mail.templates import fill_template, template_values
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
-from app.ui.messages import StoreChanged
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
 
@@ -285,9 +284,7 @@ class ComposeScreen(Screen[None]):
         self._close()
 
     def _close(self) -> None:
-        self.app.pop_screen()
-        # our own writes do not move data_version for this connection: tell the thread
-        self.app.screen.post_message(StoreChanged())
+        self.app.pop_screen()  # what was written reaches the screen below through the change signal
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the key: each is offered only where it means something
