@@ -137,7 +137,7 @@ class _Ticker(threading.Thread):
 
 def _data_version(conn: sqlite3.Connection) -> int | None:
     try:
-        return conn.execute("PRAGMA data_version").fetchone()[0]
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
     except sqlite3.Error:
         return None  # a moment's trouble (the disk): look again at the next tick
 

@@ -99,8 +99,8 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
     def newest_pending_ops(self) -> dict[str, int]:
         """Each account with server operations waiting, and the id of its newest: the engine
         wakes a watcher when a new one appears (the watcher times its own retries)."""
-        return dict(self.db.conn.execute(
-            "SELECT account, max(id) FROM pending_ops WHERE state = 'pending' GROUP BY account").fetchall())
+        return {str(account): int(newest) for account, newest in self.db.conn.execute(
+            "SELECT account, max(id) FROM pending_ops WHERE state = 'pending' GROUP BY account")}
 
     def finish_op(self, op_id: int, error: str | None = None, *, give_up: bool = False,
                   skipped: bool = False) -> None:
