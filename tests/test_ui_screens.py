@@ -10,6 +10,7 @@ import pytest
 from app.config import load_config, parse_config
 from app.store import Store
 from app.ui.conversation import ConversationScreen
+from app.ui.folds import EarlierMessage, EarlierTurns
 from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
@@ -426,4 +427,22 @@ async def test_a_long_thread_opens_at_the_newest_reply_with_its_body(db: Path, s
         assert "more words" not in text  # the older turns are folded
         await pilot.press("g")
         await pilot.pause()
-        assert "▶ You · " in screen_text(app) and "Our turn 0" in screen_text(app)
+        text = screen_text(app)
+        # the cold email, the turns in between in one line, the last two before the newest
+        assert "▶ You · Sat 21 Nov 2026 15:00 · Hi Carol" in text and "▶ 13 earlier messages" in text
+        assert "Our turn 13" in text and "▶ Carol Diaz · Tue 24 Nov 2026 13:00 · Yes, let's talk" in text
+        assert "Our turn 12" not in text
+        await pilot.click(EarlierTurns)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "earlier messages" not in text and "▶ You · Sun 22 Nov 2026 23:00 · Our turn 0" in text
+        await pilot.click(EarlierMessage)  # the first line: the cold email, unfolded in place
+        await pilot.pause()
+        assert "▼ You · Sat 21 Nov 2026 15:00" in screen_text(app)
+        assert "You <ana@acme.io>" in screen_text(app)
+        await pilot.press("f")  # one was unfolded: f folds everything again
+        await pilot.pause()
+        assert "You <ana@acme.io>" not in screen_text(app) and "▶ You · Sat 21 Nov 2026 15:00" in screen_text(app)
+        await pilot.press("f", "g")  # and again unfolds every message
+        await pilot.pause()
+        assert "▼ You · Sat 21 Nov 2026 15:00" in screen_text(app) and "more words" in screen_text(app)

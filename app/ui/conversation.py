@@ -13,10 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
+from app.ui.folds import EarlierMessage, EarlierTurns, fold_lines
 from app.ui.followup import followup_cue
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
@@ -68,15 +70,6 @@ def _addresses(values: list[str]) -> str:
     return ", ".join(line(v) for v in values)
 
 
-class EarlierMessage(Collapsible):
-    """A message before the newest reply, folded to its title line; built when unfolded."""
-
-    def __init__(self, row: dict[str, Any], *, title: str) -> None:
-        super().__init__(Static(""), title=title, collapsed=True, classes="earlier")
-        self.row = row
-        self.built = False
-
-
 class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -95,17 +88,29 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="conv-title")
-        yield VerticalScroll(id="thread")
+        # the thread is built here rather than mounted after: its first frame shows the newest reply
+        yield VerticalScroll(*self._thread(), id="thread")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         conv = self.store.conversation(self.conversation_id)
+        if conv is None:
+            self.app.pop_screen()
+            return
+        self._show_title(conv)
+        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.query_one("#thread").focus()
+        self.call_after_refresh(self._opened)
+
+    def _opened(self) -> None:
+        """Once the thread is on screen: it is read, and the newest reply is in sight."""
+        conv = self.store.conversation(self.conversation_id)
         if conv is not None and conv["unread_count"]:
             # opening a thread reads it; not a triage action, so not on the undo list
             self.store.set_seen([self.conversation_id], True, log=False)
-        self.reload()
-        self.query_one("#thread").focus()
+        for newest in self.query(".newest").results(Vertical):
+            self._open_at(newest)
 
     def reload(self) -> None:
         conv = self.store.conversation(self.conversation_id)
@@ -113,28 +118,30 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.app.pop_screen()
             return
         self._show_title(conv)
+        shown = self._shown
+        widgets = self._thread()
+        if self._shown != shown:
+            thread = self.query_one("#thread", VerticalScroll)
+            thread.remove_children()
+            thread.mount_all(widgets)
+        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+
+    def _thread(self) -> list[Widget]:
+        """The thread's widgets, oldest first; none when it is the one shown already."""
         messages = self.store.conversation_messages(self.conversation_id)
         # replies still in the outbox (queued, failing, uncertain) follow the thread
         unsent = self.store.outbox_for(self.conversation_id, UNSENT_STATES)
         ids = [m["id"] for m in messages] + [(o["id"], o["state"], o["last_error"]) for o in unsent]
-        if ids != self._shown:
-            first_time = not self._shown
-            self._shown = ids
-            thread = self.query_one("#thread", VerticalScroll)
-            thread.remove_children()
-            # the thread opens at the newest reply: what came before it (the cold email, older
-            # turns) is folded above, one line each, and the newest is at the top of the screen
-            newest = max((i for i, m in enumerate(messages) if m["direction"] == "in"), default=0)
-            blocks = [self._folded(m) if i < newest else self._message_block(m) for i, m in enumerate(messages)]
-            mounted = thread.mount_all([*blocks, *(unsent_reply_block(o) for o in unsent)])
-            if first_time and blocks:
-                target = blocks[min(newest, len(blocks) - 1)]
-
-                async def open_at() -> None:
-                    await mounted  # laid out once mounted: then its place in the thread is known
-                    self.call_after_refresh(self._open_at, target)
-                self.call_later(open_at)
-        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        if ids == self._shown:
+            return []
+        self._shown = ids
+        # the thread opens at the newest reply: what came before it (the cold email, older
+        # turns) is folded above in a few lines, so only the newest messages are built
+        newest = max((i for i, m in enumerate(messages) if m["direction"] == "in"), default=0)
+        blocks = [self._message_block(m) for m in messages[newest:]]
+        if blocks:
+            blocks[0].add_class("newest")
+        return [*fold_lines(messages[:newest], self._folded), *blocks, *(unsent_reply_block(o) for o in unsent)]
 
     def _show_title(self, conv: dict[str, Any]) -> None:
         title = Text(no_wrap=True, overflow="ellipsis")
@@ -199,20 +206,20 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             parts.append(Static(notes, classes="msg-notes"))
         return Vertical(*parts, classes="message outbound" if outbound else "message inbound")
 
-    def _open_at(self, target: Vertical | Collapsible) -> None:
+    def _open_at(self, target: Vertical) -> None:
         """The newest reply with its body on screen: the folded lines above stay in sight when
         it fits below them, else it starts at the top."""
         thread = self.query_one("#thread", VerticalScroll)
         if target.virtual_region.bottom > thread.scrollable_content_region.height:
             thread.scroll_to_widget(target, top=True, animate=False)
 
-    def _folded(self, m: dict[str, Any]) -> Collapsible:
+    def _folded(self, m: dict[str, Any]) -> EarlierMessage:
         """An earlier message as one line (who, when, its first words); f or a click unfolds it."""
         outbound = m["direction"] == "out"
         who = "You" if outbound else sender_label(m["from_name"], m["from_addr"])
         first = line((m["new_text"] or m["body_text"] or "").strip().split("\n", 1)[0])[:60]
         title = f"{who} · {long_time(m['sent_at'] or m['received_at'], self.app.tz)} · {first}"  # type: ignore[attr-defined]
-        return EarlierMessage(m, title=title)
+        return EarlierMessage(m, title, self._message_block)
 
     def _notes(self, m: dict[str, Any]) -> Text:
         notes = Text()
@@ -259,17 +266,16 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         {"down": thread.scroll_down, "up": thread.scroll_up, "home": thread.scroll_home,
          "end": thread.scroll_end}[where](animate=False)
 
-    def on_collapsible_expanded(self, event: Collapsible.Expanded) -> None:
-        """An earlier message is built when it is first unfolded: a long thread opens at once."""
-        fold = event.collapsible
-        if isinstance(fold, EarlierMessage) and not fold.built:
-            fold.built = True
-            contents = fold.query_one(Collapsible.Contents)
-            contents.remove_children()
-            contents.mount(self._message_block(fold.row))
-
     def action_fold(self) -> None:
-        folds = list(self.query(Collapsible))
-        collapse = not all(f.collapsed for f in folds)
-        for fold in folds:
-            fold.collapsed = collapse
+        """Unfold every earlier message and quoted history, or fold them all again when any is open."""
+        quotes = list(self.query(Collapsible))
+        earlier = list(self.query(EarlierMessage))
+        turns = list(self.query(EarlierTurns))
+        collapse = not all(f.collapsed for f in quotes) or any(e.unfolded for e in earlier)
+        if not collapse:
+            for group in turns:
+                earlier.extend(group.spread())
+        for quote in quotes:
+            quote.collapsed = collapse
+        for fold in earlier:
+            fold.set_unfolded(not collapse)
