@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """Write cert.pem and key.pem, valid for 127.0.0.1 and localhost for a day."""
+def make_certificate(directory: Path, also: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """Write cert.pem and key.pem, valid for 127.0.0.1 and localhost for a day, and for the IP
+    addresses in ``also`` (a test server reached through another network)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "replydesk demo")])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -31,7 +32,8 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            x509.DNSName("localhost"),
+            *(x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", *also))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )

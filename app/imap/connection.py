@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import ssl
 
 import aioimaplib
@@ -200,6 +201,10 @@ class ImapConnection:
         exc = self._lost.result() if self._lost.done() else None
         if self.proto.bye:
             return NetworkError(f"server closed the connection: {self.proto.bye}")
+        if isinstance(exc, OSError) and exc.errno == errno.ETIMEDOUT:
+            # the kernel's keepalive probes or its user timeout (app/tls.py) went unanswered
+            return NetworkError(f"{what}: connection lost: the link went silent (no acknowledgement from "
+                                f"{self.account.imap.host} at the network level: {exc.strerror or exc})")
         if exc is not None:
             return NetworkError(f"{what}: connection lost: {type(exc).__name__} {exc}".strip())
         return NetworkError(f"{what}: connection closed by the server")

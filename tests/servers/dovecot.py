@@ -22,7 +22,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap lmtp
-listen = 127.0.0.1
+listen = {listen}
 ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
@@ -40,6 +40,7 @@ default_vsz_limit = 0
 mail_location = maildir:{root}/mail/%u
 imap_idle_notify_interval = 2 mins
 auth_verbose = yes
+verbose_proctitle = yes
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users
@@ -99,12 +100,15 @@ class Dovecot:
     """``prefix``/``separator``: the personal namespace (``"INBOX."`` and ``"."`` as Courier and
     Cyrus servers have it); ``special_use``: LIST marks Sent, Junk, Archive and Trash;
     ``archive``: an Archive folder exists from the start; ``without``: capabilities taken away
-    (``("CONDSTORE", "QRESYNC")``: a server that sends no MODSEQ)."""
+    (``("CONDSTORE", "QRESYNC")``: a server that sends no MODSEQ); ``listen_also``: addresses
+    IMAP listens on besides 127.0.0.1; ``cert_names``: addresses its certificate names besides
+    127.0.0.1 and localhost (what a client that reaches it through a relay connects to)."""
 
     host = "127.0.0.1"
 
     def __init__(self, root: Path | None = None, *, prefix: str = "", separator: str | None = None,
-                 special_use: bool = True, archive: bool = True, without: tuple[str, ...] = ()) -> None:
+                 special_use: bool = True, archive: bool = True, without: tuple[str, ...] = (),
+                 listen_also: tuple[str, ...] = (), cert_names: tuple[str, ...] = ()) -> None:
         self.prefix = prefix
         self.separator = separator or "."
         self.root = Path(root or tempfile.mkdtemp(prefix="replydesk-dovecot-"))
@@ -117,10 +121,11 @@ class Dovecot:
         self.passwords: dict[str, str] = {}
         for sub in ("run", "state", "mail", "home"):
             (self.root / sub).mkdir(exist_ok=True)
-        self.ca_file, _ = make_certificate(self.root)
+        self.ca_file, _ = make_certificate(self.root, cert_names)
         self.users_file.write_text("")
         self.conf.write_text(CONF.format(
-            root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port, lmtp_port=self.lmtp_port,
+            root=self.root, listen=", ".join((self.host, *listen_also)),
+            imap_port=self.imap_port, imaps_port=self.imaps_port, lmtp_port=self.lmtp_port,
             namespace=_namespace(prefix, separator, special_use, archive),
             capability=_capability(without)))
         subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "mail"), str(self.root / "home")],
@@ -213,6 +218,20 @@ class Dovecot:
 
     def kick(self, email: str) -> None:
         self.doveadm("kick", email, check=False)
+
+    def sessions_in_idle(self, email: str) -> int:
+        """``email``'s IMAP sessions in IDLE at this moment: each session's process title names
+        the command it is in (``verbose_proctitle``), e.g. ``dovecot/imap [user 127.0.0.1 IDLE]``."""
+        count = 0
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                title = cmdline.read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("dovecot/imap [") and f"[{email} " in title and title.rstrip("\0 ").endswith(
+                    " IDLE]"):
+                count += 1
+        return count
 
     def deliver(self, to: str, raw: bytes, mail_from: str = "prospect@example.net") -> None:
         """Deliver as a remote sender would: LMTP into ``to``'s INBOX."""
