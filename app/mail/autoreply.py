@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.mail.dates import return_date
+from app.mail.phrases import grams
 from app.mail.rules import Rules, compiled_words, first_match, fold, normalize
 from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
@@ -71,10 +72,13 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
     subject = normalize(added_subject(pm.subject))
     body = normalize(pm.new_text or pm.text)[:6000]
 
-    ooo_subject = first_match(rules.ooo_subject, subject)
-    ooo_body = first_match(rules.ooo_body, body)
-    auto_subject = first_match(rules.autoreply_subject, subject)
-    auto_body = first_match(rules.autoreply_body, body)
+    # each text folded and cut in pieces once for the four phrase sets
+    fs, fb = fold(subject), fold(body)
+    gs, gb = grams(fs), grams(fb)
+    ooo_subject = first_match(rules.ooo_subject, subject, fs, gs)
+    ooo_body = first_match(rules.ooo_body, body, fb, gb)
+    auto_subject = first_match(rules.autoreply_subject, subject, fs, gs)
+    auto_body = first_match(rules.autoreply_body, body, fb, gb)
     if ooo_subject:
         signals.append((0.6, f"out-of-office subject: {ooo_subject!r}"))
     if auto_subject:

@@ -22,11 +22,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from flufl.bounce import all_failures
-
 from app.mail import bounce_rcpt, complaint
 from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, reason_for
+from app.mail.bounce_scan import all_failures
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import message_from_raw
 from app.mail.thread import added_subject, is_reply_subject

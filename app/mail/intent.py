@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from app.mail.learn import Examples, Verdict
+from app.mail.phrases import Phrases, by_identity, grams
 from app.mail.rules import Rules, compiled_folded, compiled_words, fold, fold_pattern, normalize, unfold_span
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
@@ -147,13 +148,17 @@ _WORD_START = r"(?=[^\s.,;:!?()\-])"
 _STARTS_AT_WORD = re.compile(r"(?:\(\?:|\(\?<[!=][^()]{0,60}\))*(?:[a-z0-9]|\\[bwdS]|\^)")
 
 
+@by_identity
 @cache
-def _phrases(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """``compiled_folded(patterns)``, told that every match starts at a word where that is plain."""
-    rx = compiled_folded(patterns)
-    if rx is None or not all(_STARTS_AT_WORD.match(fold_pattern(p)) for p in patterns):
-        return rx
-    return re.compile(_WORD_START + "(?:" + rx.pattern + ")")
+def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
+    """``compiled_folded(patterns)``, told that every match starts at a word where that is
+    plain, and narrowed to the phrases a text can hold."""
+    if not patterns:
+        return None
+    folded = tuple(fold_pattern(p) for p in patterns)
+    if not all(_STARTS_AT_WORD.match(p) for p in folded):
+        return Phrases(folded)
+    return Phrases(folded, lambda alternation: _WORD_START + "(?:" + alternation + ")")
 
 
 def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: list[re.Match[str]],
@@ -165,8 +170,10 @@ def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: l
     pass of each category's phrases."""
     cues: list[Cue] = []
     spent: list[tuple[Cue, int]] = []
+    text_grams = grams(folded)
     for category in rules.intent_order:
-        rx = _phrases(rules.intents.get(category, ()))
+        phrases = _phrases(rules.intents.get(category, ()))
+        rx = phrases.for_text(text_grams) if phrases is not None else None
         if rx is None:
             continue
         pos = 0

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from app.mail.phrases import Phrases, by_identity, grams
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -140,13 +142,17 @@ def default_rules() -> Rules:
     return load_rules(resources.files("app.mail").joinpath("rules.toml").read_text("utf-8"))
 
 
-def first_match(patterns: tuple[str, ...], text: str) -> str | None:
+def first_match(patterns: tuple[str, ...], text: str, folded: str | None = None,
+                text_grams: set[str] | None = None) -> str | None:
     """The text matched by the first pattern that fires in ``text``, or None. Matched
-    accent-insensitively like the intent phrases; the result is quoted as written."""
-    rx = compiled_folded(patterns)
-    if rx is None or not text:
+    accent-insensitively like the intent phrases; the result is quoted as written.
+    ``folded`` (``fold(text)``) and ``text_grams`` (``grams(folded)``) where the caller has them."""
+    ps = folded_phrases(patterns)
+    if ps is None or not text:
         return None
-    m = rx.search(fold(text))
+    folded = fold(text) if folded is None else folded
+    rx = ps.for_text(grams(folded) if text_grams is None else text_grams)
+    m = rx.search(folded) if rx is not None else None
     if m is None:
         return None
     start, end = unfold_span(text, m.start(), m.end())
@@ -240,6 +246,7 @@ def _width(ch: str) -> int:
     return len(fold(ch))
 
 
+@by_identity
 @cache
 def compiled_folded(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One alternation of the folded ``patterns``, compiled once per rule set, for folded text:
@@ -249,6 +256,14 @@ def compiled_folded(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{fold_pattern(p)})" for p in patterns))
 
 
+@by_identity
+@cache
+def folded_phrases(patterns: tuple[str, ...]) -> Phrases | None:
+    """``compiled_folded(patterns)``, narrowed to the phrases a text can hold (``phrases``)."""
+    return Phrases(tuple(fold_pattern(p) for p in patterns)) if patterns else None
+
+
+@by_identity
 @cache
 def compiled_words(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """``compiled_folded`` as whole words only: 'no' fires on "no" and not on "now" or "nos"."""

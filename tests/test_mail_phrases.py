@@ -1,0 +1,66 @@
+"""The faster readings give the answers of the slower ones: a phrase alternation narrowed to the
+phrases a text can hold finds what the whole alternation finds, and the bounce scan names the
+addresses flufl.bounce names."""
+
+from __future__ import annotations
+
+import pytest
+from flufl.bounce import all_failures as flufl_all_failures
+
+from app.mail.bounce_scan import all_failures
+from app.mail.parse import message_from_raw
+from app.mail.phrases import Phrases, grams, required_run
+from app.mail.rules import default_rules, fold, fold_pattern, normalize
+from tests.test_mail_unchanged import corpus_messages, fixture_messages
+
+
+@pytest.mark.parametrize(("pattern", "run"), [
+    ("not interested", "not interested"),
+    ("(?:very )?interest(?:ed|ing)", "interest"),
+    (r"\bremove me\b", "remove me"),
+    ("no", "no"),
+    ("(?:stop|halt) (?:emails|mails)", " "),
+    ("l(?:oe?)schen", "schen"),
+    ("(?i:abcd)", ""),
+])
+def test_the_run_every_match_holds(pattern, run):
+    assert required_run(pattern) == run
+
+
+def _texts() -> list[str]:
+    out = []
+    for raw in fixture_messages().values():
+        text = raw.decode("utf-8", "replace").split("\n\n", 1)[-1]
+        out.append(fold(normalize(text))[:8000])
+    return out + ["", "no", "not interested, thanks", "bitte löschen sie mich", "out of office until monday"]
+
+
+def test_a_narrowed_alternation_finds_what_the_whole_one_finds():
+    rules = default_rules()
+    sets = [*rules.intents.values(), rules.ooo_body, rules.autoreply_body, rules.litotes]
+    texts = _texts()
+    narrowed_some = False
+    for patterns in sets:
+        phrases = Phrases(tuple(fold_pattern(p) for p in patterns))
+        for text in texts:
+            rx = phrases.for_text(grams(text))
+            narrowed_some |= rx is not phrases.full
+            for pos in (0, len(text) // 2):
+                want = phrases.full.search(text, pos)
+                got = rx.search(text, pos) if rx is not None else None
+                assert (want and (want.start(), want.end())) == (got and (got.start(), got.end())), \
+                    (patterns[:3], text[:80])
+    assert narrowed_some
+
+
+def test_the_bounce_scan_names_what_flufl_bounce_names():
+    messages = {**corpus_messages(), **fixture_messages()}
+    for name, raw in messages.items():
+        msg = message_from_raw(raw)
+        try:
+            want = flufl_all_failures(msg)
+        except Exception as exc:
+            with pytest.raises(type(exc)):
+                all_failures(msg)
+            continue
+        assert all_failures(msg) == want, name
