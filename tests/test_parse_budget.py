@@ -6,6 +6,8 @@ backtracking (the shipped rules are linear: tests/test_mail_patterns_linear.py).
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 
 from app.imap.parsework import MessageWorker
 from app.mail.rules import load_rules
@@ -37,6 +39,29 @@ def test_a_message_past_the_budget_is_kept_with_its_headers_and_the_worker_repla
         assert result is not None and result.category == "interested"
     finally:
         worker.close()
+
+
+def test_a_message_is_read_when_the_engine_has_over_a_thousand_connections_open():
+    # thousands of IDLE connections put the worker's pipes past select()'s 1,024 descriptors
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1300 if hard == resource.RLIM_INFINITY else min(hard, 1300)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+    held = []
+    try:
+        while len(held) < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        worker = MessageWorker(budget=30.0)
+        try:
+            ok = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
+            parsed, result = worker.read(ok, "in")
+            assert result is not None and result.category == "interested"
+            assert "NotClassifiedInTime" not in parsed.defects
+        finally:
+            worker.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 async def test_a_slow_message_in_one_mailbox_does_not_hold_back_another(dovecot, users, make_config, tmp_path):

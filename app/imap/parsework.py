@@ -99,8 +99,11 @@ class MessageWorker:
 
     def _wait(self, proc: subprocess.Popen[bytes], timeout: float) -> Any:
         assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
-        if not ready:
+        # poll, not select: an engine with a thousand connections has descriptors past
+        # select's limit (FD_SETSIZE, 1024), and the pipe gets one of them
+        poller = select.poll()
+        poller.register(proc.stdout, select.POLLIN)
+        if not poller.poll(max(0, int(timeout * 1000))):
             raise TimeoutError
         return _receive(proc.stdout)
 
