@@ -1,10 +1,12 @@
 """Push latency and idle cost of the engine with 100 and 500 mailboxes in IDLE.
 
     python bench/bench_imap_push.py [--accounts 100 500] [--samples 100] [--idle-seconds 20]
+    python bench/bench_imap_push.py --accounts 5000 --samples 50     # the 5,000-mailbox goal
 
 Starts its own Dovecot (tests/servers) with one user per mailbox and runs ``replydesk sync`` as
 a user would (its own process, implicit TLS, default refresh and poll intervals). For each size:
-  cold start  seconds until every account is ``idle`` in the store,
+  cold start  seconds until every account is ``idle`` in the store, and the engine's CPU time
+              per mailbox meanwhile (connect, TLS, login, first look at its folders),
   idle cost   the engine's RSS and CPU% over ``--idle-seconds`` of idling,
   latency     LMTP delivery accepted by Dovecot -> the row committed in the store, p50/p99, over
               ``--samples`` messages to random mailboxes (one every 0.1 s).
@@ -14,6 +16,11 @@ per uid, and all test users share one: past that, its imap processes look for ne
 that happened. Dovecot also holds a push back for about half a second (it batches mailbox notifications);
 that is inside the figure, as a user would see it, and measured alone first: a bare aioimaplib
 client in IDLE, delivery accepted -> ``EXISTS`` received.
+
+For thousands of mailboxes Dovecot's limits are raised here: one imap process serves up to
+``--clients-per-process`` sessions (its default, one each, would be 5,000 processes), the
+process and per-user limits go up, and the script raises ``fs.inotify.max_user_instances`` and
+its own open-file limit (Dovecot inherits it) where it may.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import signal
 import smtplib
 import sqlite3
@@ -81,6 +89,7 @@ def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: flo
                 raise SystemExit(f"engine did not reach idle: {(tmp / 'sync.out').read_text()[-2000:]}")
             time.sleep(0.2)
         cold = time.monotonic() - started
+        cold_cpu = cpu_seconds(proc.pid)
         time.sleep(2)
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(idle_seconds)
@@ -119,7 +128,8 @@ def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: flo
         db.close()
         latencies.sort()
         return {
-            "accounts": len(users), "cold_start_s": round(cold, 1), "rss_mb": round(rss, 1),
+            "accounts": len(users), "cold_start_s": round(cold, 1),
+            "cpu_ms_per_mailbox": round(1000 * cold_cpu / len(users), 1), "rss_mb": round(rss, 1),
             "idle_cpu_pct": round(cpu_pct, 2), "samples": len(latencies), "lost": len(outstanding),
             "p50_ms": round(1000 * statistics.median(latencies)),
             "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]),
@@ -134,6 +144,37 @@ def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: flo
             proc.kill()
         print(f"  ({len(users)} accounts: engine stopped in {time.monotonic() - stop:.1f} s)")
         log.close()
+
+
+def dovecot_limits(mailboxes: int, per_process: int) -> str:
+    """Dovecot settings for ``mailboxes`` sessions at once (appended: later sections merge)."""
+    processes = mailboxes // per_process + 50
+    return (f"default_process_limit = {max(3000, processes)}\n"
+            f"default_client_limit = {max(10000, 2 * mailboxes + 100)}\n"
+            f"service imap {{\n  service_count = 0\n  client_limit = {per_process}\n"
+            f"  process_limit = {processes}\n}}\n"
+            f"service imap-login {{\n  process_min_avail = 2\n"
+            f"  client_limit = {max(10000, 2 * mailboxes + 100)}\n}}\n")
+
+
+def raise_limits(mailboxes: int) -> None:
+    """Open files for this process (Dovecot and the engine inherit them) and inotify instances
+    (Dovecot's imap processes all run as one uid), where we are allowed to."""
+    want = 4 * mailboxes + 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard) if hard > 0 else want, hard))
+        except (ValueError, OSError):
+            pass
+    inotify = Path("/proc/sys/fs/inotify/max_user_instances")
+    try:
+        if int(inotify.read_text()) < mailboxes + 128:
+            inotify.write_text(str(mailboxes + 128))
+    except OSError:
+        pass
+    print(f"open files {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, "
+          f"fs.inotify.max_user_instances {inotify.read_text().strip()}", flush=True)
 
 
 async def bare_idle_latency(dovecot: Dovecot, user: User, samples: int = 10) -> list[float]:
@@ -167,11 +208,16 @@ def main() -> None:
     ap.add_argument("--dovecot-idle-check", type=float, default=None, metavar="S",
                     help="Dovecot's mailbox_idle_check_interval: how often an imap process that got no "
                          "inotify watch looks for new mail (Dovecot's default: 30 s)")
+    ap.add_argument("--clients-per-process", type=int, default=25, metavar="N",
+                    help="sessions one Dovecot imap process serves (default 25)")
     args = ap.parse_args()
+    most = max(args.accounts)
+    raise_limits(most)
     dovecot = Dovecot()
-    if args.dovecot_idle_check:
-        with dovecot.conf.open("a") as conf:
+    with dovecot.conf.open("a") as conf:
+        if args.dovecot_idle_check:
             conf.write(f"mailbox_idle_check_interval = {args.dovecot_idle_check:g} secs\n")
+        conf.write(dovecot_limits(most, args.clients_per_process))
     dovecot.start()
     try:
         users = [User(f"bench{i}@example.com", f"bench-pw-{i}", f"REPLYDESK_BENCH_PW_{i}")
