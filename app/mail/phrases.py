@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from re import _constants as sre_c  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 GRAM = 3
@@ -41,7 +41,7 @@ def required_run(pattern: str) -> str:
     runs: list[str] = []
     current: list[str] = []
 
-    def walk(items) -> None:
+    def walk(items: list[tuple[Any, Any]]) -> None:
         for op, av in items:
             if op is sre_c.LITERAL:
                 current.append(chr(av))
