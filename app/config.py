@@ -173,8 +173,9 @@ class GeneralConfig(_Strict):
     bell: bool = True
     """Ring the terminal bell when an interested or meeting reply arrives."""
     advance_after_label: bool = True
-    """After a one-key label in the inbox the cursor moves on to the next conversation; false
-    keeps it on the labelled one."""
+    """After a one-key label in the inbox the cursor moves on to the next conversation, and a
+    label given in an open thread opens the next conversation of the view; false keeps both on
+    the labelled one."""
     notice_seconds: Annotated[float, Gt(0), Le(3600)] = 8
     """How long the status bar's line about new replies stays after the last one arrived."""
     timezone: str | None = None

@@ -55,8 +55,37 @@ async def test_open_thread_shows_our_mail_their_reply_and_why(db: Path, size: tu
         assert app.screen.query_one(InboxList).current["counterpart"] == "carol@prospect.io"
 
 
-async def test_triage_inside_a_thread(db: Path) -> None:
+async def test_labelling_in_a_thread_moves_on_to_the_next_conversation(db: Path) -> None:
     app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        gavin = app.screen.conversation_id
+        assert "Gavin Belson <gavin@hooli.com>" in screen_text(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, ConversationScreen) and app.screen.conversation_id != gavin
+        text = screen_text(app)
+        assert "mallory@spam.example" in text and "✓ interested" in text  # the next thread, the label said
+        store = Store(db)
+        assert store.conversation(gavin)["category"] == "interested"
+        store.close()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one(InboxList).current["counterpart"] == "mallory@spam.example"
+        await pilot.press("G", "enter")  # the last conversation of the view: a label goes back to the list
+        await pilot.pause()
+        last = app.screen.conversation_id
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConversationScreen)
+        assert app.screen.query_one(InboxList).current_id == last
+
+
+async def test_triage_inside_a_thread(db: Path) -> None:
+    """With ``advance_after_label = false`` a label keeps the thread open."""
+    app = make_app(db, parse_config({"general": {"advance_after_label": False}}))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("j", "enter")

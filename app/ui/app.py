@@ -396,6 +396,21 @@ class ReplydeskApp(App[int]):
     def open_conversation(self, conversation_id: int) -> None:
         self.push_screen(ConversationScreen(conversation_id))
 
+    def open_next_conversation(self, after: int) -> None:
+        """Leave the thread ``after`` for the next conversation of the inbox's view (as a label
+        in the list moves the cursor on); back to the list when there is none."""
+        self.pop_screen()
+        inbox = self.screen_stack[-1] if self.screen_stack else None
+        if not isinstance(inbox, InboxScreen):
+            return
+        inbox.reload()
+        rows = inbox.inbox_list
+        if rows.current_id == after:
+            rows.action_cursor_down()
+        # the cursor left the labelled one (or it left the view, which put the cursor on the next)
+        if rows.current_id is not None and rows.current_id != after:
+            self.open_conversation(rows.current_id)
+
     def action_reply(self, conversation_id: int) -> None:
         """Open the reply; to a bounce, an automatic answer or a no-reply address, ask first."""
         row = latest_inbound(self.store, conversation_id)

@@ -252,9 +252,15 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         return [self.conversation_id]
 
     def after_triage(self, note: str, *, archived: bool = False, labelled: bool = False) -> None:
-        self.app.say(note)  # type: ignore[attr-defined]
-        if archived:
-            self.app.pop_screen()
+        app = self.app
+        app.say(note)  # type: ignore[attr-defined]
+        config = app.config  # type: ignore[attr-defined]
+        # the setting that moves the inbox's cursor on after a label moves an open thread on too
+        advance = config.general.advance_after_label if config is not None else True
+        if labelled and advance:
+            app.open_next_conversation(self.conversation_id)  # type: ignore[attr-defined]
+        elif archived:
+            app.pop_screen()
         else:
             self.reload()
 
