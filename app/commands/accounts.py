@@ -11,6 +11,7 @@ import getpass
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,7 @@ def _list(config: Config, as_json: bool) -> int:
     if store_problem and not as_json:
         print(f"database: {store_problem} — {store_health.fix}" if store_health else "", file=sys.stderr)
     for acc in config.accounts:
-        row = health.get(acc.id) or {}
+        row: Mapping[str, Any] = health.get(acc.id) or {}
         state = "disabled" if not acc.enabled else row.get("state", "new")
         item = {"id": acc.id, "email": acc.email, "provider": acc.provider, "auth": acc.auth,
                 "state": state, "last_error": row.get("last_error"), "hint": row.get("hint"),

@@ -56,20 +56,21 @@ def run(args: argparse.Namespace) -> int:
                                unread=args.unread, kind=args.kind)
     out = sys.stdout
     for row in rows:
+        date, name = _iso(row["sent_at"] or row["received_at"]), category_name(row["category"])
         item = {
             "id": row["id"], "account": row["account"], "folder": row["folder"], "uid": row["uid"],
             "message_id": row["message_id"], "from": row["from"], "from_name": row["from_name"],
-            "subject": row["subject"], "date": _iso(row["sent_at"] or row["received_at"]),
+            "subject": row["subject"], "date": date,
             "received": _iso(row["received_at"]), "kind": row["kind"], "category": row["category"],
-            "category_name": category_name(row["category"]), "category_source": row["category_source"], "seen": bool(row["seen"]),
+            "category_name": name, "category_source": row["category_source"], "seen": bool(row["seen"]),
             "answered": bool(row["answered"]), "archived": bool(row["archived"]),
             "conversation": row["conversation"], "reason": row["reason"],
         }
         if args.json:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         else:
-            when = (item["date"] or "")[:16].replace("T", " ")
-            flag = " " if item["seen"] else "*"
-            out.write(f"{flag} {when:16}  {item['kind']:<9} {item['category_name']:<15} {row['account'][:24]:<24} "
+            when = (date or "")[:16].replace("T", " ")
+            flag = " " if row["seen"] else "*"
+            out.write(f"{flag} {when:16}  {row['kind']:<9} {name:<15} {row['account'][:24]:<24} "
                       f"{(row['from'] or '')[:30]:<30} {row['subject'][:60]}\n")
     return 0

@@ -27,6 +27,7 @@ from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
+from app.store.rows import MessageRow
 
 FINAL = ("sent", "failed", "uncertain")
 
@@ -53,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # -- composing -----------------------------------------------------------------------------
 
-def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str, *,
+def queue_reply_to(config: Config, store: Store, row: MessageRow, body: str, *,
                    force: bool = False) -> int:
     """Compose the reply to a stored message from the account that received it, and put it in
     the outbox. Refuses a recipient on the suppression list unless ``force``."""
@@ -75,7 +76,7 @@ def queue_reply_to(config: Config, store: Store, row: dict[str, Any], body: str,
                              conversation_id=row["conversation_id"])
 
 
-def template_reply(config: Config, row: dict[str, Any], name: str) -> str:
+def template_reply(config: Config, row: MessageRow, name: str) -> str:
     """The saved reply ``name`` with the prospect's and the sending mailbox's details filled in."""
     if name not in config.templates:
         known = ", ".join(sorted(config.templates)) or "none yet"
@@ -85,7 +86,7 @@ def template_reply(config: Config, row: dict[str, Any], name: str) -> str:
     return fill_template(config.templates[name], values)
 
 
-def _read_body(args: argparse.Namespace, config: Config, row: dict[str, Any]) -> str:
+def _read_body(args: argparse.Namespace, config: Config, row: MessageRow) -> str:
     if args.body is not None:
         return args.body
     if args.template is not None:

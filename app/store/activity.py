@@ -15,6 +15,7 @@ from typing import Any
 
 from app.store.base import StorePart
 from app.store.db import Database
+from app.store.rows import ActivityRow
 
 ACTIONS = ("label", "assign", "unassign", "snooze", "unsnooze", "note", "suppress", "reply")
 PRESENCE_SECONDS = 30.0
@@ -34,10 +35,6 @@ class Activity:
     conversation: int | None
     detail: str
     waited: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "user": self.user, "action": self.action,
-                "conversation": self.conversation, "detail": self.detail, "waited": self.waited}
 
 
 @dataclass(frozen=True)
@@ -147,13 +144,15 @@ class ActivityMixin(StorePart):
             params.append(limit)
         return [Activity(*r) for r in self.db.conn.execute(sql, params)]
 
-    def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[dict[str, Any]]:
+    def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[ActivityRow]:
         """History rows with their conversation's prospect and subject, oldest first (export)."""
         subjects = {r[0]: (r[1], r[2]) for r in self.db.conn.execute(
             "SELECT id, counterpart, subject FROM conversations WHERE id IN "
             "(SELECT DISTINCT conversation FROM activity)")}
-        return [{**a.as_dict(), "counterpart": subjects.get(a.conversation or -1, ("", ""))[0],
-                 "subject": subjects.get(a.conversation or -1, ("", ""))[1]}
+        return [ActivityRow(id=a.id, at=a.at, user=a.user, action=a.action, conversation=a.conversation,
+                            detail=a.detail, waited=a.waited,
+                            counterpart=subjects.get(a.conversation or -1, ("", ""))[0],
+                            subject=subjects.get(a.conversation or -1, ("", ""))[1])
                 for a in self.activity(since=since, user=user)]
 
     def activity_by_user(self, since: float | None = None) -> list[UserActivity]:

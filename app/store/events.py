@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.rows import DeliveryRow, columns
 
 EVENT_TYPES = ("reply.received", "reply.categorized", "reply.sent", "suppression.added")
 
@@ -119,10 +120,10 @@ class EventsMixin(StorePart):
                                        last[0] if last else None, last[1] if last else None)
         return out
 
-    def deliveries_of(self, target: str) -> list[dict[str, Any]]:
+    def deliveries_of(self, target: str) -> list[DeliveryRow]:
         """Every delivery of a target, oldest first (for tests and `replydesk sequencers`)."""
-        cols = ("event", "type", "lead", "state", "attempts", "last_error")
-        return [dict(zip(cols, r)) for r in self.db.conn.execute(
+        cols = columns(DeliveryRow)
+        return [cast(DeliveryRow, dict(zip(cols, r))) for r in self.db.conn.execute(
             "SELECT d.event, e.type, e.lead, d.state, d.attempts, d.last_error FROM deliveries d "
             "JOIN events e ON e.id = d.event WHERE d.target = ? ORDER BY d.event", (target,))]
 

@@ -16,8 +16,9 @@ Every time here is a Unix timestamp; the caller turns the user's words and time 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import cast
 
+from app.store.rows import DueRow, FollowupState, WokenRow, columns
 from app.store.triage import TriageMixin
 
 SNOOZE_REASONS = ("snooze", "out_of_office", "no_answer")
@@ -164,11 +165,11 @@ class FollowupMixin(TriageMixin):
                 self.set_seen([conv for conv, _ in due], False, log=False)
         return [conv for conv, _ in due]
 
-    def woken_after(self, woke_at: float) -> tuple[float, list[dict[str, Any]]]:
+    def woken_after(self, woke_at: float) -> tuple[float, list[WokenRow]]:
         """Conversations that came back after ``woke_at`` (a value this returned before: the
         clock of whoever woke them, compared with itself), newest first, and the new mark."""
-        cols = ("id", "counterpart", "counterpart_name", "subject", "woke_reason", "woke_at")
-        rows = [dict(zip(cols, r)) for r in self.db.conn.execute(
+        cols = columns(WokenRow)
+        rows = [cast(WokenRow, dict(zip(cols, r))) for r in self.db.conn.execute(
             f"SELECT {', '.join(cols)} FROM conversations WHERE woke_at > ? ORDER BY woke_at DESC LIMIT 50",
             (woke_at,))]
         return (rows[0]["woke_at"] if rows else woke_at), rows
@@ -179,19 +180,18 @@ class FollowupMixin(TriageMixin):
 
     # -- what the UI and `replydesk due` read ---------------------------------------------------
 
-    def due(self) -> list[dict[str, Any]]:
+    def due(self) -> list[DueRow]:
         """What is snoozed or waiting, soonest first (waits not yet scheduled last)."""
-        cols = ("id", "account", "counterpart", "counterpart_name", "subject", "snoozed_until",
-                "snooze_reason", "snoozed_at", "waiting_since", "note")
+        cols = columns(DueRow)
         sql = (f"SELECT {', '.join('c.' + c for c in cols)} FROM conversations c WHERE {PENDING} "
                "AND c.archived = 0 ORDER BY c.snoozed_until IS NULL, c.snoozed_until, c.id")
-        return [dict(zip(cols, r)) for r in self.db.conn.execute(sql)]
+        return [cast(DueRow, dict(zip(cols, r))) for r in self.db.conn.execute(sql)]
 
-    def followup_state(self, conversation: int) -> dict[str, Any] | None:
-        cols = ("snoozed_until", "snooze_reason", "waiting_since", "woke_at", "woke_reason", "note")
+    def followup_state(self, conversation: int) -> FollowupState | None:
+        cols = columns(FollowupState)
         row = self.db.conn.execute(f"SELECT {', '.join(cols)} FROM conversations WHERE id = ?",
                                    (conversation,)).fetchone()
-        return dict(zip(cols, row)) if row else None
+        return cast(FollowupState, dict(zip(cols, row))) if row else None
 
 
 def woke_text(reason: str | None, follow_up_days: int) -> str:

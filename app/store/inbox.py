@@ -7,11 +7,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from app.mail.noise import NOISE_KINDS
 from app.store.base import StorePart
 from app.store.followups import AWAKE, PENDING
+from app.store.rows import ConversationRow, Lead, ListedMessage, MessageRow, columns
 
 NOISE_SQL = ", ".join(f"'{k}'" for k in NOISE_KINDS)
 VIEW_CLAUSES = {
@@ -85,11 +86,8 @@ def _where(f: InboxFilter, broad: bool = False) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-CONVERSATION_COLUMNS = ("id", "account", "subject", "counterpart", "counterpart_name", "snippet", "kind",
-                        "category", "last_inbound_at", "last_message_at", "message_count",
-                        "inbound_count", "unread_count", "archived", "snoozed_until", "snooze_reason",
-                        "waiting_since", "woke_reason", "note", "reason", "answered", "ooo_until",
-                        "attachments", "outbox_state", "assigned_to")
+CONVERSATION_COLUMNS = columns(ConversationRow)
+MESSAGE_SELECT = "SELECT " + ", ".join(columns(MessageRow)) + " FROM messages"
 _COMPUTED = {
     # the latest inbound message's first reason: why a row is noise, shown in the Noise view
     "reason": "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)",
@@ -123,8 +121,8 @@ class InboxMixin(StorePart):
                 (q, BROAD_HITS)).fetchone()[0] >= BROAD_HITS
         return _where(f, broad)
 
-    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        return [dict(zip(CONVERSATION_COLUMNS, r)) for r in self.db.conn.execute(sql, params)]
+    def _rows(self, sql: str, params: list[Any]) -> list[ConversationRow]:
+        return [cast(ConversationRow, dict(zip(CONVERSATION_COLUMNS, r))) for r in self.db.conn.execute(sql, params)]
 
     def count_conversations(self, f: InboxFilter) -> int:
         where, params = self._where(f)
@@ -135,13 +133,13 @@ class InboxMixin(StorePart):
         where, params = self._where(f)
         return [r[0] for r in self.db.conn.execute(f"SELECT c.id FROM conversations c WHERE {where}", params)]
 
-    def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[dict[str, Any]]:
+    def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[ConversationRow]:
         """A page by position (for jumps: top, bottom, a scrollbar drag)."""
         where, params = self._where(f)
         return self._rows(f"{_SELECT} WHERE {where}{_ORDER} LIMIT ? OFFSET ?", [*params, limit, offset])
 
     def conversations_after(self, f: InboxFilter, last_inbound_at: float, conv_id: int,
-                            limit: int) -> list[dict[str, Any]]:
+                            limit: int) -> list[ConversationRow]:
         """The page after a row (keyset paging: constant time however deep)."""
         where, params = self._where(f)
         return self._rows(f"{_SELECT} WHERE {where} AND (c.last_inbound_at, c.id) < (?, ?){_ORDER} LIMIT ?",
@@ -175,32 +173,32 @@ class InboxMixin(StorePart):
             f"SELECT {sums} FROM conversations c WHERE c.last_inbound_at IS NOT NULL").fetchone()
         return dict(zip(VIEWS, row))
 
-    def conversation(self, conv_id: int) -> dict[str, Any] | None:
+    def conversation(self, conv_id: int) -> ConversationRow | None:
         rows = self._rows(f"{_SELECT} WHERE c.id = ?", [conv_id])
         return rows[0] if rows else None
 
-    def conversation_messages(self, conv_id: int) -> list[dict[str, Any]]:
+    def conversation_messages(self, conv_id: int) -> list[MessageRow]:
         """Every message of a thread, oldest first, ours from Sent included."""
-        return [_decode(dict(r)) for r in self.db.query(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY coalesce(sent_at, received_at), id",
+        return [_decode(r) for r in self.db.query(
+            f"{MESSAGE_SELECT} WHERE conversation_id = ? ORDER BY coalesce(sent_at, received_at), id",
             [conv_id])]
 
-    def message(self, message_row: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM messages WHERE id = ?", [message_row]))
-        return _decode(dict(rows[0])) if rows else None
+    def message(self, message_row: int) -> MessageRow | None:
+        rows = list(self.db.query(f"{MESSAGE_SELECT} WHERE id = ?", [message_row]))
+        return _decode(rows[0]) if rows else None
 
-    def find_message(self, ref: str) -> dict[str, Any] | None:
+    def find_message(self, ref: str) -> MessageRow | None:
         """By the row id ``list --json`` prints or by the Message-ID header (brackets optional)."""
         ref = ref.strip()
         if ref.isdigit():
             return self.message(int(ref))
         mid = ref if ref.startswith("<") else f"<{ref}>"
         rows = list(self.db.query(
-            "SELECT * FROM messages WHERE message_id IN (?, ?) ORDER BY direction = 'in' DESC, id DESC LIMIT 1",
+            f"{MESSAGE_SELECT} WHERE message_id IN (?, ?) ORDER BY direction = 'in' DESC, id DESC LIMIT 1",
             [mid, ref]))
-        return _decode(dict(rows[0])) if rows else None
+        return _decode(rows[0]) if rows else None
 
-    def leads(self, categories: Sequence[str], account: str | None = None) -> list[dict[str, Any]]:
+    def leads(self, categories: Sequence[str], account: str | None = None) -> list[Lead]:
         """One row per conversation whose latest reply is in ``categories``, newest first: who to
         follow up (``export leads``), with what they wrote, where it came in, a referral or a
         return date, and whether we answered."""
@@ -217,12 +215,11 @@ class InboxMixin(StorePart):
                "FROM conversations c JOIN messages m ON m.id = c.last_inbound_id "
                "LEFT JOIN accounts a ON a.id = c.account WHERE " + where +
                " ORDER BY c.last_inbound_at DESC, c.id DESC")
-        cols = ("email", "name", "category", "category_source", "replied_at", "mailbox", "subject", "reply",
-                "referral", "ooo_until", "message_id", "answered", "note")
-        return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
+        cols = columns(Lead)
+        return [cast(Lead, dict(zip(cols, r))) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,
-                      category: str | None = None, unread: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
+                      category: str | None = None, unread: bool = False, kind: str | None = None) -> list[ListedMessage]:
         """The unified inbox as messages, newest first (``replydesk list``); ``kind``: only
         replies, bounces, auto-replies, warmup, internal or bulk mail."""
         clauses = ["m.direction = 'in'"]
@@ -245,18 +242,17 @@ class InboxMixin(StorePart):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        cols = ("id", "account", "folder", "uid", "message_id", "from", "from_name", "subject", "sent_at",
-                "received_at", "kind", "category", "category_source", "seen", "answered", "archived",
-                "snippet", "conversation", "reason")
-        return [dict(zip(cols, r)) for r in self.db.conn.execute(sql, params)]
+        cols = columns(ListedMessage)
+        return [cast(ListedMessage, dict(zip(cols, r))) for r in self.db.conn.execute(sql, params)]
 
 
 _JSON_COLUMNS = ("refs", "to_addrs", "cc_addrs", "reply_to", "reasons", "bounce_recipients", "attachments",
                  "defects")
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _decode(row: dict[str, Any]) -> MessageRow:
+    """A message row read with ``MESSAGE_SELECT``, its JSON columns decoded."""
     for col in _JSON_COLUMNS:
-        if col in row and isinstance(row[col], str):
+        if isinstance(row[col], str):
             row[col] = json.loads(row[col])
-    return row
+    return cast(MessageRow, row)

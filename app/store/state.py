@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.rows import AccountRow, columns
 
 
 @dataclass
@@ -19,6 +20,9 @@ class FolderState:
     highestmodseq: int | None
     uidnext: int | None
     message_count: int | None
+
+
+_ACCOUNT_SELECT = "SELECT " + ", ".join(columns(AccountRow)) + " FROM accounts"
 
 
 class StateMixin(StorePart):
@@ -73,12 +77,12 @@ class StateMixin(StorePart):
                 conn.execute(f"DELETE FROM {table} WHERE account = ?", (account_id,))
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
-    def accounts(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query("SELECT * FROM accounts ORDER BY id")]
+    def accounts(self) -> list[AccountRow]:
+        return [cast(AccountRow, r) for r in self.db.query(f"{_ACCOUNT_SELECT} ORDER BY id")]
 
-    def account_row(self, account_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM accounts WHERE id = ?", [account_id]))
-        return dict(rows[0]) if rows else None
+    def account_row(self, account_id: str) -> AccountRow | None:
+        rows = list(self.db.query(f"{_ACCOUNT_SELECT} WHERE id = ?", [account_id]))
+        return cast(AccountRow, rows[0]) if rows else None
 
     def folder_state(self, account: str, name: str) -> FolderState | None:
         row = self.db.conn.execute(

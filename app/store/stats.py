@@ -4,9 +4,10 @@ account over a window, and the inbound messages stored since a given row."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from app.store.base import StorePart
+from app.store.rows import Arrival, columns
 
 
 def bounce_warnings(stats: dict[str, int], threshold_percent: float) -> list[str]:
@@ -62,7 +63,7 @@ class StatsMixin(StorePart):
         return int(self.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
 
     def arrivals_since(self, message_id: int, upto: int, received_after: float, *,
-                       skip_accounts: Sequence[str] = (), limit: int = 3) -> tuple[int, list[dict[str, Any]]]:
+                       skip_accounts: Sequence[str] = (), limit: int = 3) -> tuple[int, list[Arrival]]:
         """Replies (never noise, bounces or auto-answers) stored after row ``message_id`` up to row ``upto`` (read before, with
         ``newest_message_id``: a row committed meanwhile is left for the next call, neither lost
         nor told twice) and received after ``received_after`` (so a first sync of old mail is
@@ -74,8 +75,8 @@ class StatsMixin(StorePart):
             where += f" AND account NOT IN ({', '.join('?' for _ in skip_accounts)})"
             params += list(skip_accounts)
         count = self.db.conn.execute(f"SELECT count(*) FROM messages WHERE {where}", params).fetchone()[0]
-        cols = ("id", "account", "from_addr", "from_name", "subject", "conversation_id", "category", "message_id")
-        newest = [dict(zip(cols, r)) for r in self.db.conn.execute(
+        cols = columns(Arrival)
+        newest = [cast(Arrival, dict(zip(cols, r))) for r in self.db.conn.execute(
             f"SELECT {', '.join(cols)} FROM messages WHERE {where} "
             f"ORDER BY category IN ('interested', 'meeting') DESC, id DESC LIMIT ?", [*params, limit])]
         return count, newest

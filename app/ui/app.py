@@ -29,6 +29,7 @@ from app.store.activity import Presence
 from app.store.changes import Changes, watch
 from app.store.followups import woke_text
 from app.store.health import StoreHealth, read_store_health, status_path
+from app.store.rows import AccountRow
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
@@ -309,7 +310,7 @@ class ReplydeskApp(App[int]):
         """"sam is replying", "kim is viewing" (others' terminals only)."""
         return ", ".join(p.text() for p in self.presence.get(conversation, []))
 
-    def _summary(self, accounts: list[dict[str, Any]]) -> HealthSummary:
+    def _summary(self, accounts: list[AccountRow]) -> HealthSummary:
         """The status line's counts. Before the engine has registered the configured mailboxes
         (its first seconds), they count as syncing rather than as none at all."""
         summary = HealthSummary.of(accounts)

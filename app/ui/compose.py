@@ -30,6 +30,7 @@ from app.mail.compose import build_reply, reply_recipients, reply_subject, reply
 from app.mail.templates import fill_template, template_values
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
+from app.store.rows import MessageRow
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
 
@@ -81,7 +82,7 @@ _MACHINE_SENDER = re.compile(r"mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|no
                              r"do[-_.]?not[-_.]?reply|bounces?\b", re.IGNORECASE)
 
 
-def reply_caution(row: dict[str, Any]) -> str | None:
+def reply_caution(row: MessageRow) -> str | None:
     """Why a reply to this message would reach no person (a bounce notice, an automatic answer,
     a no-reply address), for a question before the reply opens; None for a person."""
     address = line(row.get("from_addr"))
@@ -96,7 +97,7 @@ def reply_caution(row: dict[str, Any]) -> str | None:
     return None
 
 
-def latest_inbound(store: Store, conversation_id: int) -> dict[str, Any] | None:
+def latest_inbound(store: Store, conversation_id: int) -> MessageRow | None:
     """The message a reply answers: the latest the other side wrote."""
     inbound = [m for m in store.conversation_messages(conversation_id) if m["direction"] == "in"]
     return inbound[-1] if inbound else None
@@ -118,7 +119,7 @@ class ComposeScreen(Screen[None]):
         self.conversation_id = conversation_id
         self.account: Account | None = None
         self.original: ParsedMessage | None = None
-        self.row: dict[str, Any] | None = None
+        self.row: MessageRow | None = None
         self.recipients: list[str] = []
         self.initial_text = ""
         self.draft_id: int | None = None

@@ -6,8 +6,6 @@ messages say how the classifier read them and why.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
+from app.store.rows import AttachmentRow, ConversationRow, MessageRow
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.folds import EarlierMessage, EarlierTurns, fold_lines
 from app.ui.followup import followup_cue
@@ -28,7 +27,7 @@ from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
 
 
-def _attachment_size(a: dict) -> str:
+def _attachment_size(a: AttachmentRow) -> str:
     size = _size(a.get("size") or 0)
     # only the start of a message over the fetch limit was downloaded
     return f"truncated: more than {size}" if a.get("truncated") else size
@@ -131,7 +130,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         messages = self.store.conversation_messages(self.conversation_id)
         # replies still in the outbox (queued, failing, uncertain) follow the thread
         unsent = self.store.outbox_for(self.conversation_id, UNSENT_STATES)
-        ids = [m["id"] for m in messages] + [(o["id"], o["state"], o["last_error"]) for o in unsent]
+        ids: list[object] = [m["id"] for m in messages] + [(o["id"], o["state"], o["last_error"]) for o in unsent]
         if ids == self._shown:
             return []
         self._shown = ids
@@ -143,7 +142,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             blocks[0].add_class("newest")
         return [*fold_lines(messages[:newest], self._folded), *blocks, *(unsent_reply_block(o) for o in unsent)]
 
-    def _show_title(self, conv: dict[str, Any]) -> None:
+    def _show_title(self, conv: ConversationRow) -> None:
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(line(conv["subject"]) or "(no subject)", style="bold")
         title.append(f"  ·  {sender_label(conv['counterpart_name'], conv['counterpart'])}")
@@ -174,7 +173,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             title.append(line(problem))
         self.query_one("#conv-title", Static).update(title)
 
-    def _message_block(self, m: dict[str, Any]) -> Vertical:
+    def _message_block(self, m: MessageRow) -> Vertical:
         outbound = m["direction"] == "out"
         tz = self.app.tz  # type: ignore[attr-defined]
         head = Text()
@@ -213,7 +212,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if target.virtual_region.bottom > thread.scrollable_content_region.height:
             thread.scroll_to_widget(target, top=True, animate=False)
 
-    def _folded(self, m: dict[str, Any]) -> EarlierMessage:
+    def _folded(self, m: MessageRow) -> EarlierMessage:
         """An earlier message as one line (who, when, its first words); f or a click unfolds it."""
         outbound = m["direction"] == "out"
         who = "You" if outbound else sender_label(m["from_name"], m["from_addr"])
@@ -221,7 +220,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         title = f"{who} · {long_time(m['sent_at'] or m['received_at'], self.app.tz)} · {first}"  # type: ignore[attr-defined]
         return EarlierMessage(m, title, self._message_block)
 
-    def _notes(self, m: dict[str, Any]) -> Text:
+    def _notes(self, m: MessageRow) -> Text:
         notes = Text()
         if m["direction"] == "in" and m["reasons"]:
             notes.append(f"Why {category_label(m['category'])}: ", style="bold")

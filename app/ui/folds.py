@@ -9,12 +9,13 @@ spreads them out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich.text import Text
 from textual.events import Click
 from textual.widget import Widget
 from textual.widgets import Static
+
+from app.store.rows import MessageRow
 
 SHOWN_BEFORE_NEWEST = 2
 """The turns right before the newest reply that keep a line of their own (besides the cold email)."""
@@ -24,7 +25,7 @@ class EarlierMessage(Static):
     """One earlier message as a line (who, when, its first words); unfolded, the whole message
     is shown below the line, built the first time."""
 
-    def __init__(self, row: dict[str, Any], title: str, build: Callable[[dict[str, Any]], Widget]) -> None:
+    def __init__(self, row: MessageRow, title: str, build: Callable[[MessageRow], Widget]) -> None:
         super().__init__(classes="earlier")
         self.row = row
         self.title = title
@@ -56,7 +57,7 @@ class EarlierMessage(Static):
 class EarlierTurns(Static):
     """Several earlier messages in one line; spread out into a line each when clicked or on ``f``."""
 
-    def __init__(self, rows: list[dict[str, Any]], fold: Callable[[dict[str, Any]], EarlierMessage]) -> None:
+    def __init__(self, rows: list[MessageRow], fold: Callable[[MessageRow], EarlierMessage]) -> None:
         super().__init__(classes="earlier")
         self.rows = rows
         self._fold = fold
@@ -77,7 +78,7 @@ class EarlierTurns(Static):
         self.spread()
 
 
-def fold_lines(earlier: list[dict[str, Any]], fold: Callable[[dict[str, Any]], EarlierMessage]) -> list[Widget]:
+def fold_lines(earlier: list[MessageRow], fold: Callable[[MessageRow], EarlierMessage]) -> list[Widget]:
     """The cold email, the turns in between as one line, and the last turns before the newest
     reply: never more than ``SHOWN_BEFORE_NEWEST + 2`` lines, however long the thread."""
     if len(earlier) <= SHOWN_BEFORE_NEWEST + 2:

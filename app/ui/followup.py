@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.store.followups import woke_text
+from app.store.rows import ConversationRow
 from app.when import PRESETS, WhenError, describe, local_now, parse_when, preset
 
 
@@ -116,19 +117,19 @@ class NoteScreen(ModalScreen[str | None]):
 
 
 
-def followup_cue(row: dict, clock: float, tz, follow_up_days: int) -> str:
+def followup_cue(row: ConversationRow, clock: float, tz, follow_up_days: int) -> str:
     """What a conversation waits for, or why it came back, in a few words ("" for neither)."""
     now = local_now(clock, tz)
-    if row.get("snoozed_until"):
-        when = describe(local_now(row["snoozed_until"], tz), now)
-        reason = row.get("snooze_reason")
+    if until := row["snoozed_until"]:
+        when = describe(local_now(until, tz), now)
+        reason = row["snooze_reason"]
         if reason == "no_answer":
             return f"waiting for an answer · back {when}"
         if reason == "out_of_office":
             return f"out of office · back {when}"
         return f"snoozed until {when}"
-    if row.get("waiting_since"):
-        return f"waiting since {describe(local_now(row['waiting_since'], tz), now)}"
-    if row.get("woke_reason"):
-        return woke_text(row["woke_reason"], follow_up_days)
+    if since := row["waiting_since"]:
+        return f"waiting since {describe(local_now(since, tz), now)}"
+    if woke := row["woke_reason"]:
+        return woke_text(woke, follow_up_days)
     return ""

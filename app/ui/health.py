@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from app.config import GeneralConfig
+from app.store.rows import AccountRow
 from app.store.stats import bounce_warnings
 from app.store.triage import OpProblems
 from app.ui.messages import RefreshOnStoreChange
@@ -40,13 +41,13 @@ def seconds(value: float) -> str:
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.0f} min"
 
 
-def arrival(acc: dict[str, Any]) -> str:
+def arrival(latency: float, via: str | None) -> str:
     """How late the newest message arrived here after the server had it, and how it was found."""
-    latency = seconds(acc["arrival_latency"])
-    return latency if acc.get("arrival_via") == "push" else f"polled {latency}"
+    late = seconds(latency)
+    return late if via == "push" else f"polled {late}"
 
 
-def push_summary(acc: dict[str, Any], now: float) -> str:
+def push_summary(acc: AccountRow, now: float) -> str:
     """Whether the server pushes new mail to this mailbox, and the delay it has in practice."""
     idle = "IDLE" in (acc.get("capabilities") or "").split()
     if acc["last_push"]:
@@ -55,10 +56,10 @@ def push_summary(acc: dict[str, Any], now: float) -> str:
         pushes = "the server offers IDLE but has pushed nothing yet (replydesk doctor tests it)"
     else:
         pushes = "the server has no IDLE: new mail is found by polling"
-    if acc.get("arrival_latency") is None:
+    if (latency := acc["arrival_latency"]) is None:
         return pushes
-    how = "a push" if acc.get("arrival_via") == "push" else "a poll"
-    return f"{pushes}; the newest message was here {seconds(acc['arrival_latency'])} after it arrived, found by {how}"
+    how = "a push" if acc["arrival_via"] == "push" else "a poll"
+    return f"{pushes}; the newest message was here {seconds(latency)} after it arrived, found by {how}"
 
 
 class HealthScreen(RefreshOnStoreChange, Screen):
@@ -174,7 +175,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             text.append("\n")
         widget.update(text)
 
-    def _cells(self, acc: dict[str, Any], st: dict[str, int], now: float) -> list[Text]:
+    def _cells(self, acc: AccountRow, st: dict[str, int], now: float) -> list[Text]:
         state = acc["state"] or "new"
         sent = st.get("sent_7d", 0)
         done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
@@ -184,7 +185,8 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         return [
             Text(line(acc["id"])),
             Text(state.replace("_", " "), style=_state_style(state)),
-            Text(ago(acc["last_push"], now) + (f" · {arrival(acc)}" if acc.get("arrival_latency") is not None else "")),
+            Text(ago(acc["last_push"], now) + (f" · {arrival(latency, acc['arrival_via'])}"
+                                               if (latency := acc["arrival_latency"]) is not None else "")),
             Text(f"{st.get('replies_today', 0):,}", justify="right"),
             Text(f"{sent:,}", justify="right"),
             Text(("! " if warn else "") + percent(st.get("bounces_7d", 0), sent), justify="right",
@@ -201,7 +203,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         threshold = config.general.bounce_rate_warning if config is not None else GeneralConfig().bounce_rate_warning
         return bounce_warnings(st, threshold)
 
-    def _show_title(self, accounts: list[dict[str, Any]]) -> None:
+    def _show_title(self, accounts: list[AccountRow]) -> None:
         summary = HealthSummary.of(accounts)
         title = Text(f"Mailbox health · {len(accounts)} mailboxes", style="bold", no_wrap=True)
         if summary.to_fetch:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -22,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from app.mail.noise import NOISE_KINDS
+from app.store.rows import ConversationRow
 from app.ui.followup import followup_cue
 from app.ui.paging import InboxPager
 from app.ui.text import category_label, line, sender_label, short_time
@@ -150,7 +150,7 @@ class InboxList(ScrollView, can_focus=True):
         self.refresh()
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> ConversationRow | None:
         return self.pager.row(self.cursor) if self.pager else None
 
     @property
@@ -312,7 +312,7 @@ class InboxList(ScrollView, can_focus=True):
             strip = strip.apply_style(self.get_component_rich_style("inbox-list--cursor", partial=True))
         return strip.adjust_cell_length(width, base).apply_style(base)
 
-    def _row_segments(self, row: dict[str, Any], width: int) -> list[Segment]:
+    def _row_segments(self, row: ConversationRow, width: int) -> list[Segment]:
         sender_w, subject_w, account_w = self._columns(width)
         def style(name: str) -> Style:
             return self.get_component_rich_style(name, partial=True, default=Style())
@@ -336,8 +336,8 @@ class InboxList(ScrollView, can_focus=True):
             snippet = line(row["reason"])  # noise says why it is noise where a reply shows what it says
         else:
             snippet = line(row["snippet"])
-        if row.get("ooo_until") and category == "out_of_office" and not cue:
-            subject = f"back {_short_date(row['ooo_until'])} · {subject}"  # first: the snippet may not fit
+        if (back := row["ooo_until"]) and category == "out_of_office" and not cue:
+            subject = f"back {_short_date(back)} · {subject}"  # first: the snippet may not fit
         if snippet and cell_len(subject) + 4 < subject_w:
             subject_cells = subject
             snippet_cells = set_cell_size(" — " + snippet, subject_w - cell_len(subject))

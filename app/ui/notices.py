@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 
+from app.store.rows import Arrival
 from app.ui.text import category_label, line, sender_label
 
 HOT_CATEGORIES = ("interested", "meeting")
@@ -41,11 +41,11 @@ class Notices:
         self._announced: deque[str] = deque(maxlen=REMEMBERED)
         self._announced_set: set[str] = set()
 
-    def fresh(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def fresh(self, rows: list[Arrival]) -> list[Arrival]:
         """The rows not announced before, remembered from now on."""
         out = []
         for row in rows:
-            key = row.get("message_id") or f"#{row['id']}"
+            key = row["message_id"] or f"#{row['id']}"
             if key in self._announced_set:
                 continue
             if len(self._announced) == self._announced.maxlen:
@@ -60,7 +60,7 @@ class Notices:
             self.current = None
         return self.current
 
-    def replies(self, count: int, first: dict[str, Any], now: float, seconds: float) -> Notice:
+    def replies(self, count: int, first: Arrival, now: float, seconds: float) -> Notice:
         """``count`` new replies, ``first`` the one to name (a hot one if any): merged into the
         notice on show."""
         notice = self.shown(now) or Notice()

@@ -8,9 +8,9 @@ jumps (the bottom, a scrollbar drag) fall back to OFFSET once and continue by ke
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 from app.store import InboxFilter, Store
+from app.store.rows import ConversationRow
 
 PAGE_SIZE = 100
 MAX_PAGES = 40
@@ -23,13 +23,13 @@ class InboxPager:
         self.store = store
         self.filter = inbox_filter
         self.count = store.count_conversations(inbox_filter)
-        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pages: OrderedDict[int, list[ConversationRow]] = OrderedDict()
         self.stale = False
 
     def __len__(self) -> int:
         return self.count
 
-    def row(self, index: int) -> dict[str, Any] | None:
+    def row(self, index: int) -> ConversationRow | None:
         if not 0 <= index < self.count:
             return None
         number, at = divmod(index, PAGE_SIZE)
@@ -41,14 +41,15 @@ class InboxPager:
         self.stale = True
         return None
 
-    def _page(self, number: int) -> list[dict[str, Any]]:
+    def _page(self, number: int) -> list[ConversationRow]:
         page = self._pages.get(number)
         if page is not None:
             self._pages.move_to_end(number)
             return page
         before = self._pages.get(number - 1)
-        if before is not None and len(before) == PAGE_SIZE:
-            last = before[-1]
+        last = before[-1] if before is not None and len(before) == PAGE_SIZE else None
+        # every listed conversation has a reply (the filter's first clause): its time is set
+        if last is not None and last["last_inbound_at"] is not None:
             page = self.store.conversations_after(self.filter, last["last_inbound_at"], last["id"], PAGE_SIZE)
         else:
             page = self.store.conversations_at(self.filter, number * PAGE_SIZE, PAGE_SIZE)

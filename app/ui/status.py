@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
+from app.store.rows import AccountRow
 from app.ui.notices import notice_text
 
 LIVE_STATES = {"idle"}
@@ -28,10 +28,10 @@ class HealthSummary:
     to_fetch: int = 0
 
     @classmethod
-    def of(cls, accounts: Iterable[dict[str, Any]]) -> HealthSummary:
+    def of(cls, accounts: Iterable[AccountRow]) -> HealthSummary:
         live = syncing = failing = off = fetched = to_fetch = 0
         for acc in accounts:
-            state = acc.get("state") or "new"
+            state = acc["state"] or "new"
             if state in LIVE_STATES:
                 live += 1
             elif state in SYNCING_STATES:
@@ -40,7 +40,7 @@ class HealthSummary:
                 failing += 1
             else:
                 off += 1
-            done, total = acc.get("sync_done") or 0, acc.get("sync_total") or 0
+            done, total = acc["sync_done"] or 0, acc["sync_total"] or 0
             if total > done:
                 fetched += done
                 to_fetch += total
