@@ -323,8 +323,11 @@ class Engine:
 
     async def _follow_changes(self) -> None:
         """Whenever the store changes (``app.store.changes``: any write in this process at once,
-        another process's within a tick), wake the watchers that have a new pending op, the
-        follow-up clock and the dispatcher. Changes made while one look runs make one more look."""
+        another process's within a tick), wake the watchers that have a new pending op. A write by
+        another connection (a terminal, the CLI) also wakes the follow-up clock and the dispatcher;
+        the engine's own writes (a sync's batches) do not, or they would run after every batch:
+        their own timers take what those writes bring. Changes made while one look runs make one
+        more look."""
         assert self._db is not None
 
         def look(s: Store, mark: tuple[int, int] | None) -> tuple[tuple[int, int], dict[str, int] | None]:
@@ -334,7 +337,7 @@ class Engine:
         woken: dict[str, int] = {}
         with watch(self.store_path, self.tick) as changes:
             while True:
-                seen = changes.count
+                seen, before = changes.count, mark
                 try:
                     mark, newest = await self._db.call(look, mark)
                 except Exception:
@@ -348,8 +351,9 @@ class Engine:
                         if watcher is not None and op_id > woken.get(account, 0):
                             woken[account] = op_id
                             watcher.wake()
+                if newest is not None and mark is not None and (before is None or mark[0] != before[0]):
                     if self.followups is not None:
-                        self.followups.kick()  # an out-of-office reply stored, a reply sent: schedule now
+                        self.followups.kick()  # a snooze or a reply from a terminal: schedule now
                     if self.dispatcher is not None:
                         self.dispatcher.kick()  # a label or a suppression from a terminal: deliver now
                 await changes.wait(seen)
