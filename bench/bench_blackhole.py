@@ -1,6 +1,6 @@
 """How long a black-holed link costs: time to notice it, and time to catch up once it is back.
 
-    python bench/bench_blackhole.py [--rounds 3] [--no-baseline]
+    python bench/bench_blackhole.py [--rounds 3] [--outage SECONDS] [--no-baseline]
 
 Runs as root (a network namespace, tests/servers/netns.py). The engine watches one mailbox of a
 Dovecot of its own in IDLE through a relay at the far end of a veth pair; each round cuts the link
@@ -8,7 +8,8 @@ Dovecot of its own in IDLE through a relay at the far end of a veth pair; each r
 state says the connection was lost, restores the link, and waits until the message is stored:
   noticed     link cut -> the account in backoff (the dead connection dropped),
   caught up   link restored -> the message delivered during the outage stored,
-  total       link cut -> that message stored (the restore comes the moment the loss is noticed).
+  total       link cut -> that message stored (the restore comes the moment the loss is noticed, or
+              ``--outage`` seconds after the cut: reconnects tried meanwhile fail and back off).
 Rounds use a poll interval and IDLE refresh far beyond the figures, so only the sockets' keepalive
 and user timeout (app/tls.py) can notice. The baseline, in the same run, is one round without them
 and with the default 60 s poll and 10 min refresh: how the engine noticed before (DONE at the poll,
@@ -45,7 +46,8 @@ class Through:
     ca_file: Path
 
 
-async def one_round(link: CuttableLink, server: Dovecot, directory: Path, **general) -> tuple[float, float, str]:
+async def one_round(link: CuttableLink, server: Dovecot, directory: Path, outage: float = 0,
+                    **general) -> tuple[float, float, str]:
     [user] = new_users(server, 1)
     config_path = write_config(directory / "config.toml", Through(link.far, FAR_PORT, server.ca_file), None,
                                [user], database=directory / "replydesk.db", **general)
@@ -59,6 +61,7 @@ async def one_round(link: CuttableLink, server: Dovecot, directory: Path, **gene
         await until(lambda: state(store, user.email) == "backoff", 600, "dead link noticed", interval=0.01)
         noticed = time.monotonic()
         reason = store.account_row(user.email)["last_error"]
+        await asyncio.sleep(max(0.0, cut + outage - time.monotonic()))
         await asyncio.to_thread(link.restore)
         restored = time.monotonic()
         await until(lambda: len(rows(store)) == 1, 600, "caught up", interval=0.01)
@@ -69,6 +72,7 @@ async def one_round(link: CuttableLink, server: Dovecot, directory: Path, **gene
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--outage", type=float, default=0, help="keep the link cut this long (default: until noticed)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the round without keepalive (60-130 s)")
     args = ap.parse_args()
     try:
@@ -83,17 +87,18 @@ async def main() -> None:
         figures = []
         for i in range(args.rounds):
             with tempfile.TemporaryDirectory() as tmp:
-                noticed, caught_up, reason = await one_round(link, server, Path(tmp), poll_interval_seconds=3600,
-                                                             idle_refresh_minutes=28)
-            figures.append((noticed, caught_up))
+                noticed, caught_up, reason = await one_round(link, server, Path(tmp), args.outage,
+                                                             poll_interval_seconds=3600, idle_refresh_minutes=28)
+            total = max(noticed, args.outage) + caught_up
+            figures.append((noticed, caught_up, total))
             print(f"round {i + 1}: noticed {noticed:5.1f} s   caught up {caught_up:4.1f} s after the restore   "
-                  f"total {noticed + caught_up:5.1f} s   ({reason})")
+                  f"total {total:5.1f} s   ({reason})")
         print(f"median: noticed {statistics.median(f[0] for f in figures):.1f} s, caught up "
               f"{statistics.median(f[1] for f in figures):.1f} s, total "
-              f"{statistics.median(f[0] + f[1] for f in figures):.1f} s")
+              f"{statistics.median(f[2] for f in figures):.1f} s")
         if not args.no_baseline:
             with tempfile.TemporaryDirectory() as tmp, mock.patch("app.imap.connection.set_keepalive"):
-                noticed, caught_up, reason = await one_round(link, server, Path(tmp))
+                noticed, caught_up, reason = await one_round(link, server, Path(tmp), args.outage)
             print(f"baseline without keepalive, default poll and refresh: noticed {noticed:.1f} s   caught up "
                   f"{caught_up:.1f} s   ({reason})")
     finally:
