@@ -18,6 +18,8 @@ from app.store.rows import (
     Lead,
     ListedMessage,
     MessageRow,
+    OutboxItem,
+    PendingOp,
     WokenRow,
     columns,
 )
@@ -66,7 +68,8 @@ def store(tmp_path):
     s.close()
 
 
-@pytest.mark.parametrize(("row_type", "table"), [(MessageRow, "messages"), (AccountRow, "accounts")])
+@pytest.mark.parametrize(("row_type", "table"), [(MessageRow, "messages"), (AccountRow, "accounts"),
+                                                 (OutboxItem, "outbox")])
 def test_a_row_that_reads_a_whole_table_types_every_column(store, row_type, table):
     """A column a migration adds must be typed too, or it would be left out of the row."""
     in_table = [r[1] for r in store.db.conn.execute(f"PRAGMA table_info({table})")]
@@ -107,3 +110,18 @@ def test_account_follow_up_and_arrival_rows_are_typed(store):
     count, newest = store.arrivals_since(0, store.newest_message_id(), 0)
     assert count == 1
     assert_row(newest[0], Arrival)
+
+
+def test_outbox_items_and_server_operations_are_typed(store):
+    reply = store.find_message("<r1@x>")
+    item_id = store.queue_reply(account="box", message_id="<ours@x>", raw=b"Subject: Re\r\n\r\nyes\r\n",
+                                recipients=["pat@prospect.example"], subject="Re: Quick question", body="yes",
+                                reply_to_message=reply["id"], conversation_id=reply["conversation_id"])
+    item = store.outbox_item(item_id)
+    assert_row(item, OutboxItem)
+    assert item["recipients"] == ["pat@prospect.example"]
+    assert store.outbox() == [item]
+    store.set_seen([reply["conversation_id"]], True)
+    (op,) = store.pending_ops("box")
+    assert_row(op, PendingOp)
+    assert (op["op"], op["args"], op["uid"]) == ("add_flags", {"flags": ["\\Seen"]}, 2)

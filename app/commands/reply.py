@@ -13,7 +13,6 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from app.commands.common import open_config_and_store
 from app.config import Config
@@ -27,7 +26,7 @@ from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
-from app.store.rows import MessageRow
+from app.store.rows import MessageRow, OutboxItem
 
 FINAL = ("sent", "failed", "uncertain")
 
@@ -107,7 +106,7 @@ def _engine_running(db_path: Path) -> bool:
     return engine_lock_holder(db_path) is not None
 
 
-async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
+async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: float) -> OutboxItem:
     """Until the engine (in ``replydesk sync``) has sent the item, given up on it, or ``timeout``:
     woken by the store's change signal, not a timer of our own."""
     deadline = time.monotonic() + timeout
@@ -126,7 +125,7 @@ async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: f
             await changes.wait(seen, left)
 
 
-async def send_here(config: Config, store: Store, db_path: Path, item_id: int, timeout: float) -> dict[str, Any]:
+async def send_here(config: Config, store: Store, db_path: Path, item_id: int, timeout: float) -> OutboxItem:
     """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
     then file the Sent copy and set ``\\Answered`` ourselves."""
     drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent)
@@ -154,7 +153,7 @@ async def send_here(config: Config, store: Store, db_path: Path, item_id: int, t
         await drainer.close()
 
 
-def _report(item: dict[str, Any]) -> int:
+def _report(item: OutboxItem) -> int:
     """The outcome as one line; the server's words are sanitized for the terminal."""
     state, item_id = item["state"], item["id"]
     item = {**item, "last_error": one_line(item["last_error"] or "")}

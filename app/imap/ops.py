@@ -26,6 +26,7 @@ from app.config import Account
 from app.folders import under_namespace
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
+from app.store.rows import PendingOp
 from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class OpsRunner:
                 await self.db.call(lambda s, op=op: s.finish_op(op["id"]))
                 done += 1
 
-    async def _run_one(self, op: dict[str, Any]) -> None:
+    async def _run_one(self, op: PendingOp) -> None:
         kind = op["op"]
         if kind == "append":
             await self._append(op)
@@ -120,7 +121,7 @@ class OpsRunner:
         keywords_ok = "\\*" in permanent
         return [f for f in flags if f.startswith("\\") or keywords_ok or f in permanent]
 
-    async def _move(self, op: dict[str, Any]) -> None:
+    async def _move(self, op: PendingOp) -> None:
         role = op["args"].get("to_role", "archive")
         dest = self.roles.get(role)
         if dest is None and role == "archive":
@@ -130,7 +131,7 @@ class OpsRunner:
         if dest == op["folder"]:
             return
         moved = await self.conn.uid_move(str(op["uid"]), dest)
-        new_uid = moved[1].get(op["uid"]) if moved else None
+        new_uid = moved[1].get(op["uid"]) if moved and op["uid"] is not None else None
         if moved and new_uid is not None:
             await self.db.call(lambda s: s.relocate_message(op["message"], dest, moved[0], new_uid))
             return
@@ -156,7 +157,7 @@ class OpsRunner:
         log.info("%s: created folder %s for archiving", acct, name)
         return name
 
-    async def _append(self, op: dict[str, Any]) -> None:
+    async def _append(self, op: PendingOp) -> None:
         args = op["args"]
         role = args.get("role") or args.get("to_role") or "sent"
         folder = self.roles.get(role)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aioimaplib
 
@@ -25,6 +24,7 @@ from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
 from app.store import Store
+from app.store.rows import OutboxItem, PendingOp
 
 
 @asynccontextmanager
@@ -88,7 +88,7 @@ async def finish_reply_on_server(account: Account, store: Store, item_id: int) -
     return problems
 
 
-async def _run_op(conn: ImapConnection, account: Account, op: dict[str, Any], item: dict[str, Any]) -> str | None:
+async def _run_op(conn: ImapConnection, account: Account, op: PendingOp, item: OutboxItem) -> str | None:
     try:
         if op["op"] == "append":
             folder = await _sent_folder(conn, account)

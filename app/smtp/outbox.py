@@ -36,6 +36,7 @@ from app.mail import parse
 from app.smtp.send import send_message
 from app.store import Store
 from app.store.changes import TICK, Changes, watch
+from app.store.rows import OutboxItem
 from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class OutboxDrainer:
         for item in await self.db.call(Store.outbox, ("sending",)):
             await self._recover(item)
 
-    async def _recover(self, item: dict[str, Any]) -> None:
+    async def _recover(self, item: OutboxItem) -> None:
         if item["submitted_at"] is None:
             await self.db.call(Store.retry_later, item["id"], "interrupted before the server received it", time.time())
             return
@@ -167,14 +168,14 @@ class OutboxDrainer:
 
     # -- one item ----------------------------------------------------------------------
 
-    async def send_now(self, item_id: int) -> dict[str, Any] | None:
+    async def send_now(self, item_id: int) -> OutboxItem | None:
         """Send one queued item at once, whatever its retry time. Returns its row afterwards."""
         item = await self.db.call(Store.claim_item, item_id)
         if item is not None:
             await self._send(item)
         return await self.db.call(Store.outbox_item, item_id)
 
-    async def _send(self, item: dict[str, Any]) -> None:
+    async def _send(self, item: OutboxItem) -> None:
         item_id, account_id = item["id"], item["account"]
         account = await self._account(item)
         if account is None:
@@ -216,10 +217,10 @@ class OutboxDrainer:
                                append_to_sent=not account.smtp_saves_sent)
             await self.db.call(Store.set_smtp_health, account_id, True)
 
-    async def _fail(self, item: dict[str, Any], error: str) -> None:
+    async def _fail(self, item: OutboxItem, error: str) -> None:
         await self.db.call(Store.set_outbox_state, item["id"], "failed", error=error)
 
-    async def _account(self, item: dict[str, Any]) -> Account | None:
+    async def _account(self, item: OutboxItem) -> Account | None:
         try:
             return self.config.account(item["account"])
         except ReplydeskError:

@@ -10,13 +10,16 @@ folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it wh
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from app.mail.types import ParsedMessage
 from app.store.db import now
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
+from app.store.rows import OutboxItem, columns
 
 OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
+
+_OUTBOX_SELECT = "SELECT " + ", ".join(columns(OutboxItem)) + " FROM outbox"
 
 
 class OutboxMixin(MessagesMixin):
@@ -37,15 +40,15 @@ class OutboxMixin(MessagesMixin):
         assert item_id is not None  # an INSERT's row id
         return item_id
 
-    def outbox_item(self, item_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM outbox WHERE id = ?", [item_id]))
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        rows = list(self.db.query(f"{_OUTBOX_SELECT} WHERE id = ?", [item_id]))
         if not rows:
             return None
-        row = dict(rows[0])
+        row = rows[0]
         row["recipients"] = json.loads(row["recipients"])
-        return row
+        return cast(OutboxItem, row)
 
-    def outbox(self, states: tuple[str, ...] = OUTBOX_STATES, account: str | None = None) -> list[dict[str, Any]]:
+    def outbox(self, states: tuple[str, ...] = OUTBOX_STATES, account: str | None = None) -> list[OutboxItem]:
         marks = ",".join("?" for _ in states)
         sql = f"SELECT id FROM outbox WHERE state IN ({marks})"
         params: list[Any] = list(states)
@@ -55,7 +58,7 @@ class OutboxMixin(MessagesMixin):
         ids = [r[0] for r in self.db.conn.execute(sql + " ORDER BY id", params)]
         return [item for item in map(self.outbox_item, ids) if item is not None]
 
-    def claim_due(self, account: str | None = None) -> dict[str, Any] | None:
+    def claim_due(self, account: str | None = None) -> OutboxItem | None:
         """Move the next due ``queued`` item to ``sending`` and return it."""
         with self.db.tx() as conn:
             sql = "SELECT id FROM outbox WHERE state = 'queued' AND coalesce(next_attempt_at, 0) <= ?"
@@ -91,7 +94,7 @@ class OutboxMixin(MessagesMixin):
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
-    def claim_item(self, item_id: int) -> dict[str, Any] | None:
+    def claim_item(self, item_id: int) -> OutboxItem | None:
         """Move one ``queued`` item to ``sending`` now, due or not (``replydesk reply``)."""
         with self.db.tx() as conn:
             claimed = conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
@@ -152,7 +155,7 @@ class OutboxMixin(MessagesMixin):
             conn.execute("DELETE FROM outbox WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
                          (item_id,))
 
-    def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[dict[str, Any]]:
+    def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[OutboxItem]:
         """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""
         return [item for item in self.outbox(states) if item["conversation_id"] == conversation_id]
 

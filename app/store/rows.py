@@ -234,3 +234,52 @@ class DeliveryRow(TypedDict):
     state: str
     attempts: int
     last_error: str | None
+
+
+class OutboxItem(TypedDict):
+    """A reply in the outbox, its recipients decoded."""
+
+    id: int
+    account: str
+    reply_to_message: int | None
+    conversation_id: int | None
+    message_id: str
+    recipients: list[str]
+    subject: str
+    body: str
+    raw: bytes
+    state: str
+    attempts: int
+    next_attempt_at: float | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+    submitted_at: float | None
+    sent_at: float | None
+
+
+class OpArgs(TypedDict, total=False):
+    """What a server operation carries (``queue_op``'s keyword arguments, stored as JSON)."""
+
+    flags: list[str]
+    to_role: str
+    """``move``: the folder's role (archive, inbox)."""
+    role: str
+    """``append``: the folder's role (sent)."""
+    outbox_id: int
+    """``append``: the outbox item whose bytes are filed."""
+    raw_b64: str
+
+
+class PendingOp(TypedDict):
+    """A server operation waiting for the account's watcher, with where its message is."""
+
+    id: int
+    op: str
+    message: int | None
+    args: OpArgs
+    attempts: int
+    folder: str | None
+    uidvalidity: int | None
+    uid: int | None
+    message_id: str | None

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack, cast
 
 from app.mail.learn import LEARNED, MAX_EXAMPLES
 from app.mail.types import CATEGORIES
 from app.store.bounces import BouncesMixin
 from app.store.conversations import ConversationsMixin
 from app.store.db import now
+from app.store.rows import OpArgs, PendingOp
 
 SERVER_FLAGS = {"seen": "\\Seen", "answered": "\\Answered", "flagged": "\\Flagged"}
 KEYWORD_PREFIX = "replydesk-"
@@ -46,7 +47,7 @@ def keyword_label(flags: Iterable[str]) -> str | None:
     return None
 
 
-def _describe_op(op: str, args: dict[str, Any]) -> str:
+def _describe_op(op: str, args: OpArgs) -> str:
     if op == "move":
         return f"moving to {args.get('to_role', 'archive')}"
     if op == "append":
@@ -66,7 +67,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
 
     # -- server operations -------------------------------------------------------------
 
-    def queue_op(self, account: str, op: str, message: int | None, **args: Any) -> int | None:
+    def queue_op(self, account: str, op: str, message: int | None, **args: Unpack[OpArgs]) -> int | None:
         """Queue ``op`` (``add_flags``, ``remove_flags``, ``move``, ``append``) for the watcher.
 
         Hands off warmup mail: an op on a warmup message is not queued (returns None). The
@@ -80,13 +81,13 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                 "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
                 (account, op, message, json.dumps(args), now())).lastrowid
 
-    def pending_ops(self, account: str, limit: int = 200) -> list[dict[str, Any]]:
+    def pending_ops(self, account: str, limit: int = 200) -> list[PendingOp]:
         rows = self.db.conn.execute(
             "SELECT o.id, o.op, o.message, o.args, o.attempts, m.folder, m.uidvalidity, m.uid, m.message_id "
             "FROM pending_ops o LEFT JOIN messages m ON m.id = o.message "
             "WHERE o.account = ? AND o.state = 'pending' ORDER BY o.id LIMIT ?", (account, limit)).fetchall()
-        return [{"id": r[0], "op": r[1], "message": r[2], "args": json.loads(r[3]), "attempts": r[4],
-                 "folder": r[5], "uidvalidity": r[6], "uid": r[7], "message_id": r[8]} for r in rows]
+        return [PendingOp(id=r[0], op=r[1], message=r[2], args=cast(OpArgs, json.loads(r[3])), attempts=r[4],
+                          folder=r[5], uidvalidity=r[6], uid=r[7], message_id=r[8]) for r in rows]
 
     def adopt_server_labels(self, account: str, labels: dict[str, str]) -> None:
         """Labels read back from ``replydesk-<category>`` keywords (another machine set them), by

@@ -15,7 +15,6 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import replace
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
@@ -30,7 +29,7 @@ from app.mail.compose import build_reply, reply_recipients, reply_subject, reply
 from app.mail.templates import fill_template, template_values
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
-from app.store.rows import MessageRow
+from app.store.rows import MessageRow, OutboxItem
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
 
@@ -61,7 +60,7 @@ _UNSENT_TITLES = {
 }
 
 
-def unsent_reply_block(item: dict[str, Any]) -> Static:
+def unsent_reply_block(item: OutboxItem) -> Static:
     """A reply of this conversation still in the outbox, for the conversation screen: its
     state, the server's words when it failed, and its text."""
     text = Text()
