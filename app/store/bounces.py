@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.rows import BounceRecipientRow
 
 DAY = 86400.0
 
@@ -89,7 +90,7 @@ class BouncesMixin(StorePart):
             elif category == "unsubscribe":
                 self.suppress(sender, "unsubscribe", mid, "asked to be removed")
 
-    def _record_bounce(self, rcpt: dict[str, Any], complaint: bool, account: str, mid: int,
+    def _record_bounce(self, rcpt: BounceRecipientRow, complaint: bool, account: str, mid: int,
                        message_id: str | None, at: float) -> None:
         conn = self.db.conn
         address = str(rcpt.get("address") or "").lower()

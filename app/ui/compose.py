@@ -32,6 +32,7 @@ from app.store.activity import RECENT_REPLY_SECONDS
 from app.store.rows import MessageRow, OutboxItem
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
+from app.ui.typed_app import replydesk
 
 
 def edit_externally(text: str) -> str:
@@ -131,7 +132,7 @@ class ComposeScreen(Screen[None]):
 
     @property
     def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
+        return replydesk(self).store
 
     def compose(self) -> ComposeResult:
         yield Static(id="compose-title")
@@ -184,7 +185,7 @@ class ComposeScreen(Screen[None]):
     def _follow_up_template(self) -> None:
         """A conversation back from out of office, or with no answer to ours, starts with the
         template the config names for it (``ooo_template``, ``follow_up_template``)."""
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         state = self.store.followup_state(self.conversation_id)
         if config is None or state is None:
             return
@@ -200,7 +201,7 @@ class ComposeScreen(Screen[None]):
         row = latest_inbound(self.store, self.conversation_id)
         if row is None:
             return "no message from the other side to reply to"
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         if config is None:
             return "no config loaded: cannot tell which mailbox sends"
         try:
@@ -326,7 +327,7 @@ class ComposeScreen(Screen[None]):
         self._close()
 
     def _templates(self) -> dict[str, str]:
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         return config.templates if config is not None else {}
 
     def action_template(self) -> None:

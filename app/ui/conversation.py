@@ -23,6 +23,7 @@ from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import StatusBar
 from app.ui.text import category_label, line, long_time, safe_text, sender_label, short_time
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
+from app.ui.typed_app import replydesk
 
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
 
@@ -98,7 +99,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.app.pop_screen()
             return
         self._show_title(conv)
-        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
         self.query_one("#thread").focus()
         self.call_after_refresh(self._opened)
 
@@ -123,7 +124,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             thread = self.query_one("#thread", VerticalScroll)
             thread.remove_children()
             thread.mount_all(widgets)
-        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
 
     def _thread(self) -> list[Widget]:
         """The thread's widgets, oldest first; none when it is the one shown already."""
@@ -150,13 +151,13 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         title.append(f"  [{category_label(conv['category'])}]", style="bold")
         if conv["archived"]:
             title.append("  archived", style="italic")
-        app = self.app
-        cue = followup_cue(conv, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
+        app = replydesk(self)
+        cue = followup_cue(conv, app.clock(), app.tz, app.follow_up_days)
         if cue:
             title.append(f"  ·  {cue}", style="bold")
         if conv["assigned_to"]:
             title.append(f"  ·  @{line(conv['assigned_to'])}", style="bold")
-        if here := app.presence_text(self.conversation_id):  # type: ignore[attr-defined]
+        if here := app.presence_text(self.conversation_id):
             title.append(f"\n{line(here)}", style="bold reverse")
         if conv["note"]:
             title.append("\nNote: ", style="bold")
@@ -165,7 +166,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if history:
             title.append("\nHistory: ", style="bold")
             title.append("  ·  ".join(
-                f"{short_time(a.at, app.clock(), app.tz)} {line(a.user)} {ACTION_WORDS.get(a.action, a.action)}"  # type: ignore[attr-defined]
+                f"{short_time(a.at, app.clock(), app.tz)} {line(a.user)} {ACTION_WORDS.get(a.action, a.action)}"
                 + (f" {line(_detail(a.action, a.detail))}" if a.detail and a.action != "note" else "")
                 for a in reversed(history)))
         for problem in self.store.op_problems_in(self.conversation_id):
@@ -175,7 +176,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def _message_block(self, m: MessageRow) -> Vertical:
         outbound = m["direction"] == "out"
-        tz = self.app.tz  # type: ignore[attr-defined]
+        tz = replydesk(self).tz
         head = Text()
         head.append("You" if outbound else sender_label(m["from_name"], m["from_addr"]), style="bold")
         head.append(f" <{line(m['from_addr'])}>")
@@ -217,7 +218,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         outbound = m["direction"] == "out"
         who = "You" if outbound else sender_label(m["from_name"], m["from_addr"])
         first = line((m["new_text"] or m["body_text"] or "").strip().split("\n", 1)[0])[:60]
-        title = f"{who} · {long_time(m['sent_at'] or m['received_at'], self.app.tz)} · {first}"  # type: ignore[attr-defined]
+        title = f"{who} · {long_time(m['sent_at'] or m['received_at'], replydesk(self).tz)} · {first}"
         return EarlierMessage(m, title, self._message_block)
 
     def _notes(self, m: MessageRow) -> Text:
@@ -251,13 +252,13 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         return [self.conversation_id]
 
     def after_triage(self, note: str, *, archived: bool = False, labelled: bool = False) -> None:
-        app = self.app
-        app.say(note)  # type: ignore[attr-defined]
-        config = app.config  # type: ignore[attr-defined]
+        app = replydesk(self)
+        app.say(note)
+        config = app.config
         # the setting that moves the inbox's cursor on after a label moves an open thread on too
         advance = config.general.advance_after_label if config is not None else True
         if labelled and advance:
-            app.open_next_conversation(self.conversation_id)  # type: ignore[attr-defined]
+            app.open_next_conversation(self.conversation_id)
         elif archived:
             app.pop_screen()
         else:

@@ -18,6 +18,7 @@ from app.store.triage import OpProblems
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.status import FAILING_STATES, LIVE_STATES, HealthSummary, StatusBar
 from app.ui.text import ago, bar, day_start, line, mailbox_label, percent, week_start
+from app.ui.typed_app import replydesk
 
 STATS_MAX_AGE = 5.0
 """Seconds the per-day and per-week figures are reused: they scan a week of mail, while the
@@ -95,11 +96,11 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         table.focus()
 
     def reload(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        now = self.app.clock()  # type: ignore[attr-defined]
+        store = replydesk(self).store
+        now = replydesk(self).clock()
         accounts = store.accounts()
         if self._stats_at is None or abs(now - self._stats_at) >= STATS_MAX_AGE:
-            self._stats = store.account_stats(day_start(now, self.app.tz), week_start(now))  # type: ignore[attr-defined]
+            self._stats = store.account_stats(day_start(now, replydesk(self).tz), week_start(now))
             self._stats_at = now
         stats = self._stats
         self._accounts = {a["id"]: a for a in accounts}
@@ -126,13 +127,13 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         self._show_detail()
         self._show_targets(store)
         self._show_team(store, now)
-        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
 
     def _show_team(self, store: Any, now: float) -> None:
         """Once there is a team: what each person did this week, and the median time from a
         prospect's message to their reply."""
         widget = self.query_one("#health-team", Static)
-        widget.display = bool(self.app.show_user)  # type: ignore[attr-defined]
+        widget.display = bool(replydesk(self).show_user)
         if not widget.display:
             return
         text = Text()
@@ -150,7 +151,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
     def _show_targets(self, store: Any) -> None:
         """The sending platforms and webhooks: what waits, what was given up, and the receiver's
         words (``replydesk sequencers retry`` tries those again)."""
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         targets = ([f"sequencer:{s.key}" for s in config.sequencers] + [f"webhook:{w.key}" for w in config.webhooks]
                    if config is not None else [])
         widget = self.query_one("#health-targets", Static)
@@ -199,7 +200,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         ]
 
     def _warnings(self, st: dict[str, int]) -> list[str]:
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         threshold = config.general.bounce_rate_warning if config is not None else GeneralConfig().bounce_rate_warning
         return bounce_warnings(st, threshold)
 
@@ -210,8 +211,8 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             done, total = summary.fetched, summary.to_fetch
             title.append(f"   first sync: {bar(done, total, 12)} {done:,} of {total:,} messages", style="")
         self.query_one("#health-title", Static).update(title)
-        problem = self.app.store_problem  # type: ignore[attr-defined]
-        failure = self.app.engine_failure  # type: ignore[attr-defined]
+        problem = replydesk(self).store_problem
+        failure = replydesk(self).engine_failure
         store = self.query_one("#health-store", Static)
         store.display = problem is not None or failure is not None
         lines = Text()
@@ -232,7 +233,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             acc = self._accounts.get(key or "")
             if acc is not None:
-                now = self.app.clock()  # type: ignore[attr-defined]
+                now = replydesk(self).clock()
                 detail.append(mailbox_label(acc["id"], acc["email"]), style="bold")
                 detail.append(f"   {(acc['state'] or 'new').replace('_', ' ')} since {ago(acc['state_changed'], now)}"
                               f" · last sync {ago(acc['last_sync'], now)}")

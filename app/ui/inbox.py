@@ -20,6 +20,7 @@ from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
 from app.ui.text import CATEGORY_LABELS, category_label, line, mailbox_label
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
+from app.ui.typed_app import replydesk
 
 VIEW_LABELS = {"replies": "Replies", "bounces": "Bounces", "auto": "Auto", "archived": "Archived",
                "all": "All", "noise": "Noise", "snoozed": "Snoozed", "mine": "Mine", "unassigned": "Unassigned"}
@@ -96,7 +97,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         start, the demo's first seconds), that, with the progress; else that the view is empty."""
         if self._filtered():
             return "Nothing matches the filters."
-        summary = self.app.health_summary  # type: ignore[attr-defined]
+        summary = replydesk(self).health_summary
         if summary.syncing:
             progress = (f": {summary.fetched:,} of {summary.to_fetch:,} messages fetched" if summary.to_fetch
                         else f", {summary.live} connected")
@@ -107,7 +108,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         """Re-read the list, the counts and the health line. After a data change the cursor
         stays on its conversation; a new filter starts at the top, or on conversation ``keep``
         when it is listed (clearing the filters)."""
-        store = self.app.store  # type: ignore[attr-defined]
+        store = replydesk(self).store
         inbox = self.inbox_list
         inbox.empty_text = self._empty_text()
         pager = InboxPager(store, self.filter)
@@ -119,7 +120,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         else:
             inbox.show(pager, reset=True)
         self._count(views=same_filter or not self._view_counts, big=len(pager) > COUNTS_INLINE_ROWS)
-        self.query_one(StatusBar).show(self.app.health_summary, self.app.engine_note)  # type: ignore[attr-defined]
+        self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
 
     def _count(self, *, views: bool, big: bool) -> None:
         """The per-view and per-category counts. They scan the store (about a second at a
@@ -129,12 +130,12 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self._counts_asked += 1
         asked, wanted = self._counts_asked, self.filter
         if not big and self._counts_cost <= COUNTS_INLINE_SECONDS:
-            self._counted(asked, wanted, *count_now(self.app.store, wanted, views))  # type: ignore[attr-defined]
+            self._counted(asked, wanted, *count_now(replydesk(self).store, wanted, views))
             return
-        path = self.app.store.path  # type: ignore[attr-defined]
+        path = replydesk(self).store.path
 
         def work() -> None:
-            result = count_apart(path, wanted, views, self.app.store.user)  # type: ignore[attr-defined]
+            result = count_apart(path, wanted, views, replydesk(self).store.user)
             self.app.call_from_thread(self._counted, asked, wanted, *result)
         self.run_worker(work, thread=True, group="counts", exit_on_error=False)
 
@@ -155,7 +156,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
     def _show_counts(self, views: dict[str, int], categories: dict[str, int]) -> None:
         top = Text(no_wrap=True, overflow="ellipsis")
         self._view_spans = []
-        team = self.app.show_user  # type: ignore[attr-defined]
+        team = replydesk(self).show_user
         for view, label in VIEW_LABELS.items():
             if view in TEAM_VIEWS and not team and view != self.filter.view:
                 continue
@@ -206,12 +207,12 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         labelled_id = inbox.current_id
         inbox.selected.clear()
         self.reload()
-        config = self.app.config  # type: ignore[attr-defined]
+        config = replydesk(self).config
         advance = config.general.advance_after_label if config is not None else True
         if labelled and single and advance and inbox.current_id == labelled_id:
             # on to the next conversation (one that left the view already put the cursor there)
             inbox.action_cursor_down()
-        self.app.say(note)  # type: ignore[attr-defined]
+        replydesk(self).say(note)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -239,7 +240,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.reload()
 
     def on_inbox_list_opened(self, event: InboxList.Opened) -> None:
-        self.app.open_conversation(event.conversation_id)  # type: ignore[attr-defined]
+        replydesk(self).open_conversation(event.conversation_id)
 
     def action_view(self, view: str) -> None:
         self.set_filter(view=view, category=None)
@@ -285,7 +286,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self.app.push_screen(PickerScreen("Filter by category", choices, self.filter.category), chosen)
 
     def action_pick_account(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = replydesk(self).store
         choices = [Choice(None, "all mailboxes")]
         choices += [Choice(acc["id"], mailbox_label(acc["id"], acc["email"], "  ")) for acc in store.accounts()]
 

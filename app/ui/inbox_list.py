@@ -25,6 +25,7 @@ from app.store.rows import ConversationRow
 from app.ui.followup import followup_cue
 from app.ui.paging import InboxPager
 from app.ui.text import category_label, line, sender_label, short_time
+from app.ui.typed_app import replydesk
 
 BADGE_WIDTH = 14
 TIME_WIDTH = 6
@@ -302,7 +303,7 @@ class InboxList(ScrollView, can_focus=True):
             if self.pager.stale:
                 self.post_message(self.Stale())
             return Strip.blank(width, base)
-        key = (row["id"], width, row["id"] in self.selected, self.app.presence_text(row["id"]))  # type: ignore[attr-defined]
+        key = (row["id"], width, row["id"] in self.selected, replydesk(self).presence_text(row["id"]))
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) > 1000:
@@ -326,10 +327,10 @@ class InboxList(ScrollView, can_focus=True):
             subject = "✎ " + subject
         if row.get("assigned_to"):
             subject = f"@{line(row['assigned_to'])} · {subject}"
-        if here := self.app.presence_text(row["id"]):  # type: ignore[attr-defined]
+        if here := replydesk(self).presence_text(row["id"]):
             subject = f"{line(here)} · {subject}"
-        app = self.app
-        cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)  # type: ignore[attr-defined]
+        app = replydesk(self)
+        cue = followup_cue(row, app.clock(), app.tz, app.follow_up_days)
         if cue:
             snippet = f"[{cue}]"
         elif row["kind"] in NOISE_KINDS and row.get("reason"):
@@ -354,7 +355,7 @@ class InboxList(ScrollView, can_focus=True):
         return [
             Segment(mark, style("inbox-list--mark")),
             Segment(dot + " ", style("inbox-list--unread-mark")),
-            Segment(set_cell_size(short_time(row["last_inbound_at"], self.app.clock(), self.app.tz),  # type: ignore[attr-defined]
+            Segment(set_cell_size(short_time(row["last_inbound_at"], replydesk(self).clock(), replydesk(self).tz),
                                   TIME_WIDTH) + " ", style("inbox-list--time") + unread),
             Segment(set_cell_size(sender_label(row["counterpart_name"], row["counterpart"]), sender_w) + " ",
                     style("inbox-list--sender") + unread),

@@ -6,6 +6,8 @@ import time
 
 from textual.message import Message
 
+from app.ui.typed_app import replydesk
+
 
 class StoreChanged(Message):
     """Another connection committed to the database (the engine stored mail, a CLI labelled),
@@ -26,4 +28,4 @@ class RefreshOnStoreChange:
     def on_store_changed(self, _: StoreChanged) -> None:
         started = time.monotonic()
         self.reload()
-        self.app.reload_cost = time.monotonic() - started  # type: ignore[attr-defined]
+        replydesk(self).reload_cost = time.monotonic() - started

@@ -8,6 +8,7 @@ from app.store import Store
 from app.ui.followup import NoteScreen, SnoozeChoice, SnoozeScreen
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import category_label
+from app.ui.typed_app import replydesk
 
 TRIAGE_BINDINGS = [
     Binding("i", "label('interested')", "Interested", id="interested"),
@@ -35,7 +36,7 @@ class TriageActions:
 
     @property
     def store(self) -> Store:
-        return self.app.store  # type: ignore[attr-defined]
+        return replydesk(self).store
 
     def triage_targets(self) -> list[int]:
         raise NotImplementedError
@@ -47,7 +48,7 @@ class TriageActions:
     def _targets_or_bell(self) -> list[int]:
         targets = self.triage_targets()
         if not targets:
-            self.app.bell()  # type: ignore[attr-defined]
+            replydesk(self).bell()
         return targets
 
     def action_label(self, category: str) -> None:
@@ -92,12 +93,12 @@ class TriageActions:
             return
         self.store.mark_warmup(targets)
         self.after_triage(f"warmup{_count(targets)}: in Noise, left alone on the server")
-        self.app.warmup.propose()  # type: ignore[attr-defined]
+        replydesk(self).warmup.propose()
 
     def action_undo(self) -> None:
         action = self.store.undo_last()
         if action is None:
-            self.app.say("nothing to undo")  # type: ignore[attr-defined]
+            replydesk(self).say("nothing to undo")
             return
         self.after_triage(f"undone: {UNDONE.get(action, action)}")
 
@@ -107,7 +108,7 @@ class TriageActions:
             return
         rows = [self.store.conversation(c) for c in targets]
         pending = any(r is not None and (r["snoozed_until"] or r["waiting_since"]) for r in rows)
-        app = self.app  # type: ignore[attr-defined]
+        app = replydesk(self)
 
         def chosen(choice: SnoozeChoice | None) -> None:
             if choice is None:
@@ -134,7 +135,7 @@ class TriageActions:
             self.store.set_note(conv, text)
             self.after_triage("note kept" if text.strip() else "note removed")
 
-        self.app.push_screen(NoteScreen(self.store.note(conv)), chosen)  # type: ignore[attr-defined]
+        replydesk(self).push_screen(NoteScreen(self.store.note(conv)), chosen)
 
     def action_assign(self) -> None:
         """Give the conversations to a teammate (or to no one): the team from the config and
@@ -142,7 +143,7 @@ class TriageActions:
         targets = self._targets_or_bell()
         if not targets:
             return
-        app = self.app  # type: ignore[attr-defined]
+        app = replydesk(self)
         me = self.store.user
         current = self.store.assignee(targets[0])
         choices = [Choice(u, f"{u} (you)" if u == me else u) for u in self.store.known_users(app.team)]
@@ -160,7 +161,7 @@ class TriageActions:
     def action_reply(self) -> None:
         targets = self._targets_or_bell()
         if targets:
-            self.app.action_reply(targets[0])  # type: ignore[attr-defined]
+            replydesk(self).action_reply(targets[0])
 
 
 def _count(targets: list[int]) -> str:
