@@ -12,6 +12,7 @@ from app.config import PRESETS, parse_config
 from app.folders import Namespace, assign_roles, namespace_of, under_namespace
 from app.imap.connection import ImapConnection
 from app.imap.ops import OpsRunner
+from app.imap.protocol import FetchCommand
 from app.imap.responses import (
     ListEntry,
     SelectInfo,
@@ -198,3 +199,24 @@ def test_roles_below_an_inbox_prefix_by_common_names() -> None:
     assert namespace_of(found) == Namespace("INBOX.", ".")
     roles = assign_roles(found, preset)
     assert roles == {"inbox": "INBOX", "sent": "INBOX.Sent", "junk": "INBOX.Spam", "trash": "INBOX.Trash"}
+
+
+async def test_fetch_knows_an_item_is_open_exactly_when_aioimaplib_does():
+    """The count kept line by line answers as aioimaplib's rescan of every line does."""
+    lines: list = [
+        b"1 FETCH (UID 7 FLAGS (\\Seen) INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" BODY[] {12}",
+        bytearray(b"(((unclosed("), b")",
+        b"2 FETCH (UID 8 FLAGS ($label1 (odd) BODY[] {3}", bytearray(b")))"), b")",
+        b"3 FETCH (UID 9 FLAGS ()", b"MODSEQ (12))",
+        b"4 FETCH (UID 10 BODY[] {2}", bytearray(b"()"), b" FLAGS (\\Answered))",
+        b"FLAGS (extra", b"text)",
+    ]
+    ours = FetchCommand("A1", "1:*", "(UID FLAGS)", prefix="UID")
+    theirs = aioimaplib.FetchCommand("A1", "1:*", "(UID FLAGS)", prefix="UID")
+    answers = []
+    for line in lines:
+        ours.append_to_resp(line)
+        theirs.append_to_resp(line)
+        assert ours.wait_data() == theirs.wait_data(), line
+        answers.append(ours.wait_data())
+    assert True in answers and False in answers

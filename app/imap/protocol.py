@@ -9,6 +9,9 @@
   ``\\*`` first in PERMANENTFLAGS (``(\\* \\Draft …)``) loses the keyword marker, and with it the
   labels. Only the leading ``* `` is taken off here.
 - AUTHENTICATE never answers the server's challenges: ``SaslCommand`` does.
+- FETCH re-reads every line of the response so far for each new line, to tell whether the
+  current item's parentheses are closed: quadratic in the batch. ``FetchCommand`` keeps the
+  count as lines arrive.
 """
 
 from __future__ import annotations
@@ -106,6 +109,11 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             command.append_to_resp(line)
         return command
 
+    async def fetch(self, message_set: str, message_parts: str, by_uid: bool = False,
+                    timeout: float | None = None) -> aioimaplib.Response:
+        return await self.execute(FetchCommand(self.new_tag(), message_set, message_parts,
+                                               prefix="UID" if by_uid else "", loop=self.loop, timeout=timeout))
+
     async def welcome(self, command: bytes) -> None:
         try:
             await super().welcome(command)
@@ -113,6 +121,25 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             self.greeting_error = exc
         finally:
             self.greeted.set()
+
+
+class FetchCommand(aioimaplib.FetchCommand):
+    """aioimaplib's FETCH with its answer to "is this item still open?" kept up to date line by
+    line: the parentheses of the text lines since the last ``n FETCH (`` (literals aside), the
+    same count aioimaplib takes over all of them again for every line."""
+
+    def __init__(self, *args: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._open = 0
+
+    def append_to_resp(self, line: bytes, result: str = "Pending") -> None:
+        super().append_to_resp(line, result)
+        if isinstance(line, bytes):
+            depth = line.count(b"(") - line.count(b")")
+            self._open = depth if self.FETCH_MESSAGE_DATA_RE.match(line) else self._open + depth
+
+    def wait_data(self) -> bool:
+        return self._open != 0
 
 
 class SaslCommand(aioimaplib.Command):

@@ -56,6 +56,12 @@ _BODY = re.compile(
     r"i'm afraid i wasn't able to deliver|remote server returned|"
     r"has not yet been delivered|will (?:continue|keep) (?:trying|to try)|still trying|"
     r"will be retried|delivery (?:attempts|has been) (?:will continue|delayed)", re.IGNORECASE)
+_BODY_LOWER = re.compile(_BODY.pattern)
+assert _BODY.pattern == _BODY.pattern.lower()
+# The only characters outside ASCII that a case-insensitive match takes for ASCII letters
+# (İ ı ſ K); without them, lower-casing the text keeps every position and matching the
+# lower-case pattern on it is the same search, several times faster than IGNORECASE.
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 _TEMPORARY = re.compile(
     r"\bdelay(?:ed)?\b|has not yet been delivered|not been delivered yet|will (?:continue|keep) "
     r"(?:trying|to try)|still (?:be )?trying|will be retried|will retry|warning: message|"
@@ -114,8 +120,18 @@ def is_candidate(pm: ParsedMessage) -> bool:
     return bool(
         "report" in ctype or "delivery-status" in ctype
         or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
-        or _mail_system_sender(pm) or _bounce_subject(pm) or _BODY.search(pm.text[:20000])
+        or _mail_system_sender(pm) or _bounce_subject(pm) or _bounce_wording(pm.text) is not None
     )
+
+
+def _bounce_wording(text: str) -> str | None:
+    """The first bounce wording (``_BODY``) in the first 20,000 characters of ``text``, as written."""
+    text = text[:20000]
+    if _FOLDS_TO_ASCII.search(text):
+        m = _BODY.search(text)
+        return m.group(0) if m else None
+    m = _BODY_LOWER.search(text.lower())
+    return text[m.start():m.end()] if m else None
 
 
 def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
@@ -407,8 +423,8 @@ def _score(pm: ParsedMessage, report: BounceReport, dsn_seen: bool) -> float:
     if _bounce_subject(pm):
         score += 0.3
         report.reasons.append(f"bounce subject: {pm.subject[:60]!r}")
-    body = _BODY.search(pm.text[:20000])
-    if body:
+    body = _bounce_wording(pm.text)
+    if body is not None:
         score += 0.2
-        report.reasons.append(f"bounce wording: {body.group(0)!r}")
+        report.reasons.append(f"bounce wording: {body!r}")
     return min(score, 1.0)

@@ -56,6 +56,54 @@ def required_run(pattern: str) -> str:
     return max(runs, key=len)
 
 
+def required_grams(pattern: str) -> tuple[str, ...] | None:
+    """Pieces of which every match of ``pattern`` holds at least one: one piece of a literal run
+    it always contains, or one per branch of an alternation it always passes through
+    (``parental leave|sick leave``); None when there are none to be sure of."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError):
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _sequence_grams(parsed.data, 0)
+
+
+def _sequence_grams(items: list[tuple[Any, Any]], depth: int) -> tuple[str, ...] | None:
+    """The best choice of required pieces for a sequence of parsed items (fewest alternatives)."""
+    if depth > 20:
+        return None
+    options: list[tuple[str, ...]] = []
+    current: list[str] = []
+
+    def end_run() -> None:
+        if len(current) >= GRAM:
+            options.append((_rarest_gram("".join(current)),))
+        current.clear()
+
+    def walk(seq: list[tuple[Any, Any]]) -> None:
+        for op, av in seq:
+            if op is sre_c.LITERAL:
+                current.append(chr(av))
+                continue
+            if op is sre_c.SUBPATTERN and not av[1] and not av[2]:
+                walk(av[3].data)  # a plain group: its items follow on in sequence
+                continue
+            end_run()
+            if op is sre_c.BRANCH:
+                branches = [_sequence_grams(branch.data, depth + 1) for branch in av[1]]
+                if all(b is not None for b in branches):
+                    options.append(tuple(sorted({g for b in branches if b is not None for g in b})))
+            elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT) and av[0] >= 1:
+                inner = _sequence_grams(av[2].data, depth + 1)
+                if inner is not None:
+                    options.append(inner)
+
+    walk(items)
+    end_run()
+    return min(options, key=len) if options else None
+
+
 _COMMON = frozenset("etaoinshr ")
 
 
@@ -97,11 +145,12 @@ class Phrases:
         # numbered back-references would point elsewhere in a narrowed alternation
         narrowable = not any(_GROUP_REF.search(p) for p in patterns)
         for i, p in enumerate(patterns):
-            run = required_run(p) if narrowable else ""
-            if len(run) < GRAM:
+            needs = required_grams(p) if narrowable else None
+            if needs is None:
                 self._always.append(i)
             else:
-                self._by_gram.setdefault(_rarest_gram(run), []).append(i)
+                for gram in needs:
+                    self._by_gram.setdefault(gram, []).append(i)
         if not narrowable:
             self._always = list(range(len(patterns)))
 
