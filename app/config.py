@@ -499,8 +499,8 @@ def resolve_account(acc: AccountConfig) -> Account:
     f = acc.folders
     folders = {"inbox": f.inbox, "sent": f.sent or preset.sent, "junk": f.junk or preset.junk,
                "trash": f.trash or preset.trash}
-    if f.archive or preset.archive:
-        folders["archive"] = f.archive or preset.archive  # type: ignore[assignment]
+    if archive := f.archive or preset.archive:
+        folders["archive"] = archive
     return Account(
         id=acc.key, email=acc.email, name=acc.name, provider=acc.provider, auth=acc.auth,
         password_command=acc.password_command, password_env=acc.password_env,

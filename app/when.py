@@ -151,10 +151,10 @@ def _day(raw: str, now: datetime) -> tuple[date | None, str]:
     tokens = raw.replace(",", " ").replace(" of ", " ").split()
     if len(tokens) >= 2:
         month = day = None
-        if _WORD.fullmatch(tokens[0]) and tokens[0] in _MONTHS and _DAY_NUMBER.fullmatch(tokens[1]):
-            month, day = _MONTHS[tokens[0]], int(_DAY_NUMBER.fullmatch(tokens[1]).group(1))  # type: ignore[union-attr]
-        elif _DAY_NUMBER.fullmatch(tokens[0]) and tokens[1] in _MONTHS:
-            month, day = _MONTHS[tokens[1]], int(_DAY_NUMBER.fullmatch(tokens[0]).group(1))  # type: ignore[union-attr]
+        if _WORD.fullmatch(tokens[0]) and tokens[0] in _MONTHS and (number := _DAY_NUMBER.fullmatch(tokens[1])):
+            month, day = _MONTHS[tokens[0]], int(number.group(1))
+        elif (number := _DAY_NUMBER.fullmatch(tokens[0])) and tokens[1] in _MONTHS:
+            month, day = _MONTHS[tokens[1]], int(number.group(1))
         if month is not None and day is not None:
             return _next_date(month, day, today), " ".join(tokens[2:])
     return None, raw

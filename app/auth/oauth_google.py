@@ -110,12 +110,19 @@ def _auth_params(account: Account) -> dict[str, str]:
     return {"access_type": "offline", "prompt": "consent", "login_hint": account.email}
 
 
+class _RedirectServer(http.server.HTTPServer):
+    redirect_url: str | None = None
+    """Where the browser was sent back to, once it came."""
+
+
 class _RedirectHandler(http.server.BaseHTTPRequestHandler):
+    server: _RedirectServer
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         query = parse_qs(urlsplit(self.path).query)
         done = "code" in query or "error" in query
         if done:
-            self.server.redirect_url = f"http://localhost:{self.server.server_port}{self.path}"  # type: ignore[attr-defined]
+            self.server.redirect_url = f"http://localhost:{self.server.server_port}{self.path}"
         self.send_response(200 if done else 404)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.end_headers()
@@ -132,24 +139,23 @@ def authorize_loopback(account: Account, show: Callable[[str], None], timeout: f
     flow = _flow(account, port)
     url, state = flow.authorization_url(**_auth_params(account))
     try:
-        server = http.server.HTTPServer(("127.0.0.1", port), _RedirectHandler)
+        server = _RedirectServer(("127.0.0.1", port), _RedirectHandler)
     except OSError as exc:
         raise SecretError(f"{account.id}: cannot listen on localhost:{port}: {exc.strerror}",
                           "free the port, set [accounts.oauth] redirect_port, or use --paste") from None
-    server.redirect_url = None  # type: ignore[attr-defined]
     server.timeout = 1.0
     show(f"Open this URL in a browser on this machine and allow access for {account.email}:\n\n  {url}\n\n"
          f"(over SSH: forward the port with  ssh -L {port}:localhost:{port}  or use --paste)")
     deadline = time.monotonic() + timeout
     try:
-        while server.redirect_url is None:  # type: ignore[attr-defined]
+        while server.redirect_url is None:
             if time.monotonic() > deadline:
                 raise SecretError(f"{account.id}: no authorization arrived on localhost:{port} "
                                   f"within {timeout:.0f} s")
             server.handle_request()
     finally:
         server.server_close()
-    _exchange(account, flow, state, server.redirect_url)  # type: ignore[attr-defined]
+    _exchange(account, flow, state, server.redirect_url)
 
 
 def authorize_paste(account: Account, show: Callable[[str], None], ask: Callable[[str], str]) -> None:

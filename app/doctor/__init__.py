@@ -13,6 +13,7 @@ import asyncio
 import ssl
 from collections.abc import Callable
 
+from app.auth.secrets import Kind
 from app.config import Account
 from app.doctor.protocols import ImapChecks, SmtpChecks
 from app.doctor.push import PUSH_WAIT
@@ -21,7 +22,7 @@ from app.doctor.steps import TIMEOUT, Failed, Result, Side, close, open_secure, 
 __all__ = ["Result", "diagnose", "TIMEOUT"]
 
 
-async def check_side(account: Account, name: str, timeout: float) -> list[Result]:
+async def check_side(account: Account, name: Kind, timeout: float) -> list[Result]:
     side = Side(account, name, timeout)
     speak = ImapChecks(side) if name == "imap" else SmtpChecks(side)
     writer = None

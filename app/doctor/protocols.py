@@ -21,13 +21,13 @@ LIST_LINE = re.compile(r'^\* LIST \(([^)]*)\) ("(?:[^"\\]|\\.){0,4}"|NIL) (.*)$'
 
 async def login_secret(side: Side, check: str) -> Credentials:
     try:
-        return await credentials(side.account, side.name)  # type: ignore[arg-type]
+        return await credentials(side.account, side.name)
     except ReplydeskError as exc:
         raise Failed(check, f"no secret: {exc.message}", exc.hint) from None
 
 
 def login_failure(side: Side, check: str, server_text: str) -> Failed:
-    err = rejected(side.account, side.name, server_text)  # type: ignore[arg-type]
+    err = rejected(side.account, side.name, server_text)
     return Failed(check, err.message.split(": ", 1)[-1],
                   login_hint(side.account, side.name, server_text) or err.hint)
 

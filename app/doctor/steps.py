@@ -7,6 +7,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
+from app.auth.secrets import Kind
 from app.config import Account, Endpoint
 from app.doctor.hints import cert_hint, mode_hint
 from app.errors import AccountConfigError
@@ -44,7 +45,7 @@ class Side:
     """One side's checks, recording a line per step."""
 
     account: Account
-    name: str  # imap or smtp
+    name: Kind
     timeout: float
     results: list[Result] = field(default_factory=list)
 
