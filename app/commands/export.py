@@ -17,6 +17,7 @@ from app.commands.common import open_config_and_store
 from app.errors import UsageError
 from app.mail.categories import category_name, parse_category
 from app.mail.sanitize import one_line
+from app.store import Store
 
 LEAD_CATEGORIES = ("interested", "meeting")
 REPLY_CHARS = 1000
@@ -65,7 +66,7 @@ def _iso(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts else ""
 
 
-def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:
+def _rows(store: Store, args: argparse.Namespace) -> tuple[list[str], list[dict[str, Any]]]:
     if args.what == "suppressions":
         return _suppressions(store.suppressions(), args.domains)
     if args.what == "activity":
@@ -78,12 +79,12 @@ def _rows(store: Any, args: argparse.Namespace) -> tuple[list[str], list[dict[st
         raise UsageError("--domains goes with suppressions only")
     account = _account_id(store, args.account)
     if args.what == "leads":
-        rows = store.leads(args.category or LEAD_CATEGORIES, account)
+        leads = store.leads(args.category or LEAD_CATEGORIES, account)
         cols = ["email", "name", "category", "replied_at", "mailbox", "subject", "reply", "referral",
                 "ooo_until", "answered", "note", "category_source", "message_id"]
         return cols, [{**r, "replied_at": _iso(r["replied_at"]), "reply": _reply_cell(r["reply"]),
                        "note": _reply_cell(r["note"]),
-                       "answered": bool(r["answered"])} for r in rows]
+                       "answered": bool(r["answered"])} for r in leads]
     cols = ["id", "account", "from", "subject", "date", "kind", "category", "category_source", "seen"]
     rows = store.list_messages(account=account)
     if args.category:
@@ -128,7 +129,7 @@ def _suppressions(rows: list[Any], by_domain: bool) -> tuple[list[str], list[dic
                    "mailboxes": " ".join(sorted(d["mailboxes"]))} for _, d in sorted(domains.items())]
 
 
-def _account_id(store: Any, wanted: str | None) -> str | None:
+def _account_id(store: Store, wanted: str | None) -> str | None:
     if wanted is None:
         return None
     for acct in store.accounts():

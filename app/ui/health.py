@@ -3,8 +3,6 @@ what went wrong and how to fix it, and how its outreach is doing this week."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from app.config import GeneralConfig
+from app.store import Store
 from app.store.rows import AccountRow
 from app.store.stats import bounce_warnings
 from app.store.triage import OpProblems
@@ -129,7 +128,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
         self._show_team(store, now)
         self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
 
-    def _show_team(self, store: Any, now: float) -> None:
+    def _show_team(self, store: Store, now: float) -> None:
         """Once there is a team: what each person did this week, and the median time from a
         prospect's message to their reply."""
         widget = self.query_one("#health-team", Static)
@@ -148,7 +147,7 @@ class HealthScreen(RefreshOnStoreChange, Screen):
                 text.append(f"; median answer {seconds(person.median_answer)} after the prospect wrote")
         widget.update(text)
 
-    def _show_targets(self, store: Any) -> None:
+    def _show_targets(self, store: Store) -> None:
         """The sending platforms and webhooks: what waits, what was given up, and the receiver's
         words (``replydesk sequencers retry`` tries those again)."""
         config = replydesk(self).config
