@@ -260,6 +260,15 @@ class ReplydeskApp(App[int]):
             seen = changes.count
             self._refresh()
 
+    def store_read(self) -> None:
+        """The screen on show has just re-read the store (a label's key reloads the list at once):
+        this terminal's own writes so far are on it, and the change signal they raised needs no
+        second refresh. A write by another connection not yet refreshed for still gets one, so
+        its arrivals are announced."""
+        version, own = self.store.db.change_mark()
+        if version == self._mark[0]:
+            self._mark = (version, own)
+
     def _refresh(self) -> None:
         mark = self.store.db.change_mark()
         if mark == self._mark:

@@ -125,6 +125,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             thread.remove_children()
             thread.mount_all(widgets)
         self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
+        replydesk(self).store_read()
 
     def _thread(self) -> list[Widget]:
         """The thread's widgets, oldest first; none when it is the one shown already."""

@@ -121,6 +121,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             inbox.show(pager, reset=True)
         self._count(views=same_filter or not self._view_counts, big=len(pager) > COUNTS_INLINE_ROWS)
         self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
+        replydesk(self).store_read()
 
     def _count(self, *, views: bool, big: bool) -> None:
         """The per-view and per-category counts. They scan the store (about a second at a
