@@ -172,6 +172,8 @@ class GeneralConfig(_Strict):
     """Engine log; default: beside the database."""
     bell: bool = True
     """Ring the terminal bell when an interested or meeting reply arrives."""
+    download_folder: str | None = None
+    """Where ``v`` in a thread offers to save an attachment ("~/Downloads" when not set)."""
     advance_after_label: bool = True
     """After a one-key label in the inbox the cursor moves on to the next conversation, and a
     label given in an open thread opens the next conversation of the view; false keeps both on

@@ -7,6 +7,10 @@ watcher between two IDLEs.
 - ``move`` (``to_role``: archive, inbox …): MOVE where offered, else COPY + \\Deleted + EXPUNGE;
   the stored row follows the message (COPYUID) so it is neither fetched again as new nor lost,
 - ``append`` (``outbox_id`` or ``raw_b64``, ``role``, ``flags``): a sent reply into Sent.
+- ``save_attachment`` (``index``, ``path``, ``replace``): the whole message fetched with
+  BODY.PEEK (nothing changes on the server), attachment ``index`` of it written to ``path``; an
+  existing file is replaced only when asked, and a file that cannot be written fails at once
+  with the reason (no retry).
 
 A NO from the server is tried again after ``RETRY_DELAYS`` and then fails the op (its words are
 kept, and a failed move puts the message back where the server has it); a network error leaves
@@ -16,16 +20,22 @@ namespace, with the server's hierarchy separator (``INBOX.Archive``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+import os
+import stat
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from app.config import Account
 from app.folders import under_namespace
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
+from app.mail.parse import attachment_payloads
 from app.store.rows import PendingOp
 from app.store.thread import StoreThread
 
@@ -38,6 +48,10 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 class OpSkipped(Exception):
     """The op cannot be asked of this server (it allows no keywords); the reason is shown."""
+
+
+class OpFailed(Exception):
+    """The op cannot succeed by trying again (a file that cannot be written); the reason is shown."""
 
 
 class OpsRunner:
@@ -73,6 +87,10 @@ class OpsRunner:
                 except OpSkipped as exc:
                     log.info("%s: %s #%d skipped: %s", acct, op["op"], op["id"], exc)
                     await self.db.call(lambda s, op=op, why=str(exc): s.finish_op(op["id"], why, skipped=True))
+                    continue
+                except OpFailed as exc:
+                    log.info("%s: %s #%d failed: %s", acct, op["op"], op["id"], exc)
+                    await self.db.call(lambda s, op=op, why=str(exc)[:500]: s.finish_op(op["id"], why, give_up=True))
                     continue
                 except ImapNo as exc:
                     give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
@@ -113,6 +131,8 @@ class OpsRunner:
                                 f"{' '.join(refused)} kept here only")
         elif kind == "move":
             await self._move(op)
+        elif kind == "save_attachment":
+            await self._save_attachment(op)
         else:
             raise ImapNo(f"unknown operation {kind!r}")
 
@@ -157,6 +177,26 @@ class OpsRunner:
         log.info("%s: created folder %s for archiving", acct, name)
         return name
 
+    async def _save_attachment(self, op: PendingOp) -> None:
+        args = op["args"]
+        fetched = await self.conn.uid_fetch(str(op["uid"]), "(UID BODY.PEEK[])")
+        raw = next((f.body for f in fetched if f.uid == op["uid"] and f.body is not None), None)
+        if raw is None:
+            raise ImapNo(f"{op['folder']} no longer has the message")
+        parts = await asyncio.to_thread(attachment_payloads, raw)
+        index = int(args.get("index", -1))
+        if not 0 <= index < len(parts):
+            raise OpFailed("the message on the server has no such attachment")
+        path = Path(str(args.get("path", "")))
+        try:
+            await asyncio.to_thread(write_file, path, parts[index][1], bool(args.get("replace")))
+        except FileExistsError:
+            raise OpFailed(f"{path} exists (not replaced)") from None
+        except OSError as exc:
+            raise OpFailed(f"{path} could not be written: {exc.strerror or exc}") from None
+        log.info("%s: saved an attachment of message %s (%d bytes)", self.account.id, op["message"],
+                 len(parts[index][1]))
+
     async def _append(self, op: PendingOp) -> None:
         args = op["args"]
         role = args.get("role") or args.get("to_role") or "sent"
@@ -179,3 +219,24 @@ class OpsRunner:
                 return
         await self.conn.append(folder, bytes(raw), list(args.get("flags", ["\\Seen"])))
 
+
+
+def write_file(path: Path, data: bytes, replace: bool) -> None:
+    """Write ``data`` to ``path``: never over an existing file unless ``replace``, and a replaced
+    file is swapped in whole (written beside it first), so a failure leaves the old one."""
+    if not path.is_absolute():
+        raise OSError(f"not an absolute path: {path}")
+    if not replace:
+        with open(path, "xb") as out:
+            out.write(data)
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".replydesk-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))  # the replaced file's permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

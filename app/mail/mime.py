@@ -38,6 +38,9 @@ class Node:
     children: list[Node] | None = None
     size: int = 0
     """Bytes of the whole part in the raw message, headers included."""
+    body_start: int = 0
+    body_end: int = 0
+    """Where an attached message (message/rfc822) lies in the raw message, its own headers included."""
 
     @property
     def content_type(self) -> str:
@@ -99,6 +102,7 @@ class _Splitter:
             if len(inner.message):
                 node.children = [inner]
                 node.size = self.offsets[end] - self.offsets[start]
+                node.body_start, node.body_end = self.offsets[pos], self.offsets[end]
                 return node, end
         end = pos if stack else n  # outside any multipart the body runs to the end
         while end < n and not self.matches(lines[end], stack):

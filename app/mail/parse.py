@@ -18,6 +18,7 @@ from email import policy
 import html2text
 
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
+from app.mail.invite import read_invite
 from app.mail.mime import Node, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import one_line, sanitize
@@ -45,6 +46,19 @@ def parse(raw: bytes) -> ParsedMessage:
         return _parse(raw)
     except Exception as exc:  # the parser promises a result for any input
         return _unparseable(raw, f"{type(exc).__name__}: {exc}")
+
+
+def attachment_payloads(raw: bytes) -> list[tuple[Attachment, bytes]]:
+    """Each of ``parse(raw).attachments`` (same order) with its bytes: decoded from their transfer
+    encoding, an attached message as it was embedded. Empty where the message cannot be read."""
+    try:
+        raw = _without_mbox_line(bytes(raw))
+        root, _ = split(raw)
+        body = _Body(keep=raw)
+        _walk(root, body, 0, False)
+    except Exception:
+        return []
+    return list(zip(body.attachments, body.payloads, strict=True))
 
 
 def message_from_raw(raw: bytes) -> email.message.Message:
@@ -120,12 +134,15 @@ _Shape = tuple[str, "list[_Shape] | None"]
 class _Body:
     """What the walk over the MIME tree collects."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bytes | None = None) -> None:
         self.plain: str | None = None
         self.html: str | None = None
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
         self.tree: list[_Shape] = []
+        self.keep = keep
+        """The whole message, when each attachment's bytes are wanted (``payloads``)."""
+        self.payloads: list[bytes] = []
 
     def text(self) -> str:
         if self.plain is not None and self.plain.strip():
@@ -213,14 +230,21 @@ def _filename(part: email.message.Message) -> str:
 
 
 def _add_attachment(node: Node, ctype: str, body: _Body, filename: str = "") -> None:
+    invite = None
     if node.children is not None:
         # An attached message: name it after its subject, as mail clients do.
         subject = decode_header(node.children[0].message.get("subject")) if node.children else ""
         name = filename or (f"{subject[:80]}.eml" if subject else "message.eml")
         size = node.size
+        data = body.keep[node.body_start:node.body_end] if body.keep is not None else b""
     else:
-        name, size = filename, len(_payload(node.message, body))
-    body.attachments.append(Attachment(filename=name, content_type=ctype, size=size))
+        data = _payload(node.message, body)
+        name, size = filename, len(data)
+        if ctype == "text/calendar" or filename.lower().endswith(".ics"):
+            invite = read_invite(data)
+    body.attachments.append(Attachment(filename=name, content_type=ctype, size=size, invite=invite))
+    if body.keep is not None:
+        body.payloads.append(data)
 
 
 def html_to_text(html: str) -> str:

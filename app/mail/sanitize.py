@@ -58,3 +58,23 @@ def sanitize(text: str) -> str:
 def one_line(text: str) -> str:
     """Sanitize and fold to one line: for headers, snippets and table cells."""
     return " ".join(sanitize(text).split())
+
+
+MAX_FILENAME_BYTES = 200
+_NOT_IN_NAMES = str.maketrans({c: "_" for c in '/\\:<>"|?*'})
+
+
+def safe_filename(name: str, fallback: str = "attachment") -> str:
+    """A sender's attachment name made safe to write in a folder the user chose: one line, no
+    control or bidi characters, no directory part (no ``/``, ``\\`` or ``..`` can lead out of
+    the folder), no leading dot (no hidden file), no character Windows forbids, at most
+    ``MAX_FILENAME_BYTES`` bytes with its extension kept; ``fallback`` when nothing is left."""
+    name = one_line(name[:1000]).translate(_NOT_IN_NAMES).strip(" .")
+    name = name.lstrip(".") or fallback
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, ext = name, ""
+    ext = f".{ext}" if ext else ""
+    while len((stem + ext).encode("utf-8")) > MAX_FILENAME_BYTES and stem:
+        stem = stem[:-1]
+    return (stem.rstrip(" .") or fallback) + ext

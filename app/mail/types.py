@@ -16,6 +16,23 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Invite:
+    """A calendar invitation's event, as the thread shows it (sanitized one-line values)."""
+
+    title: str
+    start: str
+    """ISO 8601: a date for a whole day, a time with its offset, or a clock time without one
+    (floating, or in ``tz``); empty when unreadable."""
+    all_day: bool = False
+    tz: str = ""
+    """The zone ``start`` is in when Python does not know it (Outlook's Windows names)."""
+    organizer: str = ""
+    location: str = ""
+    method: str = ""
+    """REQUEST (an invitation), CANCEL, REPLY (an answer to one) …"""
+
+
+@dataclass(frozen=True)
 class Attachment:
     filename: str
     content_type: str
@@ -23,6 +40,8 @@ class Attachment:
     truncated: bool = False
     """Cut where the fetch stopped (a message larger than the fetch limit): ``size`` is only what
     arrived, the attachment itself is larger."""
+    invite: Invite | None = None
+    """For a calendar part: the event it carries."""
 
 
 @dataclass

@@ -14,15 +14,17 @@ from app.store.inbox import InboxFilter, InboxMixin
 from app.store.messages import IncomingMessage, MessagesMixin
 from app.store.noise import NoiseMixin, Reapplied
 from app.store.outbox import OutboxMixin
+from app.store.saves import OpOutcome, SavesMixin
 from app.store.state import FolderState, StateMixin
 from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
-__all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied"]
+__all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied",
+           "OpOutcome"]
 
 
 class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, ConversationsMixin, BouncesMixin,
-            ActivityMixin, InboxMixin, StateMixin, StatsMixin, EventsMixin):
+            ActivityMixin, InboxMixin, StateMixin, StatsMixin, EventsMixin, SavesMixin):
     """One connection to the database with every query replydesk makes: the parts, each
     listed after the parts it builds on (``app.store.base``).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.activity import ActivityMixin
@@ -112,7 +112,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             "received_at": received, "modseq": msg.modseq,
             "body_text": p.text, "new_text": p.new_text,
             "search_text": (p.new_text or p.text)[:SEARCH_TEXT_CAP], "snippet": p.snippet,
-            "attachments": json.dumps([a.__dict__ for a in p.attachments]),
+            "attachments": json.dumps([asdict(a) for a in p.attachments]),
             "defects": json.dumps(p.defects), "size": p.size,
             **flag_columns(msg.flags),
         }

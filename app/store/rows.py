@@ -57,6 +57,18 @@ class BounceRecipientRow(TypedDict, total=False):
     reason: str
 
 
+class InviteRow(TypedDict, total=False):
+    """``app.mail.types.Invite`` as stored (JSON)."""
+
+    title: str
+    start: str
+    all_day: bool
+    tz: str
+    organizer: str
+    location: str
+    method: str
+
+
 class AttachmentRow(TypedDict, total=False):
     """``app.mail.types.Attachment`` as stored (JSON)."""
 
@@ -64,6 +76,8 @@ class AttachmentRow(TypedDict, total=False):
     content_type: str
     size: int
     truncated: bool
+    invite: InviteRow | None
+    """A calendar part's event (``app.mail.types.Invite``)."""
 
 
 class MessageRow(TypedDict):
@@ -269,6 +283,12 @@ class OpArgs(TypedDict, total=False):
     outbox_id: int
     """``append``: the outbox item whose bytes are filed."""
     raw_b64: str
+    index: int
+    """``save_attachment``: which of the message's attachments."""
+    path: str
+    """``save_attachment``: the file to write (absolute)."""
+    replace: bool
+    """``save_attachment``: an existing file may be replaced."""
 
 
 class PendingOp(TypedDict):

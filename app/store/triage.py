@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Unpack, cast
 
 from app.mail.learn import LEARNED, MAX_EXAMPLES
@@ -52,6 +53,8 @@ def _describe_op(op: str, args: OpArgs) -> str:
         return f"moving to {args.get('to_role', 'archive')}"
     if op == "append":
         return f"filing in {args.get('role', 'sent')}"
+    if op == "save_attachment":
+        return f"saving {Path(str(args.get('path', ''))).name}"
     flags = " ".join(args.get("flags", []))
     labels = [f[len(KEYWORD_PREFIX):] for f in args.get("flags", []) if f.lower().startswith(KEYWORD_PREFIX)]
     if labels:

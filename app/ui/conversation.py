@@ -6,6 +6,8 @@ messages say how the classifier read them and why.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,22 +18,18 @@ from textual.widgets import Collapsible, Footer, Static
 
 from app.mail.quotes import split_reply
 from app.store.rows import AttachmentRow, ConversationRow, MessageRow
+from app.ui.attachments import SaveAttachmentScreen, SaveRequest, describe, invite_text
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.folds import EarlierMessage, EarlierTurns, fold_lines
 from app.ui.followup import followup_cue
 from app.ui.messages import RefreshOnStoreChange
+from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
 from app.ui.text import category_label, line, long_time, safe_text, sender_label, short_time
 from app.ui.triage import TRIAGE_BINDINGS, TriageActions
 from app.ui.typed_app import replydesk
 
 SOURCES = {"user": "your label", "classifier": "classifier", "outbound": "sent"}
-
-
-def _attachment_size(a: AttachmentRow) -> str:
-    size = _size(a.get("size") or 0)
-    # only the start of a message over the fetch limit was downloaded
-    return f"truncated: more than {size}" if a.get("truncated") else size
 
 
 HISTORY_LINES = 4
@@ -48,24 +46,6 @@ def _detail(action: str, detail: str) -> str:
     return detail
 
 
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
-
-
-def _kind(content_type: object) -> str:
-    """A content type in a word: "PDF, ", "calendar invitation, "; nothing when unknown."""
-    value = line(content_type).lower()
-    if not value or value == "application/octet-stream":
-        return ""
-    if value == "text/calendar":
-        return "calendar invitation, "
-    return value.split("/", 1)[-1].upper()[:12] + ", "
-
-
 def _addresses(values: list[str]) -> str:
     return ", ".join(line(v) for v in values)
 
@@ -79,12 +59,15 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("g,home", "scroll('home')", "Top", show=False, id="top"),
         Binding("G,end", "scroll('end')", "Bottom", show=False, id="bottom"),
         Binding("f", "fold", "Quotes", show=False, id="fold_quotes"),
+        Binding("v", "save_attachment", "Save attachment", show=False, id="save_attachment"),
     ]
 
     def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self._shown: list[object] = []
+        self._saving: dict[int, Path] = {}
+        """Attachment saves queued from here, until the watcher carried them out."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="conv-title")
@@ -118,6 +101,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             self.app.pop_screen()
             return
         self._show_title(conv)
+        self._report_saves()
         shown = self._shown
         widgets = self._thread()
         if self._shown != shown:
@@ -241,10 +225,14 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         if m["referral"]:
             notes.append(("\n" if notes.plain else "") + f"Points to {line(m['referral'])}")
         if m["attachments"]:
-            names = ", ".join(f"{line(a.get('filename')) or '(unnamed)'} ({_kind(a.get('content_type'))}"
-                              f"{_attachment_size(a)})" for a in m["attachments"])
             notes.append(("\n" if notes.plain else "") + "Attachments: ", style="bold")
-            notes.append(names)
+            notes.append(", ".join(describe(a) for a in m["attachments"]))
+            notes.append("  (v saves)", style="dim")
+            for a in m["attachments"]:
+                invite = a.get("invite")
+                if invite:
+                    notes.append("\n")
+                    notes.append_text(invite_text(invite, replydesk(self).tz))
         return notes
 
     # -- keys ----------------------------------------------------------------------------
@@ -264,6 +252,53 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             app.pop_screen()
         else:
             self.reload()
+
+    # -- attachments ---------------------------------------------------------------------
+
+    def action_save_attachment(self) -> None:
+        """Pick one of the thread's attachments (newest message first), then the folder."""
+        found = [(m, i, a) for m in reversed(self.store.conversation_messages(self.conversation_id))
+                 for i, a in enumerate(m["attachments"])]
+        if not found:
+            self.app.bell()
+            replydesk(self).say("no attachments in this thread")
+            return
+        if len(found) == 1:
+            self._ask_folder(*found[0])
+            return
+        tz = replydesk(self).tz
+        choices = [Choice(str(n), f"{describe(a)} · {sender_label(m['from_name'], m['from_addr'])}, "
+                                  f"{long_time(m['sent_at'] or m['received_at'], tz)}")
+                   for n, (m, _, a) in enumerate(found)]
+
+        def chosen(choice: Choice | None) -> None:
+            if choice is not None and choice.value is not None:
+                self._ask_folder(*found[int(choice.value)])
+        self.app.push_screen(PickerScreen("Save which attachment?", choices, None), chosen)
+
+    def _ask_folder(self, m: MessageRow, index: int, a: AttachmentRow) -> None:
+        config = replydesk(self).config
+        folder = config.general.download_folder if config is not None else None
+
+        def chosen(request: SaveRequest | None) -> None:
+            if request is None:
+                return
+            op = self.store.queue_attachment_save(m["id"], index, request.path, replace=request.replace)
+            self._saving[op] = request.path
+            replydesk(self).say(f"saving {request.path.name} to {request.path.parent}: "
+                         "fetched from the mailbox's server")
+        self.app.push_screen(SaveAttachmentScreen(a, folder), chosen)
+
+    def _report_saves(self) -> None:
+        for op, path in list(self._saving.items()):
+            outcome = self.store.op_outcome(op)
+            if outcome is None or outcome.state == "pending":
+                continue
+            del self._saving[op]
+            if outcome.state == "done":
+                replydesk(self).say(f"saved {path}")
+            else:
+                replydesk(self).say(f"{path.name} not saved: {outcome.error}")
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,39 @@
+"""Saving an attachment: the bytes stay on the server (only the text of a message is stored), so
+the UI queues a ``save_attachment`` server operation and the account's watcher fetches the
+message, takes the attachment out and writes the file (``app.imap.ops``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.store.base import StorePart
+from app.store.db import now
+
+
+@dataclass(frozen=True)
+class OpOutcome:
+    state: str
+    """pending, done, failed or skipped."""
+    error: str | None
+
+
+class SavesMixin(StorePart):
+    def queue_attachment_save(self, message: int, index: int, path: Path, *, replace: bool = False) -> int:
+        """Queue the fetch of attachment ``index`` of ``message`` into the file ``path`` (absolute;
+        an existing file is replaced only with ``replace``). Reading changes nothing on the server
+        (BODY.PEEK), so unlike the other operations it is queued for warmup mail too."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT account FROM messages WHERE id = ?", (message,)).fetchone()
+            if row is None:
+                raise ValueError(f"no message {message}")
+            args = {"index": index, "path": str(path), "replace": replace}
+            cursor = conn.execute(
+                "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
+                (row[0], "save_attachment", message, json.dumps(args), now()))
+        return int(cursor.lastrowid or 0)
+
+    def op_outcome(self, op_id: int) -> OpOutcome | None:
+        row = self.db.conn.execute("SELECT state, last_error FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
+        return OpOutcome(row[0], row[1]) if row else None
