@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import app.ui.inbox as inbox_screen
 from app.store import Store
+from app.store.changes import changes_for
 from app.ui.inbox_list import InboxList
 from tests.ui_seed import make_app, screen_text, until
 
@@ -93,6 +95,27 @@ async def test_an_arrival_costs_the_inbox_the_same_queries_on_a_small_and_a_big_
     assert not any("GROUP BY" in q or "sum(" in q for q in big_queries)
     assert set(big_queries) <= set(small_queries)
     assert len(big_queries) <= len(small_queries)
+
+
+async def test_a_label_reads_the_list_once(tmp_path):
+    """A key that labels re-reads the list at once; the change signal its own write raised does
+    not make the inbox read everything a second time (twice the work for every key on a big store)."""
+    path = fill(tmp_path / "label.db", 300)
+    app = make_app(path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) > 0)
+        changes = changes_for(path)
+        assert await until(pilot, lambda: app.changes_seen == changes.count)
+        before = inbox.current["category"]
+        seen: list[str] = []
+        app.store.db.conn.set_trace_callback(seen.append)
+        await pilot.press("n")
+        assert await until(pilot, lambda: inbox.pager.row(0)["category"] != before)
+        assert await until(pilot, lambda: app.changes_seen == changes.count)  # the signal was heard
+        app.store.db.conn.set_trace_callback(None)
+    reads = Counter(shape(q) for q in seen if q.lstrip().upper().startswith("SELECT"))
+    assert reads and max(reads.values()) == 1, [q for q, n in reads.items() if n > 1]
 
 
 async def test_connects_are_paced_and_bounded():

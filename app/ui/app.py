@@ -103,6 +103,8 @@ class ReplydeskApp(App[int]):
             self.set_keymap(config.keymap)
         self._mark = self.store.db.change_mark()
         self._watch: watch | None = None
+        self.changes_seen = -1
+        """The count of the store's change signal the screen has caught up with."""
         self._last_message_id = self.store.newest_message_id()
         self._woke_mark = self.store.woken_after(0)[0]
         self.store_health: StoreHealth | None = None
@@ -251,7 +253,7 @@ class ReplydeskApp(App[int]):
         this process (a key here, the in-process engine), within a tick after another process's
         (``replydesk sync``, a teammate's terminal). While a big sync commits without pause,
         refreshes are spaced by how long the last one took."""
-        seen = changes.count
+        seen = self.changes_seen = changes.count
         while True:
             await changes.wait(seen)
             pause = self._next_poll - time.monotonic()
@@ -259,6 +261,7 @@ class ReplydeskApp(App[int]):
                 await asyncio.sleep(pause)
             seen = changes.count
             self._refresh()
+            self.changes_seen = seen
 
     def store_read(self) -> None:
         """The screen on show has just re-read the store (a label's key reloads the list at once):
