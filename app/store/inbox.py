@@ -107,6 +107,15 @@ _SELECT = ("SELECT " + ", ".join(_COMPUTED.get(c, f"c.{c}") for c in CONVERSATIO
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
 
 
+TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '') AS kind, archived, "
+         "unread AS unread_count, CASE WHEN woke THEN 1 END AS woke_reason, "
+         "CASE WHEN pending THEN 1 END AS snoozed_until, NULL AS waiting_since, "
+         "CASE WHEN assigned THEN assignee END AS assigned_to, 1 AS last_inbound_at "
+         "FROM conversation_counts) c")
+"""The counts the triggers keep (schema ``V_COUNTS``), shaped as the conversations the view
+clauses test: the same ``WHERE`` over it sums what a ``count(*)`` over the conversations would
+find, in a few rows per mailbox instead of one per conversation. A search cannot be tallied."""
+
 BROAD_HITS = 2000
 """A search with at least this many matching messages is broad (see ``_where``)."""
 
@@ -126,7 +135,9 @@ class InboxMixin(StorePart):
 
     def count_conversations(self, f: InboxFilter) -> int:
         where, params = self._where(f)
-        return int(self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchone()[0])
+        source = "conversations c" if f.search else TALLY
+        return int(self.db.conn.execute(f"SELECT {'count(*)' if f.search else 'coalesce(sum(c.n), 0)'} "
+                                        f"FROM {source} WHERE {where}", params).fetchone()[0])
 
     def conversation_ids(self, f: InboxFilter) -> list[int]:
         """Every conversation the filter lists (select all in a view)."""
@@ -162,15 +173,18 @@ class InboxMixin(StorePart):
     def category_counts(self, f: InboxFilter) -> dict[str, int]:
         """Conversations per category under the filter's other criteria."""
         where, params = self._where(f.with_(category=None))
+        if f.search:  # the words decide: no tally has them
+            return dict(self.db.conn.execute(
+                f"SELECT coalesce(nullif(c.category, ''), 'uncategorized') AS cat, count(*) "
+                f"FROM conversations c WHERE {where} GROUP BY cat", params).fetchall())
         return dict(self.db.conn.execute(
-            f"SELECT coalesce(nullif(c.category, ''), 'uncategorized') AS cat, count(*) "
-            f"FROM conversations c WHERE {where} GROUP BY cat", params).fetchall())
+            f"SELECT coalesce(nullif(c.category, ''), 'uncategorized') AS cat, sum(c.n) "
+            f"FROM {TALLY} WHERE {where} GROUP BY cat HAVING sum(c.n) > 0", params).fetchall())
 
     def view_counts(self) -> dict[str, int]:
-        """Conversations in each view, in one pass."""
-        sums = ", ".join(f"coalesce(sum({clause}), 0)" for clause in VIEW_CLAUSES.values())
-        row = self.db.conn.execute(
-            f"SELECT {sums} FROM conversations c WHERE c.last_inbound_at IS NOT NULL").fetchone()
+        """Conversations in each view, from the tally the triggers keep."""
+        sums = ", ".join(f"coalesce(sum(CASE WHEN {clause} THEN c.n END), 0)" for clause in VIEW_CLAUSES.values())
+        row = self.db.conn.execute(f"SELECT {sums} FROM {TALLY}").fetchone()
         return dict(zip(VIEWS, row))
 
     def conversation(self, conv_id: int) -> ConversationRow | None:
