@@ -111,7 +111,7 @@ class ReplydeskApp(App[int]):
         self.engine_failure: tuple[str, str] | None = None
         """Why the in-process engine did not start, and the fix (status bar, health screen)."""
         self._store_health_mtime: float | None = None
-        self._next_poll = 0.0
+        self._next_refresh = 0.0
         # presence: this terminal tells the others which conversation it shows or answers
         self.terminal = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.heartbeat = heartbeat
@@ -256,7 +256,7 @@ class ReplydeskApp(App[int]):
         seen = self.changes_seen = changes.count
         while True:
             await changes.wait(seen)
-            pause = self._next_poll - time.monotonic()
+            pause = self._next_refresh - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
             seen = changes.count
@@ -280,7 +280,7 @@ class ReplydeskApp(App[int]):
         started = time.monotonic()
         accounts = self.store.accounts()
         self.health_summary = self._summary(accounts)
-        # a mailbox still in its first sync is fetching history, not receiving news: until a poll
+        # a mailbox still in its first sync is fetching history, not receiving news: until a refresh
         # has seen its first sync finished, what it stores is not announced
         self._announce_arrivals([a["id"] for a in accounts if a["id"] not in self._synced
                                  or (a["sync_total"] or 0) > (a["sync_done"] or 0)])
@@ -288,7 +288,7 @@ class ReplydeskApp(App[int]):
         self._announce_wakes()
         self.presence = self.store.presence(self.clock(), besides=self.terminal)
         self.screen.post_message(StoreChanged())
-        self._next_poll = started + 4 * (time.monotonic() - started + self.reload_cost)
+        self._next_refresh = started + 4 * (time.monotonic() - started + self.reload_cost)
 
     def _on_screen(self) -> tuple[int, str] | None:
         """The conversation this terminal shows, and whether a reply to it is being written."""

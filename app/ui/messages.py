@@ -20,7 +20,7 @@ class StoreChanged(Message):
 
 class RefreshOnStoreChange:
     """Mixed into a Screen that shows store data: re-read it on ``StoreChanged`` and tell the
-    app how long that took, so its polls are spaced out while a sync commits without pause."""
+    app how long that took, so its refreshes are spaced out while a sync commits without pause."""
 
     def reload(self) -> None:
         raise NotImplementedError
