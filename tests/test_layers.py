@@ -29,6 +29,16 @@ def test_engine_and_cli_list_do_not_load_textual():
     assert proc.stdout.strip() == "[]"
 
 
+def test_the_engine_loads_oauth_libraries_only_for_an_oauth_mailbox():
+    """MSAL and google-auth cost ~0.1 s at every start of the engine, the doctor or `replydesk
+    reply`; they load when a Google or Microsoft mailbox first needs a token, not before."""
+    code = ("import sys, app.engine, app.commands.reply, app.commands.doctor, app.auth.credentials; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'msal', 'google', 'google_auth_oauthlib'}))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 HEAVY = ("textual", "rich", "pydantic", "pymap", "aiosmtpd", "aioimaplib", "aiosmtplib", "msal", "google", "google_auth_oauthlib",
          "sqlite_utils", "numpy", "app.ui", "app.imap", "app.smtp", "app.engine", "app.demo", "app.mail.classify")
 """Libraries and layers a command that only reads the store or prints help never needs: the TUI,

@@ -3,16 +3,19 @@
 The provider modules block (HTTP, MSAL's discovery); the async entry points run them in a thread
 so the event loop never waits on a token endpoint. What the providers share with this module is
 in ``oauth_grant``, so the imports run one way: secrets -> oauth -> providers -> oauth_grant.
+A provider module (and MSAL or google-auth with it) is imported when an account of that provider
+first needs a token, so the engine, the doctor and ``replydesk reply`` start without ~0.1 s of OAuth
+libraries where no mailbox uses them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
 
-from app.auth import oauth_google, oauth_microsoft
 from app.auth.oauth_grant import reauth_command, reauth_needed
 from app.config import Account
 from app.errors import SecretError
@@ -23,11 +26,14 @@ __all__ = ["access_token", "access_token_sync", "authorize", "invalidate", "reau
 _force_refresh: set[str] = set()
 
 
+# provider -> its module, imported on first use
+PROVIDERS = {"microsoft": "app.auth.oauth_microsoft", "google": "app.auth.oauth_google"}
+
+
 def _provider(account: Account) -> ModuleType:
-    if account.provider == "microsoft":
-        return oauth_microsoft
-    if account.provider == "google":
-        return oauth_google
+    name = PROVIDERS.get(account.provider)
+    if name is not None:
+        return importlib.import_module(name)
     raise SecretError(f"{account.id}: auth = \"oauth2\" works with provider \"google\" or \"microsoft\", "
                       f"not {account.provider!r}", "use auth = \"password\" for this provider")
 
