@@ -17,6 +17,10 @@ that happened. Dovecot also holds a push back for about half a second (it batche
 that is inside the figure, as a user would see it, and measured alone first: a bare aioimaplib
 client in IDLE, delivery accepted -> ``EXISTS`` received.
 
+Before the engine starts, every test user logs in once (``prepare_mailboxes``): Dovecot creates
+a user's mail folders at the first login, disk work a real provider did long ago, which would
+otherwise be counted in the engine's cold start (``--fresh-mailboxes`` keeps it in).
+
 For thousands of mailboxes Dovecot's limits are raised here: one imap process serves up to
 ``--clients-per-process`` sessions (its default, one each, would be 5,000 processes), the
 process and per-user limits go up, and the script raises ``fs.inotify.max_user_instances`` and
@@ -72,9 +76,9 @@ def count(db: sqlite3.Connection, sql: str, *args) -> int:
         return 0
 
 
-def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: float) -> dict:
+def measure(dovecot: Dovecot, users: list[User], samples: int, idle_seconds: float, **general: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="replydesk-bench-push-"))
-    config = write_config(tmp / "config.toml", dovecot, None, users)
+    config = write_config(tmp / "config.toml", dovecot, None, users, **general)
     db_path = tmp / "replydesk.db"
     log = open(tmp / "sync.out", "wb")
     started = time.monotonic()
@@ -177,6 +181,24 @@ def raise_limits(mailboxes: int) -> None:
           f"fs.inotify.max_user_instances {inotify.read_text().strip()}", flush=True)
 
 
+async def prepare_mailboxes(dovecot: Dovecot, users: list[User], concurrency: int = 40) -> float:
+    """Log every user in once (LIST creates its folders), as many at a time as ``concurrency``."""
+    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    slots = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
+
+    async def one(user: User) -> None:
+        async with slots:
+            client = aioimaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx, timeout=60)
+            await client.wait_hello_from_server()
+            await client.login(user.email, user.password)
+            await client.list('""', "*")
+            await client.logout()
+
+    await asyncio.gather(*(one(u) for u in users))
+    return time.monotonic() - started
+
+
 async def bare_idle_latency(dovecot: Dovecot, user: User, samples: int = 10) -> list[float]:
     ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
     client = aioimaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx)
@@ -208,6 +230,12 @@ def main() -> None:
     ap.add_argument("--dovecot-idle-check", type=float, default=None, metavar="S",
                     help="Dovecot's mailbox_idle_check_interval: how often an imap process that got no "
                          "inotify watch looks for new mail (Dovecot's default: 30 s)")
+    ap.add_argument("--pace", type=float, default=None, metavar="N",
+                    help="[general] connects_per_second (default: the engine's, 60)")
+    ap.add_argument("--connect-concurrency", type=int, default=None, metavar="N",
+                    help="[general] connect_concurrency (default: the engine's, 20)")
+    ap.add_argument("--fresh-mailboxes", action="store_true",
+                    help="leave the creation of each user's folders to the engine's first login")
     ap.add_argument("--clients-per-process", type=int, default=25, metavar="N",
                     help="sessions one Dovecot imap process serves (default 25)")
     args = ap.parse_args()
@@ -226,11 +254,16 @@ def main() -> None:
             os.environ[u.env] = u.password
         dovecot.add_users([(u.email, u.password) for u in users])
         dovecot.wait_until_users_visible()
+        if not args.fresh_mailboxes:
+            took = asyncio.run(prepare_mailboxes(dovecot, users))
+            print(f"{len(users)} mailboxes logged in once beforehand in {took:.0f} s", flush=True)
         bare = asyncio.run(bare_idle_latency(dovecot, users[-1]))
         print(f"bare aioimaplib IDLE, delivery -> EXISTS: p50 {1000 * statistics.median(bare):.0f} ms, "
               f"max {1000 * bare[-1]:.0f} ms", flush=True)
         for n in args.accounts:
-            print(measure(dovecot, users[:n], args.samples, args.idle_seconds), flush=True)
+            general = {k: v for k, v in (("connects_per_second", args.pace),
+                                         ("connect_concurrency", args.connect_concurrency)) if v is not None}
+            print(measure(dovecot, users[:n], args.samples, args.idle_seconds, **general), flush=True)
             inotify = sum("inotify" in line for line in dovecot.log_text().splitlines())
             if inotify:
                 print(f"  Dovecot could not watch {inotify} mailboxes with inotify (fs.inotify."

@@ -41,6 +41,23 @@ def test_a_message_past_the_budget_is_kept_with_its_headers_and_the_worker_repla
         worker.close()
 
 
+def test_a_slow_message_inside_a_batch_is_kept_with_its_headers_and_the_rest_read_on():
+    worker = MessageWorker(budget=3.0)
+    try:
+        worker.set_context(None, load_rules(SLOW_RULES), ())
+        ok = [build_message("me@x.example", subject=f"Re: pricing {i}", body="Interested, send the deck").as_bytes()
+              for i in range(3)]
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        readings = worker.read_many([ok[0], slow, ok[1], ok[2]], "in")
+        assert [p.subject for p, _ in readings] == ["Re: pricing 0", "Re: hello", "Re: pricing 1", "Re: pricing 2"]
+        assert [c.category for _, c in readings if c is not None] == [
+            "interested", "uncategorized", "interested", "interested"]
+        assert "not classified" in readings[1][1].reasons[0] and worker.overruns == 1
+        assert [p.raw for p, _ in readings] == [ok[0], slow, ok[1], ok[2]]
+    finally:
+        worker.close()
+
+
 def test_a_message_is_read_when_the_engine_has_over_a_thousand_connections_open():
     # thousands of IDLE connections put the worker's pipes past select()'s 1,024 descriptors
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -22,22 +22,26 @@ from app.store.triage import keyword_label
 
 def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
                 noise: NoiseContext | None = None, examples: tuple[tuple[str, str], ...] = (), *,
-                read: Callable[[bytes, str], tuple[ParsedMessage, Classification | None]] | None = None,
-                ) -> list[IncomingMessage]:
-    """Parse and classify one fetched batch. ``read`` does one message (the parse pool's worker,
-    within its time budget); without it, here, with ``noise`` (the account's warmup tags and own
-    addresses) and ``examples`` (the user's labelled replies, which the classifier learns from)."""
-    if read is None:
+                read_many: Callable[[list[bytes], str], list[tuple[ParsedMessage, Classification | None]]]
+                | None = None) -> list[IncomingMessage]:
+    """Parse and classify one fetched batch. ``read_many`` reads the messages (the parse pool's
+    worker, within its time budget); without it, here, with ``noise`` (the account's warmup tags
+    and own addresses) and ``examples`` (the user's labelled replies, which the classifier learns
+    from)."""
+    items = [item for item in fetched if item.body is not None]
+    if read_many is None:
         learned = examples_from(examples) if examples and direction == "in" else None
 
-        def read(raw: bytes, direction: str) -> tuple[ParsedMessage, Classification | None]:
-            parsed = parse(raw)
-            return parsed, (classify(parsed, context=noise, examples=learned) if direction == "in" else None)
+        def read_many(raws: list[bytes], direction: str) -> list[tuple[ParsedMessage, Classification | None]]:
+            out = []
+            for raw in raws:
+                parsed = parse(raw)
+                out.append((parsed, classify(parsed, context=noise, examples=learned) if direction == "in" else None))
+            return out
+    readings = read_many([item.body for item in items if item.body is not None], direction)
     out = []
-    for item in fetched:
-        if item.body is None:
-            continue
-        parsed, classification = read(item.body, direction)
+    for item, (parsed, classification) in zip(items, readings, strict=True):
+        assert item.body is not None
         if item.size:
             if item.size > len(item.body) and parsed.attachments:
                 # the fetch stops at MAX_FETCH_BYTES, so the part cut is the last one
@@ -123,7 +127,7 @@ class ParsePool:
               noise: NoiseContext | None, examples: tuple[tuple[str, str], ...]) -> list[IncomingMessage]:
         worker = self._worker()
         worker.set_context(noise, self.rules, examples if direction == "in" else ())
-        return to_incoming(folder, uidvalidity, direction, fetched, read=worker.read)
+        return to_incoming(folder, uidvalidity, direction, fetched, read_many=worker.read_many)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
