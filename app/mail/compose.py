@@ -100,6 +100,53 @@ def build_reply(original: ParsedMessage, *, from_addr: Address, body: str, signa
     return message_id, msg.as_bytes()
 
 
+def forward_subject(subject: str) -> str:
+    """``Fwd: <subject>`` with one "Fwd:", whatever "Re:"/"Fwd:" the original stacked."""
+    stripped = strip_prefixes(subject)
+    return f"Fwd: {stripped}" if stripped else "Fwd:"
+
+
+def forward_text(original: ParsedMessage, body: str = "", signature: str = "") -> str:
+    """The whole text of a forward before wrapping: body, signature, then the original under a
+    "Forwarded message" line with its From, Date, Subject, To and Cc, as mail apps forward."""
+    parts = [body.rstrip()]
+    if signature.strip():
+        parts.append("-- \n" + signature.strip("\n"))
+    head = ["---------- Forwarded message ---------",
+            f"From: {original.from_ if original.from_ else '(unknown)'}"]
+    if original.date:
+        head.append(f"Date: {original.date.strftime('%a, %d %b %Y at %H:%M')}")
+    head.append(f"Subject: {original.subject}")
+    if original.to:
+        head.append(f"To: {', '.join(str(a) for a in original.to)}")
+    if original.cc:
+        head.append(f"Cc: {', '.join(str(a) for a in original.cc)}")
+    parts.append("\n".join(head) + "\n\n" + original.text.strip("\n"))
+    return "\n\n".join(parts) + "\n"
+
+
+def build_forward(original: ParsedMessage, *, from_addr: Address, to: list[Address], body: str,
+                  domain: str, now: datetime | None = None) -> tuple[str, bytes]:
+    """``(message_id, message_bytes)`` forwarding ``original`` to ``to``; ``body`` is the whole
+    text (``forward_text``'s, as edited). A new thread for its recipients: no In-Reply-To."""
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    message_id = f"<{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>"
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _header_address(from_addr)
+    msg["To"] = ", ".join(_header_address(a) for a in to)
+    msg["Subject"] = forward_subject(original.subject)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    msg["MIME-Version"] = "1.0"
+    msg.set_content(_flowed(body if body.endswith("\n") else body + "\n"), subtype="plain", charset="utf-8",
+                    cte="quoted-printable")
+    msg.set_param("format", "flowed")
+    msg.set_param("delsp", "no")
+    return message_id, msg.as_bytes()
+
+
 def _header_address(addr: Address) -> str:
     return str(HeaderAddress(display_name=addr.name or "", addr_spec=addr.email))
 

@@ -28,15 +28,16 @@ class OutboxMixin(MessagesMixin):
 
     def queue_reply(self, *, account: str, message_id: str, raw: bytes, recipients: list[str],
                     subject: str, body: str, reply_to_message: int | None = None,
-                    conversation_id: int | None = None, state: str = "queued") -> int:
+                    conversation_id: int | None = None, state: str = "queued", kind: str = "reply") -> int:
+        """Queue a reply, or with ``kind="forward"`` a forward of ``reply_to_message``."""
         t = now()
         with self.db.tx() as conn:
             item_id = conn.execute(
                 "INSERT INTO outbox (account, reply_to_message, conversation_id, message_id, recipients, "
-                "subject, body, raw, state, next_attempt_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "subject, body, raw, state, next_attempt_at, created_at, updated_at, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (account, reply_to_message, conversation_id, message_id, json.dumps(recipients), subject,
-                 body, raw, state, t, t, t)).lastrowid
+                 body, raw, state, t, t, t, kind)).lastrowid
         assert item_id is not None  # an INSERT's row id
         return item_id
 
@@ -84,13 +85,16 @@ class OutboxMixin(MessagesMixin):
                 "updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
                 (state, error, retry_at, t, state, t, item_id))
 
-    def update_draft(self, item_id: int, *, body: str, raw: bytes, message_id: str) -> None:
+    def update_draft(self, item_id: int, *, body: str, raw: bytes, message_id: str,
+                     recipients: list[str] | None = None) -> None:
         """A draft, or a reply that was not sent, edited again: its text, bytes and the
         Message-ID inside them. Never a reply that is on its way or sent."""
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, updated_at = ? "
+            conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, updated_at = ?, "
+                         "recipients = coalesce(?, recipients) "
                          "WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
-                         (body, raw, message_id, now(), item_id))
+                         (body, raw, message_id, now(), None if recipients is None else json.dumps(recipients),
+                          item_id))
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
@@ -140,9 +144,10 @@ class OutboxMixin(MessagesMixin):
             if append_to_sent:
                 self.queue_op(item["account"], "append", None, role="sent",
                               outbox_id=item_id, flags=["\\Seen"])
-            if item["reply_to_message"] is not None:
+            # a forward went to someone else: the prospect is no more answered than before
+            if item["reply_to_message"] is not None and item["kind"] == "reply":
                 self.mark_message_answered(item["reply_to_message"])
-            if item["conversation_id"] is not None:
+            if item["conversation_id"] is not None and item["kind"] == "reply":
                 self.start_waiting(item["conversation_id"], t)
             known = conn.execute("SELECT 1 FROM messages WHERE account = ? AND message_id = ? "
                                  "AND direction = 'out'", (item["account"], item["message_id"])).fetchone()

@@ -270,6 +270,8 @@ class OutboxItem(TypedDict):
     updated_at: float
     submitted_at: float | None
     sent_at: float | None
+    kind: str
+    """``reply``, or ``forward`` (of the message ``reply_to_message`` to someone else)."""
 
 
 class OpArgs(TypedDict, total=False):

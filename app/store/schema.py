@@ -554,6 +554,13 @@ INSERT INTO conversation_counts
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
 """
 
+V_FORWARDS = """
+-- A message in the outbox is a reply (the default) or a forward of one of the conversation's
+-- messages to someone else: sending a forward neither marks the original answered nor starts
+-- the wait for the prospect's answer, and the compose screen reopens each as what it is.
+ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply';
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
-                         V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS]
+                         V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS]
 SCHEMA_VERSION = len(MIGRATIONS)

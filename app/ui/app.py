@@ -514,6 +514,11 @@ class ReplydeskApp(App[int]):
             yield SystemCommand("Filter: category", "Show one category", screen.action_pick_category)
             yield SystemCommand("Filter: mailbox", "Show one mailbox", screen.action_pick_account)
             yield SystemCommand("Search", "Full-text search of sender, subject and text", screen.action_search)
+        if isinstance(screen, ConversationScreen):
+            yield SystemCommand("Forward (F)", "Forward the newest message of this conversation to someone, "
+                                "from the mailbox that received it", screen.action_forward)
+            yield SystemCommand("Save an attachment (v)", "Save one of this conversation's attachments to a folder",
+                                screen.action_save_attachment)
         if isinstance(screen, InboxScreen | ConversationScreen):
             yield SystemCommand("Snooze", "Hide the conversation until a time you choose (s)", screen.action_snooze)
             yield SystemCommand("Note", "A private note on the conversation (N)", screen.action_note)

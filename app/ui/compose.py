@@ -62,16 +62,20 @@ _UNSENT_TITLES = {
 
 
 def unsent_reply_block(item: OutboxItem) -> Static:
-    """A reply of this conversation still in the outbox, for the conversation screen: its
-    state, the server's words when it failed, and its text."""
+    """A reply (or forward) of this conversation still in the outbox, for the conversation
+    screen: its state, the server's words when it failed, and its text."""
     text = Text()
-    text.append(_UNSENT_TITLES.get(item["state"], item["state"]), style="bold")
+    title = _UNSENT_TITLES.get(item["state"], item["state"])
+    if item["kind"] == "forward":
+        title = title.replace("Your reply", f"Your forward to {', '.join(item['recipients'])}")
+    text.append(line(title), style="bold")
     if item["last_error"]:
         text.append(f"\n{'Retrying after: ' if item['state'] == 'queued' else ''}{line(item['last_error'])}")
+    key = "F" if item["kind"] == "forward" else "r"
     if item["state"] == "failed":
-        text.append("\nr opens it to send it again or discard it", style="italic")
+        text.append(f"\n{key} opens it to send it again or discard it", style="italic")
     elif item["state"] == "uncertain":
-        text.append("\nr opens it to send it again or record that it arrived", style="italic")
+        text.append(f"\n{key} opens it to send it again or record that it arrived", style="italic")
     new_part = (item["body"] or "").split("\n-- \n", 1)[0].strip()
     text.append("\n\n")
     text.append(sanitize(new_part) or "(no text)")
@@ -104,6 +108,10 @@ def latest_inbound(store: Store, conversation_id: int) -> MessageRow | None:
 
 
 class ComposeScreen(Screen[None]):
+    KIND = "reply"
+    """What this screen writes: the outbox item's kind (``ForwardScreen``: ``forward``)."""
+    REQUIRES_EDIT = True
+    """Sending wants the text changed first (a reply says something)."""
     CSS_PATH = "compose.tcss"
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True, id="send_reply"),
@@ -137,9 +145,14 @@ class ComposeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="compose-title")
         yield Static(id="compose-headers")
+        yield from self.compose_fields()
         yield Static(id="compose-warning")
         yield TextArea(id="compose-body", soft_wrap=True, tab_behavior="indent")
         yield Footer()
+
+    def compose_fields(self) -> ComposeResult:
+        """Fields between the headers and the text (a forward's recipients)."""
+        yield from ()
 
     def on_mount(self) -> None:
         problem = self._load()
@@ -148,26 +161,21 @@ class ComposeScreen(Screen[None]):
             self.app.pop_screen()
             return
         assert self.account is not None and self.original is not None
-        self.query_one("#compose-title", Static).update(Text("Reply", style="bold"))
-        headers = Text()
-        headers.append("From: ", style="bold")
-        headers.append(line(str(Address(self.account.name, self.account.email))))
-        headers.append("\nTo: ", style="bold")
-        headers.append(line(", ".join(str(a) for a in reply_recipients(self.original))))
-        headers.append("\nSubject: ", style="bold")
-        headers.append(line(reply_subject(self.original.subject)))
-        self.query_one("#compose-headers", Static).update(headers)
+        self.query_one("#compose-title", Static).update(Text(self.KIND.capitalize(), style="bold"))
+        self.query_one("#compose-headers", Static).update(self._headers())
         self._suppressed = [r for r in self.recipients if self.store.is_suppressed(r)]
         if self._suppressed:
             self._warn(f"{line(', '.join(self._suppressed))} is on the suppression list (do not contact).")
-        self.initial_text = reply_text(self.original, "", self.account.signature)
-        kept = self.store.outbox_for(self.conversation_id, ("draft", "failed", "uncertain"))
+        self.initial_text = self._initial_text()
+        kept = [item for item in self.store.outbox_for(self.conversation_id, ("draft", "failed", "uncertain"))
+                if item["kind"] == self.KIND]
         body = self.query_one("#compose-body", TextArea)
         body.text = self.initial_text
         if kept:
             item = kept[-1]
             self.draft_id, self.draft_state = item["id"], item["state"]
             body.text = self.initial_text = item["body"]
+            self._restored(item)
             if item["state"] == "failed":
                 self._warn(f"Not sent: {line(item['last_error'])}\nctrl+s sends it again.")
             elif item["state"] == "uncertain":
@@ -181,6 +189,24 @@ class ComposeScreen(Screen[None]):
         if not kept:
             self._follow_up_template()
         body.focus()
+
+    def _headers(self) -> Text:
+        assert self.account is not None and self.original is not None
+        headers = Text()
+        headers.append("From: ", style="bold")
+        headers.append(line(str(Address(self.account.name, self.account.email))))
+        headers.append("\nTo: ", style="bold")
+        headers.append(line(", ".join(str(a) for a in reply_recipients(self.original))))
+        headers.append("\nSubject: ", style="bold")
+        headers.append(line(reply_subject(self.original.subject)))
+        return headers
+
+    def _initial_text(self) -> str:
+        assert self.account is not None and self.original is not None
+        return reply_text(self.original, "", self.account.signature)
+
+    def _restored(self, item: OutboxItem) -> None:
+        """A kept draft or unsent item was put back in the text area."""
 
     def _follow_up_template(self) -> None:
         """A conversation back from out of office, or with no answer to ours, starts with the
@@ -217,7 +243,7 @@ class ComposeScreen(Screen[None]):
 
     def _say(self, text: str) -> None:
         """A word about the reply, in its title line: nothing pops up over the text being written."""
-        title = Text("Reply", style="bold")
+        title = Text(self.KIND.capitalize(), style="bold")
         title.append(f"  · {line(text)}", style="italic")
         self.query_one("#compose-title", Static).update(title)
 
@@ -236,7 +262,8 @@ class ComposeScreen(Screen[None]):
         assert self.account is not None and self.original is not None and self.row is not None
         message_id, raw = self._build(text)
         if self.draft_id is not None:
-            self.store.update_draft(self.draft_id, body=text, raw=raw, message_id=message_id)
+            self.store.update_draft(self.draft_id, body=text, raw=raw, message_id=message_id,
+                                    recipients=self.recipients)
             if state == "queued":
                 self.store.resend(self.draft_id)
             elif self.draft_state != "draft":
@@ -245,16 +272,17 @@ class ComposeScreen(Screen[None]):
         return self.store.queue_reply(
             account=self.account.id, message_id=message_id, raw=raw, recipients=self.recipients,
             subject=self.original.subject, body=text, reply_to_message=self.row["id"],
-            conversation_id=self.row["conversation_id"], state=state)
+            conversation_id=self.row["conversation_id"], state=state, kind=self.KIND)
 
     # -- keys ----------------------------------------------------------------------------
 
     def action_send(self) -> None:
         text = self.query_one("#compose-body", TextArea).text
-        unchanged = text == self.initial_text and self.draft_state not in ("failed", "uncertain")
+        unchanged = (self.REQUIRES_EDIT and text == self.initial_text
+                     and self.draft_state not in ("failed", "uncertain"))
         if not text.strip() or unchanged:
             self.app.bell()
-            self._say("write the reply first")
+            self._say(f"write the {self.KIND} first")
             return
         if self._suppressed and not self._confirmed:
             self._confirmed = True
@@ -262,8 +290,8 @@ class ComposeScreen(Screen[None]):
                        "Press ctrl+s again to send anyway, escape to keep it as a draft.")
             self.app.bell()
             return
-        recent = [] if self._confirmed_recent else self.store.recent_replies(self.conversation_id,
-                                                                             besides=self.draft_id)
+        recent = [] if self._confirmed_recent or self.KIND != "reply" else self.store.recent_replies(
+            self.conversation_id, besides=self.draft_id)
         if recent:
             self._confirmed_recent = True
             who = sorted({"you" if u == self.store.user else u for u in recent})
@@ -274,7 +302,7 @@ class ComposeScreen(Screen[None]):
             return
         assert self.account is not None
         self._save(text, "queued")
-        self.app.notify(f"reply queued, sending from {self.account.email}", markup=False, timeout=3)
+        self.app.notify(f"{self.KIND} queued, sending from {self.account.email}", markup=False, timeout=3)
         self._close()
 
     def action_cancel(self) -> None:

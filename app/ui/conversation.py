@@ -22,6 +22,7 @@ from app.ui.attachments import SaveAttachmentScreen, SaveRequest, describe, invi
 from app.ui.compose import UNSENT_STATES, unsent_reply_block
 from app.ui.folds import EarlierMessage, EarlierTurns, fold_lines
 from app.ui.followup import followup_cue
+from app.ui.forward import ForwardScreen
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
@@ -60,6 +61,7 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("G,end", "scroll('end')", "Bottom", show=False, id="bottom"),
         Binding("f", "fold", "Quotes", show=False, id="fold_quotes"),
         Binding("v", "save_attachment", "Save attachment", show=False, id="save_attachment"),
+        Binding("F", "forward", "Forward", show=False, id="forward"),
     ]
 
     def __init__(self, conversation_id: int) -> None:
@@ -252,6 +254,10 @@ class ConversationScreen(RefreshOnStoreChange, TriageActions, Screen):
             app.pop_screen()
         else:
             self.reload()
+
+    def action_forward(self) -> None:
+        """Forward the newest message of the other side, through the mailbox that received it."""
+        self.app.push_screen(ForwardScreen(self.conversation_id))
 
     # -- attachments ---------------------------------------------------------------------
 
