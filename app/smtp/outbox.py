@@ -86,17 +86,21 @@ class OutboxDrainer:
                 await self.recover()
                 while True:
                     seen = changes.count
-                    while len(tasks) < self.concurrency and await self._due():
+                    # a read first: claiming takes the write lock, which would hold up the store
+                    # thread the watchers write their batches through, and most wakes are theirs
+                    due = await self.db.call(Store.next_outbox_due)
+                    while len(tasks) < self.concurrency and due is not None and due <= time.time():
                         item = await self.db.call(Store.claim_due)
                         if item is None:
                             break
                         task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
                         tasks.add(task)
                         task.add_done_callback(self._task_done(tasks))
+                        due = await self.db.call(Store.next_outbox_due)
                     if len(tasks) >= self.concurrency:
                         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     else:
-                        await self._wait_for_work(changes, seen)
+                        await self._wait_for_work(changes, seen, due)
         finally:
             for task in tasks:
                 task.cancel()
@@ -117,15 +121,8 @@ class OutboxDrainer:
                 log.error("outbox: %s failed", task.get_name(), exc_info=task.exception())
         return done
 
-    async def _due(self) -> bool:
-        """Whether a queued reply is due, by a read: claiming takes the write lock, which would
-        hold up the store thread the watchers write their batches through."""
-        due = await self.db.call(Store.next_outbox_due)
-        return due is not None and due <= time.time()
-
-    async def _wait_for_work(self, changes: Changes, seen: int) -> None:
-        """Sleep until the next retry is due, a send ends, or the store changes."""
-        due = await self.db.call(Store.next_outbox_due)
+    async def _wait_for_work(self, changes: Changes, seen: int, due: float | None) -> None:
+        """Sleep until the next retry is ``due``, a send ends, or the store changes."""
         timeout = 60.0 if due is None else max(due - time.time(), 0.0)
         if not self._finished.is_set():
             changed = asyncio.ensure_future(changes.wait(seen))
