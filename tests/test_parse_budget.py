@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import threading
 
 from app.imap.parsework import MessageWorker
 from app.mail.rules import load_rules
@@ -55,6 +56,32 @@ def test_a_slow_message_inside_a_batch_is_kept_with_its_headers_and_the_rest_rea
         assert "not classified" in readings[1][1].reasons[0] and worker.overruns == 1
         assert [p.raw for p, _ in readings] == [ok[0], slow, ok[1], ok[2]]
     finally:
+        worker.close()
+
+
+def test_a_batch_of_quick_messages_is_read_without_waiting_on_answers_already_received():
+    # The engine's event loop and store thread keep the reading thread from the pipe now and
+    # then, so answers arrive there together: none may be left in a read buffer while the pipe
+    # is polled for it (each would wait out the budget and lose its classification).
+    worker = MessageWorker(budget=10.0)
+    done = threading.Event()
+
+    def busy() -> None:  # Python code, so the interpreter hands the reading thread its turn late
+        spin = 0
+        while not done.is_set():
+            spin = (spin + 1) % 1_000_003
+    engine_work = threading.Thread(target=busy)
+    try:
+        raws = [build_message("me@x.example", subject=f"Re: hi {i}", body="ok").as_bytes() for i in range(300)]
+        worker.read(raws[0], "in")  # started
+        engine_work.start()
+        readings = worker.read_many(raws, "in")
+        assert worker.overruns == 0
+        assert [p.subject for p, _ in readings] == [f"Re: hi {i}" for i in range(300)]
+    finally:
+        done.set()
+        if engine_work.is_alive():
+            engine_work.join()
         worker.close()
 
 

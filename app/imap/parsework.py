@@ -73,12 +73,28 @@ def _send(stream: IO[bytes], obj: object) -> None:
 
 
 def _receive(stream: IO[bytes]) -> Any:
-    head = stream.read(4)
+    head = _read_exact(stream, 4)
     if len(head) < 4:
         return None
     (size,) = struct.unpack("!I", head)
-    data = stream.read(size)
+    data = _read_exact(stream, size)
     return pickle.loads(data) if len(data) == size else None
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
+    """``size`` bytes, fewer only at the end of the stream (a raw pipe returns what is there)."""
+    data = stream.read(size)
+    if len(data) == size or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = stream.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 class MessageWorker:
@@ -107,13 +123,16 @@ class MessageWorker:
 
     def _wait(self, proc: subprocess.Popen[bytes], timeout: float) -> Any:
         assert proc.stdout is not None
+        # Read the pipe itself, never through a buffer: a buffered read takes in the answers
+        # that follow too, and poll, which sees only the pipe, would then wait on them in vain.
         # poll, not select: an engine with a thousand connections has descriptors past
-        # select's limit (FD_SETSIZE, 1024), and the pipe gets one of them
+        # select's limit (FD_SETSIZE, 1024), and the pipe gets one of them.
+        raw = proc.stdout.raw  # type: ignore[attr-defined]
         poller = select.poll()
-        poller.register(proc.stdout, select.POLLIN)
+        poller.register(raw, select.POLLIN)
         if not poller.poll(max(0, int(timeout * 1000))):
             raise TimeoutError
-        return _receive(proc.stdout)
+        return _receive(raw)
 
     def set_context(self, noise: NoiseContext | None, rules: Rules | None,
                     examples: tuple[tuple[str, str], ...]) -> None:
