@@ -147,3 +147,22 @@ async def test_connects_are_paced_and_bounded():
     gaps = [b - a for a, b in zip(started, started[1:])]
     assert peak <= 3 and len(started) == 20
     assert min(gaps) >= 1 / 50 - 0.002
+
+
+async def test_a_search_with_more_hits_than_it_lists_says_so(tmp_path, monkeypatch):
+    """A broad search on a big store lists its first conversations at once and reads "10,000+"
+    instead of counting every hit first (here with a cap of 20)."""
+    import app.ui.paging as paging
+
+    monkeypatch.setattr(paging, "SEARCH_CAP", 20)
+    app = make_app(fill(tmp_path / "search.db", 300))
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) == 300)
+        await pilot.press("slash", *"note", "enter")
+        assert await until(pilot, lambda: "“note” 20+ found" in screen_text(app))
+        assert len(inbox.pager) == 20 and inbox.current["subject"] == "Re: note 0"
+        await pilot.press("G")
+        assert await until(pilot, lambda: inbox.current is not None and inbox.current["subject"] == "Re: note 19")
+        await pilot.press("slash", *["backspace"] * 4, *"note 7", "enter")
+        assert await until(pilot, lambda: "“note 7” 11 found" in screen_text(app))  # 7, 70-79

@@ -56,7 +56,10 @@ def fts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', "") + '"*' for w in words if w.strip(".-+@"))
 
 
-def _where(f: InboxFilter, broad: bool = False) -> tuple[str, list[Any]]:
+def _where(f: InboxFilter, broad: bool = False, hits: list[int] | None = None) -> tuple[str, list[Any]]:
+    """The SQL condition of the filter over ``conversations c``. A search matches its words in the
+    full-text index; ``hits``, the matching message rows found already (a narrow search), spares
+    a second look in the index."""
     clauses = ["c.last_inbound_at IS NOT NULL"]
     params: list[Any] = []
     clauses.append(VIEW_CLAUSES.get(f.view, "c.archived = 0"))
@@ -71,16 +74,24 @@ def _where(f: InboxFilter, broad: bool = False) -> tuple[str, list[Any]]:
     if f.search:
         q = fts_query(f.search)
         if q:
-            # the messages' text, and the user's own note on the conversation
-            # One IN over a union (an OR beside it would make SQLite read every conversation).
-            # A narrow search looks its few hits up by id; a broad one ("+c.id": no lookup by id)
-            # walks the list in its order and stops at the page, instead of sorting every hit.
-            clauses.append(("+c.id" if broad else "c.id") + " IN (SELECT m.conversation_id FROM messages m WHERE m.id IN "
-                           "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) "
-                           "UNION SELECT n.id FROM conversations n WHERE n.note != '' "
-                           "AND n.note LIKE ? ESCAPE '\\')")
+            # the messages' text, and the user's own note on the conversation.
+            # A narrow search looks its few hits up by id: one IN over a union (an OR beside it
+            # would make SQLite read every conversation). A broad one walks the list in its order
+            # and stops at the page: each conversation's messages are looked up in the set of
+            # matching rows, built once, instead of finding the conversation of every hit first
+            # (a million lookups for a common word in a million messages).
+            if broad:
+                clauses.append("(EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.id IN "
+                               "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)) "
+                               "OR (c.note != '' AND c.note LIKE ? ESCAPE '\\'))")
+            else:
+                found = ("(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)" if hits is None
+                         else "(SELECT value FROM json_each(?))")
+                clauses.append(f"c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN {found} "
+                               "UNION SELECT n.id FROM conversations n WHERE n.note != '' "
+                               "AND n.note LIKE ? ESCAPE '\\')")
             like = f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [q, f"%{like}%"]
+            params += [q if broad or hits is None else json.dumps(hits), f"%{like}%"]
         else:
             clauses.append("0")
     return " AND ".join(clauses), params
@@ -105,6 +116,7 @@ _COMPUTED = {
 _SELECT = ("SELECT " + ", ".join(_COMPUTED.get(c, f"c.{c}") for c in CONVERSATION_COLUMNS)
            + " FROM conversations c")
 _ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
+_ORDER_REVERSED = " ORDER BY c.last_inbound_at, c.id"
 
 
 TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '') AS kind, archived, "
@@ -116,19 +128,25 @@ TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '')
 clauses test: the same ``WHERE`` over it sums what a ``count(*)`` over the conversations would
 find, in a few rows per mailbox instead of one per conversation. A search cannot be tallied."""
 
-BROAD_HITS = 2000
-"""A search with at least this many matching messages is broad (see ``_where``)."""
+BROAD_HITS = 60_000
+"""A search with at least this many matching messages is broad (see ``_where``): finding the
+conversation of each hit costs more than walking the list until a page is full."""
+SEARCH_CAP = 10_000
+"""A search lists at most this many conversations at once, and says when there are more."""
 
 
 class InboxMixin(StorePart):
 
     def _where(self, f: InboxFilter) -> tuple[str, list[Any]]:
-        broad = False
         if f.search and (q := fts_query(f.search)):
-            broad = self.db.conn.execute(
-                "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
-                (q, BROAD_HITS)).fetchone()[0] >= BROAD_HITS
-        return _where(f, broad)
+            # the hits themselves, not their count: a narrow search then uses them as they are
+            # (matching words that are common together costs as much as the rest of the query)
+            hits = [r[0] for r in self.db.conn.execute(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?", (q, BROAD_HITS))]
+            if len(hits) >= BROAD_HITS:
+                return _where(f, broad=True)
+            return _where(f, hits=hits)
+        return _where(f)
 
     def _rows(self, sql: str, params: list[Any]) -> list[ConversationRow]:
         return [cast(ConversationRow, dict(zip(CONVERSATION_COLUMNS, r))) for r in self.db.conn.execute(sql, params)]
@@ -144,9 +162,29 @@ class InboxMixin(StorePart):
         where, params = self._where(f)
         return [r[0] for r in self.db.conn.execute(f"SELECT c.id FROM conversations c WHERE {where}", params)]
 
-    def conversations_at(self, f: InboxFilter, offset: int, limit: int) -> list[ConversationRow]:
-        """A page by position (for jumps: top, bottom, a scrollbar drag)."""
+    def search_ids(self, f: InboxFilter, cap: int = SEARCH_CAP) -> list[int]:
+        """The conversations a search lists, in the list's order: at most ``cap`` + 1 (one more
+        than ``cap`` says there are more). One pass gives the first page and the total (or
+        "10,000+") of a search over a million messages, where counting every hit would not."""
         where, params = self._where(f)
+        return [r[0] for r in self.db.conn.execute(
+            f"SELECT c.id FROM conversations c WHERE {where}{_ORDER} LIMIT ?", [*params, cap + 1])]
+
+    def conversations_by_id(self, ids: Sequence[int]) -> list[ConversationRow]:
+        """These conversations, in this order (those gone since are left out)."""
+        rows = {r["id"]: r for r in self._rows(
+            f"{_SELECT} WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))])}
+        return [rows[i] for i in ids if i in rows]
+
+    def conversations_at(self, f: InboxFilter, offset: int, limit: int, *,
+                         from_end: bool = False) -> list[ConversationRow]:
+        """A page by position (for jumps: top, bottom, a scrollbar drag). ``from_end``: ``offset``
+        counts from the last row (the page still in the list's order), so a jump to the bottom
+        of a million conversations skips a few rows, not all of them."""
+        where, params = self._where(f)
+        if from_end:
+            rows = self._rows(f"{_SELECT} WHERE {where}{_ORDER_REVERSED} LIMIT ? OFFSET ?", [*params, limit, offset])
+            return rows[::-1]
         return self._rows(f"{_SELECT} WHERE {where}{_ORDER} LIMIT ? OFFSET ?", [*params, limit, offset])
 
     def conversations_after(self, f: InboxFilter, last_inbound_at: float, conv_id: int,

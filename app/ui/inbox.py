@@ -171,7 +171,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         active = [a for a in (
             "unread" if f.unread else "",
             f"mailbox {line(f.account)}" if f.account else "",
-            f"“{line(f.search)}”" if f.search else "") if a]
+            f"“{line(f.search)}” {self._hits()}" if f.search else "") if a]
         selected = len(self.inbox_list.selected)
         if selected:
             cats.append(f" ✓ {selected:,} selected ", style="bold reverse")
@@ -191,6 +191,13 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         if not categories:
             cats.append(" no conversations", style="dim")
         self.query_one("#categories", Static).update(cats)
+
+    def _hits(self) -> str:
+        """How many conversations a search found: "10,000+" past what it lists at once."""
+        pager = self.inbox_list.pager
+        if pager is None:
+            return ""
+        return f"{len(pager):,}{'+' if pager.more else ''} found"
 
     def set_filter(self, **changes: object) -> None:
         self.filter = self.filter.with_(**changes)

@@ -3,6 +3,9 @@
 The list may hold 100,000 conversations; only the pages the screen has looked at are in memory.
 A page that follows a page already loaded is fetched by keyset (constant time however deep);
 jumps (the bottom, a scrollbar drag) fall back to OFFSET once and continue by keyset from there.
+Its length is read from the counts the store keeps, not counted. A search, which no count
+keeps, reads the ids of its first ``SEARCH_CAP`` conversations in one pass instead: its pages
+are looked up by id, and a search with more hits lists those and says "10,000+".
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from app.store import InboxFilter, Store
+from app.store.inbox import SEARCH_CAP
 from app.store.rows import ConversationRow
 
 PAGE_SIZE = 100
@@ -22,7 +26,17 @@ class InboxPager:
     def __init__(self, store: Store, inbox_filter: InboxFilter) -> None:
         self.store = store
         self.filter = inbox_filter
-        self.count = store.count_conversations(inbox_filter)
+        self.ids: list[int] | None = None
+        """A search's conversations, in order (None: not a search)."""
+        self.more = False
+        """A search found more than it lists."""
+        if inbox_filter.search:
+            self.ids = store.search_ids(inbox_filter, SEARCH_CAP)
+            self.more = len(self.ids) > SEARCH_CAP
+            del self.ids[SEARCH_CAP:]
+            self.count = len(self.ids)
+        else:
+            self.count = store.count_conversations(inbox_filter)
         self._pages: OrderedDict[int, list[ConversationRow]] = OrderedDict()
         self.stale = False
 
@@ -46,13 +60,23 @@ class InboxPager:
         if page is not None:
             self._pages.move_to_end(number)
             return page
+        if self.ids is not None:
+            page = self.store.conversations_by_id(self.ids[number * PAGE_SIZE:(number + 1) * PAGE_SIZE])
+            return self._keep(number, page)
         before = self._pages.get(number - 1)
         last = before[-1] if before is not None and len(before) == PAGE_SIZE else None
         # every listed conversation has a reply (the filter's first clause): its time is set
         if last is not None and last["last_inbound_at"] is not None:
             page = self.store.conversations_after(self.filter, last["last_inbound_at"], last["id"], PAGE_SIZE)
+        elif (start := number * PAGE_SIZE) > self.count // 2:
+            # past the middle, skipping from the bottom skips fewer rows (a jump to the end)
+            end = min(start + PAGE_SIZE, self.count)
+            page = self.store.conversations_at(self.filter, self.count - end, end - start, from_end=True)
         else:
-            page = self.store.conversations_at(self.filter, number * PAGE_SIZE, PAGE_SIZE)
+            page = self.store.conversations_at(self.filter, start, PAGE_SIZE)
+        return self._keep(number, page)
+
+    def _keep(self, number: int, page: list[ConversationRow]) -> list[ConversationRow]:
         self._pages[number] = page
         if len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -64,4 +88,6 @@ class InboxPager:
             for at, row in enumerate(page):
                 if row["id"] == conversation_id:
                     return number * PAGE_SIZE + at
+        if self.ids is not None:
+            return self.ids.index(conversation_id) if conversation_id in self.ids else None
         return self.store.position_of(self.filter, conversation_id)
