@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +68,8 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         """Per view, unfiltered: re-read when the data changes, not when the filter does."""
         self._category_counts: dict[str, int] = {}
         self._counts_cost = 0.0
+        self._counter: CountReader | None = None
+        """The counts' own connection, for their thread (a big store)."""
         self._counts_asked = 0
         self._view_spans: list[tuple[int, int, str]] = []
         """Where each view's tab sits in the top line, for clicks."""
@@ -87,6 +90,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def on_mount(self) -> None:
         self.inbox_list.focus()
+
+    def on_unmount(self) -> None:
+        if self._counter is not None:
+            self._counter.close()
 
     def on_screen_resume(self) -> None:
         # on first show too: the store may have changed while another screen was on top
@@ -133,10 +140,12 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         if not big and self._counts_cost <= COUNTS_INLINE_SECONDS:
             self._counted(asked, wanted, *count_now(replydesk(self).store, wanted, views))
             return
-        path = replydesk(self).store.path
+        if self._counter is None:
+            self._counter = CountReader(replydesk(self).store.path)
+        counter, user = self._counter, replydesk(self).store.user
 
         def work() -> None:
-            result = count_apart(path, wanted, views, replydesk(self).store.user)
+            result = counter.count(wanted, views, user)
             self.app.call_from_thread(self._counted, asked, wanted, *result)
         self.run_worker(work, thread=True, group="counts", exit_on_error=False)
 
@@ -311,11 +320,30 @@ def count_now(store: Store, wanted: InboxFilter, views: bool) -> tuple[dict[str,
     return view_counts, store.category_counts(wanted), time.monotonic() - started
 
 
-def count_apart(path: Path | None, wanted: InboxFilter, views: bool,
-                user: str | None = None) -> tuple[dict[str, int] | None, dict[str, int], float]:
-    """``count_now`` on a connection of its own (for a thread), as ``user``."""
-    store = Store(path if path is not None else ":memory:", user)
-    try:
-        return count_now(store, wanted, views)
-    finally:
-        store.close()
+class CountReader:
+    """``count_now`` on a connection of its own, for the counts' thread: opened at the first
+    count and kept (opening one takes the write lock a moment to check the schema, which waits
+    behind the engine's writes), used by one thread at a time."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._store: Store | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def count(self, wanted: InboxFilter, views: bool,
+              user: str) -> tuple[dict[str, int] | None, dict[str, int], float]:
+        with self._lock:
+            if self._closed:
+                return None, {}, 0.0  # the screen is gone: a late count opens nothing
+            if self._store is None:
+                self._store = Store(self.path if self.path is not None else ":memory:", user)
+            self._store.set_user(user)  # the Mine view is the reader's
+            return count_now(self._store, wanted, views)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._store is not None:
+                self._store.close()
+                self._store = None
