@@ -63,11 +63,17 @@ def describe_classification(c: Classification) -> dict:
     return out
 
 
+PARSED_FIELDS = ("message_id", "in_reply_to", "references", "subject", "from_", "to", "cc", "reply_to", "date",
+                 "text", "new_text", "quoted_text", "snippet", "size", "thread_key", "headers", "defects",
+                 "structure")
+
+
 def describe_parsed(pm: ParsedMessage) -> str:
-    """A digest of what the store keeps of a parsed message."""
-    fields = dataclasses.asdict(pm)
-    fields.pop("raw")
+    """A digest of what the store keeps of a parsed message (the fields a reading of the bytes
+    decides; attachments by name, type and size)."""
+    fields = {name: getattr(pm, name) for name in PARSED_FIELDS}
     fields["date"] = pm.date.isoformat() if pm.date else None
+    fields["attachments"] = [(a.filename, a.content_type, a.size, a.truncated) for a in pm.attachments]
     text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
