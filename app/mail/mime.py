@@ -84,10 +84,12 @@ class _Splitter:
             pos += 1
         if b" :" in header_bytes or b"\t:" in header_bytes:
             header_bytes = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
-        message = email.message_from_bytes(header_bytes + b"\n", policy=policy.compat32)
-        # Parsed without its body, a multipart header block draws complaints about the missing
-        # parts; the splitter reports the real ones itself.
-        message.defects[:] = [d for d in message.defects if type(d).__name__ not in _BODY_DEFECTS]
+        message = _plain_headers(header_bytes)
+        if message is None:
+            message = email.message_from_bytes(header_bytes + b"\n", policy=policy.compat32)
+            # Parsed without its body, a multipart header block draws complaints about the
+            # missing parts; the splitter reports the real ones itself.
+            message.defects[:] = [d for d in message.defects if type(d).__name__ not in _BODY_DEFECTS]
         node = Node(message)
         ctype = node.content_type
         boundary = self._boundary(header_bytes) if ctype.startswith("multipart/") else None
@@ -154,6 +156,42 @@ class _Splitter:
             if value:
                 return value
         return None
+
+
+_FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+"""The standard library's test for a header line (``email.feedparser.headerRE``)."""
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def _plain_headers(header_bytes: bytes) -> email.message.Message | None:
+    """What ``message_from_bytes(header_bytes + b"\\n", policy=compat32)`` gives for a plain
+    header block (defects of the missing body aside), without the feed parser's machinery: each
+    ``Name: value`` line and its continuations through compat32's ``header_source_parse``. None
+    for anything the parser would treat specially (an envelope ``From`` line, a block starting
+    with a continuation, a line that is no header, a message/* part, whose empty body it parses
+    as a message): the caller lets the standard library read those."""
+    text = header_bytes.decode("ascii", "surrogateescape")
+    pieces = _LINE_END.split(text)
+    lines = [pieces[i] + pieces[i + 1] for i in range(0, len(pieces) - 1, 2)]
+    if pieces[-1]:
+        lines.append(pieces[-1])
+    if not lines or lines[0][:1] in (" ", "\t"):
+        return None
+    groups: list[list[str]] = []
+    for line in lines:
+        if not _FEED_HEADER.match(line) or line.startswith("From ") or line.startswith(":"):
+            return None
+        if line[:1] in (" ", "\t"):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    message = email.message.Message(policy=policy.compat32)
+    for group in groups:
+        message.set_raw(*policy.compat32.header_source_parse(group))
+    if message.get_content_maintype() == "message":
+        return None
+    message.set_payload("")
+    return message
 
 
 def _cte(message: email.message.Message) -> str:
