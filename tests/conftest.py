@@ -4,6 +4,8 @@
 - ``imap_server``: parametrized over that Dovecot and one configured the way Courier- and
   Cyrus-style servers are (``inbox_prefix_dovecot``): folders below ``INBOX.`` with ``.`` as
   separator, no special-use attributes, no Archive folder, no CONDSTORE.
+- ``postgres``: PostgreSQL from Debian's package on a free loopback port (password auth; a test
+  gets its own empty database from ``pg_url``, the password in ``PGPASSWORD``).
 - ``smtp_server``: aiosmtpd submission (STARTTLS / implicit TLS, AUTH against Dovecot's users)
   relaying every accepted message into Dovecot over LMTP.
 - ``users(n)``: fresh mailboxes; ``deliver(...)``: a prospect's message into an INBOX;
@@ -26,6 +28,7 @@ import pytest
 
 from tests.servers.dovecot import Dovecot, ensure_packages
 from tests.servers.handed_out import SECRETS
+from tests.servers.postgres import Postgres
 from tests.servers.smtpd import SmtpServer
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -85,6 +88,22 @@ def dovecot():
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL per worker, started when a test first needs it."""
+    server = Postgres()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(postgres, monkeypatch) -> str:
+    """A ``postgresql://`` URL of a new empty database; the password in ``PGPASSWORD`` (libpq reads it)."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    return postgres.url(postgres.create_database())
 
 
 INBOX_PREFIX = {"prefix": "INBOX.", "separator": ".", "special_use": False, "archive": False,

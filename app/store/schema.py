@@ -1,7 +1,9 @@
 """The SQLite schema and its migrations, keyed on ``PRAGMA user_version``.
 
 Each entry of ``MIGRATIONS`` moves the database one version up; a database from a newer
-replydesk is refused rather than guessed at.
+replydesk is refused rather than guessed at. The PostgreSQL schema (``app.store.schema_pg``) mirrors
+every version: a migration added here gets its counterpart there (tests/test_store_pg.py compares
+the two schemas table by table, column by column).
 """
 
 from __future__ import annotations
@@ -561,6 +563,14 @@ V_FORWARDS = """
 ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply';
 """
 
+V_STORE_ID = """
+-- Which store this is: `replydesk db copy` carries it to the copy, and refuses to overwrite a
+-- database that holds another store.
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO store_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
-                         V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS]
+                         V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS,
+                         V_STORE_ID]
 SCHEMA_VERSION = len(MIGRATIONS)
