@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export": "export the suppression list, the leads for a CRM, or the messages",
     "due": "list what is snoozed or waits for an answer, and when it comes back",
     "sequencers": "the sending platforms and webhooks decisions flow to: status, test, retry",
+    "db": "the store's database as a whole: copy it between SQLite and PostgreSQL",
 }
 
 

@@ -228,6 +228,14 @@ class GeneralConfig(_Strict):
             return "unknown"
 
     @check
+    def _check_database(self) -> GeneralConfig:
+        # a URL reads as a relative path ("postgresql:/user@host/db"): refuse it rather than make that file
+        if self.database is not None and str(self.database).lower().startswith(("postgresql:", "postgres:")):
+            raise ValueError("database: a PostgreSQL store is for `replydesk db copy` so far; the engine and the "
+                             "inbox run on a SQLite file (a path)")
+        return self
+
+    @check
     def _check_user(self) -> GeneralConfig:
         for key, name in [("user", self.user), *((f"team[{i}]", n) for i, n in enumerate(self.team))]:
             if name is not None and not (0 < len(name.strip()) <= 64 and name.isprintable()):

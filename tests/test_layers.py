@@ -40,7 +40,7 @@ def test_the_engine_loads_oauth_libraries_only_for_an_oauth_mailbox():
 
 
 HEAVY = ("textual", "rich", "pydantic", "pymap", "aiosmtpd", "aioimaplib", "aiosmtplib", "msal", "google", "google_auth_oauthlib",
-         "sqlite_utils", "numpy", "app.ui", "app.imap", "app.smtp", "app.engine", "app.demo", "app.mail.classify")
+         "sqlite_utils", "numpy", "psycopg", "app.ui", "app.imap", "app.smtp", "app.engine", "app.demo", "app.mail.classify")
 """Libraries and layers a command that only reads the store or prints help never needs: the TUI,
 the protocol and OAuth libraries, the demo's servers, the engine, the classifier, and (once the
 config was validated by an earlier command) the config's validator."""
