@@ -88,6 +88,11 @@ async def test_the_palette_forwards_and_a_cancelled_forward_reopens_with_its_rec
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ForwardScreen)
+
+        def presence() -> list[str]:
+            return [s for (s,) in r.store.db.conn.execute("SELECT state FROM presence")]
+        # the others see the thread viewed, not answered: a forward goes to someone else
+        assert await until(pilot, lambda: presence() == ["viewing"])
         app.screen.query_one("#forward-to").value = colleague.email
         await pilot.press("enter", *"For you", "escape")
         await pilot.pause()

@@ -30,6 +30,7 @@ from app.store.changes import Changes, watch
 from app.store.followups import woke_text
 from app.store.health import StoreHealth, read_store_health, status_path
 from app.store.rows import AccountRow
+from app.ui.attachments import SaveAttachmentScreen
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
 from app.ui.conversation import ConversationScreen
 from app.ui.health import HealthScreen
@@ -230,7 +231,7 @@ class ReplydeskApp(App[int]):
     def _keymap_problems(self) -> list[str]:
         """A [keymap] entry naming no binding would be ignored without a word: say so."""
         screens = (InboxList, InboxScreen, ConversationScreen, HealthScreen, HelpScreen, PickerScreen,
-                   ComposeScreen, TagProposalScreen, ReplydeskApp)
+                   ComposeScreen, TagProposalScreen, SaveAttachmentScreen, ReplydeskApp)
         known = {b.id for cls in screens for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
         keymap = self.config.keymap if self.config is not None else {}
         return [f"[keymap] {name}: no key binding has this id (see the ? screen)"
@@ -294,7 +295,8 @@ class ReplydeskApp(App[int]):
         """The conversation this terminal shows, and whether a reply to it is being written."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, ComposeScreen):
-                return screen.conversation_id, "replying"
+                # a forward goes to someone else: the others see the thread viewed, not answered
+                return screen.conversation_id, "replying" if screen.KIND == "reply" else "viewing"
             if isinstance(screen, ConversationScreen):
                 return screen.conversation_id, "viewing"
         return None
