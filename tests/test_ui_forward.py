@@ -67,6 +67,7 @@ async def test_a_forward_is_sent_through_the_mailbox_that_received_it(forwarding
     row = r.store.message(r.row["id"])
     conv = r.store.conversation(r.row["conversation_id"])
     assert row["answered"] == 0 and conv["waiting_since"] is None  # the prospect was not answered
+    assert [a.action for a in r.store.activity(conversation=r.row["conversation_id"])] == []  # no "replied"
     assert mailbox_headers(dovecot, r.prospect.email) == []  # nothing went to the prospect
 
 

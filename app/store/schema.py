@@ -570,7 +570,30 @@ CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO store_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
 """
 
+V_FORWARD_NOT_REPLY = """
+-- A forward (outbox kind 'forward') goes to a colleague, not to the prospect: the history records
+-- replies only, so a forward neither counts as one nor shortens the time to answer.
+DROP TRIGGER activity_reply;
+DROP TRIGGER activity_reply_draft;
+
+CREATE TRIGGER activity_reply AFTER INSERT ON outbox
+WHEN new.state = 'queued' AND new.kind = 'reply'
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail, waited)
+    VALUES (replydesk_user(), 'reply', new.conversation_id, new.subject,
+            new.created_at - (SELECT last_inbound_at FROM conversations WHERE id = new.conversation_id));
+END;
+
+CREATE TRIGGER activity_reply_draft AFTER UPDATE OF state ON outbox
+WHEN old.state = 'draft' AND new.state = 'queued' AND new.kind = 'reply'
+BEGIN
+    INSERT INTO activity (user, action, conversation, detail, waited)
+    VALUES (replydesk_user(), 'reply', new.conversation_id, new.subject,
+            new.updated_at - (SELECT last_inbound_at FROM conversations WHERE id = new.conversation_id));
+END;
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
                          V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS,
-                         V_STORE_ID]
+                         V_STORE_ID, V_FORWARD_NOT_REPLY]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -318,7 +318,13 @@ CREATE TABLE conversation_counts (
 );
 """
 
-MIGRATIONS: list[str] = [V15]
+V16 = """
+-- SQLite's version 16 changes the triggers that keep the activity history, which PostgreSQL does
+-- not keep by triggers (see above): nothing changes here but the version.
+SELECT 1;
+"""
+
+MIGRATIONS: list[str] = [V15, V16]
 """``MIGRATIONS[i]`` brings a PostgreSQL store to version ``BASELINE + i``."""
 
 SCHEMA_VERSION = BASELINE + len(MIGRATIONS) - 1
