@@ -11,7 +11,7 @@ from app.cli import main
 from app.store import InboxFilter, Store, schema
 from tests.oauth_fakes import file_keyring  # noqa: F401  (fixture)
 from tests.servers.ports import free_port
-from tests.storefill import fill_every_table
+from tests.storefill import fill_every_table, incoming
 
 
 def sqlite_tables(path: Path) -> dict[str, list[tuple]]:
@@ -88,8 +88,7 @@ def test_a_store_goes_to_postgresql_and_back_unchanged(filled, pg_url, postgres,
     assert len(hits) == 12
     assert store.view_counts() == Store(filled).view_counts()
     events = len(before["events"])
-    new_id = store.add_messages("box1", [__import__("tests.storefill", fromlist=["incoming"]).incoming(
-        50, "<new@prospect.example>", "Re: new", "new@prospect.example")])[0]
+    new_id = store.add_messages("box1", [incoming(50, "<new@prospect.example>", "Re: new", "new@prospect.example")])[0]
     assert new_id > max(r[0] for r in before["messages"]) and new_id > dict(before["sqlite_sequence"])["messages"]
     assert len(sqlite_tables(back)["events"]) == events + 1  # the triggers are back
     store.close()
@@ -221,6 +220,7 @@ def test_a_schema_version_that_does_not_match(filled, pg_url, postgres, tmp_path
     conn.close()
     code, _, err = copy(capsys, str(old), str(tmp_path / "y.db"))
     assert code == 1 and "open it once with this replydesk" in one_line_error(err)
+    assert not (tmp_path / "y.db").exists()  # a target the failed copy created is not left behind
 
 
 def test_a_database_that_is_not_a_store(filled, pg_url, postgres, tmp_path, capsys):

@@ -57,10 +57,12 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
     urls = [t for t in (source, target) if _is_url(t)]
     started = time.monotonic()
     src = dst = None
+    done = False
     try:
         src = _open(source, password_command, target=False)
         dst = _open(target, password_command, target=True)
         progress = copy.copy_store(src, dst, copy.Progress(on_rows=_reporter()))
+        done = True
     except Exception as exc:
         if urls and type(exc).__module__.startswith("psycopg"):
             raise StoreError(f"copy from {source} to {target} failed: {_first_line(exc)}") from None
@@ -69,6 +71,8 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
         for side in (src, dst):
             if side is not None:
                 side.close()
+        if not done and isinstance(dst, copy.SqliteSide) and dst.created:
+            dst.remove()
     seconds = time.monotonic() - started
     print(f"copied {progress.rows:,} rows of {len(progress.tables)} tables from {source} to {target} "
           f"in {seconds:.1f} s ({progress.rows / max(seconds, 1e-9):,.0f} rows/s)")
