@@ -4,10 +4,12 @@
 
 Fills one store per size with bench_ui's generator (80 % inbound replies, bounces and auto-replies
 across 50 mailboxes, 20 % sent mail, FTS included; reused from --dir when present) and prints, per
-size, the median of 5 runs of: the first page of the inbox, a deep page by keyset, the count the
-list needs, the per-view and per-category counts (read in a thread by the inbox on a big store),
-a broad and a narrow search, the arrival check the inbox runs on every commit, and `replydesk list
---limit 50` end to end as a process. The smaller size is the baseline of the same run.
+size, the median of 5 runs of: the first page of the inbox, a deep page by keyset, the last page
+(a jump to the bottom, read from the end), the list's length (from the counts' tally), a view and a
+filter switch as the inbox makes them (length, first page, per-view and per-category counts),
+a broad, a middling and a narrow search as the inbox lists them (the ids of its first 10,000 hits
+in one pass, then the first page by id), the arrival check the inbox runs on every commit, and
+`replydesk list --limit 50` end to end as a process. The smaller size is the baseline of the same run.
 """
 
 from __future__ import annotations
@@ -45,17 +47,31 @@ def figures(db: Path) -> dict[str, float]:
     deep_row = store.conversations_at(f, 50_000, 1)[0]
     config = db.with_suffix(".toml")
     config.write_text(f'[general]\ndatabase = "{db}"\n')
+
+    def switch(g: InboxFilter) -> None:
+        store.count_conversations(g)
+        store.conversations_at(g, 0, 100)
+        store.view_counts()
+        store.category_counts(g)
+
+    def search(words: str) -> None:
+        ids = store.search_ids(f.with_(search=words))
+        store.conversations_by_id(ids[:100])
+
     out = {
         "inbox first page": median_ms(lambda: store.conversations_at(f, 0, 100)),
         "deep page (keyset, row 50,000)": median_ms(
             lambda: store.conversations_after(f, deep_row["last_inbound_at"], deep_row["id"], 100)),
+        "last page (jump to the bottom)": median_ms(
+            lambda: store.conversations_at(f, 0, 100, from_end=True)),
         "list length (count)": median_ms(lambda: store.count_conversations(f)),
         "view counts": median_ms(store.view_counts),
         "category counts": median_ms(lambda: store.category_counts(f)),
-        "search 'calendar budget': first page": median_ms(
-            lambda: store.conversations_at(f.with_(search="calendar budget"), 0, 100)),
-        "search 'prospect4242': first page": median_ms(
-            lambda: store.conversations_at(f.with_(search="prospect4242"), 0, 100)),
+        "view switch to Bounces (length, page, counts)": median_ms(lambda: switch(f.with_(view="bounces"))),
+        "filter switch to unread (length, page, counts)": median_ms(lambda: switch(f.with_(unread=True))),
+        "search 'calendar budget' (broad): first page": median_ms(lambda: search("calendar budget")),
+        "search 'company 42' (middling): first page": median_ms(lambda: search("company 42")),
+        "search 'prospect4242' (narrow): first page": median_ms(lambda: search("prospect4242")),
         "arrival check (newest row, arrivals since)": median_ms(
             lambda: store.arrivals_since(store.newest_message_id() - 1, store.newest_message_id(), 0)),
         "replydesk list --limit 50 (process)": median_ms(lambda: subprocess.run(

@@ -166,3 +166,21 @@ async def test_a_search_with_more_hits_than_it_lists_says_so(tmp_path, monkeypat
         assert await until(pilot, lambda: inbox.current is not None and inbox.current["subject"] == "Re: note 19")
         await pilot.press("slash", *["backspace"] * 4, *"note 7", "enter")
         assert await until(pilot, lambda: "“note 7” 11 found" in screen_text(app))  # 7, 70-79
+
+
+async def test_a_search_on_a_big_store_is_counted_off_the_event_loop(tmp_path, monkeypatch):
+    """A search lists few rows, but its counts scan its hits: on a big store they are read in
+    the counts' thread whatever the length of the list."""
+    monkeypatch.setattr(inbox_screen, "COUNTS_INLINE_ROWS", 1000)
+    app = make_app(fill(tmp_path / "big.db", 3000))
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: "Replies 3,000" in screen_text(app))
+        seen: list[str] = []
+        app.store.db.conn.set_trace_callback(seen.append)
+        await pilot.press("slash", *"note 7", "enter")  # 7, 70-79, 700-799
+        assert await until(pilot, lambda: "“note 7” 111 found" in screen_text(app))
+        assert await until(pilot, lambda: "interested 55  meeting 56" in screen_text(app))
+        app.store.db.conn.set_trace_callback(None)
+        assert len(inbox.pager) == 111
+    assert seen and not any("GROUP BY" in q or "sum(" in q for q in seen)

@@ -39,7 +39,7 @@ EMPTY = {"replies": "No replies here yet.", "bounces": "No bounces.", "auto": "N
 COUNTS_INLINE_SECONDS = 0.05
 """Counts that took longer than this are read in a thread from then on (they scan the store)."""
 COUNTS_INLINE_ROWS = 20_000
-"""Nor are they read on the event loop when the list alone holds more conversations than this."""
+"""Nor are they read on the event loop when the list, or the store, holds more conversations than this."""
 
 
 class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
@@ -126,7 +126,10 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
             inbox.show(pager, keep=keep)
         else:
             inbox.show(pager, reset=True)
-        self._count(views=same_filter or not self._view_counts, big=len(pager) > COUNTS_INLINE_ROWS)
+        # the store's size decides, not the list's: a search or a filter on a big store lists few
+        # rows and may count slowly (a search's counts scan its hits)
+        self._count(views=same_filter or not self._view_counts,
+                    big=max(len(pager), self._view_counts.get("all", 0)) > COUNTS_INLINE_ROWS)
         self.query_one(StatusBar).show(replydesk(self).health_summary, replydesk(self).engine_note)
         replydesk(self).store_read()
 
