@@ -220,7 +220,8 @@ def test_a_schema_version_that_does_not_match(filled, pg_url, postgres, tmp_path
     conn.close()
     code, _, err = copy(capsys, str(old), str(tmp_path / "y.db"))
     assert code == 1 and "open it once with this replydesk" in one_line_error(err)
-    assert not (tmp_path / "y.db").exists()  # a target the failed copy created is not left behind
+    # the targets the failed copies created are not left behind, nor their lock files
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(("x.", "y."))]
 
 
 def test_a_database_that_is_not_a_store(filled, pg_url, postgres, tmp_path, capsys):
@@ -235,3 +236,26 @@ def test_a_database_that_is_not_a_store(filled, pg_url, postgres, tmp_path, caps
     assert code == 1 and "missing.db: no such store" in one_line_error(err)
     code, _, err = copy(capsys, str(filled), str(filled))
     assert code == 2 and "source and target are the same store" in one_line_error(err)
+    foreign = tmp_path / "crm.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id int)")
+    code, _, err = copy(capsys, str(filled), str(foreign))
+    assert code == 1 and "crm.sqlite: the file holds tables that are not a replydesk store (invoices)" in \
+        one_line_error(err)
+    with sqlite3.connect(foreign) as conn:
+        assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
+def test_a_store_an_engine_runs_on_is_not_replaced(filled, pg_url, tmp_path, capsys):
+    from app.engine_lock import EngineLock
+    assert copy(capsys, str(filled), pg_url)[0] == 0
+    target = tmp_path / "live.db"
+    assert copy(capsys, pg_url, str(target))[0] == 0
+    engine = EngineLock(target)
+    engine.acquire()
+    try:
+        code, _, err = copy(capsys, pg_url, str(target))
+    finally:
+        engine.release()
+    assert code == 1 and "another engine runs on" in one_line_error(err)
+    assert copy(capsys, pg_url, str(target))[0] == 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from app.errors import StoreError
 from app.store import schema, schema_pg
 
 PG_TYPES = {"INTEGER": "bigint", "REAL": "double precision", "TEXT": "text", "BLOB": "bytea"}
@@ -62,3 +65,23 @@ def test_the_postgresql_schema_allows_null_where_sqlite_does(pg_url, postgres):
             info = {c[1]: c for c in lite.execute(f'PRAGMA table_info("{table}")')}[column]
             # a primary key is NOT NULL in PostgreSQL (in SQLite an INTEGER one is the rowid: never NULL)
             assert not_null == bool(info[3] or info[5]), (table, column)
+
+
+def test_a_store_from_an_older_version_is_brought_up_to_date_and_a_newer_one_refused(pg_url, postgres):
+    """The migrations run in order from the version the store is at; a store from a newer
+    replydesk is refused with one line, never guessed at."""
+    import psycopg
+
+    from app.store import pg
+    with psycopg.connect(pg_url, password=postgres.password, autocommit=True) as conn:
+        conn.execute(schema_pg.MIGRATIONS[0].encode())  # a store as the first PostgreSQL version made it
+        conn.execute("INSERT INTO replydesk_schema (version) VALUES (%s)", (schema_pg.BASELINE,))
+        conn.execute("INSERT INTO accounts (id, email) VALUES ('box', 'box@sender.example')")
+    with pg.connect(pg_url) as conn:
+        assert pg.prepare(conn, pg_url) == schema.SCHEMA_VERSION
+        assert conn.execute("SELECT version FROM replydesk_schema").fetchall() == [(schema.SCHEMA_VERSION,)]
+        assert conn.execute("SELECT email FROM accounts").fetchall() == [("box@sender.example",)]
+        conn.execute("UPDATE replydesk_schema SET version = version + 1")
+        conn.commit()
+        with pytest.raises(StoreError, match="from a newer replydesk"):
+            pg.prepare(conn, pg_url)

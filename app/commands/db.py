@@ -58,6 +58,12 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
     started = time.monotonic()
     src = dst = None
     done = False
+    lock = None
+    if not _is_url(target):
+        # no engine may write into the store the copy replaces, nor start on it meanwhile
+        from app.engine_lock import EngineLock
+        lock = EngineLock(Path(target).expanduser())
+        lock.acquire()
     try:
         src = _open(source, password_command, target=False)
         dst = _open(target, password_command, target=True)
@@ -71,8 +77,13 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
         for side in (src, dst):
             if side is not None:
                 side.close()
-        if not done and isinstance(dst, copy.SqliteSide) and dst.created:
+        removed = not done and isinstance(dst, copy.SqliteSide) and dst.created
+        if removed:
             dst.remove()
+        if lock is not None:
+            lock.release()
+            if removed or dst is None and not Path(target).expanduser().exists():
+                lock.path.unlink(missing_ok=True)
     seconds = time.monotonic() - started
     print(f"copied {progress.rows:,} rows of {len(progress.tables)} tables from {source} to {target} "
           f"in {seconds:.1f} s ({progress.rows / max(seconds, 1e-9):,.0f} rows/s)")

@@ -72,6 +72,8 @@ class SqliteSide:
         """The copy made this file: a copy that fails removes it again."""
         if target:
             from app.store.db import Database
+            if not self.created:
+                _refuse_foreign(path)
             self._db = Database(path)
             self.conn: sqlite3.Connection = self._db.conn
         else:
@@ -163,6 +165,23 @@ class SqliteSide:
         """Remove the file this copy created (and its WAL)."""
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+
+def _refuse_foreign(path: Path) -> None:
+    """A SQLite file that holds tables but no replydesk store is not turned into one."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: not a SQLite database: {exc}") from None
+    if version == 0 and tables:
+        raise StoreError(f"{path}: the file holds tables that are not a replydesk store "
+                         f"({', '.join(tables[:3])}{' …' if len(tables) > 3 else ''})",
+                         hint="copy into a new file or an existing replydesk store")
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
