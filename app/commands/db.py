@@ -77,9 +77,10 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
         for side in (src, dst):
             if side is not None:
                 side.close()
-        removed = not done and isinstance(dst, copy.SqliteSide) and dst.created
-        if removed:
+        removed = False
+        if not done and isinstance(dst, copy.SqliteSide) and dst.created:
             dst.remove()
+            removed = True
         if lock is not None:
             lock.release()
             if removed or dst is None and not Path(target).expanduser().exists():
