@@ -9,10 +9,14 @@ from datetime import timezone
 
 import pytest
 
+from app.config import load_config
+from app.mail import parse
+from app.store import IncomingMessage, Store
 from app.ui import ReplydeskApp
 from app.ui.conversation import ConversationScreen
 from app.ui.forward import ForwardScreen, parse_recipients
-from tests.reply_support import mailbox_headers, receive, wait_for
+from tests.conftest import build_message
+from tests.reply_support import Received, mailbox_headers, receive, uidvalidity, wait_for
 from tests.test_ui_compose import drainer_running
 from tests.ui_seed import screen_text, until
 
@@ -113,3 +117,44 @@ async def test_the_palette_forwards_and_a_cancelled_forward_reopens_with_its_rec
 def test_the_to_line_takes_addresses_and_names_what_is_not_one() -> None:
     assert parse_recipients("Sam <sam@acme.io>; ana@acme.io, ") == (["sam@acme.io", "ana@acme.io"], [])
     assert parse_recipients("sam, bob@localhost, x@y.io") == (["x@y.io"], ["sam", "bob@localhost"])
+
+
+async def test_a_forward_of_a_message_with_attachments_waits_for_them(dovecot, smtp_server, users, make_config,
+                                                                      tmp_path):
+    """The screen names the attachments that go with the forward; sent, it waits in the thread
+    while the mailbox's watcher fetches them (tests/test_imap_forward_attachments.py sends it)."""
+    account, prospect, colleague = users(3)
+    msg = build_message(account.email, subject="Re: the deck", body="Prices attached.",
+                        from_addr=f"Pat Prospect <{prospect.email}>")
+    msg.add_attachment(b"%PDF-1.4 prices", maintype="application", subtype="pdf", filename="prices.pdf")
+    raw = msg.as_bytes()
+    dovecot.deliver(account.email, raw)
+    config_path = make_config(tmp_path, [account])
+    config = load_config(config_path)
+    store = Store(config.database)
+    acc = config.accounts[0]
+    store.ensure_account(acc.id, acc.email, acc.name)
+    [mid] = store.add_messages(acc.id, [IncomingMessage(
+        folder="INBOX", uidvalidity=uidvalidity(dovecot, account.email), uid=max(dovecot.mailbox_uids(account.email)),
+        parsed=parse(raw), classification=None)])
+    r = Received(config, config_path, store, account, prospect, store.message(mid))
+    try:
+        app = make_app(r)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            await pilot.press("enter", "F")
+            await pilot.pause()
+            assert "Attachments: prices.pdf (PDF, 15 B) (fetched from the mailbox's server when you send)" \
+                in " ".join(screen_text(app).split())
+            app.screen.query_one("#forward-to").value = colleague.email
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert isinstance(app.screen, ConversationScreen)
+            [item] = r.store.outbox()
+            assert (item["kind"], item["state"]) == ("forward", "attaching")
+            assert await until(pilot, lambda: f"Your forward to {colleague.email} waits for its attachments"
+                               in " ".join(screen_text(app).split()))
+            ops = [op for op in r.store.pending_ops(acc.id) if op["op"] == "attach_forward"]
+            assert [op["args"]["outbox_id"] for op in ops] == [item["id"]]
+    finally:
+        store.close()

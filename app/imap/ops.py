@@ -35,7 +35,9 @@ from app.config import Account
 from app.folders import under_namespace
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
+from app.mail.compose import with_attachments
 from app.mail.parse import attachment_payloads
+from app.mail.types import Attachment
 from app.store.rows import PendingOp
 from app.store.thread import StoreThread
 
@@ -133,6 +135,8 @@ class OpsRunner:
             await self._move(op)
         elif kind == "save_attachment":
             await self._save_attachment(op)
+        elif kind == "attach_forward":
+            await self._attach_forward(op)
         else:
             raise ImapNo(f"unknown operation {kind!r}")
 
@@ -177,13 +181,27 @@ class OpsRunner:
         log.info("%s: created folder %s for archiving", acct, name)
         return name
 
-    async def _save_attachment(self, op: PendingOp) -> None:
-        args = op["args"]
+    async def _attachments(self, op: PendingOp) -> list[tuple[Attachment, bytes]]:
+        """The op's message fetched whole (BODY.PEEK: it stays unread), its attachments taken out."""
         fetched = await self.conn.uid_fetch(str(op["uid"]), "(UID BODY.PEEK[])")
         raw = next((f.body for f in fetched if f.uid == op["uid"] and f.body is not None), None)
         if raw is None:
             raise ImapNo(f"{op['folder']} no longer has the message")
-        parts = await asyncio.to_thread(attachment_payloads, raw)
+        return await asyncio.to_thread(attachment_payloads, raw)
+
+    async def _attach_forward(self, op: PendingOp) -> None:
+        item_id = op["args"].get("outbox_id")
+        item = await self.db.call(lambda s: s.outbox_item(item_id)) if item_id is not None else None
+        if item is None or item["state"] != "attaching":
+            return  # discarded or sent meanwhile: nothing waits for the attachments
+        parts = await self._attachments(op)
+        raw = await asyncio.to_thread(with_attachments, bytes(item["raw"]), parts)
+        await self.db.call(lambda s: s.attachments_added(item["id"], raw))
+        log.info("%s: forward %d carries %d attachments", self.account.id, item["id"], len(parts))
+
+    async def _save_attachment(self, op: PendingOp) -> None:
+        args = op["args"]
+        parts = await self._attachments(op)
         index = int(args.get("index", -1))
         if not 0 <= index < len(parts):
             raise OpFailed("the message on the server has no such attachment")

@@ -7,6 +7,7 @@ still see tidy lines. Long words (URLs) are never broken.
 
 from __future__ import annotations
 
+import email
 import json
 import re
 import secrets
@@ -17,8 +18,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from app.mail.sanitize import safe_filename
 from app.mail.thread import strip_prefixes
-from app.mail.types import Address, ParsedMessage
+from app.mail.types import Address, Attachment, ParsedMessage
 
 WIDTH = 76
 
@@ -145,6 +147,20 @@ def build_forward(original: ParsedMessage, *, from_addr: Address, to: list[Addre
     msg.set_param("format", "flowed")
     msg.set_param("delsp", "no")
     return message_id, msg.as_bytes()
+
+
+def with_attachments(raw: bytes, parts: list[tuple[Attachment, bytes]]) -> bytes:
+    """``raw`` (a message this module built) with ``parts`` attached after its text, each under
+    a safe file name; an attached message goes as a ``.eml`` file."""
+    msg = email.message_from_bytes(raw, policy=SMTP)
+    assert isinstance(msg, EmailMessage)
+    for attachment, data in parts:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        if maintype in ("message", "multipart") or not subtype:
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(data, maintype=maintype, subtype=subtype,
+                           filename=safe_filename(attachment.filename, "attachment.bin"))
+    return msg.as_bytes()
 
 
 def _header_address(addr: Address) -> str:

@@ -1,6 +1,7 @@
 """The outbox: replies are written here first, then sent. The text is never lost.
 
 States: ``queued`` → ``sending`` → ``sent``; ``failed`` (permanent, with the server's words);
+``attaching`` before ``queued`` for a forward whose attachments the watcher fetches first;
 ``uncertain`` (a send was interrupted and the Sent folder could not decide: the user is asked).
 
 A reply the server accepted is shown in its conversation at once, as a local copy in the
@@ -17,7 +18,7 @@ from app.store.db import now
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
 from app.store.rows import OutboxItem, columns
 
-OUTBOX_STATES = ("draft", "queued", "sending", "sent", "failed", "uncertain")
+OUTBOX_STATES = ("draft", "attaching", "queued", "sending", "sent", "failed", "uncertain")
 
 _OUTBOX_SELECT = "SELECT " + ", ".join(columns(OutboxItem)) + " FROM outbox"
 

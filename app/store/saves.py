@@ -1,6 +1,8 @@
-"""Saving an attachment: the bytes stay on the server (only the text of a message is stored), so
-the UI queues a ``save_attachment`` server operation and the account's watcher fetches the
-message, takes the attachment out and writes the file (``app.imap.ops``)."""
+"""Attachments whose bytes stay on the server (only the text of a message is stored): saving one
+queues a ``save_attachment`` server operation, and a forward that carries them waits in the
+outbox (state ``attaching``) for an ``attach_forward`` one; the account's watcher fetches the
+message and writes the file, or adds the attachments to the forward and queues it
+(``app.imap.ops``)."""
 
 from __future__ import annotations
 
@@ -37,3 +39,24 @@ class SavesMixin(StorePart):
     def op_outcome(self, op_id: int) -> OpOutcome | None:
         row = self.db.conn.execute("SELECT state, last_error FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
         return OpOutcome(row[0], row[1]) if row else None
+
+    def forward_with_attachments(self, item_id: int, message: int) -> int:
+        """Hold the forward ``item_id`` (a draft, or one that was not sent) until the watcher
+        added the attachments of ``message`` to it; then it is queued like any reply."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT account FROM messages WHERE id = ?", (message,)).fetchone()
+            if row is None:
+                raise ValueError(f"no message {message}")
+            conn.execute("UPDATE outbox SET state = 'attaching', last_error = NULL, updated_at = ? "
+                         "WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')", (now(), item_id))
+            cursor = conn.execute(
+                "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
+                (row[0], "attach_forward", message, json.dumps({"outbox_id": item_id}), now()))
+        return int(cursor.lastrowid or 0)
+
+    def attachments_added(self, item_id: int, raw: bytes) -> None:
+        """The watcher built the forward with its attachments: it goes out now."""
+        t = now()
+        with self.db.tx() as conn:
+            conn.execute("UPDATE outbox SET raw = ?, state = 'queued', next_attempt_at = ?, updated_at = ? "
+                         "WHERE id = ? AND state = 'attaching'", (raw, t, t, item_id))

@@ -53,6 +53,8 @@ def _describe_op(op: str, args: OpArgs) -> str:
         return f"moving to {args.get('to_role', 'archive')}"
     if op == "append":
         return f"filing in {args.get('role', 'sent')}"
+    if op == "attach_forward":
+        return "fetching the attachments of a forward"
     if op == "save_attachment":
         return f"saving {Path(str(args.get('path', ''))).name}"
     flags = " ".join(args.get("flags", []))
@@ -119,6 +121,13 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
             if state != "failed" or not finished:
                 return
             row = conn.execute("SELECT op, message, args FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
+            if row is not None and row[0] == "attach_forward":
+                # the forward it was getting its attachments for is not sent: the thread says why
+                conn.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ? "
+                             "WHERE id = ? AND state = 'attaching'",
+                             (f"its attachments could not be fetched: {error}", now(),
+                              json.loads(row[2]).get("outbox_id")))
+                return
             if row is None or row[0] != "move" or row[1] is None:
                 return
             to_role = json.loads(row[2]).get("to_role")

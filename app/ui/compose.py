@@ -52,8 +52,9 @@ def edit_externally(text: str) -> str:
         os.unlink(path)
 
 
-UNSENT_STATES = ("queued", "sending", "failed", "uncertain")
+UNSENT_STATES = ("attaching", "queued", "sending", "failed", "uncertain")
 _UNSENT_TITLES = {
+    "attaching": "Your reply waits for its attachments (fetched from the mailbox's server)",
     "queued": "Your reply is queued",
     "sending": "Your reply is being sent",
     "failed": "Your reply was NOT sent",

@@ -3,8 +3,8 @@
 The forward goes out through the mailbox that received the message, by the same outbox and
 drainer as a reply, as a new thread for its recipients (``Fwd:``, no In-Reply-To); sending it
 neither marks the prospect answered nor starts the wait for their answer. The original follows
-the text with its headers. Its attachments are not carried: replydesk keeps a message's text,
-not its files, and the screen says so (``v`` in the thread saves them).
+the text with its headers. Its attachments go with it: only a message's text is stored, so the
+forward waits in the outbox until the mailbox's watcher fetched the message and added them.
 """
 
 from __future__ import annotations
@@ -84,11 +84,20 @@ class ForwardScreen(ComposeScreen):
         headers.append("\nSubject: ", style="bold")
         headers.append(line(forward_subject(self.original.subject)))
         if self.row["attachments"]:
-            headers.append("\nAttachments not carried: ", style="bold")
+            headers.append("\nAttachments: ", style="bold")
             headers.append(", ".join(describe(a) for a in self.row["attachments"]))
-            headers.append(" (replydesk keeps a message's text, not its files: v in the thread saves them)",
-                           style="italic")
+            headers.append(" (fetched from the mailbox's server when you send)", style="italic")
         return headers
+
+    def _save(self, text: str, state: str) -> int:
+        """A forward of a message with attachments waits for them: the watcher fetches the message
+        (only its text is stored), adds them, and queues the forward."""
+        assert self.row is not None
+        if state != "queued" or not self.row["attachments"]:
+            return super()._save(text, state)
+        item_id = super()._save(text, "draft")
+        self.store.forward_with_attachments(item_id, self.row["id"])
+        return item_id
 
     def _initial_text(self) -> str:
         assert self.account is not None and self.original is not None
