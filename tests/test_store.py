@@ -148,9 +148,43 @@ def test_keyset_paging_and_positions_follow_the_list_order(store):
     f = InboxFilter()
     first = store.conversations_at(f, 0, 20)
     assert [c["subject"] for c in first[:2]] == ["Re: 50", "Re: 49"]
-    nxt = store.conversations_after(f, first[-1]["last_inbound_at"], first[-1]["id"], 20)
+    nxt = store.conversations_after(f, first[-1], 20)
     assert nxt == store.conversations_at(f, 20, 20)
     assert store.position_of(f, nxt[0]["id"]) == 20
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest", "mailbox"])
+def test_every_sort_order_pages_by_keyset_without_losing_or_repeating_a_row(store, order):
+    # three mailboxes, and times that tie across and within them: the order falls back to the id
+    for n, account in enumerate(("b", "a", "c")):
+        store.add_messages(account, [incoming(i, f"<{account}{i}@p>", f"Re: {account}{i}", f"{account}{i}@p.example",
+                                              received_at=1000.0 + (i * (n + 1)) % 7) for i in range(1, 24)])
+    f = InboxFilter(sort=order)
+    everything = store.conversations_at(f, 0, 1000)
+    assert len(everything) == store.count_conversations(f) == 69
+    def key(c):
+        newest = (-c["last_inbound_at"], -c["id"])
+        return {"newest": newest, "oldest": (c["last_inbound_at"], c["id"]),
+                "mailbox": (c["account"], *newest)}[order]
+    assert [c["id"] for c in everything] == [c["id"] for c in sorted(everything, key=key)]
+    walked = store.conversations_at(f, 0, 7)
+    while len(walked) < len(everything):
+        page = store.conversations_after(f, walked[-1], 7)
+        assert page, "a page came back empty before the end of the list"
+        walked += page
+    assert [c["id"] for c in walked] == [c["id"] for c in everything]
+    assert store.conversations_at(f, 0, 10, from_end=True) == everything[-10:]
+    assert [store.position_of(f, c["id"]) for c in everything] == list(range(len(everything)))
+    assert store.search_ids(f.with_(search="p.example")) == [c["id"] for c in everything]
+
+
+def test_replydesk_list_sorts_messages(store):
+    store.add_messages("b", [incoming(1, "<b1@p>", "Re: b1", "b1@p.example", received_at=1003.0)])
+    store.add_messages("a", [incoming(1, "<a1@p>", "Re: a1", "a1@p.example", received_at=1001.0),
+                             incoming(2, "<a2@p>", "Re: a2", "a2@p.example", received_at=1002.0)])
+    subjects = {o: [m["subject"] for m in store.list_messages(sort=o)] for o in ("newest", "oldest", "mailbox")}
+    assert subjects == {"newest": ["Re: b1", "Re: a2", "Re: a1"], "oldest": ["Re: a1", "Re: a2", "Re: b1"],
+                        "mailbox": ["Re: a2", "Re: a1", "Re: b1"]}
 
 
 def test_server_flag_changes_come_back(store):

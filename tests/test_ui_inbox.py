@@ -691,3 +691,39 @@ async def test_select_all_in_the_view_and_range_select(db: Path) -> None:
         for sender in ("gavin@hooli.com", "mallory@spam.example", "erin@globex.com"):
             assert conversation(db, sender)["category"] == "not_interested"
         assert conversation(db, "carol@prospect.io")["category"] == "interested"
+
+
+async def test_s_sorts_oldest_first_then_by_mailbox_keeping_the_cursor_and_the_order(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert current(app) == "carol@prospect.io"
+        await pilot.press("S")
+        assert await until(pilot, lambda: rows(app) == ["erin@globex.com", "mallory@spam.example",
+                                                        "gavin@hooli.com", "carol@prospect.io"])
+        assert current(app) == "carol@prospect.io"  # still on the conversation it was on
+        assert "sorted oldest first" in screen_text(app)
+        # a reply stored by another connection joins the list in the chosen order
+        add_reply(db, 9, "Re: Later", "zoe@initech.com", "Zoe", NOW - 100 * 3600)
+        assert await until(pilot, lambda: rows(app)[0] == "zoe@initech.com")
+        await pilot.press("S")
+        assert await until(pilot, lambda: rows(app) == ["carol@prospect.io", "mallory@spam.example",
+                                                        "erin@globex.com", "zoe@initech.com", "gavin@hooli.com"])
+        assert "sorted by mailbox" in screen_text(app)
+        await pilot.press("escape")  # clearing filters keeps the order: it is not a filter
+        assert "sorted by mailbox" in screen_text(app)
+        await pilot.press("S")
+        assert await until(pilot, lambda: rows(app)[0] == "carol@prospect.io" and rows(app)[-1] == "zoe@initech.com")
+
+
+async def test_the_palette_sorts_by_mailbox(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"sort: by mailbox")
+        assert await until(pilot, lambda: "Sort: by mailbox, newest first (S)" in screen_text(app))
+        await pilot.press("enter")
+        assert await until(pilot, lambda: rows(app) == ["carol@prospect.io", "mallory@spam.example",
+                                                        "erin@globex.com", "gavin@hooli.com"])

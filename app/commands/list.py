@@ -1,4 +1,4 @@
-"""``replydesk list``: the unified inbox, newest first."""
+"""``replydesk list``: the unified inbox, newest first (or oldest first, or by mailbox)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.errors import UsageError
 from app.mail.categories import category_name, parse_category
 from app.mail.noise import KINDS
 from app.store import Store
+from app.store.inbox import MESSAGE_SORTS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category", metavar="C", help="only this category, by name ('do not contact') or id")
     p.add_argument("--unread", action="store_true", help="only unread messages")
     p.add_argument("--kind", metavar="K", help=f"only this kind: {', '.join(KINDS)}")
+    p.add_argument("--sort", choices=MESSAGE_SORTS, default="newest",
+                   help="newest first (default), oldest first, or by mailbox (newest first in each)")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     store = Store(config.database)
     account = config.account(args.account).id if args.account else None
     rows = store.list_messages(limit=args.limit, account=account, category=category,
-                               unread=args.unread, kind=args.kind)
+                               unread=args.unread, kind=args.kind, sort=args.sort)
     out = sys.stdout
     for row in rows:
         date, name = _iso(row["sent_at"] or row["received_at"]), category_name(row["category"])

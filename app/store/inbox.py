@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -45,6 +45,7 @@ class InboxFilter:
     account: str | None = None
     unread: bool = False
     search: str | None = None
+    sort: str = "newest"
 
     def with_(self, **changes: Any) -> InboxFilter:
         return replace(self, **changes)
@@ -115,8 +116,59 @@ _COMPUTED = {
 }
 _SELECT = ("SELECT " + ", ".join(_COMPUTED.get(c, f"c.{c}") for c in CONVERSATION_COLUMNS)
            + " FROM conversations c")
-_ORDER = " ORDER BY c.last_inbound_at DESC, c.id DESC"
-_ORDER_REVERSED = " ORDER BY c.last_inbound_at, c.id"
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One order of the list: its columns, each newest- (descending) or A-first (ascending), ``id``
+    last so no two rows tie. Keyset paging walks any of them from a row in constant time."""
+    name: str
+    label: str
+    keys: tuple[tuple[str, bool], ...]
+    """(column of ``conversations``, descending)"""
+
+    def order(self, reverse: bool = False) -> str:
+        return " ORDER BY " + ", ".join(f"c.{col}{'' if desc == reverse else ' DESC'}" for col, desc in self.keys)
+
+    def beyond(self, row: ConversationRow, before: bool = False) -> list[tuple[str, list[Any]]]:
+        """The rows after ``row`` in this order (or before it), as conditions each an index reads
+        as one range, in list order: a row value over the trailing columns that share a
+        direction, and one condition per leading column before them (for ``mailbox``: the rest
+        of this mailbox, then the mailboxes after it)."""
+        values = cast(Mapping[str, Any], row)
+        keys = self.keys
+        # the first column from which every remaining one has the same direction
+        same_from = len(keys) - 1
+        while same_from > 0 and keys[same_from - 1][1] == keys[-1][1]:
+            same_from -= 1
+        out: list[tuple[str, list[Any]]] = []
+        for i in range(same_from + 1):
+            cols = keys[i:] if i == same_from else keys[i:i + 1]
+            op = ">" if cols[0][1] == before else "<"
+            cond = f"({', '.join('c.' + c for c, _ in cols)}) {op} ({', '.join('?' * len(cols))})"
+            prefix = [f"c.{c} = ?" for c, _ in keys[:i]]
+            out.append((" AND ".join([*prefix, cond]), [values[c] for c, _ in keys[:i]] + [values[c] for c, _ in cols]))
+        out.reverse()
+        return out
+
+
+SORTS = {s.name: s for s in (
+    Sort("newest", "newest first", (("last_inbound_at", True), ("id", True))),
+    Sort("oldest", "oldest first", (("last_inbound_at", False), ("id", False))),
+    Sort("mailbox", "by mailbox, newest first", (("account", False), ("last_inbound_at", True), ("id", True))),
+)}
+"""The list's orders: ``newest`` (the default), ``oldest``, ``mailbox`` (by the receiving
+mailbox, newest first within it)."""
+
+
+MESSAGE_SORTS = {"newest": " ORDER BY m.received_at DESC, m.id DESC",
+                 "oldest": " ORDER BY m.received_at, m.id",
+                 "mailbox": " ORDER BY m.account, m.received_at DESC, m.id DESC"}
+"""The orders of ``replydesk list`` (messages, not conversations), as ``SORTS``."""
+
+
+def sort_of(f: InboxFilter) -> Sort:
+    return SORTS.get(f.sort, SORTS["newest"])
 
 
 TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '') AS kind, archived, "
@@ -168,7 +220,7 @@ class InboxMixin(StorePart):
         "10,000+") of a search over a million messages, where counting every hit would not."""
         where, params = self._where(f)
         return [r[0] for r in self.db.conn.execute(
-            f"SELECT c.id FROM conversations c WHERE {where}{_ORDER} LIMIT ?", [*params, cap + 1])]
+            f"SELECT c.id FROM conversations c WHERE {where}{sort_of(f).order()} LIMIT ?", [*params, cap + 1])]
 
     def conversations_by_id(self, ids: Sequence[int]) -> list[ConversationRow]:
         """These conversations, in this order (those gone since are left out)."""
@@ -183,30 +235,34 @@ class InboxMixin(StorePart):
         of a million conversations skips a few rows, not all of them."""
         where, params = self._where(f)
         if from_end:
-            rows = self._rows(f"{_SELECT} WHERE {where}{_ORDER_REVERSED} LIMIT ? OFFSET ?", [*params, limit, offset])
+            rows = self._rows(f"{_SELECT} WHERE {where}{sort_of(f).order(reverse=True)} LIMIT ? OFFSET ?",
+                              [*params, limit, offset])
             return rows[::-1]
-        return self._rows(f"{_SELECT} WHERE {where}{_ORDER} LIMIT ? OFFSET ?", [*params, limit, offset])
+        return self._rows(f"{_SELECT} WHERE {where}{sort_of(f).order()} LIMIT ? OFFSET ?", [*params, limit, offset])
 
-    def conversations_after(self, f: InboxFilter, last_inbound_at: float, conv_id: int,
-                            limit: int) -> list[ConversationRow]:
-        """The page after a row (keyset paging: constant time however deep)."""
+    def conversations_after(self, f: InboxFilter, last: ConversationRow, limit: int) -> list[ConversationRow]:
+        """The page after a row (keyset paging: constant time however deep, in every order)."""
         where, params = self._where(f)
-        return self._rows(f"{_SELECT} WHERE {where} AND (c.last_inbound_at, c.id) < (?, ?){_ORDER} LIMIT ?",
-                          [*params, last_inbound_at, conv_id, limit])
+        sort = sort_of(f)
+        rows: list[ConversationRow] = []
+        for cond, values in sort.beyond(last):
+            rows += self._rows(f"{_SELECT} WHERE {where} AND {cond}{sort.order()} LIMIT ?",
+                               [*params, *values, limit - len(rows)])
+            if len(rows) >= limit:
+                break
+        return rows
 
     def position_of(self, f: InboxFilter, conv_id: int) -> int | None:
         """Index of a conversation in the filtered list, to keep the cursor on it after a refresh."""
-        row = self.db.conn.execute("SELECT last_inbound_at FROM conversations WHERE id = ?", (conv_id,)).fetchone()
-        if row is None or row[0] is None:
-            return None
         where, params = self._where(f)
-        hit = self.db.conn.execute(f"SELECT 1 FROM conversations c WHERE {where} AND c.id = ?",
-                                   [*params, conv_id]).fetchone()
-        if hit is None:
+        found = self._rows(f"{_SELECT} WHERE {where} AND c.id = ?", [*params, conv_id])
+        if not found:
             return None
+        ahead = sort_of(f).beyond(found[0], before=True)
         return int(self.db.conn.execute(
-            f"SELECT count(*) FROM conversations c WHERE {where} AND (c.last_inbound_at, c.id) > (?, ?)",
-            [*params, row[0], conv_id]).fetchone()[0])
+            f"SELECT count(*) FROM conversations c WHERE {where} AND "
+            f"({' OR '.join(f'({cond})' for cond, _ in ahead)})",
+            [*params, *(v for _, values in ahead for v in values)]).fetchone()[0])
 
     def category_counts(self, f: InboxFilter) -> dict[str, int]:
         """Conversations per category under the filter's other criteria."""
@@ -271,9 +327,10 @@ class InboxMixin(StorePart):
         return [cast(Lead, dict(zip(cols, r))) for r in self.db.conn.execute(sql, params)]
 
     def list_messages(self, *, limit: int | None = None, account: str | None = None,
-                      category: str | None = None, unread: bool = False, kind: str | None = None) -> list[ListedMessage]:
-        """The unified inbox as messages, newest first (``replydesk list``); ``kind``: only
-        replies, bounces, auto-replies, warmup, internal or bulk mail."""
+                      category: str | None = None, unread: bool = False, kind: str | None = None,
+                      sort: str = "newest") -> list[ListedMessage]:
+        """The unified inbox as messages, newest first (``replydesk list``), or in another of
+        ``MESSAGE_SORTS``; ``kind``: only replies, bounces, auto-replies, warmup, internal or bulk mail."""
         clauses = ["m.direction = 'in'"]
         params: list[Any] = []
         if kind:
@@ -290,7 +347,7 @@ class InboxMixin(StorePart):
         sql = ("SELECT m.id, m.account, m.folder, m.uid, m.message_id, m.from_addr, m.from_name, m.subject, "
                "m.sent_at, m.received_at, m.kind, m.category, m.category_source, m.seen, m.answered, "
                "m.archived, m.snippet, m.conversation_id, json_extract(m.reasons, '$[0]') FROM messages m WHERE " + " AND ".join(clauses) +
-               " ORDER BY m.received_at DESC, m.id DESC")
+               MESSAGE_SORTS[sort])
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

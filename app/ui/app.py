@@ -29,6 +29,7 @@ from app.store.activity import Presence
 from app.store.changes import Changes, watch
 from app.store.followups import woke_text
 from app.store.health import StoreHealth, read_store_health, status_path
+from app.store.inbox import SORTS
 from app.store.rows import AccountRow
 from app.ui.attachments import SaveAttachmentScreen
 from app.ui.compose import ComposeScreen, latest_inbound, reply_caution
@@ -516,6 +517,9 @@ class ReplydeskApp(App[int]):
             yield SystemCommand("Filter: category", "Show one category", screen.action_pick_category)
             yield SystemCommand("Filter: mailbox", "Show one mailbox", screen.action_pick_account)
             yield SystemCommand("Search", "Full-text search of sender, subject and text", screen.action_search)
+            for order, sort in SORTS.items():
+                yield SystemCommand(f"Sort: {sort.label} (S)", f"List the conversations {sort.label}",
+                                    partial(screen.action_sort, order))
         if isinstance(screen, ConversationScreen):
             yield SystemCommand("Forward (F)", "Forward the newest message of this conversation to someone, "
                                 "from the mailbox that received it", screen.action_forward)

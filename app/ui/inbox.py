@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from app.store import InboxFilter, Store
+from app.store.inbox import SORTS
 from app.ui.inbox_list import InboxList
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.paging import InboxPager
@@ -59,6 +60,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("7", "view('snoozed')", "Snoozed", show=False, id="view_snoozed"),
         Binding("8", "view('mine')", "Mine", show=False, id="view_mine"),
         Binding("9", "view('unassigned')", "Unassigned", show=False, id="view_unassigned"),
+        Binding("S", "sort", "Sort: newest, oldest, by mailbox", show=False, id="sort"),
     ]
 
     def __init__(self) -> None:
@@ -183,7 +185,8 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         active = [a for a in (
             "unread" if f.unread else "",
             f"mailbox {line(f.account)}" if f.account else "",
-            f"“{line(f.search)}” {self._hits()}" if f.search else "") if a]
+            f"“{line(f.search)}” {self._hits()}" if f.search else "",
+            f"sorted {SORTS[f.sort].label}" if f.sort != "newest" else "") if a]
         selected = len(self.inbox_list.selected)
         if selected:
             cats.append(f" ✓ {selected:,} selected ", style="bold reverse")
@@ -264,6 +267,16 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
 
     def action_view(self, view: str) -> None:
         self.set_filter(view=view, category=None)
+
+    def action_sort(self, order: str | None = None) -> None:
+        """The next order (newest, oldest, by mailbox), or ``order``; the cursor stays on its
+        conversation."""
+        names = list(SORTS)
+        order = order if order in SORTS else names[(names.index(self.filter.sort) + 1) % len(names)]
+        keep = self.inbox_list.current_id
+        self.filter = self.filter.with_(sort=order)
+        self.reload(same_filter=False, keep=keep)
+        replydesk(self).say(f"sorted {SORTS[order].label}")
 
     def action_toggle_unread(self) -> None:
         self.set_filter(unread=not self.filter.unread)

@@ -67,7 +67,7 @@ class InboxPager:
         last = before[-1] if before is not None and len(before) == PAGE_SIZE else None
         # every listed conversation has a reply (the filter's first clause): its time is set
         if last is not None and last["last_inbound_at"] is not None:
-            page = self.store.conversations_after(self.filter, last["last_inbound_at"], last["id"], PAGE_SIZE)
+            page = self.store.conversations_after(self.filter, last, PAGE_SIZE)
         elif (start := number * PAGE_SIZE) > self.count // 2:
             # past the middle, skipping from the bottom skips fewer rows (a jump to the end)
             end = min(start + PAGE_SIZE, self.count)
