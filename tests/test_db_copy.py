@@ -259,3 +259,20 @@ def test_a_store_an_engine_runs_on_is_not_replaced(filled, pg_url, tmp_path, cap
         engine.release()
     assert code == 1 and "another engine runs on" in one_line_error(err)
     assert copy(capsys, pg_url, str(target))[0] == 0
+
+
+def test_a_role_that_may_not_create_the_tables(filled, pg_url, postgres, capsys, monkeypatch):
+    """PostgreSQL's own refusal mid-way (here: no CREATE on the schema) is one line too."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+    password = secrets.token_urlsafe(12)
+    role = f"reader_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_url, password=postgres.password, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+    monkeypatch.setenv("PGPASSWORD", password)
+    code, _, err = copy(capsys, str(filled), pg_url.replace("//replydesk@", f"//{role}@"))
+    assert code == 1
+    line = one_line_error(err)
+    assert "failed: permission denied for schema public" in line
