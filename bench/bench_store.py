@@ -45,6 +45,10 @@ def figures(db: Path) -> dict[str, float]:
     f = InboxFilter()
     first = store.conversations_at(f, 0, 100)
     deep_row = store.conversations_at(f, 50_000, 1)[0]
+    # each order: its first page, a deep page by keyset and where a row sits (the cursor kept on
+    # its conversation after a refresh)
+    sorted_ = {sort: (g := f.with_(sort=sort), store.conversations_at(g, 50_000, 1)[0])
+               for sort in ("newest", "oldest", "mailbox")}
     config = db.with_suffix(".toml")
     config.write_text(f'[general]\ndatabase = "{db}"\n')
 
@@ -64,6 +68,12 @@ def figures(db: Path) -> dict[str, float]:
             lambda: store.conversations_after(f, deep_row, 100)),
         "last page (jump to the bottom)": median_ms(
             lambda: store.conversations_at(f, 0, 100, from_end=True)),
+        **{name: value for sort, (g, row) in sorted_.items() for name, value in (
+            (f"{sort} order: first page", median_ms(lambda g=g: store.conversations_at(g, 0, 100))),
+            (f"{sort} order: deep page (keyset, row 50,000)",
+             median_ms(lambda g=g, row=row: store.conversations_after(g, row, 100))),
+            (f"{sort} order: position of row 50,000", median_ms(lambda g=g, row=row: store.position_of(g, row["id"]))),
+        )},
         "list length (count)": median_ms(lambda: store.count_conversations(f)),
         "view counts": median_ms(store.view_counts),
         "category counts": median_ms(lambda: store.category_counts(f)),
