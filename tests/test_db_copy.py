@@ -236,6 +236,9 @@ def test_a_database_that_is_not_a_store(filled, pg_url, postgres, tmp_path, caps
     assert code == 1 and "missing.db: no such store" in one_line_error(err)
     code, _, err = copy(capsys, str(filled), str(filled))
     assert code == 2 and "source and target are the same store" in one_line_error(err)
+    other_spelling = pg_url.replace("postgresql://", "postgres://")
+    code, _, err = copy(capsys, pg_url, other_spelling + "?connect_timeout=5")
+    assert code == 2 and "source and target are the same store" in one_line_error(err)
     foreign = tmp_path / "crm.sqlite"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE invoices (id int)")

@@ -96,8 +96,11 @@ def _is_url(target: str) -> bool:
 
 
 def _check_not_same(source: str, target: str) -> None:
-    if _is_url(source) or _is_url(target):
-        same = source.rstrip("/") == target.rstrip("/")
+    if _is_url(source) and _is_url(target):
+        from app.store import pg
+        same = pg.server_and_database(source) == pg.server_and_database(target)
+    elif _is_url(source) or _is_url(target):
+        same = False
     else:
         same = Path(source).expanduser().resolve() == Path(target).expanduser().resolve()
     if same:

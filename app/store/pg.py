@@ -57,6 +57,15 @@ def keyring_name(url: str) -> str:
     return f"postgresql://{user}@{host}:{port}/{info.get('dbname') or user}"
 
 
+def server_and_database(url: str) -> tuple[str, str, str]:
+    """Host, port and database name, libpq's defaults filled in: two URLs naming one database
+    (``postgres://`` and ``postgresql://``, a port left out) compare equal."""
+    name = keyring_name(url)
+    server, _, database = name.removeprefix("postgresql://").partition("@")[2].rpartition("/")
+    host, _, port = server.rpartition(":")
+    return host.lower(), port, database
+
+
 def _default_user() -> str:
     import getpass
     try:
