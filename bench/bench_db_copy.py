@@ -2,7 +2,8 @@
 
     python bench/bench_db_copy.py [--messages 100000] [--db PATH]
 
-Fills a store with bench_ui's generator (reused from --db when present), starts a PostgreSQL
+Fills a store with bench_ui's generator (kept at and reused from --db; without it, made in a
+temporary directory removed at the end, like the copies), starts a PostgreSQL
 from tests/servers (fsync on, as a real server runs) and times `replydesk db copy` as a process
 end to end: into an empty database, again into the same one (a re-run replaces it), and back
 into a new SQLite file; rows per second and the copy's peak memory (max RSS) for each. The
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -88,6 +90,7 @@ def main() -> int:
         results.append(("db copy PostgreSQL → new SQLite", *timed_copy(url, str(work / "back.db"), env)))
     finally:
         server.cleanup()
+        shutil.rmtree(work, ignore_errors=True)  # the copies (and a store generated here without --db)
     print(f"{messages:,} messages, {rows:,} rows in all tables; PostgreSQL {server.bindir.parent.name}, fsync on")
     for name, seconds, peak in results:
         memory = f"  max RSS {peak:.0f} MB" if peak is not None else ""
