@@ -16,7 +16,7 @@ from typing import Any, cast
 from app.mail.types import ParsedMessage
 from app.store.db import now
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
-from app.store.rows import OutboxItem, columns
+from app.store.rows import OutboxItem, OutboxListing, columns
 
 OUTBOX_STATES = ("draft", "attaching", "queued", "sending", "sent", "failed", "uncertain")
 
@@ -160,6 +160,20 @@ class OutboxMixin(MessagesMixin):
         with self.db.tx() as conn:
             conn.execute("DELETE FROM outbox WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
                          (item_id,))
+
+    def outbox_listing(self, limit: int = 500) -> tuple[list[OutboxListing], int]:
+        """What replydesk sent or holds, for the Sent and drafts screen: what did not go first
+        (failed, uncertain, drafts), then what is on its way, then what was sent, newest first in
+        each; at most ``limit`` items (without their text), and how many there are in all."""
+        order = ("CASE state WHEN 'failed' THEN 0 WHEN 'uncertain' THEN 0 WHEN 'draft' THEN 1 "
+                 "WHEN 'sent' THEN 3 ELSE 2 END, coalesce(sent_at, updated_at) DESC, id DESC")
+        cols = columns(OutboxListing)
+        rows = [dict(zip(cols, r)) for r in self.db.conn.execute(
+            f"SELECT {', '.join(cols)} FROM outbox ORDER BY {order} LIMIT ?", (limit,))]
+        for row in rows:
+            row["recipients"] = json.loads(row["recipients"])
+        total = int(self.db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        return [cast(OutboxListing, r) for r in rows], total
 
     def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[OutboxItem]:
         """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""

@@ -274,6 +274,21 @@ class OutboxItem(TypedDict):
     """``reply``, or ``forward`` (of the message ``reply_to_message`` to someone else)."""
 
 
+class OutboxListing(TypedDict):
+    """A line of the Sent and drafts screen: an outbox item without its text and bytes."""
+
+    id: int
+    account: str
+    conversation_id: int | None
+    recipients: list[str]
+    subject: str
+    state: str
+    kind: str
+    last_error: str | None
+    updated_at: float
+    sent_at: float | None
+
+
 class OpArgs(TypedDict, total=False):
     """What a server operation carries (``queue_op``'s keyword arguments, stored as JSON)."""
 

@@ -517,6 +517,8 @@ class ReplydeskApp(App[int]):
             yield SystemCommand("Filter: category", "Show one category", screen.action_pick_category)
             yield SystemCommand("Filter: mailbox", "Show one mailbox", screen.action_pick_account)
             yield SystemCommand("Search", "Full-text search of sender, subject and text", screen.action_search)
+            yield SystemCommand("View: Sent and drafts (0)", "What replydesk sent or holds: failed, uncertain and "
+                                "draft replies to resume, what is queued, what was sent", screen.action_outbox)
             for order, sort in SORTS.items():
                 yield SystemCommand(f"Sort: {sort.label} (S)", f"List the conversations {sort.label}",
                                     partial(screen.action_sort, order))

@@ -123,9 +123,11 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+r", "delivered", "It arrived", priority=True, id="mark_delivered"),
     ]
 
-    def __init__(self, conversation_id: int) -> None:
+    def __init__(self, conversation_id: int, item_id: int | None = None) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+        self.resume_id = item_id
+        """The kept outbox item to take up (the Sent and drafts screen's choice); else the newest."""
         self.account: Account | None = None
         self.original: ParsedMessage | None = None
         self.row: MessageRow | None = None
@@ -173,7 +175,7 @@ class ComposeScreen(Screen[None]):
         body = self.query_one("#compose-body", TextArea)
         body.text = self.initial_text
         if kept:
-            item = kept[-1]
+            item = next((i for i in kept if i["id"] == self.resume_id), kept[-1])
             self.draft_id, self.draft_state = item["id"], item["state"]
             body.text = self.initial_text = item["body"]
             self._restored(item)

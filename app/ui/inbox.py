@@ -17,6 +17,7 @@ from app.store import InboxFilter, Store
 from app.store.inbox import SORTS
 from app.ui.inbox_list import InboxList
 from app.ui.messages import RefreshOnStoreChange
+from app.ui.outbox import OutboxScreen
 from app.ui.paging import InboxPager
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.status import StatusBar
@@ -60,6 +61,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         Binding("7", "view('snoozed')", "Snoozed", show=False, id="view_snoozed"),
         Binding("8", "view('mine')", "Mine", show=False, id="view_mine"),
         Binding("9", "view('unassigned')", "Unassigned", show=False, id="view_unassigned"),
+        Binding("0", "outbox", "Sent and drafts", show=False, id="view_outbox"),
         Binding("S", "sort", "Sort: newest, oldest, by mailbox", show=False, id="sort"),
     ]
 
@@ -277,6 +279,9 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         self.filter = self.filter.with_(sort=order)
         self.reload(same_filter=False, keep=keep)
         replydesk(self).say(f"sorted {SORTS[order].label}")
+
+    def action_outbox(self) -> None:
+        self.app.push_screen(OutboxScreen())
 
     def action_toggle_unread(self) -> None:
         self.set_filter(unread=not self.filter.unread)
