@@ -75,7 +75,8 @@ async def test_what_did_not_go_comes_first_and_message_text_is_shown_as_text(tmp
         await pilot.press("ctrl+p")
         await pilot.press(*"sent and drafts", "enter")
         assert await until(pilot, lambda: isinstance(app.screen, OutboxScreen))
-        assert states(app) == ["failed: not sent", "draft", "queued", "sent"]
+        assert states(app) == ["failed", "draft", "queued", "sent"]
+        assert "Reply to mallory@spam.example: not sent" in screen_text(app)  # the highlighted one in words
         text = screen_text(app)
         assert "550 5.2.2 mailbox full" in text
         assert "[red]Alert[/red]" in text and "\x1b" not in text  # not markup, no escape reaches the terminal

@@ -22,19 +22,23 @@ SHOWN = 500
 """The newest items listed (the outbox keeps every reply ever sent)."""
 
 STATES = {
-    "failed": ("failed: not sent", "bold reverse"),
-    "uncertain": ("uncertain: may have gone", "bold reverse"),
-    "draft": ("draft", "bold"),
-    "attaching": ("being prepared", ""),
-    "queued": ("queued", ""),
-    "sending": ("sending", ""),
-    "sent": ("sent", "dim"),
+    "failed": ("failed", "bold reverse", "not sent"),
+    "uncertain": ("uncertain", "bold reverse", "may or may not have been delivered"),
+    "draft": ("draft", "bold", "kept, not sent"),
+    "attaching": ("preparing", "", "its attachments are being fetched"),
+    "queued": ("queued", "", "waiting for its turn to be sent"),
+    "sending": ("sending", "", "being handed to the mailbox's SMTP server"),
+    "sent": ("sent", "dim", "accepted by the mailbox's SMTP server"),
 }
-"""Each state as the screen says it, and its style."""
+"""Each state as the table says it, its style, and as the line under the table says it."""
+
+NEXT = {"failed": "enter opens it to send it again or discard it",
+        "uncertain": "enter opens it to send it again or record that it arrived",
+        "draft": "enter opens it to finish it"}
 
 RESUMABLE = ("draft", "failed", "uncertain")
 
-COLUMNS = ("State", "What", "Mailbox", "To", "Subject", "When", "Why")
+COLUMNS = ("State", "To", "Subject", "When", "Mailbox", "What")
 
 
 class OutboxScreen(RefreshOnStoreChange, Screen):
@@ -52,6 +56,7 @@ class OutboxScreen(RefreshOnStoreChange, Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="outbox-title")
         yield DataTable(id="outbox-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="outbox-detail")
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
@@ -76,6 +81,7 @@ class OutboxScreen(RefreshOnStoreChange, Screen):
         if items:
             table.move_cursor(row=min(keep, len(items) - 1), animate=False)
         self._items = items
+        self._show_detail()
         held = sum(1 for i in items if i["state"] in RESUMABLE)
         title = Text("Sent and drafts", style="bold")
         title.append(f"  {total:,} item{'s' if total != 1 else ''}")
@@ -90,11 +96,25 @@ class OutboxScreen(RefreshOnStoreChange, Screen):
 
     @staticmethod
     def _cells(item: OutboxListing, now: float) -> list[Text]:
-        label, style = STATES.get(item["state"], (item["state"], ""))
+        label, style, _ = STATES.get(item["state"], (item["state"], "", ""))
         when = item["sent_at"] if item["state"] == "sent" and item["sent_at"] else item["updated_at"]
-        return [Text(label, style=style), Text(line(item["kind"])), Text(line(item["account"])),
-                Text(line(", ".join(item["recipients"]))), Text(line(item["subject"])), Text(ago(when, now)),
-                Text(line(item["last_error"] or ""))]
+        return [Text(label, style=style), Text(line(", ".join(item["recipients"]))), Text(line(item["subject"])),
+                Text(ago(when, now)), Text(line(item["account"])), Text(line(item["kind"]))]
+
+    def _show_detail(self) -> None:
+        """The highlighted item in words: its state, the server's reason, what enter does."""
+        item = self.current
+        detail = Text()
+        if item is not None:
+            _, style, said = STATES.get(item["state"], (item["state"], "", item["state"]))
+            detail.append(f"{item['kind'].capitalize()} to {line(', '.join(item['recipients']))}: {said}", style="bold")
+            if item["last_error"]:
+                detail.append(f"\n{line(item['last_error'])}")
+            detail.append(f"\n{NEXT.get(item['state'], 'enter opens its conversation')}", style="dim")
+        self.query_one("#outbox-detail", Static).update(detail)
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
 
     @property
     def current(self) -> OutboxListing | None:
