@@ -4,6 +4,11 @@ addresses flufl.bounce names."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from flufl.bounce import all_failures as flufl_all_failures
 
@@ -64,3 +69,47 @@ def test_the_bounce_scan_names_what_flufl_bounce_names():
                 all_failures(msg)
             continue
         assert all_failures(msg) == want, name
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+OTHER_PARSERS = {
+    # a Python without the private module
+    "missing": "del re._parser; sys.modules['re._parser'] = None",
+    # one whose parse result has another shape (no .state)
+    "reshaped": "re._parser = types.SimpleNamespace("
+                "parse=lambda p, flags=0: types.SimpleNamespace(data=real_parser.parse(p, flags).data))",
+    # one whose operation codes are other objects
+    "renumbered": "re._constants = types.SimpleNamespace(LITERAL=object(), SUBPATTERN=object(), "
+                  "BRANCH=object(), MAX_REPEAT=object(), MIN_REPEAT=object())",
+}
+"""What app.mail.phrases finds in place of re._parser and re._constants when it is imported (the
+real modules are put back right after, for the rest of the re package)."""
+
+_UNDER_OTHER_PARSER = """
+import json, re, sys, types
+real_parser, real_constants = re._parser, re._constants
+{setup}
+from app.mail.phrases import Phrases, grams
+re._parser, re._constants = real_parser, real_constants
+sys.modules["re._parser"], sys.modules["re._constants"] = real_parser, real_constants
+from app.mail.rules import default_rules, fold_pattern
+from tests.test_mail_unchanged import _compare, fixture_messages
+rules = default_rules()
+phrases = Phrases(tuple(fold_pattern(p) for p in rules.intents["interested"]))
+messages = fixture_messages()
+print(json.dumps({{"whole": phrases.for_text(grams("zzzz")) is phrases.full,
+                  "differ": _compare(messages, "plain") + _compare(messages, "context")}}))
+"""
+
+
+@pytest.mark.parametrize("parser", sorted(OTHER_PARSERS))
+def test_another_pythons_regex_parser_gives_the_same_classifications(parser):
+    """re._parser is private: where it is missing or reads otherwise, every phrase is searched
+    (nothing is left out on a guess) and every classification is as recorded."""
+    code = _UNDER_OTHER_PARSER.format(setup=OTHER_PARSERS[parser])
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["whole"] is True
+    assert result["differ"] == []
