@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from app.mail.types import Address, BounceRecipient, Classification, ParsedMessage
-from app.store import InboxFilter, IncomingMessage
+from app.store import InboxFilter, IncomingMessage, Store
 
 
 def parsed(message_id: str, subject: str, sender: str, *, text: str = "hello", name: str = "",
@@ -70,7 +70,7 @@ def fill_every_table(store, accounts: int = 2, replies: int = 6) -> None:
         sent = store.queue_reply(account=box, message_id=f"<reply{a}@sender.example>", raw=b"From: x\r\n\r\n\x00\xff",
                                  recipients=["lead0@prospect.example"], subject="Re: pricing 0", body="Sure.",
                                  reply_to_message=ids[0], conversation_id=convs[0])
-        store.set_outbox_state(sent, "sent")
+        outbox_in(store, sent, "sent")
         store.queue_reply(account=box, message_id=f"<draft{a}@sender.example>", raw=b"draft", state="draft",
                           recipients=["lead1@prospect.example"], subject="Re: pricing 1", body="Let me",
                           reply_to_message=ids[1], conversation_id=convs[1])
@@ -88,3 +88,19 @@ def fill_every_table(store, accounts: int = 2, replies: int = 6) -> None:
 def time_now() -> float:
     import time
     return time.time()
+
+
+def account_in(store: Store, account_id: str, state: str, **why: str) -> None:
+    """Walk an account's connection to ``state`` the way a watcher does (the store refuses a
+    jump its lifecycle table does not allow, e.g. idle straight from new)."""
+    path = {"idle": ["connecting", "syncing", "idle"], "syncing": ["connecting", "syncing"]}.get(
+        state, ["connecting", state])
+    for step in path[:-1]:
+        store.set_account_state(account_id, step)
+    store.set_account_state(account_id, path[-1], **why)
+
+
+def outbox_in(store: Store, item_id: int, state: str, **why: str) -> None:
+    """Take a queued outbox item to ``state`` the way the drainer does: claimed, then the outcome."""
+    assert store.claim_item(item_id) is not None
+    store.set_outbox_state(item_id, state, **why)

@@ -16,6 +16,7 @@ from app.config import load_config
 from app.store import Store
 from tests.conftest import SECRETS
 from tests.oauth_fakes import file_keyring  # noqa: F401  (fixture)
+from tests.storefill import account_in
 
 USER_CONFIG = """# my replydesk config — keep this comment
 [general]
@@ -158,7 +159,7 @@ def test_list_shows_health_and_remove_takes_out_one_block(cfg, tmp_path, file_ke
     config = load_config(cfg)
     store = Store(config.database)
     store.ensure_account("sdr1@send1.io", "sdr1@send1.io")
-    store.set_account_state("sdr1@send1.io", "auth_failed", error="IMAP login failed: [AUTHENTICATIONFAILED]",
+    account_in(store, "sdr1@send1.io", "auth_failed", error="IMAP login failed: [AUTHENTICATIONFAILED]",
                             hint="check the username and password")
     store.close()
     capsys.readouterr()

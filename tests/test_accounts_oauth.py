@@ -17,6 +17,7 @@ from app.errors import ReauthNeeded
 from app.store import Store
 from tests.conftest import SECRETS
 from tests.oauth_fakes import file_keyring, oauth_server  # noqa: F401  (fixtures)
+from tests.storefill import account_in
 
 
 class Terminal(io.StringIO):
@@ -52,7 +53,7 @@ def test_add_a_microsoft_account_with_the_device_flow_then_reauthorize(tmp_path,
         asyncio.run(credentials(account))
     store = Store(load_config(cfg).database)
     store.ensure_account("ceo", account.email)
-    store.set_account_state("ceo", "reauth_needed", error=err.value.message, hint=err.value.hint)
+    account_in(store, "ceo", "reauth_needed", error=err.value.message, hint=err.value.hint)
     store.close()
     assert main(["accounts", "list", "--config", str(cfg)]) == 0
     assert "reauth_needed" in capsys.readouterr().out

@@ -23,7 +23,7 @@ from app.store.rows import (
     WokenRow,
     columns,
 )
-from tests.storefill import incoming
+from tests.storefill import account_in, incoming
 
 
 def conforms(value: object, hint: object) -> bool:
@@ -95,7 +95,7 @@ def test_inbox_rows_are_typed(store):
 
 
 def test_account_follow_up_and_arrival_rows_are_typed(store):
-    store.set_account_state("box", "idle")
+    account_in(store, "box", "idle")
     (account,) = store.accounts()
     assert_row(account, AccountRow)
     assert store.account_row("box") == account

@@ -16,6 +16,7 @@ from app.ui import ReplydeskApp
 from app.ui.compose import ComposeScreen
 from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
+from tests.storefill import account_in, outbox_in
 from tests.ui_seed import NOW, add_reply, inbound, make_app, message, screen_text, seed, until
 
 SIZES = [(100, 30), (80, 24)]
@@ -464,7 +465,7 @@ async def test_a_first_sync_announces_nothing_only_what_arrives_after_it(tmp_pat
         assert "no mailboxes yet" not in status(app) and "◐ 2 syncing" in status(app)
         store = Store(db)
         store.ensure_account("ana", "ana@acme.io")
-        store.set_account_state("ana", "syncing")
+        account_in(store, "ana", "syncing")
         store.close()
         # a small mailbox's first sync: no progress figures, a few recent replies stored at once
         await asyncio.to_thread(add_reply, db, 1, "Re: Quick question", "old@newco.io", "Ola Seed", NOW - 3600)
@@ -609,8 +610,11 @@ def marked_store(db: Path) -> None:
     store = Store(db)
     for sender, state in (("gavin@hooli.com", "draft"), ("mallory@spam.example", "failed")):
         conv = conv_id(db, sender)
-        store.queue_reply(account="ana", message_id=f"<{state}@acme.io>", raw=b"x", recipients=[sender],
-                          subject="Re", body="text", conversation_id=conv, state=state)
+        item = store.queue_reply(account="ana", message_id=f"<{state}@acme.io>", raw=b"x", recipients=[sender],
+                                 subject="Re", body="text", conversation_id=conv,
+                                 state="draft" if state == "draft" else "queued")
+        if state == "failed":  # the way a reply fails: claimed by the drainer, refused by the server
+            outbox_in(store, item, "failed", error="550 refused")
     store.mark_message_answered(store.find_message("<r2@globex.com>")["id"])
     store.db.conn.execute("UPDATE messages SET ooo_until = '2026-12-07' WHERE from_addr = 'peter@initech.com'")
     store.db.conn.commit()

@@ -9,6 +9,7 @@ from app.ui.conversation import ConversationScreen
 from app.ui.inbox import InboxScreen
 from app.ui.outbox import OutboxScreen
 from tests.reply_support import received  # noqa: F401  (fixture)
+from tests.storefill import outbox_in
 from tests.test_ui_compose import drainer_running, make_app
 from tests.ui_seed import make_app as seeded_app
 from tests.ui_seed import screen_text, seed, until
@@ -62,12 +63,12 @@ async def test_what_did_not_go_comes_first_and_message_text_is_shown_as_text(tmp
     conv = store.db.conn.execute("SELECT id FROM conversations WHERE counterpart = 'mallory@spam.example'").fetchone()[0]
     common = dict(account="ana", raw=b"x", recipients=["mallory@spam.example"], conversation_id=conv)
     sent = store.queue_reply(message_id="<s@acme.io>", subject="Re: sent one", body="b", **common)
-    store.set_outbox_state(sent, "sent")
+    outbox_in(store, sent, "sent")
     store.queue_reply(message_id="<q@acme.io>", subject="Re: queued one", body="b", **common)
     store.queue_reply(message_id="<d@acme.io>", subject="Re: [red]Alert[/red] \x1b[31mpay", body="b",
                       state="draft", **common)
     failed = store.queue_reply(message_id="<f@acme.io>", subject="Re: failed one", body="b", **common)
-    store.set_outbox_state(failed, "failed", error="550 5.2.2 mailbox full")
+    outbox_in(store, failed, "failed", error="550 5.2.2 mailbox full")
     store.close()
     app = seeded_app(db)
     async with app.run_test(size=(160, 30)) as pilot:

@@ -15,6 +15,7 @@ from app.ui.health import HealthScreen
 from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
+from tests.storefill import account_in
 from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, sent, until
 
 
@@ -267,7 +268,7 @@ async def test_open_thread_and_health_follow_the_store_live(db: Path) -> None:
         await pilot.press("h")
         await pilot.pause()
         other = Store(db)
-        other.set_account_state("ben", "idle")
+        account_in(other, "ben", "idle")
         other.update_account("ben", sync_done=600)
         await until(pilot, lambda: "2 live" in screen_text(app))
         text = screen_text(app)

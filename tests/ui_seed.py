@@ -11,6 +11,7 @@ from pathlib import Path
 from app.mail.types import Address, Attachment, BounceRecipient, Classification, ParsedMessage
 from app.store import IncomingMessage, Store
 from app.ui import ReplydeskApp
+from tests.storefill import account_in
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc).timestamp()
 HOUR = 3600.0
@@ -53,9 +54,9 @@ def seed(path: Path) -> Path:
     store = Store(path)
     store.ensure_account("ana", "ana@acme.io", "Ana Reyes")
     store.ensure_account("ben", "ben@acme-mail.com", "Ben Ode")
-    store.set_account_state("ana", "idle")
-    store.set_account_state("ben", "auth_failed", error="LOGIN failed: [AUTHENTICATIONFAILED]",
-                            hint="Google needs an app password: myaccount.google.com/apppasswords")
+    account_in(store, "ana", "idle")
+    account_in(store, "ben", "auth_failed", error="LOGIN failed: [AUTHENTICATIONFAILED]",
+               hint="Google needs an app password: myaccount.google.com/apppasswords")
     store.update_account("ana", last_push=NOW - 120, last_sync=NOW - 60, sync_done=400, sync_total=400)
     store.update_account("ben", sync_done=150, sync_total=600)
     store.add_messages("ana", [

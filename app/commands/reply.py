@@ -19,13 +19,14 @@ from app.config import Config
 from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
-from app.mail import Address, parse
+from app.mail import Address
 from app.mail.compose import build_reply, reply_recipients, stored_original
 from app.mail.sanitize import one_line
 from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
+from app.store.lifecycle import IllegalTransition
 from app.store.rows import MessageRow, OutboxItem
 
 FINAL = ("sent", "failed", "uncertain")
@@ -177,7 +178,10 @@ def _delivered(config: Config, store: Store, item_id: int) -> int:
     if item is None or item["state"] != "uncertain":
         raise UsageError(f"outbox item {item_id} is not a reply whose delivery is uncertain")
     account = config.account(item["account"])
-    store.record_sent(item_id, parsed=parse(item["raw"]), append_to_sent=not account.smtp_saves_sent)
+    try:
+        store.record_delivered(item_id, append_to_sent=not account.smtp_saves_sent)
+    except IllegalTransition as exc:  # moved on in another terminal meanwhile
+        raise UsageError(str(exc)) from None
     if not _engine_running(config.database):
         for problem in asyncio.run(finish_reply_on_server(account, store, item_id)):
             print(f"replydesk: recorded, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
@@ -196,7 +200,10 @@ def run(args: argparse.Namespace) -> int:
             item = store.outbox_item(args.resend)
             if item is None or item["state"] not in ("failed", "uncertain"):
                 raise UsageError(f"outbox item {args.resend} is not a failed or uncertain reply")
-            store.resend(args.resend)
+            try:
+                store.resend(args.resend)
+            except IllegalTransition as exc:  # moved on in another terminal meanwhile
+                raise UsageError(str(exc)) from None
             item_id = args.resend
         else:
             if not args.message:

@@ -38,6 +38,7 @@ from app.imap.responses import quote
 from app.mail.compose import with_attachments
 from app.mail.parse import attachment_payloads
 from app.mail.types import Attachment
+from app.store.lifecycle import IllegalTransition
 from app.store.rows import PendingOp
 from app.store.thread import StoreThread
 
@@ -88,11 +89,11 @@ class OpsRunner:
                     await self._run_one(op)
                 except OpSkipped as exc:
                     log.info("%s: %s #%d skipped: %s", acct, op["op"], op["id"], exc)
-                    await self.db.call(lambda s, op=op, why=str(exc): s.finish_op(op["id"], why, skipped=True))
+                    await self._finish(op, str(exc), skipped=True)
                     continue
                 except OpFailed as exc:
                     log.info("%s: %s #%d failed: %s", acct, op["op"], op["id"], exc)
-                    await self.db.call(lambda s, op=op, why=str(exc)[:500]: s.finish_op(op["id"], why, give_up=True))
+                    await self._finish(op, str(exc)[:500], give_up=True)
                     continue
                 except ImapNo as exc:
                     give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
@@ -101,11 +102,19 @@ class OpsRunner:
                     if not give_up:
                         self._retry_at[op["id"]] = time.monotonic() + RETRY_DELAYS[op["attempts"]]
                     error = str(exc)[:500]
-                    await self.db.call(lambda s, op=op, error=error, give_up=give_up:
-                                       s.finish_op(op["id"], error, give_up=give_up))
+                    await self._finish(op, error, give_up=give_up)
                     continue
-                await self.db.call(lambda s, op=op: s.finish_op(op["id"]))
-                done += 1
+                done += await self._finish(op, None)
+
+    async def _finish(self, op: PendingOp, error: str | None, **how: bool) -> bool:
+        """Record the try; False when the op was no longer pending (finished by ``replydesk
+        reply`` meanwhile, or removed with its message): the table refused, and it is logged."""
+        try:
+            await self.db.call(lambda s: s.finish_op(op["id"], error, **how))
+        except IllegalTransition as exc:
+            log.info("%s: %s #%d not recorded: %s", self.account.id, op["op"], op["id"], exc)
+            return False
+        return True
 
     async def _run_one(self, op: PendingOp) -> None:
         kind = op["op"]

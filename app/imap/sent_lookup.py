@@ -24,6 +24,7 @@ from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.responses import quote
 from app.store import Store
+from app.store.lifecycle import IllegalTransition
 from app.store.rows import OutboxItem, PendingOp
 
 
@@ -80,7 +81,10 @@ async def finish_reply_on_server(account: Account, store: Store, item_id: int) -
         async with _session(account) as conn:
             for op in ops:
                 error = await _run_op(conn, account, op, item)
-                store.finish_op(op["id"], error)
+                try:
+                    store.finish_op(op["id"], error)
+                except IllegalTransition as exc:  # an engine started meanwhile got there first
+                    error = error and str(exc)
                 if error:
                     problems.append(error)
     except (ReplydeskError, aioimaplib.AioImapException, OSError, TimeoutError) as exc:

@@ -26,6 +26,7 @@ from app.imap.storage import ParsePool
 from app.imap.sync import FolderSync
 from app.mail import NoiseContext
 from app.store.health import store_problem_text
+from app.store.lifecycle import ACCOUNT_STOPPED_BY_ERROR, IllegalTransition
 from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 300.0
 POLLED_ROLES = ("junk", "sent")
-STOPPED_STATES = ("auth_failed", "reauth_needed", "config_error")
 
 
 class Backoff:
@@ -54,7 +54,6 @@ class Backoff:
 class AccountWatcher:
     def __init__(self, account: Account, general: GeneralConfig, db: StoreThread, parser: ParsePool,
                  connect_slots: AbstractAsyncContextManager, *,
-                 on_state: Callable[[str, str], None] | None = None,
                  noise: Callable[[], NoiseContext] | None = None) -> None:
         self.account = account
         self.noise = noise
@@ -62,12 +61,10 @@ class AccountWatcher:
         self.db = db
         self.parser = parser
         self.connect_slots = connect_slots
-        self.on_state = on_state
         self.state: str | None = None
         self.roles: dict[str, str] = {}
         self.backoff = Backoff()
         self._wake = asyncio.Event()
-        self._conn: ImapConnection | None = None
 
     def wake(self) -> None:
         """A local command is waiting (pending ops): leave IDLE and run it."""
@@ -75,7 +72,7 @@ class AccountWatcher:
 
     @property
     def stopped(self) -> bool:
-        return self.state in STOPPED_STATES
+        return self.state in ACCOUNT_STOPPED_BY_ERROR
 
     async def _set_state(self, state: str, error: str | None = None, hint: str | None = None) -> None:
         if state == self.state and error is None:
@@ -91,10 +88,12 @@ class AccountWatcher:
         except sqlite3.Error as exc:
             # the database cannot take even this row: say it beside the store, keep watching
             self.db.status.failed(exc)
+        except IllegalTransition as exc:
+            # the row is not where this watcher left it (a write lost to a full disk, the account
+            # removed meanwhile): the table refused the move; the next start writes from anywhere
+            log.warning("%s: state not recorded: %s", acct, exc)
         else:
             self.db.status.recovered()  # it took a write: the disk has room again
-        if self.on_state is not None:
-            self.on_state(acct, state)
 
     async def run(self) -> None:
         acct = self.account
@@ -104,7 +103,7 @@ class AccountWatcher:
             try:
                 await self._set_state("connecting")
                 async with self.connect_slots:
-                    conn = self._conn = ImapConnection(acct)
+                    conn = ImapConnection(acct)
                     await conn.open()
                 await self._session(conn)
             except ReauthNeeded as exc:
@@ -130,7 +129,6 @@ class AccountWatcher:
                 log.exception("%s: unexpected error", acct.id)
                 await self._retry_later(exc)
             finally:
-                self._conn = None
                 if conn is not None:
                     await conn.close()
 

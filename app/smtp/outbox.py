@@ -32,7 +32,6 @@ from typing import Any
 
 from app.config import Account, Config
 from app.errors import ReplydeskError, SendError
-from app.mail import parse
 from app.smtp.send import send_message
 from app.store import Store
 from app.store.changes import TICK, Changes, watch
@@ -159,7 +158,7 @@ class OutboxDrainer:
                 log.warning("outbox %s: Sent folder search failed: %s", item["id"], exc)
         if found:
             # the provider filed it in Sent: no copy of ours to APPEND
-            await self.db.call(Store.record_sent, item["id"], parsed=parse(item["raw"]), append_to_sent=False)
+            await self.db.call(Store.record_sent, item["id"], append_to_sent=False)
             return
         await self.db.call(Store.set_outbox_state, item["id"], "uncertain", error=f"{UNCERTAIN} ({UNCERTAIN_HINT})")
 
@@ -210,8 +209,7 @@ class OutboxDrainer:
                                    time.time())
             raise
         else:
-            await self.db.call(Store.record_sent, item_id, parsed=parse(item["raw"]),
-                               append_to_sent=not account.smtp_saves_sent)
+            await self.db.call(Store.record_sent, item_id, append_to_sent=not account.smtp_saves_sent)
             await self.db.call(Store.set_smtp_health, account_id, True)
 
     async def _fail(self, item: OutboxItem, error: str) -> None:

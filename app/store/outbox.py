@@ -3,6 +3,8 @@
 States: ``queued`` → ``sending`` → ``sent``; ``failed`` (permanent, with the server's words);
 ``attaching`` before ``queued`` for a forward whose attachments the watcher fetches first;
 ``uncertain`` (a send was interrupted and the Sent folder could not decide: the user is asked).
+Every write of a state goes through the table in ``app.store.lifecycle`` (``moves.move_outbox``):
+a move it does not allow raises IllegalTransition, naming the state the item is really in.
 
 A reply the server accepted is shown in its conversation at once, as a local copy in the
 folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it when it is synced.
@@ -11,14 +13,17 @@ folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it wh
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, cast
 
-from app.mail.types import ParsedMessage
+from app.mail import parse
 from app.store.db import now
+from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState, check_created
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
+from app.store.moves import as_state, move_outbox, state_of
 from app.store.rows import OutboxItem, OutboxListing, columns
 
-OUTBOX_STATES = ("draft", "attaching", "queued", "sending", "sent", "failed", "uncertain")
+OUTBOX_STATES = tuple(s.value for s in OutboxState)
 
 _OUTBOX_SELECT = "SELECT " + ", ".join(columns(OutboxItem)) + " FROM outbox"
 
@@ -30,7 +35,9 @@ class OutboxMixin(MessagesMixin):
     def queue_reply(self, *, account: str, message_id: str, raw: bytes, recipients: list[str],
                     subject: str, body: str, reply_to_message: int | None = None,
                     conversation_id: int | None = None, state: str = "queued", kind: str = "reply") -> int:
-        """Queue a reply, or with ``kind="forward"`` a forward of ``reply_to_message``."""
+        """Queue a reply, or with ``kind="forward"`` a forward of ``reply_to_message``; ``state``
+        is ``queued`` or ``draft`` (``lifecycle.OUTBOX_CREATED``), anything else raises."""
+        state = check_created(state).value
         t = now()
         with self.db.tx() as conn:
             item_id = conn.execute(
@@ -50,7 +57,8 @@ class OutboxMixin(MessagesMixin):
         row["recipients"] = json.loads(row["recipients"])
         return cast(OutboxItem, row)
 
-    def outbox(self, states: tuple[str, ...] = OUTBOX_STATES, account: str | None = None) -> list[OutboxItem]:
+    def outbox(self, states: Iterable[str] = OUTBOX_STATES, account: str | None = None) -> list[OutboxItem]:
+        states = [as_state(OutboxState, s).value for s in states]
         marks = ",".join("?" for _ in states)
         sql = f"SELECT id FROM outbox WHERE state IN ({marks})"
         params: list[Any] = list(states)
@@ -71,77 +79,96 @@ class OutboxMixin(MessagesMixin):
             row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
             if row is None:
                 return None
-            conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                         "WHERE id = ?", (now(), row[0]))
+            move_outbox(conn, row[0], OutboxState.SENDING, ", attempts = attempts + 1")
         return self.outbox_item(row[0])
 
     def set_outbox_state(self, item_id: int, state: str, *, error: str | None = None,
                          retry_at: float | None = None) -> None:
-        if state not in OUTBOX_STATES:
-            raise ValueError(state)
-        t = now()
+        """Move an item to ``state`` with its reason (``error``); raises IllegalTransition where the
+        table allows no such move (a sent reply never becomes anything else)."""
+        new = as_state(OutboxState, state)
         with self.db.tx() as conn:
-            conn.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), "
-                "updated_at = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-                (state, error, retry_at, t, state, t, item_id))
+            move_outbox(conn, item_id, new, ", last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), "
+                        "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END", (error, retry_at, new.value, now()))
 
-    def update_draft(self, item_id: int, *, body: str, raw: bytes, message_id: str,
-                     recipients: list[str] | None = None) -> None:
-        """A draft, or a reply that was not sent, edited again: its text, bytes and the
-        Message-ID inside them. Never a reply that is on its way or sent."""
+    def save_reply(self, item_id: int | None, *, send: bool, account: str, message_id: str, raw: bytes,
+                   recipients: list[str], subject: str, body: str, reply_to_message: int | None = None,
+                   conversation_id: int | None = None, kind: str = "reply") -> int:
+        """The compose screen's one write: a new reply (``item_id`` None), or the draft or unsent
+        reply being edited, kept as a draft or queued to be sent (``send``). Returns its id.
+        Raises IllegalTransition when the item is no longer the user's to edit (another terminal
+        sent or discarded it meanwhile): the table decides, not the screen."""
+        new = OutboxState.QUEUED if send else OutboxState.DRAFT
+        if item_id is None:
+            return self.queue_reply(account=account, message_id=message_id, raw=raw, recipients=recipients,
+                                    subject=subject, body=body, reply_to_message=reply_to_message,
+                                    conversation_id=conversation_id, state=new.value, kind=kind)
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, updated_at = ?, "
-                         "recipients = coalesce(?, recipients) "
-                         "WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
-                         (body, raw, message_id, now(), None if recipients is None else json.dumps(recipients),
-                          item_id))
+            old = state_of(conn, "outbox", item_id)
+            if old not in OUTBOX_EDITABLE:
+                raise IllegalTransition("outbox item", old or f"(no outbox item {item_id})", new.value)
+            conn.execute("UPDATE outbox SET body = ?, raw = ?, message_id = ?, recipients = ?, updated_at = ? "
+                         "WHERE id = ?", (body, raw, message_id, json.dumps(recipients), now(), item_id))
+            if new is OutboxState.QUEUED:
+                move_outbox(conn, item_id, new, ", next_attempt_at = ?, submitted_at = NULL", (now(),))
+            elif old != new:
+                move_outbox(conn, item_id, new)
+        return item_id
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
     def claim_item(self, item_id: int) -> OutboxItem | None:
         """Move one ``queued`` item to ``sending`` now, due or not (``replydesk reply``)."""
         with self.db.tx() as conn:
-            claimed = conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1, "
-                                   "updated_at = ? WHERE id = ? AND state = 'queued'",
-                                   (now(), item_id)).rowcount
-        return self.outbox_item(item_id) if claimed else None
+            if state_of(conn, "outbox", item_id) != OutboxState.QUEUED:
+                return None  # another drainer has it, or it is settled: the caller reads its state
+            move_outbox(conn, item_id, OutboxState.SENDING, ", attempts = attempts + 1")
+        return self.outbox_item(item_id)
 
     def mark_submitted(self, item_id: int) -> None:
-        """DATA is about to start: from now a crash leaves the delivery unknown."""
+        """DATA is about to start: from now a crash leaves the delivery unknown. Only for an
+        item being sent; raises otherwise."""
         with self.db.tx() as conn:
+            state = state_of(conn, "outbox", item_id)
+            if state != OutboxState.SENDING:
+                raise IllegalTransition("outbox item", state or f"(no outbox item {item_id})", "submitted")
             conn.execute("UPDATE outbox SET submitted_at = ?, updated_at = ? WHERE id = ?",
                          (now(), now(), item_id))
 
     def retry_later(self, item_id: int, error: str, retry_at: float) -> None:
         """The server did not take the message (4xx, network): queue it again."""
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ?, "
-                         "submitted_at = NULL, updated_at = ? WHERE id = ?",
-                         (error, retry_at, now(), item_id))
+            move_outbox(conn, item_id, OutboxState.QUEUED, ", last_error = ?, next_attempt_at = ?, submitted_at = NULL",
+                        (error, retry_at), only_from=[OutboxState.SENDING])
 
     def resend(self, item_id: int) -> None:
-        """Send a failed or uncertain reply again, or a draft."""
+        """Send a failed or uncertain reply again, or a draft; raises for any other."""
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ?, submitted_at = NULL, "
-                         "updated_at = ? WHERE id = ? AND state IN ('failed', 'uncertain', 'draft')",
-                         (now(), now(), item_id))
+            move_outbox(conn, item_id, OutboxState.QUEUED, ", next_attempt_at = ?, submitted_at = NULL", (now(),),
+                        only_from=OUTBOX_EDITABLE)
 
-    def record_sent(self, item_id: int, *, parsed: ParsedMessage | None, append_to_sent: bool) -> None:
-        """The server accepted the reply. In one transaction: the state, the Sent copy to
-        APPEND (a pending op for the watcher), ``\\Answered`` on the original, and the reply
-        (``parsed``, its bytes parsed) in its conversation until the Sent folder's own copy
-        replaces it."""
+    def record_sent(self, item_id: int, *, append_to_sent: bool) -> None:
+        """The server accepted the reply (or the Sent folder has it) while it was being sent."""
+        self._record_sent(item_id, OutboxState.SENDING, append_to_sent)
+
+    def record_delivered(self, item_id: int, *, append_to_sent: bool) -> None:
+        """The user checked that a reply whose delivery was uncertain arrived: it counts as sent,
+        as if the server's answer had come back (the compose screen's ctrl+r and ``replydesk reply
+        --delivered``). Raises for an item that is not uncertain."""
+        self._record_sent(item_id, OutboxState.UNCERTAIN, append_to_sent)
+
+    def _record_sent(self, item_id: int, was: OutboxState, append_to_sent: bool) -> None:
+        """In one transaction: the state, the Sent copy to APPEND (a pending op for the
+        watcher), ``\\Answered`` on the original, and the reply in its conversation until the
+        Sent folder's own copy replaces it."""
         item = self.outbox_item(item_id)
-        if item is None:
-            return
-        local_copy = None if parsed is None else IncomingMessage(
-            folder=LOCAL_COPY_FOLDER, uidvalidity=0, uid=item_id, parsed=parsed, classification=None,
+        local_copy = None if item is None else IncomingMessage(
+            folder=LOCAL_COPY_FOLDER, uidvalidity=0, uid=item_id, parsed=parse(item["raw"]), classification=None,
             flags=frozenset({"\\Seen"}), received_at=now(), direction="out")
         with self.db.tx() as conn:
             t = now()
-            conn.execute("UPDATE outbox SET state = 'sent', last_error = NULL, sent_at = ?, updated_at = ? "
-                         "WHERE id = ?", (t, t, item_id))
+            move_outbox(conn, item_id, OutboxState.SENT, ", last_error = NULL, sent_at = ?", (t,), only_from=[was])
+            assert item is not None  # move_outbox raised for a missing item
             if append_to_sent:
                 self.queue_op(item["account"], "append", None, role="sent",
                               outbox_id=item_id, flags=["\\Seen"])
@@ -156,10 +183,12 @@ class OutboxMixin(MessagesMixin):
                 self.add_messages(item["account"], [local_copy])
 
     def discard_reply(self, item_id: int) -> None:
-        """The user drops a draft or a reply that was not sent."""
+        """The user drops a draft or a reply that was not sent; raises for any other."""
         with self.db.tx() as conn:
-            conn.execute("DELETE FROM outbox WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')",
-                         (item_id,))
+            state = state_of(conn, "outbox", item_id)
+            if state not in OUTBOX_EDITABLE:
+                raise IllegalTransition("outbox item", state or f"(no outbox item {item_id})", "discarded")
+            conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
 
     def outbox_listing(self, limit: int = 500) -> tuple[list[OutboxListing], int]:
         """What replydesk sent or holds, for the Sent and drafts screen: what did not go first
@@ -175,7 +204,7 @@ class OutboxMixin(MessagesMixin):
         total = int(self.db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
         return [cast(OutboxListing, r) for r in rows], total
 
-    def outbox_for(self, conversation_id: int, states: tuple[str, ...] = OUTBOX_STATES) -> list[OutboxItem]:
+    def outbox_for(self, conversation_id: int, states: Iterable[str] = OUTBOX_STATES) -> list[OutboxItem]:
         """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""
         return [item for item in self.outbox(states) if item["conversation_id"] == conversation_id]
 

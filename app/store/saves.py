@@ -12,6 +12,8 @@ from pathlib import Path
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.lifecycle import OUTBOX_EDITABLE, OutboxState
+from app.store.moves import move_outbox
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,7 @@ class SavesMixin(StorePart):
             row = conn.execute("SELECT account FROM messages WHERE id = ?", (message,)).fetchone()
             if row is None:
                 raise ValueError(f"no message {message}")
-            conn.execute("UPDATE outbox SET state = 'attaching', last_error = NULL, updated_at = ? "
-                         "WHERE id = ? AND state IN ('draft', 'failed', 'uncertain')", (now(), item_id))
+            move_outbox(conn, item_id, OutboxState.ATTACHING, ", last_error = NULL", only_from=OUTBOX_EDITABLE)
             cursor = conn.execute(
                 "INSERT INTO pending_ops (account, op, message, args, created_at) VALUES (?, ?, ?, ?, ?)",
                 (row[0], "attach_forward", message, json.dumps({"outbox_id": item_id}), now()))
@@ -58,5 +59,5 @@ class SavesMixin(StorePart):
         """The watcher built the forward with its attachments: it goes out now."""
         t = now()
         with self.db.tx() as conn:
-            conn.execute("UPDATE outbox SET raw = ?, state = 'queued', next_attempt_at = ?, updated_at = ? "
-                         "WHERE id = ? AND state = 'attaching'", (raw, t, t, item_id))
+            move_outbox(conn, item_id, OutboxState.QUEUED, ", raw = ?, next_attempt_at = ?", (raw, t),
+                        only_from=[OutboxState.ATTACHING])

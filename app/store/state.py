@@ -7,6 +7,8 @@ from typing import Any, cast
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.lifecycle import AccountState
+from app.store.moves import as_state, move_account
 from app.store.rows import AccountRow, columns
 
 
@@ -36,10 +38,12 @@ class StateMixin(StorePart):
 
     def set_account_state(self, account_id: str, state: str, *, error: str | None = None,
                           hint: str | None = None) -> None:
+        """Move the account's connection to ``state`` with its reason; raises IllegalTransition
+        where ``lifecycle.ACCOUNT_TRANSITIONS`` allows no such move (idle straight from
+        connecting, say), or when the account has no row."""
         with self.db.tx() as conn:
-            conn.execute(
-                "UPDATE accounts SET state = ?, last_error = ?, hint = ?, state_changed = ? WHERE id = ?",
-                (state, error, hint, now(), account_id))
+            move_account(conn, account_id, as_state(AccountState, state), ", last_error = ?, hint = ?",
+                         (error, hint))
 
     def update_account(self, account_id: str, **fields: Any) -> None:
         """Set health columns: last_push, last_sync, sync_done, sync_total, capabilities."""

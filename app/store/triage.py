@@ -14,15 +14,13 @@ from app.mail.types import CATEGORIES
 from app.store.bounces import BouncesMixin
 from app.store.conversations import ConversationsMixin
 from app.store.db import now
+from app.store.lifecycle import OpState, OutboxState
+from app.store.moves import move_op, move_outbox, state_of
 from app.store.rows import OpArgs, PendingOp
 
 SERVER_FLAGS = {"seen": "\\Seen", "answered": "\\Answered", "flagged": "\\Flagged"}
 KEYWORD_PREFIX = "replydesk-"
 """Labels mirrored on the server as IMAP keywords, so they survive a new machine."""
-OP_STATES = ("pending", "done", "failed", "skipped")
-"""A server operation waits (``pending``), was carried out (``done``), was refused by the server
-after its retries (``failed``) or could not be asked for (``skipped``: the server allows no keywords).
-Only ``done`` means the server has it; the other two are shown with their reason."""
 OP_PROBLEMS_DAYS = 7
 """Failed and skipped operations of the last week are shown in the health view and the CLI."""
 
@@ -113,20 +111,21 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
         """Record how a try went: done (no ``error``), ``skipped`` (not sent; ``error`` says why),
         failed for good (``give_up``) or pending for another try. A move that failed for good
         puts the message back where the server still has it, so the list shows the truth."""
-        state = "skipped" if skipped else "done" if error is None else ("failed" if give_up else "pending")
+        state = OpState.SKIPPED if skipped else OpState.DONE if error is None else (
+            OpState.FAILED if give_up else OpState.PENDING)
         with self.db.tx() as conn:
-            # only a pending op moves on: one finished elsewhere meanwhile (the outbox's own run) stays as it is
-            finished = conn.execute("UPDATE pending_ops SET state = ?, last_error = ?, attempts = attempts + 1 "
-                                    "WHERE id = ? AND state = 'pending'", (state, error, op_id)).rowcount
-            if state != "failed" or not finished:
+            # only a pending op moves on (lifecycle.OP_TRANSITIONS): one finished elsewhere meanwhile
+            # (`replydesk reply`'s own run, or removed with its message) raises IllegalTransition
+            move_op(conn, op_id, state, ", last_error = ?, attempts = attempts + 1", (error,))
+            if state is not OpState.FAILED:
                 return
             row = conn.execute("SELECT op, message, args FROM pending_ops WHERE id = ?", (op_id,)).fetchone()
             if row is not None and row[0] == "attach_forward":
                 # the forward it was getting its attachments for is not sent: the thread says why
-                conn.execute("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ? "
-                             "WHERE id = ? AND state = 'attaching'",
-                             (f"its attachments could not be fetched: {error}", now(),
-                              json.loads(row[2]).get("outbox_id")))
+                item = json.loads(row[2]).get("outbox_id")
+                if state_of(conn, "outbox", item) == OutboxState.ATTACHING:
+                    move_outbox(conn, item, OutboxState.FAILED, ", last_error = ?",
+                                (f"its attachments could not be fetched: {error}",))
                 return
             if row is None or row[0] != "move" or row[1] is None:
                 return

@@ -24,11 +24,12 @@ from textual.widgets import Footer, Static, TextArea
 
 from app.config import Account
 from app.errors import ReplydeskError
-from app.mail import Address, ParsedMessage, parse, sanitize
+from app.mail import Address, ParsedMessage, sanitize
 from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
 from app.mail.templates import fill_template, template_values
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
+from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
@@ -52,7 +53,7 @@ def edit_externally(text: str) -> str:
         os.unlink(path)
 
 
-UNSENT_STATES = ("attaching", "queued", "sending", "failed", "uncertain")
+UNSENT_STATES = tuple(s.value for s in OutboxState if s not in (OutboxState.DRAFT, OutboxState.SENT))
 _UNSENT_TITLES = {
     "attaching": "Your reply waits for its attachments (fetched from the mailbox's server)",
     "queued": "Your reply is queued",
@@ -170,7 +171,7 @@ class ComposeScreen(Screen[None]):
         if self._suppressed:
             self._warn(f"{line(', '.join(self._suppressed))} is on the suppression list (do not contact).")
         self.initial_text = self._initial_text()
-        kept = [item for item in self.store.outbox_for(self.conversation_id, ("draft", "failed", "uncertain"))
+        kept = [item for item in self.store.outbox_for(self.conversation_id, OUTBOX_EDITABLE)
                 if item["kind"] == self.KIND]
         body = self.query_one("#compose-body", TextArea)
         body.text = self.initial_text
@@ -261,21 +262,29 @@ class ComposeScreen(Screen[None]):
         return build_reply(replace(self.original, text=""), from_addr=Address(self.account.name, self.account.email),
                            body=text, signature="", domain=self.account.domain)
 
-    def _save(self, text: str, state: str) -> int:
+    def _save(self, text: str, *, send: bool) -> int:
+        """One store call: the reply (new, or the draft or unsent one being edited) kept as a
+        draft or queued; which moves are allowed is the outbox's table, not this screen's.
+        Raises IllegalTransition when another terminal moved it on meanwhile."""
         assert self.account is not None and self.original is not None and self.row is not None
         message_id, raw = self._build(text)
-        if self.draft_id is not None:
-            self.store.update_draft(self.draft_id, body=text, raw=raw, message_id=message_id,
-                                    recipients=self.recipients)
-            if state == "queued":
-                self.store.resend(self.draft_id)
-            elif self.draft_state != "draft":
-                self.store.set_outbox_state(self.draft_id, "draft")
-            return self.draft_id
-        return self.store.queue_reply(
-            account=self.account.id, message_id=message_id, raw=raw, recipients=self.recipients,
-            subject=self.original.subject, body=text, reply_to_message=self.row["id"],
-            conversation_id=self.row["conversation_id"], state=state, kind=self.KIND)
+        return self.store.save_reply(
+            self.draft_id, send=send, account=self.account.id, message_id=message_id, raw=raw,
+            recipients=self.recipients, subject=self.original.subject, body=text,
+            reply_to_message=self.row["id"], conversation_id=self.row["conversation_id"], kind=self.KIND)
+
+    def _saved(self, text: str, *, send: bool) -> bool:
+        try:
+            self.draft_id = self._save(text, send=send)
+        except IllegalTransition as exc:
+            self._refused(exc)
+            return False
+        return True
+
+    def _refused(self, exc: IllegalTransition) -> None:
+        """The item moved on elsewhere (sent, discarded) meanwhile: say so, keep the text on screen."""
+        self._warn(f"Not saved: {line(str(exc))}.\nCopy the text if you need it, then escape.")
+        self.app.bell()
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -304,14 +313,16 @@ class ComposeScreen(Screen[None]):
             self.app.bell()
             return
         assert self.account is not None
-        self._save(text, "queued")
+        if not self._saved(text, send=True):
+            return
         self.app.notify(f"{self.KIND} queued, sending from {self.account.email}", markup=False, timeout=3)
         self._close()
 
     def action_cancel(self) -> None:
         text = self.query_one("#compose-body", TextArea).text
         if text != self.initial_text and text.strip():
-            self.draft_id = self._save(text, "draft")
+            if not self._saved(text, send=False):
+                return
             self.app.notify("draft kept: r opens it again", timeout=3)
         self._close()
 
@@ -324,9 +335,9 @@ class ComposeScreen(Screen[None]):
             return bool(self._templates())
         if action == "discard":
             # a new reply is discarded too: otherwise ctrl+d fell through to the text area
-            return self.draft_state != "uncertain"
+            return self.draft_state != OutboxState.UNCERTAIN
         if action == "delivered":
-            return self.draft_state == "uncertain"
+            return self.draft_state == OutboxState.UNCERTAIN
         return True
 
     def action_discard(self) -> None:
@@ -340,7 +351,11 @@ class ComposeScreen(Screen[None]):
             self.app.bell()
             return
         if self.draft_id is not None:
-            self.store.discard_reply(self.draft_id)
+            try:
+                self.store.discard_reply(self.draft_id)
+            except IllegalTransition as exc:
+                self._refused(exc)
+                return
         self.app.notify("reply discarded", timeout=2)
         self._close()
 
@@ -348,12 +363,11 @@ class ComposeScreen(Screen[None]):
         """The user checked that the uncertain reply reached the recipient: it counts as sent
         (Sent copy, \\Answered, shown in the thread), as if the server's answer had come back."""
         assert self.draft_id is not None and self.account is not None
-        item = self.store.outbox_item(self.draft_id)
-        if item is None or item["state"] != "uncertain":
-            self._close()
+        try:
+            self.store.record_delivered(self.draft_id, append_to_sent=not self.account.smtp_saves_sent)
+        except IllegalTransition as exc:
+            self._refused(exc)
             return
-        self.store.record_sent(self.draft_id, parsed=parse(item["raw"]),
-                               append_to_sent=not self.account.smtp_saves_sent)
         self.app.notify("recorded as delivered", timeout=2)
         self._close()
 

@@ -89,13 +89,13 @@ class ForwardScreen(ComposeScreen):
             headers.append(" (fetched from the mailbox's server when you send)", style="italic")
         return headers
 
-    def _save(self, text: str, state: str) -> int:
+    def _save(self, text: str, *, send: bool) -> int:
         """A forward of a message with attachments waits for them: the watcher fetches the message
         (only its text is stored), adds them, and queues the forward."""
         assert self.row is not None
-        if state != "queued" or not self.row["attachments"]:
-            return super()._save(text, state)
-        item_id = super()._save(text, "draft")
+        if not send or not self.row["attachments"]:
+            return super()._save(text, send=send)
+        item_id = super()._save(text, send=False)
         self.store.forward_with_attachments(item_id, self.row["id"])
         return item_id
 

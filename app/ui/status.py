@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from app.store.lifecycle import ACCOUNT_FAILING, ACCOUNT_LIVE, ACCOUNT_SYNCING
 from app.store.rows import AccountRow
 from app.ui.notices import notice_text
 
-LIVE_STATES = {"idle"}
-SYNCING_STATES = {"new", "connecting", "syncing"}
-FAILING_STATES = {"backoff", "store_error", "auth_failed", "config_error", "reauth_needed"}
+# the account lifecycle's groups (app/store/lifecycle.py); any other state is off
+LIVE_STATES = ACCOUNT_LIVE
+SYNCING_STATES = ACCOUNT_SYNCING
+FAILING_STATES = ACCOUNT_FAILING
 
 
 @dataclass(frozen=True)
