@@ -69,3 +69,16 @@ def test_a_page_read_from_the_bottom_is_the_tail_of_the_list(store, f):
         tail = [r["id"] for r in store.conversations_at(f, offset, limit, from_end=True)]
         stop = len(whole) - offset
         assert tail == whole[max(0, stop - limit):stop]
+
+
+@pytest.mark.parametrize("f", [InboxFilter(), InboxFilter(category="meeting"), InboxFilter(view="all", unread=True),
+                               InboxFilter(sort="mailbox"), InboxFilter(sort="oldest")])
+def test_a_position_counted_from_a_row_nearby_is_the_position_counted_from_the_top(store, f):
+    rows = store.conversations_at(f, 0, 10_000)
+    assert len(rows) > 10
+    for target in (0, 3, len(rows) // 2, len(rows) - 1):
+        conv = rows[target]["id"]
+        assert store.position_of(f, conv) == target
+        for anchor in (0, target, len(rows) - 1, max(0, target - 2)):
+            a = rows[anchor]
+            assert store.position_of(f, conv, (anchor, a)) == target

@@ -171,6 +171,11 @@ def sort_of(f: InboxFilter) -> Sort:
     return SORTS.get(f.sort, SORTS["newest"])
 
 
+def _any(conditions: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """``Sort.beyond``'s conditions as one: a row that meets any of them."""
+    return "(" + " OR ".join(f"({cond})" for cond, _ in conditions) + ")", [v for _, values in conditions for v in values]
+
+
 TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '') AS kind, archived, "
          "unread AS unread_count, CASE WHEN woke THEN 1 END AS woke_reason, "
          "CASE WHEN pending THEN 1 END AS snoozed_until, NULL AS waiting_since, "
@@ -252,17 +257,32 @@ class InboxMixin(StorePart):
                 break
         return rows
 
-    def position_of(self, f: InboxFilter, conv_id: int) -> int | None:
-        """Index of a conversation in the filtered list, to keep the cursor on it after a refresh."""
+    def position_of(self, f: InboxFilter, conv_id: int,
+                    near: tuple[int, ConversationRow] | None = None) -> int | None:
+        """Index of a conversation in the filtered list, to keep the cursor on it after a refresh.
+        ``near``: a listed row and its index; only the rows between the two are counted then, not
+        every row above (a mark deep in a million conversations)."""
         where, params = self._where(f)
         found = self._rows(f"{_SELECT} WHERE {where} AND c.id = ?", [*params, conv_id])
         if not found:
             return None
-        ahead = sort_of(f).beyond(found[0], before=True)
-        return int(self.db.conn.execute(
-            f"SELECT count(*) FROM conversations c WHERE {where} AND "
-            f"({' OR '.join(f'({cond})' for cond, _ in ahead)})",
-            [*params, *(v for _, values in ahead for v in values)]).fetchone()[0])
+        sort = sort_of(f)
+        if near is None:
+            ahead, values = _any(sort.beyond(found[0], before=True))
+            return int(self.db.conn.execute(f"SELECT count(*) FROM conversations c WHERE {where} AND {ahead}",
+                                            [*params, *values]).fetchone()[0])
+        index, anchor = near
+        if anchor["id"] == conv_id:
+            return index
+        after_anchor, after_values = _any(sort.beyond(anchor))
+        below = self.db.conn.execute(f"SELECT 1 FROM conversations c WHERE c.id = ? AND {after_anchor}",
+                                     [conv_id, *after_values]).fetchone() is not None
+        first, first_values = (after_anchor, after_values) if below else _any(sort.beyond(anchor, before=True))
+        second, second_values = _any(sort.beyond(found[0], before=below))
+        between = int(self.db.conn.execute(
+            f"SELECT count(*) FROM conversations c WHERE {where} AND {first} AND {second}",
+            [*params, *first_values, *second_values]).fetchone()[0])
+        return index + 1 + between if below else index - 1 - between
 
     def category_counts(self, f: InboxFilter) -> dict[str, int]:
         """Conversations per category under the filter's other criteria."""

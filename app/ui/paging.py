@@ -90,4 +90,12 @@ class InboxPager:
                     return number * PAGE_SIZE + at
         if self.ids is not None:
             return self.ids.index(conversation_id) if conversation_id in self.ids else None
-        return self.store.position_of(self.filter, conversation_id)
+        return self.store.position_of(self.filter, conversation_id, self._anchor())
+
+    def _anchor(self) -> tuple[int, ConversationRow] | None:
+        """The first row of the page read last (the cursor's, on a refresh), to count from it
+        rather than from the top: marked rows are most often near the cursor."""
+        for number, page in reversed(self._pages.items()):
+            if page:
+                return number * PAGE_SIZE, page[0]
+        return None
