@@ -48,6 +48,7 @@ def test_a_narrowed_alternation_finds_what_the_whole_one_finds():
     for patterns in sets:
         phrases = Phrases(tuple(fold_pattern(p) for p in patterns))
         for text in texts:
+            phrases.for_text(grams(text))  # a choice of phrases is compiled when met again
             rx = phrases.for_text(grams(text))
             narrowed_some |= rx is not phrases.full
             for pos in (0, len(text) // 2):
@@ -56,6 +57,28 @@ def test_a_narrowed_alternation_finds_what_the_whole_one_finds():
                 assert (want and (want.start(), want.end())) == (got and (got.start(), got.end())), \
                     (patterns[:3], text[:80])
     assert narrowed_some
+
+
+def test_a_wording_met_once_compiles_no_alternation(monkeypatch):
+    """Replies of different wording choose different phrases: compiling each choice cost more
+    than searching with the whole alternation (and kept every compiled one); a choice is
+    compiled when it comes again, and then kept."""
+    compiled: list[tuple[int, ...]] = []
+    real = Phrases._compile
+
+    def counted(self: Phrases, chosen: tuple[int, ...]):
+        compiled.append(chosen)
+        return real(self, chosen)
+    monkeypatch.setattr(Phrases, "_compile", counted)
+    phrases = Phrases(tuple(fold_pattern(p) for p in default_rules().intents["interested"]))
+    compiled.clear()
+    text = fold(normalize("Sounds interesting, can you send the pricing for a team of 12?"))
+    first = phrases.for_text(grams(text))
+    assert first is phrases.full and compiled == []
+    again = phrases.for_text(grams(text))
+    assert again is not phrases.full and len(compiled) == 1
+    assert phrases.for_text(grams(text)) is again and len(compiled) == 1
+    assert (first.search(text).span() == again.search(text).span())
 
 
 def test_the_bounce_scan_names_what_flufl_bounce_names():
