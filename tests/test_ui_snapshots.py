@@ -14,6 +14,7 @@ import pytest
 from app.config import parse_config
 from app.store import Store
 from app.ui import ReplydeskApp
+from tests.storefill import outbox_in
 from tests.ui_seed import clock, seed
 
 
@@ -97,7 +98,7 @@ def held_replies(db: Path) -> None:
                                        reply_to_message=msg, conversation_id=conv,
                                        state="draft" if state == "draft" else "queued")
             if state not in ("draft", "queued"):
-                store.set_outbox_state(queued, state, error=error)
+                outbox_in(store, queued, state, error=error)  # claimed, then refused or lost
         item("carol@prospect.io", "Re: Quick question about Acme", "failed", "550 5.7.1 message rejected as spam")
         item("mallory@spam.example", "Re: pay now", "uncertain", "connection lost after DATA")
         item("erin@globex.com", "Re: Idea for Globex", "draft")
