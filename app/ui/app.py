@@ -4,6 +4,7 @@ and screens. Screens own their widgets and actions; this class stays thin."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import socket
@@ -186,6 +187,16 @@ class ReplydeskApp(App[int]):
             self.run_worker(self._follow_store(self._watch.changes), group="store", exclusive=True)
         if self.engine is not None:
             self.run_worker(self._run_engine(), group="engine", exclusive=True, exit_on_error=False)
+        self.call_after_refresh(self._freeze_startup_objects)
+
+    @staticmethod
+    def _freeze_startup_objects() -> None:
+        """Modules, styles and the inbox's widgets live as long as the app: once the first
+        screen is drawn they are set aside from the collector (``gc.freeze``), so its full
+        passes, which otherwise walk every one of them, stay short while threads are opened
+        (bench/bench_thread_open.py). ``on_unmount`` hands them back."""
+        gc.collect()
+        gc.freeze()
 
     async def _run_engine(self) -> None:
         try:
@@ -228,6 +239,7 @@ class ReplydeskApp(App[int]):
             except (ReplydeskError, sqlite3.Error):
                 pass  # the heartbeat stops: the others drop it within PRESENCE_SECONDS
         self.store.close()
+        gc.unfreeze()  # what was set aside at start can be collected again (a process running several apps)
 
     def _keymap_problems(self) -> list[str]:
         """A [keymap] entry naming no binding would be ignored without a word: say so."""

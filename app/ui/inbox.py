@@ -11,10 +11,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from app.store import InboxFilter, Store
 from app.store.inbox import SORTS
+from app.ui.footer import LastingFooter
 from app.ui.inbox_list import InboxList
 from app.ui.messages import RefreshOnStoreChange
 from app.ui.outbox import OutboxScreen
@@ -86,7 +87,7 @@ class InboxScreen(RefreshOnStoreChange, TriageActions, Screen):
         yield Input(placeholder="search sender, subject, text — enter to apply, escape to cancel",
                     id="search")
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield LastingFooter(compact=True)
 
     @property
     def inbox_list(self) -> InboxList:
