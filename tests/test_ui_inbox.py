@@ -17,7 +17,7 @@ from app.ui.compose import ComposeScreen
 from app.ui.inbox import InboxScreen
 from app.ui.inbox_list import InboxList
 from tests.storefill import account_in, outbox_in
-from tests.ui_seed import NOW, add_reply, inbound, make_app, message, screen_text, seed, until
+from tests.ui_seed import NOW, add_reply, inbound, make_app, message, screen_text, seed, shown_words, until
 
 SIZES = [(100, 30), (80, 24)]
 
@@ -339,10 +339,9 @@ async def test_keymap_from_config_remaps_by_binding_id(db: Path) -> None:
 
 async def test_keymap_entry_naming_no_binding_is_reported(db: Path) -> None:
     app = make_app(db, parse_config({"keymap": {"intrested": "I"}}))
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        assert "[keymap] intrested: no key binding has this id (see the ? screen)" in [
-            n.message for n in app._notifications]
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        assert await until(pilot, lambda: "[keymap] intrested: no key binding has this id (see the ? screen)"
+                           in shown_words(app))
 
 
 async def test_paging_through_many_conversations(tmp_path: Path) -> None:

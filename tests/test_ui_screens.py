@@ -16,7 +16,7 @@ from app.ui.help import HelpScreen
 from app.ui.inbox_list import InboxList
 from app.ui.themes import SHIPPED_DIR, load_theme_file, load_themes
 from tests.storefill import account_in
-from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, sent, until
+from tests.ui_seed import NOW, inbound, make_app, message, screen_text, seed, sent, shown_words, until
 
 
 @pytest.fixture
@@ -204,10 +204,10 @@ async def test_a_theme_picked_in_the_palette_is_there_next_time(db: Path, tmp_pa
 
 async def test_unknown_theme_falls_back_with_a_warning(db: Path) -> None:
     app = make_app(db, parse_config({"general": {"theme": "nope"}}))
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await pilot.pause()
         assert app.theme == "replydesk-dark"
-        assert any("theme 'nope' not found" in n.message for n in app._notifications)
+        assert await until(pilot, lambda: "theme 'nope' not found; using replydesk-dark" in shown_words(app))
 
 
 async def test_health_shows_server_operations_not_carried_out(db: Path) -> None:

@@ -126,6 +126,12 @@ _SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]
                        r'clip-path="url\(#[^)]*?-line-(\d+)\)"[^>]*>([^<]*)</text>')
 
 
+def shown_words(app) -> str:
+    """The screen's words in reading order with the spacing, the line breaks of a wrapped toast
+    and its edge (▌) taken out: a notification is found whole however it wrapped."""
+    return " ".join(screen_text(app).replace("\u258c", " ").split())
+
+
 def screen_text(app) -> str:
     """What the terminal shows, as plain text lines (read from the app's public SVG screenshot:
     every run of text at its column on its line)."""
