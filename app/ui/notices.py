@@ -101,9 +101,10 @@ def notice_text(notice: Notice) -> Text:
     if notice.said:
         if notice.replies:
             text.append("  │ ")
-        text.append(f"✓ {notice.said}", style="bold")
+        # what was said can carry stored words (a server's reason, a path): one safe line
+        text.append(f"✓ {line(notice.said)}", style="bold")
     if notice.wake:
         if notice.replies or notice.said:
             text.append("  │ ")
-        text.append(f"⏰ {notice.wake}", style="bold")
+        text.append(f"⏰ {line(notice.wake)}", style="bold")
     return text
