@@ -33,6 +33,8 @@ RECENT_FLAGS = 200
 and every ``FLAG_REFRESH_SECONDS``: a change made elsewhere while another folder was selected, or
 on a server that pushes no flag changes, shows without a reconnect (one small FETCH a minute)."""
 FLAG_REFRESH_SECONDS = 60.0
+EXAMPLES_REFRESH_SECONDS = 5.0
+"""How old the labelled replies a big sync classifies with may get (a label made meanwhile)."""
 PARSE_AHEAD = 3
 """Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
 
@@ -131,11 +133,16 @@ class FolderSync:
         parsing: asyncio.Queue[tuple[list[int], asyncio.Future] | None] = asyncio.Queue(PARSE_AHEAD)
 
         async def fetch_all() -> None:
+            examples: tuple[tuple[str, str], ...] = ()
+            examples_read = -EXAMPLES_REFRESH_SECONDS
             for chunk in chunks:
                 fetched = await self.conn.uid_fetch(uid_set(chunk), items)
-                # the user's labelled replies, which the classifier learns from (read again only
-                # when a label changed)
-                examples = await self.db.call(lambda s: s.intent_examples()) if direction == "in" else ()
+                # The user's labelled replies, which the classifier learns from. Read every few
+                # seconds, not for every batch: the store's one thread is busy writing the batch
+                # before, and waiting on it here would hold the next fetch and parse behind it.
+                if direction == "in" and time.monotonic() - examples_read >= EXAMPLES_REFRESH_SECONDS:
+                    examples = await self.db.call(lambda s: s.intent_examples())
+                    examples_read = time.monotonic()
                 await parsing.put((chunk, asyncio.ensure_future(
                     self.parser.parse(folder, uidvalidity, direction, fetched,
                                       self.noise() if self.noise else None, examples))))
