@@ -145,6 +145,14 @@ def test_a_bad_url(filled, capsys, url):
     assert "not a valid postgresql:// URL" in one_line_error(err)
 
 
+@pytest.mark.parametrize("url", ["postgresql://u:Pw-s3cret%21@h/db?nosuch=1", "postgresql://u:Pw-s3cret%21@[::1/db"])
+def test_a_bad_url_holding_a_password_is_refused_without_it(filled, capsys, url):
+    code, _, err = copy(capsys, str(filled), url)
+    assert code == 1
+    line = one_line_error(err)
+    assert "not a valid postgresql:// URL" in line and "Pw-s3cret" not in line and "u:***@" in line
+
+
 def test_a_password_in_the_url_is_refused_and_not_printed(filled, pg_url, postgres, capsys):
     url = pg_url.replace("replydesk@", f"replydesk:{postgres.password}@")
     code, _, err = copy(capsys, str(filled), url)

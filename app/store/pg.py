@@ -29,7 +29,8 @@ def parse_url(url: str) -> dict[str, Any]:
     try:
         params = conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise StoreError(f"{url}: not a valid postgresql:// URL: {_first_line(exc)}") from None
+        # libpq quotes the URL in some of its complaints: the password goes from both
+        raise StoreError(_redacted(f"{url}: not a valid postgresql:// URL: {_first_line(exc)}", url)) from None
     if "password" in params:
         raise StoreError(f"{redact(url)}: the URL holds a password",
                          hint="leave it out of the URL: use PGPASSWORD, ~/.pgpass, the keyring "
@@ -44,6 +45,13 @@ def redact(url: str) -> str:
     if not sep or not at or ":" not in creds:
         return url
     return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+
+
+def _redacted(text: str, url: str) -> str:
+    """``text`` with the URL's password (as written in it) replaced by ***."""
+    creds = url.partition("://")[2].rpartition("@")[0]
+    password = creds.split(":", 1)[1] if ":" in creds else ""
+    return text.replace(f":{password}@", ":***@") if password else text
 
 
 def keyring_name(url: str) -> str:
