@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from app.commands.common import open_config_and_store
-from app.config import Config
+from app.config import Account, Config
 from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
@@ -28,6 +28,7 @@ from app.store import Store
 from app.store.changes import watch
 from app.store.lifecycle import IllegalTransition
 from app.store.rows import MessageRow, OutboxItem
+from app.store.thread import StoreThread
 
 FINAL = ("sent", "failed", "uncertain")
 
@@ -146,7 +147,7 @@ async def send_here(config: Config, store: Store, db_path: Path, item_id: int, t
             await asyncio.sleep(max(wait, 0))
         if item["state"] == "sent":
             account = config.account(item["account"])
-            for problem in await finish_reply_on_server(account, store, item_id):
+            for problem in await finish_reply_on_server(account, drainer.db, item_id):
                 # the reply is out; what is left stays a pending operation for the engine
                 print(f"replydesk: sent, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
         return item
@@ -173,6 +174,14 @@ def _report(item: OutboxItem) -> int:
                          f"outbox item {item_id} stays queued and is sent by the engine (replydesk sync)")
 
 
+async def _finish_on_server(config: Config, account: Account, item_id: int) -> list[str]:
+    db = StoreThread(config.database)
+    try:
+        return await finish_reply_on_server(account, db, item_id)
+    finally:
+        await db.close()
+
+
 def _delivered(config: Config, store: Store, item_id: int) -> int:
     item = store.outbox_item(item_id)
     if item is None or item["state"] != "uncertain":
@@ -183,7 +192,7 @@ def _delivered(config: Config, store: Store, item_id: int) -> int:
     except IllegalTransition as exc:  # moved on in another terminal meanwhile
         raise UsageError(str(exc)) from None
     if not _engine_running(config.database):
-        for problem in asyncio.run(finish_reply_on_server(account, store, item_id)):
+        for problem in asyncio.run(_finish_on_server(config, account, item_id)):
             print(f"replydesk: recorded, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
     print(f"recorded {item['message_id']} as delivered")
     return 0

@@ -81,30 +81,41 @@ class OpsRunner:
             ops = [op for op in ops if self._retry_at.get(op["id"], 0.0) <= now]
             if not ops:
                 return done
-            # one SELECT per folder: group while keeping each folder's order
-            ops.sort(key=lambda o: (o["folder"] or "", o["id"]))
-            for op in ops:
-                self._retry_at.pop(op["id"], None)
-                try:
-                    await self._run_one(op)
-                except OpSkipped as exc:
-                    log.info("%s: %s #%d skipped: %s", acct, op["op"], op["id"], exc)
-                    await self._finish(op, str(exc), skipped=True)
-                    continue
-                except OpFailed as exc:
-                    log.info("%s: %s #%d failed: %s", acct, op["op"], op["id"], exc)
-                    await self._finish(op, str(exc)[:500], give_up=True)
-                    continue
-                except ImapNo as exc:
-                    give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
-                    log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
-                             "" if not give_up else " (giving up)", exc)
-                    if not give_up:
-                        self._retry_at[op["id"]] = time.monotonic() + RETRY_DELAYS[op["attempts"]]
-                    error = str(exc)[:500]
-                    await self._finish(op, error, give_up=give_up)
-                    continue
-                done += await self._finish(op, None)
+            done += len(ops) - len(await self.run_ops(ops))
+
+    async def run_ops(self, ops: list[PendingOp]) -> list[str]:
+        """Carry out ``ops`` and record each outcome; returns what was not done, one line each.
+        The watcher runs every due op through here; ``replydesk reply`` with no engine, the
+        ops of the reply it sent (``sent_lookup.finish_reply_on_server``)."""
+        acct = self.account.id
+        problems: list[str] = []
+        # one SELECT per folder: group while keeping each folder's order
+        for op in sorted(ops, key=lambda o: (o["folder"] or "", o["id"])):
+            self._retry_at.pop(op["id"], None)
+            try:
+                await self._run_one(op)
+            except OpSkipped as exc:
+                log.info("%s: %s #%d skipped: %s", acct, op["op"], op["id"], exc)
+                await self._finish(op, str(exc), skipped=True)
+                problems.append(str(exc))
+                continue
+            except OpFailed as exc:
+                log.info("%s: %s #%d failed: %s", acct, op["op"], op["id"], exc)
+                await self._finish(op, str(exc)[:500], give_up=True)
+                problems.append(str(exc))
+                continue
+            except ImapNo as exc:
+                give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
+                log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
+                         "" if not give_up else " (giving up)", exc)
+                if not give_up:
+                    self._retry_at[op["id"]] = time.monotonic() + RETRY_DELAYS[op["attempts"]]
+                error = str(exc)[:500]
+                await self._finish(op, error, give_up=give_up)
+                problems.append(error)
+                continue
+            await self._finish(op, None)
+        return problems
 
     async def _finish(self, op: PendingOp, error: str | None, **how: bool) -> bool:
         """Record the try; False when the op was no longer pending (finished by ``replydesk

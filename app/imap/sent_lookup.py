@@ -3,9 +3,9 @@
 - ``message_in_sent(account, message_id)``: did a reply reach Sent? The outbox drainer asks
   this after a crash in the middle of a submission (``app.smtp.outbox``), through the engine,
   since ``app.smtp`` does not import ``app.imap``.
-- ``finish_reply_on_server(account, store, item_id)``: when ``replydesk reply`` sends with no
+- ``finish_reply_on_server(account, db, item_id)``: when ``replydesk reply`` sends with no
   engine running, it runs the reply's pending operations itself (APPEND the copy to Sent,
-  ``\\Answered`` on the original) instead of leaving them for a watcher.
+  ``\\Answered`` on the original) with the watcher's runner instead of leaving them for a watcher.
 
 Each call is one short session on ``app.imap.connection.ImapConnection`` (TLS verified,
 implicit or STARTTLS, never plaintext), with the watcher's folder roles.
@@ -21,11 +21,10 @@ import aioimaplib
 from app.config import Account
 from app.errors import ReplydeskError
 from app.folders import assign_roles
-from app.imap.connection import ImapConnection, ImapNo
+from app.imap.connection import ImapConnection
+from app.imap.ops import OpsRunner
 from app.imap.responses import quote
-from app.store import Store
-from app.store.lifecycle import IllegalTransition
-from app.store.rows import OutboxItem, PendingOp
+from app.store.thread import StoreThread
 
 
 @asynccontextmanager
@@ -62,50 +61,24 @@ async def message_in_sent(account: Account, message_id: str) -> bool | None:
         return None
 
 
-async def finish_reply_on_server(account: Account, store: Store, item_id: int) -> list[str]:
-    """Run the pending APPEND-to-Sent and ``\\Answered`` of an outbox item now.
+async def finish_reply_on_server(account: Account, db: StoreThread, item_id: int) -> list[str]:
+    """Run the pending APPEND-to-Sent and ``\\Answered`` of an outbox item now, through the
+    watcher's own runner (``app.imap.ops.OpsRunner``) on a short session.
 
     Returns what could not be done (each stays pending, for the engine's next run).
     """
-    item = store.outbox_item(item_id)
+    item = await db.call(lambda s: s.outbox_item(item_id))
     if item is None:
         return []
-    ops = [op for op in store.pending_ops(account.id)
+    ops = [op for op in await db.call(lambda s: s.pending_ops(account.id))
            if (op["op"] == "append" and op["args"].get("outbox_id") == item_id)
            or (op["op"] == "add_flags" and op["message"] == item["reply_to_message"]
                and "\\Answered" in op["args"].get("flags", []))]
     if not ops:
         return []
-    problems: list[str] = []
     try:
         async with _session(account) as conn:
-            for op in ops:
-                error = await _run_op(conn, account, op, item)
-                try:
-                    store.finish_op(op["id"], error)
-                except IllegalTransition as exc:  # an engine started meanwhile got there first
-                    error = error and str(exc)
-                if error:
-                    problems.append(error)
+            roles = assign_roles(await conn.list_folders(), account.folders)
+            return await OpsRunner(conn, db, account, roles, conn.select).run_ops(ops)
     except (ReplydeskError, aioimaplib.AioImapException, OSError, TimeoutError) as exc:
-        problems.append(f"{account.id}: IMAP: {exc}")
-    return problems
-
-
-async def _run_op(conn: ImapConnection, account: Account, op: PendingOp, item: OutboxItem) -> str | None:
-    try:
-        if op["op"] == "append":
-            folder = await _sent_folder(conn, account)
-            if await _uids_with_message_id(conn, folder, item["message_id"]):
-                return None  # already there (an earlier try got that far): never file two copies
-            await conn.append(folder, bytes(item["raw"]), list(op["args"].get("flags", ["\\Seen"])))
-            return None
-        if not op["message_id"] or not op["folder"]:
-            return "the original message is no longer stored"
-        uids = await _uids_with_message_id(conn, op["folder"], op["message_id"])
-        if not uids:
-            return f"the original is no longer in {op['folder']}"
-        await conn.uid_store(",".join(map(str, uids)), "+FLAGS.SILENT", list(op["args"]["flags"]))
-        return None
-    except ImapNo as exc:
-        return str(exc)
+        return [f"{account.id}: IMAP: {exc}"]
