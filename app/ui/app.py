@@ -259,6 +259,8 @@ class ReplydeskApp(App[int]):
         """A few times a second: this terminal's presence, and the engine's note beside the
         database (a full disk: the rows cannot say so, its status file does)."""
         self._presence_tick(time.monotonic())
+        if not self.screen_stack:
+            return  # the app is closing
         if self._store_health_changed():
             self.screen.post_message(StoreChanged())
 
@@ -287,6 +289,8 @@ class ReplydeskApp(App[int]):
             self._mark = (version, own)
 
     def _refresh(self) -> None:
+        if not self.screen_stack:
+            return  # the app is closing: a write seen in its last moments has no screen to show on
         mark = self.store.db.change_mark()
         if mark == self._mark:
             return  # woken for what this terminal has already read
