@@ -124,3 +124,23 @@ def test_an_account_goes_live_only_through_a_sync(store):
     assert (row["state"], row["last_error"]) == ("backoff", "connection reset")
     with pytest.raises(IllegalTransition, match="no account nobody"):
         store.set_account_state("nobody", "connecting")
+
+
+def test_a_forward_with_attachments_is_kept_and_held_for_them_in_one_write(store):
+    [mid] = store.add_messages("a", [incoming(8, "<r8@p>", "Re: deck", "bob@p.example")])
+    common = dict(account="a", message_id="<f1@sender.example>", raw=b"Subject: Fwd\r\n\r\nfyi\r\n",
+                  recipients=["carol@p.example"], subject="Fwd: deck", body="fyi", kind="forward")
+    item = store.save_reply(None, send=True, attach_from=mid, **common)
+    assert _row(store, item)[0] == "attaching", "held for the attachments, not queued without them"
+    (op,) = [o for o in store.pending_ops("a") if o["op"] == "attach_forward"]
+    assert op["args"]["outbox_id"] == item and op["message"] == mid
+    # a message that is not stored: nothing is written, the forward is not left half-saved
+    with pytest.raises(ValueError, match="no message"):
+        store.save_reply(None, send=True, attach_from=mid + 1000,
+                         **{**common, "message_id": "<f2@sender.example>"})
+    assert [i["message_id"] for i in store.outbox()] == ["<f1@sender.example>"]
+    # on its way: editing it again is refused and changes nothing
+    before = _row(store, item)
+    with pytest.raises(IllegalTransition, match="attaching"):
+        store.save_reply(item, send=True, attach_from=mid, **{**common, "body": "changed"})
+    assert _row(store, item) == before

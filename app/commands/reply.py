@@ -26,11 +26,12 @@ from app.mail.templates import fill_template, template_values
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
-from app.store.lifecycle import IllegalTransition
+from app.store.lifecycle import IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
 from app.store.thread import StoreThread
 
-FINAL = ("sent", "failed", "uncertain")
+FINAL = (OutboxState.SENT, OutboxState.FAILED, OutboxState.UNCERTAIN)
+"""Where ``replydesk reply`` stops waiting: the server answered, or the user must decide."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,9 +73,10 @@ def queue_reply_to(config: Config, store: Store, row: MessageRow, body: str, *,
         raise ReplydeskError(f"{suppressed[0]} is on the suppression list", "use --force to reply anyway")
     message_id, raw = build_reply(original, from_addr=Address(account.name, account.email), body=body,
                                   signature=account.signature, domain=account.domain)
-    return store.queue_reply(account=account.id, message_id=message_id, raw=raw, recipients=recipients,
-                             subject=original.subject, body=body, reply_to_message=row["id"],
-                             conversation_id=row["conversation_id"])
+    # the compose screen's own write: the two ways of answering put a reply in the outbox alike
+    return store.save_reply(None, send=True, account=account.id, message_id=message_id, raw=raw,
+                            recipients=recipients, subject=original.subject, body=body,
+                            reply_to_message=row["id"], conversation_id=row["conversation_id"])
 
 
 def template_reply(config: Config, row: MessageRow, name: str) -> str:

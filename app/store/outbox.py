@@ -22,13 +22,14 @@ from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState,
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
 from app.store.moves import as_state, move_outbox, state_of
 from app.store.rows import OutboxItem, OutboxListing, columns
+from app.store.saves import SavesMixin
 
 OUTBOX_STATES = tuple(s.value for s in OutboxState)
 
 _OUTBOX_SELECT = "SELECT " + ", ".join(columns(OutboxItem)) + " FROM outbox"
 
 
-class OutboxMixin(MessagesMixin):
+class OutboxMixin(MessagesMixin, SavesMixin):
     """Replies on their way; one the server accepted files its Sent copy (``queue_op``), marks
     the original answered, starts the wait for an answer and shows in its conversation."""
 
@@ -93,11 +94,22 @@ class OutboxMixin(MessagesMixin):
 
     def save_reply(self, item_id: int | None, *, send: bool, account: str, message_id: str, raw: bytes,
                    recipients: list[str], subject: str, body: str, reply_to_message: int | None = None,
-                   conversation_id: int | None = None, kind: str = "reply") -> int:
+                   conversation_id: int | None = None, kind: str = "reply",
+                   attach_from: int | None = None) -> int:
         """The compose screen's one write: a new reply (``item_id`` None), or the draft or unsent
         reply being edited, kept as a draft or queued to be sent (``send``). Returns its id.
+        A forward sent with ``attach_from`` waits in the same transaction for that message's
+        attachments (``forward_with_attachments``) instead of being queued.
         Raises IllegalTransition when the item is no longer the user's to edit (another terminal
         sent or discarded it meanwhile): the table decides, not the screen."""
+        if send and attach_from is not None:
+            with self.db.tx():
+                item_id = self.save_reply(
+                    item_id, send=False, account=account, message_id=message_id, raw=raw, recipients=recipients,
+                    subject=subject, body=body, reply_to_message=reply_to_message,
+                    conversation_id=conversation_id, kind=kind)
+                self.forward_with_attachments(item_id, attach_from)
+            return item_id
         new = OutboxState.QUEUED if send else OutboxState.DRAFT
         if item_id is None:
             return self.queue_reply(account=account, message_id=message_id, raw=raw, recipients=recipients,

@@ -271,7 +271,12 @@ class ComposeScreen(Screen[None]):
         return self.store.save_reply(
             self.draft_id, send=send, account=self.account.id, message_id=message_id, raw=raw,
             recipients=self.recipients, subject=self.original.subject, body=text,
-            reply_to_message=self.row["id"], conversation_id=self.row["conversation_id"], kind=self.KIND)
+            reply_to_message=self.row["id"], conversation_id=self.row["conversation_id"], kind=self.KIND,
+            attach_from=self._attach_from())
+
+    def _attach_from(self) -> int | None:
+        """The message whose attachments go with what is sent (``ForwardScreen``)."""
+        return None
 
     def _saved(self, text: str, *, send: bool) -> bool:
         try:

@@ -89,15 +89,11 @@ class ForwardScreen(ComposeScreen):
             headers.append(" (fetched from the mailbox's server when you send)", style="italic")
         return headers
 
-    def _save(self, text: str, *, send: bool) -> int:
+    def _attach_from(self) -> int | None:
         """A forward of a message with attachments waits for them: the watcher fetches the message
-        (only its text is stored), adds them, and queues the forward."""
+        (only its text is stored), adds them, and queues the forward (one store call, like a reply)."""
         assert self.row is not None
-        if not send or not self.row["attachments"]:
-            return super()._save(text, send=send)
-        item_id = super()._save(text, send=False)
-        self.store.forward_with_attachments(item_id, self.row["id"])
-        return item_id
+        return self.row["id"] if self.row["attachments"] else None
 
     def _initial_text(self) -> str:
         assert self.account is not None and self.original is not None

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from app.store.lifecycle import OUTBOX_EDITABLE
 from app.store.rows import OutboxListing
 from app.ui.compose import ComposeScreen
 from app.ui.forward import ForwardScreen
@@ -36,7 +37,8 @@ NEXT = {"failed": "enter opens it to send it again or discard it",
         "uncertain": "enter opens it to send it again or record that it arrived",
         "draft": "enter opens it to finish it"}
 
-RESUMABLE = ("draft", "failed", "uncertain")
+RESUMABLE: frozenset[str] = OUTBOX_EDITABLE
+"""What enter takes up in the compose screen: the outbox lifecycle's editable states."""
 
 COLUMNS = ("State", "To", "Subject", "When", "Mailbox", "What")
 
