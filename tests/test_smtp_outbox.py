@@ -125,3 +125,34 @@ async def test_a_server_that_is_down_gets_the_reply_when_it_comes_back(received,
     assert r.store.account_row(r.config.accounts[0].id)["smtp_ok"] == 1
     assert len(wait_for(lambda: delivered(dovecot, r.prospect))) == 1
     assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
+
+
+async def test_a_store_error_holds_the_outbox_back_and_it_sends_once_the_store_takes_writes(
+        received, dovecot, smtp_server):
+    """A write the store refuses (here its lock held past the wait by another connection, as a
+    full disk or an I/O error would refuse it) does not end the drainer: it says so beside the
+    store, as the watchers do, tries again by itself, and the reply goes out once."""
+    import sqlite3
+
+    from app.store.health import read_store_health
+
+    r = received
+    drainer = OutboxDrainer(r.config, r.config.database, backoff=(1.0, 1.0), tick=0.05)
+    drainer.db.status.ready()  # as the engine does at start
+    await drainer.db.call(lambda s: s.db.conn.execute("PRAGMA busy_timeout = 100"))
+    await drainer.recover()
+    item_id = queue_reply_to(r.config, r.store, r.row, "Sent after the store came back")
+    holder = sqlite3.connect(r.config.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        async with draining(drainer):
+            await until(lambda: (h := read_store_health(r.config.database)) is not None and h.problem, 30,
+                        "the outbox says the store cannot be written")
+            assert "database is locked" in read_store_health(r.config.database).problem
+            assert state_of(r, item_id) == "queued"
+            holder.execute("ROLLBACK")
+            await until(lambda: state_of(r, item_id) == "sent", 60, "sent once the store takes writes")
+            await until(lambda: read_store_health(r.config.database).problem is None, 30, "recovered")
+    finally:
+        holder.close()
+    assert len(smtp_server.accepted_for(r.prospect.email)) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,6 +47,8 @@ SentLookup = Callable[[Account, str], Awaitable[bool | None]]
 UNCERTAIN = ("interrupted while the server was receiving it, and not found in the Sent folder: it may "
              "have been delivered")
 UNCERTAIN_HINT = "check the thread with the recipient or the Sent folder, then resend or discard it"
+STORE_RETRY = (1.0, 60.0)
+"""Seconds before the drainer tries the store again after it refused a write, doubling up to the second."""
 
 
 class OutboxDrainer:
@@ -80,22 +83,26 @@ class OutboxDrainer:
         """Send due items until cancelled, woken by the store's change signal (a reply queued in
         this process at once, in another within a tick), a send ending, or a retry falling due."""
         tasks: set[asyncio.Task[Any]] = set()
+        failures = 0
         try:
             with watch(self.db.path, self.tick) as changes:
-                await self.recover()
                 while True:
                     seen = changes.count
-                    # a read first: claiming takes the write lock, which would hold up the store
-                    # thread the watchers write their batches through, and most wakes are theirs
-                    due = await self.db.call(Store.next_outbox_due)
-                    while len(tasks) < self.concurrency and due is not None and due <= time.time():
-                        item = await self.db.call(Store.claim_due)
-                        if item is None:
-                            break
-                        task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
-                        tasks.add(task)
-                        task.add_done_callback(self._task_done(tasks))
-                        due = await self.db.call(Store.next_outbox_due)
+                    try:
+                        await self.recover()
+                        due = await self._start_due(tasks)
+                    except sqlite3.Error as exc:
+                        # a full disk, a lock held past the wait: nothing is lost (the items stay
+                        # queued); say it beside the store as the watchers do, and try again
+                        self.db.status.failed(exc)
+                        delay = min(STORE_RETRY[0] * 2 ** failures, STORE_RETRY[1])
+                        failures += 1
+                        log.warning("outbox: the store refused a write (%s); trying again in %.0f s", exc, delay)
+                        await asyncio.sleep(delay)
+                        continue
+                    if failures:
+                        failures = 0
+                        self.db.status.recovered()
                     if len(tasks) >= self.concurrency:
                         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     else:
@@ -106,6 +113,22 @@ class OutboxDrainer:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             await self.close()
+
+    async def _start_due(self, tasks: set[asyncio.Task[Any]]) -> float | None:
+        """Start sending the items that are due, up to ``concurrency`` at once; returns when the
+        next queued one is due."""
+        # a read first: claiming takes the write lock, which would hold up the store thread the
+        # watchers write their batches through, and most wakes are theirs
+        due = await self.db.call(Store.next_outbox_due)
+        while len(tasks) < self.concurrency and due is not None and due <= time.time():
+            item = await self.db.call(Store.claim_due)
+            if item is None:
+                break
+            task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
+            tasks.add(task)
+            task.add_done_callback(self._task_done(tasks))
+            due = await self.db.call(Store.next_outbox_due)
+        return due
 
     async def close(self) -> None:
         if self._own_db:
@@ -139,9 +162,9 @@ class OutboxDrainer:
         """Settle items a previous run left in ``sending`` (see the module docstring)."""
         if self._recovered:
             return
-        self._recovered = True
         for item in await self.db.call(Store.outbox, ("sending",)):
             await self._recover(item)
+        self._recovered = True  # only once every item is settled: a store error tries them again
 
     async def _recover(self, item: OutboxItem) -> None:
         if item["submitted_at"] is None:
