@@ -184,3 +184,30 @@ async def test_a_search_on_a_big_store_is_counted_off_the_event_loop(tmp_path, m
         app.store.db.conn.set_trace_callback(None)
         assert len(inbox.pager) == 111
     assert seen and not any("GROUP BY" in q or "sum(" in q for q in seen)
+
+
+async def test_a_refresh_with_a_whole_view_selected_reads_the_selection_at_once(tmp_path):
+    """Every conversation of a view marked with * stays marked through a refresh, checked against
+    the store in one query: a lookup per marked row froze the screen for minutes at every arrival
+    once 60,000 were selected. Those that left the view leave the selection."""
+    path = fill(tmp_path / "selected.db", 3000)
+    app = make_app(path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) == 3000)
+        await pilot.press("asterisk")
+        assert await until(pilot, lambda: "✓ 3,000 selected" in screen_text(app))
+        seen: list[str] = []
+        app.store.db.conn.set_trace_callback(seen.append)
+        new = arrive(path)
+        assert await until(pilot, lambda: inbox.pager.row(0) is not None and inbox.pager.row(0)["id"] == new)
+        app.store.db.conn.set_trace_callback(None)
+        assert "✓ 3,000 selected" in screen_text(app)  # the newcomer is not marked, the rest still are
+        lookups = [q for q in seen if "FROM conversations c WHERE" in q]
+        assert len(lookups) < 20, len(lookups)
+        other = Store(path)
+        try:
+            other.archive(list(range(1, 11)))
+        finally:
+            other.close()
+        assert await until(pilot, lambda: "✓ 2,990 selected" in screen_text(app))

@@ -82,6 +82,14 @@ class InboxPager:
             self._pages.popitem(last=False)
         return page
 
+    def listed(self, ids: set[int]) -> set[int]:
+        """Those of ``ids`` this list holds (the selection kept through a refresh)."""
+        if not ids:
+            return set()
+        if self.ids is not None:
+            return ids & set(self.ids)
+        return self.store.listed_among(self.filter, ids)
+
     def index_of(self, conversation_id: int) -> int | None:
         """Where a conversation sits in this list, or None when the filter leaves it out."""
         for number, page in self._pages.items():
