@@ -234,6 +234,9 @@ def main() -> None:
                     help="[general] connects_per_second (default: the engine's, 60)")
     ap.add_argument("--connect-concurrency", type=int, default=None, metavar="N",
                     help="[general] connect_concurrency (default: the engine's, 20)")
+    ap.add_argument("--poll-interval", type=float, default=None, metavar="S",
+                    help="[general] poll_interval_seconds: how often each mailbox's Junk and Sent are "
+                         "looked at (default: the engine's, 60)")
     ap.add_argument("--fresh-mailboxes", action="store_true",
                     help="leave the creation of each user's folders to the engine's first login")
     ap.add_argument("--clients-per-process", type=int, default=25, metavar="N",
@@ -262,7 +265,8 @@ def main() -> None:
               f"max {1000 * bare[-1]:.0f} ms", flush=True)
         for n in args.accounts:
             general = {k: v for k, v in (("connects_per_second", args.pace),
-                                         ("connect_concurrency", args.connect_concurrency)) if v is not None}
+                                         ("connect_concurrency", args.connect_concurrency),
+                                         ("poll_interval_seconds", args.poll_interval)) if v is not None}
             print(measure(dovecot, users[:n], args.samples, args.idle_seconds, **general), flush=True)
             inotify = sum("inotify" in line for line in dovecot.log_text().splitlines())
             if inotify:
