@@ -9,16 +9,19 @@ import pytest
 
 from app.store.lifecycle import (
     ACCOUNT_TRANSITIONS,
+    DELIVERY_TRANSITIONS,
     OP_TRANSITIONS,
     OUTBOX_CREATED,
     OUTBOX_EDITABLE,
     OUTBOX_TRANSITIONS,
     AccountState,
+    DeliveryState,
     IllegalTransition,
     OpState,
     OutboxState,
     check_account,
     check_created,
+    check_delivery,
     check_op,
     check_outbox,
 )
@@ -27,6 +30,7 @@ LIFECYCLES = [
     ("outbox item", OutboxState, OUTBOX_TRANSITIONS, check_outbox),
     ("account", AccountState, ACCOUNT_TRANSITIONS, check_account),
     ("server operation", OpState, OP_TRANSITIONS, check_op),
+    ("delivery", DeliveryState, DELIVERY_TRANSITIONS, check_delivery),
 ]
 
 
@@ -101,3 +105,13 @@ def test_a_finished_operation_never_moves_again():
         for new in OpState:
             with pytest.raises(IllegalTransition):
                 check_op(state, new)
+
+
+def test_a_delivered_event_is_never_sent_again_and_only_a_dead_one_is_retried():
+    D = DeliveryState
+    for new in D:
+        with pytest.raises(IllegalTransition):
+            check_delivery(D.DONE, new)
+    assert check_delivery(D.DEAD, D.PENDING) is D.PENDING
+    with pytest.raises(IllegalTransition):
+        check_delivery(D.DEAD, D.DONE)

@@ -144,3 +144,27 @@ def test_a_forward_with_attachments_is_kept_and_held_for_them_in_one_write(store
     with pytest.raises(IllegalTransition, match="attaching"):
         store.save_reply(item, send=True, attach_from=mid, **{**common, "body": "changed"})
     assert _row(store, item) == before
+
+
+def test_a_delivery_moves_only_as_its_table_allows(store):
+    everything = (lambda type_, payload: True, lambda type_, lead: lead)
+    store.set_event_types(["suppression.added"])
+    store.fan_out("hook", *everything)  # a new target starts after the newest event
+    [mid] = store.add_messages("a", [incoming(9, "<r9@p>", "Re: stop", "dan@p.example")])
+    store.suppress("dan@p.example", "unsubscribe", mid, "asked to stop")
+    store.suppress("eve@p.example", "do_not_contact", mid, "asked to stop")
+    assert store.fan_out("hook", *everything) == 2
+    first, second = (d.event for d in store.due_deliveries("hook", 2e9, limit=5))
+    store.finish_delivery("hook", first)
+    store.finish_delivery("hook", second, error="HTTP 401 bad key")  # no retry: dead
+    states = {d["event"]: (d["state"], d["attempts"]) for d in store.deliveries_of("hook")}
+    assert states == {first: ("done", 1), second: ("dead", 1)}
+    # a delivered event is never delivered or given up again; a dead one waits for the user
+    for event, kwargs in ((first, {}), (first, {"error": "HTTP 500", "retry_at": 1.0}), (second, {})):
+        with pytest.raises(IllegalTransition):
+            store.finish_delivery("hook", event, **kwargs)
+    with pytest.raises(IllegalTransition, match="no delivery"):
+        store.finish_delivery("other", first)
+    assert {d["event"]: (d["state"], d["attempts"]) for d in store.deliveries_of("hook")} == states
+    assert store.retry_dead() == 1
+    assert {d["event"]: d["state"] for d in store.deliveries_of("hook")} == {first: "done", second: "pending"}

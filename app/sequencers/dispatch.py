@@ -34,6 +34,7 @@ from app.sequencers import webhooks
 from app.sequencers.http import Request, Response, Unreachable, send
 from app.sequencers.platforms import Platform, Refused, Skip, platform
 from app.store.events import Delivery
+from app.store.lifecycle import IllegalTransition
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +232,13 @@ class Dispatcher:
         sent = 0
         for delivery in due:
             outcome = await self.deliver_one(target, delivery)
-            await self.db.call(lambda s, d=delivery, o=outcome: s.finish_delivery(
-                target.key, d.event, error=o.error, retry_at=o.retry_at))
+            try:
+                await self.db.call(lambda s, d=delivery, o=outcome: s.finish_delivery(
+                    target.key, d.event, error=o.error, retry_at=o.retry_at))
+            except IllegalTransition as exc:
+                # moved on meanwhile (the table refused our move): the row keeps what is there
+                log.warning("%s: outcome of %s #%d not recorded: %s", target.key, delivery.type, delivery.event, exc)
+                continue
             if outcome.error is None:
                 sent += 1
             elif outcome.retry_at is None:

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from app.store.base import StorePart
 from app.store.db import now
+from app.store.lifecycle import DeliveryState, check_delivery
 from app.store.rows import DeliveryRow, columns
 
 EVENT_TYPES = ("reply.received", "reply.categorized", "reply.sent", "suppression.added")
@@ -90,16 +91,24 @@ class EventsMixin(StorePart):
     def finish_delivery(self, target: str, event: int, *, error: str | None = None,
                         retry_at: float | None = None) -> None:
         """How a try went: done (no ``error``), pending again at ``retry_at``, or dead (an
-        ``error`` with no ``retry_at``)."""
-        state = "done" if error is None else ("pending" if retry_at is not None else "dead")
+        ``error`` with no ``retry_at``). The move is checked against the delivery lifecycle's
+        table (``app.store.lifecycle``): one no longer pending, or no delivery at all, raises
+        IllegalTransition and nothing is written."""
+        new = (DeliveryState.DONE if error is None
+               else DeliveryState.PENDING if retry_at is not None else DeliveryState.DEAD)
         with self.db.tx() as conn:
+            row = conn.execute("SELECT state FROM deliveries WHERE target = ? AND event = ?",
+                               (target, event)).fetchone()
+            check_delivery(row[0] if row else f"(no delivery of event {event} to {target})", new)
             conn.execute("UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, "
                          "next_attempt_at = coalesce(?, next_attempt_at), updated_at = ? "
-                         "WHERE target = ? AND event = ?",
-                         (state, None if error is None else error[:500], retry_at, now(), target, event))
+                         "WHERE target = ? AND event = ? AND state = ?",
+                         (new.value, None if error is None else error[:500], retry_at, now(), target, event,
+                          row[0]))
 
     def retry_dead(self, target: str | None = None) -> int:
         """Give dead deliveries another go (after the user fixed a key or a mapping)."""
+        check_delivery(DeliveryState.DEAD, DeliveryState.PENDING)  # the one move this makes, for every row
         with self.db.tx() as conn:
             sql = "UPDATE deliveries SET state = 'pending', next_attempt_at = 0 WHERE state = 'dead'"
             params: list[Any] = []

@@ -1,5 +1,6 @@
 """The lifecycles the store keeps, each one enum of states and one table of the moves allowed
-between them: an outbox item, an account's connection, a pending server operation.
+between them: an outbox item, an account's connection, a pending server operation, a delivery
+of an event to a sending platform or a webhook.
 
 Pure, no IO (h11's ``_state.py`` is the model): the store checks every write of a state here,
 so an illegal move raises instead of being written, and the UI, the CLI, the engine and the
@@ -112,6 +113,24 @@ OP_TRANSITIONS: Mapping[OpState, frozenset[OpState]] = {
 OP_NOT_CARRIED_OUT: frozenset[OpState] = frozenset({_P.FAILED, _P.SKIPPED})
 
 
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    """Waiting for its first try, or for the next one at its ``next_attempt_at``."""
+    DONE = "done"
+    DEAD = "dead"
+    """Given up, with the receiver's words; ``replydesk sequencers retry`` tries it again."""
+
+
+_D = DeliveryState
+DELIVERY_TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
+    # pending again: the receiver refused for now (a 5xx, a rate limit), tried later
+    _D.PENDING: frozenset({_D.PENDING, _D.DONE, _D.DEAD}),
+    _D.DONE: frozenset(),
+    # the user fixed a key or a mapping and asked for another go
+    _D.DEAD: frozenset({_D.PENDING}),
+}
+
+
 class IllegalTransition(ValueError):
     """A write asked for a move its lifecycle's table does not allow."""
 
@@ -120,7 +139,7 @@ class IllegalTransition(ValueError):
         self.lifecycle, self.current, self.new = lifecycle, current, new
 
 
-S = TypeVar("S", OutboxState, AccountState, OpState)
+S = TypeVar("S", OutboxState, AccountState, OpState, DeliveryState)
 
 
 def _check(lifecycle: str, table: Mapping[S, frozenset[S]], kind: type[S], current: str, new: str) -> S:
@@ -146,6 +165,11 @@ def check_account(current: str, new: str) -> AccountState:
 def check_op(current: str, new: str) -> OpState:
     """``new`` if a pending server operation in ``current`` may move to it; raises IllegalTransition."""
     return _check("server operation", OP_TRANSITIONS, OpState, current, new)
+
+
+def check_delivery(current: str, new: str) -> DeliveryState:
+    """``new`` if a delivery in ``current`` may move to it; raises IllegalTransition."""
+    return _check("delivery", DELIVERY_TRANSITIONS, DeliveryState, current, new)
 
 
 def check_created(state: str) -> OutboxState:
