@@ -115,26 +115,12 @@ async def test_escape_saves_nothing_and_a_thread_without_attachments_says_so(db:
         assert "no attachments in this thread" in screen_text(app)
 
 
-async def test_a_failed_save_says_why(db: Path, tmp_path: Path) -> None:
-    app = make_app(db)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter", "v", "enter")
-        await pilot.pause()
-        app.screen.query_one("#save-folder").value = str(tmp_path)
-        await pilot.press("enter")
-        await pilot.pause()
-        [(op, _)] = pending_saves(db)
-        store = Store(db)
-        store.finish_op(op, f"{tmp_path}/invite.ics could not be written: Permission denied", give_up=True)
-        store.close()
-        assert await until(pilot, lambda: "invite.ics not saved: " in screen_text(app))
-        assert "Not on the server: saving invite.ics failed" in screen_text(app)
-
-
-async def test_a_failed_saves_reason_reaches_the_status_line_without_control_characters(db: Path, tmp_path: Path) -> None:
-    """The reason can hold a server's words (a folder's name, a NO's text): the notice line shows
-    it folded and sanitized like every other stored value, no escape sequence let through."""
+@pytest.mark.parametrize(("reason", "shown"), [
+    ("{folder}/invite.ics could not be written: Permission denied", "could not be written: Permission denied"),
+    # a server's words (a folder's name, a NO's text): folded and sanitized, no escape let through
+    ("INBOX\x1b]8;;https://evil.example\x07no longer\x1b[2J\nhas the message", "no longer has the message"),
+])
+async def test_a_failed_save_says_why(db: Path, tmp_path: Path, reason: str, shown: str) -> None:
     app = make_app(db)
     async with app.run_test(size=(160, 36)) as pilot:
         await pilot.pause()
@@ -145,9 +131,9 @@ async def test_a_failed_saves_reason_reaches_the_status_line_without_control_cha
         await pilot.pause()
         [(op, _)] = pending_saves(db)
         store = Store(db)
-        store.finish_op(op, "INBOX\x1b]8;;https://evil.example\x07no longer\x1b[2J\nhas the message", give_up=True)
+        store.finish_op(op, reason.format(folder=tmp_path), give_up=True)
         store.close()
         assert await until(pilot, lambda: "invite.ics not saved: " in screen_text(app))
-        shown = next(row for row in screen_text(app).splitlines() if "invite.ics not saved: " in row)
-        assert not any(ord(c) < 32 or ord(c) == 127 for c in shown)
-        assert "no longer" in shown and "has the message" in shown
+        assert "Not on the server: saving invite.ics failed" in screen_text(app)
+        said = next(row for row in screen_text(app).splitlines() if "invite.ics not saved: " in row)
+        assert shown in said and not any(ord(c) < 32 or ord(c) == 127 for c in said)
