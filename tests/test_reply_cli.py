@@ -69,7 +69,9 @@ def test_a_refused_reply_exits_1_with_the_server_words_and_can_be_resent(receive
     assert err.count("\n") == 1 and "Traceback" not in err
     [item] = r.store.outbox()
     assert "550 5.7.1 Relaying denied by policy" in err and f"--resend {item['id']}" in err
-    assert item["state"] == "failed" and item["body"] == "Keep this text"
+    # the whole text is kept, as the compose screen keeps it, so r reopens it with its quote
+    assert item["state"] == "failed" and item["body"].startswith("Keep this text\n")
+    assert "> Sounds interesting, tell me more." in item["body"]
 
     assert reply(r, "--resend", str(item["id"])) == 0
     assert len(wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))) == 1

@@ -20,9 +20,10 @@ from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError, UsageError
 from app.imap.sent_lookup import finish_reply_on_server, message_in_sent
 from app.mail import Address
-from app.mail.compose import build_reply, reply_recipients, stored_original
+from app.mail.compose import stored_original
 from app.mail.sanitize import one_line
 from app.mail.templates import fill_template, template_values
+from app.replying import reply_to
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
@@ -63,20 +64,12 @@ def queue_reply_to(config: Config, store: Store, row: MessageRow, body: str, *,
     if row["direction"] != "in":
         raise ReplydeskError(f"message {row['id']} is one this mailbox sent",
                              "reply to the prospect's message (see replydesk list --json)")
-    account = config.account(row["account"])
-    original = stored_original(row)
-    recipients = [a.email for a in reply_recipients(original)]
-    if not recipients:
-        raise ReplydeskError(f"message {row['id']} has no sender address to reply to")
-    suppressed = [r for r in recipients if store.is_suppressed(r)]
+    reply = reply_to(config, row)
+    suppressed = [r for r in reply.recipients if store.is_suppressed(r)]
     if suppressed and not force:
         raise ReplydeskError(f"{suppressed[0]} is on the suppression list", "use --force to reply anyway")
-    message_id, raw = build_reply(original, from_addr=Address(account.name, account.email), body=body,
-                                  signature=account.signature, domain=account.domain)
-    # the compose screen's own write: the two ways of answering put a reply in the outbox alike
-    return store.save_reply(None, send=True, account=account.id, message_id=message_id, raw=raw,
-                            recipients=recipients, subject=original.subject, body=body,
-                            reply_to_message=row["id"], conversation_id=row["conversation_id"])
+    # the whole text, as the compose screen keeps it: the screen reopens a reply that failed whole
+    return reply.save(store, reply.text(body), send=True)
 
 
 def template_reply(config: Config, row: MessageRow, name: str) -> str:

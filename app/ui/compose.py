@@ -14,7 +14,6 @@ import re
 import shlex
 import subprocess
 import tempfile
-from dataclasses import replace
 
 from rich.text import Text
 from textual.app import ComposeResult, SuspendNotSupported
@@ -25,8 +24,9 @@ from textual.widgets import Footer, Static, TextArea
 from app.config import Account
 from app.errors import ReplydeskError
 from app.mail import Address, ParsedMessage, sanitize
-from app.mail.compose import build_reply, reply_recipients, reply_subject, reply_text, stored_original
+from app.mail.compose import reply_recipients, reply_subject
 from app.mail.templates import fill_template, template_values
+from app.replying import Reply, reply_to
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
 from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState
@@ -132,6 +132,8 @@ class ComposeScreen(Screen[None]):
         self.account: Account | None = None
         self.original: ParsedMessage | None = None
         self.row: MessageRow | None = None
+        self.reply: Reply | None = None
+        """The reply builder ``replydesk reply`` uses too (None for a forward)."""
         self.recipients: list[str] = []
         self.initial_text = ""
         self.draft_id: int | None = None
@@ -206,8 +208,8 @@ class ComposeScreen(Screen[None]):
         return headers
 
     def _initial_text(self) -> str:
-        assert self.account is not None and self.original is not None
-        return reply_text(self.original, "", self.account.signature)
+        assert self.reply is not None
+        return self.reply.text()
 
     def _restored(self, item: OutboxItem) -> None:
         """A kept draft or unsent item was put back in the text area."""
@@ -235,14 +237,11 @@ class ComposeScreen(Screen[None]):
         if config is None:
             return "no config loaded: cannot tell which mailbox sends"
         try:
-            self.account = config.account(row["account"])
+            self.reply = reply_to(config, row)
         except ReplydeskError as exc:
             return str(exc)
-        self.row = row
-        self.original = stored_original(row)
-        self.recipients = [a.email for a in reply_recipients(self.original)]
-        if not self.recipients:
-            return "the message has no sender address to reply to"
+        self.row, self.account, self.original = row, self.reply.account, self.reply.original
+        self.recipients = self.reply.recipients
         return None
 
     def _say(self, text: str) -> None:
@@ -257,10 +256,9 @@ class ComposeScreen(Screen[None]):
         warning.display = True
 
     def _build(self, text: str) -> tuple[str, bytes]:
-        assert self.account is not None and self.original is not None
-        # the text area already holds the signature and the quote: add nothing
-        return build_reply(replace(self.original, text=""), from_addr=Address(self.account.name, self.account.email),
-                           body=text, signature="", domain=self.account.domain)
+        assert self.reply is not None
+        # the text area already holds the signature and the quote: the builder adds nothing
+        return self.reply.build(text)
 
     def _save(self, text: str, *, send: bool) -> int:
         """One store call: the reply (new, or the draft or unsent one being edited) kept as a
