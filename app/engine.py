@@ -44,6 +44,7 @@ from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store
 from app.store.activity import ENGINE_USER, AssignRule
 from app.store.changes import TICK, watch
+from app.store.lifecycle import AccountState
 from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ class Engine:
         for account in self.config.accounts:
             if account.enabled:
                 self._start_watcher(account)
-        await self._mark([a for a in self.config.accounts if not a.enabled], "disabled")
+        await self._mark([a for a in self.config.accounts if not a.enabled], AccountState.DISABLED)
         self._poller = asyncio.create_task(self._follow_changes(), name="replydesk-changes")
         self.followups = FollowupClock(self._db, self.config.general, self.clock)
         self._followup_task = asyncio.create_task(self.followups.run(), name="replydesk-followups")
@@ -290,8 +291,8 @@ class Engine:
             self._outbox.config = config  # replies from accounts just added are sent too
         await self._stop_watchers(gone + restart)
         configured = {a.id for a in config.accounts}
-        await self._mark([old[k] for k in gone if k in configured], "disabled")
-        await self._mark([old[k] for k in gone if k not in configured], "stopped")
+        await self._mark([old[k] for k in gone if k in configured], AccountState.DISABLED)
+        await self._mark([old[k] for k in gone if k not in configured], AccountState.STOPPED)
         for k in [*restart, *[k for k in new if k not in old]]:
             self._start_watcher(new[k])
         log.info("engine: reloaded (%d started, %d stopped, %d restarted)",
@@ -374,7 +375,7 @@ class Engine:
                                 if t is not None],
                                timeout=1.0)
         if self._db is not None:
-            await self._mark(accounts, "stopped")
+            await self._mark(accounts, AccountState.STOPPED)
             await self._db.close()
         if self._parser is not None:
             self._parser.close()

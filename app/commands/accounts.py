@@ -21,6 +21,7 @@ from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError
 from app.store import Store
 from app.store.health import read_store_health
+from app.store.lifecycle import AccountState
 from app.store.stats import bounce_warnings
 
 DAY = 86400.0
@@ -241,7 +242,7 @@ def _list(config: Config, as_json: bool) -> int:
         print(f"database: {store_problem} — {store_health.fix}" if store_health else "", file=sys.stderr)
     for acc in config.accounts:
         row: Mapping[str, Any] = health.get(acc.id) or {}
-        state = "disabled" if not acc.enabled else row.get("state", "new")
+        state = AccountState.DISABLED if not acc.enabled else row.get("state", "new")
         item = {"id": acc.id, "email": acc.email, "provider": acc.provider, "auth": acc.auth,
                 "state": state, "last_error": row.get("last_error"), "hint": row.get("hint"),
                 "last_push": row.get("last_push"), "arrival_latency": row.get("arrival_latency"),

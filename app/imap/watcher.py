@@ -26,7 +26,7 @@ from app.imap.storage import ParsePool
 from app.imap.sync import FolderSync
 from app.mail import NoiseContext
 from app.store.health import store_problem_text
-from app.store.lifecycle import ACCOUNT_STOPPED_BY_ERROR, IllegalTransition
+from app.store.lifecycle import ACCOUNT_STOPPED_BY_ERROR, AccountState, IllegalTransition
 from app.store.thread import StoreThread
 
 log = logging.getLogger(__name__)
@@ -101,26 +101,26 @@ class AccountWatcher:
         while True:
             conn: ImapConnection | None = None
             try:
-                await self._set_state("connecting")
+                await self._set_state(AccountState.CONNECTING)
                 async with self.connect_slots:
                     conn = ImapConnection(acct)
                     await conn.open()
                 await self._session(conn)
             except ReauthNeeded as exc:
-                await self._set_state("reauth_needed", exc.message, exc.hint)
+                await self._set_state(AccountState.REAUTH_NEEDED, exc.message, exc.hint)
                 return
             except AuthError as exc:
-                await self._set_state("auth_failed", exc.message, exc.hint)
+                await self._set_state(AccountState.AUTH_FAILED, exc.message, exc.hint)
                 return
             except (AccountConfigError, SecretError) as exc:
-                await self._set_state("config_error", exc.message, exc.hint)
+                await self._set_state(AccountState.CONFIG_ERROR, exc.message, exc.hint)
                 return
             except sqlite3.Error as exc:
                 # a full disk, an I/O error: nothing is lost (a folder's UID mark moves only with
                 # its rows), the mail waits on the server; back off and try again by ourselves
                 self.db.status.failed(exc)
                 what, fix = store_problem_text(exc)
-                await self._retry_later(exc, state="store_error", text=what, hint=fix)
+                await self._retry_later(exc, state=AccountState.STORE_ERROR, text=what, hint=fix)
             except (ReplydeskError, ImapNo, OSError, TimeoutError) as exc:
                 await self._retry_later(exc)
             except asyncio.CancelledError:
@@ -132,7 +132,7 @@ class AccountWatcher:
                 if conn is not None:
                     await conn.close()
 
-    async def _retry_later(self, exc: BaseException, *, state: str = "backoff", text: str | None = None,
+    async def _retry_later(self, exc: BaseException, *, state: str = AccountState.BACKOFF, text: str | None = None,
                            hint: str | None = None) -> None:
         delay = self.backoff.next()
         if text is None:
@@ -143,7 +143,7 @@ class AccountWatcher:
 
     async def _session(self, conn: ImapConnection) -> None:
         acct = self.account.id
-        await self._set_state("syncing")
+        await self._set_state(AccountState.SYNCING)
         self.roles = roles = assign_roles(await conn.list_folders(), self.account.folders)
         caps = " ".join(sorted(conn.capabilities))
 
@@ -172,7 +172,7 @@ class AccountWatcher:
         # spread the polls of accounts that connected together
         next_poll = time.monotonic() + poll_every * random.uniform(0.5, 1.0)
         while True:
-            await self._set_state("idle")
+            await self._set_state(AccountState.IDLE)
             due = min(next_poll, ops.next_retry() or next_poll)  # a refused op's next try
             reason = await conn.idle(self._wake, max(0.0, min(refresh, due - time.monotonic())))
             if reason == "push":
