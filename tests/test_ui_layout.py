@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.store import Store
-from tests.ui_seed import HOUR, NOW, inbound, make_app, message, screen_text, seed
+from app.ui.inbox_list import InboxList
+from tests.ui_seed import HOUR, NOW, inbound, make_app, message, screen_text, seed, until
 
 SNIPPET = "Happy to look at pricing for the whole sales team next quarter, send the deck"
 
@@ -68,3 +69,27 @@ async def test_shift_arrows_select_a_range_like_j_and_k(db: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert "selected" not in screen_text(app)
+
+
+@pytest.mark.parametrize("order", ["oldest", "mailbox"])
+async def test_t_jumps_to_the_newest_conversation_in_any_order(db: Path, order: str) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("S")  # oldest first
+        if order == "mailbox":
+            await pilot.press("S")
+        await pilot.pause()
+        assert app.screen.filter.sort == order
+        store = Store(db)  # a reply reaches ben's mailbox, in the middle of the mailbox order
+        try:
+            store.add_messages("ben", [inbound(9, message("<late@hooli.com>", "Re: Partnership", "kai@hooli.com",
+                                                          name="Kai Berg", to="ben@acme-mail.com", at=NOW - 60))])
+        finally:
+            store.close()
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: len(inbox.pager) == 6)
+        await pilot.press("g", "t")
+        await pilot.pause()
+        assert inbox.current["counterpart"] == "kai@hooli.com"
+        assert inbox.cursor == (5 if order == "oldest" else 3)  # the bottom; the top of ben's group, after ana's

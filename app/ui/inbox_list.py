@@ -220,9 +220,14 @@ class InboxList(ScrollView, can_focus=True):
         self._move(self.cursor - max(1, self.scrollable_content_region.height - 1))
 
     def action_jump_new(self) -> None:
-        """To the newest conversation, where the ones counted as new above are."""
+        """To the newest conversation, where the ones counted as new above are: the top row
+        newest first, wherever it sits in another order (its mailbox's group, the bottom)."""
         self._set_new_above(0)
-        self._move(0)
+        if self.pager is None or self.pager.filter.sort == "newest":
+            self._move(0)
+            return
+        index = self.pager.newest_index()
+        self._move(index if index is not None else 0)
 
     def action_open(self) -> None:
         if self.current_id is not None:

@@ -82,6 +82,14 @@ class InboxPager:
             self._pages.popitem(last=False)
         return page
 
+    def newest_index(self) -> int | None:
+        """Where the conversation with the latest reply sits in this list's order."""
+        if self.ids is not None:
+            newest = self.store.search_ids(self.filter.with_(sort="newest"), cap=0)
+        else:
+            newest = [r["id"] for r in self.store.conversations_at(self.filter.with_(sort="newest"), 0, 1)]
+        return self.index_of(newest[0]) if newest else None
+
     def listed(self, ids: set[int]) -> set[int]:
         """Those of ``ids`` this list holds (the selection kept through a refresh)."""
         if not ids:
