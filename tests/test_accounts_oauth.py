@@ -62,6 +62,12 @@ def test_add_a_microsoft_account_with_the_device_flow_then_reauthorize(tmp_path,
     assert asyncio.run(credentials(account)).secret.startswith("at-")
     store = Store(load_config(cfg).database)
     assert store.account_row("ceo")["state"] == "new"
+    # authorizing a mailbox whose watcher is live again leaves the state its watcher wrote
+    account_in(store, "ceo", "idle")
+    store.close()
+    assert main(["accounts", "auth", "--config", str(cfg), "ceo"]) == 0
+    store = Store(load_config(cfg).database)
+    assert store.account_row("ceo")["state"] == "idle"
     store.close()
 
 

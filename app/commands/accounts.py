@@ -21,7 +21,7 @@ from app.config import PRESETS, Account, Config
 from app.errors import ReplydeskError, SecretError, UsageError
 from app.store import Store
 from app.store.health import read_store_health
-from app.store.lifecycle import AccountState
+from app.store.lifecycle import ACCOUNT_STOPPED_BY_ERROR, AccountState
 from app.store.stats import bounce_warnings
 
 DAY = 86400.0
@@ -304,9 +304,11 @@ def _auth(config: Config, key: str, paste: bool) -> int:
     oauth.authorize(account, print, input, paste=paste or None)
     store = Store(config.database)
     try:
-        if store.account_row(account.id):
-            # clears "re-authentication needed" from the account list
-            store.set_account_state(account.id, "new")
+        row = store.account_row(account.id)
+        if row is not None and row["state"] in ACCOUNT_STOPPED_BY_ERROR:
+            # clears "re-authentication needed" from the account list; a watcher still running
+            # keeps the state it writes (the table would refuse its next move from "new")
+            store.set_account_state(account.id, AccountState.NEW)
     finally:
         store.close()
     print(f"{account.id} is authorized; tokens are in the keyring")
