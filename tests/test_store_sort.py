@@ -102,3 +102,37 @@ def test_each_order_reads_its_pages_from_an_index(store, sort):
                 # the outer query's steps (a row's computed columns sort their own few rows)
                 plans += [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql) if row[1] == 0]
         assert plans and not any("USE TEMP B-TREE FOR ORDER BY" in p for p in plans), plans
+
+
+def test_sent_and_drafts_lists_what_did_not_go_then_the_newest_sent_from_indexes(tmp_path):
+    s = Store(tmp_path / "listing.db")
+    for i in range(40):
+        state = ("draft", "queued")[i % 2] if i % 5 == 0 else "queued"
+        s.queue_reply(account="a", message_id=f"<l{i}@x>", raw=b"x", recipients=[f"p{i}@p.example"],
+                      subject=f"Re: {i}", body=f"text {i}", state=state)
+    queued = [item["id"] for item in s.outbox(("queued",))]
+    for n, item_id in enumerate(queued):
+        s.claim_item(item_id)
+        if n % 7 == 0:
+            s.set_outbox_state(item_id, "failed", error="550 no")
+        elif n % 11 == 0:
+            continue  # left sending
+        else:
+            s.record_sent(item_id, append_to_sent=False)
+    # sent times out of the order they were written in, some tied: the listing goes by sent time
+    s.db.conn.execute("UPDATE outbox SET sent_at = 1000 + (id * 7) % 13 WHERE state = 'sent'")
+    s.db.conn.commit()
+    rank = {"failed": 0, "uncertain": 0, "draft": 1, "sent": 3}
+    every = s.db.conn.execute("SELECT id, state, coalesce(sent_at, updated_at) FROM outbox").fetchall()
+    want = [i for i, _, _ in sorted(every, key=lambda r: (rank.get(r[1], 2), -r[2], -r[0]))]
+    for limit in (3, 10, 40, 500):
+        items, total = s.outbox_listing(limit)
+        assert [item["id"] for item in items] == want[:limit] and total == 40
+    seen: list[str] = []
+    s.db.conn.set_trace_callback(seen.append)
+    s.outbox_listing(5)
+    s.db.conn.set_trace_callback(None)
+    [sql] = [q for q in seen if "state = 'sent'" in q]
+    plan = [row[3] for row in s.db.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    assert any("outbox_sent" in step for step in plan) and not any("TEMP B-TREE" in step for step in plan), plan
+    s.close()

@@ -206,11 +206,19 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         """What replydesk sent or holds, for the Sent and drafts screen: what did not go first
         (failed, uncertain, drafts), then what is on its way, then what was sent, newest first in
         each; at most ``limit`` items (without their text), and how many there are in all."""
+        # two reads, each from an index: the few not sent (outbox_state), then the newest sent
+        # (outbox_sent); one ORDER BY over the whole outbox sorted every reply ever sent at each
+        # refresh of the screen (0.1-0.4 s at 100,000)
+        unsent = ", ".join(f"'{s.value}'" for s in OutboxState if s is not OutboxState.SENT)
         order = ("CASE state WHEN 'failed' THEN 0 WHEN 'uncertain' THEN 0 WHEN 'draft' THEN 1 "
-                 "WHEN 'sent' THEN 3 ELSE 2 END, coalesce(sent_at, updated_at) DESC, id DESC")
+                 "ELSE 2 END, coalesce(sent_at, updated_at) DESC, id DESC")
         cols = columns(OutboxListing)
+        select = f"SELECT {', '.join(cols)} FROM outbox"
         rows = [dict(zip(cols, r)) for r in self.db.conn.execute(
-            f"SELECT {', '.join(cols)} FROM outbox ORDER BY {order} LIMIT ?", (limit,))]
+            f"{select} WHERE state IN ({unsent}) ORDER BY {order} LIMIT ?", (limit,))]
+        rows += [dict(zip(cols, r)) for r in self.db.conn.execute(
+            f"{select} INDEXED BY outbox_sent WHERE state = 'sent' ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (limit - len(rows),))]
         for row in rows:
             row["recipients"] = json.loads(row["recipients"])
         total = int(self.db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])

@@ -593,7 +593,13 @@ BEGIN
 END;
 """
 
+V_OUTBOX_SENT = """
+-- Sent and drafts lists the newest sent replies after the ones that did not go: read from this
+-- index instead of sorting every reply ever sent at each refresh. A sent item always has sent_at.
+CREATE INDEX outbox_sent ON outbox (sent_at DESC, id DESC) WHERE state = 'sent';
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
                          V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS,
-                         V_STORE_ID, V_FORWARD_NOT_REPLY]
+                         V_STORE_ID, V_FORWARD_NOT_REPLY, V_OUTBOX_SENT]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -324,7 +324,12 @@ V16 = """
 SELECT 1;
 """
 
-MIGRATIONS: list[str] = [V15, V16]
+V17 = """
+-- SQLite's version 17: the newest sent replies read from an index (Sent and drafts).
+CREATE INDEX outbox_sent ON outbox (sent_at DESC, id DESC) WHERE state = 'sent';
+"""
+
+MIGRATIONS: list[str] = [V15, V16, V17]
 """``MIGRATIONS[i]`` brings a PostgreSQL store to version ``BASELINE + i``."""
 
 SCHEMA_VERSION = BASELINE + len(MIGRATIONS) - 1
