@@ -158,3 +158,35 @@ async def test_a_store_error_holds_the_outbox_back_and_it_sends_once_the_store_t
     finally:
         holder.close()
     assert len(smtp_server.accepted_for(r.prospect.email)) == 1
+
+
+async def test_a_send_whose_outcome_the_store_refused_is_settled_not_left_sending(received, dovecot, smtp_server):
+    """The server accepted the reply but the store refused to record it (its lock held past the
+    wait): the item is not left "sending" until the next start; once the store takes writes it is
+    settled as after a crash (here: not found in Sent, so uncertain, for the user to decide), and
+    it is never sent a second time."""
+    import sqlite3
+
+    from app.store.health import read_store_health
+
+    r = received
+    drainer = OutboxDrainer(r.config, r.config.database, backoff=(1.0, 1.0), tick=0.05)
+    drainer.db.status.ready()  # as the engine does at start
+    await drainer.db.call(lambda s: s.db.conn.execute("PRAGMA busy_timeout = 100"))
+    await drainer.recover()
+    holder = sqlite3.connect(r.config.database, isolation_level=None, check_same_thread=False)
+    smtp_server.on_data = lambda: holder.execute("BEGIN IMMEDIATE")
+    item_id = queue_reply_to(r.config, r.store, r.row, "Accepted, then the store said no")
+    try:
+        async with draining(drainer):
+            await until(lambda: (h := read_store_health(r.config.database)) is not None and h.problem, 30,
+                        "the outbox says the store cannot be written")
+            assert state_of(r, item_id) == "sending"
+            smtp_server.on_data = None
+            holder.execute("ROLLBACK")
+            await until(lambda: state_of(r, item_id) == "uncertain", 60, "settled once the store takes writes")
+    finally:
+        smtp_server.on_data = None
+        holder.close()
+    assert "may have been delivered" in r.store.outbox_item(item_id)["last_error"]
+    assert len(smtp_server.accepted_for(r.prospect.email)) == 1

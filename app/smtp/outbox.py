@@ -76,6 +76,8 @@ class OutboxDrainer:
         self.concurrency = concurrency
         self._recovered = False
         self._finished = asyncio.Event()
+        self._broken: list[int] = []
+        """Items whose send task ended with an error before recording how it went."""
 
     # -- the engine's loop -------------------------------------------------------------
 
@@ -90,10 +92,11 @@ class OutboxDrainer:
                     seen = changes.count
                     try:
                         await self.recover()
+                        await self._settle_broken_sends()
                         due = await self._start_due(tasks)
                     except sqlite3.Error as exc:
                         # a full disk, a lock held past the wait: nothing is lost (the items stay
-                        # queued); say it beside the store as the watchers do, and try again
+                        # queued or sending); say it beside the store as the watchers do, and try again
                         self.db.status.failed(exc)
                         delay = min(STORE_RETRY[0] * 2 ** failures, STORE_RETRY[1])
                         failures += 1
@@ -126,7 +129,7 @@ class OutboxDrainer:
                 break
             task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
             tasks.add(task)
-            task.add_done_callback(self._task_done(tasks))
+            task.add_done_callback(self._task_done(tasks, item["id"]))
             due = await self.db.call(Store.next_outbox_due)
         return due
 
@@ -134,14 +137,25 @@ class OutboxDrainer:
         if self._own_db:
             await self.db.close()
 
-    def _task_done(self, tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    def _task_done(self, tasks: set[asyncio.Task[Any]], item_id: int) -> Callable[[asyncio.Task[Any]], None]:
         def done(task: asyncio.Task[Any]) -> None:
             tasks.discard(task)
             self._finished.set()  # a retry time may have been set: look again
             if not task.cancelled() and task.exception() is not None:
-                # the item stays in `sending`: the next start settles it like a crash
+                # its outcome was not recorded (the store refused it, or a fault): the item is
+                # left in `sending`; the loop settles it as after a crash, not the next start
                 log.error("outbox: %s failed", task.get_name(), exc_info=task.exception())
+                self._broken.append(item_id)
         return done
+
+    async def _settle_broken_sends(self) -> None:
+        """Settle the items whose send ended without its outcome recorded, as ``recover`` does
+        after a crash: queued again if the server cannot have it, else looked for in Sent."""
+        while self._broken:
+            item = await self.db.call(Store.outbox_item, self._broken[0])
+            if item is not None and item["state"] == "sending":
+                await self._recover(item)
+            self._broken.pop(0)
 
     async def _wait_for_work(self, changes: Changes, seen: int, due: float | None) -> None:
         """Sleep until the next retry is ``due``, a send ends, or the store changes."""

@@ -28,6 +28,8 @@ class _Handler:
         fault = self.server._take_fault()
         if fault is not None:
             return fault
+        if self.server.on_data is not None:
+            self.server.on_data()  # a test's moment between the client's DATA and the server's answer
         raw = envelope.original_content or envelope.content
         with self.server.lock:
             self.server.accepted.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(raw)))
@@ -70,6 +72,8 @@ class SmtpServer:
         self.accepted: list[tuple[str, list[str], bytes]] = []
         self.lock = threading.Lock()
         self._faults: list[str] = []
+        self.on_data: Callable[[], None] | None = None
+        """Called (on the server's thread) when a message's DATA has come, before it is accepted."""
         self._controllers: list[Controller] = []
 
     def _ssl_context(self) -> ssl.SSLContext:
