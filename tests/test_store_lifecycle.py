@@ -13,6 +13,7 @@ from app.store.lifecycle import (
     OP_TRANSITIONS,
     OUTBOX_CREATED,
     OUTBOX_EDITABLE,
+    OUTBOX_HELD,
     OUTBOX_TRANSITIONS,
     AccountState,
     DeliveryState,
@@ -78,6 +79,8 @@ def test_outbox_the_drainers_and_users_moves():
         with pytest.raises(IllegalTransition):
             check_outbox(*move)
     assert OUTBOX_EDITABLE == {Ob.DRAFT, Ob.FAILED, Ob.UNCERTAIN}
+    # a held reply (not sent, the user decides) is the user's to edit, and never final
+    assert OUTBOX_HELD == {Ob.FAILED, Ob.UNCERTAIN} and OUTBOX_HELD <= OUTBOX_EDITABLE
 
 
 def test_outbox_items_start_as_a_draft_or_queued():

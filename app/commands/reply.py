@@ -27,7 +27,7 @@ from app.replying import reply_to
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store
 from app.store.changes import watch
-from app.store.lifecycle import IllegalTransition, OutboxState
+from app.store.lifecycle import OUTBOX_HELD, IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
 from app.store.thread import StoreThread
 
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
             if args.message or args.body is not None or args.body_file is not None or args.template:
                 raise UsageError("--resend takes an outbox id only, no message or text")
             item = store.outbox_item(args.resend)
-            if item is None or item["state"] not in ("failed", "uncertain"):
+            if item is None or item["state"] not in OUTBOX_HELD:
                 raise UsageError(f"outbox item {args.resend} is not a failed or uncertain reply")
             try:
                 store.resend(args.resend)

@@ -65,6 +65,8 @@ OUTBOX_CREATED: frozenset[OutboxState] = frozenset({_O.DRAFT, _O.QUEUED})
 """The states an outbox item may be created in."""
 OUTBOX_EDITABLE: frozenset[OutboxState] = frozenset({_O.DRAFT, _O.FAILED, _O.UNCERTAIN})
 """The user's to edit, resend or discard: never one on its way or sent."""
+OUTBOX_HELD: frozenset[OutboxState] = frozenset({_O.FAILED, _O.UNCERTAIN})
+"""Meant to go and did not (or may not have): shown with ``!``, waiting for the user's decision."""
 OUTBOX_TRANSITIONS: Mapping[OutboxState, frozenset[OutboxState]] = {
     _O.DRAFT: frozenset({_O.DRAFT, _O.QUEUED, _O.ATTACHING}),
     _O.ATTACHING: frozenset({_O.QUEUED, _O.FAILED}),

@@ -29,7 +29,7 @@ from app.mail.templates import fill_template, template_values
 from app.replying import Reply, reply_to
 from app.store import Store
 from app.store.activity import RECENT_REPLY_SECONDS
-from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState
+from app.store.lifecycle import OUTBOX_EDITABLE, OUTBOX_HELD, IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
 from app.ui.pickers import Choice, PickerScreen
 from app.ui.text import line
@@ -294,7 +294,7 @@ class ComposeScreen(Screen[None]):
     def action_send(self) -> None:
         text = self.query_one("#compose-body", TextArea).text
         unchanged = (self.REQUIRES_EDIT and text == self.initial_text
-                     and self.draft_state not in ("failed", "uncertain"))
+                     and self.draft_state not in OUTBOX_HELD)
         if not text.strip() or unchanged:
             self.app.bell()
             self._say(f"write the {self.KIND} first")

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from app.mail.noise import NOISE_KINDS
+from app.store.lifecycle import OUTBOX_HELD, OutboxState
 from app.store.rows import ConversationRow
 from app.ui.followup import followup_cue
 from app.ui.paging import InboxPager
@@ -356,7 +357,7 @@ class InboxList(ScrollView, can_focus=True):
         mark = "✓" if row["id"] in self.selected else " "
         dot = "•" if row["unread_count"] else " "
         state = row.get("outbox_state")
-        reply = "!" if state in ("failed", "uncertain") else "…" if state == "draft" else (
+        reply = "!" if state in OUTBOX_HELD else "…" if state == OutboxState.DRAFT else (
             "↩" if row.get("answered") else " ")
         clip = "⊕" if row.get("attachments") else " "
         return [
