@@ -211,3 +211,41 @@ async def test_a_refresh_with_a_whole_view_selected_reads_the_selection_at_once(
         finally:
             other.close()
         assert await until(pilot, lambda: "✓ 2,990 selected" in screen_text(app))
+
+
+async def test_a_big_bulk_label_is_written_off_the_event_loop(tmp_path, monkeypatch):
+    """A label on more conversations than BULK_INLINE is written in a thread: while the write
+    waits (here on a lock another connection holds) the screen answers keys, a second triage
+    key is told to wait, and the label lands on every marked conversation once the lock goes."""
+    import sqlite3
+
+    import app.ui.triage as triage
+    monkeypatch.setattr(triage, "BULK_INLINE", 50)
+    path = fill(tmp_path / "bulk.db", 300)
+    app = make_app(path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        inbox = app.screen.query_one(InboxList)
+        assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) == 300)
+        await pilot.press("asterisk")
+        assert await until(pilot, lambda: "✓ 300 selected" in screen_text(app))
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("n")
+            assert await until(pilot, lambda: "working on 300 conversations" in screen_text(app))
+            await pilot.press("j")  # the screen answers while the write waits
+            await pilot.pause()
+            assert inbox.cursor == 1
+            await pilot.press("e")
+            assert await until(pilot, lambda: "still working on the last change" in screen_text(app))
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        assert await until(pilot, lambda: "not interested (300 conversations)" in screen_text(app))
+        assert "selected" not in screen_text(app).splitlines()[1]
+    store = Store(path)
+    try:
+        assert store.db.conn.execute("SELECT count(*) FROM conversations WHERE category = 'not_interested' "
+                                     "AND archived = 0").fetchone()[0] == 300
+    finally:
+        store.close()
