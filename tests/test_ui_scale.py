@@ -243,9 +243,19 @@ async def test_a_big_bulk_label_is_written_off_the_event_loop(tmp_path, monkeypa
             holder.close()
         assert await until(pilot, lambda: "not interested (300 conversations)" in screen_text(app))
         assert "selected" not in screen_text(app).splitlines()[1]
-    store = Store(path)
-    try:
-        assert store.db.conn.execute("SELECT count(*) FROM conversations WHERE category = 'not_interested' "
-                                     "AND archived = 0").fetchone()[0] == 300
-    finally:
-        store.close()
+        store = Store(path)
+        try:
+            labelled = "SELECT count(*) FROM conversations WHERE category = 'not_interested' AND archived = 0"
+            assert store.db.conn.execute(labelled).fetchone()[0] == 300
+            holder = sqlite3.connect(path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                await pilot.press("z")  # undone in the background too
+                assert await until(pilot, lambda: "undoing the last change on 300 messages" in screen_text(app))
+            finally:
+                holder.execute("COMMIT")
+                holder.close()
+            assert await until(pilot, lambda: "undone: label" in screen_text(app))
+            assert store.db.conn.execute(labelled).fetchone()[0] == 0
+        finally:
+            store.close()

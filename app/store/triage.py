@@ -329,6 +329,13 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
         self.db.conn.execute("INSERT INTO triage_log (action, undo, created_at) VALUES (?, ?, ?)",
                              (action, json.dumps(undo), now()))
 
+    def undo_size(self) -> int:
+        """How many messages undoing the newest triage action changes (0: nothing to undo)."""
+        row = self.db.conn.execute(
+            "SELECT coalesce(json_array_length(undo, '$.labels'), 0) + coalesce(json_array_length(undo, '$.flags'), 0) "
+            "FROM triage_log ORDER BY id DESC LIMIT 1").fetchone()
+        return int(row[0]) if row else 0
+
     def undo_last(self) -> str | None:
         """Undo the newest triage action. Returns its name, or None when there is nothing to undo."""
         with self.db.tx() as conn:

@@ -64,16 +64,19 @@ class TriageActions:
             replydesk(self).bell()
         return targets
 
-    def _write(self, targets: list[int], write: Callable[[Store], Callable[[], None]]) -> None:
+    def _write(self, targets: list[int], write: Callable[[Store], Callable[[], None]], *,
+               size: int | None = None, busy: str | None = None) -> None:
         """Run ``write`` (the store change; it returns what to show after it) now, or for a big
-        selection in a thread on a connection of its own while the screen stays responsive."""
-        if len(targets) <= BULK_INLINE:
+        selection (``size`` rows, the targets by default) in a thread on a connection of its
+        own while the screen stays responsive, saying ``busy`` meanwhile."""
+        size = len(targets) if size is None else size
+        if size <= BULK_INLINE or self.store.path is None:  # (a store in memory has one connection)
             write(self.store)()
             return
         app = replydesk(self)
         path, user = self.store.path, self.store.user
         self._bulk_running = True
-        app.say(f"working on {len(targets):,} conversations…")
+        app.say(busy or f"working on {size:,} conversations…")
 
         def work() -> None:
             store = Store(path if path is not None else ":memory:", user)
@@ -158,11 +161,14 @@ class TriageActions:
         if self._bulk_running:  # what it would undo is not the change being written
             replydesk(self).say("still working on the last change: a moment")
             return
-        action = self.store.undo_last()
-        if action is None:
-            replydesk(self).say("nothing to undo")
-            return
-        self.after_triage(f"undone: {UNDONE.get(action, action)}")
+        def write(store: Store) -> Callable[[], None]:
+            action = store.undo_last()
+            if action is None:
+                return lambda: replydesk(self).say("nothing to undo")
+            return lambda: self.after_triage(f"undone: {UNDONE.get(action, action)}")
+        # a label on a whole view is undone in the background, as it was given
+        size = self.store.undo_size()
+        self._write([], write, size=size, busy=f"undoing the last change on {size:,} messages…")
 
     def action_snooze(self) -> None:
         targets = self._targets_or_bell()
