@@ -56,12 +56,23 @@ class FolderSync:
         self.flag_refresh_seconds = flag_refresh_seconds
         self._flags_read: dict[str, float] = {}
         """folder -> ``time.monotonic()`` of its last flag read (servers without CONDSTORE)."""
+        self._status_seen: dict[str, dict[str, int]] = {}
+        """folder -> the last STATUS answer that matched the store: the same answer again needs
+        no look at the store (at 5,000 mailboxes the polls come 83 a second)."""
+
+    def quiet(self, folder: str) -> bool:
+        """``folder`` is selected, the server announced nothing since its last sync and no flag
+        refresh is due: a sync would find nothing (and need no store round trip to say so)."""
+        conn = self.conn
+        return conn.selected == folder and not conn.proto.changes and (
+            conn.condstore or time.monotonic() - self._flags_read.get(folder, 0.0) < self.flag_refresh_seconds)
 
     async def sync(self, folder: str, role: str, *, full: bool = False) -> None:
         """Bring ``folder`` up to date. ``full``: also re-read every flag and look for messages
         deleted on the server (after a reconnect: pushes may have been missed)."""
         acct = self.account.id
         conn = self.conn
+        self._status_seen.pop(folder, None)
         fresh = conn.selected != folder
         info = await conn.select(folder) if fresh else conn.select_info
         assert info is not None
@@ -216,13 +227,18 @@ class FolderSync:
         if gone:
             await self.db.call(lambda s: s.remove_uids(acct, folder, uidvalidity, gone))
 
-    async def poll(self, folder: str, role: str) -> None:
-        """STATUS a folder we do not idle on; sync it only when something changed."""
-        acct = self.account.id
+    async def poll(self, folder: str, role: str) -> bool:
+        """STATUS a folder we do not idle on; sync it only when something changed (then True).
+        The store is read only when the answer differs from the last one that matched it."""
         status = await self.conn.status(folder)
+        if self._status_seen.get(folder) == status:
+            return False
+        acct = self.account.id
         state = await self.db.call(lambda s: s.folder_state(acct, folder))
         if state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
                 and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
                 and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
-            return
+            self._status_seen[folder] = status
+            return False
         await self.sync(folder, role)
+        return True
