@@ -187,7 +187,10 @@ class AccountWatcher:
                 await self.db.call(lambda s, now=now: s.update_account(acct, last_push=now))
             if self._wake.is_set():
                 self._wake.clear()
-            await ops.run()
+            retry = ops.next_retry()
+            if reason != "refresh" or (retry is not None and retry <= time.monotonic()):
+                # a new op wakes us (the engine follows the store); a refused one has its timer
+                await ops.run()
             changed = False
             if time.monotonic() >= next_poll:
                 for role in POLLED_ROLES:
