@@ -287,3 +287,17 @@ def test_a_role_that_may_not_create_the_tables(filled, pg_url, postgres, capsys,
     assert code == 1
     line = one_line_error(err)
     assert "failed: permission denied for schema public" in line
+
+
+def test_a_server_on_another_host_is_reached_only_encrypted_and_verified(filled, pg_url, postgres, capsys):
+    # the test server (no TLS) under a name that is not loopback: libpq's default would fall back
+    # to plain text and send the store unencrypted; replydesk asks for TLS with a verified certificate
+    url = pg_url.replace("127.0.0.1", "store.db.example")
+    url += ("&" if "?" in url else "?") + "hostaddr=127.0.0.1"
+    code, _, err = copy(capsys, str(filled), url)
+    assert code == 1
+    line = one_line_error(err)
+    assert "cannot connect" in line and "SSL" in line
+    # an sslmode the user wrote is theirs
+    url += "&sslmode=disable"
+    assert copy(capsys, str(filled), url)[0] == 0

@@ -7,6 +7,7 @@ by itself, and a caller that found one in the keyring or from a command passes i
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import psycopg
@@ -82,10 +83,31 @@ def _default_user() -> str:
         return "postgres"
 
 
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
+
+def transport_security(params: dict[str, Any]) -> dict[str, Any]:
+    """TLS with the server's certificate verified against the system's authorities for a server
+    on another host, where libpq's default (``prefer``) would fall back to plain text or accept
+    any certificate; a local socket or loopback is left as it is, and an ``sslmode`` in the URL
+    or in ``PGSSLMODE`` is the user's choice."""
+    if "sslmode" in params or os.environ.get("PGSSLMODE"):
+        return {}
+    hosts = str(params.get("host") or "").split(",")
+    if all(h.startswith("/") or h in LOCAL_HOSTS for h in hosts):
+        return {}
+    extra: dict[str, Any] = {"sslmode": "verify-full"}
+    if "sslrootcert" not in params and not os.environ.get("PGSSLROOTCERT"):
+        extra["sslrootcert"] = "system"
+    return extra
+
+
 def connect(url: str, password: str | None = None) -> psycopg.Connection[tuple[Any, ...]]:
-    """A connection (not autocommit). Errors are one line naming the server, never a traceback."""
+    """A connection (not autocommit), encrypted and verified to another host. Errors are one line
+    naming the server, never a traceback."""
     params = parse_url(url)
     extra: dict[str, Any] = {} if "connect_timeout" in params else {"connect_timeout": CONNECT_TIMEOUT}
+    extra.update(transport_security(params))
     if password is not None:
         extra["password"] = password
     try:
