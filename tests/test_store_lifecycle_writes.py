@@ -8,14 +8,7 @@ import pytest
 from app.store import Store
 from app.store.lifecycle import IllegalTransition
 from tests.storefill import account_in, incoming
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "replydesk.db")
-    s.ensure_account("a", "me@sender.example")
-    yield s
-    s.close()
+from tests.test_store import store  # noqa: F401  (fixture: a store with account a)
 
 
 def _reply(store: Store, state: str = "queued") -> int:

@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
@@ -70,8 +71,8 @@ def _rows(store: Store, args: argparse.Namespace) -> tuple[list[str], list[dict[
     if args.what == "suppressions":
         return _suppressions(store.suppressions(), args.domains)
     if args.what == "activity":
-        return ACTIVITY_COLUMNS, [{**r, "at": _iso(r["at"]), "counterpart": _reply_cell(r["counterpart"]),
-                                   "subject": _reply_cell(r["subject"]), "detail": _reply_cell(r["detail"])}
+        return ACTIVITY_COLUMNS, [{**asdict(r), "at": _iso(r.at), "counterpart": _reply_cell(r.counterpart),
+                                   "subject": _reply_cell(r.subject), "detail": _reply_cell(r.detail)}
                                   for r in store.activity_rows(since=args.since, user=args.user)]
     if args.since is not None or args.user is not None:
         raise UsageError("--since and --user go with activity only")

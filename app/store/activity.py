@@ -15,7 +15,6 @@ from typing import Any
 
 from app.store.base import StorePart
 from app.store.db import Database
-from app.store.rows import ActivityRow
 
 ACTIONS = ("label", "assign", "unassign", "snooze", "unsnooze", "note", "suppress", "reply")
 PRESENCE_SECONDS = 30.0
@@ -28,6 +27,8 @@ ENGINE_USER = "replydesk"
 
 @dataclass(frozen=True)
 class Activity:
+    """One line of the team's history; ``counterpart`` and ``subject`` are its conversation's
+    prospect and subject where they were asked for (the export)."""
     id: int
     at: float
     user: str
@@ -35,6 +36,8 @@ class Activity:
     conversation: int | None
     detail: str
     waited: float | None
+    counterpart: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,16 +147,19 @@ class ActivityMixin(StorePart):
             params.append(limit)
         return [Activity(*r) for r in self.db.conn.execute(sql, params)]
 
-    def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[ActivityRow]:
+    def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[Activity]:
         """History rows with their conversation's prospect and subject, oldest first (export)."""
-        subjects = {r[0]: (r[1], r[2]) for r in self.db.conn.execute(
-            "SELECT id, counterpart, subject FROM conversations WHERE id IN "
-            "(SELECT DISTINCT conversation FROM activity)")}
-        return [ActivityRow(id=a.id, at=a.at, user=a.user, action=a.action, conversation=a.conversation,
-                            detail=a.detail, waited=a.waited,
-                            counterpart=subjects.get(a.conversation or -1, ("", ""))[0],
-                            subject=subjects.get(a.conversation or -1, ("", ""))[1])
-                for a in self.activity(since=since, user=user)]
+        sql = ("SELECT a.id, a.at, a.user, a.action, a.conversation, a.detail, a.waited, "
+               "coalesce(c.counterpart, ''), coalesce(c.subject, '') "
+               "FROM activity a LEFT JOIN conversations c ON c.id = a.conversation WHERE 1")
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND a.at >= ?"
+            params.append(since)
+        if user is not None:
+            sql += " AND a.user = ?"
+            params.append(user)
+        return [Activity(*r) for r in self.db.conn.execute(sql + " ORDER BY a.id", params)]
 
     def activity_by_user(self, since: float | None = None) -> list[UserActivity]:
         """Per user: how many of each action, and the median time from a prospect's message to

@@ -225,20 +225,6 @@ class Arrival(TypedDict):
     message_id: str | None
 
 
-class ActivityRow(TypedDict):
-    """One line of the team's history, with its conversation's prospect and subject (export)."""
-
-    id: int
-    at: float
-    user: str
-    action: str
-    conversation: int | None
-    detail: str
-    waited: float | None
-    counterpart: str
-    subject: str
-
-
 class DeliveryRow(TypedDict):
     """One delivery of an event to a sending platform or a webhook."""
 
