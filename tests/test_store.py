@@ -16,8 +16,8 @@ from tests.storefill import incoming
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "replydesk.db")
+def store(store_target):
+    s = Store(store_target())
     s.ensure_account("a", "me@sender.example")
     yield s
     s.close()
@@ -195,7 +195,7 @@ def test_server_flag_changes_come_back(store):
 
 
 def test_another_connection_sees_commits_through_data_version(store, tmp_path):
-    reader = Store(tmp_path / "replydesk.db")
+    reader = Store(store.path)
     before = reader.data_version()
     store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example")])
     assert reader.data_version() != before

@@ -57,8 +57,8 @@ def stored(raw: bytes, uid: int, at: float, folder: str = "INBOX", uidvalidity: 
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "rd.db")
+def store(store_target):
+    s = Store(store_target())
     yield s
     s.close()
 

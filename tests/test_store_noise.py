@@ -23,8 +23,8 @@ from tests.storefill import incoming
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "rd.db")
+def store(store_target):
+    s = Store(store_target())
     yield s
     s.close()
 

@@ -52,8 +52,8 @@ def assert_row(row: object, row_type: type) -> None:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "rows.db", user="ann")
+def store(store_target):
+    s = Store(store_target(), user="ann")
     s.ensure_account("box", "box@sender.example")
     s.add_messages("box", [
         incoming(1, "<cold@x>", "Quick question", "box@sender.example", direction="out",

@@ -16,8 +16,8 @@ WORDS = ("budget", "calendar", "pricing", "later", "remove")
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "rd.db")
+def store(store_target):
+    s = Store(store_target())
     s.ensure_account("a", "me@sender.example")
     t = now()
     s.add_messages("a", [

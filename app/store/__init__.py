@@ -1,8 +1,10 @@
-"""The SQLite store: the single source of truth between the engine, the UI and the CLI."""
+"""The store: the single source of truth between the engine, the UI and the CLI. A SQLite file
+(the default), or a PostgreSQL database for a team (``app.store.pgdb``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from app.store.activity import ActivityMixin
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
@@ -32,8 +34,9 @@ class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, 
     """
 
     def __init__(self, path: Path | str, user: str | None = None) -> None:
-        self.db = Database(path, user)
-        self.path = self.db.path
+        self.db = open_database(path, user)
+        self.path: Path | str | None = self.db.target
+        """What another connection opens to reach this store: the file, or the PostgreSQL URL."""
 
     def data_version(self) -> int:
         return self.db.data_version()
@@ -41,3 +44,17 @@ class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, 
     def close(self) -> None:
         self.db.close()
 
+
+
+def is_postgres(target: Path | str | None) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def open_database(target: Path | str, user: str | None = None) -> Database:
+    """The connection to the store at ``target``: a SQLite file (or ``:memory:``) or a
+    ``postgresql://`` URL. psycopg is loaded only for the latter."""
+    if is_postgres(target):
+        from app.store.pgdb import PgDatabase
+        # PgDatabase speaks Database's interface, its connection sqlite3.Connection's (app/store/pgdb.py)
+        return cast(Database, PgDatabase(str(target), user))
+    return Database(target, user)

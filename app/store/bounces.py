@@ -132,9 +132,10 @@ class BouncesMixin(StorePart):
             "INSERT INTO suppressions (address, reason, source_message, detail, created_at, bounce_reason, hard, "
             "first_seen, last_seen, count, mailbox) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (address) DO UPDATE SET count = excluded.count, last_seen = excluded.last_seen, "
-            "first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen), "
-            "bounce_reason = coalesce(excluded.bounce_reason, bounce_reason), "
-            "hard = max(coalesce(hard, 0), excluded.hard), mailbox = coalesce(mailbox, excluded.mailbox)",
+            "first_seen = min(coalesce(suppressions.first_seen, excluded.first_seen), excluded.first_seen), "
+            "bounce_reason = coalesce(excluded.bounce_reason, suppressions.bounce_reason), "
+            "hard = max(coalesce(suppressions.hard, 0), excluded.hard), "
+            "mailbox = coalesce(suppressions.mailbox, excluded.mailbox)",
             (address, why, mid, detail, now(), reason, int(hard), first, last, count, account))
 
     def reconfirm_bounces(self, account: str, sent_addresses: Iterable[str]) -> int:

@@ -28,6 +28,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+PG_SCHEMES = ("postgresql://", "postgres://")
+
 TICK = 0.25
 """Seconds between two looks at ``data_version``: how soon another process's write is seen."""
 
@@ -41,7 +43,7 @@ class Changes:
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._ticks: list[float] = []
-        self._ticker: _Ticker | None = None
+        self._ticker: _Ticker | _Listener | None = None
 
     def notify(self) -> None:
         """Something was written: wake every waiter (from any thread)."""
@@ -81,7 +83,7 @@ class Changes:
         with self._lock:
             self._ticks.append(tick)
             if self._ticker is None or not self._ticker.is_alive():
-                self._ticker = _Ticker(self)
+                self._ticker = _Listener(self) if self.path.startswith(PG_SCHEMES) else _Ticker(self)
                 self._ticker.start()
             else:
                 self._ticker.kick.set()  # a shorter tick may have been asked for
@@ -96,6 +98,51 @@ class Changes:
     def _tick(self) -> float | None:
         with self._lock:
             return min(self._ticks) if self._ticks else None
+
+
+class _Listener(threading.Thread):
+    """A PostgreSQL store: LISTENs on a connection of its own for the NOTIFY every commit that
+    changed anything sends (``app.store.pgdb``), no polling. A lost connection is opened again
+    (a change may have been missed meanwhile: waiters are woken once it is back)."""
+
+    def __init__(self, changes: Changes) -> None:
+        super().__init__(name="replydesk-listen", daemon=True)
+        self.changes = changes
+        self.kick = threading.Event()
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.kick.set()
+
+    def run(self) -> None:
+        import psycopg
+
+        from app.errors import StoreError
+        from app.store import pg
+        from app.store.pgdb import CHANNEL
+        pause = 0.5
+        while not self._stopped:
+            try:
+                conn = pg.connect(self.changes.path)
+            except StoreError:
+                self.kick.wait(pause)
+                pause = min(pause * 2, 10.0)
+                continue
+            try:
+                conn.autocommit = True
+                conn.execute(f"LISTEN {CHANNEL}")
+                if pause > 0.5:
+                    self.changes.notify()  # back after an outage: what changed meanwhile is unknown
+                pause = 0.5
+                while not self._stopped:
+                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        self.changes.notify()
+            except psycopg.Error:
+                self.kick.wait(pause)
+                pause = min(pause * 2, 10.0)
+            finally:
+                conn.close()
 
 
 class _Ticker(threading.Thread):
@@ -147,8 +194,9 @@ _registry_lock = threading.Lock()
 
 
 def changes_for(path: Path | str) -> Changes:
-    """The one ``Changes`` of this process for the database at ``path``."""
-    key = os.path.realpath(path)
+    """The one ``Changes`` of this process for the database at ``path`` (a file, or the URL of a
+    PostgreSQL store)."""
+    key = str(path) if str(path).startswith(PG_SCHEMES) else os.path.realpath(path)
     with _registry_lock:
         changes = _registry.get(key)
         if changes is None:

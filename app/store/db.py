@@ -13,6 +13,7 @@ from typing import Any
 
 from app.errors import StoreError
 from app.store.changes import NotifyingConnection, changes_for
+from app.store.dialect import SQLITE
 from app.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -22,6 +23,8 @@ def now() -> float:
 
 class Database:
     """One SQLite connection with replydesk's settings. Not shared between threads."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path | str, user: str | None = None) -> None:
         self.user = user or login_name()
@@ -111,6 +114,11 @@ class Database:
                 raise
         finally:
             self._depth = 0
+
+    @property
+    def target(self) -> Path | None:
+        """What another connection opens to reach this store (None: in memory, unreachable)."""
+        return self.path
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Rows as dicts keyed by column name."""

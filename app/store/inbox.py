@@ -4,13 +4,13 @@ the flat message list the CLI prints."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from app.mail.noise import NOISE_KINDS
 from app.store.base import StorePart
+from app.store.dialect import SQLITE, Dialect
 from app.store.followups import AWAKE, PENDING
 from app.store.rows import ConversationRow, Lead, ListedMessage, MessageRow, columns
 
@@ -22,7 +22,7 @@ VIEW_CLAUSES = {
     "auto": f"c.archived = 0 AND c.kind = 'autoreply' AND c.woke_reason IS NULL AND {AWAKE}",
     "snoozed": f"c.archived = 0 AND {PENDING}",
     "archived": "c.archived = 1",
-    "all": "1",
+    "all": "1 = 1",
     "noise": f"c.archived = 0 AND c.kind IN ({NOISE_SQL})",
     # team triage: replydesk_user() is the connection's user (app/store/db.py)
     "mine": "c.archived = 0 AND c.assigned_to IS NOT NULL AND c.assigned_to = replydesk_user()",
@@ -51,13 +51,8 @@ class InboxFilter:
         return replace(self, **changes)
 
 
-def fts_query(text: str) -> str:
-    """Turn what a user typed into a safe FTS5 query: every word a prefix term, all required."""
-    words = re.findall(r"[\w@.+-]+", text, flags=re.UNICODE)
-    return " ".join('"' + w.replace('"', "") + '"*' for w in words if w.strip(".-+@"))
-
-
-def _where(f: InboxFilter, broad: bool = False, hits: list[int] | None = None) -> tuple[str, list[Any]]:
+def _where(f: InboxFilter, dialect: Dialect = SQLITE, broad: bool = False,
+           hits: list[int] | None = None) -> tuple[str, list[Any]]:
     """The SQL condition of the filter over ``conversations c``. A search matches its words in the
     full-text index; ``hits``, the matching message rows found already (a narrow search), spares
     a second look in the index."""
@@ -73,7 +68,7 @@ def _where(f: InboxFilter, broad: bool = False, hits: list[int] | None = None) -
     if f.unread:
         clauses.append("c.unread_count > 0")
     if f.search:
-        q = fts_query(f.search)
+        q = dialect.search_query(f.search)
         if q:
             # the messages' text, and the user's own note on the conversation.
             # A narrow search looks its few hits up by id: one IN over a union (an OR beside it
@@ -83,10 +78,10 @@ def _where(f: InboxFilter, broad: bool = False, hits: list[int] | None = None) -
             # (a million lookups for a common word in a million messages).
             if broad:
                 clauses.append("(EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.id IN "
-                               "(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)) "
+                               f"({dialect.search_hits})) "
                                "OR (c.note != '' AND c.note LIKE ? ESCAPE '\\'))")
             else:
-                found = ("(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)" if hits is None
+                found = (f"({dialect.search_hits})" if hits is None
                          else "(SELECT value FROM json_each(?))")
                 clauses.append(f"c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN {found} "
                                "UNION SELECT n.id FROM conversations n WHERE n.note != '' "
@@ -94,7 +89,7 @@ def _where(f: InboxFilter, broad: bool = False, hits: list[int] | None = None) -
             like = f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [q if broad or hits is None else json.dumps(hits), f"%{like}%"]
         else:
-            clauses.append("0")
+            clauses.append("1 = 0")
     return " AND ".join(clauses), params
 
 
@@ -105,8 +100,8 @@ _COMPUTED = {
     "reason": "(SELECT json_extract(m.reasons, '$[0]') FROM messages m WHERE m.id = c.last_inbound_id)",
     # what a row marks: the latest reply answered (its \Answered flag, or ours came after it), the
     # out-of-office return date, how many attachments it carries
-    "answered": "((SELECT m.answered FROM messages m WHERE m.id = c.last_inbound_id)"
-                " OR coalesce(c.last_message_at > c.last_inbound_at, 0))",
+    "answered": "(CASE WHEN (SELECT m.answered FROM messages m WHERE m.id = c.last_inbound_id) = 1"
+                " OR c.last_message_at > c.last_inbound_at THEN 1 ELSE 0 END)",
     "ooo_until": "(SELECT m.ooo_until FROM messages m WHERE m.id = c.last_inbound_id)",
     "attachments": "(SELECT json_array_length(m.attachments) FROM messages m WHERE m.id = c.last_inbound_id)",
     # a reply of ours that did not go: failed or uncertain first, else a draft (the outbox_state
@@ -177,9 +172,9 @@ def _any(conditions: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
 
 
 TALLY = ("(SELECT n, account, nullif(category, '') AS category, nullif(kind, '') AS kind, archived, "
-         "unread AS unread_count, CASE WHEN woke THEN 1 END AS woke_reason, "
-         "CASE WHEN pending THEN 1 END AS snoozed_until, NULL AS waiting_since, "
-         "CASE WHEN assigned THEN assignee END AS assigned_to, 1 AS last_inbound_at "
+         "unread AS unread_count, CASE WHEN woke <> 0 THEN 1 END AS woke_reason, "
+         "CASE WHEN pending <> 0 THEN 1 END AS snoozed_until, NULL AS waiting_since, "
+         "CASE WHEN assigned <> 0 THEN assignee END AS assigned_to, 1 AS last_inbound_at "
          "FROM conversation_counts) c")
 """The counts the triggers keep (schema ``V_COUNTS``), shaped as the conversations the view
 clauses test: the same ``WHERE`` over it sums what a ``count(*)`` over the conversations would
@@ -195,15 +190,15 @@ SEARCH_CAP = 10_000
 class InboxMixin(StorePart):
 
     def _where(self, f: InboxFilter) -> tuple[str, list[Any]]:
-        if f.search and (q := fts_query(f.search)):
+        dialect = self.db.dialect
+        if f.search and (q := dialect.search_query(f.search)):
             # the hits themselves, not their count: a narrow search then uses them as they are
             # (matching words that are common together costs as much as the rest of the query)
-            hits = [r[0] for r in self.db.conn.execute(
-                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?", (q, BROAD_HITS))]
+            hits = [r[0] for r in self.db.conn.execute(f"{dialect.search_hits} LIMIT ?", (q, BROAD_HITS))]
             if len(hits) >= BROAD_HITS:
-                return _where(f, broad=True)
-            return _where(f, hits=hits)
-        return _where(f)
+                return _where(f, dialect, broad=True)
+            return _where(f, dialect, hits=hits)
+        return _where(f, dialect)
 
     def _rows(self, sql: str, params: list[Any]) -> list[ConversationRow]:
         return [cast(ConversationRow, dict(zip(CONVERSATION_COLUMNS, r))) for r in self.db.conn.execute(sql, params)]
@@ -348,8 +343,8 @@ class InboxMixin(StorePart):
             params.append(account)
         sql = ("SELECT m.from_addr, m.from_name, c.category, m.category_source, m.received_at, "
                "coalesce(a.email, c.account), m.subject, m.new_text, m.referral, m.ooo_until, m.message_id, "
-               "EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' "
-               "AND o.received_at > m.received_at) OR m.answered, c.note "
+               "CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out' "
+               "AND o.received_at > m.received_at) OR m.answered = 1 THEN 1 ELSE 0 END, c.note "
                "FROM conversations c JOIN messages m ON m.id = c.last_inbound_id "
                "LEFT JOIN accounts a ON a.id = c.account WHERE " + where +
                " ORDER BY c.last_inbound_at DESC, c.id DESC")

@@ -60,7 +60,8 @@ class NoiseMixin(ConversationsMixin):
                         if message_id:
                             conn.execute(
                                 "INSERT INTO labels (account, message_id, category, updated) VALUES (?, ?, ?, ?) "
-                                "ON CONFLICT DO UPDATE SET category = excluded.category, updated = excluded.updated",
+                                "ON CONFLICT (account, message_id) DO UPDATE SET category = excluded.category, "
+                                "updated = excluded.updated",
                                 (account, message_id, WARMUP, now()))
                     elif not warmup and marked:
                         conn.execute("UPDATE messages SET kind = ?, category = ?, category_source = 'classifier' "
@@ -103,7 +104,7 @@ class NoiseMixin(ConversationsMixin):
     def decide_warmup_tag(self, tag: str, accepted: bool) -> None:
         with self.db.tx() as conn:
             conn.execute("INSERT INTO warmup_proposals (tag, decision, decided_at) VALUES (?, ?, ?) "
-                         "ON CONFLICT DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at",
+                         "ON CONFLICT (tag) DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at",
                          (tag, "accepted" if accepted else "rejected", now()))
 
     # -- re-applying the tags ----------------------------------------------------------

@@ -145,9 +145,11 @@ CREATE TABLE messages (
     archived bigint NOT NULL DEFAULT 0,
     auto_category text,
     auto_kind text,
-    -- SQLite's messages_fts: the same three fields, kept by PostgreSQL itself
+    -- SQLite's messages_fts: the same three fields, kept by PostgreSQL itself; punctuation inside
+    -- an address or a domain read as a space, as FTS5's tokenizer reads it (app/store/dialect.py)
     search_vector tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', subject || ' ' || sender || ' ' || search_text)) STORED,
+        to_tsvector('simple', translate(subject || ' ' || sender || ' ' || search_text,
+                                        '@./-+:_', '       '))) STORED,
     UNIQUE (account, folder, uidvalidity, uid)
 );
 CREATE INDEX messages_message_id ON messages (account, message_id);

@@ -194,7 +194,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
         conn.execute("UPDATE messages SET category = ?, category_source = 'user' WHERE id = ?", (category, mid))
         if message_id:
             conn.execute("INSERT INTO labels (account, message_id, category, updated) VALUES "
-                         "(?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
+                         "(?, ?, ?, ?) ON CONFLICT (account, message_id) DO UPDATE SET category = excluded.category, "
                          "updated = excluded.updated", (account, message_id, category, now()))
         self._keep_example(mid, category)
         if category == "unsubscribe":
@@ -217,7 +217,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
         account, source, text, kind = row
         if category in LEARNED and kind == "reply" and text.strip():
             conn.execute("INSERT INTO intent_examples (account, source, new_text, category, updated) "
-                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET category = excluded.category, "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, source) DO UPDATE SET category = excluded.category, "
                          "new_text = excluded.new_text, updated = excluded.updated",
                          (account, source, text, category, now()))
         else:

@@ -347,7 +347,7 @@ class CountReader:
     count and kept (opening one takes the write lock a moment to check the schema, which waits
     behind the engine's writes), used by one thread at a time."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | str | None) -> None:
         self.path = path
         self._store: Store | None = None
         self._closed = False

@@ -1,0 +1,367 @@
+"""A store on PostgreSQL: the connection the store's parts use, speaking their SQL.
+
+The parts write their queries once, in the SQL both databases share, with ``?`` placeholders.
+What differs between the two is said in one of two places:
+
+- here, ``to_pg``: the mechanical differences, rewritten once per statement text (cached):
+  placeholders, ``INSERT OR IGNORE``, SQLite's case-blind ``LIKE``, ``IS [NOT] ?`` between values,
+  SQLite's JSON functions over the columns that hold JSON text, two-argument ``min``/``max``;
+- ``Dialect`` (``app.store.dialect``): what is a different construction, not a different
+  spelling: full-text search (FTS5 there, a ``tsvector`` under GIN here).
+
+A connection is in autocommit; ``tx()`` opens a transaction with ``BEGIN``, so a statement outside
+one commits by itself, as on SQLite. Errors are raised as the ``sqlite3`` exception of the same
+kind (``IntegrityError``, ``OperationalError`` …): the store's callers catch one family whichever
+database holds the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+
+from app.errors import StoreError
+from app.store import pg
+from app.store.changes import Changes, changes_for
+from app.store.dialect import POSTGRES
+
+COMPAT = """
+CREATE OR REPLACE FUNCTION replydesk_count_true(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE
+    AS 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END END';
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = replydesk_count_true, STYPE = bigint);
+"""
+"""What SQLite's SQL takes for granted and PostgreSQL lacks, added to the store's database:
+``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite)."""
+
+CHANNEL = "replydesk_changes"
+"""The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
+
+
+class _NumberLoader(Loader):
+    """``numeric`` (what ``sum`` of integers gives) read as SQLite would give it: an int when
+    whole, else a float, never a ``Decimal``."""
+
+    def load(self, data: Any) -> int | float:
+        value = Decimal(bytes(data).decode())
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class _BoolDumper(Dumper):
+    """True and False stored as SQLite stores them: 1 and 0 (the flag columns are numbers)."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+    def quote(self, obj: Any) -> bytes:
+        return self.dump(obj)
+
+
+class PgDatabase:
+    """One PostgreSQL connection with replydesk's settings: the store's ``Database`` on
+    PostgreSQL. Not shared between threads."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str, user: str | None = None) -> None:
+        from app.store.db import login_name
+        self.user = user or login_name()
+        self.url = url
+        self.path = None
+        raw = pg.connect(url)
+        try:
+            raw.adapters.register_loader("numeric", _NumberLoader)
+            raw.adapters.register_dumper(bool, _BoolDumper)
+            # parameters quoted into the statement: PostgreSQL types them from where they stand,
+            # as SQLite does, instead of refusing an untyped NULL or a number beside a text
+            raw.cursor_factory = psycopg.ClientCursor
+            pg.prepare(raw, pg.redact(url))
+            with raw.transaction():
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (pg.LOCK_KEY,))
+                raw.execute(COMPAT)
+            raw.commit()
+            raw.autocommit = True
+            # who is acting: replydesk_user() in the views and the activity triggers reads it
+            raw.execute("SELECT set_config('replydesk.user', %s, false)", (self.user,))
+            identity = {str(r[0]) for r in raw.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND column_name = 'id' AND is_identity = 'YES'")}
+        except psycopg.Error as exc:
+            raw.close()
+            raise StoreError(f"{pg.redact(url)}: cannot prepare the store: {pg._first_line(exc)}") from None
+        except BaseException:
+            raw.close()
+            raise
+        self.conn = PgConnection(raw, changes_for(url), frozenset(identity))
+        self._depth = 0
+
+    @property
+    def target(self) -> str:
+        return self.url
+
+    @contextmanager
+    def tx(self) -> Iterator[PgConnection]:
+        """A write transaction; nested calls join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error is the one to report
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise
+        finally:
+            self._depth = 0
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description or ()]
+        for row in cursor:
+            yield dict(zip(keys, row))
+
+    def data_version(self) -> int:
+        """Moves when anything this process has heard of was committed (LISTEN/NOTIFY)."""
+        return self.conn.changes.count
+
+    def change_mark(self) -> tuple[int, int]:
+        return self.conn.changes.count, self.conn.total_changes
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PgCursor:
+    """What the store's parts read from a statement: rows as tuples, ``rowcount``, ``lastrowid``."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any] | None, rows: list[Any] | None = None,
+                 lastrowid: int | None = None, rowcount: int = -1) -> None:
+        self._cursor = cursor
+        self._rows = rows
+        self.lastrowid = lastrowid
+        self.rowcount = rowcount if cursor is None else cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description if self._cursor is not None else None
+
+    def fetchone(self) -> Any:
+        if self._rows is not None:
+            return self._rows.pop(0) if self._rows else None
+        if self._cursor is None or self._cursor.description is None:
+            return None
+        return _guard(self._cursor.fetchone)
+
+    def fetchall(self) -> list[Any]:
+        if self._rows is not None:
+            rows, self._rows = self._rows, []
+            return rows
+        if self._cursor is None or self._cursor.description is None:
+            return []
+        return list(_guard(self._cursor.fetchall))
+
+    def fetchmany(self, size: int) -> list[Any]:
+        if self._rows is not None:
+            rows, self._rows = self._rows[:size], self._rows[size:]
+            return rows
+        if self._cursor is None or self._cursor.description is None:
+            return []
+        return list(_guard(self._cursor.fetchmany, size))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """The connection as the store's parts use a ``sqlite3.Connection``: ``execute`` and
+    ``executemany`` with SQLite's SQL, ``in_transaction``, ``total_changes``. Tells the store's
+    ``Changes`` of its own commits at once and announces them to other processes."""
+
+    def __init__(self, raw: psycopg.Connection[Any], changes: Changes, identity: frozenset[str]) -> None:
+        self.raw = raw
+        self.changes = changes
+        self.identity = identity
+        self.total_changes = 0
+        self._dirty = False
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgCursor:
+        head = sql.lstrip()[:8].upper()
+        if head.startswith("COMMIT"):
+            if self._dirty:
+                # one notification a transaction: PostgreSQL folds the same one sent twice
+                self._run(f"NOTIFY {CHANNEL}", None)
+            self._run("COMMIT", None)
+            self._committed()
+            return PgCursor(None, [])
+        if head.startswith(("BEGIN", "ROLLBACK")):
+            self._run("ROLLBACK" if head.startswith("ROLLBACK") else "BEGIN", None)
+            if head.startswith("ROLLBACK"):
+                self._dirty = False
+            return PgCursor(None, [])
+        text, returning = to_pg(sql, self.identity)
+        cursor = self.raw.cursor()
+        _guard(cursor.execute, text, list(parameters))
+        writes = not head.startswith(("SELECT", "WITH"))
+        if writes and cursor.rowcount:
+            self._wrote()
+        if returning:
+            rows = _guard(cursor.fetchall)
+            return PgCursor(None, [], lastrowid=int(rows[-1][0]) if rows else None, rowcount=len(rows))
+        return PgCursor(cursor)
+
+    def executemany(self, sql: str, seq: Any, /) -> PgCursor:
+        text, _ = to_pg(sql, frozenset())
+        cursor = self.raw.cursor()
+        _guard(cursor.executemany, text, [list(p) for p in seq])
+        if cursor.rowcount:
+            self._wrote()
+        return PgCursor(cursor)
+
+    def _run(self, sql: str, params: Any) -> None:
+        _guard(self.raw.execute, sql, params)
+
+    def _wrote(self) -> None:
+        self._dirty = True
+        if not self.in_transaction:  # a statement on its own: committed already
+            self._run(f"NOTIFY {CHANNEL}", None)
+            self._committed()
+
+    def _committed(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.total_changes += 1
+            self.changes.notify()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _guard(call: Any, *args: Any) -> Any:
+    """``call``, its PostgreSQL error raised as the ``sqlite3`` error of the same kind."""
+    try:
+        return call(*args)
+    except psycopg.errors.IntegrityError as exc:
+        raise sqlite3.IntegrityError(pg._first_line(exc)) from None
+    except (psycopg.OperationalError, psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+        raise sqlite3.OperationalError(pg._first_line(exc)) from None
+    except psycopg.ProgrammingError as exc:
+        raise sqlite3.ProgrammingError(pg._first_line(exc)) from None
+    except psycopg.Error as exc:
+        raise sqlite3.DatabaseError(pg._first_line(exc)) from None
+
+
+# -- SQLite's SQL, spoken to PostgreSQL -------------------------------------------------------
+
+_LITERAL = re.compile(r"('(?:[^']|'')*')")
+_INSERT = re.compile(r"^\s*INSERT\s+(OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)", re.IGNORECASE)
+_RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
+_JSON_IDS = re.compile(r"((?:\w+\.)?(?:id|uid|\w+_id)) IN \(SELECT value FROM json_each\(\?\)\)")
+_JSON_EACH = re.compile(r"json_each\(([\w.?]+)\)")
+_JSON_PATH = re.compile(r"json_extract\(([\w.]+), '\$\[(\d+)\]'\)")
+_JSON_KEY = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+_JSON_LENGTH_KEY = re.compile(r"json_array_length\(([\w.]+), '\$\.(\w+)'\)")
+_JSON_LENGTH = re.compile(r"json_array_length\(([\w.]+)\)")
+_NOW = re.compile(r"\(julianday\('now'\) - 2440587\.5\) \* 86400\.0")
+_MINMAX = re.compile(r"\b(min|max)\(", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=2048)
+def to_pg(sql: str, identity: frozenset[str]) -> tuple[str, bool]:
+    """SQLite's statement as PostgreSQL's, and whether ``RETURNING id`` was added to it (an
+    INSERT into a table whose ``id`` is an identity, so ``lastrowid`` can be read)."""
+    text = sql
+    returning = False
+    insert = _INSERT.match(text)
+    if insert:
+        if insert.group(2) and insert.group(2).upper() == "REPLACE":
+            raise sqlite3.ProgrammingError("INSERT OR REPLACE has no PostgreSQL equivalent: use ON CONFLICT")
+        text = _INSERT.sub(f"INSERT INTO {insert.group(3)}", text, count=1)
+        if insert.group(1):  # OR IGNORE
+            found = _RETURNING.search(text)
+            text = (text[:found.start()] + " ON CONFLICT DO NOTHING" + text[found.start():] if found
+                    else text.rstrip().rstrip(";") + " ON CONFLICT DO NOTHING")
+        if insert.group(3) in identity and not _RETURNING.search(text):
+            text = text.rstrip().rstrip(";") + " RETURNING id"
+            returning = True
+    text = _NOW.sub("extract(epoch from clock_timestamp())", text)
+    text = _JSON_IDS.sub(r"\1 IN (SELECT value::bigint FROM json_array_elements_text(?::json))", text)
+    text = _JSON_EACH.sub(lambda m: f"json_array_elements_text({m.group(1)}::json)", text)
+    text = _JSON_PATH.sub(r"(\1::json->>\2)", text)
+    text = _JSON_KEY.sub(r"(\1::json->>'\2')", text)
+    text = _JSON_LENGTH_KEY.sub(r"json_array_length((\1::json)->'\2')", text)
+    text = _JSON_LENGTH.sub(r"json_array_length(\1::json)", text)
+    text = _scalar_minmax(text)
+    parts = _LITERAL.split(text)
+    for i in range(0, len(parts), 2):  # outside string literals
+        part = parts[i].replace("%", "%%")
+        part = re.sub(r"\bIS NOT (?=\(?\?)", "IS DISTINCT FROM ", part)  # a value or a row of them
+        part = re.sub(r"\bIS (?=\(?\?)", "IS NOT DISTINCT FROM ", part)
+        part = re.sub(r"\bNOT LIKE\b", "NOT ILIKE", part)
+        part = re.sub(r"(?<!NOT )\bLIKE\b", "ILIKE", part)
+        parts[i] = part.replace("?", "%s")
+    for i in range(1, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%")
+    return "".join(parts), returning
+
+
+def _scalar_minmax(text: str) -> str:
+    """SQLite's ``min(a, b)`` and ``max(a, b)`` (scalar: two or more arguments) as ``LEAST`` and
+    ``GREATEST``; the one-argument aggregates stay."""
+    out: list[str] = []
+    pos = 0
+    for found in _MINMAX.finditer(text):
+        if found.start() < pos:
+            continue
+        depth, commas, i = 1, 0, found.end()
+        quoted = False
+        while i < len(text) and depth:
+            ch = text[i]
+            if ch == "'":
+                quoted = not quoted
+            elif not quoted:
+                if ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                elif ch == "," and depth == 1:
+                    commas += 1
+            i += 1
+        if commas:
+            name = "LEAST" if found.group(1).lower() == "min" else "GREATEST"
+            inner = _scalar_minmax(text[found.end():i - 1])
+            out.append(text[pos:found.start()] + f"{name}(" + inner + ")")
+            pos = i
+    out.append(text[pos:])
+    return "".join(out)
