@@ -161,8 +161,12 @@ def tag_problem(tag: str) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class GeneralConfig(_Strict):
-    database: Path | None = None
-    """SQLite file; default: in the platform data dir."""
+    database: str | None = None
+    """The store: a SQLite file (default: in the platform data dir), or a ``postgresql://`` URL of
+    a team's PostgreSQL database (the password never in it: PGPASSWORD, ~/.pgpass, the keyring
+    or ``database_password_command``)."""
+    database_password_command: str | None = None
+    """A command printing the PostgreSQL store's password (e.g. ``pass show db/replydesk``)."""
     theme: str = "replydesk-dark"
     idle_refresh_minutes: Annotated[float, Gt(0), Lt(29)] = 10
     """Gmail (and RFC 2177) end an IDLE after 29 minutes: it is renewed before that."""
@@ -229,10 +233,14 @@ class GeneralConfig(_Strict):
 
     @check
     def _check_database(self) -> GeneralConfig:
-        # a URL reads as a relative path ("postgresql:/user@host/db"): refuse it rather than make that file
-        if self.database is not None and str(self.database).lower().startswith(("postgresql:", "postgres:")):
-            raise ValueError("database: a PostgreSQL store is for `replydesk db copy` so far; the engine and the "
-                             "inbox run on a SQLite file (a path)")
+        if self.database is None or not self.database.lower().startswith(("postgresql:", "postgres:")):
+            return self
+        if not self.database.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"database: {self.database!r} is neither a file nor a postgresql://USER@HOST/DB URL")
+        creds = self.database.partition("://")[2].rpartition("@")[0]
+        if ":" in creds or "password=" in self.database.lower():
+            raise ValueError("database: the URL holds a password; leave it out (PGPASSWORD, ~/.pgpass, the keyring: "
+                             "replydesk db password URL, or database_password_command)")
         return self
 
     @check
@@ -548,9 +556,12 @@ class Config:
         SECRET_ENV_NAMES.update(n for n in names if n)
 
     @property
-    def database(self) -> Path:
+    def database(self) -> Path | str:
+        """The store: a SQLite file's path, or a PostgreSQL store's URL (a str)."""
+        if self.general.database is not None and self.general.database.startswith(("postgresql://", "postgres://")):
+            return self.general.database
         if self.general.database is not None:
-            db = self.general.database.expanduser()
+            db = Path(self.general.database).expanduser()
             if not db.is_absolute() and self.path is not None:
                 db = self.path.parent / db
             return db
@@ -560,7 +571,8 @@ class Config:
     def log_file(self) -> Path:
         if self.general.log_file is not None:
             return self.general.log_file.expanduser()
-        return paths.log_path_for(self.database)
+        database = self.database
+        return paths.log_path_for(database if isinstance(database, Path) else paths.default_database_path())
 
     def account(self, key: str) -> Account:
         for acc in self.accounts:

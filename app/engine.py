@@ -41,7 +41,7 @@ from app.mail.rules import Rules, load_rules
 from app.noise import noise_context
 from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
-from app.store import BouncePolicy, Reapplied, Store
+from app.store import BouncePolicy, Reapplied, Store, is_postgres
 from app.store.activity import ENGINE_USER, AssignRule
 from app.store.changes import TICK, watch
 from app.store.lifecycle import AccountState
@@ -167,7 +167,8 @@ class Engine:
         self._followup_task: asyncio.Task | None = None
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task | None = None
-        self.store_path = Path(store_path) if store_path is not None else config.database
+        self.store_path: Path | str = config.database if store_path is None else (
+            store_path if is_postgres(store_path) else Path(store_path))
         self.watchers: dict[str, AccountWatcher] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._lock = EngineLock(self.store_path)

@@ -19,11 +19,14 @@ class EngineLock:
     """``flock`` on a file beside the database: the kernel frees it when the process dies, so a
     crashed engine never leaves a stale lock. The file says who holds it."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.path = paths.lock_path_for(Path(db_path))
+    def __init__(self, db_path: Path | str) -> None:
+        # a PostgreSQL store has no file to lock: engines share its mailboxes by lease instead
+        self.path = None if _is_url(db_path) else paths.lock_path_for(Path(db_path))
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        if self.path is None:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -51,8 +54,15 @@ def _read_holder(path: Path) -> str:
         return "holder unknown"
 
 
+def _is_url(db_path: Path | str) -> bool:
+    return isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://"))
+
+
 def engine_lock_holder(db_path: Path | str) -> str | None:
-    """Who holds the engine lock of ``db_path`` (``"pid 123 on host"``), or None if nobody does."""
+    """Who holds the engine lock of ``db_path`` (``"pid 123 on host"``), or None if nobody does
+    (always None for a PostgreSQL store: no file lock there)."""
+    if _is_url(db_path):
+        return None
     path = paths.lock_path_for(Path(db_path))
     try:
         fd = os.open(path, os.O_RDONLY)

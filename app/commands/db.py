@@ -83,7 +83,7 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
             removed = True
         if lock is not None:
             lock.release()
-            if removed or dst is None and not Path(target).expanduser().exists():
+            if lock.path is not None and (removed or dst is None and not Path(target).expanduser().exists()):
                 lock.path.unlink(missing_ok=True)
     seconds = time.monotonic() - started
     print(f"copied {progress.rows:,} rows of {len(progress.tables)} tables from {source} to {target} "

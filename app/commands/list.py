@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit: expected a number of messages of 1 or more, got {args.limit}")
     category = _category(args.category)
     config = load(args)
-    if not config.accounts and not Path(config.database).exists():
+    if not config.accounts and isinstance(config.database, Path) and not config.database.exists():
         # nothing set up yet: say how to start, and leave no empty database behind
         print("no accounts yet: replydesk accounts add, or replydesk accounts import FILE.csv "
               "(replydesk demo tries it all on local servers)", file=sys.stderr if args.json else sys.stdout)

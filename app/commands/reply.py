@@ -99,11 +99,11 @@ def _read_body(args: argparse.Namespace, config: Config, row: MessageRow) -> str
 
 # -- sending -------------------------------------------------------------------------------
 
-def _engine_running(db_path: Path) -> bool:
+def _engine_running(db_path: Path | str) -> bool:
     return engine_lock_holder(db_path) is not None
 
 
-async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: float) -> OutboxItem:
+async def _wait_for_engine(store: Store, db_path: Path | str, item_id: int, timeout: float) -> OutboxItem:
     """Until the engine (in ``replydesk sync``) has sent the item, given up on it, or ``timeout``:
     woken by the store's change signal, not a timer of our own."""
     deadline = time.monotonic() + timeout
@@ -122,7 +122,7 @@ async def _wait_for_engine(store: Store, db_path: Path, item_id: int, timeout: f
             await changes.wait(seen, left)
 
 
-async def send_here(config: Config, store: Store, db_path: Path, item_id: int, timeout: float) -> OutboxItem:
+async def send_here(config: Config, store: Store, db_path: Path | str, item_id: int, timeout: float) -> OutboxItem:
     """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
     then file the Sent copy and set ``\\Answered`` ourselves."""
     drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent)

@@ -8,17 +8,25 @@ overwritten in place, which needs no new space on the disk. The inbox, the healt
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import paths
+
 SIZE = 1024
 
 
 def status_path(db_path: Path | str) -> Path:
-    return Path(str(db_path) + ".status")
+    """Where the engine leaves its word on the store: beside a SQLite file; for a PostgreSQL store
+    (a URL: no file to sit beside), in the platform data dir under the URL's digest."""
+    text = str(db_path)
+    if text.startswith(("postgresql://", "postgres://")):
+        return paths.data_dir() / f"postgresql-{hashlib.sha256(text.encode()).hexdigest()[:16]}.status"
+    return Path(text + ".status")
 
 
 def store_problem_text(exc: BaseException) -> tuple[str, str]:

@@ -37,9 +37,12 @@ COMPAT = """
 CREATE OR REPLACE FUNCTION replydesk_count_true(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE
     AS 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END END';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = replydesk_count_true, STYPE = bigint);
+CREATE OR REPLACE FUNCTION replydesk_user() RETURNS text LANGUAGE sql STABLE
+    AS $$SELECT coalesce(nullif(current_setting('replydesk.user', true), ''), 'unknown')$$;
 """
 """What SQLite's SQL takes for granted and PostgreSQL lacks, added to the store's database:
-``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite)."""
+``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite);
+``replydesk_user()``, who is acting, is the connection's ``replydesk.user`` setting."""
 
 CHANNEL = "replydesk_changes"
 """The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
@@ -77,7 +80,14 @@ class PgDatabase:
         self.user = user or login_name()
         self.url = url
         self.path = None
-        raw = pg.connect(url)
+        try:
+            raw = pg.connect(url)
+        except StoreError as exc:
+            if pg.needs_password(exc):
+                raise StoreError(f"{pg.redact(url)}: the server asks for a password and none was found",
+                                 hint="set PGPASSWORD, add it to ~/.pgpass, store it with: replydesk db password "
+                                      f"{pg.keyring_name(url)}, or set [general] database_password_command") from None
+            raise
         try:
             raw.adapters.register_loader("numeric", _NumberLoader)
             raw.adapters.register_dumper(bool, _BoolDumper)
