@@ -1,12 +1,14 @@
 """The store's change signal (app.store.changes): what it costs a writer, and how soon a waiter hears.
 
-    python bench/bench_changes.py [--rows 20000] [--rounds 20]
+    python bench/bench_changes.py [--rows 20000] [--rounds 20] [--postgres]
 
 - the cost of a statement on replydesk's connection (which tells the signal of each commit)
   against a plain sqlite3 connection, for single-row INSERTs in one transaction and for
   autocommit UPDATEs, best of three;
 - the time from a commit to a woken waiter: from another connection of this process (told at
-  once) and from another process (seen at the next look at data_version, every 0.25 s), medians.
+  once) and from another process (seen at the next look at data_version, every 0.25 s), medians;
+- ``--postgres``: the same from another process on a PostgreSQL store (LISTEN/NOTIFY, no look
+  at any timer), a label set through the store in one process to a waiter woken in this one.
 """
 
 from __future__ import annotations
@@ -77,10 +79,50 @@ async def wake_times(path: Path, rounds: int) -> tuple[list[float], list[float]]
     return here, there
 
 
+PG_WRITE = """
+import sys, time
+from app.store import Store
+store = Store(sys.argv[1], "other")
+store.db.conn.execute("UPDATE accounts SET name = ? WHERE id = 'a'", (str(time.time()),))
+print(time.time())
+"""
+
+
+async def pg_wake_times(url: str, rounds: int) -> list[float]:
+    from app.store import Store
+    Store(url).ensure_account("a", "a@sender.example")
+    there = []
+    with watch(url) as changes:
+        for _ in range(rounds):
+            seen = changes.count
+            waiter = asyncio.create_task(changes.wait(seen))
+            proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", PG_WRITE, url],
+                                           capture_output=True, text=True, check=True, cwd=ROOT)
+            await waiter
+            there.append(time.time() - float(proc.stdout))
+    return there
+
+
+def postgres_figures(rounds: int) -> None:
+    import os
+
+    from tests.servers.postgres import Postgres
+    server = Postgres(durable=True)
+    server.start()
+    try:
+        os.environ["PGPASSWORD"] = server.password
+        there = asyncio.run(pg_wake_times(server.url(server.create_database()), rounds))
+        print(f"commit to woken waiter, another process, PostgreSQL (LISTEN/NOTIFY): median "
+              f"{statistics.median(there) * 1000:7.2f} ms, worst {max(there) * 1000:7.2f} ms")
+    finally:
+        server.cleanup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL store (LISTEN/NOTIFY)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
@@ -98,6 +140,8 @@ def main() -> None:
               f"worst {max(here) * 1000:7.2f} ms")
         print(f"commit to woken waiter, another process: median {statistics.median(there) * 1000:7.2f} ms, "
               f"worst {max(there) * 1000:7.2f} ms (tick {TICK} s)")
+    if args.postgres:
+        postgres_figures(args.rounds)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python bench/bench_ui.py [--size 100000] [--db PATH]
     python bench/bench_ui.py --sizes 100000 1000000 --dir DIR   # side by side, stores shared with bench_store
+    python bench/bench_ui.py --size 100000 --postgres            # the same store on SQLite and on PostgreSQL
 
 Fills a fresh store with direct inserts (80% of the messages inbound replies, bounces and
 auto-replies across 50 mailboxes, 20% our sent mail in the same threads; FTS index included),
@@ -84,7 +85,7 @@ def fill(path: Path, messages: int, accounts: int = 50) -> None:
     store.close()
 
 
-def arrive(path: Path) -> int:
+def arrive(path: Path | str) -> int:
     """A new reply committed by another connection, as the engine does."""
     store = Store(path)
     try:
@@ -109,7 +110,7 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-async def drive(path: Path) -> dict[str, str]:
+async def drive(path: Path | str) -> dict[str, str]:
     figures: dict[str, str] = {}
     started = time.perf_counter()
     app = ReplydeskApp(path)
@@ -208,6 +209,24 @@ async def drive(path: Path) -> dict[str, str]:
     return figures
 
 
+def copied_to_postgres(path: Path) -> tuple[Any, str]:
+    """A PostgreSQL started for the run (fsync on), holding a copy of the store at ``path``."""
+    import subprocess
+
+    from tests.servers.postgres import Postgres
+    server = Postgres(durable=True)
+    server.start()
+    os.environ["PGPASSWORD"] = server.password
+    url = server.url(server.create_database())
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "app", "db", "copy", str(path), url], check=True,
+                   cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL)
+    print(f"copied to PostgreSQL in {time.perf_counter() - t:.1f} s", flush=True)
+    with server.connect(url.rsplit("/", 1)[1]) as conn:
+        conn.execute("ANALYZE")
+    return server, url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", "--size", type=int, default=100_000,
@@ -216,6 +235,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+",
                         help="several sizes side by side (the first is the baseline), stores in --dir")
     parser.add_argument("--dir", type=Path, help="with --sizes: keep (and reuse) the stores here")
+    parser.add_argument("--postgres", action="store_true",
+                        help="beside the SQLite store, the same store copied (replydesk db copy) into a PostgreSQL "
+                             "started for the run (Debian's postgresql package, fsync on)")
     args = parser.parse_args()
     if args.sizes:
         where = args.dir or Path(tempfile.mkdtemp(prefix="replydesk-bench-"))
@@ -224,15 +246,26 @@ def main() -> int:
     else:
         runs = [(args.messages, args.db or Path(tempfile.mkdtemp(prefix="replydesk-bench-")) / "bench.db")]
     results = []
+    server = None
+    targets: list[tuple[str, Path | str]] = []
     for size, path in runs:
         if not path.exists():
             t = time.perf_counter()
             fill(path, size)
             print(f"filled {size:,} messages in {time.perf_counter() - t:.1f} s ({path})", flush=True)
-        results.append(asyncio.run(drive(path)))
+        targets.append((f"{size:,}", path))
+    if args.postgres:
+        server, url = copied_to_postgres(runs[0][1])
+        targets.append((f"{runs[0][0]:,} PG", url))
+    try:
+        for _, target in targets:
+            results.append(asyncio.run(drive(target)))
+    finally:
+        if server is not None:
+            server.cleanup()
     width = max(map(len, results[0]))
     if len(results) > 1:
-        print(f"{'':<{width}}  " + "  ".join(f"{size:>12,}" for size, _ in runs))
+        print(f"{'':<{width}}  " + "  ".join(f"{name:>12}" for name, _ in targets))
     for name in results[0]:
         print(f"{name:<{width}}  " + "  ".join(f"{r.get(name, ''):>12}" for r in results))
     if os.environ.get("BENCH_JSON"):
