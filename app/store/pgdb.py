@@ -9,8 +9,10 @@ What differs between the two is said in one of two places:
 - ``Dialect`` (``app.store.dialect``): what is a different construction, not a different
   spelling: full-text search (FTS5 there, a ``tsvector`` under GIN here).
 
-A connection is in autocommit; ``tx()`` opens a transaction with ``BEGIN``, so a statement outside
-one commits by itself, as on SQLite. Errors are raised as the ``sqlite3`` exception of the same
+A connection is in autocommit; ``tx()`` opens a transaction with ``BEGIN`` and takes the store's
+write lock (an advisory lock), so write transactions follow one another as SQLite's ``BEGIN
+IMMEDIATE`` makes them, whichever host they come from; a statement outside one commits by
+itself, as on SQLite. Errors are raised as the ``sqlite3`` exception of the same
 kind (``IntegrityError``, ``OperationalError`` …): the store's callers catch one family whichever
 database holds the store.
 """
@@ -45,6 +47,8 @@ CREATE OR REPLACE FUNCTION replydesk_user() RETURNS text LANGUAGE sql STABLE
 ``replydesk_user()``, who is acting, is the connection's ``replydesk.user`` setting."""
 
 CHANNEL = "replydesk_changes"
+WRITE_LOCK = 0x7265706C7A
+"""The advisory lock a write transaction holds until it ends: the store's one writer at a time."""
 """The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
 
 
@@ -130,6 +134,10 @@ class PgDatabase:
             return
         self.conn.execute("BEGIN")
         self._depth = 1
+        # one writer at a time, as SQLite's BEGIN IMMEDIATE: what the parts read inside a write
+        # transaction stays true until it commits (a guarded move, a read-then-write), on every
+        # host. Each statement after the lock sees every commit before it (READ COMMITTED).
+        self.conn.run_raw("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         try:
             yield self.conn
         except BaseException:
@@ -231,12 +239,12 @@ class PgConnection:
         if head.startswith("COMMIT"):
             if self._dirty:
                 # one notification a transaction: PostgreSQL folds the same one sent twice
-                self._run(f"NOTIFY {CHANNEL}", None)
-            self._run("COMMIT", None)
+                self.run_raw(f"NOTIFY {CHANNEL}", None)
+            self.run_raw("COMMIT", None)
             self._committed()
             return PgCursor(None, [])
         if head.startswith(("BEGIN", "ROLLBACK")):
-            self._run("ROLLBACK" if head.startswith("ROLLBACK") else "BEGIN", None)
+            self.run_raw("ROLLBACK" if head.startswith("ROLLBACK") else "BEGIN", None)
             if head.startswith("ROLLBACK"):
                 self._dirty = False
             return PgCursor(None, [])
@@ -259,13 +267,14 @@ class PgConnection:
             self._wrote()
         return PgCursor(cursor)
 
-    def _run(self, sql: str, params: Any) -> None:
+    def run_raw(self, sql: str, params: Any) -> None:
+        """A statement in PostgreSQL's own SQL, not rewritten."""
         _guard(self.raw.execute, sql, params)
 
     def _wrote(self) -> None:
         self._dirty = True
         if not self.in_transaction:  # a statement on its own: committed already
-            self._run(f"NOTIFY {CHANNEL}", None)
+            self.run_raw(f"NOTIFY {CHANNEL}", None)
             self._committed()
 
     def _committed(self) -> None:
@@ -304,6 +313,9 @@ _JSON_KEY = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
 _JSON_LENGTH_KEY = re.compile(r"json_array_length\(([\w.]+), '\$\.(\w+)'\)")
 _JSON_LENGTH = re.compile(r"json_array_length\(([\w.]+)\)")
 _NOW = re.compile(r"\(julianday\('now'\) - 2440587\.5\) \* 86400\.0")
+_KEYWORD_AFTER_IS = r"(?!(?:NOT|NULL|TRUE|FALSE|DISTINCT|UNKNOWN)\b)(?=[\w(?])"
+_IS_NOT = re.compile(r"\bIS NOT " + _KEYWORD_AFTER_IS, re.IGNORECASE)
+_IS = re.compile(r"\bIS " + _KEYWORD_AFTER_IS, re.IGNORECASE)
 _MINMAX = re.compile(r"\b(min|max)\(", re.IGNORECASE)
 
 
@@ -336,8 +348,9 @@ def to_pg(sql: str, identity: frozenset[str]) -> tuple[str, bool]:
     parts = _LITERAL.split(text)
     for i in range(0, len(parts), 2):  # outside string literals
         part = parts[i].replace("%", "%%")
-        part = re.sub(r"\bIS NOT (?=\(?\?)", "IS DISTINCT FROM ", part)  # a value or a row of them
-        part = re.sub(r"\bIS (?=\(?\?)", "IS NOT DISTINCT FROM ", part)
+        # SQLite's IS between two values (a parameter, a column, a row of them)
+        part = _IS_NOT.sub("IS DISTINCT FROM ", part)
+        part = _IS.sub("IS NOT DISTINCT FROM ", part)
         part = re.sub(r"\bNOT LIKE\b", "NOT ILIKE", part)
         part = re.sub(r"(?<!NOT )\bLIKE\b", "ILIKE", part)
         parts[i] = part.replace("?", "%s")
