@@ -113,3 +113,27 @@ async def test_two_terminals_on_postgresql_see_each_others_labels(tmp_path, pg_s
         assert "carol" in screen_text(app).lower()
     # and who did it is in the team's history
     assert [(a.user, a.action) for a in Store(pg_store).activity()][-1][0] == "sam"
+
+
+def test_a_lost_connection_is_opened_again_and_a_lost_transaction_says_so(pg_store, postgres):
+    """The server restarted or the network broke: the next read goes through on a new
+    connection; a transaction that was open is lost and its caller hears it, and the one after
+    it works."""
+    import sqlite3
+    store = Store(pg_store)
+    store.ensure_account("a", "a@sender.example")
+
+    def cut() -> None:
+        with postgres.connect() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (store.db.conn.raw.info.backend_pid,))
+    cut()
+    assert [a["id"] for a in store.accounts()] == ["a"]
+    with pytest.raises(sqlite3.OperationalError):
+        with store.db.tx() as conn:
+            conn.execute("UPDATE accounts SET name = 'x' WHERE id = 'a'")
+            cut()
+            conn.execute("UPDATE accounts SET name = 'y' WHERE id = 'a'")
+    assert store.accounts()[0]["name"] == ""  # nothing of the lost transaction
+    store.ensure_account("a", "a@sender.example", "Ana")
+    assert store.accounts()[0]["name"] == "Ana"
+    store.close()

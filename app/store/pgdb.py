@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -84,6 +84,17 @@ class PgDatabase:
         self.user = user or login_name()
         self.url = url
         self.path = None
+        raw = self._open(first=True)
+        identity = {str(r[0]) for r in raw.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND column_name = 'id' AND is_identity = 'YES'")}
+        self.conn = PgConnection(raw, changes_for(url), frozenset(identity), self._open)
+        self._depth = 0
+
+    def _open(self, first: bool = False) -> psycopg.Connection[Any]:
+        """A connection set up for the store; the first one also creates or migrates the schema.
+        Called again when the connection was lost (the server restarted, the network broke)."""
+        url = self.url
         try:
             raw = pg.connect(url)
         except StoreError as exc:
@@ -91,6 +102,8 @@ class PgDatabase:
                 raise StoreError(f"{pg.redact(url)}: the server asks for a password and none was found",
                                  hint="set PGPASSWORD, add it to ~/.pgpass, store it with: replydesk db password "
                                       f"{pg.keyring_name(url)}, or set [general] database_password_command") from None
+            if not first:
+                raise sqlite3.OperationalError(str(exc)) from None
             raise
         try:
             raw.adapters.register_loader("numeric", _NumberLoader)
@@ -98,25 +111,25 @@ class PgDatabase:
             # parameters quoted into the statement: PostgreSQL types them from where they stand,
             # as SQLite does, instead of refusing an untyped NULL or a number beside a text
             raw.cursor_factory = psycopg.ClientCursor
-            pg.prepare(raw, pg.redact(url))
-            with raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (pg.LOCK_KEY,))
-                raw.execute(COMPAT)
-            raw.commit()
+            if first:
+                pg.prepare(raw, pg.redact(url))
+                with raw.transaction():
+                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (pg.LOCK_KEY,))
+                    raw.execute(COMPAT)
+                raw.commit()
             raw.autocommit = True
             # who is acting: replydesk_user() in the views and the activity triggers reads it
             raw.execute("SELECT set_config('replydesk.user', %s, false)", (self.user,))
-            identity = {str(r[0]) for r in raw.execute(
-                "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND column_name = 'id' AND is_identity = 'YES'")}
         except psycopg.Error as exc:
             raw.close()
-            raise StoreError(f"{pg.redact(url)}: cannot prepare the store: {pg._first_line(exc)}") from None
+            message = f"{pg.redact(url)}: cannot prepare the store: {pg._first_line(exc)}"
+            if first:
+                raise StoreError(message) from None
+            raise sqlite3.OperationalError(message) from None
         except BaseException:
             raw.close()
             raise
-        self.conn = PgConnection(raw, changes_for(url), frozenset(identity))
-        self._depth = 0
+        return raw
 
     @property
     def target(self) -> str:
@@ -223,35 +236,67 @@ class PgConnection:
     ``executemany`` with SQLite's SQL, ``in_transaction``, ``total_changes``. Tells the store's
     ``Changes`` of its own commits at once and announces them to other processes."""
 
-    def __init__(self, raw: psycopg.Connection[Any], changes: Changes, identity: frozenset[str]) -> None:
+    def __init__(self, raw: psycopg.Connection[Any], changes: Changes, identity: frozenset[str],
+                 reopen: Callable[[], psycopg.Connection[Any]]) -> None:
         self.raw = raw
         self.changes = changes
         self.identity = identity
         self.total_changes = 0
         self._dirty = False
+        self._reopen = reopen
+        self._in_tx = False
+
+    def _usable(self) -> None:
+        """A lost connection (the server restarted, the network broke) is opened again before
+        the next statement, unless a transaction was open on it: that transaction is lost, and
+        the caller's ``tx()`` hears so; the next one starts on a new connection."""
+        if not (self.raw.broken or self.raw.closed):
+            return
+        if self._in_tx:
+            raise sqlite3.OperationalError("the connection to PostgreSQL was lost during a transaction")
+        self.raw.close()
+        self.raw = self._reopen()
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return self._in_tx
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgCursor:
         head = sql.lstrip()[:8].upper()
         if head.startswith("COMMIT"):
-            if self._dirty:
-                # one notification a transaction: PostgreSQL folds the same one sent twice
-                self.run_raw(f"NOTIFY {CHANNEL}", None)
-            self.run_raw("COMMIT", None)
+            try:
+                if self._dirty:
+                    # one notification a transaction: PostgreSQL folds the same one sent twice
+                    self.run_raw(f"NOTIFY {CHANNEL}", None)
+                self.run_raw("COMMIT", None)
+            finally:
+                self._in_tx = False
             self._committed()
             return PgCursor(None, [])
-        if head.startswith(("BEGIN", "ROLLBACK")):
-            self.run_raw("ROLLBACK" if head.startswith("ROLLBACK") else "BEGIN", None)
-            if head.startswith("ROLLBACK"):
-                self._dirty = False
+        if head.startswith("ROLLBACK"):
+            self._in_tx = False
+            self._dirty = False
+            if not (self.raw.broken or self.raw.closed):
+                self.run_raw("ROLLBACK", None)
             return PgCursor(None, [])
+        if head.startswith("BEGIN"):
+            self._usable()
+            self.run_raw("BEGIN", None)
+            self._in_tx = True
+            return PgCursor(None, [])
+        self._usable()
         text, returning = to_pg(sql, self.identity)
-        cursor = self.raw.cursor()
-        _guard(cursor.execute, text, list(parameters))
         writes = not head.startswith(("SELECT", "WITH"))
+        cursor = self.raw.cursor()
+        try:
+            _guard(cursor.execute, text, list(parameters))
+        except sqlite3.OperationalError:
+            if writes or self._in_tx or not self.raw.broken:
+                raise
+            # a read on a connection found lost only now: once more on a new one
+            self._usable()
+            cursor = self.raw.cursor()
+            _guard(cursor.execute, text, list(parameters))
         if writes and cursor.rowcount:
             self._wrote()
         if returning:
@@ -260,6 +305,7 @@ class PgConnection:
         return PgCursor(cursor)
 
     def executemany(self, sql: str, seq: Any, /) -> PgCursor:
+        self._usable()
         text, _ = to_pg(sql, frozenset())
         cursor = self.raw.cursor()
         _guard(cursor.executemany, text, [list(p) for p in seq])
