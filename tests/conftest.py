@@ -132,14 +132,19 @@ def store_target(request, tmp_path, monkeypatch):
 
     def new(name: str = "replydesk.db") -> str:
         if name not in made:
-            from psycopg import sql
-            db = f"t_{secrets.token_hex(6)}"
-            with postgres.connect() as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(db),
-                                                                               sql.Identifier(template)))
-            made[name] = postgres.url(db)
+            made[name] = new_pg_store(postgres, template)
         return made[name]
     return new
+
+
+def new_pg_store(postgres: Postgres, template: str) -> str:
+    """The URL of a new PostgreSQL database holding an empty store, copied from ``template``
+    (``pg_store_template``). libpq finds the password in ``PGPASSWORD``."""
+    from psycopg import sql
+    db = f"t_{secrets.token_hex(6)}"
+    with postgres.connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(db), sql.Identifier(template)))
+    return postgres.url(db)
 
 
 INBOX_PREFIX = {"prefix": "INBOX.", "separator": ".", "special_use": False, "archive": False,

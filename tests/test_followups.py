@@ -193,9 +193,9 @@ async def test_snoozes_and_follow_ups_wake_on_the_engines_clock(dovecot, smtp_se
         store.close()
 
 
-def test_due_lists_what_waits_as_the_store_has_it(tmp_path):
+def test_due_lists_what_waits_as_the_store_has_it(store_target, tmp_path):
     from tests.ui_seed import seed
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     config = tmp_path / "config.toml"
     config.write_text(f'[general]\ndatabase = "{db}"\ntimezone = "UTC"\n')
     store = Store(db)
@@ -220,9 +220,9 @@ def test_due_lists_what_waits_as_the_store_has_it(tmp_path):
     store.close()
 
 
-def test_notes_are_searchable_and_go_out_with_the_leads(tmp_path):
+def test_notes_are_searchable_and_go_out_with_the_leads(store_target, tmp_path):
     from tests.ui_seed import seed
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     config = tmp_path / "config.toml"
     config.write_text(f'[general]\ndatabase = "{db}"\n')
     store = Store(db)
@@ -262,10 +262,10 @@ def _listed(app, InboxList) -> list[str]:
     return [inbox.pager.row(i)["counterpart"] for i in range(len(inbox.pager))]
 
 
-async def test_s_snoozes_with_a_preset_and_the_row_goes_to_the_snoozed_view(tmp_path):
+async def test_s_snoozes_with_a_preset_and_the_row_goes_to_the_snoozed_view(store_target):
     from tests.ui_seed import NOW, seed
     NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     app = make_app(db)
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.pause()
@@ -321,10 +321,10 @@ async def test_a_wrong_time_is_said_in_place_and_changes_nothing(tmp_path, typed
         assert app.store.followup_state(conv)["snoozed_until"] is not None
 
 
-async def test_N_keeps_a_note_shown_on_the_row_and_in_the_thread(tmp_path):
+async def test_N_keeps_a_note_shown_on_the_row_and_in_the_thread(store_target):
     from tests.ui_seed import seed
     NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     app = make_app(db)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -343,10 +343,10 @@ async def test_N_keeps_a_note_shown_on_the_row_and_in_the_thread(tmp_path):
         assert app.store.note(conv) == "Call after the board meeting"
 
 
-async def test_a_snooze_reaches_a_second_terminal_and_due_matches_the_snoozed_view(tmp_path):
+async def test_a_snooze_reaches_a_second_terminal_and_due_matches_the_snoozed_view(store_target, tmp_path):
     from tests.ui_seed import seed
     NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     config = tmp_path / "config.toml"
     config.write_text(f'[general]\ndatabase = "{db}"\n')
     first, second = make_app(db), make_app(db)
@@ -368,10 +368,10 @@ async def test_a_snooze_reaches_a_second_terminal_and_due_matches_the_snoozed_vi
     assert [json.loads(line)["conversation"] for line in out.stdout.splitlines()] == shown
 
 
-async def test_a_conversation_that_comes_back_is_announced(tmp_path):
+async def test_a_conversation_that_comes_back_is_announced(store_target):
     from tests.ui_seed import NOW, seed
     NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     app = make_app(db)
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.pause()
@@ -388,12 +388,12 @@ async def test_a_conversation_that_comes_back_is_announced(tmp_path):
         assert await ui_until(pilot, lambda: _listed(app, InboxList)[0] == "gavin@hooli.com")
 
 
-async def test_the_reply_to_someone_back_from_out_of_office_starts_with_its_template(tmp_path):
+async def test_the_reply_to_someone_back_from_out_of_office_starts_with_its_template(store_target, tmp_path):
     from app.config import load_config as load
     from app.ui.compose import ComposeScreen
     from tests.ui_seed import NOW, seed
     NoteScreen, SnoozeScreen, InboxList, make_app, screen_text, ui_until = _ui()
-    db = seed(tmp_path / "replydesk.db")
+    db = seed(store_target())
     config_path = tmp_path / "config.toml"
     config_path.write_text(f'[general]\ndatabase = "{db}"\nooo_template = "welcome_back"\n'
                            '[templates]\nwelcome_back = "Welcome back, {first_name|there}! Is now a better time?"\n'

@@ -120,14 +120,15 @@ def test_the_sent_folder_names_the_recipient_of_an_open_bounce(store):
     assert set(by_address(store)) == {"assistant@partner.example"}
 
 
-def write_config(tmp_path: Path) -> Path:
+def write_config(tmp_path: Path, store: Store) -> Path:
+    """A config whose database is the store's (a file, or a PostgreSQL URL)."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text('[general]\ndatabase = "rd.db"\n')
+    cfg.write_text(f'[general]\ndatabase = "{store.path}"\n')
     return cfg
 
 
 def test_export_carries_complaints_and_escalated_soft_bounces(tmp_path, store):
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, store)
     store.add_messages("a", [
         stored((FIXTURES / "arf_complaint.eml").read_bytes(), 1, T0),
         *[stored(soft_bounce(n, "full@busy.example"), 1 + n, T0 + n * DAY) for n in (1, 2, 3)],
@@ -148,7 +149,7 @@ def test_export_carries_complaints_and_escalated_soft_bounces(tmp_path, store):
 
 
 def test_export_per_domain_where_the_host_is_unknown(tmp_path, store):
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, store)
     store.add_messages("a", [stored((FIXTURES / "sendgrid.eml").read_bytes(), 1, T0),
                              stored((FIXTURES / "postmark.eml").read_bytes(), 2, T0 + DAY),
                              stored((FIXTURES / "postfix.eml").read_bytes(), 3, T0 + DAY)])

@@ -1,6 +1,7 @@
 """The store's one change signal (app.store.changes): a write in this process wakes its waiters at
-once, whatever the tick; a write in another process is seen at the next look at data_version;
-and the engine's op runner and outbox drainer wait on it instead of a timer of their own."""
+once, whatever the tick; a write in another process is seen at the next look at data_version
+(SQLite) or by its NOTIFY (PostgreSQL); and the engine's op runner and outbox drainer wait on it
+instead of a timer of their own."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import sys
 
 from app.commands.reply import queue_reply_to
 from app.engine import Engine
-from app.store import Store
+from app.store import Store, is_postgres
 from app.store.changes import changes_for, watch
+from app.store.pgdb import CHANNEL
 from tests.conftest import ROOT
 from tests.engine_support import state, until
 from tests.reply_support import mailbox_headers, message_flags, receive
@@ -27,8 +29,8 @@ def add_account(path, account: str = "box") -> None:
         store.close()
 
 
-async def test_a_write_in_this_process_wakes_a_waiter_without_the_tick(tmp_path):
-    path = tmp_path / "in.db"
+async def test_a_write_in_this_process_wakes_a_waiter_without_the_tick(store_target):
+    path = store_target("in.db")
     Store(path).close()
     with watch(path, tick=HOUR) as changes:  # another process's write would wait an hour
         seen = changes.count
@@ -38,8 +40,8 @@ async def test_a_write_in_this_process_wakes_a_waiter_without_the_tick(tmp_path)
         assert await asyncio.wait_for(waiter, 30) != seen
 
 
-async def test_a_read_or_a_write_that_changes_nothing_wakes_no_one(tmp_path):
-    path = tmp_path / "quiet.db"
+async def test_a_read_or_a_write_that_changes_nothing_wakes_no_one(store_target):
+    path = store_target("quiet.db")
     add_account(path)
     with watch(path, tick=HOUR) as changes:
         store = Store(path)
@@ -54,8 +56,8 @@ async def test_a_read_or_a_write_that_changes_nothing_wakes_no_one(tmp_path):
             store.close()
 
 
-async def test_one_signal_per_database_in_a_process(tmp_path):
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
+async def test_one_signal_per_database_in_a_process(store_target):
+    a, b = store_target("a.db"), store_target("b.db")
     assert changes_for(a) is changes_for(str(a))
     assert changes_for(a) is not changes_for(b)
     Store(b).close()
@@ -64,14 +66,31 @@ async def test_one_signal_per_database_in_a_process(tmp_path):
     assert changes_for(a).count == seen  # a write to b is no news to a's waiters
 
 
-async def test_a_write_in_another_process_is_noticed(tmp_path):
-    path = tmp_path / "other.db"
+SQLITE_WRITE = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                "c.execute(\"INSERT INTO accounts (id, email, state) VALUES ('far', 'far@x.example', 'idle')\")")
+"""Another program writing to the file: SQLite's data_version moves whoever wrote."""
+STORE_WRITE = ("import sys; from app.store import Store; s = Store(sys.argv[1]); "
+               "s.ensure_account('far', 'far@x.example'); s.close()")
+"""Another replydesk writing through its store: on PostgreSQL its commit sends the NOTIFY."""
+
+
+def listening(url: str) -> bool:
+    """Whether a connection LISTENs for the store's changes on the database at ``url``."""
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND query = %s", (f"LISTEN {CHANNEL}",)).fetchone())
+
+
+async def test_a_write_in_another_process_is_noticed(store_target):
+    path = store_target("other.db")
     Store(path).close()
     with watch(path, tick=0.05) as changes:
+        if is_postgres(path):  # a commit is announced to those already listening
+            await until(lambda: listening(str(path)), 30, "the LISTEN", interval=0.05)
         seen = changes.count
         waiter = asyncio.create_task(changes.wait(seen))
-        write = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                 "c.execute(\"INSERT INTO accounts (id, email, state) VALUES ('far', 'far@x.example', 'idle')\")")
+        write = STORE_WRITE if is_postgres(path) else SQLITE_WRITE
         await asyncio.to_thread(subprocess.run, [sys.executable, "-c", write, str(path)], check=True, cwd=ROOT)
         assert await asyncio.wait_for(waiter, 30) != seen
 

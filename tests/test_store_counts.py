@@ -4,21 +4,23 @@ whatever the user, the engine and the server did before: arrivals, threads, labe
 archive, snoozes and waits that end, assignment, expunges, a UIDVALIDITY rescan, warmup marks
 and re-applied warmup tags, server flags, undo. A random sequence of these is checked after
 every step against ``count(*)`` over the conversations, with hypothesis shrinking any mismatch
-to the shortest sequence that shows it."""
+to the shortest sequence that shows it. On both backends: SQLite's triggers and PostgreSQL's."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from collections.abc import Callable
 from itertools import product
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from app.mail.noise import NoiseContext
 from app.mail.types import CATEGORIES
-from app.store import InboxFilter, Store
+from app.store import InboxFilter, Store, is_postgres
 from app.store.activity import AssignRule
 from app.store.inbox import VIEWS, _where
 from app.store.schema import MIGRATIONS, V_COUNTS
@@ -74,11 +76,14 @@ def assert_counts_exact(store: Store) -> None:
 
 
 class InboxHistory(RuleBasedStateMachine):
-    """One store, and whatever can happen to it, in any order."""
+    """One store, and whatever can happen to it, in any order. ``target`` gives each example a
+    new empty store."""
+
+    target: Callable[[], str] = staticmethod(lambda: ":memory:")
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = Store(":memory:", user=USERS[0])
+        self.store = Store(self.target(), user=USERS[0])
         for account in ACCOUNTS:
             self.store.ensure_account(account, f"{account}@sender.example")
         self.t = T0
@@ -242,13 +247,21 @@ class InboxHistory(RuleBasedStateMachine):
             self.store.close()
 
 
-InboxHistory.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None,
-                                          database=None, suppress_health_check=[HealthCheck.too_slow])
-test_every_count_equals_a_fresh_count_after_any_history = InboxHistory.TestCase
+def test_every_count_equals_a_fresh_count_after_any_history(store_target):
+    """Each example on a new store: in memory on SQLite, a new database on PostgreSQL (fewer
+    examples there: each one costs a database and a round trip per statement)."""
+    pg = is_postgres(store_target())
+    names = itertools.count()
+    history = type("History", (InboxHistory,), {"target": staticmethod(
+        lambda: store_target(f"history-{next(names)}") if pg else ":memory:")})
+    run_state_machine_as_test(history, settings=settings(
+        max_examples=20 if pg else 60, stateful_step_count=25, deadline=None, database=None,
+        suppress_health_check=[HealthCheck.too_slow]))
 
 
 def test_the_migration_counts_what_is_stored_already(tmp_path):
-    """A store from before the tally: opening it counts the conversations it holds."""
+    """A store from before the tally: opening it counts the conversations it holds. SQLite only:
+    a PostgreSQL store was never without the tally."""
     from app.store.db import _statements
 
     path = tmp_path / "old.db"
@@ -279,8 +292,8 @@ def test_the_migration_counts_what_is_stored_already(tmp_path):
         store.close()
 
 
-def test_a_change_that_fails_takes_its_counts_back_with_it(tmp_path):
-    store = Store(tmp_path / "rd.db")
+def test_a_change_that_fails_takes_its_counts_back_with_it(store_target):
+    store = Store(store_target())
     store.ensure_account("a", "a@sender.example")
     store.add_messages("a", [incoming(1, "<r1@p>", "Re: x", "bob@p.example", category="interested")])
     before = store.view_counts()

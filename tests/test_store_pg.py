@@ -85,3 +85,4 @@ def test_a_store_from_an_older_version_is_brought_up_to_date_and_a_newer_one_ref
         conn.commit()
         with pytest.raises(StoreError, match="from a newer replydesk"):
             pg.prepare(conn, pg_url)
+

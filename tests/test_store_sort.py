@@ -1,23 +1,38 @@
 """The inbox's three orders (newest first, oldest first, by mailbox) page through the list with
 no conversation lost or repeated, however the pages fall: by keyset after a page, by position
 from the top or from the bottom, with many conversations sharing one time. The cursor's
-position agrees with the pages."""
+position agrees with the pages. On both backends; the index checks read SQLite's plans."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from app.store import InboxFilter, Store
 from app.store.inbox import SORTS
+from tests.conftest import new_pg_store
 from tests.storefill import incoming
 
 T0 = 1_800_000_000.0
 ACCOUNTS = ("c-box", "a-box", "b-box")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    s = Store(tmp_path_factory.mktemp("sort") / "rd.db")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request, tmp_path_factory):
+    """One filled store for the module, on each backend (what ``store_target`` gives a test)."""
+    with pytest.MonkeyPatch.context() as env:
+        if request.param == "sqlite":
+            target: Path | str = tmp_path_factory.mktemp("sort") / "rd.db"
+        else:
+            postgres = request.getfixturevalue("postgres")
+            env.setenv("PGPASSWORD", postgres.password)
+            target = new_pg_store(postgres, request.getfixturevalue("pg_store_template"))
+        yield from _filled(target)
+
+
+def _filled(target):
+    s = Store(target)
     for acc in ACCOUNTS:
         s.ensure_account(acc, f"{acc}@sender.example")
     for n, acc in enumerate(ACCOUNTS):
@@ -82,9 +97,11 @@ def test_the_orders_differ_and_mailboxes_group(store):
     assert mailbox != newest
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("sort", ["oldest", "mailbox"])
 def test_each_order_reads_its_pages_from_an_index(store, sort):
-    """No order sorts the whole list to read a page: the first and a keyset page walk an index."""
+    """No order sorts the whole list to read a page: the first and a keyset page walk an index.
+    SQLite's plans (PostgreSQL's planner picks by cost from the table's size)."""
     f = InboxFilter(view="all", sort=sort)
     first = store.conversations_at(f, 0, 5)
     for sql_from in ("conversations_at", "conversations_after"):
@@ -104,8 +121,10 @@ def test_each_order_reads_its_pages_from_an_index(store, sort):
         assert plans and not any("USE TEMP B-TREE FOR ORDER BY" in p for p in plans), plans
 
 
-def test_sent_and_drafts_lists_what_did_not_go_then_the_newest_sent_from_indexes(tmp_path):
-    s = Store(tmp_path / "listing.db")
+def _outbox_listing_store(target) -> tuple[Store, list[int]]:
+    """Forty replies in every state, their sent times out of the order they were written in,
+    some tied; and the order the listing promises: what did not go, then the newest sent."""
+    s = Store(target)
     for i in range(40):
         state = ("draft", "queued")[i % 2] if i % 5 == 0 else "queued"
         s.queue_reply(account="a", message_id=f"<l{i}@x>", raw=b"x", recipients=[f"p{i}@p.example"],
@@ -119,15 +138,23 @@ def test_sent_and_drafts_lists_what_did_not_go_then_the_newest_sent_from_indexes
             continue  # left sending
         else:
             s.record_sent(item_id, append_to_sent=False)
-    # sent times out of the order they were written in, some tied: the listing goes by sent time
     s.db.conn.execute("UPDATE outbox SET sent_at = 1000 + (id * 7) % 13 WHERE state = 'sent'")
-    s.db.conn.commit()
     rank = {"failed": 0, "uncertain": 0, "draft": 1, "sent": 3}
     every = s.db.conn.execute("SELECT id, state, coalesce(sent_at, updated_at) FROM outbox").fetchall()
-    want = [i for i, _, _ in sorted(every, key=lambda r: (rank.get(r[1], 2), -r[2], -r[0]))]
+    return s, [i for i, _, _ in sorted(every, key=lambda r: (rank.get(r[1], 2), -r[2], -r[0]))]
+
+
+def test_sent_and_drafts_lists_what_did_not_go_then_the_newest_sent(store_target):
+    s, want = _outbox_listing_store(store_target("listing.db"))
     for limit in (3, 10, 40, 500):
         items, total = s.outbox_listing(limit)
         assert [item["id"] for item in items] == want[:limit] and total == 40
+    s.close()
+
+
+def test_the_sent_listing_reads_from_an_index(tmp_path):
+    """SQLite's plan (PostgreSQL's planner picks by cost from the table's size)."""
+    s, _ = _outbox_listing_store(tmp_path / "listing.db")
     seen: list[str] = []
     s.db.conn.set_trace_callback(seen.append)
     s.outbox_listing(5)

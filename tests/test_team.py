@@ -26,9 +26,9 @@ def conv_of(store: Store, sender: str) -> int:
 
 
 @pytest.fixture
-def team(tmp_path):
+def team(store_target):
     """Two people on one database, each on their own connection."""
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     ana, sam = Store(db, "ana"), Store(db, "sam")
     yield db, ana, sam
     ana.close()
@@ -116,8 +116,8 @@ def test_export_activity_matches_the_history(team, tmp_path):
     assert proc.returncode == 2 and "expected a date" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_the_cli_acts_as_the_configured_user(tmp_path):
-    db = seed(tmp_path / "rd.db")
+def test_the_cli_acts_as_the_configured_user(store_target, tmp_path):
+    db = seed(store_target())
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[general]\ndatabase = "{db}"\nuser = "kim"\n')
     proc = cli("--config", str(cfg), "export", "activity", "--user", "kim")
@@ -156,14 +156,14 @@ def _terminal(db, tmp_path, user: str, *, clock=None, heartbeat: float = 10.0):
                         heartbeat=heartbeat)
 
 
-async def test_an_assignment_reaches_the_teammate_with_mine_unassigned_and_the_history(tmp_path):
+async def test_an_assignment_reaches_the_teammate_with_mine_unassigned_and_the_history(store_target, tmp_path):
     from textual.widgets import OptionList
 
     from app.ui.inbox_list import InboxList
     from app.ui.pickers import PickerScreen
     from tests.ui_seed import screen_text
     from tests.ui_seed import until as ui_until
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     ana, sam = _terminal(db, tmp_path, "ana"), _terminal(db, tmp_path, "sam")
     async with ana.run_test(size=(140, 30)) as one, sam.run_test(size=(140, 30)) as two:
         await one.pause()
@@ -196,10 +196,10 @@ async def test_an_assignment_reaches_the_teammate_with_mine_unassigned_and_the_h
     assert [(a.user, a.action, a.detail) for a in Store(db).activity()][-1] == ("ana", "assign", "sam")
 
 
-async def test_the_health_screen_gives_each_person_their_counts_and_answer_time(tmp_path):
+async def test_the_health_screen_gives_each_person_their_counts_and_answer_time(store_target, tmp_path):
     from tests.ui_seed import screen_text
     from tests.ui_seed import until as ui_until
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     ana, sam = Store(db, "ana"), Store(db, "sam")
     every_action(ana, sam)
     app = _terminal(db, tmp_path, "ana")
@@ -212,7 +212,7 @@ async def test_the_health_screen_gives_each_person_their_counts_and_answer_time(
         assert "ana: 1 assign, 2 label, 1 suppress, 1 unassign" in text
 
 
-async def test_presence_reaches_the_teammate_and_a_second_reply_is_guarded(tmp_path):
+async def test_presence_reaches_the_teammate_and_a_second_reply_is_guarded(store_target, tmp_path):
     from textual.widgets import OptionList, TextArea
 
     from app.ui.compose import ComposeScreen
@@ -221,7 +221,7 @@ async def test_presence_reaches_the_teammate_and_a_second_reply_is_guarded(tmp_p
     from app.ui.pickers import PickerScreen
     from tests.ui_seed import screen_text
     from tests.ui_seed import until as ui_until
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     ana, sam = _terminal(db, tmp_path, "ana"), _terminal(db, tmp_path, "sam")
     async with ana.run_test(size=(140, 30)) as one, sam.run_test(size=(140, 30)) as two:
         await one.pause()
@@ -262,11 +262,11 @@ async def test_presence_reaches_the_teammate_and_a_second_reply_is_guarded(tmp_p
     assert Store(db).presence(0.0) == {}  # both terminals closed: no one is on it
 
 
-async def test_a_killed_terminal_drops_out_within_30_seconds(tmp_path):
+async def test_a_killed_terminal_drops_out_within_30_seconds(store_target, tmp_path):
     from tests.ui_seed import NOW as T
     from tests.ui_seed import screen_text
     from tests.ui_seed import until as ui_until
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     now = [T]
     dead = Store(db, "kim")
     dead.set_presence("kim-laptop:4242", conv_of(dead, "carol@prospect.io"), "replying", T)
@@ -281,7 +281,7 @@ async def test_a_killed_terminal_drops_out_within_30_seconds(tmp_path):
         assert await ui_until(pilot, lambda: "kim is replying" not in screen_text(ana), timeout=1.0)
 
 
-def test_assignment_rules_give_new_replies_to_their_owner(tmp_path):
+def test_assignment_rules_give_new_replies_to_their_owner(store_target):
     from app.config import parse_config
     from app.engine import assign_rules
     from app.errors import ConfigError
@@ -293,7 +293,7 @@ def test_assignment_rules_give_new_replies_to_their_owner(tmp_path):
         {"category": "do not contact", "user": "lee"}]})
     rules = assign_rules(config)
     assert [(r.user, r.category) for r in rules] == [("sam", "interested"), ("kim", None), ("lee", "unsubscribe")]
-    db = seed(tmp_path / "rd.db")
+    db = seed(store_target())
     engine = Store(db, ENGINE_USER)
     engine.set_assign_rules(rules)
     before = len(engine.activity())

@@ -120,7 +120,7 @@ class ActivityMixin(StorePart):
 
     def known_users(self, team: Iterable[str] = ()) -> list[str]:
         """The team (from the config), everyone seen in the history or as an assignee, and this user."""
-        seen = {r[0] for r in self.db.conn.execute("SELECT DISTINCT user FROM activity")}
+        seen = {r[0] for r in self.db.conn.execute('SELECT DISTINCT "user" FROM activity')}
         seen |= {r[0] for r in self.db.conn.execute(
             "SELECT DISTINCT assigned_to FROM conversations WHERE assigned_to IS NOT NULL")}
         seen |= set(team) | {self.user}
@@ -130,7 +130,7 @@ class ActivityMixin(StorePart):
     def activity(self, *, conversation: int | None = None, since: float | None = None,
                  user: str | None = None, limit: int | None = None) -> list[Activity]:
         """History rows, oldest first."""
-        sql = "SELECT id, at, user, action, conversation, detail, waited FROM activity WHERE 1"
+        sql = 'SELECT id, at, "user", action, conversation, detail, waited FROM activity WHERE 1 = 1'
         params: list[Any] = []
         if conversation is not None:
             sql += " AND conversation = ?"
@@ -139,25 +139,25 @@ class ActivityMixin(StorePart):
             sql += " AND at >= ?"
             params.append(since)
         if user is not None:
-            sql += " AND user = ?"
+            sql += ' AND "user" = ?'
             params.append(user)
         sql += " ORDER BY id"
         if limit is not None:
-            sql = f"SELECT * FROM ({sql.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT ?) ORDER BY id"
+            sql = f"SELECT * FROM ({sql.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT ?) AS newest ORDER BY id"
             params.append(limit)
         return [Activity(*r) for r in self.db.conn.execute(sql, params)]
 
     def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[Activity]:
         """History rows with their conversation's prospect and subject, oldest first (export)."""
-        sql = ("SELECT a.id, a.at, a.user, a.action, a.conversation, a.detail, a.waited, "
+        sql = ('SELECT a.id, a.at, a."user", a.action, a.conversation, a.detail, a.waited, '
                "coalesce(c.counterpart, ''), coalesce(c.subject, '') "
-               "FROM activity a LEFT JOIN conversations c ON c.id = a.conversation WHERE 1")
+               "FROM activity a LEFT JOIN conversations c ON c.id = a.conversation WHERE 1 = 1")
         params: list[Any] = []
         if since is not None:
             sql += " AND a.at >= ?"
             params.append(since)
         if user is not None:
-            sql += " AND a.user = ?"
+            sql += ' AND a."user" = ?'
             params.append(user)
         return [Activity(*r) for r in self.db.conn.execute(sql + " ORDER BY a.id", params)]
 
@@ -166,12 +166,12 @@ class ActivityMixin(StorePart):
         the user's reply (health screen)."""
         counts: dict[str, dict[str, int]] = {}
         for user, action, n in self.db.conn.execute(
-                "SELECT user, action, count(*) FROM activity WHERE at >= ? GROUP BY user, action",
+                'SELECT "user", action, count(*) FROM activity WHERE at >= ? GROUP BY "user", action',
                 (since or 0,)):
             counts.setdefault(user, {})[action] = n
         waits: dict[str, list[float]] = {}
         for user, waited in self.db.conn.execute(
-                "SELECT user, waited FROM activity WHERE action = 'reply' AND waited >= 0 AND at >= ?",
+                """SELECT "user", waited FROM activity WHERE action = 'reply' AND waited >= 0 AND at >= ?""",
                 (since or 0,)):
             waits.setdefault(user, []).append(waited)
         return [UserActivity(u, c, c.get("reply", 0),
@@ -188,16 +188,18 @@ class ActivityMixin(StorePart):
             if conversation is None:
                 conn.execute("DELETE FROM presence WHERE terminal = ?", (terminal,))
             else:
-                conn.execute("INSERT OR REPLACE INTO presence (terminal, user, conversation, state, heartbeat) "
-                             "VALUES (?, ?, ?, ?, ?)", (terminal, self.user, conversation, state, at))
+                conn.execute('INSERT INTO presence (terminal, "user", conversation, state, heartbeat) '
+                             'VALUES (?, ?, ?, ?, ?) ON CONFLICT (terminal) DO UPDATE SET "user" = excluded."user", '
+                             "conversation = excluded.conversation, state = excluded.state, "
+                             "heartbeat = excluded.heartbeat", (terminal, self.user, conversation, state, at))
 
     def presence(self, at: float, *, besides: str | None = None) -> dict[int, list[Presence]]:
         """Who is on which conversation, from heartbeats of the last ``PRESENCE_SECONDS``,
         leaving out the terminal ``besides`` (this one): replying before viewing."""
         out: dict[int, list[Presence]] = {}
         for user, conv, state in self.db.conn.execute(
-                "SELECT user, conversation, state FROM presence WHERE heartbeat >= ? AND terminal IS NOT ? "
-                "ORDER BY state = 'replying' DESC, user", (at - PRESENCE_SECONDS, besides)):
+                'SELECT "user", conversation, state FROM presence WHERE heartbeat >= ? AND terminal IS NOT ? '
+                "ORDER BY state = 'replying' DESC, " '"user"', (at - PRESENCE_SECONDS, besides)):
             out.setdefault(conv, []).append(Presence(user, conv, state))
         return out
 

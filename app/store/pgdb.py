@@ -5,7 +5,8 @@ What differs between the two is said in one of two places:
 
 - here, ``to_pg``: the mechanical differences, rewritten once per statement text (cached):
   placeholders, ``INSERT OR IGNORE``, SQLite's case-blind ``LIKE``, ``IS [NOT] ?`` between values,
-  SQLite's JSON functions over the columns that hold JSON text, two-argument ``min``/``max``;
+  SQLite's JSON functions over the columns that hold JSON text, two-argument ``min``/``max``,
+  SQLite's planner hints (``INDEXED BY``, a unary ``+`` on a column) dropped;
 - ``Dialect`` (``app.store.dialect``): what is a different construction, not a different
   spelling: full-text search (FTS5 there, a ``tsvector`` under GIN here).
 
@@ -363,6 +364,10 @@ _KEYWORD_AFTER_IS = r"(?!(?:NOT|NULL|TRUE|FALSE|DISTINCT|UNKNOWN)\b)(?=[\w(?])"
 _IS_NOT = re.compile(r"\bIS NOT " + _KEYWORD_AFTER_IS, re.IGNORECASE)
 _IS = re.compile(r"\bIS " + _KEYWORD_AFTER_IS, re.IGNORECASE)
 _MINMAX = re.compile(r"\b(min|max)\(", re.IGNORECASE)
+_HINTS = re.compile(r" (?:INDEXED BY \w+|NOT INDEXED)\b")
+"""SQLite's index hints: PostgreSQL's planner takes none."""
+_UNARY_PLUS = re.compile(r"(\bSELECT |\bBY |, |\()\+(?=[A-Za-z_])")
+"""A unary ``+`` before a column (SQLite: "not from an index"): only a number takes it on PostgreSQL."""
 
 
 @functools.lru_cache(maxsize=2048)
@@ -397,6 +402,8 @@ def to_pg(sql: str, identity: frozenset[str]) -> tuple[str, bool]:
         # SQLite's IS between two values (a parameter, a column, a row of them)
         part = _IS_NOT.sub("IS DISTINCT FROM ", part)
         part = _IS.sub("IS NOT DISTINCT FROM ", part)
+        part = _HINTS.sub("", part)
+        part = _UNARY_PLUS.sub(r"\1", part)
         part = re.sub(r"\bNOT LIKE\b", "NOT ILIKE", part)
         part = re.sub(r"(?<!NOT )\bLIKE\b", "ILIKE", part)
         parts[i] = part.replace("?", "%s")
