@@ -24,6 +24,7 @@ def store(store_target):
 
 
 def test_database_file_is_private_and_in_wal_mode(tmp_path):
+    """SQLite only: the file's mode and journal (PostgreSQL keeps no file of the store's)."""
     s = Store(tmp_path / "sub" / "rd.db")
     assert stat.S_IMODE(os.stat(tmp_path / "sub" / "rd.db").st_mode) == 0o600
     assert s.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -31,6 +32,7 @@ def test_database_file_is_private_and_in_wal_mode(tmp_path):
 
 
 def test_a_database_from_a_newer_replydesk_is_refused(tmp_path):
+    """SQLite's user_version (PostgreSQL's own: tests/test_store_pg.py)."""
     path = tmp_path / "rd.db"
     Store(path).close()
     conn = sqlite3.connect(path)
@@ -50,7 +52,8 @@ def _open_and_count_accounts(path: str) -> int:
 
 def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
     """The engine and a terminal started together both find an empty file: one migrates it,
-    the other waits and finds the schema in place, and neither fails."""
+    the other waits and finds the schema in place, and neither fails. (A file removed between
+    rounds: SQLite's; PostgreSQL's below.)"""
     import multiprocessing
 
     path = str(tmp_path / "fresh.db")
@@ -194,6 +197,17 @@ def test_server_flag_changes_come_back(store):
     assert store.list_messages()[0]["seen"] == 1
 
 
+def test_processes_opening_a_new_postgresql_store_at_once_all_succeed(postgres, pg_url):
+    """The same on PostgreSQL: six processes find an empty database; the schema is made once
+    (under the store's advisory lock) and every one of them opens the store."""
+    import multiprocessing
+
+    urls = [pg_url, *(postgres.url(postgres.create_database()) for _ in range(2))]
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        for url in urls:
+            assert pool.map(_open_and_count_accounts, [url] * 6) == [0] * 6
+
+
 def test_another_connection_sees_commits_through_data_version(store, tmp_path):
     reader = Store(store.path)
     before = reader.data_version()
@@ -246,7 +260,8 @@ def test_a_label_cleared_on_another_machine_hands_the_message_back_to_the_classi
 
 def test_a_version_1_database_is_migrated_and_keeps_its_rows(tmp_path):
     """A database written by the first schema: the upgrade adds the classifier's own category
-    for rows it sorted, leaves the user's labels alone, and loses nothing."""
+    for rows it sorted, leaves the user's labels alone, and loses nothing. SQLite only: a
+    PostgreSQL store starts at a later version (its migrations: tests/test_store_pg.py)."""
     from app.store.db import _statements
     from app.store.schema import MIGRATIONS
 

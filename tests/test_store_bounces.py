@@ -163,6 +163,7 @@ def test_export_per_domain_where_the_host_is_unknown(tmp_path, store):
 
 
 def test_the_bounces_migration_keeps_the_list_and_backfills_events(tmp_path):
+    """SQLite only: a PostgreSQL store starts at a later version."""
     from app.store.db import _statements
     from app.store.schema import MIGRATIONS, V_BOUNCES
 

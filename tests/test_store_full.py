@@ -1,6 +1,7 @@
 """A full disk stops nothing for good: the engine backs off, says "disk full" where it can (the
 account rows cannot take it: a status file beside the database, made at start, says it), and
 stores everything once space returns, each message once. A real small filesystem (tmpfs).
+SQLite only: the disk that fills is the one under the store's file.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ async def test_a_full_disk_is_survived_reported_and_caught_up(small_disk, doveco
 
 def test_a_failed_transaction_reports_its_own_error_not_the_rollback(tmp_path):
     """SQLite rolls a transaction back by itself on some errors (a full database): the error the
-    caller sees is that one, not "cannot rollback - no transaction is active"."""
+    caller sees is that one, not "cannot rollback - no transaction is active". SQLite only (its
+    max_page_count makes the full database)."""
     import sqlite3
 
     from app.store import Store

@@ -136,6 +136,7 @@ def test_reapplying_tags_is_one_pass_with_progress_that_keeps_labels(store):
 
 
 def test_a_version_2_database_calls_its_human_replies_replies(tmp_path):
+    """SQLite only: a PostgreSQL store starts at a later version."""
     from app.store.db import _statements
     from app.store.schema import MIGRATIONS
 
@@ -161,10 +162,10 @@ def test_a_version_2_database_calls_its_human_replies_replies(tmp_path):
         s.close()
 
 
-def test_list_kind_filters_and_an_unknown_kind_is_one_line(tmp_path):
+def test_list_kind_filters_and_an_unknown_kind_is_one_line(store_target, tmp_path):
     cfg = tmp_path / "config.toml"
-    cfg.write_text('[general]\ndatabase = "rd.db"\n')
-    s = Store(tmp_path / "rd.db")
+    cfg.write_text(f'[general]\ndatabase = "{store_target()}"\n')
+    s = Store(store_target())
     fill(s)
     s.close()
 
