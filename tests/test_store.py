@@ -313,3 +313,14 @@ def test_an_arrival_during_the_announcement_is_told_once(store):
     assert (count, [m["from_addr"] for m in newest]) == (1, ["bob@p.example"])
     count, newest = store.arrivals_since(upto, store.newest_message_id(), now() - 60)
     assert (count, [m["from_addr"] for m in newest]) == (1, ["ann@q.example"])
+
+
+def test_hot_leads_are_announced_first_then_the_newest(store):
+    store.add_messages("a", [
+        incoming(1, "<h1@p>", "Re: one", "hot@p.example", category="interested", received_at=now()),
+        incoming(2, "<h2@p>", "Re: two", "cold@p.example", category="not_interested", received_at=now()),
+        incoming(3, "<h3@p>", "Re: three", "meet@p.example", category="meeting", received_at=now()),
+        incoming(4, "<h4@p>", "Re: four", "new@p.example", received_at=now())])
+    count, newest = store.arrivals_since(0, store.newest_message_id(), now() - 60, limit=4)
+    assert (count, [m["from_addr"] for m in newest]) == (
+        4, ["meet@p.example", "hot@p.example", "new@p.example", "cold@p.example"])

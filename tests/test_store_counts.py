@@ -255,7 +255,7 @@ def test_every_count_equals_a_fresh_count_after_any_history(store_target):
     history = type("History", (InboxHistory,), {"target": staticmethod(
         lambda: store_target(f"history-{next(names)}") if pg else ":memory:")})
     run_state_machine_as_test(history, settings=settings(
-        max_examples=20 if pg else 60, stateful_step_count=25, deadline=None, database=None,
+        max_examples=30 if pg else 60, stateful_step_count=25, deadline=None, database=None,
         suppress_health_check=[HealthCheck.too_slow]))
 
 

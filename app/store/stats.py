@@ -78,5 +78,8 @@ class StatsMixin(StorePart):
         cols = columns(Arrival)
         newest = [cast(Arrival, dict(zip(cols, r))) for r in self.db.conn.execute(
             f"SELECT {', '.join(cols)} FROM messages WHERE {where} "
-            f"ORDER BY category IN ('interested', 'meeting') DESC, id DESC LIMIT ?", [*params, limit])]
+            # hot first: a CASE, so a row without a category sorts with the rest on both databases
+            # (PostgreSQL sorts a NULL first where SQLite sorts it last)
+            f"ORDER BY CASE WHEN category IN ('interested', 'meeting') THEN 1 ELSE 0 END DESC, id DESC LIMIT ?",
+            [*params, limit])]
         return count, newest
