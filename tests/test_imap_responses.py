@@ -220,3 +220,12 @@ async def test_fetch_knows_an_item_is_open_exactly_when_aioimaplib_does():
         assert ours.wait_data() == theirs.wait_data(), line
         answers.append(ours.wait_data())
     assert True in answers and False in answers
+
+
+def test_status_lines_name_their_folder_quoted_or_not() -> None:
+    from app.imap.responses import parse_statuses, status_mailbox
+    lines = [b'LIST () "." Sent', b"STATUS Sent (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 7)",
+             b'STATUS "Junk \\"E-mail\\"" (MESSAGES 2 UIDNEXT 9 HIGHESTMODSEQ 12)', b"List completed"]
+    assert parse_statuses(lines) == {"Sent": {"MESSAGES": 0, "UIDNEXT": 1, "UIDVALIDITY": 7},
+                                     'Junk "E-mail"': {"MESSAGES": 2, "UIDNEXT": 9, "HIGHESTMODSEQ": 12}}
+    assert status_mailbox(b"STATUS {5} (MESSAGES 1)") is None  # a literal: the caller looks at every folder

@@ -27,7 +27,7 @@ from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.folders import Namespace
 from app.imap import responses as r
-from app.imap.protocol import Changes, ImapProtocol, SaslCommand
+from app.imap.protocol import CHANGED, Changes, ImapProtocol, SaslCommand
 from app.tls import client_context, set_keepalive
 
 COMMAND_TIMEOUT = 60.0
@@ -270,6 +270,10 @@ class ImapConnection:
         return Namespace("", entries[0].delimiter if entries else None)
 
     async def select(self, folder: str) -> r.SelectInfo:
+        if self.selected is not None and self.selected != folder and self.proto.changes:
+            # what the server said about the folder we leave is not about the next one: that
+            # folder is looked at again (Junk or Sent changed while a sync had it selected)
+            self.proto.announced.setdefault(self.selected, {})[CHANGED] = 1
         self.selected = None
         resp = await self._ok(self.proto.select(r.quote(folder)), f"SELECT {folder}")
         self.selected = folder
@@ -283,6 +287,7 @@ class ImapConnection:
         """For a server whose SELECT leaves out UIDNEXT (RFC 3501 requires it): STATUS (UIDNEXT),
         else the highest UID there plus one. Without it every poll would look like new mail."""
         resp = await self._run(self.proto.simple_command("STATUS", r.quote(folder), "(UIDNEXT)"), "STATUS")
+        self.proto.announced.pop(folder, None)
         uidnext = r.parse_status(resp.lines).get("UIDNEXT") if resp.result == "OK" else None
         if uidnext or not exists:
             return uidnext
@@ -290,10 +295,44 @@ class ImapConnection:
         return max(f.uid for f in last) + 1 if last else None
 
     async def status(self, folder: str) -> dict[str, int]:
-        items = "UIDNEXT UIDVALIDITY MESSAGES" + (" HIGHESTMODSEQ" if self.condstore else "")
-        resp = await self._ok(self.proto.simple_command("STATUS", r.quote(folder), f"({items})"),
+        resp = await self._ok(self.proto.simple_command("STATUS", r.quote(folder), f"({self._status_items})"),
                               f"STATUS {folder}")
+        self.proto.announced.pop(folder, None)  # our own question's answer, not news
         return r.parse_status(resp.lines)
+
+    @property
+    def _status_items(self) -> str:
+        return "UIDNEXT UIDVALIDITY MESSAGES" + (" HIGHESTMODSEQ" if self.condstore else "")
+
+    async def statuses(self, folders: list[str]) -> dict[str, dict[str, int]]:
+        """STATUS of several folders: one ``LIST ... RETURN (STATUS ...)`` where the server has
+        LIST-STATUS (RFC 5819), else one STATUS each. A folder missing from the answer maps to {}."""
+        if len(folders) > 1 and "LIST-STATUS" in self.capabilities:
+            patterns = "(" + " ".join(r.quote(f) for f in folders) + ")"
+            resp = await self._ok(self.proto.simple_command(
+                "LIST", '""', patterns, "RETURN", f"(STATUS ({self._status_items}))"), "LIST-STATUS")
+            found = r.parse_statuses(resp.lines)
+            for f in folders:
+                self.proto.announced.pop(f, None)
+            return {f: found.get(f, {}) for f in folders}
+        return {f: await self.status(f) for f in folders}
+
+    async def notify(self, folders: list[str]) -> bool:
+        """Ask the server (NOTIFY, RFC 5465) to say, also during IDLE, when ``folders`` change,
+        besides the selected folder's usual news. True if it agreed: those folders need no poll."""
+        if not folders or "NOTIFY" not in self.capabilities:
+            return False
+        events = "(MessageNew MessageExpunge FlagChange)"
+        names = "(" + " ".join(r.quote(f) for f in folders) + ")"
+        resp = await self._run(self.proto.execute(aioimaplib.Command(
+            "NOTIFY", self.proto.new_tag(), "SET", f"(selected {events})", f"(mailboxes {names} {events})",
+            loop=self._loop)), "NOTIFY")
+        return resp.result == "OK"
+
+    def take_announced(self) -> dict[str, dict[str, int]]:
+        """Folders the server said changed since the last call (see ``ImapProtocol.announced``)."""
+        announced, self.proto.announced = self.proto.announced, {}
+        return announced
 
     @property
     def condstore(self) -> bool:
@@ -338,8 +377,8 @@ class ImapConnection:
         """IDLE until the server announces a change (``"push"``), ``wake`` is set (``"wake"``) or
         ``seconds`` pass (``"refresh"``); then DONE. A link that dies or says BYE raises."""
         p = self.proto
-        if p.changes or wake.is_set():
-            return "push" if p.changes else "wake"
+        if p.changes or p.announced or wake.is_set():
+            return "wake" if wake.is_set() and not (p.changes or p.announced) else "push"
         p.activity.clear()
         idle_task = asyncio.ensure_future(p.idle())
         waiters: list[asyncio.Future] = []

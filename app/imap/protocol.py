@@ -12,6 +12,8 @@
 - FETCH re-reads every line of the response so far for each new line, to tell whether the
   current item's parentheses are closed: quadratic in the batch. ``FetchCommand`` keeps the
   count as lines arrive.
+- It knows no NOTIFY (RFC 5465): the command is registered here, and the ``* STATUS`` lines a
+  server sends unasked for the folders it watches are noted (``announced``) as they arrive.
 """
 
 from __future__ import annotations
@@ -20,9 +22,18 @@ import asyncio
 from dataclasses import dataclass
 
 import aioimaplib
-from aioimaplib.aioimaplib import message_data_re
+from aioimaplib.aioimaplib import AUTH, SELECTED, Cmd, Commands, Exec, message_data_re
+
+from app.imap.responses import status_items, status_mailbox
 
 LINES_PER_FEED = 200
+ANY_FOLDER = "*"
+"""In ``announced``: a folder changed whose name could not be read (a literal); look at all."""
+CHANGED = "CHANGED"
+"""In a folder's ``announced`` items: it changed, what it holds now is not known."""
+
+# NOTIFY SET answers with a tagged OK; what it enables comes later as untagged STATUS / EXISTS
+Commands.setdefault("NOTIFY", Cmd("NOTIFY", (AUTH, SELECTED), Exec.is_sync))
 
 
 @dataclass
@@ -45,6 +56,11 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
         self.bye: str | None = None
         self.greeted = asyncio.Event()
         self.greeting_error: Exception | None = None
+        self.announced: dict[str, dict[str, int]] = {}
+        """Folders a ``* STATUS`` line (NOTIFY) said changed, with the items it gave (``MESSAGES``,
+        ``UIDNEXT``…); or ``CHANGED``: news came while it was selected and it was left unread."""
+        self.notify_overflow = False
+        """The server stopped NOTIFY's events (``[NOTIFICATIONOVERFLOW]``): poll again."""
 
     def _lost_cb(self, exc: Exception | None) -> None:
         if not self._lost.done():
@@ -73,6 +89,12 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
         if body.startswith(b"BYE"):
             self.bye = body[4:].decode("utf-8", "replace").strip() or "BYE"
             self.activity.set()
+        elif body.startswith(b"STATUS "):
+            self.announced.setdefault(status_mailbox(body) or ANY_FOLDER, {}).update(status_items(body))
+            self.activity.set()
+        elif body.startswith(b"OK [NOTIFICATIONOVERFLOW]"):
+            self.notify_overflow = True
+            self.activity.set()
         else:
             parts = body.split(b" ", 2)
             if len(parts) >= 2 and parts[0].isdigit():
@@ -99,7 +121,10 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             cmd_name, text = match.group(1), match.string
         else:
             cmd_name, _, text = line.partition(b" ")
-        command = self.pending_async_commands.get(cmd_name.decode().upper())
+        name = cmd_name.decode().upper()
+        command = self.pending_async_commands.get(name)
+        if command is None and name == "STATUS":
+            command = self.pending_async_commands.get("LIST")  # LIST ... RETURN (STATUS ...)
         if command is not None:
             command.append_to_resp(text)
             return command

@@ -138,6 +138,37 @@ def parse_status(lines: list) -> dict[str, int]:
     return {}
 
 
+def parse_statuses(lines: list) -> dict[str, dict[str, int]]:
+    """Folder -> its STATUS items, from the ``STATUS`` lines of a LIST-STATUS answer."""
+    out: dict[str, dict[str, int]] = {}
+    for line in lines[:-1]:
+        if isinstance(line, bytes) and line.startswith(b"STATUS "):
+            name = status_mailbox(line)
+            if name is not None:
+                out[name] = status_items(line)
+    return out
+
+
+def status_items(line: bytes) -> dict[str, int]:
+    """The numbers of a ``STATUS name (MESSAGES 3 UIDNEXT 9 …)`` line."""
+    m = _STATUS.match(line)
+    if not m:
+        return {}
+    items = m.group(2).decode("ascii", "replace").split()
+    return {k.upper(): int(v) for k, v in zip(items[::2], items[1::2]) if v.isdigit()}
+
+
+def status_mailbox(line: bytes) -> str | None:
+    """The folder of a ``STATUS name (...)`` line (quoted or an atom); None for a literal."""
+    m = _STATUS.match(line)
+    if not m:
+        return None
+    name = m.group(1).decode("utf-8", "replace").strip()
+    if not name or name.startswith("{"):
+        return None
+    return _unquote(name)
+
+
 def parse_search(lines: list) -> list[int]:
     """aioimaplib strips ``SEARCH`` from the untagged line; the last line is the tagged OK's text."""
     uids: list[int] = []

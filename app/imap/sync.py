@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from app.config import Account
 from app.imap.connection import ImapConnection
+from app.imap.protocol import CHANGED
 from app.imap.responses import search_date, uid_set
 from app.imap.storage import ParsePool, store_batch
 from app.mail import NoiseContext
@@ -35,6 +36,9 @@ on a server that pushes no flag changes, shows without a reconnect (one small FE
 FLAG_REFRESH_SECONDS = 60.0
 EXAMPLES_REFRESH_SECONDS = 5.0
 """How old the labelled replies a big sync classifies with may get (a label made meanwhile)."""
+_STATE_OF = {"UIDVALIDITY": "uidvalidity", "UIDNEXT": "uidnext", "MESSAGES": "message_count",
+             "HIGHESTMODSEQ": "highestmodseq"}
+"""A STATUS item -> the field of the store's folder state it is compared with."""
 PARSE_AHEAD = 3
 """Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
 
@@ -113,8 +117,10 @@ class FolderSync:
             fields.update(uidnext=info.uidnext, message_count=info.exists)
         elif known is not None:
             fields["message_count"] = None if changes.expunge else known + new_count
-        if modseq is None and fresh and info.highestmodseq is not None and since is not None:
-            modseq = info.highestmodseq  # first sync: flags come with the messages
+        if fresh and info.highestmodseq is not None and not synced_before:
+            # nothing stored before: every message comes with its flags as of this SELECT (the
+            # folder's STATUS then matches the store, and an announcement of it costs no sync)
+            modseq = info.highestmodseq
         highest = await self._fetch_new(folder, role, info.uidvalidity, sorted(set(uids)), highest, fields)
         highest = max(highest, floor)
 
@@ -227,18 +233,38 @@ class FolderSync:
         if gone:
             await self.db.call(lambda s: s.remove_uids(acct, folder, uidvalidity, gone))
 
-    async def poll(self, folder: str, role: str) -> bool:
-        """STATUS a folder we do not idle on; sync it only when something changed (then True).
-        The store is read only when the answer differs from the last one that matched it."""
-        status = await self.conn.status(folder)
-        if self._status_seen.get(folder) == status:
-            return False
+    async def announced(self, folders: dict[str, tuple[str, dict[str, int]]]) -> bool:
+        """Sync the folders the server said changed (NOTIFY; ``folders``: name -> its role and the
+        STATUS items announced) where those items differ from the store's; True if any was synced.
+        A server may announce a folder that did not change (Dovecot names every watched folder
+        when another client logs in): that costs a store read, no IMAP command."""
+        changed = False
         acct = self.account.id
-        state = await self.db.call(lambda s: s.folder_state(acct, folder))
-        if state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
-                and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
-                and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
-            self._status_seen[folder] = status
-            return False
-        await self.sync(folder, role)
-        return True
+        for folder, (role, items) in folders.items():
+            known = {k: v for k, v in items.items() if k in _STATE_OF and (k != "HIGHESTMODSEQ" or self.conn.condstore)}
+            if known and CHANGED not in items:
+                state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))
+                if state is not None and all(getattr(state, _STATE_OF[k]) == v for k, v in known.items()):
+                    continue
+            await self.sync(folder, role)
+            changed = True
+        return changed
+
+    async def poll(self, folders: dict[str, str]) -> bool:
+        """STATUS the folders we do not idle on (``folders``: name -> role; one command where the
+        server has LIST-STATUS); sync each whose answer says it changed. True if any did. The
+        store is read only for an answer that differs from the last one that matched it."""
+        changed = False
+        acct = self.account.id
+        for folder, status in (await self.conn.statuses(list(folders))).items():
+            if status and self._status_seen.get(folder) == status:
+                continue
+            state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))
+            if status and state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
+                    and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
+                    and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
+                self._status_seen[folder] = status
+                continue
+            await self.sync(folder, folders[folder])
+            changed = True
+        return changed

@@ -1,7 +1,9 @@
 """One watcher per account: connect, sync, IDLE on INBOX, wake, work, IDLE again.
 
 Wakes on a server push, the refresh timer (``idle_refresh_minutes``), a local command (pending
-ops, ``wake()``) or a poll being due (Junk and Sent by STATUS every ``poll_interval_seconds``).
+ops, ``wake()``) or a poll being due. Junk and Sent: where the server has NOTIFY (RFC 5465) it
+says when they change, also during IDLE, and they are never polled; elsewhere they are looked at
+every ``poll_interval_seconds`` (one LIST-STATUS where offered, else STATUS each).
 Network errors reconnect with exponential backoff and jitter (1 s to 5 min) and always resync by
 UID. Authentication and configuration errors stop the account with a hint: no retry storm.
 Every state change is one log line and one row update (the UI's health view).
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import sqlite3
 import time
@@ -22,6 +25,7 @@ from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskErr
 from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.ops import OpsRunner
+from app.imap.protocol import ANY_FOLDER
 from app.imap.storage import ParsePool
 from app.imap.sync import FolderSync
 from app.mail import NoiseContext
@@ -160,6 +164,9 @@ class AccountWatcher:
                 s.save_folder(acct, name, role=role)
         await self.db.call(save_roles)
 
+        polled = {roles[role]: role for role in POLLED_ROLES if role in roles}
+        # before the first look at them, so that no change after it goes unsaid
+        notified = await conn.notify(list(polled))
         syncer = FolderSync(conn, self.db, self.parser, self.account, self.general.initial_sync_days,
                             self.noise)
         ops = OpsRunner(conn, self.db, self.account, roles, conn.select)
@@ -176,8 +183,8 @@ class AccountWatcher:
         self.backoff.reset()
         refresh = self.general.idle_refresh_minutes * 60
         poll_every = self.general.poll_interval_seconds
-        # spread the polls of accounts that connected together
-        next_poll = time.monotonic() + poll_every * random.uniform(0.5, 1.0)
+        # spread the polls of accounts that connected together; none where the server notifies
+        next_poll = math.inf if notified else time.monotonic() + poll_every * random.uniform(0.5, 1.0)
         while True:
             await self._set_state(AccountState.IDLE)
             due = min(next_poll, ops.next_retry() or next_poll)  # a refused op's next try
@@ -191,11 +198,16 @@ class AccountWatcher:
             if reason != "refresh" or (retry is not None and retry <= time.monotonic()):
                 # a new op wakes us (the engine follows the store); a refused one has its timer
                 await ops.run()
-            changed = False
+            announced = conn.take_announced()
+            if notified and conn.proto.notify_overflow:
+                log.info("%s: the server stopped notifying (NOTIFICATIONOVERFLOW): polling Junk and Sent", acct)
+                notified, next_poll = False, time.monotonic()
+            news = {f: (role, announced.get(f) or announced.get(ANY_FOLDER) or {})
+                     for f, role in polled.items() if f in announced or ANY_FOLDER in announced}
+            changed = await syncer.announced(news)
             if time.monotonic() >= next_poll:
-                for role in POLLED_ROLES:
-                    if role in roles:
-                        changed = await syncer.poll(roles[role], role) or changed
+                rest = {f: role for f, role in polled.items() if f not in news}
+                changed = await syncer.poll(rest) or changed
                 next_poll = time.monotonic() + poll_every * random.uniform(1.0 - POLL_JITTER, 1.0)
             if reason == "refresh" and not changed and syncer.quiet(inbox):
                 # nothing announced, nothing found: no INBOX sync, no store round trip

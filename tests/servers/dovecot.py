@@ -39,6 +39,7 @@ default_client_limit = 10000
 default_vsz_limit = 0
 mail_location = maildir:{root}/mail/%u
 imap_idle_notify_interval = 2 mins
+rawlog_dir = {root}/rawlog/%u
 auth_verbose = yes
 verbose_proctitle = yes
 passdb {{
@@ -181,6 +182,28 @@ class Dovecot:
             return (self.root / "dovecot.log").read_text(errors="replace")
         except OSError:
             return ""
+
+    # -- what clients sent -------------------------------------------------------------
+
+    def record_commands(self, email: str) -> None:
+        """From now on, Dovecot writes what ``email``'s IMAP sessions send (its rawlog: only for
+        users whose directory exists)."""
+        folder = self.root / "rawlog" / email
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "rawlog")], check=True)
+
+    def commands(self, email: str) -> list[str]:
+        """The commands ``email``'s sessions sent since ``record_commands``, without their tags
+        (``STATUS Junk (UIDNEXT ...)``, ``DONE``), in order within each session."""
+        out: list[str] = []
+        for log in sorted((self.root / "rawlog" / email).glob("*.in")):
+            for line in log.read_text(errors="replace").splitlines():
+                words = line.split(" ", 2)  # timestamp, tag, command (DONE has no tag)
+                if len(words) == 2:
+                    out.append(words[1])
+                elif len(words) == 3:
+                    out.append(words[1] if words[1] == "DONE" else words[2])
+        return out
 
     # -- users and mail ----------------------------------------------------------------
 

@@ -1,0 +1,85 @@
+"""Junk and Sent while the engine idles on INBOX: told by the server (NOTIFY, RFC 5465) where it
+offers it, so at 5,000 mailboxes nothing is polled; else polled, in one LIST-STATUS where the
+server has it, else STATUS each. What the engine sent is read from Dovecot's own record of the
+session (its rawlog)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import build_message, ensure_packages, new_users, write_config
+from tests.engine_support import other_client, rows, running_engine, state, until
+from tests.servers.dovecot import Dovecot
+
+
+async def file_into(server: Dovecot, user, folder: str, subject: str) -> None:
+    """Another client (a spam filter, a phone's mail app) puts a message in ``folder``."""
+    raw = build_message(user.email, subject=subject, body="Yes, interested!").as_bytes()
+
+    def append() -> None:
+        with other_client(server, user) as imap:
+            imap.append(folder, None, None, raw)
+    await asyncio.to_thread(append)
+
+
+def engine_commands(server: Dovecot, email: str) -> list[str]:
+    """What the engine's sessions sent (the other client's APPEND sessions left out)."""
+    return [c for c in server.commands(email) if not c.upper().startswith(("APPEND", "LOGIN"))]
+
+
+async def test_junk_and_sent_are_told_by_notify_and_never_polled(dovecot, tmp_path) -> None:
+    """Polls due every second, yet the engine sends neither STATUS nor LIST-STATUS: the server
+    announces the reply filed in Junk and the message put in Sent while the engine stays in IDLE."""
+    [user] = new_users(dovecot, 1)
+    dovecot.record_commands(user.email)
+    config_path = write_config(tmp_path / "config.toml", dovecot, None, [user], idle_refresh_minutes=5,
+                               poll_interval_seconds=1)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: state(store, user.email) == "idle", 20, "idle")
+        await file_into(dovecot, user, "Junk", "Re: landed in spam")
+        await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk announced")
+        await file_into(dovecot, user, "Sent", "Following up")
+        await until(lambda: sorted(r["folder"] for r in rows(store)) == ["Junk", "Sent"], 10, "Sent announced")
+        await until(lambda: state(store, user.email) == "idle", 20, "idle again")
+    sent = engine_commands(dovecot, user.email)
+    assert [c for c in sent if c.startswith("NOTIFY")] == [
+        'NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) '
+        '(mailboxes ("Junk" "Sent") (MessageNew MessageExpunge FlagChange))']
+    assert not [c for c in sent if c.upper().startswith("STATUS") or "RETURN (STATUS" in c.upper()]
+    # Dovecot names both folders each time; only the one whose numbers moved is looked at again
+    assert sent.count('SELECT "Junk"') == 2 and sent.count('SELECT "Sent"') == 2, sent
+
+
+@pytest.fixture(scope="module", params=[("NOTIFY",), ("NOTIFY", "LIST-STATUS")],
+                ids=["list-status", "status-each"])
+def polled_server(request):
+    ensure_packages()
+    server = Dovecot(without=request.param)
+    server.start()
+    yield server, request.param
+    server.cleanup()
+
+
+async def test_without_notify_junk_and_sent_are_polled_in_one_command_where_offered(polled_server,
+                                                                                     tmp_path) -> None:
+    server, without = polled_server
+    [user] = new_users(server, 1)
+    server.record_commands(user.email)
+    config_path = write_config(tmp_path / "config.toml", server, None, [user], idle_refresh_minutes=5,
+                               poll_interval_seconds=1)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: state(store, user.email) == "idle", 20, "idle")
+        await file_into(server, user, "Junk", "Re: landed in spam")
+        await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
+    sent = engine_commands(server, user.email)
+    assert not [c for c in sent if c.startswith("NOTIFY")]
+    list_status = [c for c in sent if "RETURN (STATUS" in c.upper()]
+    status = [c for c in sent if c.upper().startswith("STATUS")]
+    if "LIST-STATUS" in without:
+        assert status and not list_status
+        assert {c.split()[1] for c in status} == {'"Junk"', '"Sent"'}
+    else:
+        assert list_status and not status
+        assert list_status[0].startswith('LIST "" ("Junk" "Sent") RETURN (STATUS (UIDNEXT UIDVALIDITY MESSAGES')
