@@ -86,3 +86,25 @@ def test_a_store_from_an_older_version_is_brought_up_to_date_and_a_newer_one_ref
         with pytest.raises(StoreError, match="from a newer replydesk"):
             pg.prepare(conn, pg_url)
 
+
+
+def test_every_sqlite_trigger_has_its_twin_on_postgresql(pg_url, postgres):
+    """What SQLite keeps by a trigger (counts, events, activity) PostgreSQL keeps by one of the same
+    name on the same table: a trigger added to SQLite's schema without its twin fails here. The
+    full-text index's triggers have none: PostgreSQL's search vector is a generated column."""
+    import psycopg
+
+    from app.store import pg
+    with pg.connect(pg_url) as conn:
+        pg.prepare(conn, pg_url)
+        conn.commit()
+    lite = sqlite3.connect(":memory:")
+    lite.create_function("replydesk_user", 0, lambda: "x")
+    for script in schema.MIGRATIONS:
+        lite.executescript(script)
+    expected = {(name, table) for name, table in lite.execute(
+        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE 'messages_fts%'")}
+    with psycopg.connect(pg_url, password=postgres.password) as conn:
+        found = {(str(n), str(t)) for n, t in conn.execute(
+            "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal").fetchall()}
+    assert expected and expected == found

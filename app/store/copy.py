@@ -198,6 +198,7 @@ class PostgresSide:
         self._pg = pg
         self._identity: dict[str, str] | None = None
         self._indexes: list[tuple[str, str]] = []
+        self._tables: list[str] = []
         if target:
             pg.prepare(self.conn, url)
         else:
@@ -272,6 +273,11 @@ class PostgresSide:
             "(SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)").fetchall()]
         for name, _ in self._indexes:
             self.conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        # the rows come whole, the derived ones (counts, events, activity) among them: the
+        # triggers that keep those would count them twice
+        self._tables = list(tables)
+        for table in self._tables:
+            self.conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table)))
 
     def write(self, table: str, columns: Sequence[str], batches: Iterator[list[Row]]) -> None:
         from psycopg import sql
@@ -292,6 +298,8 @@ class PostgresSide:
         self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _, definition in self._indexes:
             self.conn.execute(definition.encode())
+        for table in self._tables:
+            self.conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table)))
         for table, sequence in self._identity_tables().items():
             row = self.conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
                 sql.Identifier(table))).fetchone()

@@ -40,12 +40,9 @@ COMPAT = """
 CREATE OR REPLACE FUNCTION replydesk_count_true(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE
     AS 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END END';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = replydesk_count_true, STYPE = bigint);
-CREATE OR REPLACE FUNCTION replydesk_user() RETURNS text LANGUAGE sql STABLE
-    AS $$SELECT coalesce(nullif(current_setting('replydesk.user', true), ''), 'unknown')$$;
 """
 """What SQLite's SQL takes for granted and PostgreSQL lacks, added to the store's database:
-``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite);
-``replydesk_user()``, who is acting, is the connection's ``replydesk.user`` setting."""
+``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite)."""
 
 CHANNEL = "replydesk_changes"
 WRITE_LOCK = 0x7265706C7A

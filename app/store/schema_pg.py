@@ -12,9 +12,9 @@ are checked at commit (DEFERRABLE INITIALLY DEFERRED), so a copy may load tables
 Full-text search is a stored tsvector under a GIN index, with the language-neutral 'simple'
 configuration (replies come in every language).
 
-What SQLite keeps by triggers, this schema does not yet: the search vector is a generated column,
-but the conversation counts, the event journal and the activity history are copied as data by
-``db copy`` and are not kept up to date by PostgreSQL itself (README: "The store on PostgreSQL").
+What SQLite keeps by triggers, PostgreSQL keeps by triggers too (version 16 below, PL/pgSQL: the
+conversation counts, the event journal, the activity history); the search vector is a generated
+column. ``tests/test_store_pg.py`` checks that every trigger of SQLite has its twin here.
 """
 
 from __future__ import annotations
@@ -321,9 +321,187 @@ CREATE TABLE conversation_counts (
 """
 
 V16 = """
--- SQLite's version 16 changes the triggers that keep the activity history, which PostgreSQL does
--- not keep by triggers (see above): nothing changes here but the version.
-SELECT 1;
+-- What SQLite keeps by triggers, kept by PostgreSQL the same way, in the transaction of the change
+-- itself (SQLite's V_EVENTS, V_TEAM, V_COUNTS, and V_FORWARD_NOT_REPLY's replies): the event journal
+-- for the sending platforms and webhooks, the team's activity history, the conversation counts.
+-- replydesk_user() is the connection's 'replydesk.user' setting (app/store/pgdb.py sets it).
+CREATE OR REPLACE FUNCTION replydesk_user() RETURNS text LANGUAGE sql STABLE
+    AS $$SELECT coalesce(nullif(current_setting('replydesk.user', true), ''), 'unknown')$$;
+CREATE OR REPLACE FUNCTION replydesk_now() RETURNS double precision LANGUAGE sql VOLATILE
+    AS $$SELECT extract(epoch FROM clock_timestamp())::double precision$$;
+
+CREATE FUNCTION events_label() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.categorized') THEN
+        INSERT INTO events (type, lead, payload) VALUES ('reply.categorized', coalesce(new.from_addr, ''),
+            json_build_object('message', new.id, 'account', new.account, 'message_id', new.message_id,
+                'email', new.from_addr, 'name', new.from_name, 'subject', new.subject, 'category', new.category,
+                'previous', old.category, 'by', new.category_source, 'conversation', new.conversation_id)::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_label AFTER UPDATE OF category ON messages FOR EACH ROW
+WHEN (new.direction = 'in' AND new.category IS DISTINCT FROM old.category
+      AND (new.category_source = 'user' OR old.category_source = 'user'))
+EXECUTE FUNCTION events_label();
+
+CREATE FUNCTION events_reply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF new.received_at >= replydesk_now() - 86400
+       AND EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.received') THEN
+        INSERT INTO events (type, lead, payload) VALUES ('reply.received', coalesce(new.from_addr, ''),
+            json_build_object('message', new.id, 'account', new.account, 'message_id', new.message_id,
+                'email', new.from_addr, 'name', new.from_name, 'subject', new.subject, 'category', new.category,
+                'snippet', new.snippet, 'conversation', new.conversation_id)::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_reply AFTER INSERT ON messages FOR EACH ROW
+WHEN (new.direction = 'in' AND new.kind IN ('human', 'reply'))
+EXECUTE FUNCTION events_reply();
+
+CREATE FUNCTION events_sent() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM event_types WHERE type = 'reply.sent') THEN
+        INSERT INTO events (type, lead, payload) VALUES ('reply.sent',
+            coalesce(new.recipients::json->>0, ''),
+            json_build_object('outbox', new.id, 'account', new.account, 'message_id', new.message_id,
+                'recipients', new.recipients::json, 'subject', new.subject,
+                'conversation', new.conversation_id)::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_sent AFTER UPDATE OF state ON outbox FOR EACH ROW
+WHEN (new.state = 'sent' AND old.state IS DISTINCT FROM 'sent')
+EXECUTE FUNCTION events_sent();
+
+CREATE FUNCTION events_suppression() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM event_types WHERE type = 'suppression.added') THEN
+        INSERT INTO events (type, lead, payload) VALUES ('suppression.added', new.address,
+            json_build_object('email', new.address, 'reason', new.reason, 'detail', new.detail,
+                'message', new.source_message)::text);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_suppression AFTER INSERT ON suppressions FOR EACH ROW
+EXECUTE FUNCTION events_suppression();
+
+CREATE FUNCTION activity_label() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail) VALUES (replydesk_user(), 'label',
+        new.conversation_id, CASE WHEN new.category_source = 'user' THEN new.category
+                                  ELSE 'cleared (' || new.category || ')' END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_label AFTER UPDATE OF category ON messages FOR EACH ROW
+WHEN (new.direction = 'in' AND new.category IS DISTINCT FROM old.category
+      AND (new.category_source = 'user' OR old.category_source = 'user'))
+EXECUTE FUNCTION activity_label();
+
+CREATE FUNCTION activity_assign() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail)
+    VALUES (replydesk_user(), CASE WHEN new.assigned_to IS NULL THEN 'unassign' ELSE 'assign' END, new.id,
+            coalesce(new.assigned_to, old.assigned_to));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_assign AFTER UPDATE OF assigned_to ON conversations FOR EACH ROW
+WHEN (new.assigned_to IS DISTINCT FROM old.assigned_to)
+EXECUTE FUNCTION activity_assign();
+
+CREATE FUNCTION activity_snooze() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail)
+    VALUES (replydesk_user(), CASE WHEN new.snoozed_until IS NULL THEN 'unsnooze' ELSE 'snooze' END, new.id,
+            CASE WHEN new.snoozed_until IS NULL THEN coalesce(new.woke_reason, '')
+                 ELSE to_char(to_timestamp(new.snoozed_until) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'
+                      || ' (' || coalesce(new.snooze_reason, 'snooze') || ')' END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_snooze AFTER UPDATE OF snoozed_until ON conversations FOR EACH ROW
+WHEN (new.snoozed_until IS DISTINCT FROM old.snoozed_until)
+EXECUTE FUNCTION activity_snooze();
+
+CREATE FUNCTION activity_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail)
+    VALUES (replydesk_user(), 'note', new.id, CASE WHEN new.note = '' THEN 'removed' ELSE 'edited' END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_note AFTER UPDATE OF note ON conversations FOR EACH ROW
+WHEN (new.note IS DISTINCT FROM old.note)
+EXECUTE FUNCTION activity_note();
+
+CREATE FUNCTION activity_suppression() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail)
+    VALUES (replydesk_user(), 'suppress',
+            (SELECT conversation_id FROM messages WHERE id = new.source_message),
+            new.address || ' (' || new.reason || ')');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_suppression AFTER INSERT ON suppressions FOR EACH ROW
+EXECUTE FUNCTION activity_suppression();
+
+CREATE FUNCTION activity_reply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity ("user", action, conversation, detail, waited)
+    VALUES (replydesk_user(), 'reply', new.conversation_id, new.subject,
+            CASE WHEN TG_OP = 'INSERT' THEN new.created_at ELSE new.updated_at END
+            - (SELECT last_inbound_at FROM conversations WHERE id = new.conversation_id));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER activity_reply AFTER INSERT ON outbox FOR EACH ROW
+WHEN (new.state = 'queued' AND new.kind = 'reply')
+EXECUTE FUNCTION activity_reply();
+CREATE TRIGGER activity_reply_draft AFTER UPDATE OF state ON outbox FOR EACH ROW
+WHEN (old.state = 'draft' AND new.state = 'queued' AND new.kind = 'reply')
+EXECUTE FUNCTION activity_reply();
+
+-- conversation_counts: one row per value of what the views decide on (SQLite's V_COUNTS)
+CREATE FUNCTION conversation_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND old.last_inbound_at IS NOT NULL THEN
+        UPDATE conversation_counts SET n = n - 1
+        WHERE account = old.account AND category = coalesce(old.category, '') AND kind = coalesce(old.kind, '')
+          AND archived = old.archived AND unread = (old.unread_count > 0)::int
+          AND woke = (old.woke_reason IS NOT NULL)::int
+          AND pending = (old.snoozed_until IS NOT NULL OR old.waiting_since IS NOT NULL)::int
+          AND assigned = (old.assigned_to IS NOT NULL)::int AND assignee = coalesce(old.assigned_to, '');
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND new.last_inbound_at IS NOT NULL THEN
+        INSERT INTO conversation_counts AS c VALUES (new.account, coalesce(new.category, ''),
+            coalesce(new.kind, ''), new.archived, (new.unread_count > 0)::int, (new.woke_reason IS NOT NULL)::int,
+            (new.snoozed_until IS NOT NULL OR new.waiting_since IS NOT NULL)::int,
+            (new.assigned_to IS NOT NULL)::int, coalesce(new.assigned_to, ''), 1)
+        ON CONFLICT (account, category, kind, archived, unread, woke, pending, assigned, assignee)
+        DO UPDATE SET n = c.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER conversation_counts_ai AFTER INSERT ON conversations FOR EACH ROW
+WHEN (new.last_inbound_at IS NOT NULL)
+EXECUTE FUNCTION conversation_counts_change();
+CREATE TRIGGER conversation_counts_ad AFTER DELETE ON conversations FOR EACH ROW
+WHEN (old.last_inbound_at IS NOT NULL)
+EXECUTE FUNCTION conversation_counts_change();
+CREATE TRIGGER conversation_counts_au AFTER UPDATE OF account, category, kind, archived, unread_count,
+    woke_reason, snoozed_until, waiting_since, assigned_to, last_inbound_at ON conversations FOR EACH ROW
+WHEN ((old.last_inbound_at IS NULL, old.account, old.category, old.kind, old.archived, old.unread_count > 0,
+       old.woke_reason IS NULL, old.snoozed_until IS NULL AND old.waiting_since IS NULL, old.assigned_to)
+      IS DISTINCT FROM
+      (new.last_inbound_at IS NULL, new.account, new.category, new.kind, new.archived, new.unread_count > 0,
+       new.woke_reason IS NULL, new.snoozed_until IS NULL AND new.waiting_since IS NULL, new.assigned_to))
+EXECUTE FUNCTION conversation_counts_change();
+
+INSERT INTO conversation_counts
+    SELECT account, coalesce(category, ''), coalesce(kind, ''), archived, (unread_count > 0)::int,
+           (woke_reason IS NOT NULL)::int, (snoozed_until IS NOT NULL OR waiting_since IS NOT NULL)::int,
+           (assigned_to IS NOT NULL)::int, coalesce(assigned_to, ''), count(*)
+    FROM conversations WHERE last_inbound_at IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    ON CONFLICT DO NOTHING;
 """
 
 V17 = """
