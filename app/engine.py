@@ -32,6 +32,7 @@ from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.errors import ConfigError
 from app.followups import FollowupClock, FollowupPolicy
+from app.imap.pace import ConnectPace
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool
 from app.imap.watcher import AccountWatcher
@@ -53,30 +54,6 @@ STOP_TIMEOUT = 4.0
 
 
 # -- connecting many mailboxes --------------------------------------------------------------
-
-class ConnectPace:
-    """At most ``concurrency`` TLS handshakes and logins at once, and new ones started no faster
-    than ``per_second``: a cold start of 5,000 mailboxes reaches a provider as a steady stream,
-    not a burst. Used as ``async with pace:`` around each connect."""
-
-    def __init__(self, concurrency: int, per_second: float) -> None:
-        self._slots = asyncio.Semaphore(concurrency)
-        self._gap = 1.0 / per_second
-        self._next = 0.0
-        self._turn = asyncio.Lock()
-
-    async def __aenter__(self) -> None:
-        await self._slots.acquire()
-        async with self._turn:
-            loop = asyncio.get_running_loop()
-            wait = self._next - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next = max(loop.time(), self._next) + self._gap
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._slots.release()
-
 
 def small_tls_buffers(size: int = 16 * 1024) -> None:
     """asyncio gives every TLS connection a 256 KiB read buffer: most of the engine's memory at

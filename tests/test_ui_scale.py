@@ -137,7 +137,7 @@ async def test_connects_are_paced_and_bounded():
 
     async def connect() -> None:
         nonlocal inside, peak
-        async with pace:
+        async with pace.slot("imap.example.com"):
             started.append(loop.time())
             inside += 1
             peak = max(peak, inside)
@@ -147,6 +147,38 @@ async def test_connects_are_paced_and_bounded():
     gaps = [b - a for a, b in zip(started, started[1:])]
     assert peak <= 3 and len(started) == 20
     assert min(gaps) >= 1 / 50 - 0.002
+    assert pace.waiting == 0
+
+
+async def test_each_server_host_has_its_own_pace():
+    """Mailboxes at one provider do not wait behind another's: the first connect to the second
+    host starts before the second to the first, whose turn is a gap later; each host alone keeps
+    the pace, and the engine's bound on handshakes at once holds across hosts."""
+    import asyncio
+
+    from app.engine import ConnectPace
+
+    pace = ConnectPace(concurrency=4, per_second=20)
+    loop = asyncio.get_running_loop()
+    started: list[tuple[str, float]] = []
+    inside = peak = 0
+
+    async def connect(host: str) -> None:
+        nonlocal inside, peak
+        async with pace.slot(host):
+            started.append((host, loop.time()))
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+    await asyncio.gather(*(connect("imap.gmail.com") for _ in range(6)),
+                         *(connect("OUTLOOK.office365.com") for _ in range(6)))
+    order = [h for h, _ in started]
+    assert order.index("OUTLOOK.office365.com") < order.index("imap.gmail.com", order.index("imap.gmail.com") + 1)
+    for host in ("imap.gmail.com", "OUTLOOK.office365.com"):
+        times = [t for h, t in started if h == host]
+        assert len(times) == 6 and min(b - a for a, b in zip(times, times[1:])) >= 1 / 20 - 0.002
+    assert peak <= 4
 
 
 async def test_a_search_with_more_hits_than_it_lists_says_so(tmp_path, monkeypatch):

@@ -125,6 +125,7 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
         command = self.pending_async_commands.get(name)
         if command is None and name == "STATUS":
             command = self.pending_async_commands.get("LIST")  # LIST ... RETURN (STATUS ...)
+            text = line  # told apart from the LIST lines by its word
         if command is not None:
             command.append_to_resp(text)
             return command

@@ -250,6 +250,35 @@ class FolderSync:
             changed = True
         return changed
 
+    async def first_look(self, folders: dict[str, str]) -> None:
+        """Junk and Sent when a session begins (``folders``: name -> role): one LIST-STATUS (or
+        STATUS each) first. A folder whose numbers match the store's (with CONDSTORE, its flags
+        too), or that is empty on the server and was never synced, needs no SELECT: at a cold
+        start of 5,000 mailboxes that is six commands a mailbox fewer. Any other is synced in full
+        (flags re-read, messages deleted meanwhile removed)."""
+        acct = self.account.id
+        for folder, status in (await self.conn.statuses(list(folders))).items():
+            role = folders[folder]
+            state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))
+            if self.conn.condstore and status and state is not None and self._matches(state, status):
+                self._status_seen[folder] = status
+                continue
+            uidvalidity, uidnext = status.get("UIDVALIDITY"), status.get("UIDNEXT")
+            if status.get("MESSAGES") == 0 and uidvalidity and uidnext and (state is None or not state.uidvalidity):
+                # what a sync of the empty folder would record, without going there
+                fields = {"role": role, "uidvalidity": uidvalidity, "uidnext": uidnext, "message_count": 0,
+                          "highest_uid": uidnext - 1, "highestmodseq": status.get("HIGHESTMODSEQ")}
+                await self.db.call(lambda s, folder=folder, fields=fields: s.save_folder(acct, folder, **fields))
+                self._status_seen[folder] = status
+                continue
+            await self.sync(folder, role, full=True)
+
+    def _matches(self, state, status: dict[str, int]) -> bool:
+        """The store's state of a folder says what its STATUS answer says."""
+        return state.uidvalidity == status.get("UIDVALIDITY") and state.uidnext == status.get("UIDNEXT") \
+            and state.message_count == status.get("MESSAGES") \
+            and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ"))
+
     async def poll(self, folders: dict[str, str]) -> bool:
         """STATUS the folders we do not idle on (``folders``: name -> role; one command where the
         server has LIST-STATUS); sync each whose answer says it changed. True if any did. The
@@ -260,9 +289,7 @@ class FolderSync:
             if status and self._status_seen.get(folder) == status:
                 continue
             state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))
-            if status and state is not None and state.uidvalidity == status.get("UIDVALIDITY") \
-                    and state.uidnext == status.get("UIDNEXT") and state.message_count == status.get("MESSAGES") \
-                    and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ")):
+            if status and state is not None and self._matches(state, status):
                 self._status_seen[folder] = status
                 continue
             await self.sync(folder, folders[folder])

@@ -18,13 +18,13 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from app.config import Account, GeneralConfig
 from app.errors import AccountConfigError, AuthError, ReauthNeeded, ReplydeskError, SecretError
 from app.folders import assign_roles
 from app.imap.connection import ImapConnection, ImapNo
 from app.imap.ops import OpsRunner
+from app.imap.pace import ConnectPace
 from app.imap.protocol import ANY_FOLDER
 from app.imap.storage import ParsePool
 from app.imap.sync import FolderSync
@@ -63,7 +63,7 @@ class Backoff:
 
 class AccountWatcher:
     def __init__(self, account: Account, general: GeneralConfig, db: StoreThread, parser: ParsePool,
-                 connect_slots: AbstractAsyncContextManager, *,
+                 connect_slots: ConnectPace, *,
                  noise: Callable[[], NoiseContext] | None = None) -> None:
         self.account = account
         self.noise = noise
@@ -113,7 +113,7 @@ class AccountWatcher:
             conn: ImapConnection | None = None
             try:
                 await self._set_state(AccountState.CONNECTING)
-                async with self.connect_slots:
+                async with self.connect_slots.slot(acct.imap.host):
                     conn = ImapConnection(acct)
                     await conn.open()
                 await self._session(conn)
@@ -171,18 +171,17 @@ class AccountWatcher:
                             self.noise)
         ops = OpsRunner(conn, self.db, self.account, roles, conn.select)
         inbox = roles["inbox"]
+        poll_every = self.general.poll_interval_seconds
         # the user's intents first, so a flag resync cannot undo them before they reach the server
         await ops.run()
         await syncer.sync(inbox, "inbox", full=True)
-        for role in POLLED_ROLES:
-            if role in roles:
-                await syncer.sync(roles[role], role, full=True)
-        await syncer.sync(inbox, "inbox")
+        await syncer.first_look(polled)
+        if not syncer.quiet(inbox):  # INBOX was left for Junk or Sent, or news came meanwhile
+            await syncer.sync(inbox, "inbox")
         await ops.run()  # what the sync itself queued (a label's keyword to put back) goes out now
         await self._synced()
         self.backoff.reset()
         refresh = self.general.idle_refresh_minutes * 60
-        poll_every = self.general.poll_interval_seconds
         # spread the polls of accounts that connected together; none where the server notifies
         next_poll = math.inf if notified else time.monotonic() + poll_every * random.uniform(0.5, 1.0)
         while True:
