@@ -132,8 +132,9 @@ class _Listener(threading.Thread):
             try:
                 conn.autocommit = True
                 conn.execute(f"LISTEN {CHANNEL}")
-                if pause > 0.5:
-                    self.changes.notify()  # back after an outage: what changed meanwhile is unknown
+                # listening from now: a commit between the watcher's first read and this moment
+                # (or during an outage) would otherwise go unheard until the next one
+                self.changes.notify()
                 pause = 0.5
                 while not self._stopped:
                     for _ in conn.notifies(timeout=0.5, stop_after=1):
@@ -166,6 +167,7 @@ class _Ticker(threading.Thread):
             return
         try:
             version = _data_version(conn)
+            self.changes.notify()  # looking from now: what was committed before the first look is read again
             while not self._stopped:
                 tick = self.changes._tick()
                 if tick is None:
