@@ -200,6 +200,13 @@ class GeneralConfig(_Strict):
     connects_per_second: Annotated[float, Gt(0), Le(1000)] = 60
     """How fast the engine starts new connections: a cold start of 5,000 mailboxes is a steady
     stream (under 90 s at 60 a second), never a burst a provider would rate-limit."""
+    max_accounts_per_engine: Annotated[int, Ge(1)] = 1000
+    """On a PostgreSQL store, the most mailboxes one engine holds; engines share the mailboxes
+    evenly under this cap (app/store/leases.py)."""
+    lease_seconds: Annotated[float, Ge(2), Le(300)] = 30
+    """On a PostgreSQL store, how long an engine's hold on a mailbox lasts without renewal (renewed
+    every third of it): a dead engine's mailboxes are taken over by the others within it and a
+    renewal (about 40 s at the default)."""
     parse_workers: Annotated[int, Ge(1), Le(32)] = 2
     """Worker processes that read (parse and classify) incoming mail: a message that is slow to
     read occupies one while the others go on."""

@@ -22,6 +22,9 @@ import contextlib
 import dataclasses
 import logging
 import os
+import random
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -160,6 +163,15 @@ class Engine:
         self._reapplying: set[asyncio.Task] = set()
         self._stopping = threading.Event()
         self.running = False
+        # a PostgreSQL store: engines on any hosts share the mailboxes by lease (app/store/leases.py)
+        self.leasing = is_postgres(self.store_path)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.held: set[str] = set()
+        """The mailboxes this engine holds (leasing), whose IDLE it keeps and whose outbox it drains."""
+        self.leader = not self.leasing
+        """This engine runs the follow-up clock and the dispatch (one engine of a store does)."""
+        self._leaser: asyncio.Task | None = None
+        self._lease_ok = 0.0
 
     def noise(self, account_id: str) -> NoiseContext:
         """The warmup tags and own addresses mail for ``account_id`` is classified with."""
@@ -188,15 +200,90 @@ class Engine:
         self.running = True
         log.info("engine: started on %s with %d accounts", self.store_path,
                  sum(a.enabled for a in self.config.accounts))
-        for account in self.config.accounts:
-            if account.enabled:
-                self._start_watcher(account)
+        if self.leasing:
+            await self._renew_leases()  # this engine's share, before anything starts
+            self._leaser = asyncio.create_task(self._lease_loop(), name="replydesk-leases")
+        else:
+            for account in self.config.accounts:
+                if account.enabled:
+                    self._start_watcher(account)
+            self._start_leader_work()
         await self._mark([a for a in self.config.accounts if not a.enabled], AccountState.DISABLED)
         self._poller = asyncio.create_task(self._follow_changes(), name="replydesk-changes")
+        self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
+
+    def _start_leader_work(self) -> None:
+        """The store-wide work one engine of a store runs: follow-ups, dispatch to the platforms."""
+        assert self._db is not None
         self.followups = FollowupClock(self._db, self.config.general, self.clock)
         self._followup_task = asyncio.create_task(self.followups.run(), name="replydesk-followups")
         self._start_dispatcher()
-        self._drainer = asyncio.create_task(self._run_drainer(), name="replydesk-outbox")
+
+    def _stop_leader_work(self) -> None:
+        for task in (self._followup_task, self._dispatch_task):
+            if task is not None:
+                task.cancel()
+        self._followup_task = self._dispatch_task = None
+        self.followups = None
+        self.dispatcher = None
+
+    # -- sharing the mailboxes with other engines (a PostgreSQL store) --------------------
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.general.lease_seconds / 3 * random.uniform(0.9, 1.0))
+            await self._renew_leases()
+
+    async def _renew_leases(self) -> None:
+        """Beat, renew, take this engine's share. A mailbox no longer held is stopped (its IDLE
+        and its outbox) before anything else; one over the share is stopped, then given back.
+        Unable to renew for most of the lease time, the engine stops every mailbox: their
+        leases may have expired and another engine may be taking them."""
+        assert self._db is not None
+        general = self.config.general
+        ids = [a.id for a in self.config.accounts if a.enabled]
+        try:
+            holding = await self._db.call(Store.hold_leases, self.owner, socket.gethostname(), os.getpid(), ids,
+                                          general.max_accounts_per_engine, general.lease_seconds)
+        except Exception as exc:
+            log.warning("engine: renewing the mailbox leases failed: %s", exc)
+            if self.held and time.monotonic() - self._lease_ok > general.lease_seconds * 0.75:
+                log.error("engine: the leases could not be renewed for %.0f s: stopping %d mailboxes until they are",
+                          time.monotonic() - self._lease_ok, len(self.held))
+                await self._let_go(set(self.held))
+                if self.leader:
+                    self.leader = False
+                    self._stop_leader_work()
+            return
+        self._lease_ok = time.monotonic()
+        keep = set(holding.held - holding.over_share)
+        await self._let_go(self.held - keep)
+        if holding.over_share:
+            busy = self._outbox.busy_accounts() if self._outbox is not None else set()
+            await self._let_go(set(holding.over_share))
+            ready = set(holding.over_share) - busy
+            if ready:
+                await self._db.call(Store.release_leases, self.owner, ready)
+        gained = keep - self.held
+        self.held |= gained
+        for account in self.config.accounts:
+            if account.id in gained and account.enabled:
+                self._start_watcher(account)
+        if gained or holding.over_share:
+            log.info("engine: holds %d mailboxes (%d engines share the store)", len(self.held), holding.engines)
+        if holding.leader != self.leader:
+            self.leader = holding.leader
+            if self.leader:
+                self._start_leader_work()
+            else:
+                self._stop_leader_work()
+
+    async def _let_go(self, ids: set[str]) -> None:
+        """Stop these mailboxes: no new send from their outbox first, then their IDLE."""
+        if not ids:
+            return
+        self.held -= ids
+        await self._stop_watchers(list(ids))
 
     def _start_dispatcher(self) -> None:
         """Decisions to the sending platforms and webhooks (app.sequencers), from the event journal."""
@@ -208,7 +295,8 @@ class Engine:
     async def _run_drainer(self) -> None:
         """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
         assert self._db is not None
-        self._outbox = OutboxDrainer(self.config, self._db, lookup_sent=message_in_sent, tick=self.tick)
+        self._outbox = OutboxDrainer(self.config, self._db, lookup_sent=message_in_sent, tick=self.tick,
+                                     accounts=(lambda: self.held) if self.leasing else None)
         await self._outbox.run()
 
     def _start_watcher(self, account: Account) -> None:
@@ -272,7 +360,8 @@ class Engine:
         await self._mark([old[k] for k in gone if k in configured], AccountState.DISABLED)
         await self._mark([old[k] for k in gone if k not in configured], AccountState.STOPPED)
         for k in [*restart, *[k for k in new if k not in old]]:
-            self._start_watcher(new[k])
+            if not self.leasing or k in self.held:  # leasing: new mailboxes are taken at the next renewal
+                self._start_watcher(new[k])
         log.info("engine: reloaded (%d started, %d stopped, %d restarted)",
                  len([k for k in new if k not in old]), len(gone), len(restart))
         if noise_changed and reapply_noise and self.running:
@@ -342,7 +431,7 @@ class Engine:
             return
         self.running = False
         self._stopping.set()
-        for task in (self._poller, self._drainer, self._followup_task, self._dispatch_task):
+        for task in (self._leaser, self._poller, self._drainer, self._followup_task, self._dispatch_task):
             if task is not None:
                 task.cancel()
         ids = list(self._tasks)
@@ -354,6 +443,10 @@ class Engine:
                                timeout=1.0)
         if self._db is not None:
             await self._mark(accounts, AccountState.STOPPED)
+            if self.leasing:  # given back for the other engines to take at once
+                with contextlib.suppress(Exception):  # unreachable: they expire by themselves
+                    await self._db.call(Store.release_leases, self.owner, None)
+                self.held.clear()
             await self._db.close()
         if self._parser is not None:
             self._parser.close()

@@ -54,8 +54,10 @@ def test_security_without_port_picks_the_standard_port():
     ('[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n[[accounts]]\nemail = "a@x.io"\nprovider = "google"\n',
      "duplicate account id 'a@x.io'"),
     ("[general\n", "invalid TOML"),
-    ('[general]\ndatabase = "postgresql://sdr@db.example/replydesk"\n',
-     "general.database: a PostgreSQL store is for `replydesk db copy` so far"),
+    ('[general]\ndatabase = "postgresql://sdr:hunter2@db.example/replydesk"\n',
+     "general.database: the URL holds a password"),
+    ('[general]\ndatabase = "postgresql:/sdr@db.example/replydesk"\n',
+     "general.database: 'postgresql:/sdr@db.example/replydesk' is neither a file nor a postgresql://"),
 ])
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, toml: str, expected: str):
     path = tmp_path / "config.toml"

@@ -25,7 +25,7 @@ from app.mail.sanitize import one_line
 from app.mail.templates import fill_template, template_values
 from app.replying import reply_to
 from app.smtp.outbox import OutboxDrainer
-from app.store import Store
+from app.store import Store, is_postgres
 from app.store.changes import watch
 from app.store.lifecycle import OUTBOX_HELD, IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
@@ -99,7 +99,11 @@ def _read_body(args: argparse.Namespace, config: Config, row: MessageRow) -> str
 
 # -- sending -------------------------------------------------------------------------------
 
-def _engine_running(db_path: Path | str) -> bool:
+def _engine_running(store: Store, db_path: Path | str, account: str) -> bool:
+    """An engine sends this mailbox's replies: on SQLite the one engine (its lock), on a
+    PostgreSQL store the engine holding the mailbox's lease."""
+    if is_postgres(db_path):
+        return account in store.lease_holders()
     return engine_lock_holder(db_path) is not None
 
 
@@ -125,7 +129,11 @@ async def _wait_for_engine(store: Store, db_path: Path | str, item_id: int, time
 async def send_here(config: Config, store: Store, db_path: Path | str, item_id: int, timeout: float) -> OutboxItem:
     """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
     then file the Sent copy and set ``\\Answered`` ourselves."""
-    drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent)
+    # on a store engines share (PostgreSQL), only this item's mailbox, which none of them holds
+    queued = store.outbox_item(item_id) if is_postgres(db_path) else None
+    only = {queued["account"]} if queued is not None else None
+    drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent,
+                            accounts=None if only is None else (lambda: only))
     deadline = time.monotonic() + timeout
     try:
         await drainer.recover()
@@ -186,7 +194,7 @@ def _delivered(config: Config, store: Store, item_id: int) -> int:
         store.record_delivered(item_id, append_to_sent=not account.smtp_saves_sent)
     except IllegalTransition as exc:  # moved on in another terminal meanwhile
         raise UsageError(str(exc)) from None
-    if not _engine_running(config.database):
+    if not _engine_running(store, config.database, account.id):
         for problem in asyncio.run(_finish_on_server(config, account, item_id)):
             print(f"replydesk: recorded, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
     print(f"recorded {item['message_id']} as delivered")
@@ -220,7 +228,8 @@ def run(args: argparse.Namespace) -> int:
             if not body.strip():
                 raise UsageError("the reply text is empty")
             item_id = queue_reply_to(config, store, row, body, force=args.force)
-        if _engine_running(config.database):
+        queued = store.outbox_item(item_id)
+        if queued is not None and _engine_running(store, config.database, queued["account"]):
             item = asyncio.run(_wait_for_engine(store, config.database, item_id, args.timeout))
         else:
             item = asyncio.run(send_here(config, store, config.database, item_id, args.timeout))

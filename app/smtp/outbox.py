@@ -27,7 +27,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,15 @@ class OutboxDrainer:
     def __init__(self, config: Config, db: StoreThread | Path | str, *,
                  lookup_sent: SentLookup | None = None,
                  backoff: tuple[float, float] = (10.0, 300.0),
-                 tick: float = TICK, concurrency: int = 8) -> None:
+                 tick: float = TICK, concurrency: int = 8,
+                 accounts: Callable[[], Collection[str]] | None = None) -> None:
         self.config = config
+        self.accounts = accounts
+        """The mailboxes whose outbox this drainer sends (the engine's leases on a PostgreSQL store
+        shared by several engines); None: every one."""
+        self._sending: dict[int, str] = {}
+        """Items being sent now, and their mailbox."""
+        self._recovered_for: set[str] = set()
         self._own_db = not isinstance(db, StoreThread)
         self.db = db if isinstance(db, StoreThread) else StoreThread(db)
         """The engine's store thread (or one of our own, given a path): no SQLite on the loop."""
@@ -122,16 +129,27 @@ class OutboxDrainer:
         next queued one is due."""
         # a read first: claiming takes the write lock, which would hold up the store thread the
         # watchers write their batches through, and most wakes are theirs
-        due = await self.db.call(Store.next_outbox_due)
+        held = self._held()
+        if held is not None and not held:
+            return None
+        due = await self.db.call(Store.next_outbox_due, held)
         while len(tasks) < self.concurrency and due is not None and due <= time.time():
-            item = await self.db.call(Store.claim_due)
+            item = await self.db.call(Store.claim_due, None, held)
             if item is None:
                 break
+            self._sending[item["id"]] = item["account"]
             task = asyncio.create_task(self._send(item), name=f"outbox-{item['id']}")
             tasks.add(task)
             task.add_done_callback(self._task_done(tasks, item["id"]))
-            due = await self.db.call(Store.next_outbox_due)
+            due = await self.db.call(Store.next_outbox_due, self._held())
         return due
+
+    def _held(self) -> list[str] | None:
+        return None if self.accounts is None else sorted(self.accounts())
+
+    def busy_accounts(self) -> set[str]:
+        """The mailboxes with a reply being sent right now: the engine gives one back only after."""
+        return set(self._sending.values())
 
     async def close(self) -> None:
         if self._own_db:
@@ -140,6 +158,7 @@ class OutboxDrainer:
     def _task_done(self, tasks: set[asyncio.Task[Any]], item_id: int) -> Callable[[asyncio.Task[Any]], None]:
         def done(task: asyncio.Task[Any]) -> None:
             tasks.discard(task)
+            self._sending.pop(item_id, None)
             self._finished.set()  # a retry time may have been set: look again
             if not task.cancelled() and task.exception() is not None:
                 # its outcome was not recorded (the store refused it, or a fault): the item is
@@ -173,12 +192,25 @@ class OutboxDrainer:
     # -- crash recovery ----------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Settle items a previous run left in ``sending`` (see the module docstring)."""
-        if self._recovered:
+        """Settle items a previous run left in ``sending`` (see the module docstring). Sharing
+        the mailboxes with other engines, those of each mailbox once it is taken (its engine
+        died, or gave it back after its sends ended), and never one of this drainer's own."""
+        if self.accounts is None:
+            if self._recovered:
+                return
+            for item in await self.db.call(Store.outbox, ("sending",)):
+                await self._recover(item)
+            self._recovered = True  # only once every item is settled: a store error tries them again
+            return
+        held = set(self.accounts())
+        self._recovered_for &= held  # a mailbox given back is looked at again if it comes back
+        new = held - self._recovered_for
+        if not new:
             return
         for item in await self.db.call(Store.outbox, ("sending",)):
-            await self._recover(item)
-        self._recovered = True  # only once every item is settled: a store error tries them again
+            if item["account"] in new and item["id"] not in self._sending:
+                await self._recover(item)
+        self._recovered_for |= new
 
     async def _recover(self, item: OutboxItem) -> None:
         if item["submitted_at"] is None:

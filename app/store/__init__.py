@@ -13,6 +13,7 @@ from app.store.db import Database
 from app.store.events import EventsMixin
 from app.store.followups import FollowupMixin
 from app.store.inbox import InboxFilter, InboxMixin
+from app.store.leases import Holding, LeasesMixin
 from app.store.messages import IncomingMessage, MessagesMixin
 from app.store.noise import NoiseMixin, Reapplied
 from app.store.outbox import OutboxMixin
@@ -22,11 +23,11 @@ from app.store.stats import StatsMixin
 from app.store.triage import TriageMixin
 
 __all__ = ["Store", "BouncePolicy", "Suppression", "InboxFilter", "IncomingMessage", "FolderState", "Reapplied",
-           "OpOutcome"]
+           "OpOutcome", "Holding"]
 
 
 class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, ConversationsMixin, BouncesMixin,
-            ActivityMixin, InboxMixin, StateMixin, StatsMixin, EventsMixin, SavesMixin):
+            ActivityMixin, InboxMixin, StateMixin, StatsMixin, EventsMixin, SavesMixin, LeasesMixin):
     """One connection to the database with every query replydesk makes: the parts, each
     listed after the parts it builds on (``app.store.base``).
 

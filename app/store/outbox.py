@@ -13,7 +13,7 @@ folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it wh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, cast
 
 from app.mail import parse
@@ -69,14 +69,18 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         ids = [r[0] for r in self.db.conn.execute(sql + " ORDER BY id", params)]
         return [item for item in map(self.outbox_item, ids) if item is not None]
 
-    def claim_due(self, account: str | None = None) -> OutboxItem | None:
-        """Move the next due ``queued`` item to ``sending`` and return it."""
+    def claim_due(self, account: str | None = None, accounts: Collection[str] | None = None) -> OutboxItem | None:
+        """Move the next due ``queued`` item (of ``account``, or of one of ``accounts``) to
+        ``sending`` and return it."""
         with self.db.tx() as conn:
             sql = "SELECT id FROM outbox WHERE state = 'queued' AND coalesce(next_attempt_at, 0) <= ?"
             params: list[Any] = [now()]
             if account:
                 sql += " AND account = ?"
                 params.append(account)
+            if accounts is not None:
+                sql += " AND account IN (SELECT value FROM json_each(?))"
+                params.append(json.dumps(sorted(accounts)))
             row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
             if row is None:
                 return None
@@ -228,8 +232,13 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         """A conversation's replies in the outbox, oldest first (drafts, unsent ones)."""
         return [item for item in self.outbox(states) if item["conversation_id"] == conversation_id]
 
-    def next_outbox_due(self) -> float | None:
-        """When the earliest queued reply is due (the drainer sleeps until then)."""
-        due: float | None = self.db.conn.execute("SELECT min(coalesce(next_attempt_at, 0)) FROM outbox "
-                                                 "WHERE state = 'queued'").fetchone()[0]
+    def next_outbox_due(self, accounts: Collection[str] | None = None) -> float | None:
+        """When the earliest queued reply (of ``accounts``, or of any mailbox) is due (the drainer
+        sleeps until then)."""
+        sql = "SELECT min(coalesce(next_attempt_at, 0)) FROM outbox WHERE state = 'queued'"
+        params: list[Any] = []
+        if accounts is not None:
+            sql += " AND account IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(accounts)))
+        due: float | None = self.db.conn.execute(sql, params).fetchone()[0]
         return due

@@ -599,7 +599,27 @@ V_OUTBOX_SENT = """
 CREATE INDEX outbox_sent ON outbox (sent_at DESC, id DESC) WHERE state = 'sent';
 """
 
+V_LEASES = """
+-- Engines sharing a store's mailboxes (a PostgreSQL store; app/store/leases.py): each engine beats
+-- its heartbeat here, and holds a mailbox while its lease has not expired. One engine holds a
+-- mailbox's IDLE and drains its outbox; a dead engine's leases expire and the others take them.
+-- The times are the database's clock, never an engine's.
+CREATE TABLE engines (
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL
+);
+CREATE TABLE leases (
+    account TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX leases_owner ON leases (owner);
+"""
+
 MIGRATIONS: list[str] = [V1, V2, V_FOLLOWUPS, V_WOKE_INDEX, V_ARRIVALS, V_NOISE, V_BOUNCES, V_INTENT_EXAMPLES,
                          V_EVENTS, V_NOTES_INDEX, V_TEAM, V_PRESENCE, V_COUNTS, V_FORWARDS,
-                         V_STORE_ID, V_FORWARD_NOT_REPLY, V_OUTBOX_SENT]
+                         V_STORE_ID, V_FORWARD_NOT_REPLY, V_OUTBOX_SENT, V_LEASES]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -509,7 +509,24 @@ V17 = """
 CREATE INDEX outbox_sent ON outbox (sent_at DESC, id DESC) WHERE state = 'sent';
 """
 
-MIGRATIONS: list[str] = [V15, V16, V17]
+V18 = """
+-- SQLite's version 18: engines and the leases by which they share the mailboxes (app/store/leases.py).
+CREATE TABLE engines (
+    owner text PRIMARY KEY,
+    host text NOT NULL,
+    pid bigint NOT NULL,
+    started double precision NOT NULL,
+    heartbeat double precision NOT NULL
+);
+CREATE TABLE leases (
+    account text PRIMARY KEY,
+    owner text NOT NULL,
+    expires_at double precision NOT NULL
+);
+CREATE INDEX leases_owner ON leases (owner);
+"""
+
+MIGRATIONS: list[str] = [V15, V16, V17, V18]
 """``MIGRATIONS[i]`` brings a PostgreSQL store to version ``BASELINE + i``."""
 
 SCHEMA_VERSION = BASELINE + len(MIGRATIONS) - 1

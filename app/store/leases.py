@@ -1,0 +1,108 @@
+"""Engines sharing a PostgreSQL store's mailboxes by lease.
+
+Any number of ``replydesk sync`` processes, on any hosts, read the same account list. Each beats
+a heartbeat (``engines``) and holds mailboxes by a lease row (``leases``: owner, expiry), renewed
+at every beat. An engine's share is ``min(max_accounts_per_engine, ceil(mailboxes / live
+engines))``: when a second engine comes up, the first gives back what is over its share, which
+the second then takes. A mailbox whose lease expired (its engine died or lost the database) is
+free for any engine. The times are the database's clock, never an engine's.
+
+Claims run in a write transaction, and write transactions follow one another under the store's
+write lock (``app.store.pgdb``), so no two engines can take the same mailbox. An engine gives a
+mailbox back only after it has stopped it (``hold_leases`` says what is over its share; the
+engine stops those, then calls ``release_leases``): at no moment do two engines watch one mailbox.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from app.store.base import StorePart
+
+LEADER = "~store"
+"""The lease of the store-wide work (follow-up clock, platform and webhook dispatch): one engine
+runs it, taken over like a mailbox when that engine dies."""
+
+NOW_SQL = "SELECT (julianday('now') - 2440587.5) * 86400.0"
+"""The database's clock (PostgreSQL's ``clock_timestamp()`` there: ``app.store.pgdb``)."""
+
+
+@dataclass(frozen=True)
+class Holding:
+    held: frozenset[str]
+    """The mailboxes this engine holds now, their leases renewed."""
+    over_share: frozenset[str]
+    """Held too, but beyond this engine's share: stop them, then ``release_leases`` them."""
+    engines: int
+    """Engines alive (a heartbeat within the lease time), this one included."""
+    leader: bool
+    """This engine runs the store-wide work (``LEADER``)."""
+
+
+class LeasesMixin(StorePart):
+
+    def hold_leases(self, owner: str, host: str, pid: int, accounts: Sequence[str], cap: int,
+                    ttl: float) -> Holding:
+        """Beat this engine's heartbeat, renew its leases and take free mailboxes up to its share."""
+        wanted = set(accounts)
+        with self.db.tx() as conn:
+            t = float(conn.execute(NOW_SQL).fetchone()[0])
+            conn.execute("INSERT INTO engines (owner, host, pid, started, heartbeat) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (owner) DO UPDATE SET heartbeat = excluded.heartbeat", (owner, host, pid, t, t))
+            conn.execute("DELETE FROM engines WHERE heartbeat < ?", (t - ttl,))
+            engines = int(conn.execute("SELECT count(*) FROM engines").fetchone()[0])
+            mine: set[str] = set()
+            taken: set[str] = set()
+            leader = False
+            for account, holder, expires in conn.execute("SELECT account, owner, expires_at FROM leases").fetchall():
+                if account == LEADER:
+                    leader = holder == owner or expires < t
+                elif holder == owner:
+                    mine.add(account)
+                elif expires >= t:
+                    taken.add(account)
+            gone = mine - wanted
+            for account in gone:  # no longer in the config
+                conn.execute("DELETE FROM leases WHERE account = ? AND owner = ?", (account, owner))
+            mine -= gone
+            share = min(cap, math.ceil(len(wanted) / max(engines, 1)))
+            keep = sorted(mine)[:share]
+            over = sorted(mine)[share:]
+            for account in sorted(wanted - mine - taken)[:max(0, share - len(keep))]:
+                conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
+                             "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                             (account, owner, t + ttl))
+                keep.append(account)
+            for account in keep + over:  # what is over the share stays held until it is stopped
+                conn.execute("UPDATE leases SET expires_at = ? WHERE account = ? AND owner = ?",
+                             (t + ttl, account, owner))
+            if leader or not conn.execute("SELECT 1 FROM leases WHERE account = ?", (LEADER,)).fetchone():
+                leader = True
+                conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
+                             "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                             (LEADER, owner, t + ttl))
+        return Holding(frozenset(keep + over), frozenset(over), engines, leader)
+
+    def release_leases(self, owner: str, accounts: Collection[str] | None = None) -> None:
+        """Give mailboxes back (every one this engine holds, with ``accounts`` None: a clean
+        stop, which also ends its heartbeat)."""
+        with self.db.tx() as conn:
+            if accounts is None:
+                conn.execute("DELETE FROM leases WHERE owner = ?", (owner,))
+                conn.execute("DELETE FROM engines WHERE owner = ?", (owner,))
+                return
+            for account in accounts:
+                conn.execute("DELETE FROM leases WHERE account = ? AND owner = ?", (account, owner))
+
+    def lease_holders(self) -> dict[str, str]:
+        """Which engine holds each mailbox whose lease has not expired (``host:pid:…``)."""
+        t = float(self.db.conn.execute(NOW_SQL).fetchone()[0])
+        return {a: o for a, o in self.db.conn.execute(
+            "SELECT account, owner FROM leases WHERE expires_at >= ? AND account != ?", (t, LEADER)).fetchall()}
+
+    def live_engines(self, ttl: float) -> int:
+        """Engines whose heartbeat came within ``ttl`` seconds."""
+        t = float(self.db.conn.execute(NOW_SQL).fetchone()[0])
+        return int(self.db.conn.execute("SELECT count(*) FROM engines WHERE heartbeat >= ?", (t - ttl,)).fetchone()[0])
