@@ -173,3 +173,28 @@ async def test_an_archive_the_server_refuses_shows_and_the_message_stays_in_the_
         problems = store.op_problems()[user.email]
         assert problems.failed == 1
         assert problems.latest.startswith("moving to archive failed: CREATE INBOX.Arch&ive: NO")
+
+
+async def test_an_op_that_cannot_be_carried_out_fails_alone_and_the_connection_stays(imap_server, users, deliver,
+                                                                                     make_config, tmp_path) -> None:
+    """A pending op whose arguments are spoilt fails with its reason; the op after it reaches the
+    server on the same connection, and the mailbox neither reconnects nor leaves IDLE for it."""
+    from tests.engine_support import logins, state
+    [user] = users(1)
+    bad = deliver(user.email, subject="Re: one", body="first")
+    good = deliver(user.email, subject="Re: two", body="second")
+    config_path = make_config(tmp_path, [user], idle_refresh_minutes=5)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(rows(store)) == 2 and state(store, user.email) == "idle", 20, "first sync")
+        before = logins(imap_server, user.email)
+        by_id = {r["message_id"]: r for r in rows(store)}
+        with store.db.tx() as conn:
+            conn.execute("INSERT INTO pending_ops (account, op, message, args, created_at) "
+                         "VALUES (?, 'add_flags', ?, '{\"flags\": 5}', 0)", (user.email, by_id[bad]["id"]))
+        store.set_seen([by_id[good]["conversation_id"]], True)
+        await until(lambda: "\\Seen" in message_flags(imap_server, user.email, good), 10, "the good op on the server")
+        [(op_state, error)] = store.db.conn.execute(
+            "SELECT state, last_error FROM pending_ops WHERE op = 'add_flags' AND message = ?",
+            (by_id[bad]["id"],)).fetchall()
+        assert op_state == "failed" and "could not be carried out" in error
+        assert logins(imap_server, user.email) == before and state(store, user.email) == "idle"

@@ -104,6 +104,14 @@ class OpsRunner:
                 await self._finish(op, str(exc)[:500], give_up=True)
                 problems.append(str(exc))
                 continue
+            except (ValueError, TypeError, LookupError, AttributeError) as exc:
+                # an op this code cannot carry out (its arguments spoilt, a fault here): it fails
+                # with the reason, alone; the connection is fine and the other ops go on
+                log.exception("%s: %s #%d could not be carried out", acct, op["op"], op["id"])
+                error = f"could not be carried out: {type(exc).__name__}: {exc}"[:500]
+                await self._finish(op, error, give_up=True)
+                problems.append(error)
+                continue
             except ImapNo as exc:
                 give_up = op["attempts"] + 1 >= MAX_ATTEMPTS
                 log.info("%s: %s #%d failed%s: %s", acct, op["op"], op["id"],
