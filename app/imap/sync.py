@@ -257,21 +257,31 @@ class FolderSync:
         start of 5,000 mailboxes that is six commands a mailbox fewer. Any other is synced in full
         (flags re-read, messages deleted meanwhile removed)."""
         acct = self.account.id
-        for folder, status in (await self.conn.statuses(list(folders))).items():
-            role = folders[folder]
-            state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))
+        statuses = await self.conn.statuses(list(folders))
+        states = await self.db.call(lambda s: {f.name: f for f in s.folders(acct)})
+        empty: dict[str, dict] = {}
+        to_sync = []
+        for folder, status in statuses.items():
+            role, state = folders[folder], states.get(folder)
             if self.conn.condstore and status and state is not None and self._matches(state, status):
                 self._status_seen[folder] = status
                 continue
             uidvalidity, uidnext = status.get("UIDVALIDITY"), status.get("UIDNEXT")
             if status.get("MESSAGES") == 0 and uidvalidity and uidnext and (state is None or not state.uidvalidity):
                 # what a sync of the empty folder would record, without going there
-                fields = {"role": role, "uidvalidity": uidvalidity, "uidnext": uidnext, "message_count": 0,
-                          "highest_uid": uidnext - 1, "highestmodseq": status.get("HIGHESTMODSEQ")}
-                await self.db.call(lambda s, folder=folder, fields=fields: s.save_folder(acct, folder, **fields))
+                empty[folder] = {"role": role, "uidvalidity": uidvalidity, "uidnext": uidnext, "message_count": 0,
+                                 "highest_uid": uidnext - 1, "highestmodseq": status.get("HIGHESTMODSEQ")}
                 self._status_seen[folder] = status
                 continue
-            await self.sync(folder, role, full=True)
+            to_sync.append(folder)
+        if empty:
+            def save(s) -> None:
+                with s.db.tx():
+                    for folder, fields in empty.items():
+                        s.save_folder(acct, folder, **fields)
+            await self.db.call(save)
+        for folder in to_sync:
+            await self.sync(folder, folders[folder], full=True)
 
     def _matches(self, state, status: dict[str, int]) -> bool:
         """The store's state of a folder says what its STATUS answer says."""

@@ -159,9 +159,10 @@ class AccountWatcher:
         caps = " ".join(sorted(conn.capabilities))
 
         def save_roles(s) -> None:
-            s.update_account(acct, capabilities=caps)
-            for role, name in roles.items():
-                s.save_folder(acct, name, role=role)
+            with s.db.tx():  # one commit, not one per folder (5,000 mailboxes start at once)
+                s.update_account(acct, capabilities=caps)
+                for role, name in roles.items():
+                    s.save_folder(acct, name, role=role)
         await self.db.call(save_roles)
 
         polled = {roles[role]: role for role in POLLED_ROLES if role in roles}
