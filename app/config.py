@@ -197,9 +197,10 @@ class GeneralConfig(_Strict):
     """A [templates] name ready in the reply to someone back from out of office."""
     connect_concurrency: Annotated[int, Ge(1), Le(500)] = 20
     """TLS handshakes and logins the engine runs at once when mailboxes (re)connect."""
-    connects_per_second: Annotated[float, Gt(0), Le(1000)] = 60
-    """How fast the engine starts new connections: a cold start of 5,000 mailboxes is a steady
-    stream (under 90 s at 60 a second), never a burst a provider would rate-limit."""
+    connects_per_second: Annotated[float, Gt(0), Le(1000)] = 100
+    """How fast the engine starts new connections to each IMAP host (each provider its own
+    budget): a cold start of 5,000 mailboxes at one provider is a steady stream (50 s at 100 a
+    second), never a burst it would rate-limit; mailboxes at other providers do not wait for it."""
     max_accounts_per_engine: Annotated[int, Ge(1)] = 1000
     """On a PostgreSQL store, the most mailboxes one engine holds; engines share the mailboxes
     evenly under this cap (app/store/leases.py)."""

@@ -231,7 +231,7 @@ def main() -> None:
                     help="Dovecot's mailbox_idle_check_interval: how often an imap process that got no "
                          "inotify watch looks for new mail (Dovecot's default: 30 s)")
     ap.add_argument("--pace", type=float, default=None, metavar="N",
-                    help="[general] connects_per_second (default: the engine's, 60)")
+                    help="[general] connects_per_second (default: the engine's, 100 per IMAP host)")
     ap.add_argument("--connect-concurrency", type=int, default=None, metavar="N",
                     help="[general] connect_concurrency (default: the engine's, 20)")
     ap.add_argument("--poll-interval", type=float, default=None, metavar="S",
