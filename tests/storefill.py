@@ -80,6 +80,8 @@ def fill_every_table(store, accounts: int = 2, replies: int = 6) -> None:
     first = store.due_deliveries("hook", time_now() + 10, limit=2)
     store.finish_delivery("hook", first[0].event)
     store.finish_delivery("hook", first[1].event, error="HTTP 500", retry_at=time_now() + 60)
+    # an engine's heartbeat and its leases (a PostgreSQL store's runtime: db copy leaves them)
+    store.hold_leases("host:1:ab", "host", 1, [f"box{a}" for a in range(accounts)], 1000, 30.0)
     gone = store.add_messages("box0", [incoming(99, "<gone@prospect.example>", "Re: bye", "x@prospect.example")])
     store.remove_uids("box0", "INBOX", 1, [99])
     assert gone

@@ -9,6 +9,7 @@ import pytest
 
 from app.cli import main
 from app.store import InboxFilter, Store, schema
+from app.store.copy import RUNTIME_TABLES
 from tests.oauth_fakes import file_keyring  # noqa: F401  (fixture)
 from tests.servers.ports import free_port
 from tests.storefill import fill_every_table, incoming
@@ -75,12 +76,13 @@ def test_a_store_goes_to_postgresql_and_back_unchanged(filled, pg_url, postgres,
     on_pg = pg_tables(postgres, pg_url)
     for table, rows in before.items():
         if table != "sqlite_sequence":
-            assert on_pg[table] == rows, table
+            assert on_pg[table] == ([] if table in RUNTIME_TABLES else rows), table
 
     back = tmp_path / "back" / "copy.db"
     code, out, err = copy(capsys, pg_url, str(back))
     assert code == 0, err
-    assert sqlite_tables(back) == before
+    # everything but which engines ran on the source and what they held
+    assert sqlite_tables(back) == {t: [] if t in RUNTIME_TABLES else rows for t, rows in before.items()}
 
     # the copy is a working store: search (its rebuilt index), the inbox, ids that go on
     store = Store(back)

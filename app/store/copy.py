@@ -30,6 +30,10 @@ BATCH = 2000
 Row = tuple[Any, ...]
 
 
+RUNTIME_TABLES = frozenset({"engines", "leases"})
+"""Not copied: which engines run on a database, and what they hold (app/store/leases.py)."""
+
+
 class Side(Protocol):
     label: str
 
@@ -337,7 +341,9 @@ def copy_store(source: Side, target: Target, progress: Progress | None = None, b
     if target.store_id() not in (mine, None) and any(target.count(t) for t in tables if t != "store_meta"):
         raise StoreError(f"{target.label}: holds another replydesk store",
                          hint="copy into an empty database, or remove that store first")
-    order = list(tables)
+    # the engines alive and their leases on mailboxes belong to the database the engines run on,
+    # not to the store: the target keeps its own (none, for a new one)
+    order = [t for t in tables if t not in RUNTIME_TABLES]
     target.begin(order)
     try:
         for table in order:
