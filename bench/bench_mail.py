@@ -105,7 +105,7 @@ def main() -> None:
         noisy = max(noisy, rate_parsed(lambda pm: classify(pm, context=TAGS), pre, args.rounds))
     print(f"classify alone (parsed before)   : {plain:8.0f} msg/s; with 20 tags {noisy:8.0f} msg/s "
           f"({noisy / plain:.2f}x)")
-    print("parse + classify by folder (bounces cost most: a second parse and flufl.bounce):")
+    print("parse + classify by folder (bounces cost most: flufl.bounce and the DSN reading):")
     groups["held-out human replies"] = held_out_replies()
     for name, group in groups.items():
         print(f"  {name:<32} {len(group):4d} msgs  "

@@ -27,7 +27,7 @@ from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, reason_for
 from app.mail.bounce_scan import all_failures
 from app.mail.headers import decode_header, parse_addresses
-from app.mail.parse import message_from_raw
+from app.mail.parse import library_message
 from app.mail.thread import added_subject, is_reply_subject
 from app.mail.types import BounceRecipient, ParsedMessage
 
@@ -142,7 +142,7 @@ def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
     addresses it confirms are preferred."""
     report = BounceReport()
     try:
-        msg = message_from_raw(pm.raw)
+        msg = library_message(pm)
     except Exception:
         return report
     parts = list(_walk(msg))

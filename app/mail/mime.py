@@ -41,6 +41,15 @@ class Node:
     body_start: int = 0
     body_end: int = 0
     """Where an attached message (message/rfc822) lies in the raw message, its own headers included."""
+    header_bytes: bytes | None = None
+    body_bytes: bytes = b""
+    """The part's header block and body as written, kept for a message/* part the splitter did
+    not open."""
+    line_break: bytes = b""
+    """The line break before the delimiter that ended the body (not part of the body)."""
+    mended: bool = False
+    """Read otherwise than the standard library would: its header block mended ("Name :"
+    lines), or (on the root) a delimiter line with more than white space after the boundary."""
 
     @property
     def content_type(self) -> str:
@@ -58,9 +67,23 @@ class _Splitter:
         self.offsets = [0, *accumulate(len(line) for line in self.lines)]
         self.parts = 0
         self.defects: list[str] = []
+        self.loose = False
+        """A delimiter line was taken with more than white space after its boundary (the
+        standard library takes only a bare one)."""
 
     def matches(self, line: bytes, stack: list[bytes]) -> bool:
-        return line.startswith(b"--") and any(line.startswith(b"--" + b, 0) for b in stack)
+        if not line.startswith(b"--"):
+            return False
+        found = [b for b in stack if line.startswith(b"--" + b, 0)]
+        if found:
+            self.check(line, found)
+        return bool(found)
+
+    def check(self, line: bytes, found: list[bytes]) -> None:
+        """Note a delimiter line the standard library would read otherwise: with more than white
+        space after the boundary, or one it could take for more than one boundary."""
+        if sum(_bare(line, len(b) + 2) for b in found) != 1:
+            self.loose = True
 
     def entity(self, pos: int, stack: list[bytes], depth: int) -> tuple[Node, int]:
         """Parse one entity from line ``pos``; return it and the line that ended it."""
@@ -77,20 +100,24 @@ class _Splitter:
             if not folded and not _HEADER_LINE.match(line):
                 # Text where a header should be: the body began without its blank line.
                 self.defects.append("MissingHeaderBodySeparatorDefect")
+                if line[:1] in (b" ", b"\t", b":") or line.startswith(b"From "):
+                    self.loose = True  # the library reads such a line as a header
                 break
             pos += 1
         header_bytes = b"".join(lines[start:pos])
         if pos < n and lines[pos] in (b"\n", b"\r\n", b"\r"):
             pos += 1
+        mended = False
         if b" :" in header_bytes or b"\t:" in header_bytes:
-            header_bytes = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
+            fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
+            mended, header_bytes = fixed != header_bytes, fixed
         message = _plain_headers(header_bytes)
         if message is None:
             message = email.message_from_bytes(header_bytes + b"\n", policy=policy.compat32)
             # Parsed without its body, a multipart header block draws complaints about the
             # missing parts; the splitter reports the real ones itself.
             message.defects[:] = [d for d in message.defects if type(d).__name__ not in _BODY_DEFECTS]
-        node = Node(message)
+        node = Node(message, mended=mended)
         ctype = node.content_type
         boundary = self._boundary(header_bytes) if ctype.startswith("multipart/") else None
         if boundary and depth < MAX_DEPTH and self.parts < MAX_PARTS:
@@ -111,8 +138,11 @@ class _Splitter:
             end += 1
         body = b"".join(lines[pos:end])
         if stack and end < n:
-            body = _strip_final_newline(body)  # the line break before a delimiter belongs to it
+            whole, body = body, _strip_final_newline(body)  # the line break before a delimiter belongs to it
+            node.line_break = whole[len(body):]
         message.set_payload(body.decode("ascii", "surrogateescape"))
+        if ctype.startswith("message/"):
+            node.header_bytes, node.body_bytes = header_bytes, body
         node.size = self.offsets[end] - self.offsets[start]
         return node, end
 
@@ -131,6 +161,7 @@ class _Splitter:
         while pos < n:
             line = lines[pos]
             if line.startswith(own):
+                self.check(line, [b for b in stack if line.startswith(b"--" + b)])
                 if line[len(own):len(own) + 2] == b"--":
                     pos += 1
                     while pos < n and not self.matches(lines[pos], stack[:-1]):
@@ -210,4 +241,62 @@ def split(raw: bytes) -> tuple[Node, list[str]]:
     """The MIME tree of ``raw`` and the defects met on the way."""
     splitter = _Splitter(raw)
     root, _ = splitter.entity(0, [], 0)
+    root.mended = root.mended or splitter.loose
     return root, splitter.defects
+
+
+def _bare(line: bytes, at: int) -> bool:
+    """Only an optional "--" and white space follow the boundary (RFC 2046's delimiter)."""
+    rest = line[at:]
+    if rest.startswith(b"--"):
+        rest = rest[2:]
+    return not rest.strip(b" \t\r\n")
+
+
+def library_tree(root: Node, defects: list[str]) -> email.message.Message | None:
+    """The tree ``email.message_from_bytes(raw, policy=compat32)`` builds for the message that
+    ``split`` read into ``root``, put together from the parts already read (what flufl.bounce and
+    the bounce reader walk). None where the two parsers may part ways: damage the splitter
+    mended (``defects`` but a missing blank line after the headers, a mended header block), a multipart it could not open, a digest (whose
+    parts default to message/rfc822 in the library), a boundary the library reads otherwise.
+    The parts' Message objects are the splitter's own: the tree shares them."""
+    if any(d != "MissingHeaderBodySeparatorDefect" for d in defects):
+        return None  # (a body begun without its blank line both parsers read alike)
+    try:
+        return _library_part(root)
+    except Exception:  # _Unsure, or anything odd: the caller parses the message again
+        return None
+
+
+_FINAL_LINE_BREAK = re.compile(r"(?:\r\n|\r|\n)\Z")
+
+
+class _Unsure(Exception):
+    pass
+
+
+def _library_part(node: Node) -> email.message.Message:
+    if node.mended:
+        raise _Unsure
+    msg, ctype = node.message, node.content_type
+    if ctype.startswith("multipart/"):
+        if (not node.children or ctype == "multipart/digest" or msg.get_boundary() is None
+                or any(child.size == 0 for child in node.children)):
+            raise _Unsure  # (the library opens no part between two delimiter lines)
+        msg.set_payload([_library_part(child) for child in node.children])
+    elif node.children:  # an attached message the splitter opened
+        msg.set_payload([_library_part(node.children[0])])
+    elif ctype.startswith("message/"):
+        # Left closed by the splitter (encoded, empty, a delivery-status or feedback report):
+        # the library reads what is inside as a message or header blocks; let it read this part.
+        if node.header_bytes is None or (node.line_break and not node.body_bytes.isascii()):
+            raise _Unsure  # (8-bit text would come back from get_payload() with U+FFFD)
+        part = email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
+                                        policy=policy.compat32)
+        if node.line_break:  # as the library does at a delimiter: off the last part read
+            last = list(part.walk())[-1]
+            inner = last.get_payload()
+            if isinstance(inner, str):
+                last.set_payload(_FINAL_LINE_BREAK.sub("", inner))
+        return part
+    return msg

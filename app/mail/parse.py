@@ -14,12 +14,13 @@ import email.message
 import hashlib
 import re
 from email import policy
+from typing import cast
 
 import html2text
 
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.invite import read_invite
-from app.mail.mime import Node, split
+from app.mail.mime import Node, library_tree, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import one_line, sanitize
 from app.mail.thread import thread_key
@@ -66,6 +67,18 @@ def message_from_raw(raw: bytes) -> email.message.Message:
     return email.message_from_bytes(_without_mbox_line(raw), policy=policy.compat32)
 
 
+def library_message(pm: ParsedMessage) -> email.message.Message:
+    """``message_from_raw(pm.raw)``, from the parts ``parse`` already read where it could
+    put them together, else parsed again. Built once per message."""
+    tree: object = pm.library_tree
+    if tree is None:
+        tree = pm.library_tree = message_from_raw(pm.raw)
+    elif not isinstance(tree, email.message.Message):
+        root, defects = cast("tuple[Node, list[str]]", tree)
+        tree = pm.library_tree = library_tree(root, defects) or message_from_raw(pm.raw)
+    return tree
+
+
 def _without_mbox_line(raw: bytes) -> bytes:
     if raw.startswith(b"From ") and not raw.startswith(b"From: "):
         return raw.split(b"\n", 1)[1] if b"\n" in raw else b""
@@ -102,7 +115,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     snippet_source = new_text or text
     snippet = " ".join(snippet_source[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH]
 
-    return ParsedMessage(
+    pm = ParsedMessage(
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
@@ -125,6 +138,8 @@ def _parse(raw: bytes) -> ParsedMessage:
         raw=raw,
         structure=body.structure(),
     )
+    pm.library_tree = (root, split_defects)  # put together on first use (library_message)
+    return pm
 
 
 _Shape = tuple[str, "list[_Shape] | None"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ class ParsedMessage:
     raw: bytes = field(default=b"", repr=False)
     structure: str = ""
     """The MIME tree as content types, e.g. ``multipart/mixed(text/plain,image/png)``."""
+    library_tree: Any = field(default=None, init=False, repr=False, compare=False)
+    """The standard library's compat32 Message tree of ``raw``, where ``parse`` could put it
+    together from the parts it read (bounce reading walks it instead of parsing ``raw`` again).
+    Not copied by ``dataclasses.replace`` nor pickled."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["library_tree"] = None
+        return state
 
 
 @dataclass(frozen=True)
