@@ -36,14 +36,6 @@ from app.store import pg
 from app.store.changes import Changes, changes_for
 from app.store.dialect import POSTGRES
 
-COMPAT = """
-CREATE OR REPLACE FUNCTION replydesk_count_true(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE
-    AS 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END END';
-CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = replydesk_count_true, STYPE = bigint);
-"""
-"""What SQLite's SQL takes for granted and PostgreSQL lacks, added to the store's database:
-``sum(a = b)`` counts the rows where a condition holds (a comparison is a number on SQLite)."""
-
 CHANNEL = "replydesk_changes"
 WRITE_LOCK = 0x7265706C7A
 """The advisory lock a write transaction holds until it ends: the store's one writer at a time."""
@@ -57,6 +49,10 @@ class _NumberLoader(Loader):
     def load(self, data: Any) -> int | float:
         value = Decimal(bytes(data).decode())
         return int(value) if value == value.to_integral_value() else float(value)
+
+
+_IDENTITY: dict[str, frozenset[str]] = {}
+"""Per store (its URL): the tables whose ``id`` is an identity (read once a process)."""
 
 
 class _BoolDumper(Dumper):
@@ -83,10 +79,12 @@ class PgDatabase:
         self.url = url
         self.path = None
         raw = self._open(first=True)
-        identity = {str(r[0]) for r in raw.execute(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND column_name = 'id' AND is_identity = 'YES'")}
-        self.conn = PgConnection(raw, changes_for(url), frozenset(identity), self._open)
+        identity = _IDENTITY.get(url)
+        if identity is None:
+            identity = _IDENTITY[url] = frozenset(str(r[0]) for r in raw.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND column_name = 'id' AND is_identity = 'YES'"))
+        self.conn = PgConnection(raw, changes_for(url), identity, self._open)
         self._depth = 0
 
     def _open(self, first: bool = False) -> psycopg.Connection[Any]:
@@ -111,9 +109,6 @@ class PgDatabase:
             raw.cursor_factory = psycopg.ClientCursor
             if first:
                 pg.prepare(raw, pg.redact(url))
-                with raw.transaction():
-                    raw.execute("SELECT pg_advisory_xact_lock(%s)", (pg.LOCK_KEY,))
-                    raw.execute(COMPAT)
                 raw.commit()
             raw.autocommit = True
             # who is acting: replydesk_user() in the views and the activity triggers reads it

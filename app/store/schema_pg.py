@@ -329,6 +329,10 @@ CREATE OR REPLACE FUNCTION replydesk_user() RETURNS text LANGUAGE sql STABLE
     AS $$SELECT coalesce(nullif(current_setting('replydesk.user', true), ''), 'unknown')$$;
 CREATE OR REPLACE FUNCTION replydesk_now() RETURNS double precision LANGUAGE sql VOLATILE
     AS $$SELECT extract(epoch FROM clock_timestamp())::double precision$$;
+-- SQLite's SQL counts the rows where a condition holds with sum(a = b): a comparison is a number there
+CREATE FUNCTION replydesk_count_true(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE
+    AS 'SELECT CASE WHEN $2 IS NULL THEN $1 ELSE coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END END';
+CREATE AGGREGATE sum(boolean) (SFUNC = replydesk_count_true, STYPE = bigint);
 
 CREATE FUNCTION events_label() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
