@@ -2,6 +2,7 @@
 
     python bench/bench_imap_push.py [--accounts 100 500] [--samples 100] [--idle-seconds 20]
     python bench/bench_imap_push.py --accounts 5000 --samples 50     # the 5,000-mailbox goal
+    python bench/bench_imap_push.py --accounts 1000 --poll-interval 12 --without NOTIFY   # polled looks
 
 Starts its own Dovecot (tests/servers) with one user per mailbox and runs ``replydesk sync`` as
 a user would (its own process, implicit TLS, default refresh and poll intervals). For each size:
@@ -237,6 +238,9 @@ def main() -> None:
     ap.add_argument("--poll-interval", type=float, default=None, metavar="S",
                     help="[general] poll_interval_seconds: how often each mailbox's Junk and Sent are "
                          "looked at (default: the engine's, 60)")
+    ap.add_argument("--without", nargs="+", default=(), metavar="CAP",
+                    help="capabilities Dovecot does not announce, e.g. NOTIFY (Junk and Sent are then "
+                         "polled, in one LIST-STATUS) or NOTIFY LIST-STATUS (one STATUS each)")
     ap.add_argument("--fresh-mailboxes", action="store_true",
                     help="leave the creation of each user's folders to the engine's first login")
     ap.add_argument("--clients-per-process", type=int, default=25, metavar="N",
@@ -244,7 +248,7 @@ def main() -> None:
     args = ap.parse_args()
     most = max(args.accounts)
     raise_limits(most)
-    dovecot = Dovecot()
+    dovecot = Dovecot(without=tuple(args.without))
     with dovecot.conf.open("a") as conf:
         if args.dovecot_idle_check:
             conf.write(f"mailbox_idle_check_interval = {args.dovecot_idle_check:g} secs\n")

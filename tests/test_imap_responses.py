@@ -229,3 +229,11 @@ def test_status_lines_name_their_folder_quoted_or_not() -> None:
     assert parse_statuses(lines) == {"Sent": {"MESSAGES": 0, "UIDNEXT": 1, "UIDVALIDITY": 7},
                                      'Junk "E-mail"': {"MESSAGES": 2, "UIDNEXT": 9, "HIGHESTMODSEQ": 12}}
     assert status_mailbox(b"STATUS {5} (MESSAGES 1)") is None  # a literal: the caller looks at every folder
+
+
+def test_a_status_answer_is_read_for_its_own_folder() -> None:
+    """With NOTIFY on, the server may put another folder's STATUS among the answer's lines."""
+    from app.imap.responses import parse_status
+    lines = [b"Junk (MESSAGES 4 UIDNEXT 12)", b'"Sent" (MESSAGES 1 UIDNEXT 3)', b"Status completed"]
+    assert parse_status(lines, "Sent") == {"MESSAGES": 1, "UIDNEXT": 3}
+    assert parse_status(lines) == {"MESSAGES": 4, "UIDNEXT": 12}

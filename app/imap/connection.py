@@ -288,7 +288,7 @@ class ImapConnection:
         else the highest UID there plus one. Without it every poll would look like new mail."""
         resp = await self._run(self.proto.simple_command("STATUS", r.quote(folder), "(UIDNEXT)"), "STATUS")
         self.proto.announced.pop(folder, None)
-        uidnext = r.parse_status(resp.lines).get("UIDNEXT") if resp.result == "OK" else None
+        uidnext = r.parse_status(resp.lines, folder).get("UIDNEXT") if resp.result == "OK" else None
         if uidnext or not exists:
             return uidnext
         last = await self.uid_fetch("*", "(UID)")
@@ -298,7 +298,7 @@ class ImapConnection:
         resp = await self._ok(self.proto.simple_command("STATUS", r.quote(folder), f"({self._status_items})"),
                               f"STATUS {folder}")
         self.proto.announced.pop(folder, None)  # our own question's answer, not news
-        return r.parse_status(resp.lines)
+        return r.parse_status(resp.lines, folder)
 
     @property
     def _status_items(self) -> str:

@@ -128,10 +128,14 @@ def parse_select(lines: list) -> SelectInfo:
     )
 
 
-def parse_status(lines: list) -> dict[str, int]:
+def parse_status(lines: list, folder: str | None = None) -> dict[str, int]:
+    """The items of the STATUS answer (for ``folder``: a server that NOTIFYs may put another
+    folder's STATUS among the lines)."""
     for line in lines[:-1]:
         if isinstance(line, bytes):
             m = _STATUS.match(line)
+            if m and folder is not None and status_mailbox(line) not in (folder, None):
+                continue
             if m:
                 items = m.group(2).decode().split()
                 return {k.upper(): int(v) for k, v in zip(items[::2], items[1::2]) if v.isdigit()}
