@@ -27,13 +27,19 @@ from app.mail.phrases import required_run
 _Sets = list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]]
 
 
+def _lowered_run(rx: re.Pattern[str], shortest: int = 1) -> str | None:
+    """What every match of a case-insensitive ``rx`` holds, lower-cased, in a lower-cased ASCII
+    line; None where there is nothing to be sure of."""
+    run = required_run(rx.pattern)
+    return run.lower() if len(run) >= shortest and run.isascii() and rx.flags & re.IGNORECASE else None
+
+
 class _Start:
     """Whether a start pattern matches any of the lines."""
 
     def __init__(self, scre: re.Pattern[str]) -> None:
         self.multiline = re.compile(scre.pattern, scre.flags | re.MULTILINE)
-        run = required_run(scre.pattern)
-        self.run = run.lower() if len(run) >= 3 and run.isascii() and scre.flags & re.IGNORECASE else None
+        self.run = _lowered_run(scre, 3)
 
     def found(self, lines: _Lines) -> bool:
         if self.run is not None and lines.lowered is not None:
@@ -45,6 +51,11 @@ def _starts(patterns: _Sets) -> list[_Start]:
     return [_Start(scre) for scre, _, _ in patterns]
 
 
+def _runs(patterns: _Sets) -> list[tuple[str | None, str | None]]:
+    """For each set, the runs its address and end patterns need in a line."""
+    return [(_lowered_run(acre), _lowered_run(ecre)) for _, ecre, acre in patterns]
+
+
 class _Lines:
     """The body lines of one message, read once for both detectors."""
 
@@ -52,24 +63,42 @@ class _Lines:
         self.lines = list(body_line_iterator(msg))
         self.joined = "\n".join(self.lines)
         self.lowered = self.joined.lower() if self.joined.isascii() else None
+        self._lowered_lines: list[str] | None = None
+
+    @property
+    def lowered_lines(self) -> list[str] | None:
+        """Each line lower-cased, where all are ASCII (a case-insensitive match of ASCII letters
+        is then a plain one in the lower-cased line)."""
+        if self._lowered_lines is None and self.lowered is not None:
+            self._lowered_lines = [line.lower() for line in self.lines]
+        return self._lowered_lines
 
 
-def _scan_lines(lines: _Lines, patterns: _Sets, starts: list[_Start]) -> frozenset[bytes]:
-    """SimpleMatch.process over ``lines``: the same loop, skipping the sets that cannot start."""
+def _scan_lines(lines: _Lines, patterns: _Sets, starts: list[_Start],
+                runs: list[tuple[str | None, str | None]]) -> frozenset[bytes]:
+    """SimpleMatch.process over ``lines``: the same loop, skipping the sets that cannot start,
+    and in ASCII text the searches of a line that lacks what the pattern needs."""
     addresses: set[bytes] = set()
-    for (scre, ecre, acre), start in zip(patterns, starts, strict=True):
+    for (scre, ecre, acre), start, (arun, erun) in zip(patterns, starts, runs, strict=True):
         if not start.found(lines):
             continue  # no line matches scre: flufl's loop would find nothing in this set
+        lowered = lines.lowered_lines
+        srun = start.run if lowered is not None else None
+        if lowered is None:
+            arun = erun = None
         seen = False
-        for line in lines.lines:
-            if not seen and scre.search(line):
+        for i, line in enumerate(lines.lines):
+            if not seen:
+                if (srun is not None and srun not in lowered[i]) or not scre.search(line):  # type: ignore[index]
+                    continue
                 seen = True
-            if seen:
+            if arun is None or arun in lowered[i]:  # type: ignore[index]
                 if mo := acre.search(line):
                     if address := mo.group("addr"):
                         addresses.add(_quopri_decode(address))
-                elif ecre.search(line):
-                    break
+                    continue
+            if (erun is None or erun in lowered[i]) and ecre.search(line):  # type: ignore[index]
+                break
         if addresses:
             break
     return frozenset(a for a in addresses if VALID.match(a))
@@ -77,6 +106,8 @@ def _scan_lines(lines: _Lines, patterns: _Sets, starts: list[_Start]) -> frozens
 
 _MATCH_STARTS = _starts(SimpleMatch.PATTERNS)
 _WARNING_STARTS = _starts(SimpleWarning.PATTERNS)
+_MATCH_RUNS = _runs(SimpleMatch.PATTERNS)
+_WARNING_RUNS = _runs(SimpleWarning.PATTERNS)
 
 
 def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
@@ -90,9 +121,9 @@ def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
         if detector is SimpleMatch or detector is SimpleWarning:
             lines = lines or _Lines(msg)
             if detector is SimpleMatch:
-                temp, perm = frozenset(), _scan_lines(lines, SimpleMatch.PATTERNS, _MATCH_STARTS)
+                temp, perm = frozenset(), _scan_lines(lines, SimpleMatch.PATTERNS, _MATCH_STARTS, _MATCH_RUNS)
             else:
-                temp, perm = _scan_lines(lines, SimpleWarning.PATTERNS, _WARNING_STARTS), frozenset()
+                temp, perm = _scan_lines(lines, SimpleWarning.PATTERNS, _WARNING_STARTS, _WARNING_RUNS), frozenset()
         else:
             temp, perm = detector().process(msg)
         temporary.update(temp)
