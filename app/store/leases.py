@@ -15,6 +15,7 @@ engine stops those, then calls ``release_leases``): at no moment do two engines 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -64,20 +65,21 @@ class LeasesMixin(StorePart):
                 elif expires >= t:
                     taken.add(account)
             gone = mine - wanted
-            for account in gone:  # no longer in the config
-                conn.execute("DELETE FROM leases WHERE account = ? AND owner = ?", (account, owner))
+            if gone:  # no longer in the config
+                conn.execute("DELETE FROM leases WHERE owner = ? AND account IN (SELECT value FROM json_each(?))",
+                             (owner, json.dumps(sorted(gone))))
             mine -= gone
             share = min(cap, math.ceil(len(wanted) / max(engines, 1)))
             keep = sorted(mine)[:share]
             over = sorted(mine)[share:]
-            for account in sorted(wanted - mine - taken)[:max(0, share - len(keep))]:
-                conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
-                             "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
-                             (account, owner, t + ttl))
-                keep.append(account)
-            for account in keep + over:  # what is over the share stays held until it is stopped
-                conn.execute("UPDATE leases SET expires_at = ? WHERE account = ? AND owner = ?",
-                             (t + ttl, account, owner))
+            # what is over the share stays held (renewed) until it is stopped and given back
+            conn.execute("UPDATE leases SET expires_at = ? WHERE owner = ?", (t + ttl, owner))
+            take = sorted(wanted - mine - taken)[:max(0, share - len(keep))]
+            if take:
+                conn.executemany("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT "
+                                 "(account) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                                 [(account, owner, t + ttl) for account in take])
+                keep += take
             if leader or not conn.execute("SELECT 1 FROM leases WHERE account = ?", (LEADER,)).fetchone():
                 leader = True
                 conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
@@ -93,8 +95,8 @@ class LeasesMixin(StorePart):
                 conn.execute("DELETE FROM leases WHERE owner = ?", (owner,))
                 conn.execute("DELETE FROM engines WHERE owner = ?", (owner,))
                 return
-            for account in accounts:
-                conn.execute("DELETE FROM leases WHERE account = ? AND owner = ?", (account, owner))
+            conn.execute("DELETE FROM leases WHERE owner = ? AND account IN (SELECT value FROM json_each(?))",
+                         (owner, json.dumps(sorted(accounts))))
 
     def lease_holders(self) -> dict[str, str]:
         """Which engine holds each mailbox whose lease has not expired (``host:pid:…``)."""
