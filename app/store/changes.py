@@ -120,7 +120,7 @@ class _Listener(threading.Thread):
 
         from app.errors import StoreError
         from app.store import pg
-        from app.store.pgdb import CHANNEL
+        from app.store.pgdb import CHANNEL, PROCESS
         pause = 0.5
         while not self._stopped:
             try:
@@ -137,8 +137,9 @@ class _Listener(threading.Thread):
                 self.changes.notify()
                 pause = 0.5
                 while not self._stopped:
-                    for _ in conn.notifies(timeout=0.5, stop_after=1):
-                        self.changes.notify()
+                    for note in conn.notifies(timeout=0.5, stop_after=1):
+                        if note.payload != PROCESS:  # this process's own commits told it already
+                            self.changes.notify()
             except psycopg.Error:
                 self.kick.wait(pause)
                 pause = min(pause * 2, 10.0)

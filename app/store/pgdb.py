@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,9 @@ from app.store.changes import Changes, changes_for
 from app.store.dialect import POSTGRES
 
 CHANNEL = "replydesk_changes"
+PROCESS = secrets.token_hex(8)
+"""This process, as its NOTIFYs say: its listener skips them (its own commits woke its waiters at
+once, in process)."""
 WRITE_LOCK = 0x7265706C7A
 """The advisory lock a write transaction holds until it ends: the store's one writer at a time."""
 """The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
@@ -173,11 +177,12 @@ class PgDatabase:
             yield dict(zip(keys, row))
 
     def data_version(self) -> int:
-        """Moves when anything this process has heard of was committed (LISTEN/NOTIFY)."""
-        return self.conn.changes.count
+        """Moves when another connection committed a change (this process's at once, another's by
+        LISTEN/NOTIFY), as SQLite's ``data_version`` does."""
+        return self.conn.changes.count - self.conn.total_changes
 
     def change_mark(self) -> tuple[int, int]:
-        return self.conn.changes.count, self.conn.total_changes
+        return self.data_version(), self.conn.total_changes
 
     def close(self) -> None:
         self.conn.close()
@@ -260,7 +265,7 @@ class PgConnection:
             try:
                 if self._dirty:
                     # one notification a transaction: PostgreSQL folds the same one sent twice
-                    self.run_raw(f"NOTIFY {CHANNEL}", None)
+                    self.run_raw(f"NOTIFY {CHANNEL}, '{PROCESS}'", None)
                 self.run_raw("COMMIT", None)
             finally:
                 self._in_tx = False
@@ -313,7 +318,7 @@ class PgConnection:
     def _wrote(self) -> None:
         self._dirty = True
         if not self.in_transaction:  # a statement on its own: committed already
-            self.run_raw(f"NOTIFY {CHANNEL}", None)
+            self.run_raw(f"NOTIFY {CHANNEL}, '{PROCESS}'", None)
             self._committed()
 
     def _committed(self) -> None:
