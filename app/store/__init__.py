@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
 
 from app.store.activity import ActivityMixin
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
@@ -56,6 +55,5 @@ def open_database(target: Path | str, user: str | None = None) -> Database:
     ``postgresql://`` URL. psycopg is loaded only for the latter."""
     if is_postgres(target):
         from app.store.pgdb import PgDatabase
-        # PgDatabase speaks Database's interface, its connection sqlite3.Connection's (app/store/pgdb.py)
-        return cast(Database, PgDatabase(str(target), user))
+        return PgDatabase(str(target), user)
     return Database(target, user)

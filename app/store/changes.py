@@ -43,7 +43,7 @@ class Changes:
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._ticks: list[float] = []
-        self._ticker: _Ticker | _Listener | None = None
+        self._ticker: _Follower | None = None
 
     def notify(self) -> None:
         """Something was written: wake every waiter (from any thread)."""
@@ -100,13 +100,13 @@ class Changes:
             return min(self._ticks) if self._ticks else None
 
 
-class _Listener(threading.Thread):
-    """A PostgreSQL store: LISTENs on a connection of its own for the NOTIFY every commit that
-    changed anything sends (``app.store.pgdb``), no polling. A lost connection is opened again
-    (a change may have been missed meanwhile: waiters are woken once it is back)."""
+class _Follower(threading.Thread):
+    """A thread that learns of other processes' commits for one ``Changes`` until stopped."""
+
+    thread_name = "replydesk-follow"
 
     def __init__(self, changes: Changes) -> None:
-        super().__init__(name="replydesk-listen", daemon=True)
+        super().__init__(name=self.thread_name, daemon=True)
         self.changes = changes
         self.kick = threading.Event()
         self._stopped = False
@@ -114,6 +114,14 @@ class _Listener(threading.Thread):
     def stop(self) -> None:
         self._stopped = True
         self.kick.set()
+
+
+class _Listener(_Follower):
+    """A PostgreSQL store: LISTENs on a connection of its own for the NOTIFY every commit that
+    changed anything sends (``app.store.pgdb``), no polling. A lost connection is opened again
+    (a change may have been missed meanwhile: waiters are woken once it is back)."""
+
+    thread_name = "replydesk-listen"
 
     def run(self) -> None:
         import psycopg
@@ -147,18 +155,10 @@ class _Listener(threading.Thread):
                 conn.close()
 
 
-class _Ticker(threading.Thread):
+class _Ticker(_Follower):
     """Reads ``PRAGMA data_version`` on a connection of its own, every tick, while watched."""
 
-    def __init__(self, changes: Changes) -> None:
-        super().__init__(name="replydesk-changes", daemon=True)
-        self.changes = changes
-        self.kick = threading.Event()
-        self._stopped = False
-
-    def stop(self) -> None:
-        self._stopped = True
-        self.kick.set()
+    thread_name = "replydesk-changes"
 
     def run(self) -> None:
         # mode=rw: never creates the file (a Store made it, 0600, before anything watched)

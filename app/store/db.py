@@ -52,7 +52,7 @@ class Database:
                 conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from None
-        self.conn = conn
+        self.conn: sqlite3.Connection = conn
         self._depth = 0
         self._migrate()
         if self.path is not None:
@@ -79,6 +79,9 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot prepare database: {exc}") from None
 
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE); nested calls join the outer one."""
@@ -89,7 +92,7 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
         try:
             yield self.conn
@@ -116,14 +119,14 @@ class Database:
             self._depth = 0
 
     @property
-    def target(self) -> Path | None:
+    def target(self) -> Path | str | None:
         """What another connection opens to reach this store (None: in memory, unreachable)."""
         return self.path
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Rows as dicts keyed by column name."""
         cursor = self.conn.execute(sql, params)
-        keys = [d[0] for d in cursor.description]
+        keys = [d[0] for d in cursor.description or ()]
         for row in cursor:
             yield dict(zip(keys, row))
 

@@ -25,9 +25,8 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.adapt import Dumper, Loader
@@ -35,6 +34,7 @@ from psycopg.adapt import Dumper, Loader
 from app.errors import StoreError
 from app.store import pg
 from app.store.changes import Changes, changes_for
+from app.store.db import Database
 from app.store.dialect import POSTGRES
 
 CHANNEL = "replydesk_changes"
@@ -71,9 +71,10 @@ class _BoolDumper(Dumper):
         return self.dump(obj)
 
 
-class PgDatabase:
+class PgDatabase(Database):
     """One PostgreSQL connection with replydesk's settings: the store's ``Database`` on
-    PostgreSQL. Not shared between threads."""
+    PostgreSQL (its transactions and queries are Database's), its connection a ``PgConnection``.
+    Not shared between threads."""
 
     dialect = POSTGRES
 
@@ -88,7 +89,9 @@ class PgDatabase:
             identity = _IDENTITY[url] = frozenset(str(r[0]) for r in raw.execute(
                 "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
                 "AND column_name = 'id' AND is_identity = 'YES'"))
-        self.conn = PgConnection(raw, changes_for(url), identity, self._open)
+        self.pg = PgConnection(raw, changes_for(url), identity, self._open)
+        # the parts use it as a sqlite3.Connection: it speaks that interface (see PgConnection)
+        self.conn = cast(sqlite3.Connection, self.pg)
         self._depth = 0
 
     def _open(self, first: bool = False) -> psycopg.Connection[Any]:
@@ -132,60 +135,21 @@ class PgDatabase:
     def target(self) -> str:
         return self.url
 
-    @contextmanager
-    def tx(self) -> Iterator[PgConnection]:
-        """A write transaction; nested calls join the outer one."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self.conn.execute("BEGIN")
-        self._depth = 1
         # one writer at a time, as SQLite's BEGIN IMMEDIATE: what the parts read inside a write
         # transaction stays true until it commits (a guarded move, a read-then-write), on every
         # host. Each statement after the lock sees every commit before it (READ COMMITTED).
-        self.conn.run_raw("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-        try:
-            yield self.conn
-        except BaseException:
-            if self.conn.in_transaction:
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error is the one to report
-            raise
-        else:
-            try:
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    try:
-                        self.conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                raise
-        finally:
-            self._depth = 0
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
-        cursor = self.conn.execute(sql, params)
-        keys = [d[0] for d in cursor.description or ()]
-        for row in cursor:
-            yield dict(zip(keys, row))
+        self.pg.run_raw("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
     def data_version(self) -> int:
         """Moves when another connection committed a change (this process's at once, another's by
         LISTEN/NOTIFY), as SQLite's ``data_version`` does."""
-        return self.conn.changes.count - self.conn.total_changes
+        return self.pg.changes.count - self.pg.total_changes
 
     def change_mark(self) -> tuple[int, int]:
-        return self.data_version(), self.conn.total_changes
+        return self.data_version(), self.pg.total_changes
 
-    def close(self) -> None:
-        self.conn.close()
 
 
 class PgCursor:
