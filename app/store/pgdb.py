@@ -34,7 +34,7 @@ from psycopg.adapt import Dumper, Loader
 from app.errors import StoreError
 from app.store import pg
 from app.store.changes import Changes, changes_for
-from app.store.db import Database
+from app.store.db import Database, login_name
 from app.store.dialect import POSTGRES
 
 CHANNEL = "replydesk_changes"
@@ -79,7 +79,6 @@ class PgDatabase(Database):
     dialect = POSTGRES
 
     def __init__(self, url: str, user: str | None = None) -> None:
-        from app.store.db import login_name
         self.user = user or login_name()
         self.url = url
         self.path = None
