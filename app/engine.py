@@ -23,7 +23,6 @@ import dataclasses
 import logging
 import os
 import random
-import secrets
 import socket
 import threading
 import time
@@ -48,6 +47,7 @@ from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store, is_postgres
 from app.store.activity import ENGINE_USER, AssignRule
 from app.store.changes import TICK, watch
+from app.store.leases import lease_owner
 from app.store.lifecycle import AccountState
 from app.store.thread import StoreThread
 
@@ -165,7 +165,7 @@ class Engine:
         self.running = False
         # a PostgreSQL store: engines on any hosts share the mailboxes by lease (app/store/leases.py)
         self.leasing = is_postgres(self.store_path)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.owner = lease_owner()
         self.held: set[str] = set()
         """The mailboxes this engine holds (leasing), whose IDLE it keeps and whose outbox it drains."""
         self.leader = not self.leasing
@@ -296,7 +296,8 @@ class Engine:
         """Replies queued in the outbox are sent by app.smtp; Sent-folder lookups come from app.imap."""
         assert self._db is not None
         self._outbox = OutboxDrainer(self.config, self._db, lookup_sent=message_in_sent, tick=self.tick,
-                                     accounts=(lambda: self.held) if self.leasing else None)
+                                     accounts=(lambda: self.held) if self.leasing else None,
+                                     owner=self.owner if self.leasing else None)
         await self._outbox.run()
 
     def _start_watcher(self, account: Account) -> None:

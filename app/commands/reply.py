@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -27,6 +29,7 @@ from app.replying import reply_to
 from app.smtp.outbox import OutboxDrainer
 from app.store import Store, is_postgres
 from app.store.changes import watch
+from app.store.leases import lease_owner
 from app.store.lifecycle import OUTBOX_HELD, IllegalTransition, OutboxState
 from app.store.rows import MessageRow, OutboxItem
 from app.store.thread import StoreThread
@@ -126,14 +129,29 @@ async def _wait_for_engine(store: Store, db_path: Path | str, item_id: int, time
             await changes.wait(seen, left)
 
 
-async def send_here(config: Config, store: Store, db_path: Path | str, item_id: int, timeout: float) -> OutboxItem:
+async def _keep_lease(db: StoreThread, owner: str, account: str, ttl: float) -> None:
+    """Renew the mailbox's lease while this process sends from it. Lost (this process stalled
+    past it and an engine took the mailbox), the drainer's fenced writes leave the reply to it."""
+    while True:
+        await asyncio.sleep(ttl / 3)
+        with contextlib.suppress(sqlite3.Error):
+            await db.call(Store.borrow_lease, owner, account, ttl)
+
+
+async def send_here(config: Config, store: Store, db_path: Path | str, item_id: int, timeout: float,
+                    owner: str | None = None) -> OutboxItem:
     """Without an engine: send the item (retrying 4xx and network errors until ``timeout``),
-    then file the Sent copy and set ``\\Answered`` ourselves."""
-    # on a store engines share (PostgreSQL), only this item's mailbox, which none of them holds
-    queued = store.outbox_item(item_id) if is_postgres(db_path) else None
+    then file the Sent copy and set ``\\Answered`` ourselves. On a store engines share
+    (PostgreSQL), ``owner`` holds the item's mailbox by lease (``Store.borrow_lease``), so no
+    engine takes the mailbox and its outbox while this process sends from it; given back after."""
+    queued = store.outbox_item(item_id) if owner is not None else None
     only = {queued["account"]} if queued is not None else None
     drainer = OutboxDrainer(config, db_path, lookup_sent=message_in_sent,
-                            accounts=None if only is None else (lambda: only))
+                            accounts=None if only is None else (lambda: only), owner=owner)
+    keeper = None
+    if owner is not None and queued is not None:
+        keeper = asyncio.create_task(_keep_lease(drainer.db, owner, queued["account"],
+                                                 config.general.lease_seconds))
     deadline = time.monotonic() + timeout
     try:
         await drainer.recover()
@@ -155,6 +173,10 @@ async def send_here(config: Config, store: Store, db_path: Path | str, item_id: 
                 print(f"replydesk: sent, but {one_line(problem)} (replydesk sync finishes it)", file=sys.stderr)
         return item
     finally:
+        if keeper is not None and owner is not None and queued is not None:
+            keeper.cancel()
+            with contextlib.suppress(sqlite3.Error):  # unreachable: it expires by itself
+                await drainer.db.call(Store.release_leases, owner, [queued["account"]])
         await drainer.close()
 
 
@@ -229,10 +251,20 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError("the reply text is empty")
             item_id = queue_reply_to(config, store, row, body, force=args.force)
         queued = store.outbox_item(item_id)
-        if queued is not None and _engine_running(store, config.database, queued["account"]):
-            item = asyncio.run(_wait_for_engine(store, config.database, item_id, args.timeout))
+        owner = None
+        if queued is None:
+            here = False  # gone meanwhile: the wait reports its state
+        elif is_postgres(config.database):
+            # a store engines share: send here only while holding the mailbox's lease, which
+            # fails where an engine holds it (it sends the reply) and keeps one from taking it
+            owner = lease_owner("reply")
+            here = store.borrow_lease(owner, queued["account"], config.general.lease_seconds)
         else:
-            item = asyncio.run(send_here(config, store, config.database, item_id, args.timeout))
+            here = engine_lock_holder(config.database) is None
+        if here:
+            item = asyncio.run(send_here(config, store, config.database, item_id, args.timeout, owner))
+        else:
+            item = asyncio.run(_wait_for_engine(store, config.database, item_id, args.timeout))
         return _report(item)
     finally:
         store.close()

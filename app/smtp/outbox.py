@@ -18,11 +18,16 @@ Why a crash cannot cause a second delivery:
   nothing about delivery. Only a provider that files submissions in Sent itself
   (``smtp_saves_sent``) gives real evidence, and even there a missing copy may be late, so
   "not found" never counts as "not sent".
+- Engines sharing a PostgreSQL store (``owner``): every claim and every move of an item is fenced
+  by the lease on its mailbox (``app.store.leases.fence``). An engine that lost the lease without
+  knowing it yet cannot begin DATA, nor queue again an item the new holder is sending: the write
+  raises ``LeaseLost`` and the item is left to the holder, which settles it as after a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import sqlite3
@@ -36,6 +41,7 @@ from app.errors import ReplydeskError, SendError
 from app.smtp.send import send_message
 from app.store import Store
 from app.store.changes import TICK, Changes, watch
+from app.store.leases import LeaseLost
 from app.store.rows import OutboxItem
 from app.store.thread import StoreThread
 
@@ -65,11 +71,14 @@ class OutboxDrainer:
                  lookup_sent: SentLookup | None = None,
                  backoff: tuple[float, float] = (10.0, 300.0),
                  tick: float = TICK, concurrency: int = 8,
-                 accounts: Callable[[], Collection[str]] | None = None) -> None:
+                 accounts: Callable[[], Collection[str]] | None = None, owner: str | None = None) -> None:
         self.config = config
         self.accounts = accounts
         """The mailboxes whose outbox this drainer sends (the engine's leases on a PostgreSQL store
         shared by several engines); None: every one."""
+        self.owner = owner
+        """The lease owner (``app.store.leases``) whose leases fence this drainer's writes; None:
+        nothing is fenced (one engine on SQLite)."""
         self._sending: dict[int, str] = {}
         """Items being sent now, and their mailbox."""
         self._recovered_for: set[str] = set()
@@ -134,7 +143,7 @@ class OutboxDrainer:
             return None
         due = await self.db.call(Store.next_outbox_due, held)
         while len(tasks) < self.concurrency and due is not None and due <= time.time():
-            item = await self.db.call(Store.claim_due, None, held)
+            item = await self.db.call(Store.claim_due, None, held, owner=self.owner)
             if item is None:
                 break
             self._sending[item["id"]] = item["account"]
@@ -213,8 +222,15 @@ class OutboxDrainer:
         self._recovered_for |= new
 
     async def _recover(self, item: OutboxItem) -> None:
+        try:
+            await self._recover_fenced(item)
+        except LeaseLost as exc:
+            log.warning("outbox %s: %s; left to the engine holding it", item["id"], exc)
+
+    async def _recover_fenced(self, item: OutboxItem) -> None:
         if item["submitted_at"] is None:
-            await self.db.call(Store.retry_later, item["id"], "interrupted before the server received it", time.time())
+            await self.db.call(Store.retry_later, item["id"], "interrupted before the server received it", time.time(),
+                               owner=self.owner)
             return
         account = await self._account(item)
         if account is None:
@@ -229,18 +245,25 @@ class OutboxDrainer:
             # the provider filed it in Sent: no copy of ours to APPEND
             await self.db.call(Store.record_sent, item["id"], append_to_sent=False)
             return
-        await self.db.call(Store.set_outbox_state, item["id"], "uncertain", error=f"{UNCERTAIN} ({UNCERTAIN_HINT})")
+        await self.db.call(Store.set_outbox_state, item["id"], "uncertain", error=f"{UNCERTAIN} ({UNCERTAIN_HINT})",
+                           owner=self.owner)
 
     # -- one item ----------------------------------------------------------------------
 
     async def send_now(self, item_id: int) -> OutboxItem | None:
         """Send one queued item at once, whatever its retry time. Returns its row afterwards."""
-        item = await self.db.call(Store.claim_item, item_id)
+        item = await self.db.call(Store.claim_item, item_id, owner=self.owner)
         if item is not None:
             await self._send(item)
         return await self.db.call(Store.outbox_item, item_id)
 
     async def _send(self, item: OutboxItem) -> None:
+        try:
+            await self._send_fenced(item)
+        except LeaseLost as exc:
+            log.warning("outbox %s: %s; left to the engine holding it", item["id"], exc)
+
+    async def _send_fenced(self, item: OutboxItem) -> None:
         item_id, account_id = item["id"], item["account"]
         account = await self._account(item)
         if account is None:
@@ -249,7 +272,7 @@ class OutboxDrainer:
 
         async def before_data() -> None:
             nonlocal submitted
-            await self.db.call(Store.mark_submitted, item_id)
+            await self.db.call(Store.mark_submitted, item_id, owner=self.owner)
             submitted = True
 
         try:
@@ -267,22 +290,23 @@ class OutboxDrainer:
                 await self._fail(item, str(exc))
             else:
                 retry_at = time.time() + self._delay(item["attempts"])
-                await self.db.call(Store.retry_later, item_id, str(exc), retry_at)
+                await self.db.call(Store.retry_later, item_id, str(exc), retry_at, owner=self.owner)
         except ReplydeskError as exc:
             # refused credentials, a missing secret: retrying the same thing cannot help
             await self.db.call(Store.set_smtp_health, account_id, False, str(exc))
             await self._fail(item, str(exc))
         except asyncio.CancelledError:
             if not submitted:
-                await self.db.call(Store.retry_later, item_id, "interrupted before the server received it",
-                                   time.time())
+                with contextlib.suppress(LeaseLost):  # then the holder queues it again
+                    await self.db.call(Store.retry_later, item_id, "interrupted before the server received it",
+                                       time.time(), owner=self.owner)
             raise
         else:
             await self.db.call(Store.record_sent, item_id, append_to_sent=not account.smtp_saves_sent)
             await self.db.call(Store.set_smtp_health, account_id, True)
 
     async def _fail(self, item: OutboxItem, error: str) -> None:
-        await self.db.call(Store.set_outbox_state, item["id"], "failed", error=error)
+        await self.db.call(Store.set_outbox_state, item["id"], "failed", error=error, owner=self.owner)
 
     async def _account(self, item: OutboxItem) -> Account | None:
         try:

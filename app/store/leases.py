@@ -11,12 +11,23 @@ Claims run in a write transaction, and write transactions follow one another und
 write lock (``app.store.pgdb``), so no two engines can take the same mailbox. An engine gives a
 mailbox back only after it has stopped it (``hold_leases`` says what is over its share; the
 engine stops those, then calls ``release_leases``): at no moment do two engines watch one mailbox.
+
+The outbox is fenced by the lease (``fence``): an engine claims, submits and settles a mailbox's
+reply only in a transaction that finds its lease on that mailbox unexpired. An engine that lost a
+lease without noticing yet (paused, cut off from the database) can therefore not submit a reply
+the new holder has already queued again, nor move one the new holder is sending: its write raises
+``LeaseLost`` and the item is left to the holder, whose takeover settles whatever the old engine
+left in ``sending`` (queued again if DATA never began, else looked for in Sent).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import secrets
+import socket
+import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +39,37 @@ runs it, taken over like a mailbox when that engine dies."""
 
 NOW_SQL = "SELECT (julianday('now') - 2440587.5) * 86400.0"
 """The database's clock (PostgreSQL's ``clock_timestamp()`` there: ``app.store.pgdb``)."""
+
+
+def lease_owner(role: str = "") -> str:
+    """A new lease owner's name: ``host:pid:token`` (``:role`` after it, for one that is not an
+    engine), unique even where a pid is reused or two hosts share a name."""
+    name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{name}:{role}" if role else name
+
+
+class LeaseLost(RuntimeError):
+    """This process no longer holds the mailbox's lease: another engine has it (or may take it
+    at any moment), and what its outbox holds is that engine's to send and settle."""
+
+    def __init__(self, account: str, owner: str) -> None:
+        super().__init__(f"{account}: the mailbox's lease is no longer held by {owner}")
+        self.account, self.owner = account, owner
+
+
+HELD_SQL = ("SELECT account FROM leases WHERE owner = ? AND expires_at > "
+            "(julianday('now') - 2440587.5) * 86400.0")
+"""The mailboxes ``owner`` holds now, by the database's clock."""
+
+
+def fence(conn: sqlite3.Connection, account: str, owner: str | None) -> None:
+    """Inside a write transaction: raise ``LeaseLost`` unless ``owner`` holds ``account``'s lease
+    (``owner`` None: nothing is fenced, as with one engine on SQLite). Write transactions follow
+    one another under the store's write lock, so the answer holds until this one commits."""
+    if owner is None:
+        return
+    if conn.execute(HELD_SQL + " AND account = ?", (owner, account)).fetchone() is None:
+        raise LeaseLost(account, owner)
 
 
 @dataclass(frozen=True)
@@ -97,6 +139,20 @@ class LeasesMixin(StorePart):
                 return
             conn.execute("DELETE FROM leases WHERE owner = ? AND account IN (SELECT value FROM json_each(?))",
                          (owner, json.dumps(sorted(accounts))))
+
+    def borrow_lease(self, owner: str, account: str, ttl: float) -> bool:
+        """Hold one mailbox that no engine holds for ``ttl`` seconds, without joining the engines
+        (``replydesk reply`` sending a reply itself): False when its lease is taken. Given back
+        with ``release_leases(owner, [account])``; a process that dies lets it expire."""
+        with self.db.tx() as conn:
+            t = float(conn.execute(NOW_SQL).fetchone()[0])
+            row = conn.execute("SELECT owner, expires_at FROM leases WHERE account = ?", (account,)).fetchone()
+            if row is not None and row[0] != owner and row[1] >= t:
+                return False
+            conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
+                         "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                         (account, owner, t + ttl))
+            return True
 
     def lease_holders(self) -> dict[str, str]:
         """Which engine holds each mailbox whose lease has not expired (``host:pid:…``)."""

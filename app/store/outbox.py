@@ -13,11 +13,13 @@ folder ``messages.LOCAL_COPY_FOLDER``; the Sent folder's own copy replaces it wh
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterable
 from typing import Any, cast
 
 from app.mail import parse
 from app.store.db import now
+from app.store.leases import HELD_SQL, LeaseLost, fence
 from app.store.lifecycle import OUTBOX_EDITABLE, IllegalTransition, OutboxState, check_created
 from app.store.messages import LOCAL_COPY_FOLDER, IncomingMessage, MessagesMixin
 from app.store.moves import as_state, move_outbox, state_of
@@ -50,6 +52,14 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         assert item_id is not None  # an INSERT's row id
         return item_id
 
+    @staticmethod
+    def _fence_item(conn: sqlite3.Connection, item_id: int, owner: str | None) -> None:
+        if owner is None:
+            return
+        row = conn.execute("SELECT account FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        if row is not None:  # a missing item raises IllegalTransition at its move
+            fence(conn, row[0], owner)
+
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         rows = list(self.db.query(f"{_OUTBOX_SELECT} WHERE id = ?", [item_id]))
         if not rows:
@@ -69,9 +79,10 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         ids = [r[0] for r in self.db.conn.execute(sql + " ORDER BY id", params)]
         return [item for item in map(self.outbox_item, ids) if item is not None]
 
-    def claim_due(self, account: str | None = None, accounts: Collection[str] | None = None) -> OutboxItem | None:
-        """Move the next due ``queued`` item (of ``account``, or of one of ``accounts``) to
-        ``sending`` and return it."""
+    def claim_due(self, account: str | None = None, accounts: Collection[str] | None = None, *,
+                  owner: str | None = None) -> OutboxItem | None:
+        """Move the next due ``queued`` item (of ``account``, or of one of ``accounts``; with
+        ``owner``, of a mailbox whose lease it holds: ``leases.fence``) to ``sending`` and return it."""
         with self.db.tx() as conn:
             sql = "SELECT id FROM outbox WHERE state = 'queued' AND coalesce(next_attempt_at, 0) <= ?"
             params: list[Any] = [now()]
@@ -81,6 +92,9 @@ class OutboxMixin(MessagesMixin, SavesMixin):
             if accounts is not None:
                 sql += " AND account IN (SELECT value FROM json_each(?))"
                 params.append(json.dumps(sorted(accounts)))
+            if owner is not None:
+                sql += f" AND account IN ({HELD_SQL})"
+                params.append(owner)
             row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
             if row is None:
                 return None
@@ -88,11 +102,13 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         return self.outbox_item(row[0])
 
     def set_outbox_state(self, item_id: int, state: str, *, error: str | None = None,
-                         retry_at: float | None = None) -> None:
+                         retry_at: float | None = None, owner: str | None = None) -> None:
         """Move an item to ``state`` with its reason (``error``); raises IllegalTransition where the
-        table allows no such move (a sent reply never becomes anything else)."""
+        table allows no such move (a sent reply never becomes anything else), and ``LeaseLost``
+        where ``owner`` no longer holds the item's mailbox (``leases.fence``)."""
         new = as_state(OutboxState, state)
         with self.db.tx() as conn:
+            self._fence_item(conn, item_id, owner)
             move_outbox(conn, item_id, new, ", last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), "
                         "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END", (error, retry_at, new.value, now()))
 
@@ -133,27 +149,36 @@ class OutboxMixin(MessagesMixin, SavesMixin):
 
     # -- the drainer's steps (app/smtp/outbox.py) ---------------------------------------
 
-    def claim_item(self, item_id: int) -> OutboxItem | None:
-        """Move one ``queued`` item to ``sending`` now, due or not (``replydesk reply``)."""
+    def claim_item(self, item_id: int, *, owner: str | None = None) -> OutboxItem | None:
+        """Move one ``queued`` item to ``sending`` now, due or not (``replydesk reply``); with
+        ``owner``, only while it holds the item's mailbox (``leases.fence``)."""
         with self.db.tx() as conn:
             if state_of(conn, "outbox", item_id) != OutboxState.QUEUED:
                 return None  # another drainer has it, or it is settled: the caller reads its state
+            try:
+                self._fence_item(conn, item_id, owner)
+            except LeaseLost:
+                return None  # the engine holding the mailbox sends it
             move_outbox(conn, item_id, OutboxState.SENDING, ", attempts = attempts + 1")
         return self.outbox_item(item_id)
 
-    def mark_submitted(self, item_id: int) -> None:
+    def mark_submitted(self, item_id: int, *, owner: str | None = None) -> None:
         """DATA is about to start: from now a crash leaves the delivery unknown. Only for an
-        item being sent; raises otherwise."""
+        item being sent (and with ``owner``, only while it holds the item's mailbox: ``LeaseLost``,
+        and DATA must not begin); raises otherwise."""
         with self.db.tx() as conn:
+            self._fence_item(conn, item_id, owner)
             state = state_of(conn, "outbox", item_id)
             if state != OutboxState.SENDING:
                 raise IllegalTransition("outbox item", state or f"(no outbox item {item_id})", "submitted")
             conn.execute("UPDATE outbox SET submitted_at = ?, updated_at = ? WHERE id = ?",
                          (now(), now(), item_id))
 
-    def retry_later(self, item_id: int, error: str, retry_at: float) -> None:
-        """The server did not take the message (4xx, network): queue it again."""
+    def retry_later(self, item_id: int, error: str, retry_at: float, *, owner: str | None = None) -> None:
+        """The server did not take the message (4xx, network): queue it again (with ``owner``,
+        only while it holds the item's mailbox: ``LeaseLost`` otherwise)."""
         with self.db.tx() as conn:
+            self._fence_item(conn, item_id, owner)
             move_outbox(conn, item_id, OutboxState.QUEUED, ", last_error = ?, next_attempt_at = ?, submitted_at = NULL",
                         (error, retry_at), only_from=[OutboxState.SENDING])
 
