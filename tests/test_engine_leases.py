@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from app.config import GeneralConfig, load_config
+from app.config import load_config
 from app.store import Store
 from tests.engine_support import until
 from tests.reply_support import mailbox_headers
@@ -23,14 +23,6 @@ from tests.reply_support import mailbox_headers
 ROOT = Path(__file__).resolve().parents[1]
 LEASE = 3.0
 """Seconds of a lease in this test (renewed every second): takeover comes within a few seconds."""
-
-
-def test_the_default_lease_hands_a_dead_engines_mailboxes_over_within_45_seconds():
-    """A dead engine's lease runs out at most ``lease_seconds`` after its last renewal, and the
-    survivors look every third of it: at the defaults, 30 + 10 s."""
-    general = GeneralConfig()
-    assert general.lease_seconds + general.lease_seconds / 3 <= 45
-    assert general.max_accounts_per_engine == 1000
 
 
 def start_engine(config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -7,7 +7,6 @@ import asyncio
 
 from app.cli import main
 from app.commands.reply import queue_reply_to
-from app.engine import Engine
 from app.smtp.outbox import OutboxDrainer
 from tests.engine_support import rows, running_engine, state, until
 from tests.reply_support import mailbox_headers, receive
@@ -32,31 +31,6 @@ async def test_the_engine_syncs_and_pushes_into_postgresql(dovecot, users, deliv
         # nothing stored twice across the sync and the push
         ids = [r["message_id"] for r in rows(store)]
         assert len(ids) == len(set(ids)) == 4
-
-
-async def test_a_reply_on_postgresql_is_sent_once_through_the_engine_holding_its_mailbox(
-        dovecot, smtp_server, users, make_config, tmp_path, pg_url, capsys) -> None:
-    """The CLI sees that an engine holds the mailbox (its lease) and leaves the sending to it:
-    the prospect gets the reply once."""
-    account, prospect = users(2)
-    r = receive(dovecot, account, prospect, make_config(tmp_path, [account], database=pg_url,
-                                                        poll_interval_seconds=1))
-    engine = Engine(r.config)
-    await engine.start()
-    try:
-        assert engine.held == {r.config.accounts[0].id}
-        code = await asyncio.to_thread(main, ["--config", str(r.config_path), "reply", r.row["message_id"],
-                                              "--body", "Handled on PostgreSQL"])
-        assert code == 0, capsys.readouterr().err
-        assert capsys.readouterr().out.startswith("sent <")
-        await until(lambda: len(mailbox_headers(dovecot, r.account.email, "Sent")) == 1, 30, "the Sent copy",
-                    interval=0.1)
-        await until(lambda: any(m["direction"] == "out" for m in r.store.conversation_messages(
-            r.row["conversation_id"])), 30, "the thread shows the Sent copy", interval=0.1)
-    finally:
-        await engine.stop()
-        r.store.close()
-    assert len(mailbox_headers(dovecot, r.prospect.email)) == 1
 
 
 async def test_a_drainer_whose_mailbox_another_engine_took_sends_none_of_its_replies(

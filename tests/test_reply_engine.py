@@ -15,10 +15,14 @@ from tests.engine_support import until
 from tests.reply_support import mailbox_headers, message_flags, receive
 
 
-@pytest.fixture
-def received(dovecot, smtp_server, users, make_config, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def received(request, dovecot, smtp_server, users, make_config, tmp_path):
+    """A prospect's reply stored, on each backend: on PostgreSQL the engine holds the mailbox by
+    lease, and the command leaves the sending to it."""
     account, prospect = users(2)
-    got = receive(dovecot, account, prospect, make_config(tmp_path, [account], poll_interval_seconds=1))
+    database = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    got = receive(dovecot, account, prospect, make_config(tmp_path, [account], poll_interval_seconds=1,
+                                                          **({"database": database} if database else {})))
     yield got
     got.store.close()
 

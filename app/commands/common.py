@@ -27,15 +27,15 @@ def provide_database_password(config: Config) -> None:
         return
     command = config.general.database_password_command
     if command:
-        from app.commands.db import _from_command
-        os.environ["PGPASSWORD"] = _from_command(command)
+        from app.commands.db import password_from_command
+        os.environ["PGPASSWORD"] = password_from_command(command, "database_password_command")
         return
     passfile = Path(os.environ.get("PGPASSFILE") or Path.home() / ".pgpass")
     if passfile.exists():
         return
-    from app.commands.db import _from_keyring
+    from app.commands.db import password_from_keyring
     from app.store import pg
-    password = _from_keyring(pg.keyring_name(str(config.database)))
+    password = password_from_keyring(pg.keyring_name(str(config.database)))
     if password is not None:
         os.environ["PGPASSWORD"] = password
 

@@ -114,13 +114,13 @@ def _open(where: str, password_command: str | None, *, target: bool) -> Any:
     from app.store import pg
     pg.parse_url(where)
     if password_command:
-        return copy.PostgresSide(where, _from_command(password_command), target=target)
+        return copy.PostgresSide(where, password_from_command(password_command), target=target)
     try:
         return copy.PostgresSide(where, None, target=target)
     except StoreError as exc:
         if not pg.needs_password(exc):
             raise
-    password = _from_keyring(pg.keyring_name(where))
+    password = password_from_keyring(pg.keyring_name(where))
     if password is None:
         raise StoreError(f"{where}: the server asks for a password and none was found",
                          hint="set PGPASSWORD, add it to ~/.pgpass, store it with: replydesk db password "
@@ -148,7 +148,7 @@ def _reporter() -> Any:
 
 # --- passwords ----------------------------------------------------------------------------------
 
-def _from_keyring(name: str) -> str | None:
+def password_from_keyring(name: str) -> str | None:
     from app.auth.keyring_store import keyring_get
     try:
         return keyring_get(name)
@@ -156,7 +156,8 @@ def _from_keyring(name: str) -> str | None:
         return None  # no usable keyring: the error names the other ways
 
 
-def _from_command(command: str) -> str:
+def password_from_command(command: str, setting: str = "--password-command") -> str:
+    """The first line a password command prints; ``setting`` names where it was given, in errors."""
     import shlex
     try:
         name = shlex.split(command)[0]
@@ -166,13 +167,13 @@ def _from_command(command: str) -> str:
         proc = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=COMMAND_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise SecretError(f"--password-command {name} did not finish in {COMMAND_TIMEOUT:.0f} s") from None
+        raise SecretError(f"{setting} {name} did not finish in {COMMAND_TIMEOUT:.0f} s") from None
     if proc.returncode != 0:
-        raise SecretError(f"--password-command {name} exited with status {proc.returncode}",
+        raise SecretError(f"{setting} {name} exited with status {proc.returncode}",
                           "run the command yourself to see why")
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     if not lines or not lines[0].strip():
-        raise SecretError(f"--password-command {name} printed nothing")
+        raise SecretError(f"{setting} {name} printed nothing")
     return lines[0].strip()
 
 

@@ -130,18 +130,8 @@ class ActivityMixin(StorePart):
     def activity(self, *, conversation: int | None = None, since: float | None = None,
                  user: str | None = None, limit: int | None = None) -> list[Activity]:
         """History rows, oldest first."""
-        sql = 'SELECT id, at, "user", action, conversation, detail, waited FROM activity WHERE 1 = 1'
-        params: list[Any] = []
-        if conversation is not None:
-            sql += " AND conversation = ?"
-            params.append(conversation)
-        if since is not None:
-            sql += " AND at >= ?"
-            params.append(since)
-        if user is not None:
-            sql += ' AND "user" = ?'
-            params.append(user)
-        sql += " ORDER BY id"
+        where, params = _activity_where("activity", conversation, since, user)
+        sql = f'SELECT id, at, "user", action, conversation, detail, waited FROM activity WHERE {where} ORDER BY id'
         if limit is not None:
             sql = f"SELECT * FROM ({sql.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT ?) AS newest ORDER BY id"
             params.append(limit)
@@ -149,17 +139,11 @@ class ActivityMixin(StorePart):
 
     def activity_rows(self, *, since: float | None = None, user: str | None = None) -> list[Activity]:
         """History rows with their conversation's prospect and subject, oldest first (export)."""
+        where, params = _activity_where("a", None, since, user)
         sql = ('SELECT a.id, a.at, a."user", a.action, a.conversation, a.detail, a.waited, '
                "coalesce(c.counterpart, ''), coalesce(c.subject, '') "
-               "FROM activity a LEFT JOIN conversations c ON c.id = a.conversation WHERE 1 = 1")
-        params: list[Any] = []
-        if since is not None:
-            sql += " AND a.at >= ?"
-            params.append(since)
-        if user is not None:
-            sql += ' AND a."user" = ?'
-            params.append(user)
-        return [Activity(*r) for r in self.db.conn.execute(sql + " ORDER BY a.id", params)]
+               f"FROM activity a LEFT JOIN conversations c ON c.id = a.conversation WHERE {where} ORDER BY a.id")
+        return [Activity(*r) for r in self.db.conn.execute(sql, params)]
 
     def activity_by_user(self, since: float | None = None) -> list[UserActivity]:
         """Per user: how many of each action, and the median time from a prospect's message to
@@ -220,3 +204,15 @@ class ActivityMixin(StorePart):
 
 def _db_now(db: Database) -> float:
     return float(db.conn.execute("SELECT (julianday('now') - 2440587.5) * 86400.0").fetchone()[0])
+
+
+def _activity_where(table: str, conversation: int | None, since: float | None,
+                    user: str | None) -> tuple[str, list[Any]]:
+    """The history rows of one conversation, since a time, by one user (each optional), as a
+    condition over ``table`` (the activity table or its alias)."""
+    clauses, params = ["1 = 1"], []
+    for column, value in (("conversation", conversation), ("at", since), ('"user"', user)):
+        if value is not None:
+            clauses.append(f"{table}.{column} {'>=' if column == 'at' else '='} ?")
+            params.append(value)
+    return " AND ".join(clauses), params

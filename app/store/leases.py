@@ -37,8 +37,12 @@ LEADER = "~store"
 """The lease of the store-wide work (follow-up clock, platform and webhook dispatch): one engine
 runs it, taken over like a mailbox when that engine dies."""
 
-NOW_SQL = "SELECT (julianday('now') - 2440587.5) * 86400.0"
-"""The database's clock (PostgreSQL's ``clock_timestamp()`` there: ``app.store.pgdb``)."""
+CLOCK = "(julianday('now') - 2440587.5) * 86400.0"
+"""The database's clock in seconds (PostgreSQL's ``clock_timestamp()`` there: ``app.store.pgdb``)."""
+NOW_SQL = f"SELECT {CLOCK}"
+CLAIM_SQL = ("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
+             "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at")
+"""Hold a mailbox (or the store-wide work) until a time: whoever held it before."""
 
 
 def lease_owner(role: str = "") -> str:
@@ -57,8 +61,7 @@ class LeaseLost(RuntimeError):
         self.account, self.owner = account, owner
 
 
-HELD_SQL = ("SELECT account FROM leases WHERE owner = ? AND expires_at > "
-            "(julianday('now') - 2440587.5) * 86400.0")
+HELD_SQL = f"SELECT account FROM leases WHERE owner = ? AND expires_at > {CLOCK}"
 """The mailboxes ``owner`` holds now, by the database's clock."""
 
 
@@ -118,15 +121,11 @@ class LeasesMixin(StorePart):
             conn.execute("UPDATE leases SET expires_at = ? WHERE owner = ?", (t + ttl, owner))
             take = sorted(wanted - mine - taken)[:max(0, share - len(keep))]
             if take:
-                conn.executemany("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT "
-                                 "(account) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
-                                 [(account, owner, t + ttl) for account in take])
+                conn.executemany(CLAIM_SQL, [(account, owner, t + ttl) for account in take])
                 keep += take
             if leader or not conn.execute("SELECT 1 FROM leases WHERE account = ?", (LEADER,)).fetchone():
                 leader = True
-                conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
-                             "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
-                             (LEADER, owner, t + ttl))
+                conn.execute(CLAIM_SQL, (LEADER, owner, t + ttl))
         return Holding(frozenset(keep + over), frozenset(over), engines, leader)
 
     def release_leases(self, owner: str, accounts: Collection[str] | None = None) -> None:
@@ -149,9 +148,7 @@ class LeasesMixin(StorePart):
             row = conn.execute("SELECT owner, expires_at FROM leases WHERE account = ?", (account,)).fetchone()
             if row is not None and row[0] != owner and row[1] >= t:
                 return False
-            conn.execute("INSERT INTO leases (account, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (account) "
-                         "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
-                         (account, owner, t + ttl))
+            conn.execute(CLAIM_SQL, (account, owner, t + ttl))
             return True
 
     def lease_holders(self) -> dict[str, str]:

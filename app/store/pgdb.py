@@ -38,12 +38,12 @@ from app.store.db import Database, login_name
 from app.store.dialect import POSTGRES
 
 CHANNEL = "replydesk_changes"
+"""The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
 PROCESS = secrets.token_hex(8)
 """This process, as its NOTIFYs say: its listener skips them (its own commits woke its waiters at
 once, in process)."""
 WRITE_LOCK = 0x7265706C7A
 """The advisory lock a write transaction holds until it ends: the store's one writer at a time."""
-"""The LISTEN/NOTIFY channel a commit that changed anything is announced on."""
 
 
 class _NumberLoader(Loader):
