@@ -243,7 +243,7 @@ class GeneralConfig(_Strict):
     def _check_database(self) -> GeneralConfig:
         if self.database is None or not self.database.lower().startswith(("postgresql:", "postgres:")):
             return self
-        if not self.database.startswith(("postgresql://", "postgres://")):
+        if not paths.is_postgres_url(self.database):
             raise ValueError(f"database: {self.database!r} is neither a file nor a postgresql://USER@HOST/DB URL")
         creds = self.database.partition("://")[2].rpartition("@")[0]
         if ":" in creds or "password=" in self.database.lower():
@@ -566,8 +566,8 @@ class Config:
     @property
     def database(self) -> Path | str:
         """The store: a SQLite file's path, or a PostgreSQL store's URL (a str)."""
-        if self.general.database is not None and self.general.database.startswith(("postgresql://", "postgres://")):
-            return self.general.database
+        if paths.is_postgres_url(self.general.database):
+            return str(self.general.database)
         if self.general.database is not None:
             db = Path(self.general.database).expanduser()
             if not db.is_absolute() and self.path is not None:

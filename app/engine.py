@@ -257,10 +257,9 @@ class Engine:
             return
         self._lease_ok = time.monotonic()
         keep = set(holding.held - holding.over_share)
-        await self._let_go(self.held - keep)
+        await self._let_go(self.held - keep)  # what was lost, and what is over the share, stopped first
         if holding.over_share:
             busy = self._outbox.busy_accounts() if self._outbox is not None else set()
-            await self._let_go(set(holding.over_share))
             ready = set(holding.over_share) - busy
             if ready:
                 await self._db.call(Store.release_leases, self.owner, ready)

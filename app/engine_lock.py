@@ -55,7 +55,7 @@ def _read_holder(path: Path) -> str:
 
 
 def _is_url(db_path: Path | str) -> bool:
-    return isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://"))
+    return paths.is_postgres_url(db_path)
 
 
 def engine_lock_holder(db_path: Path | str) -> str | None:

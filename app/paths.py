@@ -23,6 +23,14 @@ def default_config_path() -> Path:
     return Path(env).expanduser() if env else config_dir() / "config.toml"
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(database: Path | str | None) -> bool:
+    """A store in PostgreSQL (its URL), not a SQLite file."""
+    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
+
+
 def default_database_path() -> Path:
     return data_dir() / "replydesk.db"
 

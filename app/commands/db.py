@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app import paths
 from app.errors import SecretError, StoreError, UsageError
 
 COMMAND_TIMEOUT = 60.0
@@ -92,7 +93,7 @@ def _copy(source: str, target: str, password_command: str | None) -> int:
 
 
 def _is_url(target: str) -> bool:
-    return target.startswith(("postgresql://", "postgres://"))
+    return paths.is_postgres_url(target)
 
 
 def _check_not_same(source: str, target: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app import paths
 from app.store.activity import ActivityMixin
 from app.store.bounces import BouncePolicy, BouncesMixin, Suppression
 from app.store.conversations import ConversationsMixin
@@ -46,8 +47,7 @@ class Store(OutboxMixin, MessagesMixin, FollowupMixin, TriageMixin, NoiseMixin, 
 
 
 
-def is_postgres(target: Path | str | None) -> bool:
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+is_postgres = paths.is_postgres_url
 
 
 def open_database(target: Path | str, user: str | None = None) -> Database:

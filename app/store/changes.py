@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-PG_SCHEMES = ("postgresql://", "postgres://")
+from app import paths
 
 TICK = 0.25
 """Seconds between two looks at ``data_version``: how soon another process's write is seen."""
@@ -83,7 +83,7 @@ class Changes:
         with self._lock:
             self._ticks.append(tick)
             if self._ticker is None or not self._ticker.is_alive():
-                self._ticker = _Listener(self) if self.path.startswith(PG_SCHEMES) else _Ticker(self)
+                self._ticker = _Listener(self) if paths.is_postgres_url(self.path) else _Ticker(self)
                 self._ticker.start()
             else:
                 self._ticker.kick.set()  # a shorter tick may have been asked for
@@ -199,7 +199,7 @@ _registry_lock = threading.Lock()
 def changes_for(path: Path | str) -> Changes:
     """The one ``Changes`` of this process for the database at ``path`` (a file, or the URL of a
     PostgreSQL store)."""
-    key = str(path) if str(path).startswith(PG_SCHEMES) else os.path.realpath(path)
+    key = str(path) if paths.is_postgres_url(str(path)) else os.path.realpath(path)
     with _registry_lock:
         changes = _registry.get(key)
         if changes is None:

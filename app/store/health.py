@@ -24,7 +24,7 @@ def status_path(db_path: Path | str) -> Path:
     """Where the engine leaves its word on the store: beside a SQLite file; for a PostgreSQL store
     (a URL: no file to sit beside), in the platform data dir under the URL's digest."""
     text = str(db_path)
-    if text.startswith(("postgresql://", "postgres://")):
+    if paths.is_postgres_url(text):
         return paths.data_dir() / f"postgresql-{hashlib.sha256(text.encode()).hexdigest()[:16]}.status"
     return Path(text + ".status")
 

@@ -13,10 +13,11 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
+from app import paths
 from app.errors import StoreError
 from app.store import schema, schema_pg
 
-SCHEMES = ("postgresql://", "postgres://")
+SCHEMES = paths.POSTGRES_SCHEMES
 CONNECT_TIMEOUT = 10
 LOCK_KEY = 0x7265706C79  # "reply": the advisory lock under which a store's schema is created or migrated
 
