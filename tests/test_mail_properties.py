@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.mail import classify, parse, sanitize
+from app.mail import classify, parse, quotes, sanitize
 
 _SETTINGS = settings(max_examples=150, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
@@ -56,3 +56,13 @@ def test_sanitize_leaves_no_control_or_escape(text):
         assert ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
     assert "\r" not in clean
     assert sanitize(clean) == clean
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(quotes._ATTRIBUTION))
+def test_every_attribution_holds_a_word_the_quick_check_looks_for(line):
+    """The quote split skips the attribution pattern on a line without one of a few words; an
+    attribution in any language the pattern knows must never be skipped so, or its quoted
+    history would be taken for the sender's new text."""
+    if quotes._ATTRIBUTION.match(line):
+        assert quotes._ATTRIBUTION_WORD.search(line) is not None, line

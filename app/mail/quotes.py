@@ -74,10 +74,19 @@ _HEADER_NEXT = re.compile(
 _DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
 
 
+# A word (or the "@" of an address) that every branch of ``_ATTRIBUTION`` needs, searched under
+# the same flags: a line without one cannot match it. tests/test_mail_quotes.py holds each branch
+# to this list.
+_ATTRIBUTION_WORD = re.compile(
+    "wrote|writes|sent|schrieb|crit|escrib|escreveu|scritto|schreef|geschreven|skrev|napisa|pisze"
+    "|viết|написал|пишет|@", re.IGNORECASE)
+
+
 def _is_attribution(text: str) -> bool:
-    # Every attribution ends in ":" or a dash rule; checking that first keeps the costly
-    # pattern off nearly every line.
-    return text.rstrip().endswith((":", "-")) and _ATTRIBUTION.match(text) is not None
+    # Every attribution ends in ":" or a dash rule and holds one of a few words; checking those
+    # first keeps the costly pattern off nearly every line.
+    return (text.rstrip().endswith((":", "-")) and _ATTRIBUTION_WORD.search(text) is not None
+            and _ATTRIBUTION.match(text) is not None)
 
 
 def _is_quote(line: str) -> bool:
