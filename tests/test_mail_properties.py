@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from email.utils import getaddresses
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.mail import classify, parse, quotes, sanitize
+from app.mail import classify, headers, parse, quotes, sanitize
 
 _SETTINGS = settings(max_examples=150, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
@@ -66,3 +67,28 @@ def test_every_attribution_holds_a_word_the_quick_check_looks_for(line):
     history would be taken for the sender's new text."""
     if quotes._ATTRIBUTION.match(line):
         assert quotes._ATTRIBUTION_WORD.search(line) is not None, line
+
+
+_ADDRESS_CHARS = st.sampled_from(list("aZ09 \"<>,@.\\()[];:-'=?_+\té~!") + ["..", "@@", "<>", "\"\""])
+_SPEC = st.builds(lambda local, domain: f"{local}@{domain}", st.text("abXY09._-+'=?!", min_size=1, max_size=8),
+                  st.lists(st.text("ab09-", min_size=1, max_size=4), min_size=1, max_size=3).map(".".join))
+_NAME = st.one_of(
+    st.lists(st.one_of(st.text("abXYé09.'-=?_", min_size=1, max_size=5), st.sampled_from([" ", "  ", "\t"])),
+             max_size=5).map("".join),
+    st.text(alphabet="ab ,;<@é\\\"\t\x01", max_size=8).map(lambda s: f'"{s}"'))
+_MAILBOX = st.one_of(_SPEC, st.builds(lambda n, s, sp: f"{n}{sp}<{s}>", _NAME, _SPEC, st.sampled_from(["", " ", "  "])))
+_ADDRESS_VALUE = st.one_of(
+    st.lists(_ADDRESS_CHARS, max_size=40).map("".join),
+    st.lists(_MAILBOX, min_size=1, max_size=3).map(", ".join),
+    st.lists(st.one_of(_MAILBOX, _ADDRESS_CHARS), min_size=1, max_size=6).map("".join),
+)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_ADDRESS_VALUE)
+def test_common_address_shapes_read_as_the_standard_library_reads_them(value):
+    """Where the quick reader of From/To/Cc takes a header, it gives what the standard library's
+    ``getaddresses`` gives: a sender's name or address never differs for the speed-up."""
+    quick = headers.simple_addresses(value)
+    if quick is not None:
+        assert quick == getaddresses([value]), value
