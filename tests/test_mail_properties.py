@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.errors
 import unicodedata
 from email.utils import getaddresses
 
@@ -92,3 +93,46 @@ def test_common_address_shapes_read_as_the_standard_library_reads_them(value):
     quick = headers.simple_addresses(value)
     if quick is not None:
         assert quick == getaddresses([value]), value
+
+
+_HEADER_NAMES = st.sampled_from(["Content-Type", "content-type", "X-Failed-Recipients", "From", "Subject"])
+_HEADER_STEPS = st.lists(st.one_of(
+    st.tuples(st.just("set"), _HEADER_NAMES, st.sampled_from(["text/plain", "multipart/mixed; boundary=a", "x"])),
+    st.tuples(st.just("del"), _HEADER_NAMES, st.just("")),
+    st.tuples(st.just("replace"), _HEADER_NAMES, st.sampled_from(["text/html", "y"])),
+    st.tuples(st.just("boundary"), st.just(""), st.sampled_from(["b1", "b2"])),
+    st.tuples(st.just("param"), st.sampled_from(["charset", "name"]), st.sampled_from(["utf-8", "z"])),
+    st.tuples(st.just("read"), _HEADER_NAMES, st.just("")),
+), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_HEADER_STEPS)
+def test_indexed_message_answers_as_the_library_message(steps):
+    """Bounce reading asks the parts of a message for their headers through an index; after any
+    change to the headers it answers as the standard library's own Message does."""
+    from email.message import Message
+
+    from app.mail.mime import IndexedMessage
+
+    mine, theirs = IndexedMessage(), Message()
+    for op, name, value in steps:
+        for msg in (mine, theirs):
+            try:
+                if op == "set":
+                    msg[name] = value
+                elif op == "del":
+                    del msg[name]
+                elif op == "replace":
+                    msg.replace_header(name, value)
+                elif op == "boundary":
+                    msg.set_boundary(value)
+                elif op == "param":
+                    msg.set_param(name, value)
+            except (KeyError, email.errors.HeaderParseError):
+                pass
+        for header in ("Content-Type", "X-Failed-Recipients", "from", "SUBJECT"):
+            assert mine.get(header) == theirs.get(header)
+            assert (header in mine) == (header in theirs)
+        assert mine.get_content_type() == theirs.get_content_type()
+        assert mine.get_boundary() == theirs.get_boundary()

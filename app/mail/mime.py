@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from email import policy
 from itertools import accumulate
+from typing import Any
 
 MAX_DEPTH = 20
 MAX_PARTS = 500
@@ -113,7 +114,7 @@ class _Splitter:
             mended, header_bytes = fixed != header_bytes, fixed
         message = _plain_headers(header_bytes)
         if message is None:
-            message = email.message_from_bytes(header_bytes + b"\n", policy=policy.compat32)
+            message = email.message_from_bytes(header_bytes + b"\n", IndexedMessage, policy=policy.compat32)
             # Parsed without its body, a multipart header block draws complaints about the
             # missing parts; the splitter reports the real ones itself.
             message.defects[:] = [d for d in message.defects if type(d).__name__ not in _BODY_DEFECTS]
@@ -189,6 +190,37 @@ class _Splitter:
         return None
 
 
+class IndexedMessage(email.message.Message):
+    """A compat32 Message whose header lookups (``get``, ``in``, and so ``get_content_type`` and
+    the parameters) read an index by lower-cased name instead of lower-casing every header name
+    on every call: bounce reading asks a part for its headers dozens of times. The index follows
+    the header list; it is built again when the list is replaced, grows or shrinks, or a header
+    is replaced in place (the one change that keeps its length)."""
+
+    _index: tuple[list[tuple[str, str]], int, dict[str, tuple[str, str]]] | None = None
+
+    def _first(self) -> dict[str, tuple[str, str]]:
+        headers = self._headers  # type: ignore[attr-defined]
+        index = self._index
+        if index is None or index[0] is not headers or index[1] != len(headers):
+            first: dict[str, tuple[str, str]] = {}
+            for k, v in headers:
+                first.setdefault(k.lower(), (k, v))
+            index = self._index = (headers, len(headers), first)
+        return index[2]
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        hit = self._first().get(name.lower())
+        return failobj if hit is None else self.policy.header_fetch_parse(*hit)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first()
+
+    def replace_header(self, _name: str, _value: Any) -> None:
+        self._index = None
+        super().replace_header(_name, _value)
+
+
 _FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 """The standard library's test for a header line (``email.feedparser.headerRE``)."""
 _LINE_END = re.compile(r"(\r\n|\r|\n)")
@@ -216,7 +248,7 @@ def _plain_headers(header_bytes: bytes) -> email.message.Message | None:
             groups[-1].append(line)
         else:
             groups.append([line])
-    message = email.message.Message(policy=policy.compat32)
+    message = IndexedMessage(policy=policy.compat32)
     for group in groups:
         message.set_raw(*policy.compat32.header_source_parse(group))
     if message.get_content_maintype() == "message":
@@ -292,7 +324,7 @@ def _library_part(node: Node) -> email.message.Message:
         if node.header_bytes is None or (node.line_break and not node.body_bytes.isascii()):
             raise _Unsure  # (8-bit text would come back from get_payload() with U+FFFD)
         part = email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
-                                        policy=policy.compat32)
+                                        IndexedMessage, policy=policy.compat32)
         if node.line_break:  # as the library does at a delimiter: off the last part read
             last = list(part.walk())[-1]
             inner = last.get_payload()

@@ -20,7 +20,7 @@ import html2text
 
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.invite import read_invite
-from app.mail.mime import Node, library_tree, split
+from app.mail.mime import IndexedMessage, Node, library_tree, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import one_line, sanitize
 from app.mail.thread import thread_key
@@ -64,7 +64,7 @@ def attachment_payloads(raw: bytes) -> list[tuple[Attachment, bytes]]:
 
 def message_from_raw(raw: bytes) -> email.message.Message:
     """The standard library's compat32 Message for ``raw`` (what flufl.bounce reads)."""
-    return email.message_from_bytes(_without_mbox_line(raw), policy=policy.compat32)
+    return email.message_from_bytes(_without_mbox_line(raw), IndexedMessage, policy=policy.compat32)
 
 
 def library_message(pm: ParsedMessage) -> email.message.Message:
