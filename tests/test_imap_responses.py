@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from datetime import datetime
 
 import aioimaplib
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import PRESETS, parse_config
 from app.folders import Namespace, assign_roles, namespace_of, under_namespace
@@ -19,6 +22,7 @@ from app.imap.responses import (
     expand_uid_set,
     parse_copyuid,
     parse_fetch,
+    parse_internaldate,
     parse_list,
     parse_namespace,
     parse_search,
@@ -237,3 +241,25 @@ def test_a_status_answer_is_read_for_its_own_folder() -> None:
     lines = [b"Junk (MESSAGES 4 UIDNEXT 12)", b'"Sent" (MESSAGES 1 UIDNEXT 3)', b"Status completed"]
     assert parse_status(lines, "Sent") == {"MESSAGES": 1, "UIDNEXT": 3}
     assert parse_status(lines) == {"MESSAGES": 4, "UIDNEXT": 12}
+
+
+_DAY = st.integers(0, 40).map(str) | st.integers(1, 9).map(lambda d: f"0{d}")
+_DATE_VALUE = st.one_of(
+    st.builds(lambda d, mon, y, h, mi, s, sign, oh, om, pad: f"{pad}{d}-{mon}-{y} {h:02d}:{mi:02d}:{s:02d} {sign}{oh:02d}{om:02d}",
+              _DAY, st.sampled_from(["Jan", "feb", "MAR", "Dec", "Foo", "Sept", "jun"]), st.integers(1, 9999),
+              st.integers(0, 25), st.integers(0, 61), st.integers(0, 61), st.sampled_from("+-"),
+              st.integers(0, 25), st.integers(0, 99), st.sampled_from(["", " "])),
+    st.text(alphabet="0123456789-: +JanDec", max_size=30),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_DATE_VALUE)
+def test_internaldate_read_as_strptime_reads_it(value):
+    """The quick reading of INTERNALDATE gives the time strptime gives, and nothing where it
+    gives nothing: a message's arrival time never differs for the speed-up."""
+    try:
+        expected: float | None = datetime.strptime(value.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+    except ValueError:
+        expected = None
+    assert parse_internaldate(value) == expected

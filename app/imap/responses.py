@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from app.folders import ListEntry, Namespace
 
@@ -83,9 +83,24 @@ def parse_fetch(lines: list) -> list[Fetched]:
     return out
 
 
+_DATE_TIME = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})([0-5]\d)")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                       "nov", "dec"), 1)}
+
+
 def parse_internaldate(value: str) -> float | None:
+    """An INTERNALDATE (``4-Dec-2026 21:01:14 +0000``) as a timestamp; None when unreadable. The
+    usual shape is read directly (strptime costs more than the rest of a FETCH line's reading);
+    anything else goes through strptime, which decides (tests/test_imap_responses.py holds the
+    two to the same answers)."""
+    value = value.strip()
+    m = _DATE_TIME.fullmatch(value)
     try:
-        return datetime.strptime(value.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+        if m is None or (month := _MONTHS.get(m.group(2).lower())) is None:
+            return datetime.strptime(value, "%d-%b-%Y %H:%M:%S %z").timestamp()
+        offset = timedelta(hours=int(m.group(8)), minutes=int(m.group(9)))
+        return datetime(int(m.group(3)), month, int(m.group(1)), int(m.group(4)), int(m.group(5)),
+                        int(m.group(6)), tzinfo=timezone(-offset if m.group(7) == "-" else offset)).timestamp()
     except ValueError:
         return None
 
