@@ -136,3 +136,24 @@ def test_indexed_message_answers_as_the_library_message(steps):
             assert (header in mine) == (header in theirs)
         assert mine.get_content_type() == theirs.get_content_type()
         assert mine.get_boundary() == theirs.get_boundary()
+
+
+def _caseless_patterns():
+    from app.mail import bounce, bounce_rcpt
+    return [bounce._BODY, bounce_rcpt._MARKER]
+
+
+_CASE_PIECES = st.sampled_from(
+    ["User Unknown", "ORIGINAL MESSAGE", "original message", "İ", "ı", "ſ", "K", "ß", "Ü", "ü",
+     "ИСХОДНОЕ СООБЩЕНИЕ", "исхᲂдное сᲂᲂбщение", "Ursprüngliche Nachricht", "could not be delivered", "COPY OF YOUR MESSAGE",
+     "does not exi", "st", "\n", " ", "x", "é", "元のメッセージ"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(_CASE_PIECES, st.text(max_size=3)), max_size=12).map("".join), st.integers(0, 3))
+def test_caseless_search_finds_what_ignorecase_finds(text, pos):
+    """Bounce wording and the returned message's marker are found at the same place as a
+    case-insensitive search finds them, whatever the text's letters."""
+    for pattern in _caseless_patterns():
+        m = pattern.folding.search(text, pos)
+        assert pattern.span(text, pos=pos) == (m.span() if m else None), (pattern.lower.pattern[:30], text)

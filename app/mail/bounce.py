@@ -21,11 +21,13 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.mail import bounce_rcpt, complaint
 from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, reason_for
 from app.mail.bounce_scan import all_failures
+from app.mail.caseless import Caseless
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import library_message
 from app.mail.thread import added_subject, is_reply_subject
@@ -46,7 +48,7 @@ _SUBJECT = re.compile(
     r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|"
     r"no entregado|n[ãa]o entregue|mancato recapito|non recapitabile|onbestelbaar|"
     r"niedostarczon|warning: message|delayed mail", re.IGNORECASE)
-_BODY = re.compile(
+_BODY = Caseless(
     r"(?:could|can)(?:not| not|n't) be delivered|wasn't delivered|was not delivered|"
     r"permanent(?:ly)? (?:error|fatal|failure)|delivery to the following recipient|"
     r"user unknown|unknown user|no such user|mailbox (?:unavailable|not found|full|is full)|"
@@ -55,13 +57,7 @@ _BODY = re.compile(
     r"message could not be delivered|unable to deliver|this is the mail system at host|"
     r"i'm afraid i wasn't able to deliver|remote server returned|"
     r"has not yet been delivered|will (?:continue|keep) (?:trying|to try)|still trying|"
-    r"will be retried|delivery (?:attempts|has been) (?:will continue|delayed)", re.IGNORECASE)
-_BODY_LOWER = re.compile(_BODY.pattern)
-assert _BODY.pattern == _BODY.pattern.lower()
-# The only characters outside ASCII that a case-insensitive match takes for ASCII letters
-# (İ ı ſ K); without them, lower-casing the text keeps every position and matching the
-# lower-case pattern on it is the same search, several times faster than IGNORECASE.
-_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+    r"will be retried|delivery (?:attempts|has been) (?:will continue|delayed)")
 _TEMPORARY = re.compile(
     r"\bdelay(?:ed)?\b|has not yet been delivered|not been delivered yet|will (?:continue|keep) "
     r"(?:trying|to try)|still (?:be )?trying|will be retried|will retry|warning: message|"
@@ -127,11 +123,8 @@ def is_candidate(pm: ParsedMessage) -> bool:
 def _bounce_wording(text: str) -> str | None:
     """The first bounce wording (``_BODY``) in the first 20,000 characters of ``text``, as written."""
     text = text[:20000]
-    if _FOLDS_TO_ASCII.search(text):
-        m = _BODY.search(text)
-        return m.group(0) if m else None
-    m = _BODY_LOWER.search(text.lower())
-    return text[m.start():m.end()] if m else None
+    span = _BODY.span(text)
+    return text[span[0]:span[1]] if span else None
 
 
 def analyze(pm: ParsedMessage, sent_to: SentTo | None = None) -> BounceReport:
@@ -265,7 +258,7 @@ def _reason(status: str | None, diagnostic: str | None, text: str, addr: str) ->
 
 def _words_near(text: str, addr: str) -> str:
     """The line naming ``addr`` and a few lines under it: where notices say why it failed."""
-    at = text.lower().find(addr.lower())
+    at = _lowered(text).find(addr.lower())
     if at < 0:
         return text[:WORDS_NEAR]
     start = text.rfind("\n", 0, at) + 1
@@ -371,10 +364,16 @@ def _header_failures(pm: ParsedMessage) -> list[str]:
     return [a.email for a in parse_addresses(value) if valid_address(a.email)]
 
 
+@lru_cache(maxsize=1)
+def _lowered(text: str) -> str:
+    """``text.lower()``, once per notice: each failed address looks for itself in it."""
+    return text.lower()
+
+
 def _status_near(text: str, addr: str) -> tuple[str | None, str | None]:
     """An enhanced status code (or a bare SMTP code's class) in the lines around ``addr``,
     and the line it was found on: the server's own words for the failure."""
-    at = text.lower().find(addr.lower())
+    at = _lowered(text).find(addr.lower())
     start = 0 if at < 0 else max(0, at - 300)
     window = text[start:start + 4000] if at < 0 else text[start:at + 600]
     m = _STATUS.search(window)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from email.parser import HeaderParser
 
+from app.mail.caseless import Caseless
 from app.mail.headers import decode_header, parse_addresses
 
 SentTo = Callable[[str], bool]
@@ -43,15 +44,15 @@ _CUE = re.compile(
 _FIELD = re.compile(r"^\s{0,8}(?:original-recipient|x-original-to|original-rcpt-to|"
                     r"x-actual-recipient|final-recipient)\s{0,4}:\s{0,4}(?:rfc822\s{0,4};)?\s{0,4}"
                     r"<?([^\s<>;]{1,200}@[^\s<>;]{1,200})>?", re.IGNORECASE)
-_MARKER = re.compile(
+_MARKER = Caseless(
     r"original message|unsent message|returned message|undelivered message|rejected message|"
     r"copy of (?:the |your )?(?:original )?message|message (?:text )?follows|headers? follow|"
     r"message headers|headers? of the (?:original|source|returned)|original headers|source mail|"
     r"ursprüngliche nachricht|message d'origine|message original|mensaje original|"
     r"messaggio originale|mensagem original|oorspronkelijk bericht|исходное сообщение|"
-    r"元のメッセージ|原始邮件|原始郵件",
-    re.IGNORECASE)
+    r"元のメッセージ|原始邮件|原始郵件")
 _HEADER_LINE = re.compile(r"^([!-9;-~]{1,60}):[ \t]")
+_HEADER_LINES = re.compile(_HEADER_LINE.pattern, re.MULTILINE)
 _KNOWN_HEADERS = {"return-path", "received", "message-id", "from", "to", "cc", "subject", "date",
                   "mime-version", "content-type", "x-mailer", "reply-to", "dkim-signature"}
 
@@ -104,12 +105,23 @@ def inline_headers(lines: list[str], start: int) -> email.message.Message | None
 def inline_start(lines: list[str]) -> int:
     """The first line of an inline copy of the returned message: a marker line, else a block of
     header lines (two known names in a row) after the notice's first paragraph."""
-    for i, line in enumerate(lines):
-        if _MARKER.search(line) and _marker_shape(line):
+    # one search over the whole text, not one per line (a marker never spans lines)
+    joined = "\n".join(lines)
+    lowered = joined.lower()
+    pos = 0
+    while (span := _MARKER.span(joined, lowered, pos)) is not None:
+        i = joined.count("\n", 0, span[0])
+        if _marker_shape(lines[i]):
             return i
-    for i in range(1, len(lines) - 1):
-        a = _HEADER_LINE.match(lines[i])
-        if a is None or a.group(1).lower() not in _KNOWN_HEADERS:
+        pos = joined.find("\n", span[0]) + 1
+        if pos == 0:
+            break
+    # the lines that start like a header, found in one pass (the pattern never crosses a line)
+    i, at = 0, 0
+    for a in _HEADER_LINES.finditer(joined):
+        i += joined.count("\n", at, a.start())
+        at = a.start()
+        if not 1 <= i < len(lines) - 1 or a.group(1).lower() not in _KNOWN_HEADERS:
             continue
         j = i + 1
         while j < len(lines) and j < i + 12 and lines[j][:1] in (" ", "\t") and lines[j].strip():
