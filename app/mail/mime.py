@@ -231,8 +231,8 @@ def _plain_headers(header_bytes: bytes) -> email.message.Message | None:
     header block (defects of the missing body aside), without the feed parser's machinery: each
     ``Name: value`` line and its continuations through compat32's ``header_source_parse``. None
     for anything the parser would treat specially (an envelope ``From`` line, a block starting
-    with a continuation, a line that is no header, a message/* part, whose empty body it parses
-    as a message): the caller lets the standard library read those."""
+    with a continuation, a line that is no header): the caller lets the standard library read
+    those."""
     text = header_bytes.decode("ascii", "surrogateescape")
     pieces = _LINE_END.split(text)
     lines = [pieces[i] + pieces[i + 1] for i in range(0, len(pieces) - 1, 2)]
@@ -251,8 +251,8 @@ def _plain_headers(header_bytes: bytes) -> email.message.Message | None:
     message = IndexedMessage(policy=policy.compat32)
     for group in groups:
         message.set_raw(*policy.compat32.header_source_parse(group))
-    if message.get_content_maintype() == "message":
-        return None
+    # (for a message/* part the parser would also read the empty body as a message or as header
+    # blocks; the splitter sets every part's payload itself, so only the headers matter here)
     message.set_payload("")
     return message
 
