@@ -15,10 +15,12 @@ by line, exactly as flufl.bounce does.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.iterators import body_line_iterator
 from email.message import Message
 
 from flufl.bounce import _scan
+from flufl.bounce._detectors import exchange, qmail
 from flufl.bounce._detectors.simplematch import VALID, SimpleMatch, _quopri_decode
 from flufl.bounce._detectors.simplewarning import SimpleWarning
 
@@ -110,6 +112,16 @@ _MATCH_RUNS = _runs(SimpleMatch.PATTERNS)
 _WARNING_RUNS = _runs(SimpleWarning.PATTERNS)
 
 
+_CANNOT_FIND: dict[type, Callable[[_Lines], bool]] = {
+    # Qmail reads the lines after one that starts with one of its intro phrases
+    qmail.Qmail: lambda lines: not any(tag in lines.joined for tag in qmail.introtags),
+    # Exchange reads the lines after one its start pattern (a plain phrase) is found in
+    exchange.Exchange: lambda lines: exchange.scre.search(lines.joined) is None,
+}
+"""Detectors whose reading of the body lines cannot find anything in these lines: the text
+their first step needs is nowhere in them (checked once over all the lines, not line by line)."""
+
+
 def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """``flufl.bounce.all_failures(msg)``: (temporary, permanent) failed addresses."""
     lines: _Lines | None = None
@@ -124,6 +136,8 @@ def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
                 temp, perm = frozenset(), _scan_lines(lines, SimpleMatch.PATTERNS, _MATCH_STARTS, _MATCH_RUNS)
             else:
                 temp, perm = _scan_lines(lines, SimpleWarning.PATTERNS, _WARNING_STARTS, _WARNING_RUNS), frozenset()
+        elif (cannot := _CANNOT_FIND.get(detector)) is not None and cannot(lines := lines or _Lines(msg)):
+            continue
         else:
             temp, perm = detector().process(msg)
         temporary.update(temp)
