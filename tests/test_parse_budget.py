@@ -59,6 +59,61 @@ def test_a_slow_message_inside_a_batch_is_kept_with_its_headers_and_the_rest_rea
         worker.close()
 
 
+def _replies(prefix: str, n: int) -> list[bytes]:
+    return [build_message("me@x.example", subject=f"Re: {prefix} {i}", body="Interested, send the deck").as_bytes()
+            for i in range(n)]
+
+
+def _assert_read(readings, raws, slow_places, budget: str) -> None:
+    """Every message in its place with its own bytes; the slow ones kept with their headers, every
+    other one classified as it reads."""
+    assert [p.raw for p, _ in readings] == raws
+    for place, (parsed, result) in enumerate(readings):
+        assert result is not None
+        if place in slow_places:
+            assert parsed.subject.startswith("Re: hello") and "NotClassifiedInTime" in parsed.defects
+            assert result.category == "uncategorized"
+            assert result.reasons == [f"not classified: took longer than {budget} s to read"]
+        else:
+            assert "NotClassifiedInTime" not in parsed.defects, place
+            assert result.category == "interested", place
+
+
+def test_a_hanging_message_after_quick_ones_is_the_one_kept_with_its_headers():
+    # The quick answers before it wait in the worker to go with the next ones when it hangs (here
+    # they would wait an hour): the worker is killed with them, and they are read again, normally;
+    # the hanging message is the one kept with its headers, not the first unanswered one.
+    for flush_every in (3600.0, 0.005):
+        worker = MessageWorker(budget=3.0, flush_every=flush_every)
+        try:
+            worker.set_context(None, load_rules(SLOW_RULES), ())
+            before, after = _replies("pricing", 20), _replies("later", 20)
+            slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+            raws = [*before, slow, *after]
+            readings = worker.read_many(raws, "in")
+            _assert_read(readings, raws, {20}, "3")
+            assert worker.overruns == 1
+        finally:
+            worker.close()
+
+
+def test_each_hanging_message_of_a_batch_has_its_own_budget():
+    # first, in the middle after buffered answers, and last: each one overruns, alone
+    worker = MessageWorker(budget=2.0, flush_every=3600.0)
+    try:
+        worker.set_context(None, load_rules(SLOW_RULES), ())
+        quick = _replies("pricing", 6)
+        slow = [build_message("me@x.example", subject=f"Re: hello {i}", body=SLOW_TEXT).as_bytes() for i in range(3)]
+        raws = [slow[0], *quick[:3], slow[1], *quick[3:], slow[2]]
+        readings = worker.read_many(raws, "in")
+        _assert_read(readings, raws, {0, 4, 8}, "2")
+        assert worker.overruns == 3
+        parsed, result = worker.read(quick[0], "in")  # and the worker after them reads on
+        assert result is not None and result.category == "interested" and parsed.raw == quick[0]
+    finally:
+        worker.close()
+
+
 def test_a_batch_of_quick_messages_is_read_without_waiting_on_answers_already_received():
     # The engine's event loop and store thread keep the reading thread from the pipe now and
     # then, so answers arrive there together: none may be left in a read buffer while the pipe
