@@ -105,14 +105,15 @@ class _Splitter:
                     self.loose = True  # the library reads such a line as a header
                 break
             pos += 1
-        header_bytes = b"".join(lines[start:pos])
+        header_lines = lines[start:pos]
+        header_bytes = b"".join(header_lines)
         if pos < n and lines[pos] in (b"\n", b"\r\n", b"\r"):
             pos += 1
         mended = False
         if b" :" in header_bytes or b"\t:" in header_bytes:
             fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
             mended, header_bytes = fixed != header_bytes, fixed
-        message = _plain_headers(header_bytes)
+        message = _plain_headers(header_bytes.splitlines(keepends=True) if mended else header_lines)
         if message is None:
             message = email.message_from_bytes(header_bytes + b"\n", IndexedMessage, policy=policy.compat32)
             # Parsed without its body, a multipart header block draws complaints about the
@@ -223,34 +224,31 @@ class IndexedMessage(email.message.Message):
 
 _FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 """The standard library's test for a header line (``email.feedparser.headerRE``)."""
-_LINE_END = re.compile(r"(\r\n|\r|\n)")
 
 
-def _plain_headers(header_bytes: bytes) -> email.message.Message | None:
-    """What ``message_from_bytes(header_bytes + b"\\n", policy=compat32)`` gives for a plain
-    header block (defects of the missing body aside), without the feed parser's machinery: each
-    ``Name: value`` line and its continuations through compat32's ``header_source_parse``. None
-    for anything the parser would treat specially (an envelope ``From`` line, a block starting
-    with a continuation, a line that is no header): the caller lets the standard library read
-    those."""
-    text = header_bytes.decode("ascii", "surrogateescape")
-    pieces = _LINE_END.split(text)
-    lines = [pieces[i] + pieces[i + 1] for i in range(0, len(pieces) - 1, 2)]
-    if pieces[-1]:
-        lines.append(pieces[-1])
-    if not lines or lines[0][:1] in (" ", "\t"):
+def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
+    """What ``message_from_bytes(b"".join(header_lines) + b"\\n", policy=compat32)`` gives for a
+    plain header block (defects of the missing body aside), without the feed parser's machinery:
+    each ``Name: value`` line and its continuations read as compat32's ``header_source_parse``
+    reads them. None for anything the parser would treat specially (an envelope ``From`` line, a
+    block starting with a continuation, a line that is no header): the caller lets the standard
+    library read those. ``header_lines`` keep their line breaks."""
+    if not header_lines or header_lines[0][:1] in (b" ", b"\t"):
         return None
-    groups: list[list[str]] = []
-    for line in lines:
+    message = IndexedMessage(policy=policy.compat32)
+    name, value = "", ""
+    for raw in header_lines:
+        line = raw.decode("ascii", "surrogateescape")
         if not _FEED_HEADER.match(line) or line.startswith("From ") or line.startswith(":"):
             return None
         if line[:1] in (" ", "\t"):
-            groups[-1].append(line)
-        else:
-            groups.append([line])
-    message = IndexedMessage(policy=policy.compat32)
-    for group in groups:
-        message.set_raw(*policy.compat32.header_source_parse(group))
+            value += line
+            continue
+        if name:
+            message.set_raw(name, value.rstrip("\r\n"))
+        name, value = line.split(":", 1)
+        value = value.lstrip(" \t")
+    message.set_raw(name, value.rstrip("\r\n"))
     # (for a message/* part the parser would also read the empty body as a message or as header
     # blocks; the splitter sets every part's payload itself, so only the headers matter here)
     message.set_payload("")
