@@ -54,27 +54,34 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
 
         Returns the row ids of the messages that were new.
         """
+        batch = list(batch)
         new_ids: list[int] = []
         touched: set[int] = set()
         conn = self.db.conn
         with self.db.tx():
+            stored = self._stored_places(account, batch)
             for msg in batch:
-                row = self._message_row(account, msg)
                 if msg.direction == "out" and msg.parsed.message_id:
                     # the Sent folder's copy of a reply replaces the local one shown since sending
                     gone = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND "
                                         "message_id = ? RETURNING conversation_id",
                                         (account, LOCAL_COPY_FOLDER, msg.parsed.message_id)).fetchall()
                     touched.update(c for (c,) in gone if c is not None)
-                cur = conn.execute(
-                    f"INSERT OR IGNORE INTO messages ({', '.join(row)}) "
-                    f"VALUES ({', '.join('?' for _ in row)})", list(row.values()))
-                if not cur.rowcount:
+                place = (msg.folder, msg.uidvalidity, msg.uid)
+                if place in stored:
                     continue
-                mid = cur.lastrowid
+                stored.add(place)
+                row = self._message_row(account, msg)
+                # the conversation is found before the row goes in (the lookups do not need it), so
+                # the row is written once, whole, with its conversation
+                row["conversation_id"] = conv = self._conversation_of(account, msg)
+                mid = conn.execute(
+                    f"INSERT INTO messages ({', '.join(row)}) "
+                    f"VALUES ({', '.join('?' for _ in row)})", list(row.values())).lastrowid
                 assert mid is not None
+                self._keep_refs(account, mid, msg)
                 new_ids.append(mid)
-                touched.add(self._attach_to_conversation(account, mid, msg))
+                touched.add(conv)
                 self._restore_label_keyword(account, mid, row, msg.flags)
             for conv in touched:
                 self.refresh_conversation(conv)
@@ -82,6 +89,18 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             self.followups_on_arrival(new_ids)
             self.assign_on_arrival(new_ids)
         return new_ids
+
+    def _stored_places(self, account: str, batch: list[IncomingMessage]) -> set[tuple[str, int, int]]:
+        """The (folder, UIDVALIDITY, UID) of the batch's messages that are stored already: a
+        message is skipped before its conversation is made, so a duplicate leaves none behind."""
+        uids: dict[tuple[str, int], list[int]] = {}
+        for msg in batch:
+            uids.setdefault((msg.folder, msg.uidvalidity), []).append(msg.uid)
+        return {(folder, uidvalidity, uid) for (folder, uidvalidity), wanted in uids.items()
+                for (uid,) in self.db.conn.execute(
+                    "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? "
+                    "AND uid IN (SELECT value FROM json_each(?))",
+                    (account, folder, uidvalidity, json.dumps(wanted)))}
 
     def _restore_label_keyword(self, account: str, mid: int, row: dict[str, object],
                                flags: frozenset[str]) -> None:
@@ -138,35 +157,38 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 row.update(category=label[0], category_source="user")
         return row
 
-    def _attach_to_conversation(self, account: str, mid: int, msg: IncomingMessage) -> int:
-        """Join the conversation of a message this one answers, else of its thread key."""
+    def _conversation_of(self, account: str, msg: IncomingMessage) -> int:
+        """The conversation a message joins, before it is stored: that of a message it answers,
+        else of a stored message that answers it, else of its thread key (made if new)."""
         conn = self.db.conn
         p = msg.parsed
-        parents = [r for r in [p.in_reply_to, *reversed(p.references)] if r]
-        conv = None
+        parents = _parents(msg)
         if parents:
-            conn.executemany("INSERT INTO message_refs (account, ref, message) VALUES (?, ?, ?)",
-                             [(account, ref, mid) for ref in dict.fromkeys(parents)])
             marks = ",".join("?" for _ in parents)
             hit = conn.execute(
                 f"SELECT conversation_id FROM messages WHERE account = ? AND message_id IN ({marks}) "
                 "AND conversation_id IS NOT NULL LIMIT 1", [account, *parents]).fetchone()
-            conv = hit[0] if hit else None
-        if conv is None and p.message_id:
+            if hit:
+                return int(hit[0])
+        if p.message_id:
             # a reply stored before the message it answers (Sent synced after INBOX)
             hit = conn.execute(
                 "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message "
                 "WHERE r.account = ? AND r.ref = ? AND m.conversation_id IS NOT NULL LIMIT 1",
                 (account, p.message_id)).fetchone()
-            conv = hit[0] if hit else None
-        if conv is None:
-            key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
-            conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?)",
-                         (account, key))
-            conv = int(conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
-                                    (account, key)).fetchone()[0])
-        conn.execute("UPDATE messages SET conversation_id = ? WHERE id = ?", (conv, mid))
-        return conv
+            if hit:
+                return int(hit[0])
+        key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
+        conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?)", (account, key))
+        return int(conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
+                                (account, key)).fetchone()[0])
+
+    def _keep_refs(self, account: str, mid: int, msg: IncomingMessage) -> None:
+        """The parents a stored message names, for a parent stored after it to find it."""
+        parents = _parents(msg)
+        if parents:
+            self.db.conn.executemany("INSERT INTO message_refs (account, ref, message) VALUES (?, ?, ?)",
+                                     [(account, ref, mid) for ref in dict.fromkeys(parents)])
 
     def forget_folder(self, account: str, folder: str, keep_uidvalidity: int) -> int:
         """Drop the rows of a folder whose UIDVALIDITY changed. Labels live on in ``labels``."""
@@ -276,3 +298,9 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             conn.execute("UPDATE pending_ops SET message = ? WHERE message = ?", (taken[0], message))
             conn.execute("DELETE FROM messages WHERE id = ?", (message,))
             self.refresh_conversation(row[1])
+
+
+def _parents(msg: IncomingMessage) -> list[str]:
+    """The messages this one answers, nearest first: In-Reply-To, then References from the end."""
+    p = msg.parsed
+    return [r for r in [p.in_reply_to, *reversed(p.references)] if r]

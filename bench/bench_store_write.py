@@ -1,0 +1,166 @@
+"""The store's CPU per message in a first sync: parsed, classified messages written as the engine
+writes them (``app.imap.storage.store_batch``: one transaction per batch of ``app.imap.sync.BATCH``,
+the folder's high-water mark with it), into a new SQLite store each round.
+
+    python bench/bench_store_write.py [--messages 10000] [--rounds 3] [--profile new threads] [--base main]
+
+Profiles (the messages are built, parsed and classified once, outside the timing, and each round
+reads them from a pickle):
+  new      prospects' short replies to outreach, each a new conversation (a first sync of a
+           mailbox of cold-email replies);
+  threads  the same, but one in four is a prospect's second reply, answering an earlier reply of
+           the same run (its parent stored in the same batch or an earlier one), and one in
+           twenty is a copy of a message already stored (a duplicate the store skips).
+Prints, per profile, the best round's CPU (``process_time``) per message and messages per
+second of wall time, and the statements per message SQLite reports (``set_trace_callback``: a
+trigger's program counts once more, under its statement's text). ``--base REF``: the same beside
+the store of commit REF (checked out in a temporary worktree), the rounds of the two alternating
+in processes of their own, so a machine shared with other work weighs on both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parents[1]
+if "--child" in sys.argv:  # a round on the tree named after --child (this tree or --base's)
+    sys.path.insert(0, sys.argv[sys.argv.index("--child") + 1])
+else:
+    sys.path.insert(0, str(ROOT))
+
+from app.imap.storage import store_batch  # noqa: E402
+from app.imap.sync import BATCH  # noqa: E402
+from app.mail import classify, parse  # noqa: E402
+from app.store import IncomingMessage, Store  # noqa: E402
+from tests.conftest import build_message  # noqa: E402
+
+ACCOUNT = "box"
+BODIES = [
+    "Thanks for reaching out. Could you send pricing for a team of 12?",
+    "Not interested, please remove me from your list.",
+    "I'm out of the office until Monday with limited access to email.",
+    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
+    "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
+]
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def messages(n: int, profile: str) -> list[IncomingMessage]:
+    rnd = random.Random(7)
+    out: list[IncomingMessage] = []
+    replies: list[str] = []
+    uid = 0
+    for i in range(n):
+        uid += 1
+        if profile == "threads" and i % 20 == 19 and out:
+            dup = out[rnd.randrange(len(out))]
+            out.append(IncomingMessage(dup.folder, dup.uidvalidity, dup.uid, dup.parsed, dup.classification,
+                                       flags=dup.flags, received_at=dup.received_at))
+            continue
+        if profile == "threads" and i % 4 == 3 and replies:
+            parent = replies[max(0, len(replies) - 1 - rnd.randrange(3 * BATCH))]
+            refs = {"in_reply_to": parent, "references": f"<out-{i}@sender.example> {parent}"}
+        else:
+            refs = {"in_reply_to": f"<out-{i}@sender.example>"}
+        msg = build_message("me@sender.example", subject=f"Re: outreach {i}", body=rnd.choice(BODIES),
+                            from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>",
+                            message_id=f"<r{i}@prospect{i % 97}.example>",
+                            date=T0 + timedelta(minutes=i), **refs)
+        replies.append(str(msg["Message-ID"]))
+        parsed = parse(msg.as_bytes())
+        out.append(IncomingMessage("INBOX", 1, uid, parsed, classify(parsed),
+                                   received_at=(T0 + timedelta(minutes=i)).timestamp()))
+    return out
+
+
+def one_round(tmp: Path, batch: list[IncomingMessage], name: str, *, trace: bool = False) -> tuple[float, float, int]:
+    """CPU and wall seconds of storing ``batch`` into a new store, and the statements it ran
+    (counted only with ``trace``: the callback's own cost would be in the timing)."""
+    store = Store(tmp / f"{name}.db")
+    store.ensure_account(ACCOUNT, "me@sender.example", "Me")
+    statements = 0
+
+    def count(sql: str) -> None:
+        nonlocal statements
+        statements += not sql.startswith("--")  # a trigger's body is reported as a comment
+
+    if trace:
+        store.db.conn.set_trace_callback(count)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(0, len(batch), BATCH):
+        chunk = batch[i:i + BATCH]
+        store_batch(store, ACCOUNT, "INBOX", chunk, {"uidvalidity": 1, "highest_uid": chunk[-1].uid}, {})
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    store.close()
+    return cpu, wall, statements
+
+
+def child(source: Path, trace: bool) -> None:
+    batch = pickle.loads(source.read_bytes())
+    with tempfile.TemporaryDirectory(prefix="replydesk-bench-write-") as d:
+        cpu, wall, statements = one_round(Path(d), batch, "store", trace=trace)
+    print(json.dumps({"cpu": cpu, "wall": wall, "statements": statements, "messages": len(batch)}))
+
+
+def run(tree: Path, source: Path, trace: bool = False) -> dict[str, float]:
+    out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages-file", str(source),
+                          *(["--trace"] if trace else [])],
+                         check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3, help="best of (default 3)")
+    ap.add_argument("--profile", nargs="+", default=["new", "threads"], choices=["new", "threads"])
+    ap.add_argument("--base", help="a commit to measure beside this tree, e.g. main")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--messages-file", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.messages_file, args.trace)
+        return
+    with tempfile.TemporaryDirectory(prefix="replydesk-bench-base-") as d:
+        trees = {"this tree": ROOT}
+        if args.base:
+            base = Path(d) / "base"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
+                           check=True, capture_output=True)
+            trees = {f"base {args.base}": base, **trees}
+        try:
+            for profile in args.profile:
+                source = Path(d) / f"{profile}.pickle"
+                source.write_bytes(pickle.dumps(messages(args.messages, profile)))
+                runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+                for _ in range(args.rounds):
+                    for name, tree in trees.items():
+                        runs[name].append(run(tree, source))
+                for name, tree in trees.items():
+                    best = min(runs[name], key=lambda r: r["cpu"])
+                    cpus = ", ".join(f"{r['cpu']:.2f} s" for r in runs[name])
+                    n = best["messages"]
+                    statements = run(tree, source, trace=True)["statements"]
+                    print(f"{profile:8} {name:12} {n:.0f} messages in batches of {BATCH}: "
+                          f"{best['cpu'] / n * 1e6:6.0f} µs CPU a message, {n / best['wall']:7,.0f} msg/s, "
+                          f"{statements / n:5.1f} statements a message "
+                          f"(CPU of each round: {cpus})", flush=True)
+        finally:
+            if args.base:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
+                               check=True, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
