@@ -179,9 +179,11 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             if hit:
                 return int(hit[0])
         key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
-        conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?)", (account, key))
-        return int(conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
-                                (account, key)).fetchone()[0])
+        made = conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?) RETURNING id",
+                            (account, key)).fetchone()
+        # RETURNING gives nothing where the thread key has its conversation already
+        return int((made or conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
+                                         (account, key)).fetchone())[0])
 
     def _keep_refs(self, account: str, mid: int, msg: IncomingMessage) -> None:
         """The parents a stored message names, for a parent stored after it to find it."""
