@@ -1,42 +1,66 @@
 """A conversation's summary (subject, counterpart, counts, latest reply) recomputed from its
-messages: every part that changes messages calls ``refresh_conversation`` after."""
+messages: every part that changes messages calls ``refresh_conversations`` (or, for one,
+``refresh_conversation``) after."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from app.store.base import StorePart
+
+_SUMMARIES = (
+    "SELECT conversation_id, n, inbound, unread, last_at, last_inbound_at, inbound_archived, "
+    "id, subject, from_addr, from_name, snippet, kind, category, to_addrs FROM ("
+    "SELECT conversation_id, id, subject, from_addr, from_name, snippet, kind, category, to_addrs, "
+    "row_number() OVER (PARTITION BY conversation_id "
+    "ORDER BY direction = 'in' DESC, received_at DESC, id DESC) AS nth, "
+    "count(*) OVER whole AS n, sum(direction = 'in') OVER whole AS inbound, "
+    "sum(direction = 'in' AND seen = 0 AND archived = 0) OVER whole AS unread, "
+    "max(received_at) OVER whole AS last_at, "
+    "max(CASE WHEN direction = 'in' THEN received_at END) OVER whole AS last_inbound_at, "
+    "min(CASE WHEN direction = 'in' THEN archived END) OVER whole AS inbound_archived "
+    "FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?)) "
+    "WINDOW whole AS (PARTITION BY conversation_id)) AS ranked WHERE nth = 1")
+"""Each conversation's counts and its latest message (the latest inbound one where it has one),
+for a set of conversations in one pass."""
+
+_UPDATE = (
+    "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
+    "kind = ?, category = ?, last_message_at = ?, "
+    # a conversation that came back from a snooze or a wait sorts by the time it did
+    "last_inbound_at = CASE WHEN ? IS NULL THEN NULL ELSE max(?, coalesce(woke_at, 0)) END, "
+    "last_inbound_id = ?, message_count = ?, inbound_count = ?, unread_count = ?, archived = ? "
+    "WHERE id = ?")
 
 
 class ConversationsMixin(StorePart):
     def refresh_conversation(self, conv: int) -> None:
         """Recompute a conversation's summary from its messages."""
-        conn = self.db.conn
-        stats = conn.execute(
-            "SELECT count(*), sum(direction = 'in'), sum(direction = 'in' AND seen = 0 AND archived = 0), "
-            "max(received_at), max(CASE WHEN direction = 'in' THEN received_at END), "
-            "min(CASE WHEN direction = 'in' THEN archived END) FROM messages WHERE conversation_id = ?",
-            (conv,)).fetchone()
-        if not stats[0]:
-            conn.execute("DELETE FROM conversations WHERE id = ?", (conv,))
+        self.refresh_conversations([conv])
+
+    def refresh_conversations(self, convs: Iterable[int | None]) -> None:
+        """Recompute the summaries of conversations from their messages, in a fixed number of
+        statements however many they are; a conversation left without messages goes."""
+        wanted = sorted({c for c in convs if c is not None})
+        if not wanted:
             return
-        latest = conn.execute(
-            "SELECT id, subject, from_addr, from_name, snippet, kind, category, to_addrs FROM messages "
-            "WHERE conversation_id = ? ORDER BY direction = 'in' DESC, received_at DESC, id DESC LIMIT 1",
-            (conv,)).fetchone()
-        inbound = latest and stats[1]
-        if inbound:
-            counterpart, name = latest[2], latest[3]
-        else:
-            to = json.loads(latest[7] or "[]")
-            counterpart, name = (to[0] if to else ""), ""
-        # a conversation that came back from a snooze or a wait sorts by the time it did
-        conn.execute(
-            "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
-            "kind = ?, category = ?, last_message_at = ?, "
-            "last_inbound_at = CASE WHEN ? IS NULL THEN NULL ELSE max(?, coalesce(woke_at, 0)) END, "
-            "last_inbound_id = ?, message_count = ?, inbound_count = ?, unread_count = ?, archived = ? "
-            "WHERE id = ?",
-            (latest[1], counterpart, name, latest[4], latest[5] if inbound else None,
-             latest[6] if inbound else None, stats[3], stats[4], stats[4], latest[0] if inbound else None,
-             stats[0], stats[1] or 0, stats[2] or 0, int(bool(stats[5])), conv))
+        conn = self.db.conn
+        found = conn.execute(_SUMMARIES, (json.dumps(wanted),)).fetchall()
+        updates = []
+        for (conv, n, inbound, unread, last_at, last_inbound_at, archived,
+             latest, subject, from_addr, from_name, snippet, kind, category, to_addrs) in found:
+            if inbound:
+                counterpart, name = from_addr, from_name
+            else:
+                to = json.loads(to_addrs or "[]")
+                counterpart, name = (to[0] if to else ""), ""
+            updates.append((subject, counterpart, name, snippet, kind if inbound else None,
+                            category if inbound else None, last_at, last_inbound_at, last_inbound_at,
+                            latest if inbound else None, n, inbound or 0, unread or 0, int(bool(archived)), conv))
+        if updates:
+            conn.executemany(_UPDATE, updates)
+        gone = set(wanted) - {row[0] for row in found}
+        if gone:
+            conn.execute("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))",
+                         (json.dumps(sorted(gone)),))

@@ -83,8 +83,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 new_ids.append(mid)
                 touched.add(conv)
                 self._restore_label_keyword(account, mid, row, msg.flags)
-            for conv in touched:
-                self.refresh_conversation(conv)
+            self.refresh_conversations(touched)
             self.suppress_from_classification(new_ids)
             self.followups_on_arrival(new_ids)
             self.assign_on_arrival(new_ids)
@@ -207,9 +206,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                          (account, folder, keep_uidvalidity))
             n = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND uidvalidity != ?",
                              (account, folder, keep_uidvalidity)).rowcount
-            for conv in convs:
-                if conv is not None:
-                    self.refresh_conversation(conv)
+            self.refresh_conversations(convs)
         return n
 
     def apply_server_flags(self, account: str, folder: str, uidvalidity: int,
@@ -248,8 +245,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                     elif keyworded.get(uid):
                         cleared.append(mid)
             touched |= self.follow_server_labels(labelled, cleared)
-            for conv in touched:
-                self.refresh_conversation(conv)
+            self.refresh_conversations(touched)
         return changed
 
     def remove_uids(self, account: str, folder: str, uidvalidity: int, uids: Iterable[int]) -> int:
