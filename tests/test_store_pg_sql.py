@@ -34,6 +34,9 @@ CASES = [
      "AND b IS NOT DISTINCT FROM m.id AND d IS NOT NULL AND e IS NULL"),
     ("SELECT c.id FROM c WHERE c.id IN (SELECT value FROM json_each(?))",
      "SELECT c.id FROM c WHERE c.id IN (SELECT value::bigint FROM json_array_elements_text(%s::json))"),
+    # Message-IDs are text, not row ids
+    ("SELECT category FROM labels WHERE l.message_id IN (SELECT value FROM json_each(?))",
+     "SELECT category FROM labels WHERE l.message_id IN (SELECT value FROM json_array_elements_text(%s::json))"),
     ("SELECT 1 FROM json_each(m.to_addrs) WHERE lower(value) = ?",
      "SELECT 1 FROM json_array_elements_text(m.to_addrs::json) WHERE lower(value) = %s"),
     ("SELECT json_extract(m.reasons, '$[0]'), json_array_length(m.attachments), "

@@ -60,6 +60,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         conn = self.db.conn
         with self.db.tx():
             stored = self._stored_places(account, batch)
+            labels = self._kept_labels(account, batch)
             for msg in batch:
                 if msg.direction == "out" and msg.parsed.message_id:
                     # the Sent folder's copy of a reply replaces the local one shown since sending
@@ -71,7 +72,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 if place in stored:
                     continue
                 stored.add(place)
-                row = self._message_row(account, msg)
+                row = self._message_row(account, msg, labels)
                 # the conversation is found before the row goes in (the lookups do not need it), so
                 # the row is written once, whole, with its conversation
                 row["conversation_id"] = conv = self._conversation_of(account, msg)
@@ -113,7 +114,16 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         if keyword.lower() not in {f.lower() for f in flags}:
             self.queue_op(account, "add_flags", mid, flags=[keyword])
 
-    def _message_row(self, account: str, msg: IncomingMessage) -> dict[str, object]:
+    def _kept_labels(self, account: str, batch: list[IncomingMessage]) -> dict[str, str]:
+        """The user's labels kept (by Message-ID) for the batch's inbound messages."""
+        wanted = sorted({m.parsed.message_id for m in batch if m.parsed.message_id and m.direction == "in"})
+        if not wanted:
+            return {}
+        return {str(message_id): str(category) for message_id, category in self.db.conn.execute(
+            "SELECT message_id, category FROM labels WHERE account = ? "
+            "AND message_id IN (SELECT value FROM json_each(?))", (account, json.dumps(wanted)))}
+
+    def _message_row(self, account: str, msg: IncomingMessage, labels: Mapping[str, str]) -> dict[str, object]:
         p, c = msg.parsed, msg.classification
         sender = p.from_.email if p.from_ else ""
         sender_name = p.from_.name if p.from_ else ""
@@ -145,15 +155,12 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 confidence=c.confidence, reasons=json.dumps(c.reasons),
                 bounce_recipients=json.dumps([r.__dict__ for r in c.bounce_recipients]),
                 ooo_until=c.ooo_until.isoformat() if c.ooo_until else None, referral=c.referral)
-        if p.message_id and msg.direction == "in":
-            label = self.db.conn.execute(
-                "SELECT category FROM labels WHERE account = ? AND message_id = ?",
-                (account, p.message_id)).fetchone()
-            if label and label[0] == WARMUP:
-                # marked as warmup by the user: kept from the server's hands like any warmup mail
-                row.update(kind=WARMUP, category=WARMUP, category_source="user")
-            elif label:
-                row.update(category=label[0], category_source="user")
+        label = labels.get(p.message_id) if p.message_id and msg.direction == "in" else None
+        if label == WARMUP:
+            # marked as warmup by the user: kept from the server's hands like any warmup mail
+            row.update(kind=WARMUP, category=WARMUP, category_source="user")
+        elif label:
+            row.update(category=label, category_source="user")
         return row
 
     def _conversation_of(self, account: str, msg: IncomingMessage) -> int:

@@ -313,7 +313,8 @@ def _guard(call: Any, *args: Any) -> Any:
 _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
-_JSON_IDS = re.compile(r"((?:\w+\.)?(?:id|uid|\w+_id)) IN \(SELECT value FROM json_each\(\?\)\)")
+_JSON_IDS = re.compile(r"(\b(?:\w+\.)?(?!message_id\b)(?:id|uid|\w+_id)) IN \(SELECT value FROM json_each\(\?\)\)")
+"""A list of row ids (numbers) passed as JSON; not of Message-IDs (a header's text)."""
 _JSON_EACH = re.compile(r"json_each\(([\w.?]+)\)")
 _JSON_PATH = re.compile(r"json_extract\(([\w.]+), '\$\[(\d+)\]'\)")
 _JSON_KEY = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
