@@ -77,13 +77,18 @@ class BouncesMixin(StorePart):
     def suppress_from_classification(self, message_ids: Iterable[int]) -> None:
         """Record each failed recipient of new bounces and complaints; hard bounces, complaints,
         repeated soft bounces and unsubscribe requests put the address on the list."""
-        conn = self.db.conn
-        for mid in message_ids:
-            row = conn.execute("SELECT kind, category, from_addr, bounce_recipients, account, received_at, "
-                               "message_id FROM messages WHERE id = ? AND direction = 'in'", (mid,)).fetchone()
-            if row is None:
+        ids = list(message_ids)
+        if not ids:
+            return
+        # the few that matter, read at once (most new mail is neither a bounce nor a request to stop)
+        found = {row[0]: row[1:] for row in self.db.conn.execute(
+            "SELECT id, kind, category, from_addr, bounce_recipients, account, received_at, message_id "
+            "FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND direction = 'in' "
+            "AND (kind IN ('bounce', 'complaint') OR category = 'unsubscribe')", (json.dumps(ids),))}
+        for mid in ids:
+            if mid not in found:
                 continue
-            kind, category, sender, bounces, account, at, message_id = row
+            kind, category, sender, bounces, account, at, message_id = found[mid]
             if kind in ("bounce", "complaint"):
                 for rcpt in json.loads(bounces):
                     self._record_bounce(rcpt, kind == "complaint", account, mid, message_id, at)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.activity import ActivityMixin
@@ -130,18 +131,18 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         received = msg.received_at or (p.date.timestamp() if p.date else now())
         row: dict[str, object] = {
             "account": account, "folder": msg.folder, "uidvalidity": msg.uidvalidity, "uid": msg.uid,
-            "message_id": p.message_id, "in_reply_to": p.in_reply_to, "refs": json.dumps(p.references),
+            "message_id": p.message_id, "in_reply_to": p.in_reply_to, "refs": _json_list(p.references),
             "thread_key": p.thread_key, "direction": msg.direction,
             "from_addr": sender.lower(), "from_name": sender_name,
             "sender": f"{sender_name} {sender}".strip(),
-            "to_addrs": json.dumps([a.email for a in p.to]), "cc_addrs": json.dumps([a.email for a in p.cc]),
-            "reply_to": json.dumps([a.email for a in p.reply_to]),
+            "to_addrs": _json_list([a.email for a in p.to]), "cc_addrs": _json_list([a.email for a in p.cc]),
+            "reply_to": _json_list([a.email for a in p.reply_to]),
             "subject": p.subject, "sent_at": p.date.timestamp() if p.date else None,
             "received_at": received, "modseq": msg.modseq,
             "body_text": p.text, "new_text": p.new_text,
             "search_text": (p.new_text or p.text)[:SEARCH_TEXT_CAP], "snippet": p.snippet,
-            "attachments": json.dumps([asdict(a) for a in p.attachments]),
-            "defects": json.dumps(p.defects), "size": p.size,
+            "attachments": _json_list([asdict(a) for a in p.attachments]),
+            "defects": _json_list(p.defects), "size": p.size,
             **flag_columns(msg.flags),
         }
         if msg.direction == "out":
@@ -152,8 +153,8 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             row.update(
                 kind=c.kind, auto_kind=c.kind, category=c.category, category_source="classifier",
                 auto_category=c.category,
-                confidence=c.confidence, reasons=json.dumps(c.reasons),
-                bounce_recipients=json.dumps([r.__dict__ for r in c.bounce_recipients]),
+                confidence=c.confidence, reasons=_json_list(c.reasons),
+                bounce_recipients=_json_list([r.__dict__ for r in c.bounce_recipients]),
                 ooo_until=c.ooo_until.isoformat() if c.ooo_until else None, referral=c.referral)
         label = labels.get(p.message_id) if p.message_id and msg.direction == "in" else None
         if label == WARMUP:
@@ -309,3 +310,8 @@ def _parents(msg: IncomingMessage) -> list[str]:
     """The messages this one answers, nearest first: In-Reply-To, then References from the end."""
     p = msg.parsed
     return [r for r in [p.in_reply_to, *reversed(p.references)] if r]
+
+
+def _json_list(items: list[Any]) -> str:
+    """A list column's JSON text; the empty list (most of them) without a trip through the encoder."""
+    return json.dumps(items) if items else "[]"
