@@ -1,0 +1,206 @@
+"""A batch of messages stored in one call comes out exactly as the same messages stored one at a
+time: the same rows, conversations and their summaries, kept counts, references, events, labels,
+suppressions and search hits. The engine stores a first sync in batches; a push stores one
+message at a time. On both backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+
+from app.mail.types import BounceRecipient
+from app.store import IncomingMessage, Store
+from app.store.messages import LOCAL_COPY_FOLDER
+from tests.storefill import incoming
+
+CLOCK_COLUMNS = {"created_at", "updated", "first_seen", "last_seen"}
+"""Set from the clock when a row is written: they differ between any two runs."""
+TABLES = ("messages", "conversations", "message_refs", "conversation_counts", "events", "labels",
+          "pending_ops", "suppressions", "bounce_events")
+NOW = datetime.now(timezone.utc).timestamp()
+
+
+def at(minutes: float) -> float:
+    """``minutes`` into the last hour (within the day: new replies make events)."""
+    return NOW - 3600 + minutes * 60
+
+
+def arrive(uid: int, message_id: str, subject: str, sender: str, minutes: float, **kw) -> IncomingMessage:
+    """A message sent and received ``minutes`` into the last hour."""
+    return incoming(uid, message_id, subject, sender, received_at=at(minutes),
+                    date=datetime.fromtimestamp(at(minutes), timezone.utc), **kw)
+
+
+def prepared(target: str) -> Store:
+    """A store with what the batch meets: a reply we sent (its local copy, until the Sent
+    folder's copy comes), the prospect's message it answers, and labels kept by Message-ID from
+    a folder that was rescanned (a new UIDVALIDITY)."""
+    store = Store(target)
+    store.ensure_account("a", "me@sender.example")
+    store.set_event_types(["reply.received", "reply.categorized"])
+    store.add_messages("a", [arrive(1, "<p0@prospect.example>", "Pricing?", "p0@prospect.example", 0,
+                                    in_reply_to="<out0@sender.example>")])
+    store.add_messages("a", [arrive(5, "<ours0@sender.example>", "Re: Pricing?", "me@sender.example", 1,
+                                    folder=LOCAL_COPY_FOLDER, uidvalidity=0, direction="out",
+                                    to="p0@prospect.example", in_reply_to="<p0@prospect.example>",
+                                    flags=frozenset({"\\Seen"}))])
+    store.add_messages("a", [arrive(1, "<lab1@prospect.example>", "Re: outreach 8", "p8@prospect.example", 8,
+                                    folder="Old", in_reply_to="<out8@sender.example>"),
+                             arrive(2, "<lab2@prospect.example>", "Re: warm", "w@warm.example", 9, folder="Old")])
+    store.set_category([conversation_of(store, "<lab1@prospect.example>", "Old")], "interested")
+    store.mark_warmup([conversation_of(store, "<lab2@prospect.example>", "Old")])
+    store.forget_folder("a", "Old", keep_uidvalidity=2)
+    return store
+
+
+def arrivals() -> list[IncomingMessage]:
+    """What a sync brings, in the order it brings it."""
+    return [
+        # the Sent folder's copy of our reply replaces the local copy, in the prospect's thread
+        arrive(1, "<ours0@sender.example>", "Re: Pricing?", "me@sender.example", 2, folder="Sent",
+               direction="out", to="p0@prospect.example", in_reply_to="<p0@prospect.example>",
+               flags=frozenset({"\\Seen"})),
+        arrive(2, "<p2@prospect.example>", "Re: outreach 2", "p2@prospect.example", 3,
+               in_reply_to="<out2@sender.example>"),
+        # answers the one before it, in the same batch
+        arrive(3, "<p3@prospect.example>", "Re: Re: outreach 2", "p2@prospect.example", 4,
+               references=["<out2@sender.example>", "<p2@prospect.example>"],
+               in_reply_to="<p2@prospect.example>", flags=frozenset({"\\Seen"})),
+        # answers a message that comes after it
+        arrive(4, "<c5@colleague.example>", "Re: intro", "c5@colleague.example", 5,
+               in_reply_to="<p6@prospect.example>"),
+        arrive(5, "<p6@prospect.example>", "intro", "p6@prospect.example", 6),
+        # names itself among its references
+        arrive(6, "<self7@prospect.example>", "Re: outreach 7", "p7@prospect.example", 7,
+               references=["<out7@sender.example>", "<self7@prospect.example>"],
+               in_reply_to="<out7@sender.example>"),
+        # stored already: before this batch, and earlier in it
+        arrive(1, "<p0@prospect.example>", "Pricing?", "p0@prospect.example", 0,
+               in_reply_to="<out0@sender.example>"),
+        arrive(2, "<p2@prospect.example>", "Re: outreach 2", "p2@prospect.example", 3,
+               in_reply_to="<out2@sender.example>"),
+        # labels kept by Message-ID: the user's category, and a warmup mark
+        arrive(7, "<lab1@prospect.example>", "Re: outreach 8", "p8@prospect.example", 8,
+               in_reply_to="<out8@sender.example>", category="not_interested"),
+        arrive(8, "<lab2@prospect.example>", "Re: warm", "w@warm.example", 9),
+        arrive(9, "<u10@prospect.example>", "Re: outreach 10", "p10@prospect.example", 10, category="unsubscribe",
+               in_reply_to="<out10@sender.example>"),
+        arrive(10, "<b11@mta.example>", "Undelivered Mail", "mailer-daemon@mta.example", 11, kind="bounce",
+               category="bounce",
+               bounces=[BounceRecipient("gone@prospect.example", "5.1.1", True, "550 no such user",
+                                        "user_unknown")]),
+        arrive(11, "", "no message id", "p12@prospect.example", 12),
+        # the same message in another folder: one conversation by its thread key
+        arrive(1, "<p2@prospect.example>", "Re: outreach 2", "p2@prospect.example", 3, folder="Archive",
+               in_reply_to="<out2@sender.example>"),
+        # a cold email of ours, then the prospect's answer to it
+        arrive(2, "<out13@sender.example>", "outreach 13", "me@sender.example", 13, folder="Sent",
+               direction="out", to="p13@prospect.example"),
+        arrive(12, "<p13@prospect.example>", "Re: outreach 13", "p13@prospect.example", 14,
+               in_reply_to="<out13@sender.example>"),
+    ]
+
+
+def dump(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    out = {}
+    for table in TABLES:
+        cur = store.db.conn.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cur.description]
+        keep = [i for i, name in enumerate(names) if name not in CLOCK_COLUMNS]
+        out[table] = sorted((tuple(row[i] for i in keep) for row in cur.fetchall()), key=repr)
+    # the full-text index (FTS5 on SQLite, the search vector on PostgreSQL) finds each message
+    words = {w for (subject,) in store.db.conn.execute("SELECT subject FROM messages") for w in subject.split()}
+    out["search"] = [(w, *sorted(r[0] for r in store.db.conn.execute(
+        store.db.dialect.search_hits, (store.db.dialect.search_query(w),)))) for w in sorted(words)]
+    return out
+
+
+def conversation_of(store: Store, message_id: str, folder: str = "INBOX") -> int:
+    return store.db.conn.execute("SELECT conversation_id FROM messages WHERE message_id = ? AND folder = ?",
+                                 (message_id, folder)).fetchone()[0]
+
+
+def stored_by(target: str, store_them: Callable[[Store, list[IncomingMessage]], None]) -> Store:
+    store = prepared(target)
+    store_them(store, arrivals())
+    return store
+
+
+@pytest.fixture
+def one_by_one(store_target):
+    store = stored_by(store_target("single.db"),
+                      lambda store, msgs: [store.add_messages("a", [m]) for m in msgs])
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("size", [len(arrivals()), 5, 2])
+def test_a_batch_stores_what_one_message_at_a_time_stores(store_target, one_by_one, size):
+    batched = stored_by(store_target(f"batch{size}.db"), lambda store, msgs: [
+        store.add_messages("a", msgs[i:i + size]) for i in range(0, len(msgs), size)])
+    try:
+        assert dump(batched) == dump(one_by_one)
+    finally:
+        batched.close()
+
+
+def test_threads_and_summaries_of_a_batch(store_target):
+    store = stored_by(store_target(), lambda store, msgs: store.add_messages("a", msgs))
+    conn = store.db.conn
+    try:
+        # the local copy is gone; the Sent copy is in the prospect's thread, which counts it
+        assert not conn.execute("SELECT 1 FROM messages WHERE folder = ?", (LOCAL_COPY_FOLDER,)).fetchall()
+        p0 = conversation_of(store, "<p0@prospect.example>")
+        assert conversation_of(store, "<ours0@sender.example>", "Sent") == p0
+        assert conversation_of(store, "<p3@prospect.example>") == conversation_of(store, "<p2@prospect.example>") \
+            == conversation_of(store, "<p2@prospect.example>", "Archive")
+        assert conversation_of(store, "<c5@colleague.example>") == conversation_of(store, "<p6@prospect.example>")
+        assert conversation_of(store, "<p13@prospect.example>") == conversation_of(
+            store, "<out13@sender.example>", "Sent")
+        # no conversation without a message (a duplicate skipped makes none), none twice
+        assert conn.execute("SELECT count(*) FROM conversations c WHERE NOT EXISTS "
+                            "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id)").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 15
+        assert conn.execute("SELECT count(*) FROM conversations").fetchone()[0] == 10
+        summary = conn.execute(
+            "SELECT subject, counterpart, message_count, inbound_count, unread_count, last_inbound_id "
+            "FROM conversations WHERE id = ?", (conversation_of(store, "<p2@prospect.example>"),)).fetchone()
+        newest = conn.execute("SELECT id FROM messages WHERE message_id = '<p3@prospect.example>'").fetchone()[0]
+        assert tuple(summary) == ("Re: Re: outreach 2", "p2@prospect.example", 3, 3, 2, newest)
+        assert tuple(conn.execute("SELECT message_count, inbound_count, last_inbound_at FROM conversations "
+                                  "WHERE id = ?", (p0,)).fetchone()) == (2, 1, at(0))
+        # the labels kept by Message-ID, and what the classification puts on the suppression list
+        assert [tuple(r) for r in conn.execute(
+            "SELECT message_id, category, category_source FROM messages WHERE message_id LIKE '<lab%' "
+            "ORDER BY message_id")] == [("<lab1@prospect.example>", "interested", "user"),
+                                        ("<lab2@prospect.example>", "warmup", "user")]
+        assert {r[0] for r in conn.execute("SELECT address FROM suppressions")} == {
+            "p10@prospect.example", "gone@prospect.example"}
+        # each new reply is announced with the conversation it is in
+        events = [json.loads(r[0]) for r in conn.execute(
+            "SELECT payload FROM events WHERE type = 'reply.received' ORDER BY id")]
+        assert {e["message_id"]: e["conversation"] for e in events}["<p3@prospect.example>"] == \
+            conversation_of(store, "<p2@prospect.example>")
+    finally:
+        store.close()
+
+
+def test_a_batch_reads_each_summary_once_not_per_message(tmp_path):
+    """The summaries of a batch's conversations are recomputed in a fixed number of statements,
+    whatever their number: only the thread lookups grow with the batch (SQLite's statement trace)."""
+    def selects(n: int) -> int:
+        store = Store(tmp_path / f"{n}.db")
+        store.ensure_account("a", "me@sender.example")
+        seen: list[str] = []
+        store.db.conn.set_trace_callback(seen.append)
+        store.add_messages("a", [incoming(i, f"<r{i}@prospect.example>", f"Re: outreach {i}",
+                                          f"p{i}@prospect.example", in_reply_to=f"<out{i}@sender.example>")
+                                 for i in range(1, n + 1)])
+        store.close()
+        return sum(1 for sql in seen if sql.lstrip().upper().startswith("SELECT"))
+
+    # a new conversation: the lookup of the message it answers, and of a message that answers it
+    assert selects(40) - selects(20) == 2 * 20
