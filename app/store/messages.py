@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.mail.types import Classification, ParsedMessage
@@ -62,9 +62,11 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         with self.db.tx():
             stored = self._stored_places(account, batch)
             labels = self._kept_labels(account, batch)
+            threads = self._threads(account, batch)
             for msg in batch:
                 if msg.direction == "out" and msg.parsed.message_id:
                     # the Sent folder's copy of a reply replaces the local one shown since sending
+                    self._keep_refs(threads)
                     gone = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND "
                                         "message_id = ? RETURNING conversation_id",
                                         (account, LOCAL_COPY_FOLDER, msg.parsed.message_id)).fetchall()
@@ -76,15 +78,16 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 row = self._message_row(account, msg, labels)
                 # the conversation is found before the row goes in (the lookups do not need it), so
                 # the row is written once, whole, with its conversation
-                row["conversation_id"] = conv = self._conversation_of(account, msg)
+                row["conversation_id"] = conv = self._conversation_of(account, msg, threads)
                 mid = conn.execute(
                     f"INSERT INTO messages ({', '.join(row)}) "
                     f"VALUES ({', '.join('?' for _ in row)})", list(row.values())).lastrowid
                 assert mid is not None
-                self._keep_refs(account, mid, msg)
+                threads.add(account, mid, msg)
                 new_ids.append(mid)
                 touched.add(conv)
                 self._restore_label_keyword(account, mid, row, msg.flags)
+            self._keep_refs(threads)
             self.refresh_conversations(touched)
             self.suppress_from_classification(new_ids)
             self.followups_on_arrival(new_ids)
@@ -164,21 +167,36 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             row.update(category=label, category_source="user")
         return row
 
-    def _conversation_of(self, account: str, msg: IncomingMessage) -> int:
+    def _threads(self, account: str, batch: list[IncomingMessage]) -> _Threads:
+        """What the batch's thread lookups can find, read for the whole batch at once."""
+        parents = sorted({ref for msg in batch for ref in _parents(msg)})
+        own = sorted({msg.parsed.message_id for msg in batch if msg.parsed.message_id})
+        conn = self.db.conn
+        return _Threads(
+            stored={str(r[0]) for r in conn.execute(
+                "SELECT DISTINCT message_id FROM messages WHERE account = ? "
+                "AND message_id IN (SELECT value FROM json_each(?))", (account, json.dumps(parents)))} if parents else set(),
+            named={str(r[0]) for r in conn.execute(
+                "SELECT DISTINCT ref FROM message_refs WHERE account = ? "
+                "AND ref IN (SELECT value FROM json_each(?))", (account, json.dumps(own)))} if own else set())
+
+    def _conversation_of(self, account: str, msg: IncomingMessage, threads: _Threads) -> int:
         """The conversation a message joins, before it is stored: that of a message it answers,
-        else of a stored message that answers it, else of its thread key (made if new)."""
+        else of a stored message that answers it, else of its thread key (made if new). A lookup
+        ``threads`` says can find nothing is not made."""
         conn = self.db.conn
         p = msg.parsed
         parents = _parents(msg)
-        if parents:
+        if any(ref in threads.stored for ref in parents):
             marks = ",".join("?" for _ in parents)
             hit = conn.execute(
                 f"SELECT conversation_id FROM messages WHERE account = ? AND message_id IN ({marks}) "
                 "AND conversation_id IS NOT NULL LIMIT 1", [account, *parents]).fetchone()
             if hit:
                 return int(hit[0])
-        if p.message_id:
+        if p.message_id and p.message_id in threads.named:
             # a reply stored before the message it answers (Sent synced after INBOX)
+            self._keep_refs(threads)
             hit = conn.execute(
                 "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message "
                 "WHERE r.account = ? AND r.ref = ? AND m.conversation_id IS NOT NULL LIMIT 1",
@@ -192,12 +210,13 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         return int((made or conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
                                          (account, key)).fetchone())[0])
 
-    def _keep_refs(self, account: str, mid: int, msg: IncomingMessage) -> None:
-        """The parents a stored message names, for a parent stored after it to find it."""
-        parents = _parents(msg)
-        if parents:
+    def _keep_refs(self, threads: _Threads) -> None:
+        """Write the parents the messages stored so far name, for a parent stored after them to
+        find them: before a lookup reads them, and before rows are deleted."""
+        if threads.refs:
             self.db.conn.executemany("INSERT INTO message_refs (account, ref, message) VALUES (?, ?, ?)",
-                                     [(account, ref, mid) for ref in dict.fromkeys(parents)])
+                                     threads.refs)
+            threads.refs = []
 
     def forget_folder(self, account: str, folder: str, keep_uidvalidity: int) -> int:
         """Drop the rows of a folder whose UIDVALIDITY changed. Labels live on in ``labels``."""
@@ -311,6 +330,26 @@ def _parents(msg: IncomingMessage) -> list[str]:
     p = msg.parsed
     return [r for r in [p.in_reply_to, *reversed(p.references)] if r]
 
+
+@dataclass
+class _Threads:
+    """What a batch's thread lookups can find, read once for the batch and kept up as its
+    messages are stored: which of the Message-IDs its messages answer are stored (``stored``),
+    which of its own Message-IDs a stored message answers (``named``). A lookup whose
+    Message-IDs are in neither finds nothing and is not made; one that may find something is
+    made as for a single message. ``refs``: the references of the messages stored since the last
+    write of them."""
+
+    stored: set[str]
+    named: set[str]
+    refs: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def add(self, account: str, mid: int, msg: IncomingMessage) -> None:
+        parents = list(dict.fromkeys(_parents(msg)))
+        if msg.parsed.message_id:
+            self.stored.add(msg.parsed.message_id)
+        self.named.update(parents)
+        self.refs += [(account, ref, mid) for ref in parents]
 
 def _json_list(items: list[Any]) -> str:
     """A list column's JSON text; the empty list (most of them) without a trip through the encoder."""
