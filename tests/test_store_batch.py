@@ -188,19 +188,20 @@ def test_threads_and_summaries_of_a_batch(store_target):
         store.close()
 
 
-def test_a_batch_reads_each_summary_once_not_per_message(tmp_path):
-    """The summaries of a batch's conversations are recomputed in a fixed number of statements,
-    whatever their number: only the thread lookups grow with the batch (SQLite's statement trace)."""
+def test_a_batch_of_new_conversations_reads_the_store_a_fixed_number_of_times(tmp_path):
+    """A first sync's batch (replies, each a new conversation) reads the same few times whatever
+    its size: the summaries in one query for all, the labels, the duplicates and the thread
+    lookups each once for the batch, not once a message (SQLite's statement trace)."""
     def selects(n: int) -> int:
         store = Store(tmp_path / f"{n}.db")
         store.ensure_account("a", "me@sender.example")
         seen: list[str] = []
         store.db.conn.set_trace_callback(seen.append)
         store.add_messages("a", [incoming(i, f"<r{i}@prospect.example>", f"Re: outreach {i}",
-                                          f"p{i}@prospect.example", in_reply_to=f"<out{i}@sender.example>")
+                                          f"p{i}@prospect.example", in_reply_to=f"<out{i}@sender.example>",
+                                          category="unsubscribe" if i % 2 else "interested")
                                  for i in range(1, n + 1)])
         store.close()
         return sum(1 for sql in seen if sql.lstrip().upper().startswith("SELECT"))
 
-    # a new conversation: the lookup of the message it answers, and of a message that answers it
-    assert selects(40) - selects(20) == 2 * 20
+    assert selects(40) == selects(20)

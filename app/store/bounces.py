@@ -47,13 +47,13 @@ class BouncesMixin(StorePart):
         self.bounce_policy = policy
 
     def suppress(self, address: str, reason: str, source_message: int | None = None,
-                 detail: str = "") -> None:
-        """Put ``address`` on the list (kept as it is if it is there already)."""
+                 detail: str = "", *, mailbox: str | None = None) -> None:
+        """Put ``address`` on the list (kept as it is if it is there already); ``mailbox``, the
+        account of ``source_message`` where the caller has it already."""
         if not address:
             return
         with self.db.tx() as conn:
-            mailbox = None
-            if source_message is not None:
+            if mailbox is None and source_message is not None:
                 row = conn.execute("SELECT account FROM messages WHERE id = ?", (source_message,)).fetchone()
                 mailbox = row[0] if row else None
             at = now()
@@ -93,7 +93,7 @@ class BouncesMixin(StorePart):
                 for rcpt in json.loads(bounces):
                     self._record_bounce(rcpt, kind == "complaint", account, mid, message_id, at)
             elif category == "unsubscribe":
-                self.suppress(sender, "unsubscribe", mid, "asked to be removed")
+                self.suppress(sender, "unsubscribe", mid, "asked to be removed", mailbox=account)
 
     def _record_bounce(self, rcpt: BounceRecipientRow, complaint: bool, account: str, mid: int,
                        message_id: str | None, at: float) -> None:
