@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import signal
 import threading
+from pathlib import Path
+
+import pytest
 
 from app.imap.parsework import MessageWorker
 from app.mail.rules import load_rules
@@ -110,6 +114,55 @@ def test_each_hanging_message_of_a_batch_has_its_own_budget():
         assert worker.overruns == 3
         parsed, result = worker.read(quick[0], "in")  # and the worker after them reads on
         assert result is not None and result.category == "interested" and parsed.raw == quick[0]
+    finally:
+        worker.close()
+
+
+def _worker_cpu_seconds() -> float:
+    """CPU time of this process's parse workers (Linux /proc)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == os.getpid():
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+def _kill_workers() -> None:
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    os.kill(int(proc.name), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker in /proc")
+async def test_a_worker_that_dies_on_a_message_loses_only_that_one():
+    # killed from outside (the system out of memory, say) while on the slow message, with the
+    # answers before it not sent yet: the message it died on is kept with its headers, and the
+    # others are read by the next worker
+    worker = MessageWorker(budget=600.0, flush_every=3600.0)
+    try:
+        worker.set_context(None, load_rules(SLOW_RULES), ())
+        before, after = _replies("pricing", 5), _replies("later", 5)
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        raws = [*before, slow, *after]
+        reading = asyncio.ensure_future(asyncio.to_thread(worker.read_many, raws, "in"))
+        # the quick ones take milliseconds: a second of CPU is the slow one
+        await until(lambda: _worker_cpu_seconds() >= 1.0, 120, "the worker on the slow message")
+        _kill_workers()
+        readings = await asyncio.wait_for(reading, 120)
+        assert [p.raw for p, _ in readings] == raws
+        assert "NotClassifiedInTime" in readings[5][0].defects and readings[5][1].category == "uncategorized"
+        assert all(c.category == "interested" and "NotClassifiedInTime" not in p.defects
+                   for p, c in readings[:5] + readings[6:])
+        assert worker.overruns == 0  # it died; it did not overrun
     finally:
         worker.close()
 
