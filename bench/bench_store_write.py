@@ -3,6 +3,7 @@ writes them (``app.imap.storage.store_batch``: one transaction per batch of ``ap
 the folder's high-water mark with it), into a new SQLite store each round.
 
     python bench/bench_store_write.py [--messages 10000] [--rounds 3] [--profile new threads] [--base main]
+        [--postgres]
 
 Profiles (the messages are built, parsed and classified once, outside the timing, and each round
 reads them from a pickle):
@@ -16,12 +17,15 @@ second of wall time, and the statements per message SQLite reports (``set_trace_
 trigger's program counts once more, under its statement's text). ``--base REF``: the same beside
 the store of commit REF (checked out in a temporary worktree), the rounds of the two alternating
 in processes of their own, so a machine shared with other work weighs on both alike.
+``--postgres``: into PostgreSQL instead (a server started for the run, fsync on); the CPU is then
+this process's only, the server's is not counted: messages per second is the figure there.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import random
 import subprocess
@@ -30,6 +34,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -83,10 +88,10 @@ def messages(n: int, profile: str) -> list[IncomingMessage]:
     return out
 
 
-def one_round(tmp: Path, batch: list[IncomingMessage], name: str, *, trace: bool = False) -> tuple[float, float, int]:
-    """CPU and wall seconds of storing ``batch`` into a new store, and the statements it ran
-    (counted only with ``trace``: the callback's own cost would be in the timing)."""
-    store = Store(tmp / f"{name}.db")
+def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool = False) -> tuple[float, float, int]:
+    """CPU and wall seconds of storing ``batch`` into a new store at ``target``, and the statements
+    it ran (SQLite; counted only with ``trace``: the callback's own cost would be in the timing)."""
+    store = Store(target)
     store.ensure_account(ACCOUNT, "me@sender.example", "Me")
     statements = 0
 
@@ -105,16 +110,19 @@ def one_round(tmp: Path, batch: list[IncomingMessage], name: str, *, trace: bool
     return cpu, wall, statements
 
 
-def child(source: Path, trace: bool) -> None:
+def child(source: Path, target: str | None, trace: bool) -> None:
     batch = pickle.loads(source.read_bytes())
     with tempfile.TemporaryDirectory(prefix="replydesk-bench-write-") as d:
-        cpu, wall, statements = one_round(Path(d), batch, "store", trace=trace)
+        cpu, wall, statements = one_round(target or Path(d) / "store.db", batch, trace=trace)
     print(json.dumps({"cpu": cpu, "wall": wall, "statements": statements, "messages": len(batch)}))
 
 
-def run(tree: Path, source: Path, trace: bool = False) -> dict[str, float]:
+def run(tree: Path, source: Path, server: Any = None, trace: bool = False) -> dict[str, float]:
+    """One round in a process of its own on ``tree``'s code: into a new SQLite file, or into a
+    new database on ``server`` (a PostgreSQL)."""
+    target = ["--target", server.url(server.create_database())] if server is not None else []
     out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages-file", str(source),
-                          *(["--trace"] if trace else [])],
+                          *target, *(["--trace"] if trace else [])],
                          check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.splitlines()[-1]))
 
@@ -126,12 +134,21 @@ def main() -> None:
     ap.add_argument("--profile", nargs="+", default=["new", "threads"], choices=["new", "threads"])
     ap.add_argument("--base", help="a commit to measure beside this tree, e.g. main")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--postgres", action="store_true",
+                    help="into a PostgreSQL started for the run (Debian's postgresql package, fsync on)")
     ap.add_argument("--messages-file", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--target", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.messages_file, args.trace)
+        child(args.messages_file, args.target, args.trace)
         return
+    server = None
+    if args.postgres:
+        from tests.servers.postgres import Postgres
+        server = Postgres(durable=True)
+        server.start()
+        os.environ["PGPASSWORD"] = server.password
     with tempfile.TemporaryDirectory(prefix="replydesk-bench-base-") as d:
         trees = {"this tree": ROOT}
         if args.base:
@@ -146,17 +163,20 @@ def main() -> None:
                 runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
                 for _ in range(args.rounds):
                     for name, tree in trees.items():
-                        runs[name].append(run(tree, source))
+                        runs[name].append(run(tree, source, server))
                 for name, tree in trees.items():
                     best = min(runs[name], key=lambda r: r["cpu"])
                     cpus = ", ".join(f"{r['cpu']:.2f} s" for r in runs[name])
                     n = best["messages"]
-                    statements = run(tree, source, trace=True)["statements"]
+                    statements = "" if server else \
+                        f", {run(tree, source, trace=True)['statements'] / n:5.1f} statements a message"
                     print(f"{profile:8} {name:12} {n:.0f} messages in batches of {BATCH}: "
-                          f"{best['cpu'] / n * 1e6:6.0f} µs CPU a message, {n / best['wall']:7,.0f} msg/s, "
-                          f"{statements / n:5.1f} statements a message "
+                          f"{best['cpu'] / n * 1e6:6.0f} µs CPU a message, {n / best['wall']:7,.0f} msg/s"
+                          f"{statements} "
                           f"(CPU of each round: {cpus})", flush=True)
         finally:
+            if server is not None:
+                server.cleanup()
             if args.base:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
                                check=True, capture_output=True)
