@@ -10,20 +10,17 @@ from collections.abc import Iterable
 from app.store.base import StorePart
 
 _SUMMARIES = (
-    "SELECT conversation_id, n, inbound, unread, last_at, last_inbound_at, inbound_archived, "
-    "id, subject, from_addr, from_name, snippet, kind, category, to_addrs FROM ("
-    "SELECT conversation_id, id, subject, from_addr, from_name, snippet, kind, category, to_addrs, "
-    "row_number() OVER (PARTITION BY conversation_id "
-    "ORDER BY direction = 'in' DESC, received_at DESC, id DESC) AS nth, "
-    "count(*) OVER whole AS n, sum(direction = 'in') OVER whole AS inbound, "
-    "sum(direction = 'in' AND seen = 0 AND archived = 0) OVER whole AS unread, "
-    "max(received_at) OVER whole AS last_at, "
-    "max(CASE WHEN direction = 'in' THEN received_at END) OVER whole AS last_inbound_at, "
-    "min(CASE WHEN direction = 'in' THEN archived END) OVER whole AS inbound_archived "
-    "FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?)) "
-    "WINDOW whole AS (PARTITION BY conversation_id)) AS ranked WHERE nth = 1")
+    "SELECT s.conversation_id, s.n, s.inbound, s.unread, s.last_at, s.last_inbound_at, s.inbound_archived, "
+    "m.id, m.subject, m.from_addr, m.from_name, m.snippet, m.kind, m.category, m.to_addrs FROM ("
+    "SELECT conversation_id, count(*) AS n, sum(direction = 'in') AS inbound, "
+    "sum(direction = 'in' AND seen = 0 AND archived = 0) AS unread, max(received_at) AS last_at, "
+    "max(CASE WHEN direction = 'in' THEN received_at END) AS last_inbound_at, "
+    "min(CASE WHEN direction = 'in' THEN archived END) AS inbound_archived "
+    "FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?)) GROUP BY conversation_id) AS s "
+    "JOIN messages m ON m.id = (SELECT l.id FROM messages l WHERE l.conversation_id = s.conversation_id "
+    "ORDER BY l.direction = 'in' DESC, l.received_at DESC, l.id DESC LIMIT 1)")
 """Each conversation's counts and its latest message (the latest inbound one where it has one),
-for a set of conversations in one pass."""
+for a set of conversations in one statement; only the latest message's text columns are read."""
 
 _UPDATE = (
     "UPDATE conversations SET subject = ?, counterpart = ?, counterpart_name = ?, snippet = ?, "
