@@ -159,9 +159,7 @@ class NoiseMixin(ConversationsMixin):
             if progress is not None:
                 progress(done, total)
         with self.db.tx():
-            for conv in convs:
-                if conv is not None:
-                    self.refresh_conversation(conv)
+            self.refresh_conversations(convs)
         return Reapplied(to_warmup, from_warmup, len(convs))
 
     def _set_kind(self, mid: int, source: str, kind: str, category: str, reasons: list[str]) -> None:

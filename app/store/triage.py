@@ -378,7 +378,6 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                     self.queue_op(m[0], "add_flags" if value else "remove_flags", mid,
                                   flags=[SERVER_FLAGS[column]])
                 convs.add(m[1])
-            for conv in convs:
-                self.refresh_conversation(conv)
+            self.refresh_conversations(convs)
             action: str = row[1]
             return action
