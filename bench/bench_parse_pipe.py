@@ -10,7 +10,7 @@ Each round runs in a fresh process per checkout; with ``--base`` the same rounds
 commit too (checked out in a temporary git worktree), alternating round by round so the machine's
 load falls on both alike. Printed per checkout, medians over the rounds:
   in-process   parse + classify here, messages/s (the ceiling)
-  worker       through the worker's pipe, messages/s, and its fraction of the ceiling
+  worker       through the worker's pipe, messages/s, and its fraction of the ceiling (round by round)
   engine CPU   the engine process's CPU per message (unpickling, reading the pipe), µs
   worker CPU   the worker process's CPU per message, µs (Linux: /proc)
 """
@@ -125,7 +125,8 @@ def main() -> None:
           f"{'worker CPU/msg':>15}")
     for name, rounds in results.items():
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        print(f"{name:16} {med['inproc']:12.0f} {med['pipe']:9.0f} {med['pipe'] / med['inproc']:10.2f} "
+        share = statistics.median(r["pipe"] / r["inproc"] for r in rounds)  # each round against its own
+        print(f"{name:16} {med['inproc']:12.0f} {med['pipe']:9.0f} {share:10.2f} "
               f"{med['engine_cpu_us']:12.0f} µs {med['worker_cpu_us']:12.0f} µs")
 
 
