@@ -239,15 +239,17 @@ class MessageWorker:
         # the worker imports this very replydesk, wherever the engine found it
         root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-        # the progress word: memory only, where the system has a call for it
-        with (os.fdopen(os.memfd_create("replydesk-parse-progress"), "w+b") if hasattr(os, "memfd_create")
-              else tempfile.TemporaryFile()) as file:
+        with _progress_file() as file:
             file.truncate(8)
             shared = mmap.mmap(file.fileno(), 8)
-            proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework", str(file.fileno()),
-                                     repr(self.flush_every)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, close_fds=True, pass_fds=(file.fileno(),),
-                                    env={**os.environ, "PYTHONPATH": path})
+            try:
+                proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework", str(file.fileno()),
+                                         repr(self.flush_every)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, close_fds=True, pass_fds=(file.fileno(),),
+                                        env={**os.environ, "PYTHONPATH": path})
+            except BaseException:
+                shared.close()
+                raise
         answers = _Answers(proc, shared)
         self._proc, self._answers, self._sent_context = proc, answers, None
         try:
@@ -331,6 +333,16 @@ class MessageWorker:
             answers.close()
 
     close = kill
+
+
+def _progress_file() -> IO[bytes]:
+    """Where the progress word lives: memory only, where the system has a call for it."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("replydesk-parse-progress"), "w+b")
+        except OSError:  # a kernel or sandbox without it
+            pass
+    return tempfile.TemporaryFile()
 
 
 def _frame(raws: list[bytes], todo: list[int]) -> list[int]:
