@@ -34,7 +34,7 @@ from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.errors import ConfigError
 from app.followups import FollowupClock, FollowupPolicy
-from app.imap.pace import ConnectPace
+from app.imap.pace import ConnectPace, FetchGate
 from app.imap.sent_lookup import message_in_sent
 from app.imap.storage import ParsePool
 from app.imap.watcher import AccountWatcher
@@ -180,6 +180,12 @@ class Engine:
             ctx = self._noise[account_id] = noise_context(self.config, account_id)
         return ctx
 
+    @property
+    def fetch_gate(self) -> FetchGate | None:
+        """The engine's gate on fetched mail held at once (``[general] fetch_ahead_batches``);
+        None before ``start``."""
+        return self._parser.gate if self._parser is not None else None
+
     async def start(self) -> None:
         small_tls_buffers()
         self._lock.acquire()
@@ -190,7 +196,8 @@ class Engine:
             self._db = StoreThread(self.store_path)
             self._db.status.ready()
             general = self.config.general
-            self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general))
+            self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general),
+                                     general.fetch_ahead_batches)
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
             await self._db.call(Store.set_assign_rules, assign_rules(self.config))

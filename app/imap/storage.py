@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from app.imap.pace import FetchGate
 from app.imap.parsework import MessageWorker
 from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
@@ -100,8 +101,11 @@ class ParsePool:
     budget. The event loop keeps serving hundreds of connections meanwhile, a message that is slow
     to read holds up one worker only, and a second core is used where there is one."""
 
-    def __init__(self, workers: int = 2, budget: float = 10.0, rules: Rules | None = None) -> None:
+    def __init__(self, workers: int = 2, budget: float = 10.0, rules: Rules | None = None,
+                 fetch_ahead: int = 8) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="replydesk-parse")
+        self.gate = FetchGate(fetch_ahead)
+        """Fetched batches waiting to be read and stored, engine-wide (``[general] fetch_ahead_batches``)."""
         self.budget = budget
         self.rules = rules
         self._local = threading.local()

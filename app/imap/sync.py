@@ -148,11 +148,18 @@ class FolderSync:
         # a pipeline: the connection fetches the next batches while earlier ones are parsed (off
         # the event loop) and stored, in order
         parsing: asyncio.Queue[tuple[list[int], asyncio.Future] | None] = asyncio.Queue(PARSE_AHEAD)
+        # each batch holds a place at the engine's gate from before its FETCH until it is stored;
+        # a sync of one batch (new mail) goes ahead of history
+        gate, urgent = self.parser.gate, len(chunks) == 1
+        held = 0
 
         async def fetch_all() -> None:
+            nonlocal held
             examples: tuple[tuple[str, str], ...] = ()
             examples_read = -EXAMPLES_REFRESH_SECONDS
             for chunk in chunks:
+                await gate.acquire(urgent)
+                held += 1
                 fetched = await self.conn.uid_fetch(uid_set(chunk), items)
                 # The user's labelled replies, which the classifier learns from. Read every few
                 # seconds, not for every batch: the store's one thread is busy writing the batch
@@ -183,12 +190,16 @@ class FolderSync:
                 done += len(chunk)
                 progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
                 await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest}, progress)
+                held -= 1
+                gate.release()
         finally:
             fetcher.cancel()
             while not parsing.empty():
                 queued = parsing.get_nowait()
                 if queued is not None:
                     queued[1].cancel()
+            for _ in range(held):
+                gate.release()
         return highest
 
     async def _sync_flags(self, folder: str, info, upto: int, modseq: int | None, fresh: bool,
