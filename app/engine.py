@@ -197,7 +197,7 @@ class Engine:
             self._db.status.ready()
             general = self.config.general
             self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general),
-                                     general.fetch_ahead_batches)
+                                     general.fetch_ahead_batches or 4 * general.parse_workers)
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
             await self._db.call(Store.set_assign_rules, assign_rules(self.config))

@@ -4,7 +4,7 @@ their history is fetched, read and stored, and the time until all of it is in th
     python bench/bench_cold_history.py [--mailboxes 60] [--messages 300] [--ahead 8 1000000]
 
 Starts its own Dovecot (tests/servers) with ``--mailboxes`` users, each holding ``--messages``
-replies of a few KB (written into the users' maildirs directly, which is much faster than LMTP),
+short replies quoting the outreach, 1–3 KB (written into the users' maildirs directly, which is much faster than LMTP),
 then runs replydesk's Engine in this process with one parse worker once per ``--ahead`` value
 (``[general] fetch_ahead_batches``: fetched batches held engine-wide before they are stored; a
 huge value is the engine without the limit) and prints the peak RSS of the engine process
@@ -31,8 +31,27 @@ from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
 from tests.servers.dovecot import Dovecot  # noqa: E402
 
-WORDS = ("pricing team demo quarter budget call next week thanks reaching out interested send deck "
-         "colleague calendar Thursday contract renewal vendor review security questionnaire").split()
+REPLIES = [
+    "Thanks for reaching out. Could you send pricing for a team of 12?",
+    "Not interested, please remove me from your list.",
+    "I'm out of the office until Monday with limited access to email.",
+    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.",
+    "Who is the right person? Probably my colleague jane@prospect.example.",
+    "We already work with a vendor for this, maybe next quarter.",
+]
+OUTREACH = ("Hi there,\n\nI noticed your team is hiring for operations roles and wanted to share how "
+            "companies like yours cut onboarding time in half with our platform. {}\n\nWould you be "
+            "open to a 15 minute call next week?\n\nBest,\nAna\nAcme Inc. | 100 Market St, Springfield\n")
+
+
+def reply_body(rnd: random.Random) -> str:
+    """A prospect's short answer, a signature, and the outreach quoted below it (a few KB)."""
+    pitch = " ".join(rnd.choice(("Our customers report faster hiring.", "Setup takes a day.",
+                                 "It integrates with your HR tools.", "Security reviewed yearly."))
+                     for _ in range(rnd.randint(20, 80)))
+    quoted = "\n".join(f"> {line}" for line in OUTREACH.format(pitch).splitlines())
+    return (f"{rnd.choice(REPLIES)}\n\n--\nSam Prospect\nHead of Operations, Prospect Co.\n+1 555 0100\n\n"
+            f"On Mon, 3 Nov 2026 at 09:12, Ana <ana@acme.io> wrote:\n{quoted}\n")
 
 
 def fill_maildirs(dovecot: Dovecot, users: list[User], n: int) -> None:
@@ -42,8 +61,7 @@ def fill_maildirs(dovecot: Dovecot, users: list[User], n: int) -> None:
         for sub in ("cur", "new", "tmp"):
             (cur.parent / sub).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(200, 900)))
-            msg = build_message(u.email, subject=f"Re: outreach {i}", body=body,
+            msg = build_message(u.email, subject=f"Re: outreach {i}", body=reply_body(rnd),
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
             (cur / f"{1_700_000_000 + i}.{i}.bench:2,").write_bytes(msg.as_bytes())
     subprocess.run(["chown", "-R", "dovecot:dovecot", str(dovecot.root / "mail")], check=True)
