@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import email.message
 import email.parser
+import fcntl
 import logging
 import math
 import mmap
@@ -53,6 +54,7 @@ FRAME_BYTES = 8 * 1024 * 1024
 FLUSH_EVERY = 0.005
 """Seconds an answer may wait in the worker before it is sent (it goes with the ones after it)."""
 READ_BYTES = 1 << 20
+PIPE_BYTES = 1 << 20
 
 # The progress word: the millisecond (monotonic clock, rounded up) the worker started what it is
 # doing, above the message it is reading (1 + its place in the frame; 0: none, it is between
@@ -250,6 +252,9 @@ class MessageWorker:
             except BaseException:
                 shared.close()
                 raise
+        assert proc.stdin is not None and proc.stdout is not None
+        for pipe in (proc.stdin, proc.stdout):
+            _widen(pipe.fileno())
         answers = _Answers(proc, shared)
         self._proc, self._answers, self._sent_context = proc, answers, None
         try:
@@ -333,6 +338,17 @@ class MessageWorker:
             answers.close()
 
     close = kill
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a whole batch (Linux): the engine's thread sends it in one write that does
+    not wait for the worker, and takes the answers in one read, so it waits its turn for the
+    interpreter (the event loop's thread has it meanwhile) once, not once per 64 KB."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # over the system's limit (fs.pipe-max-size): the default will do
+            pass
 
 
 def _progress_file() -> IO[bytes]:
