@@ -11,6 +11,8 @@ commit too (checked out in a temporary git worktree), alternating round by round
 load falls on both alike. Printed per checkout, medians over the rounds:
   in-process   parse + classify here, messages/s (the ceiling)
   worker       through the worker's pipe, messages/s, and its fraction of the ceiling (round by round)
+  busy engine  worker/s again with another thread of the engine running Python all along (the
+               event loop in a first sync), so the reading thread waits for the interpreter
   engine CPU   the engine process's CPU per message (unpickling, reading the pipe), µs
   worker CPU   the worker process's CPU per message, µs (Linux: /proc)
 """
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -81,10 +84,29 @@ def one_round(n: int) -> dict[str, float]:
         engine_cpu = time.process_time() - c0
         worker_cpu = proc_cpu(pid) - w0
         assert read == n and worker.overruns == 0
+        # the same with another thread running Python all along, as the event loop does in a
+        # first sync: the reading thread waits for its turn at the interpreter after each wait
+        done = threading.Event()
+
+        def busy() -> None:
+            spin = 0
+            while not done.is_set():
+                spin = (spin + 1) % 1_000_003
+        spinner = threading.Thread(target=busy, daemon=True)
+        spinner.start()
+        try:
+            t0 = time.perf_counter()
+            for i in range(0, n, BATCH):
+                worker.read_many(raws[i:i + BATCH], "in")
+            busy_wall = time.perf_counter() - t0
+        finally:
+            done.set()
+            spinner.join()
     finally:
         worker.close()
     return {"inproc": n / inproc_wall, "inproc_cpu_us": inproc_cpu / n * 1e6, "pipe": n / wall,
-            "engine_cpu_us": engine_cpu / n * 1e6, "worker_cpu_us": worker_cpu / n * 1e6}
+            "pipe_busy": n / busy_wall, "engine_cpu_us": engine_cpu / n * 1e6,
+            "worker_cpu_us": worker_cpu / n * 1e6}
 
 
 def main() -> None:
@@ -121,12 +143,12 @@ def main() -> None:
                 subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, check=False)
 
     print(f"{args.messages} messages, 1 worker, medians of {args.rounds} rounds")
-    print(f"{'':16} {'in-process/s':>12} {'worker/s':>9} {'of ceiling':>10} {'engine CPU/msg':>15} "
-          f"{'worker CPU/msg':>15}")
+    print(f"{'':16} {'in-process/s':>12} {'worker/s':>9} {'of ceiling':>10} {'busy engine':>11} "
+          f"{'engine CPU/msg':>15} {'worker CPU/msg':>15}")
     for name, rounds in results.items():
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
         share = statistics.median(r["pipe"] / r["inproc"] for r in rounds)  # each round against its own
-        print(f"{name:16} {med['inproc']:12.0f} {med['pipe']:9.0f} {share:10.2f} "
+        print(f"{name:16} {med['inproc']:12.0f} {med['pipe']:9.0f} {share:10.2f} {med['pipe_busy']:11.0f} "
               f"{med['engine_cpu_us']:12.0f} µs {med['worker_cpu_us']:12.0f} µs")
 
 
