@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aioimaplib  # noqa: E402
+from replies import BODIES  # noqa: E402
 
 from app.config import load_config  # noqa: E402
 from app.engine import Engine  # noqa: E402
@@ -36,14 +37,6 @@ from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
 from tests.servers.dovecot import Dovecot  # noqa: E402
-
-BODIES = [
-    "Thanks for reaching out. Could you send pricing for a team of 12?",
-    "Not interested, please remove me from your list.",
-    "I'm out of the office until Monday with limited access to email.",
-    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
-    "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
-]
 
 
 def deliver_all(dovecot: Dovecot, to: str, n: int) -> None:

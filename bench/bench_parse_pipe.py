@@ -33,14 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BODIES = [
-    "Thanks for reaching out. Could you send pricing for a team of 12?",
-    "Not interested, please remove me from your list.",
-    "I'm out of the office until Monday with limited access to email.",
-    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
-    "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
-    "Interested, send the deck.",
-]
+from replies import BODIES as REPLIES  # noqa: E402
+
+BODIES = [*REPLIES, "Interested, send the deck."]
 
 
 def messages(n: int) -> list[bytes]:

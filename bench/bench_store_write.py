@@ -50,13 +50,8 @@ from app.store import IncomingMessage, Store  # noqa: E402
 from tests.conftest import build_message  # noqa: E402
 
 ACCOUNT = "box"
-BODIES = [
-    "Thanks for reaching out. Could you send pricing for a team of 12?",
-    "Not interested, please remove me from your list.",
-    "I'm out of the office until Monday with limited access to email.",
-    "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
-    "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
-]
+from replies import BODIES  # noqa: E402
+
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
