@@ -236,3 +236,32 @@ async def test_a_slow_message_in_one_mailbox_does_not_hold_back_another(dovecot,
         assert fast_row["id"] < slow_row["id"]  # it did not wait for the slow one
         assert fast_row["category"] == "interested"
         assert slow_row["subject"] == "Re: hello" and "not classified" in slow_row["reasons"]
+
+
+def _workers() -> int:
+    count = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
+                count += int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid()
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker in /proc")
+async def test_a_worker_closed_with_the_engine_starts_no_other_for_what_was_being_read():
+    # the engine stops while a batch is being read: the reading ends with an error, and no new
+    # worker process is started behind the engine's back (the process could not exit until it
+    # had read the rest)
+    worker = MessageWorker(budget=600.0)
+    worker.set_context(None, load_rules(SLOW_RULES), ())
+    slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+    worker.read(_replies("pricing", 1)[0], "in")
+    started = _worker_cpu_seconds()
+    reading = asyncio.ensure_future(asyncio.to_thread(worker.read_many, [slow, *_replies("later", 5)], "in"))
+    await until(lambda: _worker_cpu_seconds() - started >= 0.5, 120, "the worker on the slow message")
+    worker.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(reading, 120)
+    assert _workers() == 0

@@ -236,8 +236,12 @@ class MessageWorker:
         self._context: tuple[Any, ...] | None = None
         self._sent_context: tuple[Any, ...] | None = None
         self.overruns = 0
+        self.closed = False
+        """Closed with the engine: no new worker is started for what is still being read."""
 
     def _start(self) -> tuple[subprocess.Popen[bytes], _Answers]:
+        if self.closed:
+            raise RuntimeError("the parse worker is closed (the engine is stopping)")
         # the worker imports this very replydesk, wherever the engine found it
         root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
@@ -317,7 +321,8 @@ class MessageWorker:
                 self.overruns += 1
                 log.warning("a message took longer than %.0f s to read: stored with its headers, not classified",
                             self.budget)
-        except (OSError, EOFError, pickle.UnpicklingError) as exc:  # the worker died: say so, go on
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # the worker died (or was
+            # closed under this thread: its shared word is gone): say so, go on
             failed = len(out)
             log.warning("the parse worker stopped (%s): the message is stored with its headers", exc)
         else:
@@ -337,7 +342,10 @@ class MessageWorker:
         if answers is not None:
             answers.close()
 
-    close = kill
+    def close(self) -> None:
+        """For good: a thread still reading gets an error instead of a new worker."""
+        self.closed = True
+        self.kill()
 
 
 def _widen(fd: int) -> None:
