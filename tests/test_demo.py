@@ -204,11 +204,17 @@ def _cli_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp_path), "TEXTUAL_ANIMATIONS": "none"}
 
 
-def test_replydesk_demo_in_a_terminal_shows_the_inbox_and_cleans_up_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_replydesk_demo_in_a_terminal_shows_the_inbox_and_cleans_up_on_sigterm(tmp_path: Path, sigint: str) -> None:
+    # "ignored": started in the background of a shell without job control, or under nohup
     import pexpect
 
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     child = pexpect.spawn(sys.executable, ["-m", "app", "demo", "--interval", "1"], cwd=str(ROOT),
-                          env=_cli_env(tmp_path), dimensions=(40, 140), timeout=40)
+                          env=_cli_env(tmp_path), dimensions=(40, 140), timeout=40,
+                          preexec_fn=ignore_sigint if sigint == "ignored" else None)
     try:
         child.expect("Dana Whitfield")
         assert list(tmp_path.glob("replydesk-demo-*"))

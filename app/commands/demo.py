@@ -38,25 +38,12 @@ def _stop_after(seconds: float) -> None:
     timer.start()
 
 
-_running = threading.Event()
-"""Set while the inbox (or the engine) runs: an interrupt it absorbed is sent again."""
-
-
 def _as_interrupt(signum: int, frame: object) -> None:
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # started with interrupts ignored (in the background of a shell without job control, or
+        # under nohup): SIGTERM still ends the demo, as Python's own Ctrl-C would
+        raise KeyboardInterrupt
     signal.raise_signal(signal.SIGINT)
-    # The first interrupt asks the event loop to cancel the inbox's main task, which ends it
-    # cleanly; a cancellation that lands while a step of it is already being cancelled can be
-    # absorbed there. So it is sent again every 2 s while the inbox still runs: a second one
-    # ends the loop at once (asyncio raises KeyboardInterrupt), and the servers and files still go.
-    threading.Thread(target=_interrupt_again, name="demo-sigterm", daemon=True).start()
-
-
-def _interrupt_again() -> None:
-    while True:
-        time.sleep(2.0)
-        if not _running.is_set():
-            return
-        os.kill(os.getpid(), signal.SIGINT)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,19 +65,15 @@ def run(args: argparse.Namespace) -> int:
             sub = argparse.Namespace(**{"quiet": False, **vars(args), "config": str(demo.config_path)})
             if args.duration:
                 _stop_after(args.duration)
-            _running.set()
-            try:
-                if args.headless:
-                    print(f"replydesk demo: 10 mailboxes on local servers; config {demo.config_path}\n"
-                          f"  try: replydesk --config {demo.config_path} list\n"
-                          f"  engine log: {demo.log_file}", flush=True)
-                    from app.commands import sync
-                    code = sync.run(sub)
-                else:
-                    from app.commands import tui
-                    code = tui.run(sub)
-            finally:
-                _running.clear()  # returned: what follows is cleaning up, never interrupted again
+            if args.headless:
+                print(f"replydesk demo: 10 mailboxes on local servers; config {demo.config_path}\n"
+                      f"  try: replydesk --config {demo.config_path} list\n"
+                      f"  engine log: {demo.log_file}", flush=True)
+                from app.commands import sync
+                code = sync.run(sub)
+            else:
+                from app.commands import tui
+                code = tui.run(sub)
             return int(code or 0)
     except KeyboardInterrupt:
         return 0
