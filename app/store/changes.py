@@ -44,6 +44,8 @@ class Changes:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._ticks: list[float] = []
         self._ticker: _Follower | None = None
+        self.following = threading.Event()
+        """Set once other processes' commits are followed (and the follower's first wake is given)."""
 
     def notify(self) -> None:
         """Something was written: wake every waiter (from any thread)."""
@@ -83,6 +85,7 @@ class Changes:
         with self._lock:
             self._ticks.append(tick)
             if self._ticker is None or not self._ticker.is_alive():
+                self.following.clear()
                 self._ticker = _Listener(self) if paths.is_postgres_url(self.path) else _Ticker(self)
                 self._ticker.start()
             else:
@@ -143,6 +146,7 @@ class _Listener(_Follower):
                 # listening from now: a commit between the watcher's first read and this moment
                 # (or during an outage) would otherwise go unheard until the next one
                 self.changes.notify()
+                self.changes.following.set()
                 pause = 0.5
                 while not self._stopped:
                     for note in conn.notifies(timeout=0.5, stop_after=1):
@@ -169,6 +173,7 @@ class _Ticker(_Follower):
         try:
             version = _data_version(conn)
             self.changes.notify()  # looking from now: what was committed before the first look is read again
+            self.changes.following.set()
             while not self._stopped:
                 tick = self.changes._tick()
                 if tick is None:
