@@ -115,28 +115,14 @@ def _send(stream: IO[bytes], obj: object) -> None:
 
 
 def _receive(stream: IO[bytes]) -> Any:
-    head = _read_exact(stream, 4)
+    """The next frame on the worker's stdin (a buffered reader: a read returns all it asks for,
+    fewer bytes only at the end of the stream); None at the end."""
+    head = stream.read(4)
     if len(head) < 4:
         return None
     (size,) = struct.unpack("!I", head)
-    data = _read_exact(stream, size)
-    return pickle.loads(data) if len(data) == size else None
-
-
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
-    """``size`` bytes, fewer only at the end of the stream (a raw pipe returns what is there)."""
     data = stream.read(size)
-    if len(data) == size or not data:
-        return data
-    parts = [data]
-    got = len(data)
-    while got < size:
-        more = stream.read(size - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
+    return pickle.loads(data) if len(data) == size else None
 
 
 class _Overrun(Exception):
