@@ -52,7 +52,7 @@ class FollowupMixin(TriageMixin):
                     "UPDATE conversations SET snoozed_until = ?, snoozed_at = ?, woke_at = NULL, "
                     "woke_reason = NULL, snooze_reason = CASE WHEN waiting_since IS NOT NULL "
                     "THEN 'no_answer' ELSE 'snooze' END WHERE id = ?", (until, at, conv))
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
 
     def unsnooze(self, conversations: Sequence[int]) -> None:
         """Back to the inbox now, neither snoozed nor waiting."""
@@ -60,7 +60,7 @@ class FollowupMixin(TriageMixin):
             for conv in conversations:
                 conn.execute("UPDATE conversations SET snoozed_until = NULL, snooze_reason = NULL, "
                              "snoozed_at = NULL, waiting_since = NULL WHERE id = ?", (conv,))
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
 
     def set_note(self, conversation: int, text: str) -> None:
         """A private note on a conversation (empty to remove it). Never leaves this store."""
@@ -86,7 +86,7 @@ class FollowupMixin(TriageMixin):
             for conv in conversations:
                 conn.execute("UPDATE conversations SET woke_at = NULL, woke_reason = NULL WHERE id = ?",
                              (conv,))
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
 
     # -- what arrives ----------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ class FollowupMixin(TriageMixin):
                 "UPDATE conversations SET snoozed_until = NULL, snooze_reason = NULL, snoozed_at = NULL, "
                 "waiting_since = NULL, woke_at = NULL, woke_reason = ? WHERE id = ?",
                 ("new_reply" if was_snoozed else None, conv))
-            self.refresh_conversation(conv)
+        self.refresh_conversations(conv for conv, _ in rows)
 
     # -- what the engine does with its clock ---------------------------------------------------
 
@@ -160,7 +160,7 @@ class FollowupMixin(TriageMixin):
                     "UPDATE conversations SET snoozed_until = NULL, snooze_reason = NULL, snoozed_at = NULL, "
                     "waiting_since = NULL, woke_at = ?, woke_reason = ? WHERE id = ?",
                     (t, reason or "snooze", conv))
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conv for conv, _ in due)
             if due:
                 self.set_seen([conv for conv, _ in due], False, log=False)
         return [conv for conv, _ in due]

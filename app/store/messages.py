@@ -279,6 +279,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         """Messages expunged or moved away on the server."""
         conn = self.db.conn
         n = 0
+        touched: set[int] = set()
         with self.db.tx():
             for uid in uids:
                 row = conn.execute(
@@ -289,8 +290,9 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 conn.execute("UPDATE outbox SET reply_to_message = NULL WHERE reply_to_message = ?", (row[0],))
                 conn.execute("DELETE FROM pending_ops WHERE message = ?", (row[0],))
                 conn.execute("DELETE FROM messages WHERE id = ?", (row[0],))
-                self.refresh_conversation(row[1])
+                touched.add(row[1])
                 n += 1
+            self.refresh_conversations(touched)
         return n
 
     def stored_uids(self, account: str, folder: str, uidvalidity: int) -> set[int]:

@@ -72,7 +72,7 @@ class NoiseMixin(ConversationsMixin):
                     else:
                         continue
                     changed += 1
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
         return changed
 
     def is_marked_warmup(self, conversation: int) -> bool:

@@ -170,6 +170,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
         if category not in CATEGORIES:
             raise ValueError(f"unknown category {category!r}")
         undo = []
+        labelled: list[int] = []
         with self.db.tx():
             for conv in conversations:
                 latest = self._latest_inbound(conv)
@@ -183,7 +184,8 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                 if unsuppress:
                     # undoing the label takes the address off the list again
                     undo[-1]["unsuppress"] = unsuppress
-                self.refresh_conversation(conv)
+                labelled.append(conv)
+            self.refresh_conversations(labelled)
             if log and undo:
                 self._log("label", {"labels": undo})
 
@@ -291,7 +293,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                     self.queue_op(account, "add_flags" if value else "remove_flags", mid,
                                   flags=[SERVER_FLAGS[column]])
                     undo.append({"message": mid, "column": column, "value": old})
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
             if log and undo:
                 self._log("flag", {"flags": undo})
 
@@ -319,7 +321,7 @@ class TriageMixin(ConversationsMixin, BouncesMixin):
                 if archived:  # dealt with: a "came back" cue goes with it
                     conn.execute("UPDATE conversations SET woke_at = NULL, woke_reason = NULL WHERE id = ?",
                                  (conv,))
-                self.refresh_conversation(conv)
+            self.refresh_conversations(conversations)
             if log and undo:
                 self._log("archive", {"flags": undo})
 
