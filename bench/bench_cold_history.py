@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,14 +56,9 @@ def reply_body(rnd: random.Random) -> str:
 def fill_maildirs(dovecot: Dovecot, users: list[User], n: int) -> None:
     rnd = random.Random(11)
     for u in users:
-        cur = dovecot.root / "mail" / u.email / "cur"
-        for sub in ("cur", "new", "tmp"):
-            (cur.parent / sub).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            msg = build_message(u.email, subject=f"Re: outreach {i}", body=reply_body(rnd),
-                                from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
-            (cur / f"{1_700_000_000 + i}.{i}.bench:2,").write_bytes(msg.as_bytes())
-    subprocess.run(["chown", "-R", "dovecot:dovecot", str(dovecot.root / "mail")], check=True)
+        dovecot.put_in_maildir(u.email, [
+            build_message(u.email, subject=f"Re: outreach {i}", body=reply_body(rnd),
+                          from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>").as_bytes() for i in range(n)])
 
 
 def rss_mb() -> float:

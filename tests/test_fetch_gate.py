@@ -6,7 +6,6 @@ mailbox already synced goes ahead of history still waiting."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 from app.imap.pace import FetchGate
 from tests.conftest import build_message
@@ -60,15 +59,8 @@ async def test_a_waiter_that_goes_away_does_not_keep_a_place() -> None:
 
 
 def _fill(dovecot, email: str, n: int) -> None:
-    """``n`` replies put straight into the mailbox's maildir (Dovecot reads them at its next look)."""
-    cur = dovecot.root / "mail" / email / "cur"
-    for sub in ("cur", "new", "tmp"):
-        (cur.parent / sub).mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        raw = build_message(email, subject=f"Re: history {i}", body=f"Reply number {i}.",
-                            message_id=f"<h{i}.{email}>").as_bytes()
-        (cur / f"{1_700_000_000 + i}.{i}.fill:2,").write_bytes(raw)
-    subprocess.run(["chown", "-R", "dovecot:dovecot", str(cur.parent)], check=True)
+    dovecot.put_in_maildir(email, [build_message(email, subject=f"Re: history {i}", body=f"Reply number {i}.",
+                                                 message_id=f"<h{i}.{email}>").as_bytes() for i in range(n)])
 
 
 async def test_a_cold_start_full_of_history_holds_one_batch_at_a_time(dovecot, users, make_config,

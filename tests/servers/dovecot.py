@@ -261,6 +261,17 @@ class Dovecot:
         with smtplib.LMTP(self.host, self.lmtp_port, timeout=30) as lmtp:
             lmtp.sendmail(mail_from, [to], raw)
 
+    def put_in_maildir(self, email: str, raws: list[bytes]) -> None:
+        """Messages written straight into ``email``'s INBOX maildir, far faster than delivering
+        thousands over LMTP: Dovecot finds them at its next look (their arrival time is now)."""
+        cur = self.root / "mail" / email / "cur"
+        for sub in ("cur", "new", "tmp"):
+            (cur.parent / sub).mkdir(parents=True, exist_ok=True)
+        first = len(list(cur.iterdir()))
+        for i, raw in enumerate(raws, first):
+            (cur / f"{1_700_000_000 + i}.{i}.put:2,").write_bytes(raw)
+        subprocess.run(["chown", "-R", "dovecot:dovecot", str(cur.parent)], check=True)
+
     def mailbox_uids(self, email: str, mailbox: str = "INBOX") -> list[int]:
         out = self.doveadm("search", "-u", email, "mailbox", mailbox, "ALL")
         return [int(line.split()[1]) for line in out.splitlines() if line.strip()]
