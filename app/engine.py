@@ -41,7 +41,7 @@ from app.imap.watcher import AccountWatcher
 from app.mail import NoiseContext
 from app.mail.categories import parse_category
 from app.mail.rules import Rules, load_rules
-from app.noise import noise_context
+from app.noise import noise_contexts, noise_settings
 from app.sequencers.dispatch import Dispatcher
 from app.smtp.outbox import OutboxDrainer
 from app.store import BouncePolicy, Reapplied, Store, is_postgres
@@ -131,10 +131,6 @@ def _without_noise(general: GeneralConfig) -> GeneralConfig:
     return dataclasses.replace(general, warmup_tags=[], own_domains=[])
 
 
-def _noise_settings(config: Config) -> dict[str, NoiseContext]:
-    return {a.id: noise_context(config, a.id) for a in config.accounts}
-
-
 class Engine:
     def __init__(self, config: Config, store_path: Path | str | None = None, *,
                  clock: Callable[[], float] = time.time, tick: float = TICK) -> None:
@@ -159,7 +155,7 @@ class Engine:
         self._drainer: asyncio.Task | None = None
         self._outbox: OutboxDrainer | None = None
         self._log_handler: logging.Handler | None = None
-        self._noise: dict[str, NoiseContext] = {}
+        self._noise: Callable[[str], NoiseContext] | None = None
         self._reapplying: set[asyncio.Task] = set()
         self._stopping = threading.Event()
         self.running = False
@@ -175,10 +171,9 @@ class Engine:
 
     def noise(self, account_id: str) -> NoiseContext:
         """The warmup tags and own addresses mail for ``account_id`` is classified with."""
-        ctx = self._noise.get(account_id)
-        if ctx is None:
-            ctx = self._noise[account_id] = noise_context(self.config, account_id)
-        return ctx
+        if self._noise is None:
+            self._noise = noise_contexts(self.config)
+        return self._noise(account_id)
 
     @property
     def fetch_gate(self) -> FetchGate | None:
@@ -339,7 +334,7 @@ class Engine:
         every other watcher keeps its connection. Changed warmup tags or own domains apply to
         the next message, and (``reapply_noise``) to the stored mail in one pass on a thread of
         its own (the inbox passes False: it runs that pass itself, with its progress on screen)."""
-        noise_changed = _noise_settings(config) != _noise_settings(self.config)
+        noise_changed = noise_settings(config) != noise_settings(self.config)
         old = {a.id: a for a in self.config.accounts if a.enabled}
         old_targets = (self.config.sequencers, self.config.webhooks)
         new = {a.id: a for a in config.accounts if a.enabled}
@@ -357,7 +352,7 @@ class Engine:
         if self.followups is not None:
             self.followups.policy = FollowupPolicy(config.general)
             self.followups.kick()
-        self._noise.clear()
+        self._noise = None
         if self.running and (config.sequencers, config.webhooks) != (old_targets):
             self._start_dispatcher()
         if self._outbox is not None:
@@ -384,7 +379,7 @@ class Engine:
         def run() -> Reapplied:
             store = Store(path, ENGINE_USER)
             try:
-                return store.reapply_warmup(lambda account: noise_context(config, account), stop=stop.is_set)
+                return store.reapply_warmup(noise_contexts(config), stop=stop.is_set)
             finally:
                 store.close()
         log.info("engine: applying the warmup tags to the stored mail")

@@ -15,7 +15,7 @@ import pytest
 from app.config import parse_config
 from app.errors import ConfigError
 from app.mail.noise import NoiseContext
-from app.noise import noise_context
+from app.noise import noise_context, noise_contexts
 from app.store import InboxFilter, Store
 from app.store.db import now
 from tests.conftest import ROOT
@@ -182,6 +182,23 @@ def test_list_kind_filters_and_an_unknown_kind_is_one_line(store_target, tmp_pat
     bad = cli("list", "--kind", "humans")
     assert bad.returncode != 0 and bad.stdout == ""
     assert bad.stderr.strip().count("\n") == 0 and "unknown kind 'humans'" in bad.stderr
+
+
+def test_noise_contexts_of_many_mailboxes_share_one_address_set():
+    """Thousands of mailboxes: every context holds every address, so a set per mailbox would grow
+    with the square of their number; one set is shared, and the mailboxes without tags of their
+    own share one context (the parse worker is not sent a new one at each change of mailbox)."""
+    accounts = [{"email": f"m{i}@acme.io", "provider": "google"} for i in range(3000)]
+    accounts[7]["warmup_tag"] = "lemon-tiger"
+    config = parse_config({"general": {"warmup_tags": ["A6133FE"], "own_domains": ["acme.dev"]},
+                           "accounts": accounts})
+    of = noise_contexts(config)
+    contexts = [of(a.id) for a in config.accounts]
+    assert len({id(c.own_addresses) for c in contexts}) == 1
+    assert len({id(c) for c in contexts}) == 2
+    assert contexts[7].warmup_tags == ("A6133FE", "lemon-tiger") and contexts[8].warmup_tags == ("A6133FE",)
+    assert "m2999@acme.io" in contexts[0].own_addresses and contexts[0].own_domains == {"acme.dev"}
+    assert of("not-configured") == contexts[0]
 
 
 def test_noise_settings_in_the_config():

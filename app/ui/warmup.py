@@ -24,7 +24,7 @@ from app.config import Config, load_config
 from app.engine_lock import engine_lock_holder
 from app.errors import ReplydeskError
 from app.mail.noise import TagProposal
-from app.noise import noise_context
+from app.noise import noise_contexts
 from app.store import Reapplied, Store
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class WarmupLearning:
             def progress(done: int, total: int) -> None:
                 self.progress = (done, total)
 
-            result = store.reapply_warmup(lambda account: noise_context(config, account), progress)
+            result = store.reapply_warmup(noise_contexts(config), progress)
         except Exception as exc:  # shown on screen, never lost
             self.app.post_message(TagsReapplied(tag, None, f"{type(exc).__name__}: {exc}"))
         else:
