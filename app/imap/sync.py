@@ -170,6 +170,9 @@ class FolderSync:
                 await parsing.put((chunk, asyncio.ensure_future(
                     self.parser.parse(folder, uidvalidity, direction, fetched,
                                       self.noise() if self.noise else None, examples))))
+                # not held while this mailbox waits at the gate for its next batch: with many
+                # mailboxes waiting, each would keep a batch of mail the gate no longer counts
+                del fetched
             await parsing.put(None)
 
         fetcher = asyncio.ensure_future(fetch_all())
@@ -185,11 +188,14 @@ class FolderSync:
                 if item is None:
                     break
                 chunk, parsed = item
+                del item, getter
                 batch = await parsed
                 highest = max(highest, chunk[-1])
                 done += len(chunk)
                 progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
                 await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest}, progress)
+                # stored: the batch (its future holds it too) is not kept while the next one waits
+                del batch, parsed
                 held -= 1
                 gate.release()
         finally:
