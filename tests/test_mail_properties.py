@@ -6,7 +6,7 @@ import email.errors
 import unicodedata
 from email.utils import getaddresses
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.mail import classify, headers, parse, quotes, sanitize
@@ -103,6 +103,7 @@ _HEADER_STEPS = st.lists(st.one_of(
     st.tuples(st.just("boundary"), st.just(""), st.sampled_from(["b1", "b2"])),
     st.tuples(st.just("param"), st.sampled_from(["charset", "name"]), st.sampled_from(["utf-8", "z"])),
     st.tuples(st.just("read"), _HEADER_NAMES, st.just("")),
+    st.tuples(st.just("default"), st.just(""), st.sampled_from(["message/rfc822", "text/plain"])),
 ), max_size=12)
 
 
@@ -129,6 +130,8 @@ def test_indexed_message_answers_as_the_library_message(steps):
                     msg.set_boundary(value)
                 elif op == "param":
                     msg.set_param(name, value)
+                elif op == "default":
+                    msg.set_default_type(value)
             except (KeyError, email.errors.HeaderParseError):
                 pass
         for header in ("Content-Type", "X-Failed-Recipients", "from", "SUBJECT"):
@@ -157,3 +160,82 @@ def test_caseless_search_finds_what_ignorecase_finds(text, pos):
     for pattern in _caseless_patterns():
         m = pattern.folding.search(text, pos)
         assert pattern.span(text, pos=pos) == (m.span() if m else None), (pattern.lower.pattern[:30], text)
+
+
+
+_SENDERS = st.one_of(st.sampled_from([
+    # the mail systems whose notices flufl.bounce's Yahoo, AOL and Yale detectors read
+    "MAILER-DAEMON@yahoo.com", "mailer-daemon@Yahoo.co.uk", "Mailer-Daemon <MAILER-DAEMON@yahoo.com>",
+    "mailer-daemon@yahoo", "MAILER-DAEMON@aol.com", "Mail Delivery <postmaster@AOL.COM>",
+    "MAILER-DAEMON@yale.edu", "mailer-daemon@cs.YALE.EDU"]), st.sampled_from([
+    "x@aol.com.evil", "mailer-daemon@yale.edu.org", "yale@mailer-daemon.edu", "MAILER-DAEMON@example.com (Mail Delivery System)",
+    '"Jetmail System" <>', "", "<>", "a@b.c, MAILER-DAEMON@yahoo.com", '"mailer-daemon"@yahoo.com',
+    "mailer-daemon (x) @yahoo.com", "mailer-daemon@sina.com", "\udce9@aol.com", "Postmaster <postmaster@yahoo.com>",
+    "bad,,", "M\u0130LER-DAEMON@yahoo.com", "mailer-daemon\t@yale.edu", "MAILER-DAEMON@yale.edu (Yale)"]))
+# the lines each detector starts reading after, and lines it reads addresses from
+_INTROS = st.sampled_from([
+    "Sorry, we were unable to deliver your message to the following address.", "message from yahoo.com",
+    "mail to the following recipients could not be delivered", "Mail to the following recipients could not be delivered",
+    "The following recipients did not receive this message:", "THE FOLLOWING RECIPIENTS DID NOT RECEIVE THIS MESSAGE:",
+    "the following recipient\u017f did not receive this message: \u212a", "the following recipients did not receive this message:",
+    "Message not delivered to the following:", "Hi. This is the qmail-send program", "did not reach the following recipient",
+])
+_BOUNCE_LINES = st.sampled_from([
+    "<jim@example.com>:", "<ann@example.org>", "jimmy", "jo@aol.com", "   bob   ", " x@y.z ", "", "user unknown",
+    "--- Original message follows.", "Error Detail", "caf\u00e9",
+])
+
+
+@st.composite
+def _bounce_message(draw) -> bytes:
+    head = [f"From: {draw(_SENDERS)}"] if draw(st.integers(0, 5)) else []
+    if not draw(st.integers(0, 3)):
+        head.append(f"X-Failed-Recipients: {draw(st.sampled_from(['a@b.c', '', 'x, <y@z.q>']))}")
+    lines = [*draw(st.lists(_BOUNCE_LINES, max_size=2)), *draw(st.lists(_INTROS, max_size=2)),
+             *draw(st.lists(_BOUNCE_LINES, max_size=4))]
+    kind = draw(st.sampled_from(["plain", "mixed", "none", "html"]))
+    if kind == "mixed":
+        inner = "\n".join(lines)
+        head.append('Content-Type: multipart/mixed; boundary="b"')
+        body = f"--b\nContent-Type: text/plain\n\n{inner}\n--b\nContent-Type: text/plain\n\n{inner}\n--b--\n"
+    else:
+        if kind != "none":
+            head.append(f"Content-Type: text/{kind}")
+        body = "\n".join(lines) + "\n"
+    return ("\n".join(head) + "\n\n" + body).encode("utf-8", "surrogateescape")
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_bounce_message())
+# each detector finding someone, from a sender at the edge of what it reads
+@example(b"From: mailer-daemon@yahoo\n\nmessage from yahoo.com\n<jim@example.com>:\n")
+@example(b"From: Mail Delivery <postmaster@AOL.COM>\n\nmail to the following recipients could not be delivered\njimmy\n")
+@example(b"From: mailer-daemon@cs.YALE.EDU\n\nMessage not delivered to the following:\n   bob   \n")
+@example(b'From: a@b.c\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n\n'
+         b"THE FOLLOWING RECIPIENTS DID NOT RECEIVE THIS MESSAGE:\n<ann@example.org>\n--b--\n")
+@example('From: a@b.c\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n\n'
+         "the following recipient\u017f did not receive this message:\n<ann@example.org>\n--b--\n".encode())
+@example(b"From: a@b.c\nX-Failed-Recipients: x, <y@z.q>\n\nuser unknown\n")
+def test_the_bounce_scan_skips_only_detectors_that_would_find_nothing(raw):
+    """flufl.bounce's detectors are skipped for a sender or content type they do not read, or
+    text they need that is not there: each skipped one would have found nobody and raised
+    nothing, and the scan names the addresses flufl.bounce names, and fails where it fails,
+    whatever the sender and the notice's lines."""
+    from flufl.bounce import all_failures as flufl_all_failures
+
+    from app.mail.bounce_scan import _CANNOT_FIND, _Lazy, all_failures
+    from app.mail.parse import message_from_raw
+
+    msg = message_from_raw(raw)
+    for detector, cannot in _CANNOT_FIND.items():
+        if cannot(msg, _Lazy(msg)):
+            assert detector().process(msg) == (frozenset(), frozenset()), detector.__name__
+    try:
+        want = flufl_all_failures(msg)
+    except Exception as exc:
+        try:
+            all_failures(msg)
+        except type(exc):
+            return
+        raise AssertionError(f"flufl.bounce raises {exc!r}, the scan does not") from None
+    assert all_failures(msg) == want

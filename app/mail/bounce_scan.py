@@ -20,10 +20,11 @@ from email.iterators import body_line_iterator
 from email.message import Message
 
 from flufl.bounce import _scan
-from flufl.bounce._detectors import exchange, qmail
+from flufl.bounce._detectors import aol, caiwireless, exchange, exim, qmail, yahoo, yale
 from flufl.bounce._detectors.simplematch import VALID, SimpleMatch, _quopri_decode
 from flufl.bounce._detectors.simplewarning import SimpleWarning
 
+from app.mail.headers import simple_addresses
 from app.mail.phrases import required_run
 
 _Sets = list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]]
@@ -112,31 +113,79 @@ _MATCH_RUNS = _runs(SimpleMatch.PATTERNS)
 _WARNING_RUNS = _runs(SimpleWarning.PATTERNS)
 
 
-_CANNOT_FIND: dict[type, Callable[[_Lines], bool]] = {
+def _first_address(msg: Message, lower: bool = False) -> str | None:
+    """``parseaddr(msg.get("from", ""))[1]`` (of the lower-cased value with ``lower``), where the
+    From header has one of the common shapes ``simple_addresses`` reads as the standard library
+    does; None otherwise (a Header object, a missing or odd value: the detector then reads it)."""
+    value = msg.get("from", "")
+    if not isinstance(value, str):
+        return None
+    pairs = simple_addresses(value.lower() if lower else value)
+    return pairs[0][1] if pairs else None
+
+
+def _not_from(want: Callable[[str], bool], lower: bool = False) -> Callable[[Message, _Lazy], bool]:
+    def cannot(msg: Message, _lines: _Lazy) -> bool:
+        sender = _first_address(msg, lower)
+        return sender is not None and not want(sender)
+    return cannot
+
+
+def _yale_sender(sender: str) -> bool:
+    username, at, domain = sender.partition("@")
+    return bool(at) and username.lower() == "mailer-daemon" and domain.lower().split(".")[-2:] == ["yale", "edu"]
+
+
+_CAIWIRELESS_START = _Start(caiwireless.tcre)
+
+
+class _Lazy:
+    """The body lines, read on first use."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self._lines: _Lines | None = None
+
+    def __call__(self) -> _Lines:
+        if self._lines is None:
+            self._lines = _Lines(self.msg)
+        return self._lines
+
+
+_CANNOT_FIND: dict[type, Callable[[Message, _Lazy], bool]] = {
+    # Exim reads only the X-Failed-Recipients headers
+    exim.Exim: lambda msg, _lines: "x-failed-recipients" not in msg,
+    # Yahoo, AOL and Yale read the body only of mail from their own mailer daemons
+    yahoo.Yahoo: _not_from(lambda sender: sender.startswith("mailer-daemon@yahoo"), lower=True),
+    yale.Yale: lambda msg, lines: msg.is_multipart() or _not_from(_yale_sender)(msg, lines),
+    aol.AOL: lambda msg, lines: (msg.get_content_type() != "text/plain"
+                                 or _not_from(lambda sender: sender.lower().endswith("@aol.com"))(msg, lines)),
     # Qmail reads the lines after one that starts with one of its intro phrases
-    qmail.Qmail: lambda lines: not any(tag in lines.joined for tag in qmail.introtags),
-    # Exchange reads the lines after one its start pattern (a plain phrase) is found in
-    exchange.Exchange: lambda lines: exchange.scre.search(lines.joined) is None,
+    qmail.Qmail: lambda _msg, lines: not any(tag in lines().joined for tag in qmail.introtags),
+    # Caiwireless and Exchange read the lines after one their start pattern matches
+    caiwireless.Caiwireless: lambda _msg, lines: not _CAIWIRELESS_START.found(lines()),
+    exchange.Exchange: lambda _msg, lines: exchange.scre.search(lines().joined) is None,
 }
-"""Detectors whose reading of the body lines cannot find anything in these lines: the text
-their first step needs is nowhere in them (checked once over all the lines, not line by line)."""
+"""Detectors that cannot find anything in this message: the sender their reading needs is not
+the message's (read as ``email.utils.parseaddr`` reads it, only where ``simple_addresses`` is
+sure to read it alike), or the text their first step needs is nowhere in the body's lines
+(checked once over all the lines, not line by line). Each one would return no failures, and
+raise nothing, for the message."""
 
 
 def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """``flufl.bounce.all_failures(msg)``: (temporary, permanent) failed addresses."""
-    lines: _Lines | None = None
+    lines = _Lazy(msg)
     temporary: set[bytes] = set()
     permanent: set[bytes] = set()
     for detector in _scan._DETECTORS:
         temp: frozenset[bytes]
         perm: frozenset[bytes]
-        if detector is SimpleMatch or detector is SimpleWarning:
-            lines = lines or _Lines(msg)
-            if detector is SimpleMatch:
-                temp, perm = frozenset(), _scan_lines(lines, SimpleMatch.PATTERNS, _MATCH_STARTS, _MATCH_RUNS)
-            else:
-                temp, perm = _scan_lines(lines, SimpleWarning.PATTERNS, _WARNING_STARTS, _WARNING_RUNS), frozenset()
-        elif (cannot := _CANNOT_FIND.get(detector)) is not None and cannot(lines := lines or _Lines(msg)):
+        if detector is SimpleMatch:
+            temp, perm = frozenset(), _scan_lines(lines(), SimpleMatch.PATTERNS, _MATCH_STARTS, _MATCH_RUNS)
+        elif detector is SimpleWarning:
+            temp, perm = _scan_lines(lines(), SimpleWarning.PATTERNS, _WARNING_STARTS, _WARNING_RUNS), frozenset()
+        elif (cannot := _CANNOT_FIND.get(detector)) is not None and cannot(msg, lines):
             continue
         else:
             temp, perm = detector().process(msg)

@@ -217,6 +217,22 @@ class IndexedMessage(email.message.Message):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._first()
 
+    _content_type: tuple[object, str] | None = None
+
+    def get_content_type(self) -> str:
+        """The library's answer, kept with the index it was read from: a part is asked for its
+        type many times (the splitter, the walks, every flufl.bounce detector), and only a
+        change of the headers (a new index) or of the default type can change it."""
+        first = self._first()
+        if "content-type" not in first:
+            return self.get_default_type()  # (set_default_type changes it without a header)
+        index, cached = self._index, self._content_type
+        if cached is not None and cached[0] is index:
+            return cached[1]
+        ctype = super().get_content_type()
+        self._content_type = (index, ctype)
+        return ctype
+
     def replace_header(self, _name: str, _value: Any) -> None:
         self._index = None
         super().replace_header(_name, _value)
