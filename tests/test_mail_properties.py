@@ -63,11 +63,11 @@ def test_sanitize_leaves_no_control_or_escape(text):
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.from_regex(quotes._ATTRIBUTION))
 def test_every_attribution_holds_a_word_the_quick_check_looks_for(line):
-    """The quote split skips the attribution pattern on a line without one of a few words; an
-    attribution in any language the pattern knows must never be skipped so, or its quoted
-    history would be taken for the sender's new text."""
+    """The quote split skips the attribution pattern on a line without one of a few words (or an
+    address with a date or a time); an attribution in any language the pattern knows must never
+    be skipped so, or its quoted history would be taken for the sender's new text."""
     if quotes._ATTRIBUTION.match(line):
-        assert quotes._ATTRIBUTION_WORD.search(line) is not None, line
+        assert quotes._may_be_attribution(line), line
 
 
 _ADDRESS_CHARS = st.sampled_from(list("aZ09 \"<>,@.\\()[];:-'=?_+\té~!") + ["..", "@@", "<>", "\"\""])

@@ -74,19 +74,33 @@ _HEADER_NEXT = re.compile(
 _DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
 
 
-# A word (or the "@" of an address) that every branch of ``_ATTRIBUTION`` needs, searched under
-# the same flags: a line without one cannot match it. tests/test_mail_quotes.py holds each branch
-# to this list.
+# A word that every branch of ``_ATTRIBUTION`` but two needs, searched under the same flags; the
+# two that name no word need an address (an "@") and either a date at the start of the line or
+# a time with the line ending in the address and a colon. A line with none of these cannot match
+# it. tests/test_mail_properties.py holds each branch to this check.
 _ATTRIBUTION_WORD = re.compile(
     "wrote|writes|sent|schrieb|crit|escrib|escreveu|scritto|schreef|geschreven|skrev|napisa|pisze"
-    "|viết|написал|пишет|@", re.IGNORECASE)
+    "|viết|написал|пишет", re.IGNORECASE)
+_STARTS_WITH_DATE = re.compile(r"[\s\-*_>]{0,6}\d{1,4}[./-]\d")
+_TIME = re.compile(r"\d:\d\d")
+_ENDS_WITH_ADDRESS = re.compile(r"[>)]\s?:\s*$")
+
+
+def _may_be_attribution(text: str) -> bool:
+    """Whether ``text`` has what every attribution ``_ATTRIBUTION`` matches has: it ends in ":"
+    or a dash rule, and holds one of a few words, or an address with a date or a time. A few
+    cheap checks that keep the costly pattern off nearly every line (on a line with an address
+    and a colon, as bounce notices have many, it backtracks over every split of the line)."""
+    if not text.rstrip().endswith((":", "-")):
+        return False
+    if _ATTRIBUTION_WORD.search(text) is not None:
+        return True
+    return "@" in text and (_STARTS_WITH_DATE.match(text) is not None or (
+        _TIME.search(text) is not None and _ENDS_WITH_ADDRESS.search(text) is not None))
 
 
 def _is_attribution(text: str) -> bool:
-    # Every attribution ends in ":" or a dash rule and holds one of a few words; checking those
-    # first keeps the costly pattern off nearly every line.
-    return (text.rstrip().endswith((":", "-")) and _ATTRIBUTION_WORD.search(text) is not None
-            and _ATTRIBUTION.match(text) is not None)
+    return _may_be_attribution(text) and _ATTRIBUTION.match(text) is not None
 
 
 def _is_quote(line: str) -> bool:
