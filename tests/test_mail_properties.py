@@ -239,3 +239,36 @@ def test_the_bounce_scan_skips_only_detectors_that_would_find_nothing(raw):
             return
         raise AssertionError(f"flufl.bounce raises {exc!r}, the scan does not") from None
     assert all_failures(msg) == want
+
+
+_HEADER_BLOCK_LINES = st.lists(st.one_of(
+    st.sampled_from([b"Subject: hi", b"Subject:hi", b"Subject:\t  two  words ", b"X-A:", b"From: a@b.c", b"From a@b.c",
+                     b"From:x", b": no name", b"No colon", b" folded", b"\tfolded", b" ", b"", b"Name : spaced",
+                     b"Content-Type: multipart/mixed; boundary=b", b"Content-Type: message/rfc822",
+                     b"Caf\xc3\xa9: 8-bit name", b"Subject: caf\xe9", b"X\x7fY: del", b"A:b:c", b"--b", b"x\x0by: z",
+                     b"Subject: a\x0bb", b"Subject: \x1c", b"Subject: \x85"]),
+    st.binary(max_size=12)),
+    max_size=8)
+_LINE_BREAKS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_HEADER_BLOCK_LINES, st.lists(_LINE_BREAKS, min_size=8, max_size=8), st.booleans())
+def test_a_header_block_reads_as_the_library_reads_it(lines, breaks, last_break):
+    """The splitter reads a part's plain header block itself; wherever it does, it gets the
+    headers (names, raw values, order) the standard library's parser gets from the same bytes."""
+    import email
+
+    from app.mail.mime import _BODY_DEFECTS, IndexedMessage, _plain_headers
+
+    block = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
+    if lines and not last_break:
+        block = block[:-len(breaks[len(lines) - 1])]
+    header_lines = block.splitlines(keepends=True)
+    mine = _plain_headers(header_lines)
+    if mine is None:
+        return
+    theirs = email.message_from_bytes(block + b"\n", IndexedMessage, policy=email.policy.compat32)
+    assert list(mine.raw_items()) == list(theirs.raw_items()), block
+    assert mine.get_payload() == "" and mine.defects == []
+    assert [d for d in theirs.defects if type(d).__name__ not in _BODY_DEFECTS] == [], block

@@ -14,6 +14,7 @@ from __future__ import annotations
 import email
 import email.message
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from email import policy
 from itertools import accumulate
@@ -66,11 +67,20 @@ class _Splitter:
     def __init__(self, raw: bytes) -> None:
         self.lines = raw.splitlines(keepends=True)
         self.offsets = [0, *accumulate(len(line) for line in self.lines)]
+        self._dashes: list[int] | None = None
         self.parts = 0
         self.defects: list[str] = []
         self.loose = False
         """A delimiter line was taken with more than white space after its boundary (the
         standard library takes only a bare one)."""
+
+    def next_dash(self, pos: int) -> int:
+        """The first line from ``pos`` on that starts with "--" (the only lines ``matches`` can
+        take for a delimiter), or the number of lines: the scans for a delimiter skip the rest."""
+        if self._dashes is None:
+            self._dashes = [i for i, line in enumerate(self.lines) if line.startswith(b"--")]
+        k = bisect_left(self._dashes, pos)
+        return self._dashes[k] if k < len(self._dashes) else len(self.lines)
 
     def matches(self, line: bytes, stack: list[bytes]) -> bool:
         if not line.startswith(b"--"):
@@ -135,9 +145,9 @@ class _Splitter:
                 node.size = self.offsets[end] - self.offsets[start]
                 node.body_start, node.body_end = self.offsets[pos], self.offsets[end]
                 return node, end
-        end = pos if stack else n  # outside any multipart the body runs to the end
+        end = self.next_dash(pos) if stack else n  # outside any multipart the body runs to the end
         while end < n and not self.matches(lines[end], stack):
-            end += 1
+            end = self.next_dash(end + 1)
         body = b"".join(lines[pos:end])
         if stack and end < n:
             whole, body = body, _strip_final_newline(body)  # the line break before a delimiter belongs to it
@@ -152,10 +162,11 @@ class _Splitter:
         """Fill ``node.children``; return where the multipart ends, or None if it has no parts."""
         lines, n = self.lines, len(self.lines)
         own = b"--" + stack[-1]
+        pos = self.next_dash(pos)
         while pos < n and not lines[pos].startswith(own):
             if self.matches(lines[pos], stack[:-1]):
                 return None
-            pos += 1
+            pos = self.next_dash(pos + 1)
         if pos >= n:
             self.defects.append("StartBoundaryNotFoundDefect")
             return None
@@ -165,9 +176,9 @@ class _Splitter:
             if line.startswith(own):
                 self.check(line, [b for b in stack if line.startswith(b"--" + b)])
                 if line[len(own):len(own) + 2] == b"--":
-                    pos += 1
+                    pos = self.next_dash(pos + 1)
                     while pos < n and not self.matches(lines[pos], stack[:-1]):
-                        pos += 1  # the epilogue
+                        pos = self.next_dash(pos + 1)  # the epilogue
                     return pos
                 pos += 1
                 if pos >= n:
@@ -238,36 +249,36 @@ class IndexedMessage(email.message.Message):
         super().replace_header(_name, _value)
 
 
-_FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
-"""The standard library's test for a header line (``email.feedparser.headerRE``)."""
+_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\r\n|\r|\n|\Z)(?:[ \t][^\r\n]*(?:\r\n|\r|\n|\Z))*)")
+"""One header as the standard library's feed parser reads it: a line that starts with a name
+(``email.feedparser.headerRE`` without its ``From `` envelope line and empty name) and its
+continuation lines, each ending at a line break as ``bytes.splitlines`` splits (or the end)."""
 
 
 def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
-    """What ``message_from_bytes(b"".join(header_lines) + b"\\n", policy=compat32)`` gives for a
+    """What ``message_from_bytes(b"".join(header_lines) + b"\n", policy=compat32)`` gives for a
     plain header block (defects of the missing body aside), without the feed parser's machinery:
     each ``Name: value`` line and its continuations read as compat32's ``header_source_parse``
-    reads them. None for anything the parser would treat specially (an envelope ``From`` line, a
-    block starting with a continuation, a line that is no header): the caller lets the standard
-    library read those. ``header_lines`` keep their line breaks."""
-    if not header_lines or header_lines[0][:1] in (b" ", b"\t"):
-        return None
+    reads them (the value from after the colon and its blanks to before the last line break).
+    None for anything the parser would treat specially (an envelope ``From`` line, a block
+    starting with a continuation, a line that is no header): the caller lets the standard
+    library read those. ``header_lines`` keep their line breaks. tests/test_mail_properties.py
+    holds the two to the same headers."""
     message = IndexedMessage(policy=policy.compat32)
-    name, value = "", ""
-    for raw in header_lines:
-        line = raw.decode("ascii", "surrogateescape")
-        if not _FEED_HEADER.match(line) or line.startswith("From ") or line.startswith(":"):
-            return None
-        if line[:1] in (" ", "\t"):
-            value += line
-            continue
-        if name:
-            message.set_raw(name, value.rstrip("\r\n"))
-        name, value = line.split(":", 1)
-        value = value.lstrip(" \t")
-    message.set_raw(name, value.rstrip("\r\n"))
+    message.set_payload("")
     # (for a message/* part the parser would also read the empty body as a message or as header
     # blocks; the splitter sets every part's payload itself, so only the headers matter here)
-    message.set_payload("")
+    if not header_lines:  # a part with no headers at all: the library reads no header either
+        return message
+    text = b"".join(header_lines).decode("ascii", "surrogateescape")
+    headers = message._headers  # type: ignore[attr-defined]
+    pos, end, match = 0, len(text), _FIELD.match
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            return None
+        headers.append((m.group(1), m.group(2).rstrip("\r\n")))
+        pos = m.end()
     return message
 
 
