@@ -312,3 +312,38 @@ def test_alternatives_regrouped_by_first_letter_match_as_written(case):
 
     pattern, text = case
     assert (re.search(pattern, text) is None) == (re.search(by_first_letter(pattern), text) is None), case
+
+
+_DSN_HEADERS = st.sampled_from([b"Content-Type: message/delivery-status", b"Content-type: Message/Delivery-Status; x=y",
+                                b"Content-Type: message/delivery-status x", b"Content-Type: message/rfc822",
+                                b"Content-Type: message/global-delivery-status", b"From x\nContent-Type: message/delivery-status",
+                                b"Content-Description: status\nContent-Type: message/delivery-status"])
+_DSN_LINES = st.sampled_from([b"Reporting-MTA: dns; mx.example", b"Action: failed", b"Status: 5.1.1", b"Final-Recipient: rfc822; a@b.c",
+                              b" folded", b"\tfolded", b"From x", b"From: y", b": x", b"not a header", b"Content-Type: message/rfc822",
+                              b"content-type: text/plain", b"", b"", b"Diagnostic-Code: smtp; 550 caf\xc3\xa9", b"X\x0bY: z"])
+
+
+def _library_shape(msg) -> tuple:
+    payload = msg.get_payload()
+    inner = [_library_shape(p) for p in payload] if isinstance(payload, list) else payload
+    return (tuple(msg.raw_items()), msg.get_content_type(), msg.get_default_type(), msg.get_unixfrom(),
+            [type(d).__name__ for d in msg.defects], msg.preamble, msg.epilogue, inner)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_DSN_HEADERS, st.lists(_DSN_LINES, max_size=10), st.lists(_LINE_BREAKS, min_size=10, max_size=10), st.booleans())
+def test_a_delivery_status_part_reads_as_the_library_reads_it(headers, lines, breaks, last_break):
+    """The blocks of a delivery-status part, read without the feed parser where they are plain
+    header blocks, are the library's: the same messages with the same headers, in the same order."""
+    import email
+
+    from app.mail.mime import IndexedMessage, _delivery_status
+
+    body = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
+    if lines and not last_break:
+        body = body[:-len(breaks[len(lines) - 1])]
+    mine = _delivery_status(headers + b"\n", body)
+    if mine is None:
+        return
+    theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
+    assert _library_shape(mine) == _library_shape(theirs), body

@@ -348,8 +348,9 @@ def _library_part(node: Node) -> email.message.Message:
         # the library reads what is inside as a message or header blocks; let it read this part.
         if node.header_bytes is None or (node.line_break and not node.body_bytes.isascii()):
             raise _Unsure  # (8-bit text would come back from get_payload() with U+FFFD)
-        part = email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
-                                        IndexedMessage, policy=policy.compat32)
+        part = (_delivery_status(node.header_bytes, node.body_bytes + node.line_break)
+                or email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
+                                            IndexedMessage, policy=policy.compat32))
         if node.line_break:  # as the library does at a delimiter: off the last part read
             last = list(part.walk())[-1]
             inner = last.get_payload()
@@ -357,3 +358,35 @@ def _library_part(node: Node) -> email.message.Message:
                 last.set_payload(_FINAL_LINE_BREAK.sub("", inner))
         return part
     return msg
+
+
+_BLANK = (b"\n", b"\r\n", b"\r")
+
+
+def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message | None:
+    """What ``message_from_bytes(header_bytes + b"\\n" + body, policy=compat32)`` gives for a
+    plain message/delivery-status part, without the feed parser: the part's headers, and one
+    message per block of header lines of its body (a blank line ends a block, and a line after
+    it starts the next, even another blank line: an empty block), each read by
+    ``_plain_headers``. None for anything else (another type, a block holding a line that is no
+    header, or a Content-Type of its own, which the library would read further), which the
+    caller gives to the library. tests/test_mail_properties.py holds the two to the same tree."""
+    part = _plain_headers(header_bytes.splitlines(keepends=True))
+    if part is None or part.get_content_type() != "message/delivery-status":
+        return None
+    lines = body.splitlines(keepends=True)
+    n, i = len(lines), 0
+    blocks: list[email.message.Message | str] = []
+    while True:
+        start = i
+        while i < n and lines[i] not in _BLANK:
+            i += 1
+        block = _plain_headers(lines[start:i])
+        if block is None or "content-type" in block:
+            return None
+        blocks.append(block)
+        i += 1  # the blank line that ended the block, if any
+        if i >= n:
+            break
+    part.set_payload(blocks)
+    return part
