@@ -144,13 +144,14 @@ def test_indexed_message_answers_as_the_library_message(steps):
 
 def _caseless_patterns():
     from app.mail import bounce, bounce_rcpt
-    return [bounce._BODY, bounce_rcpt._MARKER]
+    return [bounce._BODY, bounce_rcpt._MARKER, quotes._ATTRIBUTION_WORD]
 
 
 _CASE_PIECES = st.sampled_from(
     ["User Unknown", "ORIGINAL MESSAGE", "original message", "İ", "ı", "ſ", "K", "ß", "Ü", "ü",
      "ИСХОДНОЕ СООБЩЕНИЕ", "исхᲂдное сᲂᲂбщение", "Ursprüngliche Nachricht", "could not be delivered", "COPY OF YOUR MESSAGE",
-     "does not exi", "st", "\n", " ", "x", "é", "元のメッセージ"])
+     "does not exi", "st", "\n", " ", "x", "é", "元のメッセージ", "WROTE", "ſent", "wro", "te", "Viết", "VIẾT", "НАПИСАЛ",
+     "Schrieb", "SK", "rev"])
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))

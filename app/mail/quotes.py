@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from app.mail.caseless import Caseless
+
 # "On <date>, <name> wrote:" in the languages our users' prospects write in. Gmail may wrap
 # the attribution over two lines, so these are matched against a line joined with the next.
 _ATTRIBUTION = re.compile(
@@ -74,13 +76,13 @@ _HEADER_NEXT = re.compile(
 _DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
 
 
-# A word that every branch of ``_ATTRIBUTION`` but two needs, searched under the same flags; the
+# A word that every branch of ``_ATTRIBUTION`` but two needs, searched as it does (case-blind); the
 # two that name no word need an address (an "@") and either a date at the start of the line or
 # a time with the line ending in the address and a colon. A line with none of these cannot match
 # it. tests/test_mail_properties.py holds each branch to this check.
-_ATTRIBUTION_WORD = re.compile(
+_ATTRIBUTION_WORD = Caseless(
     "wrote|writes|sent|schrieb|crit|escrib|escreveu|scritto|schreef|geschreven|skrev|napisa|pisze"
-    "|viết|написал|пишет", re.IGNORECASE)
+    "|viết|написал|пишет")
 _STARTS_WITH_DATE = re.compile(r"[\s\-*_>]{0,6}\d{1,4}[./-]\d")
 _TIME = re.compile(r"\d:\d\d")
 _ENDS_WITH_ADDRESS = re.compile(r"[>)]\s?:\s*$")
@@ -93,7 +95,7 @@ def _may_be_attribution(text: str) -> bool:
     and a colon, as bounce notices have many, it backtracks over every split of the line)."""
     if not text.rstrip().endswith((":", "-")):
         return False
-    if _ATTRIBUTION_WORD.search(text) is not None:
+    if _ATTRIBUTION_WORD.span(text) is not None:
         return True
     return "@" in text and (_STARTS_WITH_DATE.match(text) is not None or (
         _TIME.search(text) is not None and _ENDS_WITH_ADDRESS.search(text) is not None))
