@@ -348,3 +348,22 @@ def test_a_delivery_status_part_reads_as_the_library_reads_it(headers, lines, br
         return
     theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
     assert _library_shape(mine) == _library_shape(theirs), body
+
+
+_CODE_TEXT = st.lists(st.one_of(st.sampled_from(["5.1.1", "4.2.2", "2.0.0", "550", "451-", "5.7.1.", ".5.1.1", "15.1.1",
+                                                  "5.1.1234", "550 ", "4 ", "5", ".", "-", " ", "\n", "a", "x5.0.0 "]),
+                                 st.text("0123456789.- \t\n5x", max_size=4)), max_size=12).map("".join)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_CODE_TEXT, st.integers(0, 3))
+def test_status_codes_are_found_where_the_look_behind_first_patterns_find_them(text, pos):
+    """A bounce's status codes are read with patterns that look behind their first digit only
+    after matching it: they find every code at the place, and with the parts, the look-behind
+    first spelling finds."""
+    from app.mail import bounce
+
+    for pattern, written in ((bounce._STATUS, r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])"),
+                             (bounce._SMTP_CODE, r"(?<!\d)([45])\d\d(?=[\s-])")):
+        want = [(m.span(), m.groups()) for m in re.compile(written).finditer(text, pos)]
+        assert [(m.span(), m.groups()) for m in pattern.finditer(text, pos)] == want, text

@@ -74,8 +74,12 @@ _TEXT_RECIPIENT = re.compile(
     r"^[ \t]{0,40}<(?P<a6>[^\s<>@]{1,64}@[^\s<>]{1,255})>:\s",
     re.IGNORECASE | re.MULTILINE)
 _BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_SMTP_CODE = re.compile(r"(?<!\d)([45])\d\d(?=[\s-])")
+# An enhanced status code (not inside a longer run of digits and dots), and an SMTP reply code.
+# Each starts with its first digit and looks behind it only then: a pattern that starts with a
+# look-behind is tried at every position of the text, one that starts with a digit skips to the
+# next such digit. tests/test_mail_properties.py holds them to the look-behind-first spelling.
+_STATUS = re.compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_SMTP_CODE = re.compile(r"([45])(?<!\d[45])\d\d(?=[\s-])")
 
 
 @dataclass
