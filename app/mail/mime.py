@@ -249,10 +249,11 @@ class IndexedMessage(email.message.Message):
         super().replace_header(_name, _value)
 
 
-_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\r\n|\r|\n|\Z)(?:[ \t][^\r\n]*(?:\r\n|\r|\n|\Z))*)")
+_FIELD = re.compile(r"(?<![^\r\n])([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\r\n|\r|\n|\Z)(?:[ \t][^\r\n]*(?:\r\n|\r|\n|\Z))*)")
 """One header as the standard library's feed parser reads it: a line that starts with a name
 (``email.feedparser.headerRE`` without its ``From `` envelope line and empty name) and its
-continuation lines, each ending at a line break as ``bytes.splitlines`` splits (or the end)."""
+continuation lines, each ending at a line break as ``bytes.splitlines`` splits (or the end).
+Only tried at the start of a line, so that a search over any text is linear."""
 
 
 def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
