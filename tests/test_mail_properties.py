@@ -367,3 +367,33 @@ def test_status_codes_are_found_where_the_look_behind_first_patterns_find_them(t
                              (bounce._SMTP_CODE, r"(?<!\d)([45])\d\d(?=[\s-])")):
         want = [(m.span(), m.groups()) for m in re.compile(written).finditer(text, pos)]
         assert [(m.span(), m.groups()) for m in pattern.finditer(text, pos)] == want, text
+
+
+_MESSAGE_HEADERS = st.sampled_from([b"Content-Type: message/rfc822", b"Content-Type: Message/RFC822; x=y",
+                                    b"Content-Type: message/global", b"Content-Type: message/delivery-status",
+                                    b"Content-Type: message/rfc822-headers", b"Content-Type: text/plain", b"Subject: no type",
+                                    b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64",
+                                    b"Content-Type: message/rfc822 x", b"Content-Type: message"])
+_MESSAGE_LINES = st.sampled_from([b"Message removed", b"", b"Subject: x", b"From x", b"From: y", b": y", b" folded",
+                                  b"\tfolded", b"text", b"caf\xc3\xa9", b"--b", b"Content-Type: multipart/mixed; boundary=b"])
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_MESSAGE_HEADERS, st.lists(_MESSAGE_LINES, max_size=6), st.lists(_LINE_BREAKS, min_size=6, max_size=6),
+       st.booleans())
+def test_a_message_part_without_headers_reads_as_the_library_reads_it(headers, lines, breaks, last_break):
+    """An attached message whose body opens with no header ("Message removed"), put together
+    without the feed parser, is the library's: the part, and inside it one message with the
+    body as its text, with the same defects."""
+    import email
+
+    from app.mail.mime import IndexedMessage, _headerless_message
+
+    body = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
+    if lines and not last_break:
+        body = body[:-len(breaks[len(lines) - 1])]
+    mine = _headerless_message(headers + b"\n", body)
+    if mine is None:
+        return
+    theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
+    assert _library_shape(mine) == _library_shape(theirs), body

@@ -16,7 +16,7 @@ import email.message
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from email import policy
+from email import errors, policy
 from itertools import accumulate
 from typing import Any
 
@@ -350,6 +350,7 @@ def _library_part(node: Node) -> email.message.Message:
         if node.header_bytes is None or (node.line_break and not node.body_bytes.isascii()):
             raise _Unsure  # (8-bit text would come back from get_payload() with U+FFFD)
         part = (_delivery_status(node.header_bytes, node.body_bytes + node.line_break)
+                or _headerless_message(node.header_bytes, node.body_bytes + node.line_break)
                 or email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
                                             IndexedMessage, policy=policy.compat32))
         if node.line_break:  # as the library does at a delimiter: off the last part read
@@ -362,6 +363,8 @@ def _library_part(node: Node) -> email.message.Message:
 
 
 _BLANK = (b"\n", b"\r\n", b"\r")
+_FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+"""The standard library's test for a header line (``email.feedparser.headerRE``)."""
 
 
 def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message | None:
@@ -390,4 +393,34 @@ def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message 
         if i >= n:
             break
     part.set_payload(blocks)
+    return part
+
+
+def _headerless_message(header_bytes: bytes, body: bytes) -> email.message.Message | None:
+    """What ``message_from_bytes(header_bytes + b"\\n" + body, policy=compat32)`` gives for a
+    message/* part (but a delivery status) whose body opens with no header (a returned message
+    cut to "Message removed", an empty or blank-led one), without the feed parser: the part with
+    its headers, holding one message with no headers whose text is the body (after a leading
+    blank line; with a missing-separator defect where the first line is text). None for
+    anything else, which the caller gives to the library. tests/test_mail_properties.py holds
+    the two to the same tree."""
+    part = _plain_headers(header_bytes.splitlines(keepends=True))
+    if (part is None or part.get_content_maintype() != "message"
+            or part.get_content_type() == "message/delivery-status"):
+        return None
+    if b"\r" in body:
+        return None  # (lines broken otherwise than by LF: the library's own reading)
+    first, _, rest = body.partition(b"\n")
+    line = first.decode("ascii", "surrogateescape")
+    inner = IndexedMessage(policy=policy.compat32)
+    if not body:
+        inner.set_payload("")
+    elif not line:  # a blank first line: the inner message's headers end there, without a defect
+        inner.set_payload(rest.decode("ascii", "surrogateescape"))
+    elif _FEED_HEADER.match(line):
+        return None  # a header: the library reads a message of its own here
+    else:
+        inner.defects.append(errors.MissingHeaderBodySeparatorDefect())
+        inner.set_payload(body.decode("ascii", "surrogateescape"))
+    part.set_payload([inner])
     return part
