@@ -223,7 +223,12 @@ class IndexedMessage(email.message.Message):
 
     def get(self, name: str, failobj: Any = None) -> Any:
         hit = self._first().get(name.lower())
-        return failobj if hit is None else self.policy.header_fetch_parse(*hit)
+        if hit is None:
+            return failobj
+        value = hit[1]
+        if type(value) is str and value.isascii() and self.policy is policy.compat32:
+            return value  # (what compat32's header_fetch_parse returns for a value without 8-bit bytes)
+        return self.policy.header_fetch_parse(*hit)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._first()
