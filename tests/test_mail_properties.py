@@ -399,3 +399,19 @@ def test_a_message_part_without_headers_reads_as_the_library_reads_it(headers, l
         return
     theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
     assert _library_shape(mine) == _library_shape(theirs), body
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_SPEC, st.text(alphabet="ab ,;<>@.\"\\()é\t", max_size=12), st.sampled_from([" (", "(", "  (", " ((", " )"]),
+       st.sampled_from([")", "))", ") ", ")x", ""]))
+def test_a_commented_sender_reads_as_parseaddr_reads_it(spec, comment, opening, closing):
+    """The bounce scan reads a sender written ``address (comment)`` itself: wherever it does, it
+    gets the address ``email.utils.parseaddr`` gets."""
+    from email.utils import parseaddr
+
+    from app.mail.bounce_scan import _COMMENTED
+
+    for value in (f"{spec}{opening}{comment}{closing}", f"{spec}{opening}{comment}{closing}".lower()):
+        m = _COMMENTED.fullmatch(value)
+        if m is not None:
+            assert m.group(1) == parseaddr(value)[1], value

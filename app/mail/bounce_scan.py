@@ -24,7 +24,7 @@ from flufl.bounce._detectors import aol, caiwireless, exchange, exim, qmail, yah
 from flufl.bounce._detectors.simplematch import VALID, SimpleMatch, _quopri_decode
 from flufl.bounce._detectors.simplewarning import SimpleWarning
 
-from app.mail.headers import simple_addresses
+from app.mail.headers import _SPEC, simple_addresses
 from app.mail.phrases import required_run
 
 _Sets = list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]]
@@ -120,8 +120,18 @@ def _first_address(msg: Message, lower: bool = False) -> str | None:
     value = msg.get("from", "")
     if not isinstance(value, str):
         return None
-    pairs = simple_addresses(value.lower() if lower else value)
-    return pairs[0][1] if pairs else None
+    if lower:
+        value = value.lower()
+    pairs = simple_addresses(value)
+    if pairs:
+        return pairs[0][1]
+    commented = _COMMENTED.fullmatch(value)
+    return commented.group(1) if commented else None
+
+
+_COMMENTED = re.compile(rf"({_SPEC.pattern}) \([^()\\\"]{{0,200}}\)")
+"""``MAILER-DAEMON@host (Mail Delivery System)``: an address and a comment, which parseaddr
+reads as that address (tests/test_mail_properties.py holds the two to the same address)."""
 
 
 def _not_from(want: Callable[[str], bool], lower: bool = False) -> Callable[[Message, _Lazy], bool]:
