@@ -415,3 +415,16 @@ def test_a_commented_sender_reads_as_parseaddr_reads_it(spec, comment, opening, 
         m = _COMMENTED.fullmatch(value)
         if m is not None:
             assert m.group(1) == parseaddr(value)[1], value
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.text(max_size=20), st.text(alphabet="ab \t=?\x00\x7f", max_size=20),
+                 st.binary(max_size=20).map(lambda b: b.decode("ascii", "surrogateescape"))))
+def test_header_text_turned_back_from_escapes_as_by_encoding_it(value):
+    """A header value without 8-bit bytes is taken as it is: the same text as encoding its
+    surrogate escapes back to bytes and decoding those."""
+    try:
+        want = headers.decode_bytes(value.encode("ascii", "surrogateescape"))
+    except UnicodeEncodeError:
+        want = value
+    assert headers._from_surrogates(value) == want

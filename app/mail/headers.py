@@ -67,6 +67,8 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
 
 def _from_surrogates(value: str) -> str:
     """compat32 keeps 8-bit header bytes as surrogate escapes; turn them back into text."""
+    if value.isascii():
+        return value  # (no escapes: encoded and decoded again it is itself)
     try:
         raw = value.encode("ascii", "surrogateescape")
     except UnicodeEncodeError:
