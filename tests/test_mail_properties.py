@@ -428,3 +428,17 @@ def test_header_text_turned_back_from_escapes_as_by_encoding_it(value):
     except UnicodeEncodeError:
         want = value
     assert headers._from_surrogates(value) == want
+
+
+@_SETTINGS
+@given(st.one_of(st.binary(max_size=300), _MAILISH), st.data())
+def test_a_run_of_lines_is_the_slice_of_the_message_between_their_offsets(raw, data):
+    """The splitter takes a part's header block and body as a slice of the message between two
+    line offsets: the same bytes as its lines joined."""
+    from app.mail.mime import _Splitter
+
+    splitter = _Splitter(raw)
+    n = len(splitter.lines)
+    start = data.draw(st.integers(0, n))
+    end = data.draw(st.integers(start, n))
+    assert splitter.raw[splitter.offsets[start]:splitter.offsets[end]] == b"".join(splitter.lines[start:end])

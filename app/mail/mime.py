@@ -65,8 +65,11 @@ class _Splitter:
     """Recursive descent over the lines of one message; positions are line indexes."""
 
     def __init__(self, raw: bytes) -> None:
+        self.raw = raw
         self.lines = raw.splitlines(keepends=True)
-        self.offsets = [0, *accumulate(len(line) for line in self.lines)]
+        self.offsets = [0, *accumulate(map(len, self.lines))]
+        """Where each line starts in ``raw`` (the lines cut it whole: a run of lines is the slice
+        between two offsets)."""
         self._dashes: list[int] | None = None
         self.parts = 0
         self.defects: list[str] = []
@@ -116,7 +119,7 @@ class _Splitter:
                 break
             pos += 1
         header_lines = lines[start:pos]
-        header_bytes = b"".join(header_lines)
+        header_bytes = self.raw[self.offsets[start]:self.offsets[pos]]
         if pos < n and lines[pos] in (b"\n", b"\r\n", b"\r"):
             pos += 1
         mended = False
@@ -148,7 +151,7 @@ class _Splitter:
         end = self.next_dash(pos) if stack else n  # outside any multipart the body runs to the end
         while end < n and not self.matches(lines[end], stack):
             end = self.next_dash(end + 1)
-        body = b"".join(lines[pos:end])
+        body = self.raw[self.offsets[pos]:self.offsets[end]]
         if stack and end < n:
             whole, body = body, _strip_final_newline(body)  # the line break before a delimiter belongs to it
             node.line_break = whole[len(body):]
