@@ -300,6 +300,8 @@ def test_a_reasons_words_grouped_by_first_letter_match_where_the_words_do(text, 
     text = text[cut:]
     for (reason, words), (_, grouped) in zip(_reason_words(), bounce_reason._WORDING, strict=True):
         assert (re.search(words, text) is None) == (grouped.search(text) is None), (reason, text)
+    named = any(re.search(words, text) for _, words in _reason_words())
+    assert named == (bounce_reason._ANY_WORDING.search(text) is not None), text
 
 
 # quantified first letters, "|" and parentheses in classes and escaped: not in today's words

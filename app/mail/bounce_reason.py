@@ -172,6 +172,8 @@ def by_first_letter(pattern: str) -> str:
 _WORDING = [(reason, re.compile(by_first_letter(words))) for reason, words in _WORDS]
 """Each reason's pattern, its alternatives grouped by their first letter (tests/test_mail_properties.py
 holds each to the pattern as written)."""
+_ANY_WORDING = re.compile(by_first_letter("|".join(words for _, words in _WORDS)))
+"""Every reason's words in one alternation: it matches where one of the reasons' does."""
 
 
 _STATUS = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
@@ -192,6 +194,8 @@ def from_wording(text: str) -> str | None:
     if not text:
         return None
     text = text[:TEXT_CAP].lower()
+    if _ANY_WORDING.search(text) is None:
+        return None  # (most texts name no reason: one search instead of one per reason)
     for reason, pattern in _WORDING:
         if pattern.search(text):
             return reason
