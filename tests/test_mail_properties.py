@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.mail import classify, headers, parse, quotes, sanitize
+from app.mail.sanitize import one_line
 
 _SETTINGS = settings(max_examples=150, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
@@ -59,6 +60,29 @@ def test_sanitize_leaves_no_control_or_escape(text):
         assert ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
     assert "\r" not in clean
     assert sanitize(clean) == clean
+
+
+def _one_line_in_full(text: str) -> str:
+    return " ".join(sanitize(text).split())
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_TEXT, st.lists(st.sampled_from(["a", " ", "  ", "\u00a0", "\u3000", "\x1c", "\t", "é"]),
+                                 max_size=12).map("".join)))
+@example("Re: a quote ")
+@example(" Re: a quote")
+@example("Re:  a quote")
+@example("Re:\u2028a")
+def test_one_line_hands_back_a_value_that_is_one_line_already_as_folding_would(text):
+    assert one_line(text) == _one_line_in_full(text)
+
+
+def test_no_printable_character_is_sanitized_or_breaks_a_line_but_the_space():
+    """What one_line's shortcut stands on, over every code point."""
+    for code in range(0x110000):
+        ch = chr(code)
+        if ch.isprintable():
+            assert sanitize(ch) == ch and (ch.split() == [ch] or ch == " "), hex(code)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))

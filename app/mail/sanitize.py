@@ -57,6 +57,11 @@ def sanitize(text: str) -> str:
 
 def one_line(text: str) -> str:
     """Sanitize and fold to one line: for headers, snippets and table cells."""
+    # Most header values are one line already. No printable character is one sanitize removes
+    # or changes, and the space is the only printable one split() breaks on: such text with
+    # single inner spaces and none at its ends comes out as it went in.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(sanitize(text).split())
 
 
