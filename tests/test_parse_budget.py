@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -265,3 +266,71 @@ async def test_a_worker_closed_with_the_engine_starts_no_other_for_what_was_bein
     with pytest.raises(RuntimeError, match="closed"):
         await asyncio.wait_for(reading, 120)
     assert _workers() == 0
+
+
+def test_a_batch_sent_ahead_of_one_that_overruns_is_read_by_the_next_worker():
+    # the engine sends the next batch before the answers to the one before are in; the worker
+    # killed on a slow message takes that batch with it, and its replacement reads it again
+    worker = MessageWorker(budget=2.0, flush_every=3600.0)
+    try:
+        context = (None, load_rules(SLOW_RULES), ())
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        first = [*_replies("pricing", 3), slow, *_replies("pricing", 3)]
+        second = _replies("later", 10)
+        one = worker.take(first, "in", context)
+        two = worker.take(second, "in", context)
+        while one.left or two.left:
+            worker.step()
+        _assert_read(one.readings, first, {3}, "2")
+        _assert_read(two.readings, second, set(), "2")
+        assert worker.overruns == 1
+    finally:
+        worker.close()
+
+
+def _worker_bytes_read() -> int:
+    """What this process's parse worker has read (Linux /proc: its pipe, once it has started)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
+                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    io = dict(line.split(": ") for line in (proc / "io").read_text().splitlines())
+                    return int(io["rchar"])
+        except OSError:
+            continue
+    raise AssertionError("no parse worker")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads the worker's I/O in /proc")
+async def test_the_worker_reads_the_next_batch_while_the_engine_is_away():
+    # The engine's reading thread waits its turn at the interpreter behind the event loop and the
+    # store thread, here held outright while it hands over the first batch's answers: the second
+    # batch was sent before, so the worker reads it meanwhile instead of waiting for the engine.
+    worker = MessageWorker(budget=600.0)
+    handing_over = threading.Event()
+    released = threading.Event()
+
+    def hand_over(job) -> None:
+        handing_over.set()
+        released.wait(600)  # released by the test (at the latest when it fails)
+    try:
+        worker.read(_replies("warm", 1)[0], "in")  # started, and every module it reads with imported
+        first, second = _replies("pricing", 100), _replies("later", 100)
+        start = _worker_bytes_read()
+        one = worker.take(first, "in", None, hand_over)
+        two = worker.take(second, "in", None)
+
+        def read_both() -> None:
+            while one.left or two.left:
+                worker.step()
+        reading = asyncio.ensure_future(asyncio.to_thread(read_both))
+        await until(handing_over.is_set, 120, "the first batch read")
+        frames = sum(len(pickle.dumps(("read", raws, "in"), protocol=pickle.HIGHEST_PROTOCOL)) + 4
+                     for raws in (first, second))
+        await until(lambda: _worker_bytes_read() - start >= frames, 60, "the second batch taken in by the worker")
+        released.set()
+        await asyncio.wait_for(reading, 120)
+        _assert_read(one.readings + two.readings, first + second, set(), "600")
+    finally:
+        released.set()
+        worker.close()

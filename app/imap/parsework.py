@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -137,7 +138,7 @@ class _Overrun(Exception):
 class _Answers:
     """The worker's side of one process: its frames as they arrive on the pipe, and its progress."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], shared: mmap.mmap) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], shared: mmap.mmap, wake: int | None = None) -> None:
         assert proc.stdout is not None
         # Read the pipe itself, never through a buffer, all that is there at once: a buffered
         # read would hide answers from poll, which sees only the pipe. poll, not select: an
@@ -146,6 +147,12 @@ class _Answers:
         self.fd = proc.stdout.fileno()
         self.poller = select.poll()
         self.poller.register(self.fd, select.POLLIN)
+        self.wake = wake
+        self.woken_poller = select.poll()
+        """The pipe and ``wake``: polled while the worker has room for another frame."""
+        self.woken_poller.register(self.fd, select.POLLIN)
+        if wake is not None:
+            self.woken_poller.register(wake, select.POLLIN)
         self.shared = shared
         self.progress = memoryview(shared).cast("Q")
         self.buffer = bytearray()
@@ -155,10 +162,16 @@ class _Answers:
         self.progress.release()
         self.shared.close()
 
-    def _take_in(self, timeout: float) -> bool:
-        """Whatever the pipe holds, decoded into ``frames``; False when nothing came in ``timeout``."""
-        if not self.poller.poll(max(0, math.ceil(timeout * 1000))):
+    def _take_in(self, timeout: float, wakeable: bool = False) -> bool | None:
+        """Whatever the pipe holds, decoded into ``frames``; False when nothing came in ``timeout``,
+        None when (``wakeable``) the wake descriptor was written to first."""
+        poller = self.woken_poller if wakeable and self.wake is not None else self.poller
+        ready = poller.poll(max(0, math.ceil(timeout * 1000)))
+        if not ready:
             return False
+        if all(fd != self.fd for fd, _ in ready):
+            _drain(self.wake)
+            return None
         data = os.read(self.fd, READ_BYTES)
         if not data:
             raise EOFError("the worker closed its pipe")
@@ -183,10 +196,10 @@ class _Answers:
                 raise TimeoutError
         return self.frames.popleft()
 
-    def answers(self, budget: float, answered: int) -> list[Reading]:
-        """The next frame of answers (``answered`` of this frame came already). Raises
-        ``_Overrun`` once the worker has spent ``budget`` seconds on one message, or has
-        stopped."""
+    def answers(self, budget: float, answered: int, wakeable: bool = False) -> list[Reading] | None:
+        """The next frame of answers (``answered`` of this frame came already); None if
+        (``wakeable``) woken first. Raises ``_Overrun`` once the worker has spent ``budget``
+        seconds on one message, or has stopped."""
         while not self.frames:
             word = self.progress[0]
             place, since = word & _PLACE_MASK, (word >> _PLACE_BITS) / 1000
@@ -194,7 +207,10 @@ class _Answers:
             # taking a frame in), a whole budget of silence
             wait = since + budget - time.monotonic() if place else budget
             try:
-                if self._take_in(wait):
+                took = self._take_in(wait, wakeable)
+                if took is None:
+                    return None
+                if took:
                     continue
             except (OSError, EOFError) as exc:  # it died: on the message it was reading, if any
                 place = self.progress[0] & _PLACE_MASK
@@ -210,17 +226,66 @@ class _Answers:
         return self.frames.popleft()
 
 
+LOOKAHEAD = 2
+"""Frames sent to a worker before the answers to the first are in: it starts the next as soon as
+one ends, instead of waiting for the engine's thread to read the answers and send more (that
+thread waits its turn at the interpreter behind the event loop and the store)."""
+
+
+class Job:
+    """A batch to read: its messages, the places not sent to a worker yet, and what is read."""
+
+    def __init__(self, raws: list[bytes], direction: str, context: tuple[Any, ...] | None,
+                 done: Callable[[Job], None] | None = None) -> None:
+        self.raws = raws
+        self.direction = direction
+        self.context = context
+        self.todo: list[int] = list(range(len(raws)))
+        self.out: list[Reading | None] = [None] * len(raws)
+        self.left = len(raws)
+        self.error: BaseException | None = None
+        self.done = done
+        """Called (in the reading thread) once every message is read, or ``error`` is set."""
+
+    def finish(self) -> None:
+        if self.done is not None:
+            self.done(self)
+
+    @property
+    def readings(self) -> list[Reading]:
+        if self.error is not None:
+            raise self.error
+        return self.out  # type: ignore[return-value]  # every place filled
+
+
+class _Sent:
+    """A frame in the worker's pipe: the places of ``job`` it holds, and how many are answered."""
+
+    def __init__(self, job: Job, places: list[int]) -> None:
+        self.job = job
+        self.places = places
+        self.answered = 0
+
+
 class MessageWorker:
     """One worker process (a plain ``python -m``: no fork of the engine's threads, nothing of the
-    terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes."""
+    terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes.
+    Up to ``LOOKAHEAD`` frames are in its pipe at once, so it goes from one batch to the next
+    without waiting on the engine; the budget is the progress word's, per message, as ever."""
 
-    def __init__(self, budget: float, flush_every: float = FLUSH_EVERY) -> None:
+    def __init__(self, budget: float, flush_every: float = FLUSH_EVERY, wake: int | None = None) -> None:
         self.budget = budget
         self.flush_every = flush_every
+        self.wake = wake
+        """A descriptor written to when there is a batch for this worker to take ahead (the pool's)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._answers: _Answers | None = None
         self._context: tuple[Any, ...] | None = None
         self._sent_context: tuple[Any, ...] | None = None
+        self._jobs: deque[Job] = deque()
+        """Jobs taken with places not sent yet, in order."""
+        self._sent: deque[_Sent] = deque()
+        """Frames in the pipe, in order (the worker answers them in that order)."""
         self.overruns = 0
         self.closed = False
         """Closed with the engine: no new worker is started for what is still being read."""
@@ -245,7 +310,7 @@ class MessageWorker:
         assert proc.stdin is not None and proc.stdout is not None
         for pipe in (proc.stdin, proc.stdout):
             _widen(pipe.fileno())
-        answers = _Answers(proc, shared)
+        answers = _Answers(proc, shared, self.wake)
         self._proc, self._answers, self._sent_context = proc, answers, None
         try:
             ready = answers.next(START_TIMEOUT)
@@ -266,39 +331,47 @@ class MessageWorker:
     def read_many(self, raws: list[bytes], direction: str) -> list[Reading]:
         """Each message parsed (and classified, ``direction == "in"``), in order; one that is not
         read within the budget is kept with its headers and the rest go to a new worker."""
-        out: list[Reading | None] = [None] * len(raws)
-        todo = list(range(len(raws)))
-        while todo:
-            frame = _frame(raws, todo)
-            readings, failed = self._read_frame([raws[i] for i in frame], direction)
-            for i, reading in zip(frame, readings, strict=False):
-                out[i] = reading
-            if failed is None:
-                todo = todo[len(frame):]
-            else:  # those read but not sent yet by the worker that was killed: again
-                out[frame[failed]] = headers_only(raws[frame[failed]], self.budget, direction)
-                todo = frame[len(readings):failed] + todo[failed + 1:]
-        return out  # type: ignore[return-value]  # every place filled
+        job = self.take(raws, direction, self._context)
+        while job.left and job.error is None:
+            self.step()
+        return job.readings
 
-    def _read_frame(self, raws: list[bytes], direction: str) -> tuple[list[Reading], int | None]:
-        """The answers for a prefix of ``raws``: all of them, or those that came before the
-        worker was killed, with the place of the message it was killed on."""
-        if self._proc is not None and self._answers is not None and self._proc.poll() is None:
-            proc, answers = self._proc, self._answers
+    def take(self, raws: list[bytes], direction: str, context: tuple[Any, ...] | None,
+             done: Callable[[Job], None] | None = None) -> Job:
+        """A batch for this worker, read as ``step`` is called (``done`` when it is)."""
+        job = Job(raws, direction, context, done)
+        if raws:
+            self._jobs.append(job)
         else:
-            self.kill()
-            proc, answers = self._start()
-        assert proc.stdin is not None
-        out: list[Reading] = []
+            job.finish()
+        return job
+
+    @property
+    def busy(self) -> bool:
+        """Something taken is not read yet."""
+        return bool(self._sent or self._jobs)
+
+    @property
+    def has_room(self) -> bool:
+        """Another batch taken now would be sent to the worker at once."""
+        return not self._jobs and len(self._sent) < LOOKAHEAD
+
+    def step(self) -> None:
+        """Send what the pipe has room for, then take in the next answers; returns early when
+        ``wake`` is written to while there is room for another frame. A job whose worker cannot
+        be started (closed with the engine) ends with that error, with every other job taken."""
         try:
-            if self._sent_context != self._context and self._context is not None:
-                _send(proc.stdin, ("context", *self._context))
-                self._sent_context = self._context
-            _send(proc.stdin, ("read", raws, direction))
-            while len(out) < len(raws):
-                for parsed, result in answers.answers(self.budget, len(out)):
-                    parsed.raw = raws[len(out)]
-                    out.append((parsed, result))
+            self._send_ahead()
+        except (RuntimeError, OSError, ValueError) as exc:
+            self._fail_all(exc)
+            return
+        if not self._sent:
+            return
+        sent = self._sent[0]
+        job = sent.job
+        assert self._answers is not None
+        try:
+            got = self._answers.answers(self.budget, sent.answered, self.wake is not None and self.has_room)
         except _Overrun as exc:
             failed = exc.place
             if exc.died:
@@ -309,12 +382,80 @@ class MessageWorker:
                             self.budget)
         except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # the worker died (or was
             # closed under this thread: its shared word is gone): say so, go on
-            failed = len(out)
+            failed = sent.answered
             log.warning("the parse worker stopped (%s): the message is stored with its headers", exc)
         else:
-            return out, None
+            if got is None:
+                return  # woken: room for another frame
+            for parsed, result in got:
+                place = sent.places[sent.answered]
+                parsed.raw = job.raws[place]
+                job.out[place] = (parsed, result)
+                sent.answered += 1
+                job.left -= 1
+            if sent.answered == len(sent.places):
+                self._sent.popleft()
+            if not job.left:
+                job.finish()
+            return
         self.kill()
-        return out, failed
+        place = sent.places[failed]
+        job.out[place] = headers_only(job.raws[place], self.budget, job.direction)
+        job.left -= 1
+        # those read but not sent yet by the worker that was killed, and the frames behind: again
+        sent.places = sent.places[sent.answered:failed] + sent.places[failed + 1:]
+        sent.answered = 0
+        again, self._sent = self._sent, deque()
+        for frame in reversed(again):
+            if frame.job.todo or frame.job in self._jobs:
+                frame.job.todo[:0] = frame.places
+            else:
+                frame.job.todo = list(frame.places)
+                self._jobs.appendleft(frame.job)
+        if not job.left:
+            job.finish()
+
+    def _send_ahead(self) -> None:
+        restarted = False
+        while self._jobs and len(self._sent) < LOOKAHEAD:
+            job = self._jobs[0]
+            if not job.todo:
+                self._jobs.popleft()
+                continue
+            if self._proc is not None and self._answers is not None and self._proc.poll() is None:
+                proc = self._proc
+            elif self._sent:
+                return  # it died with frames in its pipe: the next answers tell, then they are sent again
+            else:
+                self.kill()
+                proc, _ = self._start()
+            assert proc.stdin is not None
+            places = _frame(job.raws, job.todo)
+            try:
+                if self._sent_context != job.context and job.context is not None:
+                    _send(proc.stdin, ("context", *job.context))
+                    self._sent_context = job.context
+                _send(proc.stdin, ("read", [job.raws[i] for i in places], job.direction))
+            except OSError:
+                if self._sent:
+                    return  # the answers tell what happened to those in the pipe
+                if restarted:
+                    raise
+                self.kill()  # it died between batches: once more with a new one
+                restarted = True
+                continue
+            del job.todo[:len(places)]
+            self._sent.append(_Sent(job, places))
+            if not job.todo:
+                self._jobs.popleft()
+
+    def _fail_all(self, exc: BaseException) -> None:
+        jobs = list(dict.fromkeys([*(s.job for s in self._sent), *self._jobs]))
+        self._sent.clear()
+        self._jobs.clear()
+        for job in jobs:
+            job.error = exc
+            job.finish()
 
     def kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -332,6 +473,17 @@ class MessageWorker:
         """For good: a thread still reading gets an error instead of a new worker."""
         self.closed = True
         self.kill()
+
+
+def _drain(fd: int | None) -> None:
+    """Empty a wake pipe (non-blocking)."""
+    if fd is None:
+        return
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _widen(fd: int) -> None:

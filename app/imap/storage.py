@@ -4,14 +4,15 @@ transaction (``store_batch``). The store thread itself is ``app.store.thread.Sto
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.imap.pace import FetchGate
-from app.imap.parsework import MessageWorker
+from app.imap.parsework import Job, MessageWorker
 from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce, classify, parse
 from app.mail.learn import examples_from
@@ -39,7 +40,13 @@ def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fet
                 parsed = parse(raw)
                 out.append((parsed, classify(parsed, context=noise, examples=learned) if direction == "in" else None))
             return out
-    readings = read_many([item.body for item in items if item.body is not None], direction)
+    return incoming(folder, uidvalidity, direction, items,
+                    read_many([item.body for item in items if item.body is not None], direction))
+
+
+def incoming(folder: str, uidvalidity: int, direction: str, items: list[Fetched],
+             readings: list[tuple[ParsedMessage, Classification | None]]) -> list[IncomingMessage]:
+    """The fetched messages that have a body (``items``) with what was read of each, ready to store."""
     out = []
     for item, (parsed, classification) in zip(items, readings, strict=True):
         assert item.body is not None
@@ -99,42 +106,153 @@ class ParsePool:
     """Where fetched batches are read: ``workers`` threads, each with a worker process
     (``app.imap.parsework``) that parses and classifies one message at a time within the read
     budget. The event loop keeps serving hundreds of connections meanwhile, a message that is slow
-    to read holds up one worker only, and a second core is used where there is one."""
+    to read holds up one worker only, and a second core is used where there is one.
+
+    Batches wait in one queue; a thread takes the next when its worker has nothing, and also,
+    when no other thread is free, one ahead of the batch its worker is on (``LOOKAHEAD``): the
+    worker then goes on to it without waiting for the answers to be taken in. A batch taken
+    ahead waits behind a message that overruns (up to the budget), as a batch in the queue
+    waits when every worker is busy."""
 
     def __init__(self, workers: int = 2, budget: float = 10.0, rules: Rules | None = None,
                  fetch_ahead: int = 8) -> None:
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="replydesk-parse")
         self.gate = FetchGate(fetch_ahead)
         """Fetched batches waiting to be read and stored, engine-wide (``[general] fetch_ahead_batches``)."""
         self.budget = budget
         self.rules = rules
-        self._local = threading.local()
-        self._workers: list[MessageWorker] = []
-        self._lock = threading.Lock()
-
-    def _worker(self) -> MessageWorker:
-        worker = getattr(self._local, "worker", None)
-        if worker is None:
-            worker = self._local.worker = MessageWorker(self.budget)
-            with self._lock:
-                self._workers.append(worker)
-        return worker
+        self._size = max(1, workers)
+        self._queue: deque[_Batch] = deque()
+        self._cond = threading.Condition()
+        self._readers: list[_Reader] = []
+        self._idle = 0
+        """Threads whose worker has nothing to read, waiting for a batch."""
+        self._closed = False
 
     async def parse(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
                     noise: NoiseContext | None = None,
                     examples: tuple[tuple[str, str], ...] = ()) -> list[IncomingMessage]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._read, folder, uidvalidity, direction, fetched,
-                                          noise, examples)
+        future: asyncio.Future[list[IncomingMessage]] = loop.create_future()
+        items = [item for item in fetched if item.body is not None]
 
-    def _read(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
-              noise: NoiseContext | None, examples: tuple[tuple[str, str], ...]) -> list[IncomingMessage]:
-        worker = self._worker()
-        worker.set_context(noise, self.rules, examples if direction == "in" else ())
-        return to_incoming(folder, uidvalidity, direction, fetched, read_many=worker.read_many)
+        def done(job: Job) -> None:  # in the reading thread
+            try:
+                result: list[IncomingMessage] | None = incoming(folder, uidvalidity, direction, items, job.readings)
+                error: BaseException | None = None
+            except BaseException as exc:  # the worker could not start, or the engine is closing
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # the loop is closed: nobody waits
+                pass
+
+        context = (noise, self.rules, examples if direction == "in" else ())
+        self._submit(_Batch([item.body for item in items if item.body is not None], direction, context, done,
+                            future))
+        return await future
+
+    def _submit(self, batch: _Batch) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the parse worker is closed (the engine is stopping)")
+            self._queue.append(batch)
+            if len(self._readers) < self._size and self._idle == 0:
+                reader = _Reader(self)
+                self._readers.append(reader)
+                reader.start()
+            self._cond.notify()
+            busy = [r for r in self._readers if not r.idle]
+        for reader in busy:  # one of them may take it ahead
+            reader.wake()
+
+    def _next(self, reader: _Reader, wait: bool) -> _Batch | None:
+        """The next batch for ``reader``: waiting for one when ``wait`` (its worker has
+        nothing); else only if no other thread is free to take it. None when closed."""
+        with self._cond:
+            while True:
+                while self._queue and self._queue[0].future.done():  # given up meanwhile (cancelled)
+                    self._queue.popleft()
+                if self._closed:
+                    return None
+                if self._queue and (wait or self._idle == 0):
+                    return self._queue.popleft()
+                if not wait:
+                    return None
+                reader.idle = True
+                self._idle += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    reader.idle = False
+                    self._idle -= 1
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            for worker in self._workers:
-                worker.close()
+        with self._cond:
+            self._closed = True
+            waiting, self._queue = self._queue, deque()
+            self._cond.notify_all()
+            readers = list(self._readers)
+        for batch in waiting:  # nobody will read them: their waiters hear why
+            error = RuntimeError("the parse worker is closed (the engine is stopping)")
+            try:
+                batch.future.get_loop().call_soon_threadsafe(_settle, batch.future, None, error)
+            except RuntimeError:  # the loop is closed: nobody waits
+                pass
+        for reader in readers:
+            reader.worker.close()
+            reader.wake()
+
+
+@dataclass
+class _Batch:
+    raws: list[bytes]
+    direction: str
+    context: tuple[Any, ...]
+    done: Callable[[Job], None]
+    future: asyncio.Future[list[IncomingMessage]]
+
+
+def _settle(future: asyncio.Future[list[IncomingMessage]], result: list[IncomingMessage] | None,
+            error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result or [])
+
+
+class _Reader(threading.Thread):
+    """A thread of the parse pool and its worker process: it sends the worker its batches (one
+    ahead, when it can) and takes the answers in."""
+
+    def __init__(self, pool: ParsePool) -> None:
+        super().__init__(name="replydesk-parse", daemon=True)
+        self.pool = pool
+        self.idle = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.worker = MessageWorker(pool.budget, wake=self._wake_r)
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):  # woken already (a full pipe), or closed
+            pass
+
+    def run(self) -> None:
+        worker = self.worker
+        try:
+            while True:
+                if not worker.busy or worker.has_room:
+                    batch = self.pool._next(self, wait=not worker.busy)
+                    if batch is None and not worker.busy:
+                        return  # closed
+                    if batch is not None:
+                        worker.take(batch.raws, batch.direction, batch.context, batch.done)
+                worker.step()
+        finally:
+            worker.close()
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
