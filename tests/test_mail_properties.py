@@ -289,9 +289,7 @@ def test_a_header_block_reads_as_the_library_reads_it(lines, breaks, last_break)
 
     from app.mail.mime import _BODY_DEFECTS, IndexedMessage, _plain_headers
 
-    block = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
-    if lines and not last_break:
-        block = block[:-len(breaks[len(lines) - 1])]
+    block = _joined(lines, breaks, last_break)
     header_lines = block.splitlines(keepends=True)
     mine = _plain_headers(header_lines)
     if mine is None:
@@ -352,6 +350,14 @@ _DSN_LINES = st.sampled_from([b"Reporting-MTA: dns; mx.example", b"Action: faile
                               b"content-type: text/plain", b"", b"", b"Diagnostic-Code: smtp; 550 caf\xc3\xa9", b"X\x0bY: z"])
 
 
+def _joined(lines: list[bytes], breaks: list[bytes], last_break: bool) -> bytes:
+    """``lines`` each ended by its break, the last one without it unless ``last_break``."""
+    body = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
+    if lines and not last_break:
+        body = body[:-len(breaks[len(lines) - 1])]
+    return body
+
+
 def _library_shape(msg) -> tuple:
     payload = msg.get_payload()
     inner = [_library_shape(p) for p in payload] if isinstance(payload, list) else payload
@@ -368,9 +374,7 @@ def test_a_delivery_status_part_reads_as_the_library_reads_it(headers, lines, br
 
     from app.mail.mime import IndexedMessage, _delivery_status
 
-    body = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
-    if lines and not last_break:
-        body = body[:-len(breaks[len(lines) - 1])]
+    body = _joined(lines, breaks, last_break)
     mine = _delivery_status(headers + b"\n", body)
     if mine is None:
         return
@@ -417,9 +421,7 @@ def test_a_message_part_without_headers_reads_as_the_library_reads_it(headers, l
 
     from app.mail.mime import IndexedMessage, _headerless_message
 
-    body = b"".join(line + brk for line, brk in zip(lines, breaks, strict=False))
-    if lines and not last_break:
-        body = body[:-len(breaks[len(lines) - 1])]
+    body = _joined(lines, breaks, last_break)
     mine = _headerless_message(headers + b"\n", body)
     if mine is None:
         return
