@@ -14,34 +14,11 @@ from typing import Any
 from app.imap.pace import FetchGate
 from app.imap.parsework import Job, MessageWorker
 from app.imap.responses import Fetched
-from app.mail import NoiseContext, bounce, classify, parse
-from app.mail.learn import examples_from
+from app.mail import NoiseContext, bounce
 from app.mail.rules import Rules
 from app.mail.types import Classification, ParsedMessage
 from app.store import IncomingMessage, Store
 from app.store.triage import keyword_label
-
-
-def to_incoming(folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
-                noise: NoiseContext | None = None, examples: tuple[tuple[str, str], ...] = (), *,
-                read_many: Callable[[list[bytes], str], list[tuple[ParsedMessage, Classification | None]]]
-                | None = None) -> list[IncomingMessage]:
-    """Parse and classify one fetched batch. ``read_many`` reads the messages (the parse pool's
-    worker, within its time budget); without it, here, with ``noise`` (the account's warmup tags
-    and own addresses) and ``examples`` (the user's labelled replies, which the classifier learns
-    from)."""
-    items = [item for item in fetched if item.body is not None]
-    if read_many is None:
-        learned = examples_from(examples) if examples and direction == "in" else None
-
-        def read_many(raws: list[bytes], direction: str) -> list[tuple[ParsedMessage, Classification | None]]:
-            out = []
-            for raw in raws:
-                parsed = parse(raw)
-                out.append((parsed, classify(parsed, context=noise, examples=learned) if direction == "in" else None))
-            return out
-    return incoming(folder, uidvalidity, direction, items,
-                    read_many([item.body for item in items if item.body is not None], direction))
 
 
 def incoming(folder: str, uidvalidity: int, direction: str, items: list[Fetched],
@@ -233,13 +210,20 @@ class _Reader(threading.Thread):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
+        self._wake_lock = threading.Lock()
+        self._wake_open = True
+        """The pipe is open: once the thread has closed it, its descriptor numbers may name another
+        file, which a late ``wake`` must not write to."""
         self.worker = MessageWorker(pool.budget, wake=self._wake_r)
 
     def wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"\0")
-        except (BlockingIOError, OSError):  # woken already (a full pipe), or closed
-            pass
+        with self._wake_lock:
+            if not self._wake_open:
+                return
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:  # woken already (a full pipe)
+                pass
 
     def run(self) -> None:
         worker = self.worker
@@ -254,5 +238,7 @@ class _Reader(threading.Thread):
                 worker.step()
         finally:
             worker.close()
-            for fd in (self._wake_r, self._wake_w):
-                os.close(fd)
+            with self._wake_lock:
+                self._wake_open = False
+                for fd in (self._wake_r, self._wake_w):
+                    os.close(fd)
