@@ -39,10 +39,6 @@ def _stop_after(seconds: float) -> None:
 
 
 def _as_interrupt(signum: int, frame: object) -> None:
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        # started with interrupts ignored (in the background of a shell without job control, or
-        # under nohup): SIGTERM still ends the demo, as Python's own Ctrl-C would
-        raise KeyboardInterrupt
     signal.raise_signal(signal.SIGINT)
 
 
@@ -53,6 +49,13 @@ def run(args: argparse.Namespace) -> int:
     # inbox's event loop, the engine's, or Python's KeyboardInterrupt) stops it cleanly, so
     # the servers stop and the temporary files go.
     previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    # Started with interrupts ignored (in the background of a shell without job control): the
+    # demo takes them back, so that SIGTERM and Ctrl-C stop it by the same clean path (the event
+    # loops install their handlers only over Python's own), not by an exception raised wherever
+    # the main thread happens to be.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         # what happens in the seconds before the inbox appears, said as it happens
         started = time.monotonic()
@@ -79,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         sys.stdout.flush()
