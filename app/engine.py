@@ -200,6 +200,7 @@ class Engine:
             self._lock.release()
             raise
         self.running = True
+        self._parser.start()  # its first worker starts while the connections log in
         log.info("engine: started on %s with %d accounts", self.store_path,
                  sum(a.enabled for a in self.config.accounts))
         if self.leasing:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.imap.parsework import MessageWorker
+from app.mail.classify import warm_up
 from app.mail.rules import load_rules
 from tests.conftest import build_message
 from tests.engine_support import rows, running_engine, until
@@ -334,3 +335,25 @@ async def test_the_worker_reads_the_next_batch_while_the_engine_is_away():
     finally:
         released.set()
         worker.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker in /proc")
+async def test_the_engine_has_a_parse_worker_ready_before_the_first_mail(dovecot, users, make_config, tmp_path):
+    # the first reply after a start is read at once, not after a worker has started and built
+    # the classifier's patterns; the other workers start when there is mail for them
+    [box] = users(1)
+    config_path = make_config(tmp_path, [box], idle_refresh_minutes=5, parse_workers=3)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: all(w.state == "idle" for w in engine.watchers.values()), 60, "idle")
+        await until(lambda: _workers() == 1, 60, "a parse worker up with no mail fetched")
+        assert rows(store) == []
+        dovecot.deliver(box.email, build_message(box.email, subject="Re: pricing",
+                                                 body="Interested, send the deck").as_bytes())
+        await until(lambda: len(rows(store)) == 1, 60, "the reply stored")
+        assert rows(store)[0]["category"] == "interested"
+        assert _workers() == 1  # one batch: read by the worker that was waiting for it
+    assert _workers() == 0
+
+
+def test_the_worker_warm_up_reads_mail_of_every_kind_it_prepares_for():
+    assert warm_up() == ["reply", "autoreply", "bounce"]

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.mail import NoiseContext, classify, parse
+from app.mail.classify import warm_up
 from app.mail.headers import decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.learn import examples_from
 from app.mail.rules import Rules
@@ -81,6 +82,7 @@ def _serve(progress_fd: int, flush_every: float) -> None:
     out = sys.stdout.buffer
     shared = mmap.mmap(progress_fd, 8)
     progress = memoryview(shared).cast("Q")  # one aligned 8-byte store: the engine never sees half
+    warm_up()  # while the engine logs in: the first batch is read at full speed
     _send(out, "ready")
     while True:
         request = _receive(sys.stdin.buffer)
@@ -320,6 +322,23 @@ class MessageWorker:
             self.kill()
             raise RuntimeError("the parse worker did not start")
         return proc, answers
+
+    def warm(self) -> None:
+        """Start the worker process now, if none is running, so the first batch does not wait
+        for Python to start and import the classifier. A worker that cannot start is only
+        logged here: the next batch tries again and fails with the reason."""
+        if self.closed or (self._proc is not None and self._proc.poll() is None):
+            return
+        try:
+            self.kill()
+            self._start()
+        except (RuntimeError, OSError) as exc:
+            log.warning("the parse worker did not start ahead of the mail: %s", exc)
+
+    @property
+    def running(self) -> bool:
+        """A worker process is up (started and not exited)."""
+        return self._proc is not None and self._proc.poll() is None
 
     def set_context(self, noise: NoiseContext | None, rules: Rules | None,
                     examples: tuple[tuple[str, str], ...]) -> None:

@@ -41,6 +41,33 @@ def classify(message: ParsedMessage, rules: Rules | None = None,
                               reasons=[f"classifier error: {type(exc).__name__}"])
 
 
+# Mail of each kind the classifier knows, read once by ``warm_up``.
+_SAMPLES = (
+    b"From: Pat <pat@prospect.example>\r\nTo: me@example.com\r\nSubject: Re: Quick question\r\n"
+    b"Message-ID: <1@prospect.example>\r\nIn-Reply-To: <0@example.com>\r\n\r\n"
+    b"Thanks, sounds interesting. Could you send pricing? Not now, maybe next quarter; please "
+    b"talk to my colleague sam@prospect.example.\r\n\r\nOn Mon, Jan 5, 2026, Me wrote:\r\n> Hi Pat\r\n",
+    b"From: Pat <pat@prospect.example>\r\nTo: me@example.com\r\nSubject: Automatic reply: Quick question\r\n"
+    b"Auto-Submitted: auto-replied\r\n\r\nI am out of the office until Monday, January 12 with limited "
+    b"access to email.\r\n",
+    b"From: Mail Delivery Subsystem <mailer-daemon@example.com>\r\nTo: me@example.com\r\n"
+    b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+    b"Content-Type: text/plain\r\n\r\n<pat@prospect.example>: host mx.prospect.example said: "
+    b"550 5.1.1 user unknown\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; pat@prospect.example\r\n"
+    b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n",
+)
+
+
+def warm_up(rules: Rules | None = None) -> list[str]:
+    """Build what the classifier builds on first use (its phrase alternations, ~0.2 s), so a
+    process that is about to read mail does it before the mail arrives. Returns the kinds read."""
+    from app.mail.parse import parse
+
+    return [classify(parse(raw), rules).kind for raw in _SAMPLES]
+
+
 def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
               sent_to: SentTo | None = None, examples: Examples | None = None) -> Classification:
     warmup = noise.warmup_reason(ctx, pm.subject, pm.new_text, pm.quoted_text)
