@@ -683,3 +683,11 @@ def test_rules_with_a_backspace_are_refused():
     import pytest
     with pytest.raises(ValueError, match="control character"):
         load_rules('[intent.interested]\npatterns = ["\\byes\\b"]\n')
+
+
+def test_the_shipped_rules_pass_the_checks_a_users_rules_get():
+    """Every process that classifies loads the shipped rules without compiling each pattern
+    alone (~55 ms); this is where they get that check: each pattern valid alone, folded, with
+    no flags for the whole expression, and read the same either way."""
+    from app.mail.rules import default_rules, shipped_rules_text
+    assert load_rules(shipped_rules_text()) == default_rules()

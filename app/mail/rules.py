@@ -68,11 +68,17 @@ class Rules:
         )
 
 
-def load_rules(text: str) -> Rules:
+def load_rules(text: str, *, check: bool = True) -> Rules:
     """Rules from TOML text in the format documented at the top of ``rules.toml``.
 
     Raises ValueError naming the table and pattern when the TOML or a pattern is invalid.
+    ``check=False`` skips compiling each pattern alone to check it (~55 ms for the shipped rules,
+    in every process that classifies): only for the shipped file, which the tests check.
     """
+
+    def _patterns(value: object, where: str) -> tuple[str, ...]:
+        return _checked_patterns(value, where, check)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -117,13 +123,15 @@ def load_rules(text: str) -> Rules:
 _GLOBAL_FLAGS = re.compile(r"\(\?[aimsux]+\)")
 
 
-def _patterns(value: object, where: str) -> tuple[str, ...]:
+def _checked_patterns(value: object, where: str, check: bool) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ValueError(f"{where} must be a list of strings")
     for pattern in value:
         if any(ord(c) < 32 for c in pattern):
             raise ValueError(f"{where}: pattern {pattern!r} holds a control character (in a "
                              f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
+        if not check:
+            continue
         folded = fold_pattern(pattern)
         try:
             re.compile(folded)  # every rule is matched folded, never as written
@@ -139,7 +147,11 @@ def _patterns(value: object, where: str) -> tuple[str, ...]:
 @cache
 def default_rules() -> Rules:
     """The rules shipped in ``app/mail/rules.toml``."""
-    return load_rules(resources.files("app.mail").joinpath("rules.toml").read_text("utf-8"))
+    return load_rules(shipped_rules_text(), check=False)
+
+
+def shipped_rules_text() -> str:
+    return resources.files("app.mail").joinpath("rules.toml").read_text("utf-8")
 
 
 def first_match(patterns: tuple[str, ...], text: str, folded: str | None = None,
