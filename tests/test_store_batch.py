@@ -205,3 +205,97 @@ def test_a_batch_of_new_conversations_reads_the_store_a_fixed_number_of_times(tm
         return sum(1 for sql in seen if sql.lstrip().upper().startswith("SELECT"))
 
     assert selects(40) == selects(20)
+
+
+def test_a_local_copy_and_its_sent_copy_in_one_batch(store_target):
+    """The Sent folder's copy replaces the local copy stored earlier in the same batch, as it
+    does one message at a time."""
+    def msgs() -> list[IncomingMessage]:
+        return [arrive(2, "<p20@prospect.example>", "Re: outreach 20", "p20@prospect.example", 20,
+                       in_reply_to="<out20@sender.example>"),
+                arrive(7, "<ours20@sender.example>", "Re: Re: outreach 20", "me@sender.example", 21,
+                       folder=LOCAL_COPY_FOLDER, uidvalidity=0, direction="out", to="p20@prospect.example",
+                       in_reply_to="<p20@prospect.example>"),
+                arrive(3, "<ours20@sender.example>", "Re: Re: outreach 20", "me@sender.example", 22,
+                       folder="Sent", direction="out", to="p20@prospect.example",
+                       in_reply_to="<p20@prospect.example>")]
+
+    single, batched = prepared(store_target("single.db")), prepared(store_target("batch.db"))
+    try:
+        for m in msgs():
+            single.add_messages("a", [m])
+        batched.add_messages("a", msgs())
+        assert [tuple(r) for r in batched.db.conn.execute(
+            "SELECT folder FROM messages WHERE message_id = '<ours20@sender.example>'")] == [("Sent",)]
+        assert dump(batched) == dump(single)
+    finally:
+        single.close()
+        batched.close()
+
+
+def test_a_batch_larger_than_one_statement_takes(store_target):
+    """A batch whose rows take more parameters than SQLite's default limit lets one INSERT have
+    (32,766; a first sync's batch is far smaller), in and out in runs, stores what the same
+    messages in batches of a hundred store."""
+    def msgs() -> list[IncomingMessage]:
+        out = []
+        for i in range(1, 841):
+            if i <= 20 or i > 820:  # runs of our own mail: rows with other columns
+                out.append(arrive(i, f"<out{i}@sender.example>", f"outreach {i}", "me@sender.example", i / 40,
+                                  folder="Sent", direction="out", to=f"p{i}@prospect.example"))
+            else:
+                out.append(arrive(i, f"<r{i}@prospect.example>", f"Re: outreach {i - 1}", f"p{i}@prospect.example",
+                                  i / 40, in_reply_to=f"<out{i - 1}@sender.example>"))
+        return out
+
+    smaller, batched = prepared(store_target("smaller.db")), prepared(store_target("batch.db"))
+    try:
+        arrived = msgs()
+        for i in range(0, len(arrived), 100):
+            smaller.add_messages("a", arrived[i:i + 100])
+        batched.add_messages("a", msgs())
+        assert dump(batched) == dump(smaller)
+    finally:
+        smaller.close()
+        batched.close()
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_a_reply_stored_before_the_message_it_answers(store_target, together):
+    """A reply whose thread key differs from its parent's (its References start elsewhere),
+    stored before the parent in the same batch or an earlier one: the parent joins the reply's
+    conversation through the reply's references."""
+    def msgs() -> list[IncomingMessage]:
+        return [arrive(2, "<reply30@prospect.example>", "Re: intro", "p30@prospect.example", 31,
+                       references=["<start30@elsewhere.example>", "<p30@prospect.example>"],
+                       in_reply_to="<p30@prospect.example>"),
+                arrive(3, "<p30@prospect.example>", "intro", "p30@prospect.example", 30)]
+
+    store = prepared(store_target())
+    try:
+        if together:
+            store.add_messages("a", msgs())
+        else:
+            for m in msgs():
+                store.add_messages("a", [m])
+        assert conversation_of(store, "<p30@prospect.example>") == conversation_of(store, "<reply30@prospect.example>")
+        assert tuple(store.db.conn.execute(
+            "SELECT message_count FROM conversations WHERE id = ?",
+            (conversation_of(store, "<p30@prospect.example>"),)).fetchone()) == (2,)
+    finally:
+        store.close()
+
+
+def test_a_label_kept_here_goes_back_on_the_server(store_target):
+    """A message the user labelled here comes back (a rescanned folder) without its keyword: the
+    keyword is queued to go back on the server, on that message's row; a warmup mark stays local."""
+    store = stored_by(store_target(), lambda store, msgs: store.add_messages("a", msgs))
+    try:
+        lab1, lab2 = (store.db.conn.execute("SELECT id FROM messages WHERE message_id = ? AND folder = 'INBOX'",
+                                            (m,)).fetchone()[0]
+                      for m in ("<lab1@prospect.example>", "<lab2@prospect.example>"))
+        ops = [(r[0], r[1], json.loads(r[2])) for r in store.db.conn.execute(
+            "SELECT message, op, args FROM pending_ops WHERE message IN (?, ?)", (lab1, lab2))]
+        assert ops == [(lab1, "add_flags", {"flags": ["replydesk-interested"]})]
+    finally:
+        store.close()

@@ -15,6 +15,9 @@ from app.store.followups import FollowupMixin
 from app.store.triage import KEYWORD_PREFIX, WARMUP, TriageMixin, keyword_label
 
 SEARCH_TEXT_CAP = 1000
+_MAX_PARAMETERS = 32766
+"""Parameters of one multi-row INSERT: SQLite's limit since 3.32 (the store needs 3.35 for
+RETURNING); PostgreSQL's is 65535."""
 LOCAL_COPY_FOLDER = "(sent by replydesk)"
 """Where a reply replydesk sent is kept until its Sent folder's copy is synced."""
 
@@ -63,9 +66,24 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             stored = self._stored_places(account, batch)
             labels = self._kept_labels(account, batch)
             threads = self._threads(account, batch)
+            # rows wait here and go in together (one statement per run of rows with the same
+            # columns: the full-text index flushes once per statement, not once per row); they
+            # go in first wherever a lookup could find one of them, so each message is threaded
+            # as if those before it were stored one by one
+            pending = _Pending()
+
+            def write() -> None:
+                for mid, (row, msg) in zip(self._insert_rows(pending.rows), pending.rows, strict=True):
+                    threads.add(account, mid, msg)
+                    new_ids.append(mid)
+                    self._restore_label_keyword(account, mid, row, msg.flags)
+                pending.clear()
+
             for msg in batch:
                 if msg.direction == "out" and msg.parsed.message_id:
                     # the Sent folder's copy of a reply replaces the local one shown since sending
+                    if pending.has_local_copy(msg.parsed.message_id):
+                        write()
                     self._keep_refs(threads)
                     gone = conn.execute("DELETE FROM messages WHERE account = ? AND folder = ? AND "
                                         "message_id = ? RETURNING conversation_id",
@@ -76,23 +94,44 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                     continue
                 stored.add(place)
                 row = self._message_row(account, msg, labels)
+                if pending.answers_or_answered(msg):
+                    write()
                 # the conversation is found before the row goes in (the lookups do not need it), so
                 # the row is written once, whole, with its conversation
                 row["conversation_id"] = conv = self._conversation_of(account, msg, threads)
-                mid = conn.execute(
-                    f"INSERT INTO messages ({', '.join(row)}) "
-                    f"VALUES ({', '.join('?' for _ in row)})", list(row.values())).lastrowid
-                assert mid is not None
-                threads.add(account, mid, msg)
-                new_ids.append(mid)
+                threads.note(msg)
+                pending.add(row, msg)
                 touched.add(conv)
-                self._restore_label_keyword(account, mid, row, msg.flags)
+            write()
             self._keep_refs(threads)
             self.refresh_conversations(touched)
             self.suppress_from_classification(new_ids)
             self.followups_on_arrival(new_ids)
             self.assign_on_arrival(new_ids)
         return new_ids
+
+    def _insert_rows(self, rows: list[tuple[dict[str, object], IncomingMessage]]) -> list[int]:
+        """Insert rows in their order, a run of rows with the same columns in one statement
+        (within the database's limit on parameters); their ids in the same order."""
+        ids: list[int] = []
+        conn = self.db.conn
+        start = 0
+        while start < len(rows):
+            cols = tuple(rows[start][0])
+            most = max(1, _MAX_PARAMETERS // len(cols))
+            end = start + 1
+            while end < len(rows) and end - start < most and tuple(rows[end][0]) == cols:
+                end += 1
+            run = rows[start:end]
+            marks = f"({', '.join('?' for _ in cols)})"
+            # RETURNING's order is not promised: each id is matched to its row by the row's place
+            got = {(folder, uidvalidity, uid): mid for mid, folder, uidvalidity, uid in conn.execute(
+                f"INSERT INTO messages ({', '.join(cols)}) VALUES {', '.join(marks for _ in run)} "
+                "RETURNING id, folder, uidvalidity, uid",
+                [value for row, _ in run for value in row.values()]).fetchall()}
+            ids += [int(got[(msg.folder, msg.uidvalidity, msg.uid)]) for _, msg in run]
+            start = end
+        return ids
 
     def _stored_places(self, account: str, batch: list[IncomingMessage]) -> set[tuple[str, int, int]]:
         """The (folder, UIDVALIDITY, UID) of the batch's messages that are stored already: a
@@ -346,12 +385,45 @@ class _Threads:
     named: set[str]
     refs: list[tuple[str, str, int]] = field(default_factory=list)
 
-    def add(self, account: str, mid: int, msg: IncomingMessage) -> None:
-        parents = list(dict.fromkeys(_parents(msg)))
+    def note(self, msg: IncomingMessage) -> None:
+        """A message of the batch about to be stored: the lookups of those after it may find it."""
         if msg.parsed.message_id:
             self.stored.add(msg.parsed.message_id)
-        self.named.update(parents)
-        self.refs += [(account, ref, mid) for ref in parents]
+        self.named.update(_parents(msg))
+
+    def add(self, account: str, mid: int, msg: IncomingMessage) -> None:
+        """A message of the batch stored as row ``mid``: the parents it names, to write."""
+        self.refs += [(account, ref, mid) for ref in dict.fromkeys(_parents(msg))]
+
+
+@dataclass
+class _Pending:
+    """Rows of a batch made but not yet inserted, with what a lookup could find of them."""
+
+    rows: list[tuple[dict[str, object], IncomingMessage]] = field(default_factory=list)
+    message_ids: set[str] = field(default_factory=set)
+    parents: set[str] = field(default_factory=set)
+
+    def add(self, row: dict[str, object], msg: IncomingMessage) -> None:
+        self.rows.append((row, msg))
+        if msg.parsed.message_id:
+            self.message_ids.add(msg.parsed.message_id)
+        self.parents.update(_parents(msg))
+
+    def answers_or_answered(self, msg: IncomingMessage) -> bool:
+        """Whether ``msg`` answers a waiting row, or a waiting row answers it: its conversation
+        lookup must see those rows stored."""
+        return bool(msg.parsed.message_id in self.parents
+                    or any(ref in self.message_ids for ref in _parents(msg)))
+
+    def has_local_copy(self, message_id: str) -> bool:
+        return any(msg.folder == LOCAL_COPY_FOLDER and msg.parsed.message_id == message_id
+                   for _, msg in self.rows)
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.message_ids.clear()
+        self.parents.clear()
 
 def _json_list(items: list[Any]) -> str:
     """A list column's JSON text; the empty list (most of them) without a trip through the encoder."""
