@@ -299,3 +299,29 @@ def test_a_label_kept_here_goes_back_on_the_server(store_target):
         assert ops == [(lab1, "add_flags", {"flags": ["replydesk-interested"]})]
     finally:
         store.close()
+
+
+def test_two_new_messages_of_one_thread_key_in_a_batch(store_target):
+    """Two messages new to the store that share a thread key (their References start at the same
+    cold email) and answer different messages, then a new conversation: one conversation for the
+    two, and every id as when they are stored one at a time."""
+    def msgs() -> list[IncomingMessage]:
+        return [arrive(2, "<p40@prospect.example>", "Re: outreach 40", "p40@prospect.example", 40,
+                       references=["<start40@sender.example>", "<a40@sender.example>"],
+                       in_reply_to="<a40@sender.example>"),
+                arrive(3, "<q40@prospect.example>", "Re: outreach 40", "q40@prospect.example", 41,
+                       references=["<start40@sender.example>", "<b40@sender.example>"],
+                       in_reply_to="<b40@sender.example>"),
+                arrive(4, "<p41@prospect.example>", "Re: outreach 41", "p41@prospect.example", 42,
+                       in_reply_to="<out41@sender.example>")]
+
+    single, batched = prepared(store_target("single.db")), prepared(store_target("batch.db"))
+    try:
+        for m in msgs():
+            single.add_messages("a", [m])
+        batched.add_messages("a", msgs())
+        assert conversation_of(batched, "<p40@prospect.example>") == conversation_of(batched, "<q40@prospect.example>")
+        assert dump(batched) == dump(single)
+    finally:
+        single.close()
+        batched.close()

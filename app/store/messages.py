@@ -73,6 +73,12 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             pending = _Pending()
 
             def write() -> None:
+                # the new conversations of the waiting rows first, in their order, in one statement
+                convs = self._conversations_of_keys(account, [key for key in pending.keys if key is not None])
+                for (row, _), key in zip(pending.rows, pending.keys, strict=True):
+                    if key is not None:
+                        row["conversation_id"] = convs[key]
+                    touched.add(int(str(row["conversation_id"])))
                 for mid, (row, msg) in zip(self._insert_rows(pending.rows), pending.rows, strict=True):
                     threads.add(account, mid, msg)
                     new_ids.append(mid)
@@ -97,11 +103,12 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 if pending.answers_or_answered(msg):
                     write()
                 # the conversation is found before the row goes in (the lookups do not need it), so
-                # the row is written once, whole, with its conversation
-                row["conversation_id"] = conv = self._conversation_of(account, msg, threads)
+                # the row is written once, whole, with its conversation; one found by its thread key
+                # is made (or found made) with the waiting rows'
+                found = self._conversation_found(account, msg, threads)
+                row["conversation_id"] = found
                 threads.note(msg)
-                pending.add(row, msg)
-                touched.add(conv)
+                pending.add(row, msg, None if found is not None else _thread_key(msg))
             write()
             self._keep_refs(threads)
             self.refresh_conversations(touched)
@@ -219,10 +226,29 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 "SELECT DISTINCT ref FROM message_refs WHERE account = ? "
                 "AND ref IN (SELECT value FROM json_each(?))", (account, json.dumps(own)))} if own else set())
 
-    def _conversation_of(self, account: str, msg: IncomingMessage, threads: _Threads) -> int:
+    def _conversations_of_keys(self, account: str, keys: list[str]) -> dict[str, int]:
+        """The conversations of thread keys, those new made in the keys' order (a key given
+        twice is made once, as when each is made on its own)."""
+        conn = self.db.conn
+        made: dict[str, int] = {}
+        step = _MAX_PARAMETERS // 2
+        for i in range(0, len(keys), step):
+            part = keys[i:i + step]
+            made.update((str(key), int(cid)) for cid, key in conn.execute(
+                "INSERT OR IGNORE INTO conversations (account, thread_key) VALUES "
+                f"{', '.join('(?, ?)' for _ in part)} RETURNING id, thread_key",
+                [value for key in part for value in (account, key)]).fetchall())
+        there = sorted(set(keys) - set(made))
+        if there:
+            made.update((str(key), int(cid)) for cid, key in conn.execute(
+                "SELECT id, thread_key FROM conversations WHERE account = ? "
+                "AND thread_key IN (SELECT value FROM json_each(?))", (account, json.dumps(there))))
+        return made
+
+    def _conversation_found(self, account: str, msg: IncomingMessage, threads: _Threads) -> int | None:
         """The conversation a message joins, before it is stored: that of a message it answers,
-        else of a stored message that answers it, else of its thread key (made if new). A lookup
-        ``threads`` says can find nothing is not made."""
+        else of a stored message that answers it; None where it is that of its thread key
+        (``_thread_key``). A lookup ``threads`` says can find nothing is not made."""
         conn = self.db.conn
         p = msg.parsed
         parents = _parents(msg)
@@ -242,12 +268,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 (account, p.message_id)).fetchone()
             if hit:
                 return int(hit[0])
-        key = p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
-        made = conn.execute("INSERT OR IGNORE INTO conversations (account, thread_key) VALUES (?, ?) RETURNING id",
-                            (account, key)).fetchone()
-        # RETURNING gives nothing where the thread key has its conversation already
-        return int((made or conn.execute("SELECT id FROM conversations WHERE account = ? AND thread_key = ?",
-                                         (account, key)).fetchone())[0])
+        return None
 
     def _keep_refs(self, threads: _Threads) -> None:
         """Write the parents the messages stored so far name, for a parent stored after them to
@@ -366,6 +387,13 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             self.refresh_conversation(row[1])
 
 
+def _thread_key(msg: IncomingMessage) -> str:
+    """The key of the conversation a message joins where no message it answers or that answers
+    it is stored."""
+    p = msg.parsed
+    return p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
+
+
 def _parents(msg: IncomingMessage) -> list[str]:
     """The messages this one answers, nearest first: In-Reply-To, then References from the end."""
     p = msg.parsed
@@ -401,11 +429,14 @@ class _Pending:
     """Rows of a batch made but not yet inserted, with what a lookup could find of them."""
 
     rows: list[tuple[dict[str, object], IncomingMessage]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
+    """Each row's thread key where its conversation is that of the key (to make or find)."""
     message_ids: set[str] = field(default_factory=set)
     parents: set[str] = field(default_factory=set)
 
-    def add(self, row: dict[str, object], msg: IncomingMessage) -> None:
+    def add(self, row: dict[str, object], msg: IncomingMessage, key: str | None) -> None:
         self.rows.append((row, msg))
+        self.keys.append(key)
         if msg.parsed.message_id:
             self.message_ids.add(msg.parsed.message_id)
         self.parents.update(_parents(msg))
@@ -422,6 +453,7 @@ class _Pending:
 
     def clear(self) -> None:
         self.rows.clear()
+        self.keys.clear()
         self.message_ids.clear()
         self.parents.clear()
 
