@@ -306,3 +306,33 @@ def test_a_change_that_fails_takes_its_counts_back_with_it(store_target):
     assert store.view_counts() == before == {**before, "replies": 1, "all": 1}
     assert_counts_exact(store)
     store.close()
+
+
+def test_a_reply_into_a_waiting_snoozed_assigned_conversation_keeps_the_counts(store_target):
+    """New mail in conversations that wait for the prospect, are snoozed, assigned, archived or
+    read, each refreshed in one batch (the tallies moved for all of them at once): the counts
+    equal a fresh count after every batch."""
+    store = Store(store_target(), user=USERS[0])
+    try:
+        store.ensure_account("a", "a@sender.example")
+        firsts = [incoming(i, f"<w{i}@p.example>", "Re: offer", f"p{i}@p.example", category="interested",
+                           in_reply_to=f"<o{i}@sender.example>", received_at=T0 + i,
+                           flags=frozenset({"\\Seen"}) if i % 2 else frozenset()) for i in range(1, 7)]
+        store.add_messages("a", firsts)
+        assert_counts_exact(store)
+        convs = [store.db.conn.execute("SELECT conversation_id FROM messages WHERE message_id = ?",
+                                       (m.parsed.message_id,)).fetchone()[0] for m in firsts]
+        with store.db.tx():
+            store.start_waiting(convs[0], T0 + 10)
+            store.start_waiting(convs[1], T0 + 10)
+        store.snooze([convs[2]], T0 + 10_000, at=T0 + 10)
+        store.assign([convs[3]], "ben")
+        store.archive([convs[4]])
+        assert_counts_exact(store)
+        replies = [incoming(10 + i, f"<x{i}@p.example>", "Re: Re: offer", f"p{i + 1}@p.example",
+                            category="meeting" if i % 2 else "interested", in_reply_to=m.parsed.message_id,
+                            received_at=T0 + 100 + i) for i, m in enumerate(firsts)]
+        store.add_messages("a", replies)
+        assert_counts_exact(store)
+    finally:
+        store.close()
