@@ -470,3 +470,38 @@ def test_a_run_of_lines_is_the_slice_of_the_message_between_their_offsets(raw, d
     start = data.draw(st.integers(0, n))
     end = data.draw(st.integers(start, n))
     assert splitter.raw[splitter.offsets[start]:splitter.offsets[end]] == b"".join(splitter.lines[start:end])
+
+
+def _phrase_words() -> list[str]:
+    from app.mail.rules import default_rules, fold_pattern
+
+    rules = default_rules()
+    words = {w for patterns in (rules.intents["interested"], rules.intents["not_interested"], rules.ooo_body)
+             for p in patterns for w in re.findall(r"[a-z']{2,}", fold_pattern(p))}
+    return sorted(words)
+
+
+_PHRASE_TEXT = st.lists(st.one_of(st.sampled_from(_phrase_words()), st.sampled_from([" ", ". ", "no", "x"])),
+                        max_size=14).map(" ".join)
+# a text holding one phrase of a set among words of others: its pieces choose that phrase
+_PHRASE_HELD = st.tuples(_PHRASE_TEXT, st.sampled_from(_phrase_words()), st.sampled_from(_phrase_words())).map(
+    lambda t: f"{t[1]} {t[2]} {t[0]}")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(_PHRASE_TEXT, _PHRASE_HELD), min_size=1, max_size=12), st.sampled_from(["interested", "not_interested", "ooo_body"]))
+def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_whole_one_finds(texts, which):
+    """Replies of the same wording get the alternation chosen for the first of them without
+    choosing again: every text still finds, with what it is handed, what the whole alternation
+    finds (texts met once, twice and thrice, in any order)."""
+    from app.mail.phrases import Phrases, grams
+    from app.mail.rules import default_rules, fold_pattern
+
+    rules = default_rules()
+    patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]
+    phrases = Phrases(tuple(fold_pattern(p) for p in patterns))
+    for text in texts * 3:
+        rx = phrases.for_text(grams(text))
+        want = phrases.full.search(text)
+        got = rx.search(text) if rx is not None else None
+        assert (want and want.span()) == (got and got.span()), text

@@ -218,6 +218,7 @@ class Phrases:
         self._by_gram: dict[str, list[int]] = {}
         self._narrowed: dict[tuple[int, ...], re.Pattern[str]] = {}
         self._seen_once: set[tuple[int, ...]] = set()
+        self._answers: dict[frozenset[str], re.Pattern[str] | None] = {}
         # numbered back-references would point elsewhere in a narrowed alternation
         narrowable = not any(_GROUP_REF.search(p) for p in patterns)
         for i, p in enumerate(patterns):
@@ -235,14 +236,18 @@ class Phrases:
 
     def for_text(self, text_grams: set[str]) -> re.Pattern[str] | None:
         """The alternation of the phrases that can match a text with ``text_grams``; None when
-        none can."""
+        none can. The answer depends only on which indexed pieces the text holds, so a final one
+        is remembered by those pieces: texts of the same wording skip choosing and sorting."""
+        hits = frozenset(self._by_gram.keys() & text_grams)
+        if hits in self._answers:
+            return self._answers[hits]
         chosen = set(self._always)
-        for gram in self._by_gram.keys() & text_grams:
+        for gram in hits:
             chosen.update(self._by_gram[gram])
         if not chosen:
-            return None
+            return self._remember(hits, None)
         if len(chosen) == len(self.patterns):
-            return self.full
+            return self._remember(hits, self.full)
         key = tuple(sorted(chosen))
         rx = self._narrowed.get(key)
         if rx is None:
@@ -255,4 +260,10 @@ class Phrases:
             if len(self._narrowed) >= CACHE:
                 self._narrowed.clear()
             rx = self._narrowed[key] = self._compile(key)
+        return self._remember(hits, rx)
+
+    def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
+        if len(self._answers) >= CACHE:
+            self._answers.clear()
+        self._answers[hits] = rx
         return rx
