@@ -505,3 +505,14 @@ def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_who
         want = phrases.full.search(text)
         got = rx.search(text) if rx is not None else None
         assert (want and want.span()) == (got and got.span()), text
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.text(alphabet="ab c", max_size=8), min_size=1, max_size=6), st.data())
+def test_the_pieces_handed_out_again_are_the_pieces_of_the_text_asked_for(texts, data):
+    """A text's pieces handed out again for the same text that comes next are its own pieces,
+    whatever text came before it."""
+    from app.mail.phrases import GRAM, grams
+
+    for text in texts * 2 + [data.draw(st.sampled_from(texts))] * 2:
+        assert grams(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text

@@ -45,9 +45,19 @@ CACHE = 512
 _GROUP_REF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 
 
+_last_grams: tuple[str, set[str]] = ("", set())
+
+
 def grams(folded: str) -> set[str]:
-    """Every three-character piece of ``folded``."""
-    return {folded[i:i + GRAM] for i in range(len(folded) - GRAM + 1)}
+    """Every three-character piece of ``folded``. The set is not to be changed: the pieces of the
+    last text are handed out again when the same text comes next (a short reply's auto-reply
+    reading and its intent reading cut the same folded text), one text kept, never more."""
+    global _last_grams
+    if folded == _last_grams[0]:
+        return _last_grams[1]
+    pieces = {folded[i:i + GRAM] for i in range(len(folded) - GRAM + 1)}
+    _last_grams = (folded, pieces)
+    return pieces
 
 
 def required_run(pattern: str) -> str:
