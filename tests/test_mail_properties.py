@@ -516,3 +516,22 @@ def test_the_pieces_handed_out_again_are_the_pieces_of_the_text_asked_for(texts,
 
     for text in texts * 2 + [data.draw(st.sampled_from(texts))] * 2:
         assert grams(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
+
+
+_WORDING_PIECES = st.sampled_from(["could not be delivered", "couldn't be delivered", "cannot be delivered", "can not",
+                                   "user unknown", "unknown user", "undeliverable", "delivery has failed", "was not delivered",
+                                   "permanent error", "permanently fatal", "will continue trying", "will keep to try",
+                                   "delivery attempts will continue", "delivery has been delayed", "still trying",
+                                   "mailbox is full", "mailbox full", "recipient address rejected", "does not exist",
+                                   "Could", "CAN", "ſtill trying", "u", "d", " ", "\n", "x", "é"])
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(_WORDING_PIECES, st.text(max_size=3)), max_size=10).map("".join), st.integers(0, 3))
+def test_bounce_wording_grouped_by_first_letter_matches_what_the_words_as_written_match(text, pos):
+    """The bounce wording found in a body (shown as the reason it reads as a bounce) is the same
+    text at the same place as the words' alternation, as written, finds case-blind."""
+    from app.mail import bounce
+
+    m = re.compile(bounce._BODY_WORDS, re.IGNORECASE).search(text, pos)
+    assert bounce._BODY.span(text, pos=pos) == (m.span() if m else None), text
