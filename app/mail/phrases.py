@@ -53,8 +53,9 @@ def grams(folded: str) -> set[str]:
     last text are handed out again when the same text comes next (a short reply's auto-reply
     reading and its intent reading cut the same folded text), one text kept, never more."""
     global _last_grams
-    if folded == _last_grams[0]:
-        return _last_grams[1]
+    last = _last_grams  # one read: another thread may put its own text in meanwhile
+    if folded == last[0]:
+        return last[1]
     pieces = {folded[i:i + GRAM] for i in range(len(folded) - GRAM + 1)}
     _last_grams = (folded, pieces)
     return pieces
