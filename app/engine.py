@@ -181,6 +181,11 @@ class Engine:
         None before ``start``."""
         return self._parser.gate if self._parser is not None else None
 
+    @property
+    def parse_workers_ready(self) -> int:
+        """Parse worker processes up and ready to read (the first starts with the engine)."""
+        return self._parser.ready_workers if self._parser is not None else 0
+
     async def start(self) -> None:
         small_tls_buffers()
         self._lock.acquire()

@@ -345,8 +345,8 @@ async def test_the_engine_has_a_parse_worker_ready_before_the_first_mail(dovecot
     config_path = make_config(tmp_path, [box], idle_refresh_minutes=5, parse_workers=3)
     async with running_engine(config_path) as (engine, config, store):
         await until(lambda: all(w.state == "idle" for w in engine.watchers.values()), 60, "idle")
-        await until(lambda: _workers() == 1, 60, "a parse worker up with no mail fetched")
-        assert rows(store) == []
+        await until(lambda: engine.parse_workers_ready == 1, 120, "a parse worker ready with no mail fetched")
+        assert rows(store) == [] and _workers() == 1
         dovecot.deliver(box.email, build_message(box.email, subject="Re: pricing",
                                                  body="Interested, send the deck").as_bytes())
         await until(lambda: len(rows(store)) == 1, 60, "the reply stored")

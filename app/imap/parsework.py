@@ -288,6 +288,8 @@ class MessageWorker:
         """Jobs taken with places not sent yet, in order."""
         self._sent: deque[_Sent] = deque()
         """Frames in the pipe, in order (the worker answers them in that order)."""
+        self._ready: subprocess.Popen[bytes] | None = None
+        """The process that said it is ready."""
         self.overruns = 0
         self.closed = False
         """Closed with the engine: no new worker is started for what is still being read."""
@@ -321,6 +323,7 @@ class MessageWorker:
         if ready != "ready":
             self.kill()
             raise RuntimeError("the parse worker did not start")
+        self._ready = proc
         return proc, answers
 
     def warm(self) -> None:
@@ -333,12 +336,14 @@ class MessageWorker:
             self.kill()
             self._start()
         except (RuntimeError, OSError) as exc:
-            log.warning("the parse worker did not start ahead of the mail: %s", exc)
+            if not self.closed:  # closed with the engine while it started: nothing to say
+                log.warning("the parse worker did not start ahead of the mail: %s", exc)
 
     @property
-    def running(self) -> bool:
-        """A worker process is up (started and not exited)."""
-        return self._proc is not None and self._proc.poll() is None
+    def ready(self) -> bool:
+        """A worker process is up and has said it is ready to read."""
+        proc = self._proc
+        return proc is not None and proc is self._ready and proc.poll() is None
 
     def set_context(self, noise: NoiseContext | None, rules: Rules | None,
                     examples: tuple[tuple[str, str], ...]) -> None:

@@ -118,11 +118,11 @@ class ParsePool:
             reader.start()
 
     @property
-    def running_workers(self) -> int:
-        """Worker processes up at this moment."""
+    def ready_workers(self) -> int:
+        """Worker processes up and ready to read at this moment."""
         with self._cond:
             readers = list(self._readers)
-        return sum(r.worker.running for r in readers)
+        return sum(r.worker.ready for r in readers)
 
     async def parse(self, folder: str, uidvalidity: int, direction: str, fetched: list[Fetched],
                     noise: NoiseContext | None = None,
