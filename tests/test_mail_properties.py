@@ -365,21 +365,28 @@ def _library_shape(msg) -> tuple:
             [type(d).__name__ for d in msg.defects], msg.preamble, msg.epilogue, inner)
 
 
+
+def _assert_built_as_the_library_reads_it(build, headers: bytes, body: bytes) -> None:
+    """A part ``build`` puts together without the feed parser (None: it leaves it to the
+    parser) has the shape the library gives the same bytes."""
+    import email
+
+    from app.mail.mime import IndexedMessage
+
+    mine = build(headers + b"\n", body)
+    if mine is None:
+        return
+    theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
+    assert _library_shape(mine) == _library_shape(theirs), body
+
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_DSN_HEADERS, st.lists(_DSN_LINES, max_size=10), st.lists(_LINE_BREAKS, min_size=10, max_size=10), st.booleans())
 def test_a_delivery_status_part_reads_as_the_library_reads_it(headers, lines, breaks, last_break):
     """The blocks of a delivery-status part, read without the feed parser where they are plain
     header blocks, are the library's: the same messages with the same headers, in the same order."""
-    import email
+    from app.mail.mime import _delivery_status
 
-    from app.mail.mime import IndexedMessage, _delivery_status
-
-    body = _joined(lines, breaks, last_break)
-    mine = _delivery_status(headers + b"\n", body)
-    if mine is None:
-        return
-    theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
-    assert _library_shape(mine) == _library_shape(theirs), body
+    _assert_built_as_the_library_reads_it(_delivery_status, headers, _joined(lines, breaks, last_break))
 
 
 _CODE_TEXT = st.lists(st.one_of(st.sampled_from(["5.1.1", "4.2.2", "2.0.0", "550", "451-", "5.7.1.", ".5.1.1", "15.1.1",
@@ -417,16 +424,9 @@ def test_a_message_part_without_headers_reads_as_the_library_reads_it(headers, l
     """An attached message whose body opens with no header ("Message removed"), put together
     without the feed parser, is the library's: the part, and inside it one message with the
     body as its text, with the same defects."""
-    import email
+    from app.mail.mime import _headerless_message
 
-    from app.mail.mime import IndexedMessage, _headerless_message
-
-    body = _joined(lines, breaks, last_break)
-    mine = _headerless_message(headers + b"\n", body)
-    if mine is None:
-        return
-    theirs = email.message_from_bytes(headers + b"\n\n" + body, IndexedMessage, policy=email.policy.compat32)
-    assert _library_shape(mine) == _library_shape(theirs), body
+    _assert_built_as_the_library_reads_it(_headerless_message, headers, _joined(lines, breaks, last_break))
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))

@@ -6,7 +6,8 @@ message at a time. On both backends."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -129,6 +130,20 @@ def stored_by(target: str, store_them: Callable[[Store, list[IncomingMessage]], 
     return store
 
 
+@contextmanager
+def one_at_a_time_and_in_one_batch(store_target, msgs: Callable[[], list[IncomingMessage]]) -> Iterator[tuple[Store, Store]]:
+    """Two stores: ``msgs()`` stored one message at a time, and all in one batch."""
+    single, batched = prepared(store_target("single.db")), prepared(store_target("batch.db"))
+    try:
+        for m in msgs():
+            single.add_messages("a", [m])
+        batched.add_messages("a", msgs())
+        yield single, batched
+    finally:
+        single.close()
+        batched.close()
+
+
 @pytest.fixture
 def one_by_one(store_target):
     store = stored_by(store_target("single.db"),
@@ -220,17 +235,10 @@ def test_a_local_copy_and_its_sent_copy_in_one_batch(store_target):
                        folder="Sent", direction="out", to="p20@prospect.example",
                        in_reply_to="<p20@prospect.example>")]
 
-    single, batched = prepared(store_target("single.db")), prepared(store_target("batch.db"))
-    try:
-        for m in msgs():
-            single.add_messages("a", [m])
-        batched.add_messages("a", msgs())
+    with one_at_a_time_and_in_one_batch(store_target, msgs) as (single, batched):
         assert [tuple(r) for r in batched.db.conn.execute(
             "SELECT folder FROM messages WHERE message_id = '<ours20@sender.example>'")] == [("Sent",)]
         assert dump(batched) == dump(single)
-    finally:
-        single.close()
-        batched.close()
 
 
 def test_a_batch_larger_than_one_statement_takes(store_target):
@@ -315,13 +323,6 @@ def test_two_new_messages_of_one_thread_key_in_a_batch(store_target):
                 arrive(4, "<p41@prospect.example>", "Re: outreach 41", "p41@prospect.example", 42,
                        in_reply_to="<out41@sender.example>")]
 
-    single, batched = prepared(store_target("single.db")), prepared(store_target("batch.db"))
-    try:
-        for m in msgs():
-            single.add_messages("a", [m])
-        batched.add_messages("a", msgs())
+    with one_at_a_time_and_in_one_batch(store_target, msgs) as (single, batched):
         assert conversation_of(batched, "<p40@prospect.example>") == conversation_of(batched, "<q40@prospect.example>")
         assert dump(batched) == dump(single)
-    finally:
-        single.close()
-        batched.close()
