@@ -14,11 +14,10 @@ from pathlib import Path
 from app.config import load_config
 from app.store import Store
 from app.ui import ReplydeskApp
-from app.ui.inbox_list import InboxList
 from tests.conftest import ROOT, write_config
 from tests.engine_support import logins, until
 from tests.reply_support import mailbox_headers, wait_for
-from tests.ui_seed import screen_text
+from tests.ui_seed import screen_text, select_conversation
 
 
 @contextmanager
@@ -61,16 +60,6 @@ def imap_sessions(dovecot, email: str) -> bool:
     return email in dovecot.doveadm("who", check=False)
 
 
-def row_index(app: ReplydeskApp, counterpart: str) -> int:
-    inbox = app.screen.query_one(InboxList)
-    return next(i for i in range(len(inbox.pager)) if inbox.pager.row(i)["counterpart"] == counterpart)
-
-
-async def select_row(app: ReplydeskApp, pilot, counterpart: str) -> None:
-    await pilot.press("g", *["j"] * row_index(app, counterpart))
-    assert app.screen.query_one(InboxList).current["counterpart"] == counterpart
-
-
 async def test_two_terminals_on_one_engine_see_each_others_triage_and_the_engine_sends_their_replies(
         dovecot, smtp_server, users, deliver, make_config, tmp_path) -> None:
     account, prospect = users(2)
@@ -90,16 +79,16 @@ async def test_two_terminals_on_one_engine_see_each_others_triage_and_the_engine
             await one.pause()
             await two.pause()
             assert first.engine is None and "sync" in first.engine_note
-            await select_row(first, one, prospect.email)
+            await select_conversation(first, one, prospect.email)
             await one.press("m")
             await until(lambda: "meeting 1" in screen_text(second), timeout=1.0)
 
-            await select_row(second, two, quinn)
+            await select_conversation(second, two, quinn)
             await two.press("n")
             await until(lambda: "not interested 1" in screen_text(first), timeout=1.0)
 
             # a reply queued from the second terminal is sent by the engine process
-            await select_row(second, two, prospect.email)
+            await select_conversation(second, two, prospect.email)
             await two.press("r")
             await two.pause()
             await two.press(*"Twelve euros per seat. Shall we talk Tuesday?")

@@ -26,7 +26,7 @@ from app.demo.session import start_demo
 from app.demo.world import UNANSWERED_PER_MAILBOX, sender_password_env
 from app.mail import classify, parse
 from tests.conftest import ROOT
-from tests.ui_seed import screen_text
+from tests.ui_seed import screen_text, select_conversation
 
 ALL_REPLIES = [*scenario.SEEDED, *scenario.LIVE]
 
@@ -163,7 +163,6 @@ async def test_demo_inbox_lists_replies_shows_new_ones_and_delivers_a_reply_to_t
     from app.engine import Engine
     from app.store import Store
     from app.ui import ReplydeskApp
-    from app.ui.inbox_list import InboxList
 
     dana = "dana.whitfield@acme-logistics.example"
     first_live = scenario.prospect(scenario.LIVE[0].prospect)
@@ -178,10 +177,7 @@ async def test_demo_inbox_lists_replies_shows_new_ones_and_delivers_a_reply_to_t
             for shown in ("Raj Mehta", "interested", "meeting", "not interested", "do not contact", "wrong person"):
                 await _until(lambda shown=shown: shown in screen_text(app), timeout=20)
 
-            inbox = app.screen.query_one(InboxList)
-            row = next(i for i in range(len(inbox.pager)) if inbox.pager.row(i)["counterpart"] == dana)
-            await pilot.press("g", *["j"] * row)
-            assert inbox.current["counterpart"] == dana
+            await select_conversation(app, pilot, dana)
             await pilot.press("r")
             await pilot.pause()
             await pilot.press(*"Pricing attached, Dana. Tuesday works.")

@@ -126,6 +126,24 @@ _SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]
                        r'clip-path="url\(#[^)]*?-line-(\d+)\)"[^>]*>([^<]*)</text>')
 
 
+async def select_conversation(app, pilot, counterpart: str) -> None:
+    """Put the inbox cursor on ``counterpart``'s conversation with the keys a user presses: from
+    the top, one row at a time, looking at the row under the cursor after each key. Mail that
+    arrives meanwhile reorders the list (the cursor follows its conversation), so a row number
+    read before the keys could land on another conversation; a walk that missed it starts again."""
+    from app.ui.inbox_list import InboxList
+
+    inbox = app.screen.query_one(InboxList)
+    for _ in range(5):
+        await pilot.press("g")
+        for _ in range(len(inbox.pager) + 1):
+            current = inbox.current
+            if current is not None and current["counterpart"] == counterpart:
+                return
+            await pilot.press("j")
+    raise AssertionError(f"{counterpart} is not in the inbox list")
+
+
 def shown_words(app) -> str:
     """The screen's words in reading order with the spacing, the line breaks of a wrapped toast
     and its edge (▌) taken out: a notification is found whole however it wrapped."""
