@@ -4,12 +4,18 @@ answers, but its two slowest detectors made cheap.
 ``SimpleMatch`` and ``SimpleWarning`` look for ~40 start patterns, and for each one walk every
 line of every part again with a ``search`` per line: most of the time of a bounce's reading.
 Here the lines are read once, and each start pattern is first looked for in all of them at
-once: in ASCII text, the plain run of letters every match of it holds, lower-cased, in the
+once: in ASCII text (and most other text, below), the plain run of letters every match of it holds, lower-cased, in the
 lower-cased text (a case-insensitive match of ASCII letters is exactly that); otherwise the
 pattern itself, compiled with ``MULTILINE`` over the lines joined with line breaks, where
 ``^``, ``$`` and ``\\b`` see the same neighbours as on a line of their own. Either way no line
 that matches alone is missed. Only the pattern sets whose start is found are then walked line
 by line, exactly as flufl.bounce does.
+
+Text outside ASCII takes the same cheap look where it holds none of the four characters that
+case folding takes for ASCII letters (``caseless.FOLDS_TO_ASCII``): every match of an ASCII run
+is then made of ASCII characters, which lower-casing the text keeps side by side, so a run that
+is not in the lower-cased text is in no match (lower-casing the rest may add a false hit, which
+only costs the exact walk).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from flufl.bounce._detectors import aol, caiwireless, exchange, exim, qmail, yah
 from flufl.bounce._detectors.simplematch import VALID, SimpleMatch, _quopri_decode
 from flufl.bounce._detectors.simplewarning import SimpleWarning
 
+from app.mail.caseless import FOLDS_TO_ASCII
 from app.mail.headers import _SPEC, simple_addresses
 from app.mail.phrases import required_run
 
@@ -65,13 +72,14 @@ class _Lines:
     def __init__(self, msg: Message) -> None:
         self.lines = list(body_line_iterator(msg))
         self.joined = "\n".join(self.lines)
-        self.lowered = self.joined.lower() if self.joined.isascii() else None
+        cheap = self.joined.isascii() or FOLDS_TO_ASCII.search(self.joined) is None
+        self.lowered = self.joined.lower() if cheap else None
         self._lowered_lines: list[str] | None = None
 
     @property
     def lowered_lines(self) -> list[str] | None:
-        """Each line lower-cased, where all are ASCII (a case-insensitive match of ASCII letters
-        is then a plain one in the lower-cased line)."""
+        """Each line lower-cased, where the text holds no character that folds to an ASCII letter
+        (a case-insensitive match of an ASCII run is then a plain one in the lower-cased line)."""
         if self._lowered_lines is None and self.lowered is not None:
             self._lowered_lines = [line.lower() for line in self.lines]
         return self._lowered_lines
@@ -80,7 +88,7 @@ class _Lines:
 def _scan_lines(lines: _Lines, patterns: _Sets, starts: list[_Start],
                 runs: list[tuple[str | None, str | None]]) -> frozenset[bytes]:
     """SimpleMatch.process over ``lines``: the same loop, skipping the sets that cannot start,
-    and in ASCII text the searches of a line that lacks what the pattern needs."""
+    and (where ``lines.lowered`` is kept) the searches of a line that lacks what the pattern needs."""
     addresses: set[bytes] = set()
     for (scre, ecre, acre), start, (arun, erun) in zip(patterns, starts, runs, strict=True):
         if not start.found(lines):
