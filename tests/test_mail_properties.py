@@ -218,6 +218,14 @@ _BOUNCE_LINES = st.sampled_from([
 ])
 
 
+# delivery-status blocks flufl.bounce's DSN detector reads a recipient from, and ones it does not
+_DSN_BLOCKS = st.sampled_from([
+    "Action: failed\nFinal-Recipient: rfc822; ann@example.org\nStatus: 5.1.1",
+    "Action: delayed\nFinal-Recipient: rfc822;<jim@example.com>", "Action: relayed\nFinal-Recipient: rfc822; x@y.z",
+    "Final-Recipient: <bob@example.net>\nAction: error", "Action: failed", "",
+])
+
+
 @st.composite
 def _bounce_message(draw) -> bytes:
     head = [f"From: {draw(_SENDERS)}"] if draw(st.integers(0, 5)) else []
@@ -225,11 +233,23 @@ def _bounce_message(draw) -> bytes:
         head.append(f"X-Failed-Recipients: {draw(st.sampled_from(['a@b.c', '', 'x, <y@z.q>']))}")
     lines = [*draw(st.lists(_BOUNCE_LINES, max_size=2)), *draw(st.lists(_INTROS, max_size=2)),
              *draw(st.lists(_BOUNCE_LINES, max_size=4))]
-    kind = draw(st.sampled_from(["plain", "mixed", "none", "html"]))
+    kind = draw(st.sampled_from(["plain", "mixed", "none", "html", "report", "nested report"]))
     if kind == "mixed":
         inner = "\n".join(lines)
         head.append('Content-Type: multipart/mixed; boundary="b"')
         body = f"--b\nContent-Type: text/plain\n\n{inner}\n--b\nContent-Type: text/plain\n\n{inner}\n--b--\n"
+    elif kind.endswith("report"):
+        inner = "\n".join(lines)
+        status = draw(_DSN_BLOCKS)
+        report = (f'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+                  f"--b\nContent-Type: text/plain\n\n{inner}\n--b\nContent-Type: message/delivery-status\n\n"
+                  f"Reporting-MTA: dns; mx.example\n\n{status}\n--b--\n")
+        if kind == "report":
+            head.append(report.split("\n\n", 1)[0])
+            body = report.split("\n\n", 1)[1]
+        else:  # the report forwarded inside another multipart
+            head.append('Content-Type: multipart/mixed; boundary="c"')
+            body = f"--c\nContent-Type: text/plain\n\n{inner}\n--c\n{report}--c--\n"
     else:
         if kind != "none":
             head.append(f"Content-Type: text/{kind}")
