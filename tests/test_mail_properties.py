@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.mail import classify, headers, parse, quotes, sanitize
+from app.mail.parse import _CHARSET_FIRST, _charset
 from app.mail.sanitize import one_line
 
 _SETTINGS = settings(max_examples=150, deadline=None,
@@ -561,3 +562,34 @@ def test_bounce_wording_grouped_by_first_letter_matches_what_the_words_as_writte
 
     m = re.compile(bounce._BODY_WORDS, re.IGNORECASE).search(text, pos)
     assert bounce._BODY.span(text, pos=pos) == (m.span() if m else None), text
+
+
+_CONTENT_TYPE_PIECES = st.sampled_from([
+    "text/plain", "TEXT/Html", "multipart/mixed", "text", "/", "", " ", "\t", ";", "; ", "charset", "CharSet",
+    "CHARSET", "charset*", "charset*0*", "name*", "x*0", "=", " = ", '"', "'", "utf-8", "UTF-8", "iso-8859-1",
+    '"utf-8"', '"a;b"', '"a=b"', "<x>", '"<x>"', "format=flowed", "\\", '\\"', "*", "\u017f", "\u212a", "\u00e9",
+    "\r\n\t", "\n ", "\x0b", "us-ascii'en'", "%41"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.from_regex(_CHARSET_FIRST, fullmatch=True),
+                 st.lists(_CONTENT_TYPE_PIECES, max_size=12).map("".join),
+                 st.tuples(st.from_regex(_CHARSET_FIRST, fullmatch=True),
+                           st.lists(_CONTENT_TYPE_PIECES, max_size=6).map("".join)).map("".join)))
+@example('text/plain; charset="UTF-8"; format=flowed')
+@example("text/plain; charset=utf-8; x*=a; x*0=b")
+@example("text/plain; charset=utf-8; x=\"a;charset=b\"")
+def test_a_text_parts_charset_reads_as_the_library_reads_it(value):
+    """A text part's charset is read directly where its Content-Type has the common shape:
+    whatever the header says, the answer is the library's (None where the library fails)."""
+    from email.message import Message
+
+    from app.mail.mime import IndexedMessage
+
+    for msg in (Message(), IndexedMessage()):
+        msg["Content-Type"] = value
+        try:
+            want = msg.get_content_charset()
+        except Exception:
+            want = None
+        assert _charset(msg) == want, value

@@ -227,7 +227,24 @@ def _payload(part: email.message.Message, body: _Body) -> bytes:
     return raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
 
 
+_TOKEN = r"[!#-'*+\-.0-9A-Z^-~]{1,100}"
+_CHARSET_FIRST = re.compile(
+    rf"{_TOKEN}/{_TOKEN}[ \t]*;[ \t]*[Cc][Hh][Aa][Rr][Ss][Ee][Tt][ \t]*=[ \t]*"
+    rf"(?:\"([!#-\[\]-~]{{1,100}})\"|({_TOKEN}))[ \t]*(?:;[^\"*\r\n]{{0,1000}})?")
+"""A Content-Type whose first parameter is a plain charset (``text/plain; charset="utf-8";
+format=flowed``), what nearly every text part has: the charset the library reads from it is
+the value unquoted and lower-cased. Later parameters hold no quote (which could move where the
+library cuts them) and no "*" (RFC 2231 pieces, which the library may fail to put together)."""
+
+
 def _charset(part: email.message.Message) -> str | None:
+    """``part.get_content_charset()``, None where it fails; the common shape read directly
+    (tests/test_mail_properties.py holds the two to the same answer)."""
+    value = part.get("content-type")
+    if value is None:
+        return None
+    if type(value) is str and (m := _CHARSET_FIRST.fullmatch(value)) is not None:
+        return (m.group(1) or m.group(2)).lower()
     try:
         return part.get_content_charset()
     except Exception:
