@@ -593,3 +593,18 @@ def test_a_text_parts_charset_reads_as_the_library_reads_it(value):
         except Exception:
             want = None
         assert _charset(msg) == want, value
+
+
+class _NotPlainStr(str):
+    """A str the header decoder cannot take for a plain one: it goes all the way."""
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.text(alphabet="ab =?\t\x7f\x1c\u00e9\u00a0Q_", max_size=16), st.text(max_size=8)))
+@example("a  b")
+@example(" a")
+@example("=?utf-8?q?caf=C3=A9?=")
+def test_a_plain_header_value_decodes_as_every_value_does(value):
+    """Most header values are plain printable ASCII on one line, handed back as they are: the
+    answer for them is the one the whole decoding (surrogates, encoded words, folding) gives."""
+    assert headers.decode_header(value) == headers.decode_header(_NotPlainStr(value)), value

@@ -225,7 +225,11 @@ class IndexedMessage(email.message.Message):
         return index[2]
 
     def get(self, name: str, failobj: Any = None) -> Any:
-        hit = self._first().get(name.lower())
+        index = self._index  # (the freshness test of _first, without its call: the hot path)
+        if index is None or index[0] is not self._headers or index[1] != len(index[0]):  # type: ignore[attr-defined]
+            hit = self._first().get(name.lower())
+        else:
+            hit = index[2].get(name.lower())
         if hit is None:
             return failobj
         value = hit[1]
@@ -242,6 +246,10 @@ class IndexedMessage(email.message.Message):
         """The library's answer, kept with the index it was read from: a part is asked for its
         type many times (the splitter, the walks, every flufl.bounce detector), and only a
         change of the headers (a new index) or of the default type can change it."""
+        index, cached = self._index, self._content_type
+        if (cached is not None and cached[0] is index and index is not None
+                and index[0] is self._headers and index[1] == len(index[0])):  # type: ignore[attr-defined]
+            return cached[1]  # (kept only where the headers have a Content-Type)
         first = self._first()
         if "content-type" not in first:
             return self.get_default_type()  # (set_default_type changes it without a header)

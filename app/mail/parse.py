@@ -254,7 +254,8 @@ def _charset(part: email.message.Message) -> str | None:
 def _filename(part: email.message.Message) -> str:
     try:
         # Both parameters live in these two headers: without "name" in either there is none.
-        if not any("name" in str(part.get(h, "")).lower() for h in ("content-disposition", "content-type")):
+        if ("name" not in str(part.get("content-disposition", "")).lower()
+                and "name" not in str(part.get("content-type", "")).lower()):
             return ""
         name = part.get_filename() or part.get_param("name")
     except Exception:
