@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.mail import classify, headers, parse, quotes, sanitize
-from app.mail.parse import _CHARSET_FIRST, _charset
+from app.mail.mime import _SIMPLE_TYPE
+from app.mail.parse import _charset
 from app.mail.sanitize import one_line
 
 _SETTINGS = settings(max_examples=150, deadline=None,
@@ -566,25 +567,28 @@ def test_bounce_wording_grouped_by_first_letter_matches_what_the_words_as_writte
 
 _CONTENT_TYPE_PIECES = st.sampled_from([
     "text/plain", "TEXT/Html", "multipart/mixed", "text", "/", "", " ", "\t", ";", "; ", "charset", "CharSet",
-    "CHARSET", "charset*", "charset*0*", "name*", "x*0", "=", " = ", '"', "'", "utf-8", "UTF-8", "iso-8859-1",
-    '"utf-8"', '"a;b"', '"a=b"', "<x>", '"<x>"', "format=flowed", "\\", '\\"', "*", "\u017f", "\u212a", "\u00e9",
-    "\r\n\t", "\n ", "\x0b", "us-ascii'en'", "%41"])
+    "CHARSET", "boundary", "Boundary", "charset*", "charset*0*", "name*", "x*0", "=", " = ", '"', "'", "utf-8",
+    "UTF-8", "iso-8859-1", '"utf-8"', '"a;b"', '"a=b"', '""', "<x>", '"<x>"', "format=flowed", "\\", '\\"', "*",
+    "\u017f", "\u212a", "\u00e9", "\r\n\t", "\n ", "\x0b", "us-ascii'en'", "%41"])
+_SIMPLE_TYPES = st.from_regex(_SIMPLE_TYPE, fullmatch=True)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.one_of(st.from_regex(_CHARSET_FIRST, fullmatch=True),
-                 st.lists(_CONTENT_TYPE_PIECES, max_size=12).map("".join),
-                 st.tuples(st.from_regex(_CHARSET_FIRST, fullmatch=True),
-                           st.lists(_CONTENT_TYPE_PIECES, max_size=6).map("".join)).map("".join)))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(_SIMPLE_TYPES, st.lists(_CONTENT_TYPE_PIECES, max_size=12).map("".join),
+                 st.tuples(_SIMPLE_TYPES, st.lists(_CONTENT_TYPE_PIECES, max_size=6).map("".join)).map("".join),
+                 st.lists(st.sampled_from(["charset=utf-8", "boundary=b", 'BOUNDARY="x y"', "format=flowed",
+                                           "charset=", 'name=""']), max_size=4).map(
+                     lambda ps: "; ".join(["multipart/mixed", *ps]))))
 @example('text/plain; charset="UTF-8"; format=flowed')
 @example("text/plain; charset=utf-8; x*=a; x*0=b")
-@example("text/plain; charset=utf-8; x=\"a;charset=b\"")
-def test_a_text_parts_charset_reads_as_the_library_reads_it(value):
-    """A text part's charset is read directly where its Content-Type has the common shape:
-    whatever the header says, the answer is the library's (None where the library fails)."""
+@example('multipart/report; report-type=delivery-status; boundary="<b>"; boundary=c')
+def test_a_parts_parameters_read_as_the_library_reads_them(value):
+    """A part's Content-Type parameters are read directly where the value has the common shape:
+    whatever the header says, a parameter, the charset and whether there is a boundary are the
+    library's answers (the charset None where the library fails)."""
     from email.message import Message
 
-    from app.mail.mime import IndexedMessage
+    from app.mail.mime import IndexedMessage, simple_params
 
     for msg in (Message(), IndexedMessage()):
         msg["Content-Type"] = value
@@ -593,6 +597,11 @@ def test_a_text_parts_charset_reads_as_the_library_reads_it(value):
         except Exception:
             want = None
         assert _charset(msg) == want, value
+        params = simple_params(msg)
+        if params is not None:
+            assert ("boundary" in params) == (msg.get_boundary() is not None), value
+            for name in ("charset", "boundary", "format", "name", "report-type", "x"):
+                assert params.get(name) == msg.get_param(name), (value, name)
 
 
 class _NotPlainStr(str):

@@ -299,6 +299,37 @@ def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
     return message
 
 
+_TOKEN = r"[!#-'*+\-.0-9A-Z^-~]{1,200}"
+_SIMPLE_TYPE = re.compile(
+    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*[!#-'+\-.0-9A-Z^-~]{{1,100}}[ \t]*=[ \t]*"
+    rf"(?:{_TOKEN}|\"[ !#-:<-\[\]-~]{{0,200}}\"))*[ \t]*;?[ \t]*")
+"""A Content-Type value in the shape nearly every part has: a type, then ``name=value``
+parameters, each value a token or a quoted string without a quote, a backslash or a ";" inside,
+no name with a "*" (RFC 2231 pieces, which the library may fail to put together), all ASCII on
+one line. The library cuts such a value at each ";" and reads each parameter as ``simple_params``
+does."""
+
+
+def simple_params(part: email.message.Message) -> dict[str, str] | None:
+    """The parameters of ``part``'s Content-Type, by lower-cased name (the first of a name),
+    their values unquoted: what ``part.get_param(name)`` answers for each parameter name (and
+    so ``get_content_charset`` and whether ``get_boundary`` finds one). Empty where the
+    part has no Content-Type; None where the value has another shape than ``_SIMPLE_TYPE``, for
+    the caller to ask the library. tests/test_mail_properties.py holds the two to the same answers."""
+    value = part.get("content-type")
+    if value is None:
+        return {}
+    if type(value) is not str or _SIMPLE_TYPE.fullmatch(value) is None:
+        return None
+    params: dict[str, str] = {}
+    for piece in value.split(";")[1:]:
+        name, eq, param = piece.partition("=")
+        if eq:
+            param = param.strip()
+            params.setdefault(name.strip().lower(), param[1:-1] if param[:1] == '"' else param)
+    return params
+
+
 def _cte(message: email.message.Message) -> str:
     return str(message.get("content-transfer-encoding", "")).strip().lower()
 
@@ -354,7 +385,9 @@ def _library_part(node: Node) -> email.message.Message:
         raise _Unsure
     msg, ctype = node.message, node.content_type
     if ctype.startswith("multipart/"):
-        if (not node.children or ctype == "multipart/digest" or msg.get_boundary() is None
+        params = simple_params(msg)
+        if (not node.children or ctype == "multipart/digest"
+                or ("boundary" not in params if params is not None else msg.get_boundary() is None)
                 or any(child.size == 0 for child in node.children)):
             raise _Unsure  # (the library opens no part between two delimiter lines)
         msg.set_payload([_library_part(child) for child in node.children])

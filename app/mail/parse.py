@@ -20,7 +20,7 @@ import html2text
 
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.invite import read_invite
-from app.mail.mime import IndexedMessage, Node, library_tree, split
+from app.mail.mime import IndexedMessage, Node, library_tree, simple_params, split
 from app.mail.quotes import split_reply
 from app.mail.sanitize import one_line, sanitize
 from app.mail.thread import thread_key
@@ -227,24 +227,13 @@ def _payload(part: email.message.Message, body: _Body) -> bytes:
     return raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
 
 
-_TOKEN = r"[!#-'*+\-.0-9A-Z^-~]{1,100}"
-_CHARSET_FIRST = re.compile(
-    rf"{_TOKEN}/{_TOKEN}[ \t]*;[ \t]*[Cc][Hh][Aa][Rr][Ss][Ee][Tt][ \t]*=[ \t]*"
-    rf"(?:\"([!#-\[\]-~]{{1,100}})\"|({_TOKEN}))[ \t]*(?:;[^\"*\r\n]{{0,1000}})?")
-"""A Content-Type whose first parameter is a plain charset (``text/plain; charset="utf-8";
-format=flowed``), what nearly every text part has: the charset the library reads from it is
-the value unquoted and lower-cased. Later parameters hold no quote (which could move where the
-library cuts them) and no "*" (RFC 2231 pieces, which the library may fail to put together)."""
-
-
 def _charset(part: email.message.Message) -> str | None:
-    """``part.get_content_charset()``, None where it fails; the common shape read directly
-    (tests/test_mail_properties.py holds the two to the same answer)."""
-    value = part.get("content-type")
-    if value is None:
-        return None
-    if type(value) is str and (m := _CHARSET_FIRST.fullmatch(value)) is not None:
-        return (m.group(1) or m.group(2)).lower()
+    """``part.get_content_charset()``, None where it fails; read from the parameters directly
+    where they have the common shape (``simple_params``: ASCII, so the library's check passes)."""
+    params = simple_params(part)
+    if params is not None:
+        charset = params.get("charset")
+        return None if charset is None else charset.lower()
     try:
         return part.get_content_charset()
     except Exception:
