@@ -9,13 +9,15 @@ import email.message
 from app.mail import bounce_rcpt
 from app.mail.bounce_rcpt import clean_address, valid_address
 from app.mail.headers import decode_header
+from app.mail.mime import simple_params
 from app.mail.types import BounceRecipient, ParsedMessage
 
 
 def is_feedback_report(msg: email.message.Message, parts: list[email.message.Message]) -> bool:
     if "report" not in str(msg.get("content-type", "")).lower():
         return False
-    report_type = msg.get_param("report-type")
+    params = simple_params(msg)
+    report_type = params.get("report-type") if params is not None else msg.get_param("report-type")
     if msg.get_content_type() == "multipart/report" and \
             isinstance(report_type, str) and report_type.lower() == "feedback-report":
         return True
