@@ -300,14 +300,15 @@ def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
 
 
 _TOKEN = r"[!#-'*+\-.0-9A-Z^-~]{1,200}"
+_BLANKS = r"[ \t\r\n]{0,20}"
 _SIMPLE_TYPE = re.compile(
-    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*[!#-'+\-.0-9A-Z^-~]{{1,100}}[ \t]*=[ \t]*"
-    rf"(?:{_TOKEN}|\"[ !#-:<-\[\]-~]{{0,200}}\"))*[ \t]*;?[ \t]*")
+    rf"{_TOKEN}/{_TOKEN}(?:{_BLANKS};{_BLANKS}[!#-'+\-.0-9A-Z^-~]{{1,100}}{_BLANKS}={_BLANKS}"
+    rf"(?:{_TOKEN}|\"[ !#-:<-\[\]-~]{{0,200}}\"))*{_BLANKS};?{_BLANKS}")
 """A Content-Type value in the shape nearly every part has: a type, then ``name=value``
 parameters, each value a token or a quoted string without a quote, a backslash or a ";" inside,
-no name with a "*" (RFC 2231 pieces, which the library may fail to put together), all ASCII on
-one line. The library cuts such a value at each ";" and reads each parameter as ``simple_params``
-does."""
+no name with a "*" (RFC 2231 pieces, which the library may fail to put together), all ASCII,
+folded or not between the parameters. The library cuts such a value at each ";" and reads each
+parameter as ``simple_params`` does (white space around names and values stripped)."""
 
 
 def simple_params(part: email.message.Message) -> dict[str, str] | None:
