@@ -95,8 +95,8 @@ def main() -> None:
         both = max(both, rate(lambda raw: classify(parse(raw)), messages, args.rounds))
         tagged = max(tagged, rate(lambda raw: classify(parse(raw), context=TAGS), messages, args.rounds))
     print(f"stdlib policy.default + get_body : {baseline:8.0f} msg/s")
-    print(f"app.mail.parse                   : {parsed:8.0f} msg/s  ({parsed / baseline:.1f}x the stdlib)")
-    print(f"app.mail.parse + classify        : {both:8.0f} msg/s  ({both / baseline:.1f}x the stdlib)")
+    print(f"app.mail.parse                   : {parsed:8.0f} msg/s  ({parsed / baseline:.2f}x the stdlib)")
+    print(f"app.mail.parse + classify        : {both:8.0f} msg/s  ({both / baseline:.2f}x the stdlib)")
     print(f"  the same, 20 warmup tags       : {tagged:8.0f} msg/s  ({tagged / both:.2f}x without tags)")
     pre = [parse(raw) for raw in messages]
     plain = noisy = 0.0

@@ -617,3 +617,65 @@ def test_a_plain_header_value_decodes_as_every_value_does(value):
     """Most header values are plain printable ASCII on one line, handed back as they are: the
     answer for them is the one the whole decoding (surrogates, encoded words, folding) gives."""
     assert headers.decode_header(value) == headers.decode_header(_NotPlainStr(value)), value
+
+
+def _opens_history_as_written(lines: list[str], i: int) -> bool:
+    """``quotes._opens_history`` with every pattern tried on every line (no pre-checks)."""
+    q = quotes
+    line = lines[i]
+    if len(line) > 400:
+        return False
+    if q._SEPARATOR.match(line):
+        return True
+    if q._HEADER_FIRST.match(line):
+        following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
+        if any(q._HEADER_NEXT.match(ln) or q._HEADER_FROM.match(ln) for ln in following[:3]):
+            return True
+    if q._is_attribution(line):
+        return True
+    if q._DATE_AND_ADDRESS.match(line):
+        following = [ln for ln in lines[i + 1:i + 4] if ln.strip()]
+        return bool(following) and q._is_quote(following[0])
+    if q._STARTER.match(line):
+        joined = line.strip()
+        for nxt in lines[i + 1:i + 6]:
+            if q._STARTER.match(nxt) or q._is_attribution(nxt):
+                break
+            joined = f"{joined} {nxt.strip().lstrip('>').strip()}".strip()
+            if len(joined) > 400:
+                break
+            if q._is_attribution(joined):
+                return True
+    if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
+        joined = f"{line.rstrip()} {lines[i + 1].strip()}"
+        if not q._is_attribution(joined):
+            return False
+        return (not q._is_attribution(lines[i + 1]) or q._STARTER.match(line) is not None
+                or line.rstrip().endswith(("<", ",")))
+    return False
+
+
+_REPLY_LINES = st.one_of(st.sampled_from([
+    "On Mon, Jan 5, 2026 at 10:00 AM Pat <pat@prospect.example> wrote:", "On Mon, Jan 5, 2026 at 10:00 AM Pat",
+    "<pat@prospect.example> wrote:", "wrote:", "Pat wrote", "-", "On peut en parler.", "From: Pat Prospect",
+    "Sent: Monday, January 5, 2026", "To: me@example.com", "Subject: Re: hi", "Von: Pat", "Gesendet: Montag",
+    "-----Original Message-----", "---------- Forwarded message ---------", "_" * 24, "* * *",
+    "Begin forwarded message:", "BEGIN FORWARDED MESSAGE:", "12/03/2024 Pat <pat@prospect.example>",
+    "12/03/2024 10:00, pat@prospect.example:", "> quoted", ">", "", " ", "\t", "text -", "Thanks,",
+    "Am 3. März 2026 um 10:00 schrieb Pat <pat@prospect.example>:", "Le 3 mars 2026, Pat a écrit :",
+    "<", "mailto:pat@prospect.example>", "Pat <pat@prospect.example>,", "\u00a0", "\u2028wrote:", "x\u3000",
+    "On 3/5/26, Pat <pat@prospect.example> wrote:\u00a0", "Date: 5 Jan", "de: pat", "10:00 <pat@x.io>:"]),
+    st.text(alphabet="On wrote:-_*@<>\u00a0\t.5/", max_size=12))
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_REPLY_LINES, min_size=1, max_size=8))
+@example(["Pat", "wrote:"])
+@example(["Pat <pat@prospect.example> wrote:", ""])
+@example(["---- Pat wrote ----", "x"])
+@example(["---- Pat", "wrote ----"])
+def test_each_line_opens_the_history_where_every_pattern_tried_on_it_says_so(lines):
+    """The lines of a reply are looked at with cheap checks before the patterns that find where
+    the quoted history opens: the answer for every line is the one trying every pattern gives."""
+    for i in range(len(lines)):
+        assert quotes._opens_history(lines, i) == _opens_history_as_written(lines, i), (lines, i)

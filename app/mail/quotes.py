@@ -110,19 +110,25 @@ def _is_quote(line: str) -> bool:
 
 
 def _opens_history(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` opens the quoted history. Each pattern is tried only on a line holding a
+    character every match of it holds (none of them a letter, so case folding cannot stand in for
+    one): a separator a dash, an underscore, a star or a colon ("Begin forwarded message:"); a
+    header line a colon; a date with an address an "@"; a wrapped attribution joined with the next
+    line ends as that line does (or as this one, when the next is blank)."""
     line = lines[i]
     if len(line) > 400:
         return False
-    if _SEPARATOR.match(line):
+    colon = ":" in line
+    if (colon or "-" in line or "_" in line or "*" in line) and _SEPARATOR.match(line):
         return True
-    if _HEADER_FIRST.match(line):
+    if colon and _HEADER_FIRST.match(line):
         # "From:" (or "Date:") then another header line close below: a quoted header block.
         following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
         if any(_HEADER_NEXT.match(ln) or _HEADER_FROM.match(ln) for ln in following[:3]):
             return True
     if _is_attribution(line):
         return True
-    if _DATE_AND_ADDRESS.match(line):
+    if "@" in line and _DATE_AND_ADDRESS.match(line):
         following = [ln for ln in lines[i + 1:i + 4] if ln.strip()]
         return bool(following) and _is_quote(following[0])
     if _STARTER.match(line):
@@ -137,6 +143,8 @@ def _opens_history(lines: list[str], i: int) -> bool:
             if _is_attribution(joined):
                 return True
     if i + 1 < len(lines) and line.strip() and len(lines[i + 1]) < 200:
+        if not (lines[i + 1].strip() or line).rstrip().endswith((":", "-")):
+            return False  # (the joined line cannot end as every attribution does)
         joined = f"{line.rstrip()} {lines[i + 1].strip()}"
         if not _is_attribution(joined):
             return False
