@@ -679,3 +679,32 @@ def test_each_line_opens_the_history_where_every_pattern_tried_on_it_says_so(lin
     the quoted history opens: the answer for every line is the one trying every pattern gives."""
     for i in range(len(lines)):
         assert quotes._opens_history(lines, i) == _opens_history_as_written(lines, i), (lines, i)
+
+
+_DATE_PIECES = st.sampled_from(["Sat, ", "sat, ", "Xyz, ", "05", "5", "31", "30", "00", "99", " ", "  ", "Dec", "dec",
+                                "DEC", "Feb", "Foo", "2026", "1969", "2201", "0026", "01:00:00", "23:59:60", "24:00:00",
+                                "1:00:00", "01:00", "+0000", "-0000", "+0530", "-0530", "+2400", "+0099", "+00",
+                                " (UTC)", " (PST)", "\t", ":", ","])
+
+
+_WRITTEN_DATES = st.builds(
+    "{}{:0{}d} {} {} {:02d}:{:02d}:{:02d} {}{:02d}{:02d}{}".format,
+    st.sampled_from(["", "Sat, ", "mon, "]), st.integers(1, 31), st.sampled_from([1, 2]),
+    st.sampled_from(["Jan", "feb", "MAR", "Dec", "Foo"]), st.sampled_from(["1969", "1970", "2026", "2200", "2201"]),
+    st.integers(0, 24), st.integers(0, 60), st.integers(0, 60), st.sampled_from(["+", "-"]), st.integers(0, 24),
+    st.integers(0, 99), st.sampled_from(["", " (UTC)", " (CET)"]))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(_WRITTEN_DATES, st.from_regex(headers._PLAIN_DATE, fullmatch=True),
+                 st.lists(_DATE_PIECES, max_size=10).map("".join),
+                 st.lists(_DATE_PIECES, min_size=5, max_size=9).map(" ".join)))
+@example("Sat, 05 Dec 2026 01:00:00 -0000")
+@example("Sat, 30 Feb 2026 01:00:00 +0000")
+@example("Sat, 05 Dec 2026 01:00:00 +2400")
+@example("Sat, 05 Dec 1969 23:00:00 -0200")
+def test_a_date_in_the_common_shape_reads_as_every_date_does(value):
+    """Most Date headers have one shape, read directly: the answer is the library's reading (and
+    ``parse_date``'s checks on it) for every value."""
+    fast, full = headers.parse_date(value), headers.parse_date(_NotPlainStr(value))
+    assert fast == full and (fast is None or fast.utcoffset() == full.utcoffset()), value

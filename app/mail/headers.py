@@ -11,7 +11,7 @@ import base64
 import binascii
 import codecs
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import getaddresses, parsedate_to_datetime
 
 from app.mail.sanitize import one_line, sanitize
@@ -223,10 +223,30 @@ def _clean_word(m: re.Match[str]) -> str:
     return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
 
 
+_PLAIN_DATE = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
+                         r"([+-])(\d{2})(\d{2})(?: \([A-Za-z]{1,5}\))?")
+"""A date as nearly every mail system writes it (``Sat, 05 Dec 2026 01:00:00 +0000 (UTC)``),
+which ``parsedate_to_datetime`` reads field by field (a word with a comma first is dropped, a
+zone comment after the offset ignored)."""
+_MONTHS = {name: n for n, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+
 def parse_date(value: object) -> datetime | None:
     """An RFC 5322 date, timezone-aware (an unknown zone is taken as UTC); garbled = None."""
     if not value:
         return None
+    if type(value) is str and value.isascii() and (m := _PLAIN_DATE.fullmatch(value.strip())) is not None:
+        day, month, year, hour, minute, second, sign, zone_h, zone_m = m.groups()
+        if (number := _MONTHS.get(month.lower())) is not None:
+            # read as the library reads it: "-0000" (no zone known) is taken as UTC all the same
+            offset = (int(zone_h) * 3600 + int(zone_m) * 60) * (-1 if sign == "-" else 1)
+            try:
+                dt = datetime(int(year), number, int(day), int(hour), int(minute), int(second),
+                              tzinfo=timezone(timedelta(seconds=offset)))
+            except ValueError:  # (a day, an hour or a zone out of range)
+                return None
+            return dt if 1970 <= dt.year <= 2200 else None
     try:
         dt = parsedate_to_datetime(_from_surrogates(str(value)).strip())
     except Exception:
