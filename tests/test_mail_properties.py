@@ -708,3 +708,29 @@ def test_a_date_in_the_common_shape_reads_as_every_date_does(value):
     ``parse_date``'s checks on it) for every value."""
     fast, full = headers.parse_date(value), headers.parse_date(_NotPlainStr(value))
     assert fast == full and (fast is None or fast.utcoffset() == full.utcoffset()), value
+
+
+_INLINE_LINES = st.lists(st.one_of(
+    st.sampled_from(["From: Pat <pat@prospect.example>", "To: a@b.c, d@e.f", "Subject: hi", "Date: x", "Cc:\tx",
+                     " folded", "\tfolded", "Message-ID: <1@x>", "X-A: caf\u00e9", "Received: from x", "A:b",
+                     "Return-Path: <>", "To: \u00e9@x.y", "Subject: two  spaces "]),
+    st.text(alphabet="ab: \t@<>", max_size=10)), max_size=8)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_INLINE_LINES)
+@example(["From: a@b.c", "To: d@e.f"])
+@example(["From: a@b.c", " folded", "To: d@e.f"])
+def test_an_inline_copys_headers_read_as_the_library_reads_them(lines):
+    """The headers of a returned message copied into a notice's text are read as a part's header
+    block is: the same headers, in the same order, as the library's header parser reads."""
+    from email.parser import HeaderParser
+
+    from app.mail import bounce_rcpt
+
+    mine = bounce_rcpt.inline_headers(lines, 0)
+    block = bounce_rcpt._header_block(lines, 0)
+    if not block:
+        assert mine is None
+        return
+    assert list(mine.raw_items()) == list(HeaderParser().parsestr("\n".join(block)).raw_items()), block

@@ -19,6 +19,7 @@ from email.parser import HeaderParser
 
 from app.mail.caseless import Caseless
 from app.mail.headers import decode_header, parse_addresses
+from app.mail.mime import _plain_headers
 
 SentTo = Callable[[str], bool]
 """Whether the mailbox sent mail to an address (from its synced Sent folder)."""
@@ -99,7 +100,12 @@ def returned_part(parts: Iterable[email.message.Message]) -> email.message.Messa
 def inline_headers(lines: list[str], start: int) -> email.message.Message | None:
     """The headers of a copy of the returned message inside the notice's text, from ``start``."""
     block = _header_block(lines, start)
-    return HeaderParser().parsestr("\n".join(block)) if block else None
+    if not block:
+        return None
+    text = "\n".join(block)
+    # header lines as the splitter reads a part's (the same headers the library gets), where ASCII
+    fast = _plain_headers(text.encode("ascii").splitlines(keepends=True)) if text.isascii() else None
+    return fast if fast is not None else HeaderParser().parsestr(text)
 
 
 def inline_start(lines: list[str]) -> int:
