@@ -448,13 +448,13 @@ _MESSAGE_LINES = st.sampled_from([b"Message removed", b"", b"Subject: x", b"From
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_MESSAGE_HEADERS, st.lists(_MESSAGE_LINES, max_size=6), st.lists(_LINE_BREAKS, min_size=6, max_size=6),
        st.booleans())
-def test_a_message_part_without_headers_reads_as_the_library_reads_it(headers, lines, breaks, last_break):
-    """An attached message whose body opens with no header ("Message removed"), put together
-    without the feed parser, is the library's: the part, and inside it one message with the
-    body as its text, with the same defects."""
-    from app.mail.mime import _headerless_message
+def test_an_attached_message_left_closed_reads_as_the_library_reads_it(headers, lines, breaks, last_break):
+    """An attached message the splitter left closed (one cut to "Message removed", the headers
+    of a message/rfc822-headers part), put together without the feed parser, is the library's:
+    the part, and inside it one message with its headers and its text, with the same defects."""
+    from app.mail.mime import _message_part
 
-    _assert_built_as_the_library_reads_it(_headerless_message, headers, _joined(lines, breaks, last_break))
+    _assert_built_as_the_library_reads_it(_message_part, headers, _joined(lines, breaks, last_break))
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))

@@ -400,7 +400,7 @@ def _library_part(node: Node) -> email.message.Message:
         if node.header_bytes is None or (node.line_break and not node.body_bytes.isascii()):
             raise _Unsure  # (8-bit text would come back from get_payload() with U+FFFD)
         part = (_delivery_status(node.header_bytes, node.body_bytes + node.line_break)
-                or _headerless_message(node.header_bytes, node.body_bytes + node.line_break)
+                or _message_part(node.header_bytes, node.body_bytes + node.line_break)
                 or email.message_from_bytes(node.header_bytes + b"\n" + node.body_bytes + node.line_break,
                                             IndexedMessage, policy=policy.compat32))
         if node.line_break:  # as the library does at a delimiter: off the last part read
@@ -446,31 +446,34 @@ def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message 
     return part
 
 
-def _headerless_message(header_bytes: bytes, body: bytes) -> email.message.Message | None:
-    """What ``message_from_bytes(header_bytes + b"\\n" + body, policy=compat32)`` gives for a
-    message/* part (but a delivery status) whose body opens with no header (a returned message
-    cut to "Message removed", an empty or blank-led one), without the feed parser: the part with
-    its headers, holding one message with no headers whose text is the body (after a leading
-    blank line; with a missing-separator defect where the first line is text). None for
-    anything else, which the caller gives to the library. tests/test_mail_properties.py holds
-    the two to the same tree."""
+def _message_part(header_bytes: bytes, body: bytes) -> email.message.Message | None:
+    """What ``message_from_bytes(header_bytes + b"\n" + body, policy=compat32)`` gives for a
+    message/* part (but a delivery status) left closed by the splitter, without the feed parser:
+    the part with its headers, holding one message: its header lines (as the feed parser takes
+    them: up to the first line that is no header, a blank line dropped, any other kept as text
+    with a missing-separator defect) read by ``_plain_headers``, and the rest as its text. A
+    returned message cut to "Message removed", an empty one, the headers of a message/rfc822-headers
+    part. None for anything else (a block ``_plain_headers`` leaves to the library, a message
+    that is itself multipart or a message, lines broken otherwise than by LF), which the caller
+    gives to the library. tests/test_mail_properties.py holds the two to the same tree."""
     part = _plain_headers(header_bytes.splitlines(keepends=True))
     if (part is None or part.get_content_maintype() != "message"
             or part.get_content_type() == "message/delivery-status"):
         return None
     if b"\r" in body:
         return None  # (lines broken otherwise than by LF: the library's own reading)
-    first, _, rest = body.partition(b"\n")
-    line = first.decode("ascii", "surrogateescape")
-    inner = IndexedMessage(policy=policy.compat32)
-    if not body:
-        inner.set_payload("")
-    elif not line:  # a blank first line: the inner message's headers end there, without a defect
-        inner.set_payload(rest.decode("ascii", "surrogateescape"))
-    elif _FEED_HEADER.match(line):
-        return None  # a header: the library reads a message of its own here
-    else:
+    lines = body.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and _FEED_HEADER.match(lines[i].decode("ascii", "surrogateescape")):
+        i += 1
+    inner = _plain_headers(lines[:i])
+    if inner is None or inner.get_content_maintype() in ("multipart", "message"):
+        return None  # (the library reads such a message further)
+    rest = lines[i:]
+    if rest and rest[0] == b"\n":
+        rest = rest[1:]  # the blank line that ends the headers
+    elif rest:
         inner.defects.append(errors.MissingHeaderBodySeparatorDefect())
-        inner.set_payload(body.decode("ascii", "surrogateescape"))
+    inner.set_payload(b"".join(rest).decode("ascii", "surrogateescape"))
     part.set_payload([inner])
     return part
