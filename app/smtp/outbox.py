@@ -302,8 +302,9 @@ class OutboxDrainer:
                                        time.time(), owner=self.owner)
             raise
         else:
-            await self.db.call(Store.record_sent, item_id, append_to_sent=not account.smtp_saves_sent)
+            # the account's health first: whoever sees the reply sent sees the server working
             await self.db.call(Store.set_smtp_health, account_id, True)
+            await self.db.call(Store.record_sent, item_id, append_to_sent=not account.smtp_saves_sent)
 
     async def _fail(self, item: OutboxItem, error: str) -> None:
         await self.db.call(Store.set_outbox_state, item["id"], "failed", error=error, owner=self.owner)
