@@ -315,11 +315,11 @@ def test_a_header_block_reads_as_the_library_reads_it(lines, breaks, last_break)
     headers (names, raw values, order) the standard library's parser gets from the same bytes."""
     import email
 
-    from app.mail.mime import _BODY_DEFECTS, IndexedMessage, _plain_headers
+    from app.mail.mime import _BODY_DEFECTS, IndexedMessage, plain_headers
 
     block = _joined(lines, breaks, last_break)
     header_lines = block.splitlines(keepends=True)
-    mine = _plain_headers(header_lines)
+    mine = plain_headers(header_lines)
     if mine is None:
         return
     theirs = email.message_from_bytes(block + b"\n", IndexedMessage, policy=email.policy.compat32)

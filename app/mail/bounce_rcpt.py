@@ -19,7 +19,7 @@ from email.parser import HeaderParser
 
 from app.mail.caseless import Caseless
 from app.mail.headers import decode_header, parse_addresses
-from app.mail.mime import _plain_headers
+from app.mail.mime import plain_headers
 
 SentTo = Callable[[str], bool]
 """Whether the mailbox sent mail to an address (from its synced Sent folder)."""
@@ -104,7 +104,7 @@ def inline_headers(lines: list[str], start: int) -> email.message.Message | None
         return None
     text = "\n".join(block)
     # header lines as the splitter reads a part's (the same headers the library gets), where ASCII
-    fast = _plain_headers(text.encode("ascii").splitlines(keepends=True)) if text.isascii() else None
+    fast = plain_headers(text.encode("ascii").splitlines(keepends=True)) if text.isascii() else None
     return fast if fast is not None else HeaderParser().parsestr(text)
 
 

@@ -170,29 +170,27 @@ class _Lazy:
         return self._lines
 
 
-def _no_part_of_type(ctype: str) -> Callable[[Message, _Lazy], bool]:
-    """Whether no part of the message (``msg.walk()``'s parts) is of type ``ctype``: the parts
+def _no_delivery_status(msg: Message, _lines: _Lazy) -> bool:
+    """Whether no part of the message (``msg.walk()``'s parts) is a delivery status: the parts
     looked at without the generators of ``walk``, and False (let the detector read it, and fail
     as it fails) for a multipart holding anything but messages, which ``walk`` cannot walk."""
-    def cannot(msg: Message, _lines: _Lazy) -> bool:
-        stack = [msg]
-        while stack:
-            part = stack.pop()
-            if part.get_content_type() == ctype:
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part.get_content_type() == "message/delivery-status":
+            return False
+        if part.is_multipart():
+            payload = part.get_payload()
+            children = [child for child in payload if isinstance(child, Message)]
+            if len(children) != len(payload):
                 return False
-            if part.is_multipart():
-                payload = part.get_payload()
-                children = [child for child in payload if isinstance(child, Message)]
-                if len(children) != len(payload):
-                    return False
-                stack.extend(children)
-        return True
-    return cannot
+            stack.extend(children)
+    return True
 
 
 _CANNOT_FIND: dict[type, Callable[[Message, _Lazy], bool]] = {
     # the DSN detector reads only message/delivery-status parts
-    dsn.DSN: _no_part_of_type("message/delivery-status"),
+    dsn.DSN: _no_delivery_status,
     # Exim reads only the X-Failed-Recipients headers
     exim.Exim: lambda msg, _lines: "x-failed-recipients" not in msg,
     # Yahoo, AOL and Yale read the body only of mail from their own mailer daemons

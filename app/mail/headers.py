@@ -109,9 +109,8 @@ def decode_header(value: object) -> str:
     """An RFC 5322 header value to one sanitized line of text (RFC 2047 decoded)."""
     if value is None:
         return ""
-    if (type(value) is str and value.isascii() and value.isprintable() and "=?" not in value
-            and "  " not in value and value[:1] != " " and value[-1:] != " "):
-        return value  # (what the steps below give back for most values: the value itself)
+    if type(value) is str and value.isascii() and "=?" not in value:
+        return one_line(value)  # (no escapes to turn back, no encoded word: the steps below, shortened)
     text = _from_surrogates(str(value))
     if "=?" in text:
         text = _decode_words(text)

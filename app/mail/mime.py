@@ -126,7 +126,7 @@ class _Splitter:
         if b" :" in header_bytes or b"\t:" in header_bytes:
             fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
             mended, header_bytes = fixed != header_bytes, fixed
-        message = _plain_headers(header_bytes.splitlines(keepends=True) if mended else header_lines)
+        message = plain_headers(header_bytes.splitlines(keepends=True) if mended else header_lines)
         if message is None:
             message = email.message_from_bytes(header_bytes + b"\n", IndexedMessage, policy=policy.compat32)
             # Parsed without its body, a multipart header block draws complaints about the
@@ -272,7 +272,7 @@ continuation lines, each ending at a line break as ``bytes.splitlines`` splits (
 Only tried at the start of a line, so that a search over any text is linear."""
 
 
-def _plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
+def plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
     """What ``message_from_bytes(b"".join(header_lines) + b"\n", policy=compat32)`` gives for a
     plain header block (defects of the missing body aside), without the feed parser's machinery:
     each ``Name: value`` line and its continuations read as compat32's ``header_source_parse``
@@ -422,10 +422,10 @@ def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message 
     plain message/delivery-status part, without the feed parser: the part's headers, and one
     message per block of header lines of its body (a blank line ends a block, and a line after
     it starts the next, even another blank line: an empty block), each read by
-    ``_plain_headers``. None for anything else (another type, a block holding a line that is no
+    ``plain_headers``. None for anything else (another type, a block holding a line that is no
     header, or a Content-Type of its own, which the library would read further), which the
     caller gives to the library. tests/test_mail_properties.py holds the two to the same tree."""
-    part = _plain_headers(header_bytes.splitlines(keepends=True))
+    part = plain_headers(header_bytes.splitlines(keepends=True))
     if part is None or part.get_content_type() != "message/delivery-status":
         return None
     lines = body.splitlines(keepends=True)
@@ -435,7 +435,7 @@ def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message 
         start = i
         while i < n and lines[i] not in _BLANK:
             i += 1
-        block = _plain_headers(lines[start:i])
+        block = plain_headers(lines[start:i])
         if block is None or "content-type" in block:
             return None
         blocks.append(block)
@@ -447,16 +447,16 @@ def _delivery_status(header_bytes: bytes, body: bytes) -> email.message.Message 
 
 
 def _message_part(header_bytes: bytes, body: bytes) -> email.message.Message | None:
-    """What ``message_from_bytes(header_bytes + b"\n" + body, policy=compat32)`` gives for a
+    """What ``message_from_bytes(header_bytes + b"\\n" + body, policy=compat32)`` gives for a
     message/* part (but a delivery status) left closed by the splitter, without the feed parser:
     the part with its headers, holding one message: its header lines (as the feed parser takes
     them: up to the first line that is no header, a blank line dropped, any other kept as text
-    with a missing-separator defect) read by ``_plain_headers``, and the rest as its text. A
+    with a missing-separator defect) read by ``plain_headers``, and the rest as its text. A
     returned message cut to "Message removed", an empty one, the headers of a message/rfc822-headers
-    part. None for anything else (a block ``_plain_headers`` leaves to the library, a message
+    part. None for anything else (a block ``plain_headers`` leaves to the library, a message
     that is itself multipart or a message, lines broken otherwise than by LF), which the caller
     gives to the library. tests/test_mail_properties.py holds the two to the same tree."""
-    part = _plain_headers(header_bytes.splitlines(keepends=True))
+    part = plain_headers(header_bytes.splitlines(keepends=True))
     if (part is None or part.get_content_maintype() != "message"
             or part.get_content_type() == "message/delivery-status"):
         return None
@@ -466,7 +466,7 @@ def _message_part(header_bytes: bytes, body: bytes) -> email.message.Message | N
     i = 0
     while i < len(lines) and _FEED_HEADER.match(lines[i].decode("ascii", "surrogateescape")):
         i += 1
-    inner = _plain_headers(lines[:i])
+    inner = plain_headers(lines[:i])
     if inner is None or inner.get_content_maintype() in ("multipart", "message"):
         return None  # (the library reads such a message further)
     rest = lines[i:]
