@@ -103,6 +103,9 @@ class ParsePool:
         self._readers: list[_Reader] = []
         self._idle = 0
         """Threads whose worker has nothing to read, waiting for a batch."""
+        self._starting = 0
+        """Threads started for a batch that have not asked for one yet: free all the same, so a
+        busy thread does not take their batch ahead of them while their thread starts."""
         self._closed = False
 
     def start(self) -> None:
@@ -154,6 +157,8 @@ class ParsePool:
             self._queue.append(batch)
             if len(self._readers) < self._size and self._idle == 0:
                 reader = _Reader(self)
+                reader.starting = True
+                self._starting += 1
                 self._readers.append(reader)
                 reader.start()
             self._cond.notify()
@@ -165,12 +170,15 @@ class ParsePool:
         """The next batch for ``reader``: waiting for one when ``wait`` (its worker has
         nothing); else only if no other thread is free to take it. None when closed."""
         with self._cond:
+            if reader.starting:
+                reader.starting = False
+                self._starting -= 1
             while True:
                 while self._queue and self._queue[0].future.done():  # given up meanwhile (cancelled)
                     self._queue.popleft()
                 if self._closed:
                     return None
-                if self._queue and (wait or self._idle == 0):
+                if self._queue and (wait or (self._idle == 0 and self._starting == 0)):
                     return self._queue.popleft()
                 if not wait:
                     return None
@@ -230,6 +238,8 @@ class _Reader(threading.Thread):
         A thread started for a batch takes it first: while its worker starts, another thread
         must not take the batch ahead of its own."""
         self.idle = False
+        self.starting = False
+        """Started for a batch and not yet asking for one (``ParsePool._starting``)."""
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
