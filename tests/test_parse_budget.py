@@ -120,26 +120,51 @@ def test_each_hanging_message_of_a_batch_has_its_own_budget():
         worker.close()
 
 
-def _worker_cpu_seconds() -> float:
-    """CPU time of this process's parse workers (Linux /proc)."""
-    total = 0.0
+def _parse_processes() -> dict[int, tuple[int, list[bytes], Path]]:
+    """Every parse process on the machine (Linux /proc): pid -> (its parent, its arguments, its folder)."""
+    found = {}
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == os.getpid():
-                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if proc.name.isdigit() and b"app.imap.parsework" in (cmdline := (proc / "cmdline").read_bytes()):
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                found[int(proc.name)] = (ppid, cmdline.split(b"\0"), proc)
+        except OSError:
+            continue
+    return found
+
+
+def fork_servers() -> list[int]:
+    """This process's parse fork servers (a pool's)."""
+    return [pid for pid, (ppid, args, _) in _parse_processes().items() if ppid == os.getpid() and b"fork" in args]
+
+
+def worker_processes() -> list[Path]:
+    """The /proc folders of this process's parse workers: started by it, or forked by its fork server."""
+    servers = set(fork_servers())
+    return [proc for pid, (ppid, _, proc) in _parse_processes().items()
+            if pid not in servers and (ppid == os.getpid() or ppid in servers)]
+
+
+def cpu_seconds(proc: Path) -> float:
+    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_cpu_seconds() -> float:
+    """CPU time of this process's parse workers."""
+    total = 0.0
+    for proc in worker_processes():
+        try:
+            total += cpu_seconds(proc)
         except OSError:
             continue
     return total
 
 
 def _kill_workers() -> None:
-    for proc in Path("/proc").iterdir():
+    for proc in worker_processes():
         try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
-                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                    os.kill(int(proc.name), signal.SIGKILL)
+            os.kill(int(proc.name), signal.SIGKILL)
         except OSError:
             continue
 
@@ -241,14 +266,7 @@ async def test_a_slow_message_in_one_mailbox_does_not_hold_back_another(dovecot,
 
 
 def _workers() -> int:
-    count = 0
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
-                count += int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid()
-        except OSError:
-            continue
-    return count
+    return len(worker_processes())
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker in /proc")
@@ -291,12 +309,10 @@ def test_a_batch_sent_ahead_of_one_that_overruns_is_read_by_the_next_worker():
 
 def _worker_bytes_read() -> int:
     """What this process's parse worker has read (Linux /proc: its pipe, once it has started)."""
-    for proc in Path("/proc").iterdir():
+    for proc in worker_processes():
         try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (proc / "cmdline").read_bytes():
-                if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                    io = dict(line.split(": ") for line in (proc / "io").read_text().splitlines())
-                    return int(io["rchar"])
+            io = dict(line.split(": ") for line in (proc / "io").read_text().splitlines())
+            return int(io["rchar"])
         except OSError:
             continue
     raise AssertionError("no parse worker")

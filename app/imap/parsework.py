@@ -15,6 +15,14 @@ message the worker notes which one and when in a word of memory it shares with t
 *progress*), so the engine, when no answer comes, knows the message that overran and since when,
 and kills the worker only once that message has had its whole budget. Answers the dead worker had
 not sent yet are read again by the next worker; the one that overran is kept with its headers.
+
+Starting a worker costs about a third of a second of CPU (Python, the imports, the classifier's
+patterns built): at a first sync on two cores that is as much as reading a thousand replies, and
+every worker replaced after an overrun paid it again. Where the system can (Linux: a process
+descriptor to watch and kill a process that is not our child), a pool's workers are forked from
+a *fork server*: one more process, started plainly, that warms up once and forks a worker ready
+to read in a few milliseconds, sharing the warmed memory with it. Where it cannot start, workers
+are started plainly, as ever.
 """
 
 from __future__ import annotations
@@ -22,16 +30,20 @@ from __future__ import annotations
 import email.message
 import email.parser
 import fcntl
+import gc
 import logging
 import math
 import mmap
 import os
 import pickle
 import select
+import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -73,16 +85,18 @@ def _progress(place: int) -> int:
     return math.ceil(time.monotonic() * 1000) << _PLACE_BITS | place
 
 
-def _serve(progress_fd: int, flush_every: float) -> None:
+def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
     """The worker (``python -m app.imap.parsework FD SECONDS``): frames on stdin, answers on
-    stdout, its progress in the shared word on ``FD``."""
+    stdout, its progress in the shared word on ``FD``. ``warm``: build the classifier's patterns
+    first (not in a worker forked from the warm fork server)."""
     noise: NoiseContext | None = None
     rules: Rules | None = None
     learned = None
     out = sys.stdout.buffer
     shared = mmap.mmap(progress_fd, 8)
     progress = memoryview(shared).cast("Q")  # one aligned 8-byte store: the engine never sees half
-    warm_up()  # while the engine logs in: the first batch is read at full speed
+    if warm:
+        warm_up()  # while the engine logs in: the first batch is read at full speed
     _send(out, "ready")
     while True:
         request = _receive(sys.stdin.buffer)
@@ -109,6 +123,60 @@ def _serve(progress_fd: int, flush_every: float) -> None:
             answers.append((parsed, result))
         progress[0] = _progress(0)
         _send(out, answers)
+
+
+def _fork_server(sock_fd: int) -> None:
+    """The fork server (``python -m app.imap.parsework fork FD``): warmed up once, it forks a
+    worker for each request on the socket ``FD``, which brings the worker's stdin, stdout and
+    progress descriptors, and answers with the new worker's process descriptor. It ends when the
+    engine closes its end of the socket."""
+    sock = socket.socket(fileno=sock_fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine ends it (Ctrl-C reaches the workers)
+    warm_up()
+    # what is made so far lives as long as the process: kept out of the collector's walks, its
+    # memory stays shared with the workers instead of being copied into each
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps each worker when it ends
+    sock.sendall(b"R")
+    while True:
+        try:
+            request, fds, _, _ = socket.recv_fds(sock, 64, 3)
+        except OSError:
+            return
+        if not request or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            if not request:
+                return
+            sock.sendall(b"E")
+            continue
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                os.dup2(fds[0], 0)
+                os.dup2(fds[1], 1)
+                os.close(fds[0])
+                os.close(fds[1])
+                _serve(fds[2], float(request), warm=False)
+                code = 0
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        try:
+            # opened before the worker can end: it waits for its first frame, which comes after this
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            sock.sendall(b"E")
+            continue
+        try:
+            socket.send_fds(sock, [b"P"], [pidfd])
+        finally:
+            os.close(pidfd)
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
@@ -140,7 +208,7 @@ class _Overrun(Exception):
 class _Answers:
     """The worker's side of one process: its frames as they arrive on the pipe, and its progress."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], shared: mmap.mmap, wake: int | None = None) -> None:
+    def __init__(self, proc: _Process, shared: mmap.mmap, wake: int | None = None) -> None:
         assert proc.stdout is not None
         # Read the pipe itself, never through a buffer, all that is there at once: a buffered
         # read would hide answers from poll, which sees only the pipe. poll, not select: an
@@ -269,18 +337,183 @@ class _Sent:
         self.answered = 0
 
 
+class _Forked:
+    """A worker forked by the fork server, with what the worker uses of ``subprocess.Popen``. It
+    is the fork server's child, not ours: its end is read from its process descriptor."""
+
+    def __init__(self, pidfd: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+        self._pidfd = pidfd
+        self.stdin: IO[bytes] | None = stdin
+        self.stdout: IO[bytes] | None = stdout
+        self.returncode: int | None = None
+        """-1 once it has ended (its exit status is the fork server's to know)."""
+
+    def _ended(self, timeout: float) -> bool:
+        if self.returncode is None:
+            poller = select.poll()
+            poller.register(self._pidfd, select.POLLIN)
+            if not poller.poll(max(0, math.ceil(timeout * 1000))):
+                return False
+            self.returncode = -1
+            os.close(self._pidfd)
+        return True
+
+    def poll(self) -> int | None:
+        self._ended(0)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        if not self._ended(timeout):
+            raise subprocess.TimeoutExpired("parse worker", timeout)
+        return -1
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:  # ended already
+                pass
+
+    def __del__(self) -> None:
+        if self.returncode is None:
+            os.close(self._pidfd)
+
+
+_Process = subprocess.Popen[bytes] | _Forked
+
+
+class ForkServer:
+    """Where a pool's workers are forked from (see the module's docstring): started with the
+    first worker, closed with the pool. Used by one thread at a time; ``fork`` answers None
+    where no worker can be forked, and the caller starts one plainly."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.failed = not (hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+                           and hasattr(socket, "send_fds") and hasattr(os, "fork"))
+        """It could not start (or this system has no process descriptors): workers start plainly."""
+        self.closed = False
+
+    def fork(self, stdin: int, stdout: int, progress: int, flush_every: float) -> int | None:
+        """A new worker reading frames from ``stdin`` and answering on ``stdout`` (descriptors
+        of pipes, ``progress`` that of its progress word): its process descriptor, or None."""
+        with self._lock:
+            if self.failed or self.closed:
+                return None
+            if self._sock is None:
+                try:
+                    self._start()
+                except (OSError, RuntimeError) as exc:
+                    self.failed = True
+                    if not self.closed:  # closed with the pool while it started: nothing to say
+                        log.warning("the parse workers' fork server did not start (%s): workers start one "
+                                    "by one, each taking a third of a second of CPU", exc)
+                    return None
+            assert self._sock is not None
+            try:
+                socket.send_fds(self._sock, [repr(flush_every).encode()], [stdin, stdout, progress])
+                answer, fds, _, _ = socket.recv_fds(self._sock, 1, 1)
+            except OSError as exc:
+                answer, fds = str(exc).encode(), []
+            if answer == b"P" and len(fds) == 1:
+                return fds[0]
+            for fd in fds:
+                os.close(fd)
+            if not self.closed:  # it ended (killed from outside?): the next worker starts a new one
+                log.warning("the parse workers' fork server stopped (%s): starting another",
+                            answer.decode(errors="replace") or "it closed its socket")
+            self._stop()
+            return None
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "app.imap.parsework", "fork", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                close_fds=True, pass_fds=(theirs.fileno(),), env=_worker_env())
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._sock = ours
+        ours.settimeout(START_TIMEOUT)
+        try:
+            ready = ours.recv(1)
+        except OSError:
+            ready = b""
+        if ready != b"R":
+            self._stop()
+            raise RuntimeError("it did not say it was ready")
+
+    def _stop(self) -> None:
+        sock, self._sock = self._sock, None
+        proc, self._proc = self._proc, None
+        if sock is not None:
+            sock.close()  # it ends when it reads the end of its socket
+        if proc is not None:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def close(self) -> None:
+        """For good (with the pool); its workers live on until their own pipes close."""
+        self.closed = True
+        sock = self._sock
+        if sock is not None:
+            try:  # a thread waiting on it for a worker hears at once
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        with self._lock:
+            self._stop()
+
+
+def _worker_env() -> dict[str, str]:
+    """The environment of a worker: this one, with the folder of this very replydesk first on
+    the path (the worker imports it wherever the engine found it)."""
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+
+
+def _forked(server: ForkServer, progress: int, flush_every: float) -> _Forked | None:
+    """A worker from ``server`` with new pipes, or None."""
+    their_in, our_in = os.pipe()
+    our_out, their_out = os.pipe()
+    for fd in (our_in, our_out):
+        _widen(fd)
+    try:
+        pidfd = server.fork(their_in, their_out, progress, flush_every)
+    finally:
+        os.close(their_in)
+        os.close(their_out)
+    if pidfd is None:
+        os.close(our_in)
+        os.close(our_out)
+        return None
+    return _Forked(pidfd, open(our_in, "wb"), open(our_out, "rb"))
+
+
 class MessageWorker:
-    """One worker process (a plain ``python -m``: no fork of the engine's threads, nothing of the
-    terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes.
+    """One worker process (a plain ``python -m``, or forked from the pool's fork server, itself
+    one: no fork of the engine's threads, nothing of the terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes.
     Up to ``LOOKAHEAD`` frames are in its pipe at once, so it goes from one batch to the next
     without waiting on the engine; the budget is the progress word's, per message, as ever."""
 
-    def __init__(self, budget: float, flush_every: float = FLUSH_EVERY, wake: int | None = None) -> None:
+    def __init__(self, budget: float, flush_every: float = FLUSH_EVERY, wake: int | None = None,
+                 forks: ForkServer | None = None) -> None:
         self.budget = budget
+        self.forks = forks
+        """Where its worker processes are forked from (a pool's); None: each is started plainly."""
         self.flush_every = flush_every
         self.wake = wake
         """A descriptor written to when there is a batch for this worker to take ahead (the pool's)."""
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: _Process | None = None
         self._answers: _Answers | None = None
         self._context: tuple[Any, ...] | None = None
         self._sent_context: tuple[Any, ...] | None = None
@@ -288,34 +521,28 @@ class MessageWorker:
         """Jobs taken with places not sent yet, in order."""
         self._sent: deque[_Sent] = deque()
         """Frames in the pipe, in order (the worker answers them in that order)."""
-        self._ready: subprocess.Popen[bytes] | None = None
+        self._ready: _Process | None = None
         """The process that said it is ready."""
         self.overruns = 0
         self.closed = False
         """Closed with the engine: no new worker is started for what is still being read."""
 
-    def _start(self) -> tuple[subprocess.Popen[bytes], _Answers]:
+    def _start(self) -> tuple[_Process, _Answers]:
         if self.closed:
             raise RuntimeError("the parse worker is closed (the engine is stopping)")
-        # the worker imports this very replydesk, wherever the engine found it
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         with _progress_file() as file:
             file.truncate(8)
             shared = mmap.mmap(file.fileno(), 8)
             try:
-                proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework", str(file.fileno()),
-                                         repr(self.flush_every)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, close_fds=True, pass_fds=(file.fileno(),),
-                                        env={**os.environ, "PYTHONPATH": path})
+                proc = self._spawn(file.fileno())
             except BaseException:
                 shared.close()
                 raise
-        assert proc.stdin is not None and proc.stdout is not None
-        for pipe in (proc.stdin, proc.stdout):
-            _widen(pipe.fileno())
         answers = _Answers(proc, shared, self.wake)
         self._proc, self._answers, self._sent_context = proc, answers, None
+        if self.closed:  # closed while it started
+            self.kill()
+            raise RuntimeError("the parse worker is closed (the engine is stopping)")
         try:
             ready = answers.next(START_TIMEOUT)
         except (OSError, EOFError, TimeoutError, pickle.UnpicklingError):
@@ -325,6 +552,18 @@ class MessageWorker:
             raise RuntimeError("the parse worker did not start")
         self._ready = proc
         return proc, answers
+
+    def _spawn(self, progress: int) -> _Process:
+        """A worker process: forked from the pool's fork server, else started plainly."""
+        if self.forks is not None and (forked := _forked(self.forks, progress, self.flush_every)) is not None:
+            return forked
+        proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework", str(progress), repr(self.flush_every)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                close_fds=True, pass_fds=(progress,), env=_worker_env())
+        assert proc.stdin is not None and proc.stdout is not None
+        for pipe in (proc.stdin, proc.stdout):
+            _widen(pipe.fileno())
+        return proc
 
     def warm(self) -> None:
         """Start the worker process now, if none is running, so the first batch does not wait
@@ -574,4 +813,7 @@ def headers_only(raw: bytes, budget: float, direction: str) -> tuple[ParsedMessa
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), float(sys.argv[2]))
+    if sys.argv[1] == "fork":
+        _fork_server(int(sys.argv[2]))
+    else:
+        _serve(int(sys.argv[1]), float(sys.argv[2]))

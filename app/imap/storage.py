@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.imap.pace import FetchGate
-from app.imap.parsework import Job, MessageWorker
+from app.imap.parsework import ForkServer, Job, MessageWorker
 from app.imap.responses import Fetched
 from app.mail import NoiseContext, bounce
 from app.mail.rules import Rules
@@ -97,6 +97,8 @@ class ParsePool:
         """Fetched batches waiting to be read and stored, engine-wide (``[general] fetch_ahead_batches``)."""
         self.budget = budget
         self.rules = rules
+        self.forks = ForkServer()
+        """Where the threads' worker processes are forked from, warm (started with the first)."""
         self._size = max(1, workers)
         self._queue: deque[_Batch] = deque()
         self._cond = threading.Condition()
@@ -205,6 +207,7 @@ class ParsePool:
         for reader in readers:
             reader.worker.close()
             reader.wake()
+        self.forks.close()
 
 
 @dataclass
@@ -247,7 +250,7 @@ class _Reader(threading.Thread):
         self._wake_open = True
         """The pipe is open: once the thread has closed it, its descriptor numbers may name another
         file, which a late ``wake`` must not write to."""
-        self.worker = MessageWorker(pool.budget, wake=self._wake_r)
+        self.worker = MessageWorker(pool.budget, wake=self._wake_r, forks=pool.forks)
 
     def wake(self) -> None:
         with self._wake_lock:

@@ -1,0 +1,103 @@
+"""A pool's parse workers are forked from one warm process, the fork server: a new worker (a
+second core's, or the one that replaces a worker killed on a slow message) reads at once instead
+of starting Python and building the classifier again. Without the fork server, workers start
+plainly, and mail is read all the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from app.imap.parsework import ForkServer, MessageWorker
+from app.mail.rules import load_rules
+from tests.conftest import build_message
+from tests.test_parse_budget import SLOW_RULES, SLOW_TEXT, cpu_seconds, fork_servers, worker_processes
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or ForkServer().failed,
+                                reason="needs Linux: process descriptors, and /proc to find the processes")
+
+REPLY = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
+
+
+def _parent(proc: Path) -> int:
+    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _read_interest(worker: MessageWorker) -> None:
+    parsed, result = worker.read(REPLY, "in")
+    assert result is not None and result.category == "interested" and parsed.raw == REPLY
+
+
+def test_workers_are_forked_warm_and_build_the_classifier_once():
+    forks = ForkServer()
+    workers = [MessageWorker(budget=2.0, forks=forks) for _ in range(2)]
+    try:
+        for worker in workers:
+            _read_interest(worker)
+        [server] = fork_servers()
+        procs = worker_processes()
+        assert len(procs) == 2 and all(_parent(p) == server for p in procs)
+        # the server spent the start (Python, imports, the patterns); each worker only its reading
+        started = cpu_seconds(Path(f"/proc/{server}"))
+        assert all(cpu_seconds(p) < started / 3 for p in procs), (started, [cpu_seconds(p) for p in procs])
+
+        # a worker killed on a slow message is replaced by another fork, which reads on
+        workers[0].set_context(None, load_rules(SLOW_RULES), ())
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        readings = workers[0].read_many([REPLY, slow, REPLY], "in")
+        assert [c.category for _, c in readings if c is not None] == ["interested", "uncategorized", "interested"]
+        assert "NotClassifiedInTime" in readings[1][0].defects and workers[0].overruns == 1
+        assert fork_servers() == [server]
+        procs = worker_processes()
+        assert len(procs) == 2 and all(_parent(p) == server for p in procs)
+    finally:
+        for worker in workers:
+            worker.close()
+        forks.close()
+    assert fork_servers() == [] and worker_processes() == []
+
+
+def test_mail_is_read_when_the_fork_server_is_killed_and_a_new_one_serves_the_next_workers():
+    forks = ForkServer()
+    workers: list[MessageWorker] = []
+    try:
+        workers.append(MessageWorker(budget=30.0, forks=forks))
+        _read_interest(workers[-1])
+        [first] = fork_servers()
+        os.kill(first, signal.SIGKILL)  # the system out of memory, say
+        # the next worker cannot be forked: it starts plainly, and reads
+        workers.append(MessageWorker(budget=30.0, forks=forks))
+        _read_interest(workers[-1])
+        assert sum(_parent(p) == os.getpid() for p in worker_processes()) == 1
+        # the one after comes from a new fork server
+        workers.append(MessageWorker(budget=30.0, forks=forks))
+        _read_interest(workers[-1])
+        [second] = fork_servers()
+        assert second != first
+        assert sum(_parent(p) == second for p in worker_processes()) == 1
+        # and the worker forked by the server that was killed reads on
+        _read_interest(workers[0])
+    finally:
+        for worker in workers:
+            worker.close()
+        forks.close()
+    assert fork_servers() == [] and worker_processes() == []
+
+
+def test_a_worker_reads_on_after_its_fork_server_is_closed_and_none_is_started_after():
+    forks = ForkServer()
+    worker = MessageWorker(budget=30.0, forks=forks)
+    try:
+        _read_interest(worker)
+        forks.close()  # the pool closing: the workers end with their own pipes
+        assert fork_servers() == []
+        _read_interest(worker)
+        worker.kill()  # a new worker now starts plainly: no fork server comes back
+        _read_interest(worker)
+        assert fork_servers() == [] and [_parent(p) for p in worker_processes()] == [os.getpid()]
+    finally:
+        worker.close()
+    assert worker_processes() == []
