@@ -82,13 +82,28 @@ def write(path: Path, raw: bytes, config: Config) -> None:
         pass
 
 
-def _prune(directory: Path, max_age: float = 30 * 86400) -> None:
-    """Entries of configs not read for a month (a demo's temporary config) go; a write is rare."""
+KEEP = 64
+"""Entries kept at most: a cache is for the few configs a user runs; every temporary one (a demo's,
+a script's) would otherwise stay a month, and each write looks at them all."""
+
+
+def _prune(directory: Path, max_age: float = 30 * 86400, keep: int = KEEP) -> None:
+    """Entries of configs not read for a month go, and past ``keep`` those read longest ago; a
+    write is rare."""
     import time
     now = time.time()
-    for old in directory.glob("*.pickle"):
+    entries: list[tuple[float, Path]] = []
+    for entry in directory.glob("*.pickle"):
         try:
-            if now - old.stat().st_atime > max_age and now - old.stat().st_mtime > max_age:
-                old.unlink()
+            st = entry.stat()
         except OSError:
-            pass
+            continue
+        used = max(st.st_atime, st.st_mtime)
+        entries.append((used, entry))
+    entries.sort(reverse=True)
+    for place, (used, entry) in enumerate(entries):
+        if place >= keep or now - used > max_age:
+            try:
+                entry.unlink()
+            except OSError:
+                pass

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from app import config_cache
 from app.config import PRESETS, load_config, parse_config
 from app.errors import ConfigError
 from tests.conftest import ROOT
@@ -174,6 +177,26 @@ def test_a_config_read_before_is_not_validated_again_but_every_change_is(tmp_pat
         load_config(path)
     path.write_text('[general]\ndatabase = "a.db"\nidle_refresh_minutes = 7\n')
     assert load_config(path).general.idle_refresh_minutes == 7
+
+
+def test_the_config_cache_keeps_the_configs_used_last_and_no_more(tmp_path: Path, monkeypatch):
+    # each temporary config (a demo's, a script's) leaves an entry: past the cap, those used
+    # longest ago go, and the ones in use are still read from the cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    paths = []
+    for i in range(config_cache.KEEP + 5):
+        path = tmp_path / f"config-{i}.toml"
+        path.write_text(f'[general]\nidle_refresh_minutes = {5 + i % 20}\n')
+        load_config(path)
+        entry = config_cache._entry(path)
+        used = time.time() - 1000 + i  # in the order they were used
+        os.utime(entry, (used, used))
+        paths.append(path)
+    entries = set((tmp_path / "cache").rglob("*.pickle"))
+    assert len(entries) == config_cache.KEEP
+    assert entries == {config_cache._entry(p) for p in paths[-config_cache.KEEP:]}
+    last = paths[-1]
+    assert config_cache.read(last, last.read_bytes()) is not None
 
 
 def test_a_config_cache_entry_written_by_someone_else_is_ignored(tmp_path: Path, monkeypatch):
