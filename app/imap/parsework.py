@@ -376,7 +376,10 @@ class _Forked:
 
     def __del__(self) -> None:
         if self.returncode is None:
-            os.close(self._pidfd)
+            try:
+                os.close(self._pidfd)
+            except OSError:
+                pass
 
 
 _Process = subprocess.Popen[bytes] | _Forked
