@@ -387,8 +387,8 @@ _Process = subprocess.Popen[bytes] | _Forked
 
 class ForkServer:
     """Where a pool's workers are forked from (see the module's docstring): started with the
-    first worker, closed with the pool. Used by one thread at a time; ``fork`` answers None
-    where no worker can be forked, and the caller starts one plainly."""
+    first worker, closed with the pool. The pool's threads share it (one fork at a time);
+    ``fork`` answers None where no worker can be forked, and the caller starts one plainly."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -504,9 +504,10 @@ def _forked(server: ForkServer, progress: int, flush_every: float) -> _Forked | 
 
 class MessageWorker:
     """One worker process (a plain ``python -m``, or forked from the pool's fork server, itself
-    one: no fork of the engine's threads, nothing of the terminal's), used by one thread at a time. Only this worker's own pickles cross its pipes.
-    Up to ``LOOKAHEAD`` frames are in its pipe at once, so it goes from one batch to the next
-    without waiting on the engine; the budget is the progress word's, per message, as ever."""
+    one: no fork of the engine's threads, nothing of the terminal's), used by one thread at a
+    time. Only this worker's own pickles cross its pipes. Up to ``LOOKAHEAD`` frames are in its
+    pipe at once, so it goes from one batch to the next without waiting on the engine; the budget
+    is the progress word's, per message, as ever."""
 
     def __init__(self, budget: float, flush_every: float = FLUSH_EVERY, wake: int | None = None,
                  forks: ForkServer | None = None) -> None:
