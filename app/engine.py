@@ -190,22 +190,26 @@ class Engine:
         small_tls_buffers()
         self._lock.acquire()
         try:
+            general = self.config.general
+            self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general),
+                                     general.fetch_ahead_batches or 4 * general.parse_workers)
+            # its first worker starts (~0.3 s) while the store opens and the connections log in
+            self._parser.start()
             self._log_handler = log_to_file(self.config.log_file)
             if (plain := plaintext_keyring()) is not None:
                 log.warning("engine: %s", KEYRING_WARNING.format(name=plain))
             self._db = StoreThread(self.store_path)
             self._db.status.ready()
-            general = self.config.general
-            self._parser = ParsePool(general.parse_workers, general.read_timeout_seconds, user_rules(general),
-                                     general.fetch_ahead_batches or 4 * general.parse_workers)
             await self._db.call(lambda s: s.data_version())
             await self._db.call(Store.set_bounce_policy, bounce_policy(self.config.general))
             await self._db.call(Store.set_assign_rules, assign_rules(self.config))
         except BaseException:
+            if self._parser is not None:
+                self._parser.close()
+                self._parser = None
             self._lock.release()
             raise
         self.running = True
-        self._parser.start()  # its first worker starts while the connections log in
         log.info("engine: started on %s with %d accounts", self.store_path,
                  sum(a.enabled for a in self.config.accounts))
         if self.leasing:

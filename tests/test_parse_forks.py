@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from app.config import load_config
+from app.engine import Engine
+from app.errors import StoreError
 from app.imap.parsework import ForkServer, MessageWorker
 from app.mail.rules import load_rules
 from tests.conftest import build_message
+from tests.engine_support import until
 from tests.test_parse_budget import SLOW_RULES, SLOW_TEXT, cpu_seconds, fork_servers, worker_processes
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or ForkServer().failed,
@@ -101,3 +105,15 @@ def test_a_worker_reads_on_after_its_fork_server_is_closed_and_none_is_started_a
     finally:
         worker.close()
     assert worker_processes() == []
+
+
+async def test_an_engine_that_cannot_open_its_store_leaves_no_parse_process_behind(tmp_path: Path):
+    # the first worker starts first thing, while the store opens: a start that fails ends it
+    database = tmp_path / "replydesk.db"
+    database.write_bytes(b"not a database, " * 256)
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(f'[general]\ndatabase = "{database}"\nparse_workers = 2\n')
+    engine = Engine(load_config(config_path))
+    with pytest.raises(StoreError, match="not a database"):
+        await engine.start()
+    await until(lambda: not fork_servers() and not worker_processes(), 60, "the parse processes gone")
