@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.imap.parsework import MessageWorker
+from app.imap.responses import Fetched
+from app.imap.storage import ParsePool
 from app.mail.classify import warm_up
 from app.mail.rules import load_rules
 from tests.conftest import build_message
@@ -373,3 +375,25 @@ async def test_the_engine_has_a_parse_worker_ready_before_the_first_mail(dovecot
 
 def test_the_worker_warm_up_reads_mail_of_every_kind_it_prepares_for():
     assert warm_up() == ["reply", "autoreply", "bounce"]
+
+
+async def test_two_batches_given_at_once_are_read_by_two_workers():
+    # Both come before the idle thread has woken for the first: the second still gets a thread
+    # of its own, instead of being taken ahead by the first thread and waiting behind the slow
+    # message's budget.
+    pool = ParsePool(workers=2, budget=3.0, rules=load_rules(SLOW_RULES))
+    pool.start()
+    try:
+        await until(lambda: pool.ready_workers == 1, 120, "the first worker ready")
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        ordinary = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
+        first = asyncio.ensure_future(pool.parse("INBOX", 1, "in", [Fetched(1, frozenset(), body=slow)]))
+        second = asyncio.ensure_future(pool.parse("INBOX", 1, "in", [Fetched(2, frozenset(), body=ordinary)]))
+        done, _ = await asyncio.wait({first, second}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {second}, "the ordinary reply waited for the slow one"
+        [read] = second.result()
+        assert read.classification is not None and read.classification.category == "interested"
+        [kept] = await first
+        assert "NotClassifiedInTime" in kept.parsed.defects
+    finally:
+        pool.close()

@@ -157,7 +157,10 @@ class ParsePool:
             if self._closed:
                 raise RuntimeError("the parse worker is closed (the engine is stopping)")
             self._queue.append(batch)
-            if len(self._readers) < self._size and self._idle == 0:
+            # a thread for it unless a free one will take it: an idle thread woken for a batch
+            # given just before counts as idle until it runs, so free threads are counted
+            # against the batches waiting, not merely looked for
+            if len(self._readers) < self._size and len(self._queue) > self._idle + self._starting:
                 reader = _Reader(self)
                 reader.starting = True
                 self._starting += 1
