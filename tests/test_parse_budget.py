@@ -377,14 +377,16 @@ def test_the_worker_warm_up_reads_mail_of_every_kind_it_prepares_for():
     assert warm_up() == ["reply", "autoreply", "bounce"]
 
 
-async def test_two_batches_given_at_once_are_read_by_two_workers():
-    # Both come before the idle thread has woken for the first: the second still gets a thread
-    # of its own, instead of being taken ahead by the first thread and waiting behind the slow
-    # message's budget.
+@pytest.mark.parametrize("first_ready", [True, False], ids=["first-worker-idle", "first-worker-starting"])
+async def test_two_batches_given_at_once_are_read_by_two_workers(first_ready: bool):
+    # Both come before the idle thread has woken for the first, or while the first thread's
+    # worker is still starting: the second is read by a worker of its own, never taken ahead by
+    # the thread reading the first and left waiting behind the slow message's budget.
     pool = ParsePool(workers=2, budget=3.0, rules=load_rules(SLOW_RULES))
     pool.start()
     try:
-        await until(lambda: pool.ready_workers == 1, 120, "the first worker ready")
+        if first_ready:
+            await until(lambda: pool.ready_workers == 1, 120, "the first worker ready")
         slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
         ordinary = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
         first = asyncio.ensure_future(pool.parse("INBOX", 1, "in", [Fetched(1, frozenset(), body=slow)]))

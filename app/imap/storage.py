@@ -106,8 +106,9 @@ class ParsePool:
         self._idle = 0
         """Threads whose worker has nothing to read, waiting for a batch."""
         self._starting = 0
-        """Threads started for a batch that have not asked for one yet: free all the same, so a
-        busy thread does not take their batch ahead of them while their thread starts."""
+        """Threads started (for a batch, or the first ahead of the mail) that have not asked for
+        one yet: free all the same, so a busy thread does not take a batch ahead of them while
+        their worker starts."""
         self._closed = False
 
     def start(self) -> None:
@@ -119,6 +120,10 @@ class ParsePool:
             if self._closed or self._readers:
                 return
             reader = _Reader(self, warm=True)
+            # free while its worker starts: a batch given meanwhile is its own, not one for another
+            # thread to take ahead of a batch it is reading
+            reader.starting = True
+            self._starting += 1
             self._readers.append(reader)
             reader.start()
 
@@ -245,7 +250,7 @@ class _Reader(threading.Thread):
         must not take the batch ahead of its own."""
         self.idle = False
         self.starting = False
-        """Started for a batch and not yet asking for one (``ParsePool._starting``)."""
+        """Started and not yet asking for a batch (``ParsePool._starting``)."""
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
