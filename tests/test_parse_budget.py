@@ -147,7 +147,7 @@ def worker_processes() -> list[Path]:
             if pid not in servers and (ppid == os.getpid() or ppid in servers)]
 
 
-def cpu_seconds(proc: Path) -> float:
+def _cpu_seconds(proc: Path) -> float:
     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -157,7 +157,7 @@ def _worker_cpu_seconds() -> float:
     total = 0.0
     for proc in worker_processes():
         try:
-            total += cpu_seconds(proc)
+            total += _cpu_seconds(proc)
         except OSError:
             continue
     return total

@@ -343,6 +343,8 @@ class _Forked:
 
     def __init__(self, pidfd: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
         self._pidfd = pidfd
+        self._poller = select.poll()
+        self._poller.register(pidfd, select.POLLIN)  # readable once the process has ended
         self.stdin: IO[bytes] | None = stdin
         self.stdout: IO[bytes] | None = stdout
         self.returncode: int | None = None
@@ -350,9 +352,7 @@ class _Forked:
 
     def _ended(self, timeout: float) -> bool:
         if self.returncode is None:
-            poller = select.poll()
-            poller.register(self._pidfd, select.POLLIN)
-            if not poller.poll(max(0, math.ceil(timeout * 1000))):
+            if not self._poller.poll(max(0, math.ceil(timeout * 1000))):
                 return False
             self.returncode = -1
             os.close(self._pidfd)
