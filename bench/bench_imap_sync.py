@@ -37,6 +37,7 @@ from app.engine import Engine  # noqa: E402
 from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
+from tests.parse_procs import fork_servers, total_cpu, worker_processes  # noqa: E402
 from tests.servers.dovecot import Dovecot  # noqa: E402
 
 
@@ -75,19 +76,9 @@ async def bare_fetch(dovecot: Dovecot, user: User) -> tuple[float, int, int]:
 def parse_cpu() -> float:
     """CPU seconds of this process's parse processes (workers and their fork server) while they
     live (Linux /proc; NaN elsewhere): forked workers are not our children, so no rusage has them."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
+    if not Path("/proc/self/stat").exists():
         return float("nan")
-    found: dict[int, tuple[int, float]] = {}
-    for entry in proc.iterdir():
-        try:
-            if entry.name.isdigit() and b"app.imap.parsework" in (entry / "cmdline").read_bytes():
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
-        except OSError:
-            continue
-    ours = {pid for pid, (ppid, _) in found.items() if ppid == os.getpid()}
-    return sum(cpu for pid, (ppid, cpu) in found.items() if pid in ours or ppid in ours)
+    return total_cpu([*worker_processes(), *(Path(f"/proc/{pid}") for pid in fork_servers())])
 
 
 async def engine_sync(config_path: Path, n: int) -> tuple[float, float, float]:

@@ -12,7 +12,6 @@ fork server's own start (paid once per pool) is printed beside them.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,39 +21,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.imap.parsework import ForkServer, MessageWorker  # noqa: E402
 from tests.conftest import build_message  # noqa: E402
+from tests.parse_procs import cpu_seconds, fork_servers, worker_processes  # noqa: E402
 
 REPLY = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
-
-
-def _processes() -> dict[int, tuple[int, bytes, float]]:
-    """Parse processes: pid -> (parent, arguments, CPU seconds)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"app.imap.parsework" in (args := (entry / "cmdline").read_bytes()):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                found[int(entry.name)] = (int(fields[1]), args,
-                                          (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
-        except OSError:
-            continue
-    return found
 
 
 def one_way(forks: ForkServer | None, n: int) -> tuple[list[float], list[float]]:
     walls, cpus = [], []
     for _ in range(n):
-        before = set(_processes())
+        before = set(worker_processes())
         worker = MessageWorker(budget=60.0, forks=forks)
         try:
             started = time.perf_counter()
             _, result = worker.read(REPLY, "in")
             walls.append(time.perf_counter() - started)
             assert result is not None and result.category == "interested"
-            # the worker: new, and not the fork server (whose arguments a forked worker keeps)
-            new = {pid: v for pid, v in _processes().items()
-                   if pid not in before and not (v[0] == os.getpid() and b"fork" in v[1].split(b"\0"))}
-            [(_, _, cpu)] = new.values()
-            cpus.append(cpu)
+            [new] = set(worker_processes()) - before
+            cpus.append(cpu_seconds(new))
         finally:
             worker.close()
     return walls, cpus
@@ -72,12 +55,13 @@ def main() -> None:
     forks = ForkServer()
     try:
         started = time.perf_counter()
-        fwalls, fcpus = one_way(forks, 1)
+        one_way(forks, 1)
         first = time.perf_counter() - started
-        server = [cpu for pid, (ppid, a, cpu) in _processes().items() if ppid == os.getpid() and b"fork" in a.split(b"\0")]
+        [server] = fork_servers()
+        server_cpu = cpu_seconds(Path(f"/proc/{server}"))
         more_walls, more_cpus = one_way(forks, args.workers)
         print(f"fork server's start  : {first * 1000:6.0f} ms to the first worker's answer, "
-              f"{server[0] * 1000:5.0f} ms of the server's CPU (once per pool)")
+              f"{server_cpu * 1000:5.0f} ms of the server's CPU (once per pool)")
         print(f"forked from it       : {statistics.median(more_walls) * 1000:6.0f} ms to the first answer, "
               f"{statistics.median(more_cpus) * 1000:5.0f} ms of the worker's CPU (median of {args.workers}); "
               f"{statistics.median(walls) / statistics.median(more_walls):.0f}x faster to answer")

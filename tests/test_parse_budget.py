@@ -22,6 +22,7 @@ from app.mail.classify import warm_up
 from app.mail.rules import load_rules
 from tests.conftest import build_message
 from tests.engine_support import rows, running_engine, until
+from tests.parse_procs import total_cpu, worker_processes
 
 SLOW_RULES = """
 [intent.interested]
@@ -122,45 +123,9 @@ def test_each_hanging_message_of_a_batch_has_its_own_budget():
         worker.close()
 
 
-def _parse_processes() -> dict[int, tuple[int, list[bytes], Path]]:
-    """Every parse process on the machine (Linux /proc): pid -> (its parent, its arguments, its folder)."""
-    found = {}
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (cmdline := (proc / "cmdline").read_bytes()):
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                found[int(proc.name)] = (ppid, cmdline.split(b"\0"), proc)
-        except OSError:
-            continue
-    return found
-
-
-def fork_servers() -> list[int]:
-    """This process's parse fork servers (a pool's)."""
-    return [pid for pid, (ppid, args, _) in _parse_processes().items() if ppid == os.getpid() and b"fork" in args]
-
-
-def worker_processes() -> list[Path]:
-    """The /proc folders of this process's parse workers: started by it, or forked by its fork server."""
-    servers = set(fork_servers())
-    return [proc for pid, (ppid, _, proc) in _parse_processes().items()
-            if pid not in servers and (ppid == os.getpid() or ppid in servers)]
-
-
-def _cpu_seconds(proc: Path) -> float:
-    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _worker_cpu_seconds() -> float:
     """CPU time of this process's parse workers."""
-    total = 0.0
-    for proc in worker_processes():
-        try:
-            total += _cpu_seconds(proc)
-        except OSError:
-            continue
-    return total
+    return total_cpu(worker_processes())
 
 
 def _kill_workers() -> None:

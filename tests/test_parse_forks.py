@@ -20,16 +20,13 @@ from app.imap.parsework import ForkServer, MessageWorker
 from app.mail.rules import load_rules
 from tests.conftest import build_message
 from tests.engine_support import until
-from tests.test_parse_budget import SLOW_RULES, SLOW_TEXT, fork_servers, worker_processes
+from tests.parse_procs import fork_servers, parent, worker_processes
+from tests.test_parse_budget import SLOW_RULES, SLOW_TEXT
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or ForkServer().failed,
                                 reason="needs Linux: process descriptors, and /proc to find the processes")
 
 REPLY = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
-
-
-def _parent(proc: Path) -> int:
-    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _read_interest(worker: MessageWorker) -> None:
@@ -58,7 +55,7 @@ def test_workers_are_forked_from_the_warm_server_also_after_an_overrun():
             _read_interest(worker)
         [server] = fork_servers()
         procs = worker_processes()
-        assert len(procs) == 2 and all(_parent(p) == server for p in procs)
+        assert len(procs) == 2 and all(parent(p) == server for p in procs)
 
         # a worker killed on a slow message is replaced by another fork, which reads on
         workers[0].set_context(None, load_rules(SLOW_RULES), ())
@@ -68,7 +65,7 @@ def test_workers_are_forked_from_the_warm_server_also_after_an_overrun():
         assert "NotClassifiedInTime" in readings[1][0].defects and workers[0].overruns == 1
         assert fork_servers() == [server]
         procs = worker_processes()
-        assert len(procs) == 2 and all(_parent(p) == server for p in procs)
+        assert len(procs) == 2 and all(parent(p) == server for p in procs)
 
 
 def test_mail_is_read_when_the_fork_server_is_killed_and_a_new_one_serves_the_next_workers():
@@ -80,13 +77,13 @@ def test_mail_is_read_when_the_fork_server_is_killed_and_a_new_one_serves_the_ne
         # the next worker cannot be forked: it starts plainly, and reads
         workers.append(MessageWorker(budget=30.0, forks=forks))
         _read_interest(workers[-1])
-        assert sum(_parent(p) == os.getpid() for p in worker_processes()) == 1
+        assert sum(parent(p) == os.getpid() for p in worker_processes()) == 1
         # the one after comes from a new fork server
         workers.append(MessageWorker(budget=30.0, forks=forks))
         _read_interest(workers[-1])
         [second] = fork_servers()
         assert second != first
-        assert sum(_parent(p) == second for p in worker_processes()) == 1
+        assert sum(parent(p) == second for p in worker_processes()) == 1
         # and the worker forked by the server that was killed reads on
         _read_interest(workers[0])
 
@@ -101,7 +98,7 @@ def test_a_worker_reads_on_after_its_fork_server_is_closed_and_none_is_started_a
         _read_interest(worker)
         worker.kill()  # a new worker now starts plainly: no fork server comes back
         _read_interest(worker)
-        assert fork_servers() == [] and [_parent(p) for p in worker_processes()] == [os.getpid()]
+        assert fork_servers() == [] and [parent(p) for p in worker_processes()] == [os.getpid()]
     finally:
         worker.close()
     assert worker_processes() == []
