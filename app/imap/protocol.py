@@ -1,7 +1,9 @@
 """aioimaplib's protocol with its traps fixed in place, for ``ImapConnection``.
 
-- It handles the lines of one read by recursion; a read with thousands of short lines (a flag
-  fetch of a big folder) overflows the stack. Reads are fed to it in slices of lines.
+- It handles the lines of one read by recursion, copying the rest of the read at each line: a
+  read with thousands of short lines (a flag fetch of a big folder) overflows the stack, and a
+  first sync's reads (a few hundred lines each) cost a copy of the read per line. The lines are
+  taken here in a loop over offsets into the read, the same steps in the same order.
 - It drops untagged EXISTS / EXPUNGE / FETCH outside IDLE and never reports BYE: they are noted
   here as they arrive, so a message that lands between a sync and the next IDLE is not missed
   and a closing server is seen at once.
@@ -19,14 +21,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aioimaplib
-from aioimaplib.aioimaplib import AUTH, SELECTED, Cmd, Commands, Exec, message_data_re
+from aioimaplib.aioimaplib import (
+    AUTH,
+    CRLF,
+    SELECTED,
+    Cmd,
+    Command,
+    Commands,
+    Exec,
+    IncompleteRead,
+    literal_data_re,
+    message_data_re,
+)
 
 from app.imap.responses import status_items, status_mailbox
 
-LINES_PER_FEED = 200
 ANY_FOLDER = "*"
 """In ``announced``: a folder changed whose name could not be read (a literal); look at all."""
 CHANGED = "CHANGED"
@@ -69,20 +82,43 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
 
     def data_received(self, d: bytes) -> None:
         self.last_data = self.loop.time()
-        if d.count(b"\n") <= LINES_PER_FEED:
-            super().data_received(d)
-            return
-        start = 0
-        while start < len(d):
-            pos = start
-            for _ in range(LINES_PER_FEED):
-                i = d.find(b"\n", pos)
-                if i < 0:
-                    pos = len(d)
-                    break
-                pos = i + 1
-            super().data_received(d[start:pos])
-            start = pos
+        super().data_received(d)
+
+    def _handle_responses(self, data: bytes, line_handler: Callable[[bytes, Command | None], Command | None],
+                          current_cmd: Command | None = None) -> None:
+        """aioimaplib's, as a loop: the literal at the start of what is left, else its first line
+        to ``line_handler``, until the read is used up (``IncompleteRead`` with what is left of a
+        line, or the command whose literal or item is still open)."""
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while True:
+            if pos >= end:
+                if self.pending_sync_command is not None:
+                    self.pending_sync_command.flush()
+                if current_cmd is not None and current_cmd.wait_data():
+                    raise IncompleteRead(current_cmd)
+                return
+            if current_cmd is not None and current_cmd.wait_literal_data():
+                # it takes what it still needs and returns the rest: a view, so nothing is copied
+                pos = end - len(current_cmd.append_literal_data(view[pos:]))
+                if current_cmd.wait_literal_data():
+                    raise IncompleteRead(current_cmd)
+            eol = data.find(CRLF, pos)
+            if eol < 0:
+                raise IncompleteRead(current_cmd, data[pos:])
+            line = data[pos:eol]
+            pos = eol + 2
+            cmd = line_handler(line, current_cmd)
+            literal = literal_data_re.match(line) if line.endswith(b"}") else None
+            if literal is not None:
+                if cmd is None:
+                    cmd = Command("NIL", "unused")
+                cmd.begin_literal_data(int(literal.group("size")))
+                current_cmd = cmd
+            elif cmd is not None and cmd.wait_data():
+                current_cmd = cmd
+            else:
+                current_cmd = None
 
     def _untagged_response(self, line: bytes) -> aioimaplib.Command | None:
         body = line[2:] if line.startswith(b"* ") else line
