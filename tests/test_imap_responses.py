@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import datetime
+from datetime import datetime, timezone
 
 import aioimaplib
 import pytest
@@ -263,3 +263,64 @@ def test_internaldate_read_as_strptime_reads_it(value):
     except ValueError:
         expected = None
     assert parse_internaldate(value) == expected
+
+
+# -- a FETCH answer however the reads cut it ---------------------------------------------------
+
+def _fetch_answer(bodies: list[bytes]) -> bytes:
+    """A UID FETCH answer as Dovecot writes it, each body a literal, then the tagged OK."""
+    out = b""
+    for i, body in enumerate(bodies, 1):
+        out += (b'* %d FETCH (UID %d FLAGS (\\Seen) INTERNALDATE "05-Dec-2026 10:44:30 +0000" RFC822.SIZE %d '
+                b"BODY[] {%d}\r\n" % (i, 100 + i, len(body), len(body))) + body
+        out += b" MODSEQ (%d))\r\n" % i if i % 2 else b")\r\n"  # an item after the literal, or none
+    out += b"* 3 FETCH (FLAGS (\\Flagged))\r\n"  # another client's change, no UID: not ours
+    return out + b"A1 OK Fetch completed.\r\n"
+
+
+# bodies whose lines look like the answer's own: a literal's announcement, a tagged OK, a lone ")"
+_BODIES = [b"Subject: a\r\n\r\nsee {12}\r\n", b"", b"A1 OK not the end\r\n)\r\n* 9 FETCH (UID 1)\r\n",
+           b"x" * 3000 + b"\r\n", b"no line end"]
+
+
+async def _read_in_pieces(data: bytes, cuts: list[int]) -> list:
+    """``data`` fed to the connection's protocol in reads cut at ``cuts``: the FETCH's items."""
+    conn = ImapConnection(ACCOUNT)
+    proto = conn.proto
+    proto.state = aioimaplib.SELECTED
+    command = FetchCommand("A1", "1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)", prefix="UID",
+                           loop=asyncio.get_running_loop())
+    proto.pending_async_commands["FETCH"] = command
+    start = 0
+    for cut in [*sorted(set(cuts)), len(data)]:
+        proto.data_received(data[start:cut])
+        start = cut
+    await asyncio.wait_for(command.wait(), 5)
+    assert command.response.result == "OK"
+    lines = command.response.lines
+    return [bytes(line) for line in lines], [(f.uid, f.flags, f.internaldate, f.size, f.modseq, f.body)
+                                             for f in parse_fetch(lines)]
+
+
+async def test_a_fetch_answer_reads_the_same_whatever_the_reads_cut() -> None:
+    data = _fetch_answer(_BODIES)
+    whole = await _read_in_pieces(data, [])
+    lines, items = whole
+    # each line as the server sent it, each body whole, nothing of one in another
+    assert lines == [part for i, body in enumerate(_BODIES, 1) for part in (
+        b'%d FETCH (UID %d FLAGS (\\Seen) INTERNALDATE "05-Dec-2026 10:44:30 +0000" RFC822.SIZE %d BODY[] {%d}'
+        % (i, 100 + i, len(body), len(body)), body, b" MODSEQ (%d))" % i if i % 2 else b")")] + [
+        b"3 FETCH (FLAGS (\\Flagged))", b"Fetch completed."]
+    when = datetime(2026, 12, 5, 10, 44, 30, tzinfo=timezone.utc).timestamp()
+    assert items == [(100 + i, frozenset({"\\Seen"}), when, len(body), i if i % 2 else None, body)
+                     for i, body in enumerate(_BODIES, 1)]
+    assert await _read_in_pieces(data, list(range(1, len(data)))) == whole  # a byte a read
+    for cut in range(1, len(data)):  # every place one cut can fall: mid-line, mid-CRLF, mid-literal
+        assert await _read_in_pieces(data, [cut]) == whole, cut
+
+
+async def test_a_read_of_many_thousand_lines_is_read_without_running_out_of_stack() -> None:
+    """A flag resync of a big folder: one read holds a line per message."""
+    lines = b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (i, i) for i in range(1, 50_001))
+    _, items = await _read_in_pieces(lines + b"A1 OK done\r\n", [])
+    assert [uid for uid, *_ in items] == list(range(1, 50_001))
