@@ -283,7 +283,7 @@ _BODIES = [b"Subject: a\r\n\r\nsee {12}\r\n", b"", b"A1 OK not the end\r\n)\r\n*
            b"x" * 3000 + b"\r\n", b"no line end"]
 
 
-async def _read_in_pieces(data: bytes, cuts: list[int]) -> list:
+async def _read_in_pieces(data: bytes, cuts: list[int]) -> tuple[list[bytes], list[tuple]]:
     """``data`` fed to the connection's protocol in reads cut at ``cuts``: the FETCH's items."""
     conn = ImapConnection(ACCOUNT)
     proto = conn.proto
