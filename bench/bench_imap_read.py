@@ -21,17 +21,13 @@ import json
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
-if "--child" in sys.argv:  # a round on the tree named after --child (this tree or --base's)
-    sys.path.insert(0, sys.argv[sys.argv.index("--child") + 1])
-else:
-    sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE.parent))
+from checkouts import checkouts, code_first  # noqa: E402
+
+code_first()
 
 import aioimaplib  # noqa: E402
 from replies import BODIES  # noqa: E402
@@ -89,33 +85,21 @@ def main() -> None:
     if args.child:
         child(args.messages, args.read)
         return
-    with tempfile.TemporaryDirectory(prefix="replydesk-bench-base-") as d:
-        trees = {"this tree": ROOT}
-        if args.base:
-            base = Path(d) / "base"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-                           check=True, capture_output=True)
-            trees = {f"base {args.base}": base, **trees}
-        try:
-            runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-            for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages",
-                                          str(args.messages), "--read", str(args.read)],
-                                         check=True, capture_output=True, text=True).stdout
-                    runs[name].append(json.loads(out.splitlines()[-1]))
-            n = args.messages
-            for name in trees:
-                read = sorted(r["read"] for r in runs[name])
-                parse = sorted(r["parse"] for r in runs[name])
-                print(f"{name:16} {n} messages in reads of {args.read} bytes: the protocol "
-                      f"{read[0] / n * 1e6:5.1f} µs a message (rounds up to {read[-1] / n * 1e6:.1f}), "
-                      f"parse_fetch {parse[0] / n * 1e6:5.1f} µs (up to {parse[-1] / n * 1e6:.1f})")
-        finally:
-            if args.base:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
-                               check=True, capture_output=True)
-
+    with checkouts(args.base, "this tree") as trees:
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages",
+                                      str(args.messages), "--read", str(args.read)],
+                                     check=True, capture_output=True, text=True).stdout
+                runs[name].append(json.loads(out.splitlines()[-1]))
+    n = args.messages
+    for name, rounds in runs.items():
+        read = sorted(r["read"] for r in rounds)
+        parse = sorted(r["parse"] for r in rounds)
+        print(f"{name:16} {n} messages in reads of {args.read} bytes: the protocol "
+              f"{read[0] / n * 1e6:5.1f} µs a message (rounds up to {read[-1] / n * 1e6:.1f}), "
+              f"parse_fetch {parse[0] / n * 1e6:5.1f} µs (up to {parse[-1] / n * 1e6:.1f})")
 
 if __name__ == "__main__":
     main()

@@ -26,13 +26,13 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from checkouts import checkouts  # noqa: E402
 from replies import BODIES as REPLIES  # noqa: E402
 
 BODIES = [*REPLIES, "Interested, send the deck."]
@@ -116,26 +116,16 @@ def main() -> None:
         print(json.dumps(one_round(args.messages)))
         return
 
-    checkouts = [("this checkout", ROOT)]
-    with tempfile.TemporaryDirectory(prefix="replydesk-pipe-") as work:
-        base_tree = Path(work) / "base"
-        try:
-            if args.base:
-                subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base_tree), args.base], cwd=ROOT,
-                               check=True)
-                checkouts.insert(0, (f"base {args.base}", base_tree))
-            results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in checkouts}
-            for r in range(args.rounds):
-                for name, tree in checkouts:
-                    env = {**os.environ, "PYTHONPATH": str(tree)}
-                    out = subprocess.run([sys.executable, __file__, "--child", str(tree), "--messages",
-                                          str(args.messages)], env=env, cwd=tree, check=True, capture_output=True,
-                                         text=True).stdout
-                    results[name].append(json.loads(out))
-                print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-        finally:
-            if base_tree.exists():
-                subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, check=False)
+    with checkouts(args.base) as trees:
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run([sys.executable, __file__, "--child", str(tree), "--messages",
+                                      str(args.messages)], env=env, cwd=tree, check=True, capture_output=True,
+                                     text=True).stdout
+                results[name].append(json.loads(out))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
 
     print(f"{args.messages} messages, 1 worker, medians of {args.rounds} rounds")
     print(f"{'':16} {'in-process/s':>12} {'worker/s':>9} {'of ceiling':>10} {'busy engine':>11} "

@@ -37,11 +37,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
-if "--child" in sys.argv:  # a round on the tree named after --child (this tree or --base's)
-    sys.path.insert(0, sys.argv[sys.argv.index("--child") + 1])
-else:
-    sys.path.insert(0, str(ROOT))
+from checkouts import checkouts, code_first  # noqa: E402
+
+code_first()
 
 from app.imap.storage import store_batch  # noqa: E402
 from app.imap.sync import BATCH  # noqa: E402
@@ -144,14 +142,8 @@ def main() -> None:
         server = Postgres(durable=True)
         server.start()
         os.environ["PGPASSWORD"] = server.password
-    with tempfile.TemporaryDirectory(prefix="replydesk-bench-base-") as d:
-        trees = {"this tree": ROOT}
-        if args.base:
-            base = Path(d) / "base"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-                           check=True, capture_output=True)
-            trees = {f"base {args.base}": base, **trees}
-        try:
+    try:
+        with checkouts(args.base, "this tree") as trees, tempfile.TemporaryDirectory(prefix="replydesk-bench-") as d:
             for profile in args.profile:
                 source = Path(d) / f"{profile}.pickle"
                 source.write_bytes(pickle.dumps(messages(args.messages, profile)))
@@ -169,13 +161,9 @@ def main() -> None:
                           f"{best['cpu'] / n * 1e6:6.0f} µs CPU a message, {n / best['wall']:7,.0f} msg/s"
                           f"{statements} "
                           f"(CPU of each round: {cpus})", flush=True)
-        finally:
-            if server is not None:
-                server.cleanup()
-            if args.base:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
-                               check=True, capture_output=True)
-
+    finally:
+        if server is not None:
+            server.cleanup()
 
 if __name__ == "__main__":
     main()
