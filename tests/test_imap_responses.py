@@ -284,7 +284,8 @@ _BODIES = [b"Subject: a\r\n\r\nsee {12}\r\n", b"", b"A1 OK not the end\r\n)\r\n*
 
 
 async def _read_in_pieces(data: bytes, cuts: list[int]) -> tuple[list[bytes], list[tuple]]:
-    """``data`` fed to the connection's protocol in reads cut at ``cuts``: the FETCH's items."""
+    """``data`` fed to the connection's protocol in reads cut at ``cuts``: the FETCH's lines as
+    the command holds them, and the messages ``parse_fetch`` reads from them."""
     conn = ImapConnection(ACCOUNT)
     proto = conn.proto
     proto.state = aioimaplib.SELECTED
@@ -303,6 +304,8 @@ async def _read_in_pieces(data: bytes, cuts: list[int]) -> tuple[list[bytes], li
 
 
 async def test_a_fetch_answer_reads_the_same_whatever_the_reads_cut() -> None:
+    """A first sync's answer arrives in reads of whatever size the network gives: each message
+    is stored whole and with its own flags, date and size however the reads fall."""
     data = _fetch_answer(_BODIES)
     whole = await _read_in_pieces(data, [])
     lines, items = whole
