@@ -37,7 +37,7 @@ from app.engine import Engine  # noqa: E402
 from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
-from tests.parse_procs import fork_servers, total_cpu, worker_processes  # noqa: E402
+from tests.parse_procs import every_process, total_cpu  # noqa: E402
 from tests.servers.dovecot import Dovecot  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def parse_cpu() -> float:
     live (Linux /proc; NaN elsewhere): forked workers are not our children, so no rusage has them."""
     if not Path("/proc/self/stat").exists():
         return float("nan")
-    return total_cpu([*worker_processes(), *(Path(f"/proc/{pid}") for pid in fork_servers())])
+    return total_cpu(every_process())
 
 
 async def engine_sync(config_path: Path, n: int) -> tuple[float, float, float]:

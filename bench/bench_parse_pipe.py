@@ -30,8 +30,6 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from checkouts import checkouts  # noqa: E402
 from replies import BODIES as REPLIES  # noqa: E402
 

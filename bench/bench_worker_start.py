@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.imap.parsework import ForkServer, MessageWorker  # noqa: E402
+from app.imap.parsework import FORKABLE, ForkServer, MessageWorker  # noqa: E402
 from tests.conftest import build_message  # noqa: E402
 from tests.parse_procs import cpu_seconds, fork_servers, worker_processes  # noqa: E402
 
@@ -47,7 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=8)
     args = ap.parse_args()
-    if not Path("/proc/self/stat").exists() or ForkServer().failed:
+    if not Path("/proc/self/stat").exists() or not FORKABLE:
         sys.exit("needs Linux 5.3+ (process descriptors) and /proc")
     walls, cpus = one_way(None, args.workers)
     print(f"started plainly      : {statistics.median(walls) * 1000:6.0f} ms to the first answer, "

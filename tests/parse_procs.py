@@ -28,17 +28,31 @@ def cpu_seconds(proc: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _ours() -> tuple[list[int], list[Path]]:
+    """This process's fork servers (pids) and the /proc folders of its workers, from one look."""
+    found = _parse_processes()
+    me = os.getpid()
+    servers = [pid for pid, (ppid, args, _) in found.items() if ppid == me and b"fork" in args]
+    workers = [proc for pid, (ppid, _, proc) in found.items()
+               if pid not in servers and (ppid == me or ppid in servers)]
+    return servers, workers
+
+
 def fork_servers() -> list[int]:
     """This process's parse fork servers (a pool's)."""
-    return [pid for pid, (ppid, args, _) in _parse_processes().items() if ppid == os.getpid() and b"fork" in args]
+    return _ours()[0]
 
 
 def worker_processes() -> list[Path]:
     """The /proc folders of this process's parse workers: started by it, or forked by its fork
     server (a forked worker keeps the server's arguments)."""
-    servers = set(fork_servers())
-    return [proc for pid, (ppid, _, proc) in _parse_processes().items()
-            if pid not in servers and (ppid == os.getpid() or ppid in servers)]
+    return _ours()[1]
+
+
+def every_process() -> list[Path]:
+    """The /proc folders of all of this process's parse processes: workers and fork servers."""
+    servers, workers = _ours()
+    return [*workers, *(Path(f"/proc/{pid}") for pid in servers)]
 
 
 def total_cpu(procs: list[Path]) -> float:

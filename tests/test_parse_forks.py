@@ -16,14 +16,14 @@ import pytest
 from app.config import load_config
 from app.engine import Engine
 from app.errors import StoreError
-from app.imap.parsework import ForkServer, MessageWorker
+from app.imap.parsework import FORKABLE, ForkServer, MessageWorker
 from app.mail.rules import load_rules
 from tests.conftest import build_message
 from tests.engine_support import until
 from tests.parse_procs import fork_servers, parent, worker_processes
 from tests.test_parse_budget import SLOW_RULES, SLOW_TEXT
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or ForkServer().failed,
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists() or not FORKABLE,
                                 reason="needs Linux: process descriptors, and /proc to find the processes")
 
 REPLY = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()

@@ -385,6 +385,11 @@ class _Forked:
 _Process = subprocess.Popen[bytes] | _Forked
 
 
+FORKABLE = (hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal") and hasattr(socket, "send_fds")
+            and hasattr(os, "fork"))
+"""Whether workers can be forked from a fork server here (Linux 5.3+: process descriptors)."""
+
+
 class ForkServer:
     """Where a pool's workers are forked from (see the module's docstring): started with the
     first worker, closed with the pool. The pool's threads share it (one fork at a time);
@@ -394,9 +399,8 @@ class ForkServer:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self.failed = not (hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
-                           and hasattr(socket, "send_fds") and hasattr(os, "fork"))
-        """It could not start (or this system has no process descriptors): workers start plainly."""
+        self.failed = not FORKABLE
+        """It could not start (or this system cannot fork workers for us): workers start plainly."""
         self.closed = False
 
     def fork(self, stdin: int, stdout: int, progress: int, flush_every: float) -> int | None:

@@ -119,13 +119,7 @@ class ParsePool:
         with self._cond:
             if self._closed or self._readers:
                 return
-            reader = _Reader(self, warm=True)
-            # free while its worker starts: a batch given meanwhile is its own, not one for another
-            # thread to take ahead of a batch it is reading
-            reader.starting = True
-            self._starting += 1
-            self._readers.append(reader)
-            reader.start()
+            self._add_reader(warm=True)
 
     @property
     def ready_workers(self) -> int:
@@ -166,15 +160,20 @@ class ParsePool:
             # given just before counts as idle until it runs, so free threads are counted
             # against the batches waiting, not merely looked for
             if len(self._readers) < self._size and len(self._queue) > self._idle + self._starting:
-                reader = _Reader(self)
-                reader.starting = True
-                self._starting += 1
-                self._readers.append(reader)
-                reader.start()
+                self._add_reader()
             self._cond.notify()
             busy = [r for r in self._readers if not r.idle]
         for reader in busy:  # one of them may take it ahead
             reader.wake()
+
+    def _add_reader(self, warm: bool = False) -> None:
+        """A new thread (with ``self._cond`` held), free while its worker starts: a batch given
+        meanwhile is one for it, not one for a busy thread to take ahead of the batch it reads."""
+        reader = _Reader(self, warm)
+        reader.starting = True
+        self._starting += 1
+        self._readers.append(reader)
+        reader.start()
 
     def _next(self, reader: _Reader, wait: bool) -> _Batch | None:
         """The next batch for ``reader``: waiting for one when ``wait`` (its worker has
