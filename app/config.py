@@ -569,6 +569,20 @@ class Config:
         SECRET_ENV_NAMES.update(n for n in names if n)
 
     @property
+    def reads_keyring(self) -> bool:
+        """Whether a secret this config names can come from the OS keyring: a mailbox's password
+        or OAuth tokens, a sequencer's key or a webhook's secret with neither an environment
+        variable nor a command of its own, or a PostgreSQL store's password without
+        ``database_password_command``. Finding the keyring in use costs a tenth of a second or more
+        (its backends are looked up and imported), so only these configs ask which it is."""
+        own = [(a.password_env, a.password_command) for a in self.accounts]
+        own += [(s.key_env, s.key_command) for s in self.sequencers]
+        own += [(w.secret_env, w.secret_command) for w in self.webhooks]
+        if isinstance(self.database, str) and not self.general.database_password_command:
+            return True
+        return any(not env and not command for env, command in own)
+
+    @property
     def database(self) -> Path | str:
         """The store: a SQLite file's path, or a PostgreSQL store's URL (a str)."""
         if paths.is_postgres_url(self.general.database):

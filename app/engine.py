@@ -196,7 +196,7 @@ class Engine:
             # its first worker starts (~0.3 s) while the store opens and the connections log in
             self._parser.start()
             self._log_handler = log_to_file(self.config.log_file)
-            if (plain := plaintext_keyring()) is not None:
+            if self.config.reads_keyring and (plain := plaintext_keyring()) is not None:
                 log.warning("engine: %s", KEYRING_WARNING.format(name=plain))
             self._db = StoreThread(self.store_path)
             self._db.status.ready()

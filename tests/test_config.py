@@ -44,6 +44,31 @@ def test_security_without_port_picks_the_standard_port():
     assert acc.imap.username == "a@x.io" and acc.id == "a@x.io"
 
 
+_MAILBOX = {"email": "a@x.io", "provider": "generic", "imap": {"host": "h"}, "smtp": {"host": "h"}}
+_ENV = {**_MAILBOX, "password_env": "A_PW"}
+_PG = "postgresql://sdr@db.example/replydesk"
+
+
+@pytest.mark.parametrize("raw, reads", [
+    ({"accounts": [_ENV]}, False),
+    ({"accounts": [{**_MAILBOX, "password_command": "pass show mail/a"}]}, False),
+    ({"accounts": [_ENV, {**_MAILBOX, "email": "b@x.io", "enabled": False}]}, True),  # its password is kept there
+    ({"accounts": [{**_MAILBOX, "auth": "oauth2", "password_env": "A_TOKEN"}]}, False),
+    ({"accounts": [{**_MAILBOX, "auth": "oauth2"}]}, True),  # the tokens
+    ({"accounts": [_ENV], "sequencers": [{"type": "instantly", "key_env": "I_KEY"}]}, False),
+    ({"accounts": [_ENV], "sequencers": [{"type": "smartlead"}]}, True),
+    ({"accounts": [_ENV], "webhooks": [{"url": "https://hooks.example/r", "secret_command": "pass show hook"}]}, False),
+    ({"accounts": [_ENV], "webhooks": [{"url": "https://hooks.example/r"}]}, True),
+    ({"general": {"database": _PG}, "accounts": [_ENV]}, True),
+    ({"general": {"database": _PG, "database_password_command": "pass show db"}, "accounts": [_ENV]}, False),
+])
+def test_the_keyring_is_looked_at_only_when_a_secret_can_come_from_it(raw, reads):
+    """Which keyring is in use (for the warning about one that keeps secrets unencrypted) is found
+    by importing its backends: the engine, the doctor and ``accounts list`` ask only when a
+    secret the config names can be in it."""
+    assert parse_config(raw).reads_keyring is reads
+
+
 @pytest.mark.parametrize("toml, expected", [
     ('[general]\nidle_refresh_minutes = "soon"\n', "general.idle_refresh_minutes: expected a valid number"),
     ('[general]\nidle_refesh_minutes = 5\n', "general.idle_refesh_minutes: unknown key"),

@@ -16,6 +16,7 @@ from app.config import load_config
 from app.engine import Engine, engine_lock_holder
 from app.errors import EngineLocked
 from tests.conftest import ROOT, SECRETS
+from tests.oauth_fakes import file_keyring, make_file_keyring  # noqa: F401  (fixture)
 from tests.reply_support import wait_for
 
 
@@ -39,13 +40,33 @@ async def test_second_engine_on_the_same_database_is_refused(dovecot, users, mak
     assert engine_lock_holder(config.database) is None
 
 
+async def test_an_engine_whose_secrets_are_not_in_the_keyring_says_nothing_of_it(dovecot, users, make_config,
+                                                                             tmp_path, file_keyring) -> None:
+    """The keyring in use keeps secrets in a plain file, but this config's password comes from the
+    environment: the engine does not look up the keyring (its backends are imported to find it)
+    and does not warn."""
+    [user] = users(1)
+    config = load_config(make_config(tmp_path, [user]))
+    engine = Engine(config)
+    await engine.start()
+    await engine.stop()
+    logged = config.log_file.read_text()
+    assert "engine: started" in logged
+    assert "unencrypted" not in logged
+
+
 def test_replydesk_sync_runs_until_sigterm_and_logs_state_changes(dovecot, users, deliver, make_config,
                                                                   tmp_path) -> None:
     [user] = users(1)
     mid = deliver(user.email, subject="Re: from the cli", body="Sure, send details.")
     config_path = make_config(tmp_path, [user])
+    # the password in a keyring that keeps it in a plain file (keyrings.alt), not the environment
+    config_path.write_text(config_path.read_text().replace(f'password_env = "{user.env}"\n', ""))
+    data = tmp_path / "data"
+    make_file_keyring(data / "python_keyring").set_password("replydesk", user.email, user.password)
     config = load_config(config_path)
-    env = {**os.environ, "REPLYDESK_CONFIG": str(config_path)}
+    env = {**{k: v for k, v in os.environ.items() if k != user.env}, "REPLYDESK_CONFIG": str(config_path),
+           "XDG_DATA_HOME": str(data), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
     proc = subprocess.Popen(replydesk("sync"), cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -79,7 +100,7 @@ def test_replydesk_sync_runs_until_sigterm_and_logs_state_changes(dovecot, users
         assert line in stderr
         assert line in config.log_file.read_text()
     assert "Traceback" not in stderr
-    # the test keyring is keyrings.alt's plaintext file: the engine's log says so at start
+    # the mailbox's password is in keyrings.alt's plaintext file: the engine's log says so at start
     assert "keeps passwords unencrypted on disk" in config.log_file.read_text()
     logged = config.log_file.read_text() + stderr
     assert not any(secret in logged for secret in SECRETS)

@@ -234,7 +234,7 @@ def _list(config: Config, as_json: bool) -> int:
         store.close()
     store_health = read_store_health(config.database)
     store_problem = store_health.problem if store_health is not None else None
-    if not as_json and any(a.password_env is None and a.password_command is None for a in config.accounts):
+    if not as_json and config.reads_keyring:
         from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
         if (plain := plaintext_keyring()) is not None:
             print(KEYRING_WARNING.format(name=plain), file=sys.stderr)

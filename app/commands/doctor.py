@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                                    on_account=show))
     failing = sorted({r.account for r in results if r.status == "FAIL"})
     from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
-    if (plain := plaintext_keyring()) is not None:
+    if config.reads_keyring and (plain := plaintext_keyring()) is not None:
         print(KEYRING_WARNING.format(name=plain), file=sys.stderr)
     print(f"{len(accounts)} account(s) checked: {len(accounts) - len(failing)} ok, {len(failing)} failing"
           + (f" ({', '.join(failing[:10])}{' …' if len(failing) > 10 else ''})" if failing else ""),
