@@ -94,6 +94,45 @@ def test_the_bounce_scan_names_what_flufl_bounce_names():
         assert all_failures(msg) == want, name
 
 
+OTHER_FLUFL = {
+    # a later release: its detectors may read otherwise than the ones the quick scan follows
+    "another release": "import flufl.bounce; flufl.bounce.__version__ = '7.0'",
+    # one more detector (it finds nobody): the quick scan would not run it
+    "another detector": "from flufl.bounce import _scan; _scan._DETECTORS.append(type('Extra', (), "
+                        "{'process': lambda self, msg: (frozenset(), frozenset())}))",
+    # a release without a private module the quick scan imports
+    "a private module gone": "import flufl.bounce; sys.modules['flufl.bounce._detectors.simplematch'] = None",
+}
+"""What app.mail finds of flufl.bounce in place of the release its quick scan follows."""
+
+_UNDER_OTHER_FLUFL = """
+import json, sys
+{setup}
+import flufl.bounce
+from app.mail import bounce
+from tests.test_mail_unchanged import _compare, fixture_messages
+scan = sys.modules.get("app.mail.bounce_scan")
+quick = bounce.all_failures is not flufl.bounce.all_failures and scan is not None and scan.FOLLOWS
+messages = {{name: raw for name, raw in fixture_messages().items() if "bounces/" in name}}
+print(json.dumps({{"quick": quick, "bounces": len(messages),
+                  "differ": _compare(messages, "plain") + _compare(messages, "context")}}))
+"""
+
+
+@pytest.mark.parametrize("other", ["the release followed", *sorted(OTHER_FLUFL)])
+def test_another_flufl_bounce_gives_the_same_bounce_readings(other):
+    """The quick scan reads flufl.bounce's private names as release 6 has them: with another
+    release, another list of detectors, or a private module gone, flufl.bounce's own scan reads
+    the bounces (nothing fails to import) and every bounce's reading is as recorded."""
+    code = _UNDER_OTHER_FLUFL.format(setup=OTHER_FLUFL.get(other, ""))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["quick"] is (other == "the release followed")
+    assert result["bounces"] > 20
+    assert result["differ"] == []
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 OTHER_PARSERS = {

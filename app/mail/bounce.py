@@ -26,12 +26,16 @@ from functools import lru_cache
 from app.mail import bounce_rcpt, complaint
 from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, by_first_letter, reason_for
-from app.mail.bounce_scan import all_failures
 from app.mail.caseless import Caseless
 from app.mail.headers import decode_header, parse_addresses
 from app.mail.parse import library_message
 from app.mail.thread import added_subject, is_reply_subject
 from app.mail.types import BounceRecipient, ParsedMessage
+
+try:
+    from app.mail.bounce_scan import all_failures
+except (ImportError, AttributeError):  # a flufl.bounce without the private names the quick scan reads
+    from flufl.bounce import all_failures
 
 # flufl.bounce logs a full traceback before re-raising a detector's error; we degrade instead.
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)

@@ -16,6 +16,11 @@ case folding takes for ASCII letters (``caseless.FOLDS_TO_ASCII``): every match 
 is then made of ASCII characters, which lower-casing the text keeps side by side, so a run that
 is not in the lower-cased text is in no match (lower-casing the rest may add a false hit, which
 only costs the exact walk).
+
+What it reads of flufl.bounce is private (``_scan._DETECTORS``, the detectors' modules and
+patterns), and follows flufl.bounce 6: with another release, or another list of detectors, the
+scan is flufl.bounce's own (``FOLLOWS``), slower and never different; where those private names
+are gone, importing this module fails and ``app.mail.bounce`` takes flufl.bounce's own scan.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Callable
 from email.iterators import body_line_iterator
 from email.message import Message
 
+import flufl.bounce
 from flufl.bounce import _scan
 from flufl.bounce._detectors import aol, caiwireless, dsn, exchange, exim, qmail, yahoo, yale
 from flufl.bounce._detectors.simplematch import VALID, SimpleMatch, _quopri_decode
@@ -211,8 +217,17 @@ sure to read it alike), or the text their first step needs is nowhere in the bod
 raise nothing, for the message."""
 
 
+_FOLLOWED = ["DSN", "Exim", "Sina", "Yahoo", "Yale", "SMTP32", "Postfix", "Qmail", "GroupWise", "Microsoft",
+             "Caiwireless", "Exchange", "Netscape", "AOL", "SimpleMatch", "SimpleWarning", "LLNL"]
+FOLLOWS = (getattr(flufl.bounce, "__version__", "").split(".")[0] == "6"
+           and [d.__name__ for d in _scan._DETECTORS] == _FOLLOWED)
+"""Whether the flufl.bounce here is the one this scan follows: release 6, its detectors in this order."""
+
+
 def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """``flufl.bounce.all_failures(msg)``: (temporary, permanent) failed addresses."""
+    if not FOLLOWS:
+        return flufl.bounce.all_failures(msg)
     lines = _Lazy(msg)
     temporary: set[bytes] = set()
     permanent: set[bytes] = set()
