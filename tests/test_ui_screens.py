@@ -131,7 +131,7 @@ async def test_health_screen(db: Path) -> None:
 
 
 async def test_help_lists_keys_with_their_ids_and_remaps(db: Path) -> None:
-    app = make_app(db, parse_config({"keymap": {"archive": "E"}}))
+    app = make_app(db, parse_config({"keymap": {"archive": "E", "interested": "exclamation_mark,ctrl+n"}}))
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await pilot.press("question_mark")
@@ -140,6 +140,7 @@ async def test_help_lists_keys_with_their_ids_and_remaps(db: Path) -> None:
         text = screen_text(app)
         assert "interested" in text and "do_not_contact" in text
         assert any(line.split()[:2] == ["│", "E"] and "archive" in line for line in text.splitlines())
+        assert any(line.split()[:3] == ["│", "!", "^n"] and "interested" in line for line in text.splitlines())
         await pilot.press(*"j" * 70)
         await pilot.pause()
         assert "Command palette" in screen_text(app)  # the last section, below the fold

@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from app.ui.typed_app import replydesk
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
@@ -29,7 +31,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._text(), id="help-text")
 
     def _keys(self, binding: Binding) -> str:
-        keymap: Mapping[str, str] = self.app._keymap  # the user's [keymap], already normalized
+        config = replydesk(self).config
+        keymap: Mapping[str, str] = config.keymap if config is not None else {}  # the user's [keymap]
         keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
         return " ".join(self.app.get_key_display(replace(binding, key=k.strip(), key_display=None))
                         for k in keys.split(","))
