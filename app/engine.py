@@ -62,9 +62,11 @@ def small_tls_buffers(size: int = 16 * 1024) -> None:
     """asyncio gives every TLS connection a 256 KiB read buffer: most of the engine's memory at
     thousands of idle mailboxes. A TLS record carries at most 16 KiB, so a buffer of that size
     reads as fast (measured: 1,000 idle mailboxes 361 MB -> 126 MB, FETCH no slower). The engine
-    owns its process's connections, so it sets this once, at start."""
+    owns its process's connections, so it sets this once, at start. The size is asyncio's own
+    (not documented): a Python without it keeps its buffers as they are."""
     import asyncio.sslproto
-    if asyncio.sslproto.SSLProtocol.max_size > size:
+    current = getattr(asyncio.sslproto.SSLProtocol, "max_size", None)
+    if isinstance(current, int) and current > size:
         asyncio.sslproto.SSLProtocol.max_size = size
 
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from app.config import load_config
-from app.engine import Engine, engine_lock_holder
+from app.engine import Engine, engine_lock_holder, small_tls_buffers
 from app.errors import EngineLocked
 from tests.conftest import ROOT, SECRETS
 from tests.oauth_fakes import file_keyring, make_file_keyring  # noqa: F401  (fixture)
@@ -105,3 +105,16 @@ def test_replydesk_sync_runs_until_sigterm_and_logs_state_changes(dovecot, users
     logged = config.log_file.read_text() + stderr
     assert not any(secret in logged for secret in SECRETS)
     assert engine_lock_holder(config.database) is None
+
+
+def test_tls_read_buffers_are_one_record_and_a_python_without_the_setting_starts_all_the_same(monkeypatch) -> None:
+    """asyncio's 256 KiB read buffer per TLS connection is most of the memory at thousands of
+    mailboxes: the engine makes it one TLS record. The setting is asyncio's own, undocumented;
+    where a Python has none, the engine starts with the buffers as they are."""
+    import asyncio.sslproto as sslproto
+    monkeypatch.setattr(sslproto.SSLProtocol, "max_size", 256 * 1024)
+    small_tls_buffers()
+    assert sslproto.SSLProtocol.max_size == 16 * 1024
+    monkeypatch.delattr(sslproto.SSLProtocol, "max_size")
+    small_tls_buffers()
+    assert not hasattr(sslproto.SSLProtocol, "max_size")
