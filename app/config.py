@@ -575,11 +575,11 @@ class Config:
         variable nor a command of its own, or a PostgreSQL store's password without
         ``database_password_command``. Finding the keyring in use costs a tenth of a second or more
         (its backends are looked up and imported), so only these configs ask which it is."""
+        if isinstance(self.database, str) and not self.general.database_password_command:
+            return True
         own = [(a.password_env, a.password_command) for a in self.accounts]
         own += [(s.key_env, s.key_command) for s in self.sequencers]
         own += [(w.secret_env, w.secret_command) for w in self.webhooks]
-        if isinstance(self.database, str) and not self.general.database_password_command:
-            return True
         return any(not env and not command for env, command in own)
 
     @property

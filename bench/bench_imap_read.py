@@ -101,5 +101,6 @@ def main() -> None:
               f"{read[0] / n * 1e6:5.1f} µs a message (rounds up to {read[-1] / n * 1e6:.1f}), "
               f"parse_fetch {parse[0] / n * 1e6:5.1f} µs (up to {parse[-1] / n * 1e6:.1f})")
 
+
 if __name__ == "__main__":
     main()

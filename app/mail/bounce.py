@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import flufl.bounce
+
 from app.mail import bounce_rcpt, complaint
 from app.mail.bounce_rcpt import SentTo, clean_address, valid_address
 from app.mail.bounce_reason import FINAL_REASONS, by_first_letter, reason_for
@@ -33,9 +35,10 @@ from app.mail.thread import added_subject, is_reply_subject
 from app.mail.types import BounceRecipient, ParsedMessage
 
 try:
-    from app.mail.bounce_scan import all_failures
+    from app.mail import bounce_scan
+    all_failures = bounce_scan.all_failures if bounce_scan.FOLLOWS else flufl.bounce.all_failures
 except (ImportError, AttributeError):  # a flufl.bounce without the private names the quick scan reads
-    from flufl.bounce import all_failures
+    all_failures = flufl.bounce.all_failures
 
 # flufl.bounce logs a full traceback before re-raising a detector's error; we degrade instead.
 logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)

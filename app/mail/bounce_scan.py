@@ -18,9 +18,9 @@ is not in the lower-cased text is in no match (lower-casing the rest may add a f
 only costs the exact walk).
 
 What it reads of flufl.bounce is private (``_scan._DETECTORS``, the detectors' modules and
-patterns), and follows flufl.bounce 6: with another release, or another list of detectors, the
-scan is flufl.bounce's own (``FOLLOWS``), slower and never different; where those private names
-are gone, importing this module fails and ``app.mail.bounce`` takes flufl.bounce's own scan.
+patterns), and follows flufl.bounce 6: with another release or another list of detectors
+(``FOLLOWS`` false), or where those private names are gone (importing this module fails),
+``app.mail.bounce`` reads bounces with flufl.bounce's own scan, slower and never different.
 """
 
 from __future__ import annotations
@@ -226,8 +226,6 @@ FOLLOWS = (getattr(flufl.bounce, "__version__", "").split(".")[0] == "6"
 
 def all_failures(msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """``flufl.bounce.all_failures(msg)``: (temporary, permanent) failed addresses."""
-    if not FOLLOWS:
-        return flufl.bounce.all_failures(msg)
     lines = _Lazy(msg)
     temporary: set[bytes] = set()
     permanent: set[bytes] = set()
