@@ -57,6 +57,8 @@ async def test_reply_typed_and_sent_shows_in_the_thread(received, dovecot):
         assert isinstance(app.screen, ConversationScreen)
         assert await until(pilot, lambda: "Great, Tuesday 10am works." in screen_text(app))
         assert "You" in screen_text(app)
+        # the drainer stops with this block: wait for it to record the server's answer
+        assert await until(pilot, lambda: [i["state"] for i in r.store.outbox()] == ["sent"])
 
     [inbox] = wait_for(lambda: mailbox_headers(dovecot, r.prospect.email))
     assert f"In-Reply-To: {r.row['message_id']}" in inbox
