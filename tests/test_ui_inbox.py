@@ -388,10 +388,8 @@ async def test_paging_through_many_conversations(tmp_path: Path) -> None:
 async def test_empty_store(tmp_path: Path) -> None:
     app = make_app(tmp_path / "empty.db")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        text = screen_text(app)
-        assert "No replies here yet." in text
-        assert "no mailboxes yet" in text
+        assert await until(pilot, lambda: "No replies here yet." in screen_text(app))
+        assert "no mailboxes yet" in status(app)
         await pilot.press("j", "enter", "i", "e", "z", "G")
         await pilot.pause()
         assert isinstance(app.screen, InboxScreen)
@@ -459,8 +457,8 @@ async def test_a_first_sync_announces_nothing_only_what_arrives_after_it(tmp_pat
                                         {"id": "ben", "email": "ben@acme-mail.com", "provider": "google"}]})
     app = make_app(db, config)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
         # the engine has not registered the mailboxes yet: they are starting, not missing
+        assert await until(pilot, lambda: status(app).strip() != "")  # (the first read of the store)
         assert "no mailboxes yet" not in status(app) and "◐ 2 syncing" in status(app)
         store = Store(db)
         store.ensure_account("ana", "ana@acme.io")
