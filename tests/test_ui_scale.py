@@ -70,7 +70,8 @@ async def queries_for_one_arrival(path: Path) -> list[str]:
     async with app.run_test(size=(120, 30)) as pilot:
         inbox = app.screen.query_one(InboxList)
         assert await until(pilot, lambda: inbox.pager is not None and len(inbox.pager) > 0)
-        await pilot.pause(0.3)  # the first counts, in their thread, are in
+        first = len(inbox.pager)
+        assert await until(pilot, lambda: f"Replies {first:,}" in screen_text(app))  # the first counts are in
         seen: list[str] = []
         app.store.db.conn.set_trace_callback(seen.append)
         new = arrive(path)

@@ -102,8 +102,7 @@ async def test_marking_five_tagged_messages_proposes_the_tag_and_accepting_moves
     assert classify(parse(raw), context=noise_context(config, "ana")).kind == "warmup"
     restarted = make_app(db, config)
     async with restarted.run_test(size=(120, 34)) as pilot:
-        await pilot.pause()
-        assert "6 Noise 8" in screen_text(restarted), screen_text(restarted)
+        assert await until(pilot, lambda: "6 Noise 8" in screen_text(restarted)), screen_text(restarted)
 
 
 async def test_a_rejected_tag_is_not_proposed_again_and_a_mark_can_be_taken_back(tmp_path):
