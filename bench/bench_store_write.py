@@ -165,5 +165,6 @@ def main() -> None:
         if server is not None:
             server.cleanup()
 
+
 if __name__ == "__main__":
     main()

@@ -18,6 +18,8 @@ from app.mail.phrases import Phrases, grams, required_run
 from app.mail.rules import default_rules, fold, fold_pattern, normalize
 from tests.test_mail_unchanged import corpus_messages, fixture_messages
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.mark.parametrize(("pattern", "run"), [
     ("not interested", "not interested"),
@@ -131,8 +133,6 @@ def test_another_flufl_bounce_gives_the_same_bounce_readings(other):
     assert result["bounces"] > 20
     assert result["differ"] == []
 
-
-ROOT = Path(__file__).resolve().parents[1]
 
 OTHER_PARSERS = {
     # a Python without the private module
