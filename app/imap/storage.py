@@ -280,6 +280,9 @@ class _Reader(threading.Thread):
                         return  # closed
                     if batch is not None:
                         worker.take(batch.raws, batch.direction, batch.context, batch.done)
+                    # the worker's job holds what it reads: the batch (its mail, its future) is not
+                    # kept by this thread while it waits for the next one
+                    del batch
                 worker.step()
         finally:
             worker.close()
