@@ -265,11 +265,9 @@ class IndexedMessage(email.message.Message):
         super().replace_header(_name, _value)
 
 
-_FIELD = re.compile(r"(?<![^\r\n])([\041-\071\073-\176]+):[ \t]*([^\r\n]*(?:\r\n|\r|\n|\Z)(?:[ \t][^\r\n]*(?:\r\n|\r|\n|\Z))*)")
-"""One header as the standard library's feed parser reads it: a line that starts with a name
-(``email.feedparser.headerRE`` without its ``From `` envelope line and empty name) and its
-continuation lines, each ending at a line break as ``bytes.splitlines`` splits (or the end).
-Only tried at the start of a line, so that a search over any text is linear."""
+_NAME_CHARS = bytes(range(0x21, 0x7F))
+"""What a field name is made of as the standard library's feed parser reads one (its ``headerRE``):
+printable ASCII but the space; the colon ends the name."""
 
 
 def plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
@@ -287,15 +285,29 @@ def plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
     # blocks; the splitter sets every part's payload itself, so only the headers matter here)
     if not header_lines:  # a part with no headers at all: the library reads no header either
         return message
-    text = b"".join(header_lines).decode("ascii", "surrogateescape")
     headers = message._headers  # type: ignore[attr-defined]
-    pos, end, match = 0, len(text), _FIELD.match
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            return None
-        headers.append((m.group(1), m.group(2).rstrip("\r\n")))
-        pos = m.end()
+    name: str | None = None
+    value = b""
+    more: list[bytes] | None = None  # a folded header's lines (joined once: linear however many)
+    for line in header_lines:
+        if line[0] in (32, 9):  # a continuation line
+            if name is None:
+                return None
+            if more is None:
+                more = [value]
+            more.append(line)
+            continue
+        if name is not None:
+            whole = value if more is None else b"".join(more)
+            headers.append((name, whole.decode("ascii", "surrogateescape").rstrip("\r\n")))
+        key, colon, value = line.partition(b":")
+        if not colon or not key or key.translate(None, _NAME_CHARS):
+            return None  # no field name (printable ASCII but the space and the colon)
+        name, more = key.decode("ascii"), None
+        value = value.lstrip(b" \t")
+    if name is not None:
+        whole = value if more is None else b"".join(more)
+        headers.append((name, whole.decode("ascii", "surrogateescape").rstrip("\r\n")))
     return message
 
 
