@@ -62,6 +62,8 @@ class Changes:
 class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, lost: asyncio.Future) -> None:
         super().__init__(loop, self._lost_cb)
+        self.incomplete_line: bytes = b""
+        self.current_command: Command | None = None
         self._lost = lost
         self.last_data = loop.time()
         self.activity = asyncio.Event()
@@ -81,8 +83,16 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
         self.activity.set()
 
     def data_received(self, d: bytes) -> None:
+        """aioimaplib's, without its debug line: it formats every read (up to 16 KiB of bytes
+        as their repr) whether or not debug logging is on."""
         self.last_data = self.loop.time()
-        super().data_received(d)
+        try:
+            self._handle_responses(self.incomplete_line + d, self._handle_line, self.current_command)
+            self.incomplete_line = b""
+            self.current_command = None
+        except IncompleteRead as incomplete:
+            self.current_command = incomplete.cmd
+            self.incomplete_line = incomplete.data
 
     def _handle_responses(self, data: bytes, line_handler: Callable[[bytes, Command | None], Command | None],
                           current_cmd: Command | None = None) -> None:
