@@ -49,3 +49,31 @@ def test_eight_times_the_text_costs_about_eight_times_the_time(kind):
 def test_a_megabyte_of_address_characters_is_classified():
     result = classify(parse(b"From: a@b.example\nSubject: Re: x\n\n" + b"ab.cd" * 200_000 + b"\n"))
     assert result.kind in ("reply", "human")
+
+
+HEADER_RUNS = {
+    "one header folded over many lines": " folded\n",
+    "many headers": "X-Many: value\n",
+    "header lines that are no header": "no colon here\n",
+}
+
+
+def header_cost(block: str) -> float:
+    raw = f"From: Pat <pat@prospect.example>\nX-Long: start\n{block}Subject: Re: hi\n\nSounds good.\n".encode()
+    best = float("inf")
+    for _ in range(2):
+        started = time.process_time()
+        classify(parse(raw))
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.parametrize("kind", list(HEADER_RUNS))
+def test_eight_times_the_header_block_costs_about_eight_times_the_time(kind):
+    """The splitter reads each header line once; a header folded over a hundred thousand
+    lines is put together once, not line by line."""
+    unit = HEADER_RUNS[kind]
+    small, big = unit * (40_000 // len(unit)), unit * (320_000 // len(unit))
+    baseline = header_cost("")
+    ratio = (header_cost(big) - baseline) / max(header_cost(small) - baseline, 0.002)
+    assert ratio < 24, f"{kind}: 8x the header block cost {ratio:.0f}x the time"
