@@ -241,6 +241,8 @@ class Phrases:
                     self._by_gram.setdefault(gram, []).append(i)
         if not narrowable:
             self._always = list(range(len(patterns)))
+        self._grams = frozenset(self._by_gram)
+        """The indexed pieces, as a set: intersected with a text's pieces, the smaller set is walked."""
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern[str]:
         return re.compile(self.wrap("|".join(f"(?:{self.patterns[i]})" for i in chosen)))
@@ -249,7 +251,7 @@ class Phrases:
         """The alternation of the phrases that can match a text with ``text_grams``; None when
         none can. The answer depends only on which indexed pieces the text holds, so a final one
         is remembered by those pieces: texts of the same wording skip choosing and sorting."""
-        hits = frozenset(self._by_gram.keys() & text_grams)
+        hits = self._grams.intersection(text_grams)
         if hits in self._answers:
             return self._answers[hits]
         chosen = set(self._always)
