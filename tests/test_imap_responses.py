@@ -322,6 +322,35 @@ async def test_a_fetch_answer_reads_the_same_whatever_the_reads_cut() -> None:
         assert await _read_in_pieces(data, [cut]) == whole, cut
 
 
+async def _fetched(data: bytes):
+    """``data`` through the connection's protocol in one read, read by ``parse_fetch``."""
+    conn = ImapConnection(ACCOUNT)
+    conn.proto.state = aioimaplib.SELECTED
+    command = FetchCommand("A1", "1:*", "(UID BODY.PEEK[])", prefix="UID", loop=asyncio.get_running_loop())
+    conn.proto.pending_async_commands["FETCH"] = command
+    conn.proto.data_received(data)
+    await asyncio.wait_for(command.wait(), 5)
+    return parse_fetch(command.response.lines)
+
+
+async def test_a_line_the_server_wrote_inside_a_message_marks_that_message_garbled() -> None:
+    """Dovecot 2.3 writes its NOTIFY news where its output stands, also inside a literal it is
+    still sending: the literal's count then takes in the news and leaves the message's last
+    bytes after it. Wherever the news falls, that message reads as garbled and the next one,
+    whole, does not; answers with items after the literal (MODSEQ, FLAGS) read as whole."""
+    body = b"Subject: the deck\r\n\r\nHere it is (the price list too).\r\n\r\nPat\r\n"
+    clean = _fetch_answer([body, body])
+    assert [f.garbled for f in await _fetched(clean)] == [False, False]
+    for news in (b"* STATUS Junk (MESSAGES 1 UIDNEXT 2)\r\n", b"* 3 EXISTS\r\n"):
+        for at in range(len(body) + 1):
+            wire = body[:at] + news + body[at:]
+            data = (b"* 1 FETCH (UID 7 BODY[] {%d}\r\n" % len(body)) + wire + b")\r\n"
+            data += (b"* 2 FETCH (UID 8 BODY[] {%d}\r\n" % len(body)) + body + b" FLAGS (\\Seen))\r\n"
+            first, second = await _fetched(data + b"A1 OK Fetch completed.\r\n")
+            assert (first.uid, first.garbled, second.uid, second.garbled, second.body) == (7, True, 8, False, body), \
+                (news, at)
+
+
 async def test_a_read_of_many_thousand_lines_is_read_without_running_out_of_stack() -> None:
     """A flag resync of a big folder: one read holds a line per message."""
     lines = b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (i, i) for i in range(1, 50_001))

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import errno
+import logging
 import ssl
 
 import aioimaplib
@@ -27,7 +29,7 @@ from app.config import Account
 from app.errors import AccountConfigError, NetworkError, ReplydeskError
 from app.folders import Namespace
 from app.imap import responses as r
-from app.imap.protocol import CHANGED, Changes, ImapProtocol, SaslCommand
+from app.imap.protocol import ANY_FOLDER, CHANGED, Changes, ImapProtocol, SaslCommand
 from app.tls import client_context, set_keepalive
 
 COMMAND_TIMEOUT = 60.0
@@ -37,6 +39,12 @@ CONNECT_TIMEOUT = 30.0
 WRONG_PORT_HINT = ("wrong port for the TLS mode? 993 is implicit TLS (security = \"tls\"), "
                    "143 is STARTTLS (security = \"starttls\")")
 
+
+log = logging.getLogger(__name__)
+
+FETCH_TRIES = 3
+"""Answers to one FETCH read before a message whose part of the answer stays garbled gives up the
+connection (``ImapConnection.uid_fetch``)."""
 
 _open_per_account: dict[str, int] = {}
 """IMAP connections open in this process per account, against its ``max_connections``."""
@@ -343,6 +351,34 @@ class ImapConnection:
         return r.parse_search(resp.lines)
 
     async def uid_fetch(self, uids: str, items: str) -> list[r.Fetched]:
+        """``UID FETCH``. A message whose part of the answer came garbled (``Fetched.garbled``:
+        the server wrote a line of news inside it) is fetched again, never handed on as read;
+        the same bytes twice are the server's own way of writing its answer and are taken.
+        Still garbled after ``FETCH_TRIES`` answers, the connection is given up (a
+        ``NetworkError`` with the reason: the watcher connects again). A garbled answer may have
+        swallowed news of another folder: every folder is looked at again."""
+        fetched = await self._fetch(uids, items)
+        for _ in range(FETCH_TRIES - 1):
+            garbled = [f for f in fetched if f.garbled]
+            if not garbled:
+                return fetched
+            self.proto.announced.setdefault(ANY_FOLDER, {})
+            log.warning("%s: the server's answer to UID FETCH was garbled around %d message(s) (UID %s): "
+                        "fetching them again", self.account.id, len(garbled), garbled[0].uid)
+            again = {f.uid: f for f in await self._fetch(r.uid_set([f.uid for f in garbled]), items)}
+            for f in garbled:
+                same = again.get(f.uid)
+                if same is not None and same.garbled and same.body == f.body:
+                    again[f.uid] = dataclasses.replace(same, garbled=False)
+            # a message gone from the server meanwhile is left out, as a first answer would have
+            fetched = [again[f.uid] if f.garbled else f for f in fetched if not f.garbled or f.uid in again]
+        if any(f.garbled for f in fetched):
+            self.abort()
+            raise NetworkError(f"UID FETCH: the server's answer was garbled {FETCH_TRIES} times in a row "
+                               "(a line of its own written inside a message)")
+        return fetched
+
+    async def _fetch(self, uids: str, items: str) -> list[r.Fetched]:
         resp = await self._ok(self.proto.fetch(uids, items, by_uid=True), "UID FETCH")
         return r.parse_fetch(resp.lines)
 

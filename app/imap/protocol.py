@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import aioimaplib
 from aioimaplib.aioimaplib import (
     AUTH,
+    CONNECTED,
     CRLF,
     SELECTED,
     Cmd,
@@ -36,6 +37,7 @@ from aioimaplib.aioimaplib import (
     IncompleteRead,
     literal_data_re,
     message_data_re,
+    tagged_status_response_re,
 )
 
 from app.imap.responses import status_items, status_mailbox
@@ -129,6 +131,19 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
                 current_cmd = cmd
             else:
                 current_cmd = None
+
+    def _handle_line(self, line: bytes, current_cmd: Command | None) -> Command | None:
+        """aioimaplib's; a line no answer has (neither untagged, nor tagged, nor a continuation,
+        nor part of an open response) goes with a pending FETCH's answer, which then reads as
+        garbled (``responses.parse_fetch``), where aioimaplib only logged it: the rest of a
+        message whose literal took in a line the server wrote inside it (Dovecot's NOTIFY)."""
+        if (line and current_cmd is None and self.state != CONNECTED and not line.startswith((b"*", b"+"))
+                and tagged_status_response_re.match(line) is None):
+            fetch = self.pending_async_commands.get("FETCH")
+            if fetch is not None:
+                Command.append_to_resp(fetch, line)  # (not counted as FETCH items: not ours)
+                return None
+        return super()._handle_line(line, current_cmd)
 
     def _untagged_response(self, line: bytes) -> aioimaplib.Command | None:
         body = line[2:] if line.startswith(b"* ") else line

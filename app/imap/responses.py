@@ -21,6 +21,12 @@ _INTERNALDATE = re.compile(rb'[ (]INTERNALDATE "([^"]+)"')
 _SIZE = re.compile(rb"[ (]RFC822\.SIZE (\d+)")
 _MODSEQ = re.compile(rb"[ (]MODSEQ \((\d+)\)")
 _BODY_LITERAL = re.compile(rb"[ (]BODY\[\](?:<\d+>)? \{\d+\}$")
+_ITEM_NAME = rb"[A-Z0-9][A-Z0-9.\-]*(?:\[[^\]\r\n]*\](?:<\d+>)?)?"
+_ITEM_VALUE = rb'(?:\d+|NIL|"(?:[^"\\\r\n]|\\.)*"|\((?:[^()\r\n]|\([^()\r\n]*\))*\))'
+_AFTER_LITERAL = re.compile(rb"(?: " + _ITEM_NAME + rb" " + _ITEM_VALUE + rb")*(?:\)| " + _ITEM_NAME
+                            + rb" ~?\{\d+\+?\})", re.IGNORECASE)
+"""What may follow a literal in a FETCH response: more items, then the closing parenthesis or
+the announcement of the next literal (RFC 3501's msg-att)."""
 _CODE = re.compile(rb"\[([A-Z-]+)(?: ([^\]]*))?\]")
 _LIST = re.compile(rb'^(?:LIST |XLIST )?\(([^)]*)\) (NIL|"(?:[^"\\]|\\.)*") (.*)$')
 _NAMESPACE = re.compile(rb'^(?:NAMESPACE )?\(\("((?:[^"\\]|\\.){0,200})" (NIL|"(?:[^"\\]|\\.){0,8}")')
@@ -37,18 +43,27 @@ class Fetched:
     size: int | None = None
     modseq: int | None = None
     body: bytes | None = field(default=None, repr=False)
+    garbled: bool = False
+    """The server's answer did not hold together around this message: after a literal came
+    something that is no FETCH item, or a line no FETCH has. Dovecot 2.3 writes a NOTIFY line
+    where its output stands, inside a big message it is still sending: the literal's count
+    then takes in the server's line and leaves the message's last bytes after it."""
 
 
 def parse_fetch(lines: list) -> list[Fetched]:
     """Every ``n FETCH (...)`` of a response that carries a UID, in order.
 
     A literal (``bytearray``) belongs to the FETCH item that announced it; bytes lines that do
-    not start a new ``n FETCH (`` continue the current one (items after a literal).
+    not start a new ``n FETCH (`` continue the current one (items after a literal). A FETCH
+    whose lines do not hold together is ``garbled``: a literal is followed by no line, or by a
+    line that is no run of items, or a line other than the last (the tagged answer's text)
+    follows a FETCH that closed.
     """
     out: list[Fetched] = []
     text = b""
     body: bytes | None = None
-    started = False
+    started = garbled = after_literal = False
+    last = len(lines) - 1
 
     def finish() -> None:
         if not started:
@@ -67,18 +82,24 @@ def parse_fetch(lines: list) -> list[Fetched]:
             size=int(size.group(1)) if size else None,
             modseq=int(modseq.group(1)) if modseq else None,
             body=body,
+            garbled=garbled,
         ))
 
-    for line in lines:
+    for i, line in enumerate(lines):
         if isinstance(line, bytearray):
             if started and _BODY_LITERAL.search(text):
                 body = bytes(line)
+            after_literal = True
             continue
         if _FETCH_START.match(line):
+            garbled = garbled or after_literal  # a literal is always followed by more of its FETCH
             finish()
-            text, body, started = bytes(line), None, True
+            text, body, started, garbled = bytes(line), None, True, False
         elif started:
+            if (after_literal and _AFTER_LITERAL.fullmatch(line) is None) or (not after_literal and i != last):
+                garbled = True
             text += b" " + bytes(line)
+        after_literal = False
     finish()
     return out
 

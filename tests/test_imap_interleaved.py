@@ -1,0 +1,62 @@
+"""A server that writes news where its output stands: Dovecot (2.3) writes a NOTIFY STATUS line
+as soon as a folder changes, even inside the literal of a big message it is still sending. The
+message must come out whole all the same, never with the server's line inside it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from app.imap.connection import ImapConnection
+from app.imap.protocol import ANY_FOLDER
+from app.mail.parse import attachment_payloads
+from tests.conftest import build_message, new_users
+from tests.engine_support import account, other_client, until
+
+
+def _sent_by_server(dovecot, email: str) -> bytes:
+    """What the server wrote to ``email``'s sessions so far (its rawlog, timestamps and all)."""
+    return b"".join(p.read_bytes() for p in sorted((dovecot.root / "rawlog" / email).glob("*.out")))
+
+
+async def test_a_status_line_written_inside_a_message_is_not_taken_for_its_text(dovecot) -> None:
+    """The client reads slowly, so the server's answer backs up in the middle of a 30 MB
+    message; a reply is filed into Junk meanwhile, and the server writes its news of Junk where
+    its output stands. The message comes out as the server holds it, the recording inside it
+    byte for byte, and the news of Junk is not lost with the garbled answer."""
+    [user] = new_users(dovecot, 1)
+    msg = build_message(user.email, subject="Re: the recording", body="Here is the recording of our call.")
+    recording = os.urandom(24_000_000)  # more than the socket buffers hold: the answer backs up
+    msg.add_attachment(recording, maintype="video", subtype="mp4", filename="call.mp4")
+    dovecot.deliver(user.email, msg.as_bytes())
+    dovecot.record_commands(user.email)
+    conn = ImapConnection(account(dovecot, user, port=dovecot.imaps_port, security="tls", ca_file=dovecot.ca_file))
+    await conn.open()
+    try:
+        assert await conn.notify(["Junk"])
+        await conn.select("INBOX")
+        transport = conn.proto.transport
+        assert transport is not None
+        transport.pause_reading()  # a busy client: the server's output backs up mid-message
+        fetch = asyncio.ensure_future(conn.uid_fetch("1", "(UID RFC822.SIZE BODY.PEEK[])"))
+        await until(lambda: b" FETCH (UID 1 " in _sent_by_server(dovecot, user.email), 20, "the answer begun")
+
+        def file_into_junk() -> None:
+            with other_client(dovecot, user) as imap:
+                imap.append("Junk", None, None, build_message(user.email, subject="Re: spam?").as_bytes())
+        await asyncio.to_thread(file_into_junk)
+        # the news is written while the message is still on its way: inside it
+        await until(lambda: b"* STATUS " in _sent_by_server(dovecot, user.email), 20, "the server's news")
+        transport.resume_reading()
+        [fetched] = await asyncio.wait_for(fetch, 60)
+        announced = conn.take_announced()
+    finally:
+        await conn.close()
+    [stored] = (dovecot.root / "mail" / user.email / "cur").iterdir()
+    assert fetched.body == stored.read_bytes().replace(b"\n", b"\r\n")  # as the server holds it
+    [(attachment, data)] = attachment_payloads(fetched.body)
+    assert attachment.filename == "call.mp4" and data == recording
+    assert not fetched.garbled
+    assert "Junk" in announced or ANY_FOLDER in announced  # Junk is looked at again
+    fetches = [c for c in dovecot.commands(user.email) if c.startswith("UID FETCH")]
+    assert len(fetches) == 2, fetches  # the garbled answer, and the message fetched again
