@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 
 from app.imap.connection import ImapConnection
 from app.imap.protocol import ANY_FOLDER
@@ -17,6 +18,15 @@ from tests.engine_support import account, other_client, until
 def _sent_by_server(dovecot, email: str) -> bytes:
     """What the server wrote to ``email``'s sessions so far (its rawlog, timestamps and all)."""
     return b"".join(p.read_bytes() for p in sorted((dovecot.root / "rawlog" / email).glob("*.out")))
+
+
+def _news_inside_the_message(sent: bytes) -> bool:
+    """Whether the server wrote its STATUS line within the bytes its first FETCH answer
+    announced for the message (its rawlog without the timestamps it puts at each line)."""
+    text = re.sub(rb"(?m)^[0-9]+\.[0-9]+ ", b"", sent)
+    literal = re.search(rb" FETCH \(UID 1 [^\r\n]*\{([0-9]+)\}\r\n", text)
+    assert literal is not None
+    return b"* STATUS " in text[literal.end():literal.end() + int(literal.group(1))]
 
 
 async def test_a_status_line_written_inside_a_message_is_not_taken_for_its_text(dovecot) -> None:
@@ -52,6 +62,8 @@ async def test_a_status_line_written_inside_a_message_is_not_taken_for_its_text(
         announced = conn.take_announced()
     finally:
         await conn.close()
+    # Dovecot 2.3 writes it inside the message (a server that waits for the message to end would not)
+    inside = _news_inside_the_message(_sent_by_server(dovecot, user.email))
     [stored] = (dovecot.root / "mail" / user.email / "cur").iterdir()
     assert fetched.body == stored.read_bytes().replace(b"\n", b"\r\n")  # as the server holds it
     [(attachment, data)] = attachment_payloads(fetched.body)
@@ -59,4 +71,5 @@ async def test_a_status_line_written_inside_a_message_is_not_taken_for_its_text(
     assert not fetched.garbled
     assert "Junk" in announced or ANY_FOLDER in announced  # Junk is looked at again
     fetches = [c for c in dovecot.commands(user.email) if c.startswith("UID FETCH")]
-    assert len(fetches) == 2, fetches  # the garbled answer, and the message fetched again
+    # the garbled answer, and the message fetched again
+    assert len(fetches) == (2 if inside else 1), (inside, fetches)
