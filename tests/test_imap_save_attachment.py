@@ -6,10 +6,8 @@ replacing it was asked for."""
 from __future__ import annotations
 
 import os
-import re
 
 from app.imap.sync import MAX_FETCH_BYTES
-from app.mail.parse import attachment_payloads
 from tests.conftest import build_message
 from tests.engine_support import other_client, rows, running_engine, until
 
@@ -22,7 +20,6 @@ async def test_a_saved_attachment_has_the_bytes_that_were_sent(dovecot, users, m
     deck = os.urandom(MAX_FETCH_BYTES + 500_000)  # bigger than the sync fetches: only its start is stored
     msg.add_attachment(deck, maintype="application", subtype="zip", filename="deck.zip")
     dovecot.deliver(user.email, msg.as_bytes())
-    dovecot.record_commands(user.email)  # what the server sent, to tell where a wrong file went wrong
     folder = tmp_path / "downloads"
     folder.mkdir()
     config_path = make_config(tmp_path, [user])
@@ -39,8 +36,7 @@ async def test_a_saved_attachment_has_the_bytes_that_were_sent(dovecot, users, m
         await until(lambda: all(finished(op) for op in saves), 60, "attachments saved")
         assert [store.op_outcome(op).state for op in saves] == ["done", "done"]
         assert (folder / "prices.pdf").read_bytes() == prices
-        saved = (folder / "deck.zip").read_bytes()
-        assert saved == deck, _where_it_changed(dovecot, user, deck, saved)
+        assert (folder / "deck.zip").read_bytes() == deck
 
         again = store.queue_attachment_save(row["id"], 0, folder / "deck.zip")
         await until(lambda: finished(again), 60, "second save tried")
@@ -57,17 +53,3 @@ async def test_a_saved_attachment_has_the_bytes_that_were_sent(dovecot, users, m
         imap.select("INBOX")
         _, data = imap.fetch("1", "(FLAGS)")
         assert b"\\Seen" not in data[0]  # fetched with PEEK: still unread on the server
-
-
-def _where_it_changed(dovecot, user, sent: bytes, saved: bytes) -> str:
-    """For a wrong file: whether the server sent the attachment's bytes (each whole fetch in its
-    rawlog, read back), so the reading changed them, or sent them already wrong."""
-    first = next((i for i, (a, b) in enumerate(zip(sent, saved, strict=False)) if a != b), min(len(sent), len(saved)))
-    found = []
-    for out in sorted((dovecot.root / "rawlog" / user.email).glob("*.out")):
-        text = re.sub(rb"(?m)^[0-9]+\.[0-9]+ ", b"", out.read_bytes())  # each line's timestamp
-        for m in re.finditer(rb"BODY\[\] \{([0-9]+)\}\r\n", text):
-            parts = attachment_payloads(text[m.end():m.end() + int(m.group(1))])
-            found.append("right" if len(parts) > 1 and parts[1][1] == sent else "WRONG")
-    return (f"saved {len(saved):,} bytes of {len(sent):,}, first different at byte {first:,}; "
-            f"the server's whole fetches, as it sent them: {found or 'none in its rawlog'}")
