@@ -195,3 +195,37 @@ def test_the_sent_listing_reads_from_an_index(store_target):
     plan = outer_plans(s, lambda: s.outbox_listing(5), lambda sql: "state = 'sent'" in sql)
     assert any("outbox_sent" in step for step in plan) and not any(sorts(step) for step in plan), plan
     s.close()
+
+
+def test_a_reply_sent_between_the_listings_two_reads_is_listed_once_as_sent(store_target):
+    """The engine records a reply sent (another connection) just as the Sent and drafts screen
+    has read what did not go and turns to what was sent: the reply is listed once, as sent
+    (the screen keys its rows by id: twice, it stopped on a duplicate key)."""
+    target = store_target("listing.db")
+    s, engine = Store(target), Store(target)
+    item_id = s.queue_reply(account="a", message_id="<m@x>", raw=b"x", recipients=["p@p.example"],
+                            subject="Re: the deck", body="Here it is.")
+    s.claim_item(item_id)  # sending
+    recorded = []
+
+    def between(sql: str) -> None:
+        if "state = 'sent'" in sql and not recorded:
+            engine.record_sent(item_id, append_to_sent=False)
+            recorded.append(item_id)
+    conn = s.db.conn
+    if s.db.dialect.name == "sqlite":
+        conn.set_trace_callback(between)
+    else:
+        from app.store.pgdb import PgConnection
+        pg = cast(PgConnection, conn)
+        execute = pg.execute
+
+        def traced(sql: str, params: Sequence[Any] = ()) -> Any:
+            between(sql)
+            return execute(sql, params)
+        pg.execute = traced  # type: ignore[method-assign]
+    items, total = s.outbox_listing(10)
+    assert recorded == [item_id]
+    assert [(item["id"], item["state"]) for item in items] == [(item_id, "sent")] and total == 1
+    s.close()
+    engine.close()

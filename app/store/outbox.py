@@ -245,9 +245,13 @@ class OutboxMixin(MessagesMixin, SavesMixin):
         select = f"SELECT {', '.join(cols)} FROM outbox"
         rows = [dict(zip(cols, r)) for r in self.db.conn.execute(
             f"{select} WHERE state IN ({unsent}) ORDER BY {order} LIMIT ?", (limit,))]
-        rows += [dict(zip(cols, r)) for r in self.db.conn.execute(
+        sent = [dict(zip(cols, r)) for r in self.db.conn.execute(
             f"{select} INDEXED BY outbox_sent WHERE state = 'sent' ORDER BY sent_at DESC, id DESC LIMIT ?",
             (limit - len(rows),))]
+        # a reply the engine sent between the two reads is in both: listed once, as sent (the
+        # later read); the screen keys its rows by id
+        now_sent = {row["id"] for row in sent}
+        rows = [row for row in rows if row["id"] not in now_sent] + sent
         for row in rows:
             row["recipients"] = json.loads(row["recipients"])
         total = int(self.db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
