@@ -5,7 +5,8 @@ position agrees with the pages. On both backends, the plans too."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -99,6 +100,32 @@ def test_the_orders_differ_and_mailboxes_group(store):
     assert mailbox != newest
 
 
+@contextmanager
+def each_statement(store: Store, callback: Callable[[str, Sequence[Any]], object]) -> Iterator[None]:
+    """``callback(sql, params)`` before each statement the store's connection runs, on either
+    backend (SQLite's trace callback: its parameters are already in the text)."""
+    conn = store.db.conn
+    if store.db.dialect.name == "sqlite":
+        conn.set_trace_callback(lambda sql: callback(sql, ()))
+        try:
+            yield
+        finally:
+            conn.set_trace_callback(None)
+        return
+    from app.store.pgdb import PgConnection
+    pg = cast(PgConnection, conn)
+    execute = pg.execute
+
+    def traced(sql: str, params: Sequence[Any] = ()) -> Any:
+        callback(sql, params)
+        return execute(sql, params)
+    pg.execute = traced  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del pg.execute
+
+
 def outer_plans(store: Store, run: Callable[[], object], pick: Callable[[str], bool]) -> list[str]:
     """The plan steps of the outer query of each statement ``run`` makes that ``pick`` selects
     (a row's computed columns sort their own few rows). On PostgreSQL with sorting priced out of
@@ -106,26 +133,13 @@ def outer_plans(store: Store, run: Callable[[], object], pick: Callable[[str], b
     where no index gives the order."""
     conn = store.db.conn
     seen: list[tuple[str, Sequence[Any]]] = []
+    with each_statement(store, lambda sql, params: seen.append((sql, params))):
+        run()
     if store.db.dialect.name == "sqlite":
-        conn.set_trace_callback(lambda sql: seen.append((sql, ())))
-        try:
-            run()
-        finally:
-            conn.set_trace_callback(None)
         return [row[3] for sql, _ in seen if pick(sql)
                 for row in conn.execute("EXPLAIN QUERY PLAN " + sql) if row[1] == 0]
     from app.store.pgdb import PgConnection, to_pg
     pg = cast(PgConnection, conn)
-    execute = pg.execute
-
-    def recorded(sql: str, params: Sequence[Any] = ()) -> Any:
-        seen.append((sql, params))
-        return execute(sql, params)
-    pg.execute = recorded  # type: ignore[method-assign]
-    try:
-        run()
-    finally:
-        del pg.execute
     steps: list[str] = []
 
     def walk(node: dict[str, Any]) -> None:
@@ -208,23 +222,12 @@ def test_a_reply_sent_between_the_listings_two_reads_is_listed_once_as_sent(stor
     s.claim_item(item_id)  # sending
     recorded = []
 
-    def between(sql: str) -> None:
+    def between(sql: str, _params: object) -> None:
         if "state = 'sent'" in sql and not recorded:
             engine.record_sent(item_id, append_to_sent=False)
             recorded.append(item_id)
-    conn = s.db.conn
-    if s.db.dialect.name == "sqlite":
-        conn.set_trace_callback(between)
-    else:
-        from app.store.pgdb import PgConnection
-        pg = cast(PgConnection, conn)
-        execute = pg.execute
-
-        def traced(sql: str, params: Sequence[Any] = ()) -> Any:
-            between(sql)
-            return execute(sql, params)
-        pg.execute = traced  # type: ignore[method-assign]
-    items, total = s.outbox_listing(10)
+    with each_statement(s, between):
+        items, total = s.outbox_listing(10)
     assert recorded == [item_id]
     assert [(item["id"], item["state"]) for item in items] == [(item_id, "sent")] and total == 1
     s.close()
