@@ -7,6 +7,7 @@ dovecot-imapd and dovecot-lmtpd; runs as root with mail owned by the dovecot use
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -204,6 +205,12 @@ class Dovecot:
                 elif len(words) == 3:
                     out.append(words[1] if words[1] == "DONE" else words[2])
         return out
+
+    def answers(self, email: str) -> bytes:
+        """What the server wrote to ``email``'s sessions since ``record_commands``, as it went out
+        (the rawlog's timestamp at the start of each line taken off)."""
+        sent = b"".join(p.read_bytes() for p in sorted((self.root / "rawlog" / email).glob("*.out")))
+        return re.sub(rb"(?m)^[0-9]+\.[0-9]+ ", b"", sent)
 
     # -- users and mail ----------------------------------------------------------------
 
