@@ -108,3 +108,28 @@ async def test_a_session_looks_at_junk_and_sent_with_one_command_and_selects_onl
         assert sent.count('SELECT "Sent"') == 0, sent
         assert sent.count('SELECT "Junk"') == (1 if user is filed else 0), sent
         assert sent.count('SELECT "INBOX"') == (3 if user is filed else 2), sent  # back after Junk
+
+
+def looks_with_done(reads: list[list[str]]) -> list[list[str]]:
+    """The reads in which the server got a DONE and then the look (LIST-STATUS, or a STATUS)."""
+    return [read for read in reads if len(read) >= 2 and read[0] == "DONE"
+            and ("RETURN (STATUS" in read[1].upper() or read[1].upper().startswith("STATUS"))]
+
+
+async def test_a_poll_goes_out_with_the_done_that_ends_idle(polled_server, tmp_path) -> None:
+    """A poll due when IDLE's wait is up costs one round trip less: DONE and the look reach the
+    server in one read (Dovecot's rawlog), and their answers are told apart (the IDLE's OK,
+    then the look's), so a reply filed in Junk between two polls is found by the next."""
+    server, without = polled_server
+    [user] = new_users(server, 1)
+    server.record_commands(user.email)
+    config_path = write_config(tmp_path / "config.toml", server, None, [user], idle_refresh_minutes=5,
+                               poll_interval_seconds=1)
+    async with running_engine(config_path) as (engine, config, store):
+        await until(lambda: len(looks_with_done(server.command_reads(user.email))) >= 2, 20, "two polls")
+        await file_into(server, user, "Junk", "Re: landed in spam")
+        await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
+        assert state(store, user.email) != "error"
+    looks = looks_with_done(server.command_reads(user.email))
+    first = "STATUS" if "LIST-STATUS" in without else "LIST"
+    assert looks and all(read[1].upper().startswith(first) for read in looks), looks

@@ -68,6 +68,7 @@ class ImapConnection:
         self._lost: asyncio.Future = self._loop.create_future()
         self.proto = ImapProtocol(self._loop, self._lost)
         self._counted = False
+        self._looked: dict[str, dict[str, int]] | None = None
 
     # -- connecting ----------------------------------------------------------------------
 
@@ -302,28 +303,36 @@ class ImapConnection:
         last = await self.uid_fetch("*", "(UID)")
         return max(f.uid for f in last) + 1 if last else None
 
-    async def status(self, folder: str) -> dict[str, int]:
-        resp = await self._ok(self.proto.simple_command("STATUS", r.quote(folder), f"({self._status_items})"),
-                              f"STATUS {folder}")
-        self.proto.announced.pop(folder, None)  # our own question's answer, not news
-        return r.parse_status(resp.lines, folder)
-
     @property
     def _status_items(self) -> str:
         return "UIDNEXT UIDVALIDITY MESSAGES" + (" HIGHESTMODSEQ" if self.condstore else "")
 
-    async def statuses(self, folders: list[str]) -> dict[str, dict[str, int]]:
+    async def statuses(self, folders: list[str], asked: aioimaplib.Command | None = None) -> dict[str, dict[str, int]]:
         """STATUS of several folders: one ``LIST ... RETURN (STATUS ...)`` where the server has
-        LIST-STATUS (RFC 5819), else one STATUS each. A folder missing from the answer maps to {}."""
+        LIST-STATUS (RFC 5819), else one STATUS each. A folder missing from the answer maps to {}.
+        ``asked``: the first of those commands (``status_question``), sent already (``idle``)."""
+        out: dict[str, dict[str, int]] = {}
+        while len(out) < len(folders):
+            left = [f for f in folders if f not in out]
+            sent, command, asked = asked is not None, asked or self.status_question(left), None
+            listed = command.name == "LIST"
+            what = "LIST-STATUS" if listed else f"STATUS {left[0]}"
+            resp = await self._ok(_answer(command) if sent else self.proto.execute(command), what)
+            found = r.parse_statuses(resp.lines) if listed else {left[0]: r.parse_status(resp.lines, left[0])}
+            for f in left if listed else left[:1]:
+                out[f] = found.get(f, {})
+                self.proto.announced.pop(f, None)  # our own question's answer, not news
+        return {f: out[f] for f in folders}
+
+    def status_question(self, folders: list[str]) -> aioimaplib.Command:
+        """The first command of a look at ``folders`` (``statuses``), not sent: one LIST-STATUS
+        for all of them where the server has it, else the first folder's STATUS."""
+        items = f"({self._status_items})"
         if len(folders) > 1 and "LIST-STATUS" in self.capabilities:
             patterns = "(" + " ".join(r.quote(f) for f in folders) + ")"
-            resp = await self._ok(self.proto.simple_command(
-                "LIST", '""', patterns, "RETURN", f"(STATUS ({self._status_items}))"), "LIST-STATUS")
-            found = r.parse_statuses(resp.lines)
-            for f in folders:
-                self.proto.announced.pop(f, None)
-            return {f: found.get(f, {}) for f in folders}
-        return {f: await self.status(f) for f in folders}
+            return aioimaplib.Command("LIST", self.proto.new_tag(), '""', patterns, "RETURN", f"(STATUS {items})",
+                                      loop=self._loop)
+        return aioimaplib.Command("STATUS", self.proto.new_tag(), r.quote(folders[0]), items, loop=self._loop)
 
     async def notify(self, folders: list[str]) -> bool:
         """Ask the server (NOTIFY, RFC 5465) to say, also during IDLE, when ``folders`` change,
@@ -336,6 +345,11 @@ class ImapConnection:
             "NOTIFY", self.proto.new_tag(), "SET", f"(selected {events})", f"(mailboxes {names} {events})",
             loop=self._loop)), "NOTIFY")
         return resp.result == "OK"
+
+    def take_looked(self) -> dict[str, dict[str, int]] | None:
+        """The STATUS answers of the look the last ``idle`` made as it ended (``look``), if it did."""
+        looked, self._looked = self._looked, None
+        return looked
 
     def take_announced(self) -> dict[str, dict[str, int]]:
         """Folders the server said changed since the last call (see ``ImapProtocol.announced``)."""
@@ -409,9 +423,13 @@ class ImapConnection:
 
     # -- IDLE ----------------------------------------------------------------------------
 
-    async def idle(self, wake: asyncio.Event, seconds: float) -> str:
+    async def idle(self, wake: asyncio.Event, seconds: float, look: list[str] | None = None) -> str:
         """IDLE until the server announces a change (``"push"``), ``wake`` is set (``"wake"``) or
-        ``seconds`` pass (``"refresh"``); then DONE. A link that dies or says BYE raises."""
+        ``seconds`` pass (``"refresh"``); then DONE. A link that dies or says BYE raises.
+
+        ``look``: folders whose STATUS is due when the time is up. The question then goes out
+        with DONE, in one write, and its answer is kept for ``take_looked``: a poll costs one
+        round trip less."""
         p = self.proto
         if p.changes or p.announced or wake.is_set():
             return "wake" if wake.is_set() and not (p.changes or p.announced) else "push"
@@ -440,20 +458,34 @@ class ImapConnection:
                 self.abort()
                 raise self._lost_error("IDLE")
             reason = "push" if (activity in done or idle_task in done) else "wake" if woken in done else "refresh"
+            question = None
             if not idle_task.done():
-                p.idle_done()
+                if reason == "refresh" and look:
+                    question = self.status_question(look)
+                    if not p.done_then(question):
+                        question = None
+                if question is None:
+                    p.idle_done()
             # the server's OK to DONE is the proof of life the refresh timer asks for
             resp = await self._run(asyncio.shield(idle_task), "DONE")
             if resp.result != "OK":
                 raise ImapNo(f"IDLE ended with {resp.result} {_text(resp)}")
             while not p.idle_queue.empty():
                 p.idle_queue.get_nowait()
+            if question is not None and look:
+                self._looked = await self.statuses(look, asked=question)
             return reason
         finally:
             for w in waiters:
                 w.cancel()
             if not idle_task.done():
                 idle_task.cancel()
+
+
+async def _answer(command: aioimaplib.Command) -> aioimaplib.Response:
+    """The answer to a command sent outside ``execute`` (``ImapProtocol.done_then``)."""
+    await command.wait()
+    return command.response
 
 
 def _text(resp: aioimaplib.Response) -> str:

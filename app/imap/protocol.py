@@ -196,6 +196,20 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             command.append_to_resp(line)
         return command
 
+    def done_then(self, command: Command) -> bool:
+        """End IDLE and send ``command`` in the same write: DONE, then a command aioimaplib lets
+        run beside others (LIST, STATUS), registered now as it would be when sent on its own. The
+        server closes IDLE with its tagged answer before it reads the next line, so every line
+        of the command's answer comes once IDLE has closed, and goes to it. False (nothing sent)
+        when no IDLE is on, or a command of that kind is waiting for its answer."""
+        if (not self.has_pending_idle_command() or self.transport is None
+                or Commands.get(command.name).exec != Exec.is_async
+                or command.untagged_resp_name in self.pending_async_commands):
+            return False
+        self.pending_async_commands[command.untagged_resp_name] = command
+        self.transport.write(b"DONE" + CRLF + str(command).encode() + CRLF)
+        return True
+
     async def fetch(self, message_set: str, message_parts: str, by_uid: bool = False,
                     timeout: float | None = None) -> aioimaplib.Response:
         return await self.execute(FetchCommand(self.new_tag(), message_set, message_parts,

@@ -306,13 +306,15 @@ class FolderSync:
             and state.message_count == status.get("MESSAGES") \
             and (not self.conn.condstore or state.highestmodseq == status.get("HIGHESTMODSEQ"))
 
-    async def poll(self, folders: dict[str, str]) -> bool:
+    async def poll(self, folders: dict[str, str], looked: dict[str, dict[str, int]] | None = None) -> bool:
         """STATUS the folders we do not idle on (``folders``: name -> role; one command where the
-        server has LIST-STATUS); sync each whose answer says it changed. True if any did. The
-        store is read only for an answer that differs from the last one that matched it."""
+        server has LIST-STATUS), or read the answers of a look made already (``looked``); sync
+        each whose answer says it changed. True if any did. The store is read only for an
+        answer that differs from the last one that matched it."""
         changed = False
         acct = self.account.id
-        for folder, status in (await self.conn.statuses(list(folders))).items():
+        statuses = looked if looked is not None else await self.conn.statuses(list(folders))
+        for folder, status in ((f, statuses.get(f, {})) for f in folders):
             if status and self._status_seen.get(folder) == status:
                 continue
             state = await self.db.call(lambda s, folder=folder: s.folder_state(acct, folder))

@@ -188,7 +188,10 @@ class AccountWatcher:
         while True:
             await self._set_state(AccountState.IDLE)
             due = min(next_poll, ops.next_retry() or next_poll)  # a refused op's next try
-            reason = await conn.idle(self._wake, max(0.0, min(refresh, due - time.monotonic())))
+            wait = max(0.0, min(refresh, due - time.monotonic()))
+            # a poll due when the wait is up goes out with the DONE that ends it
+            look = list(polled) if next_poll <= time.monotonic() + wait else None
+            reason = await conn.idle(self._wake, wait, look)
             if reason == "push":
                 now = time.time()
                 await self.db.call(lambda s, now=now: s.update_account(acct, last_push=now))
@@ -205,9 +208,10 @@ class AccountWatcher:
             news = {f: (role, announced.get(f) or announced.get(ANY_FOLDER) or {})
                      for f, role in polled.items() if f in announced or ANY_FOLDER in announced}
             changed = await syncer.announced(news)
-            if time.monotonic() >= next_poll:
+            looked = conn.take_looked()
+            if looked is not None or time.monotonic() >= next_poll:
                 rest = {f: role for f, role in polled.items() if f not in news}
-                changed = await syncer.poll(rest) or changed
+                changed = await syncer.poll(rest, looked) or changed
                 next_poll = time.monotonic() + poll_every * random.uniform(1.0 - POLL_JITTER, 1.0)
             if reason == "refresh" and not changed and syncer.quiet(inbox):
                 # nothing announced, nothing found: no INBOX sync, no store round trip

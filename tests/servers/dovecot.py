@@ -196,15 +196,25 @@ class Dovecot:
     def commands(self, email: str) -> list[str]:
         """The commands ``email``'s sessions sent since ``record_commands``, without their tags
         (``STATUS Junk (UIDNEXT ...)``, ``DONE``), in order within each session."""
-        out: list[str] = []
+        return [command for read in self.command_reads(email) for command in read]
+
+    def command_reads(self, email: str) -> list[list[str]]:
+        """``commands(email)`` as the server read them: the commands that reached it in one read
+        (the rawlog gives each line the time of its read) grouped in a list, in order within
+        each session."""
+        reads: list[list[str]] = []
         for log in sorted((self.root / "rawlog" / email).glob("*.in")):
+            last = None
             for line in log.read_text(errors="replace").splitlines():
-                words = line.split(" ", 2)  # timestamp, tag, command (DONE has no tag)
-                if len(words) == 2:
-                    out.append(words[1])
-                elif len(words) == 3:
-                    out.append(words[1] if words[1] == "DONE" else words[2])
-        return out
+                stamp, _, rest = line.partition(" ")
+                command = _untagged(rest)
+                if command is None:
+                    continue
+                if stamp != last:
+                    reads.append([])
+                    last = stamp
+                reads[-1].append(command)
+        return reads
 
     def answers(self, email: str) -> bytes:
         """What the server wrote to ``email``'s sessions since ``record_commands``, as it went out
@@ -313,3 +323,11 @@ def ensure_packages() -> None:
                            "dovecot-lmtpd)")
     if os.geteuid() != 0:
         raise RuntimeError("the Dovecot test fixture runs as root (it chowns mail to the dovecot user)")
+
+
+def _untagged(line: str) -> str | None:
+    """A command line of the rawlog (its time taken off) without its tag; DONE has none."""
+    words = line.split(" ", 1)
+    if words[0] == "DONE" or len(words) == 1:
+        return words[0] or None
+    return words[1]
