@@ -78,6 +78,11 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
         ``UIDNEXT``…); or ``CHANGED``: news came while it was selected and it was left unread."""
         self.notify_overflow = False
         """The server stopped NOTIFY's events (``[NOTIFICATIONOVERFLOW]``): poll again."""
+        self._idle_after: tuple[str, Command] | None = None
+        """The tag of a command sent with DONE (``done_then``), and the IDLE sent after it."""
+        self._idle_taken: Command | None = None
+        """The IDLE the server last answered with its continuation."""
+        self._idle_taken_event = asyncio.Event()
 
     def _lost_cb(self, exc: Exception | None) -> None:
         if not self._lost.done():
@@ -196,19 +201,53 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             command.append_to_resp(line)
         return command
 
-    def done_then(self, command: Command) -> bool:
+    def done_then(self, command: Command, idle_again: Command | None = None) -> bool:
         """End IDLE and send ``command`` in the same write: DONE, then a command aioimaplib lets
         run beside others (LIST, STATUS), registered now as it would be when sent on its own. The
         server closes IDLE with its tagged answer before it reads the next line, so every line
-        of the command's answer comes once IDLE has closed, and goes to it. False (nothing sent)
+        of the command's answer comes once IDLE has closed, and goes to it. ``idle_again``: an
+        IDLE sent after it in the same write, the command aioimaplib waits on from the moment
+        ``command`` is answered (its continuation then reads as IDLE's). False (nothing sent)
         when no IDLE is on, or a command of that kind is waiting for its answer."""
         if (not self.has_pending_idle_command() or self.transport is None
                 or Commands.get(command.name).exec != Exec.is_async
                 or command.untagged_resp_name in self.pending_async_commands):
             return False
         self.pending_async_commands[command.untagged_resp_name] = command
-        self.transport.write(b"DONE" + CRLF + str(command).encode() + CRLF)
+        data = b"DONE" + CRLF + str(command).encode() + CRLF
+        if idle_again is not None:
+            self._idle_after = (command.tag, idle_again)
+            data += str(idle_again).encode() + CRLF
+        self.transport.write(data)
         return True
+
+    def _response_done(self, line: bytes) -> None:
+        super()._response_done(line)
+        after = self._idle_after
+        if after is not None and line.partition(b" ")[0].decode() == after[0]:
+            self._idle_after = None
+            self.pending_sync_command = after[1]
+
+    async def idle_command(self, command: Command) -> aioimaplib.Response:
+        """aioimaplib's ``idle`` with an IDLE command the caller made: ``taken_up`` waits for its
+        own continuation (aioimaplib's one event for all of them may be cleared by an IDLE
+        that ended as the next one began)."""
+        if "IDLE" not in self.capabilities:
+            raise aioimaplib.Abort("server has not IDLE capability")
+        return await self.execute(command)
+
+    def _continuation(self, line: bytes) -> None:
+        super()._continuation(line)
+        command = self.pending_sync_command
+        if command is not None and command.name == "IDLE":
+            self._idle_taken = command
+            self._idle_taken_event.set()
+
+    async def taken_up(self, command: Command) -> None:
+        """Until the server has answered IDLE ``command`` with its continuation: it idles."""
+        while self._idle_taken is not command:
+            self._idle_taken_event.clear()
+            await self._idle_taken_event.wait()
 
     async def fetch(self, message_set: str, message_parts: str, by_uid: bool = False,
                     timeout: float | None = None) -> aioimaplib.Response:
