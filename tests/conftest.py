@@ -3,7 +3,8 @@
 - ``dovecot``: Dovecot with IMAP (STARTTLS and implicit TLS), special-use folders, LMTP.
 - ``imap_server``: parametrized over that Dovecot and one configured the way Courier- and
   Cyrus-style servers are (``inbox_prefix_dovecot``): folders below ``INBOX.`` with ``.`` as
-  separator, no special-use attributes, no Archive folder, no CONDSTORE.
+  separator, no special-use attributes, no Archive folder, no CONDSTORE, no NOTIFY (Junk and Sent
+  are polled, the look sent with the DONE that ends IDLE).
 - ``postgres``: PostgreSQL from Debian's package on a free loopback port (password auth; a test
   gets its own empty database from ``pg_url``, the password in ``PGPASSWORD``).
 - ``smtp_server``: aiosmtpd submission (STARTTLS / implicit TLS, AUTH against Dovecot's users)
@@ -148,7 +149,7 @@ def new_pg_store(postgres: Postgres, template: str) -> str:
 
 
 INBOX_PREFIX = {"prefix": "INBOX.", "separator": ".", "special_use": False, "archive": False,
-                "without": ("CONDSTORE", "QRESYNC")}
+                "without": ("CONDSTORE", "QRESYNC", "NOTIFY")}
 
 
 @pytest.fixture(scope="session")
