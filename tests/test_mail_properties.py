@@ -703,6 +703,8 @@ _WRITTEN_DATES = st.builds(
 @example("Sat, 30 Feb 2026 01:00:00 +0000")
 @example("Sat, 05 Dec 2026 01:00:00 +2400")
 @example("Sat, 05 Dec 1969 23:00:00 -0200")
+@example("1 APR 0000 00:00:00 -0000")
+@example("1 Apr 0070 00:00:00 +0000")
 def test_a_date_in_the_common_shape_reads_as_every_date_does(value):
     """Most Date headers have one shape, read directly: the answer is the library's reading (and
     ``parse_date``'s checks on it) for every value."""

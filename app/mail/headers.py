@@ -240,8 +240,11 @@ def parse_date(value: object) -> datetime | None:
         if (number := _MONTHS.get(month.lower())) is not None:
             # read as the library reads it: "-0000" (no zone known) is taken as UTC all the same
             offset = (int(zone_h) * 3600 + int(zone_m) * 60) * (-1 if sign == "-" else 1)
+            yy = int(year)
+            if yy < 100:  # ("0026"), as the library reads a year of two digits: 1969-1999, 2000-2068
+                yy += 1900 if yy > 68 else 2000
             try:
-                dt = datetime(int(year), number, int(day), int(hour), int(minute), int(second),
+                dt = datetime(yy, number, int(day), int(hour), int(minute), int(second),
                               tzinfo=timezone(timedelta(seconds=offset)))
             except ValueError:  # (a day, an hour or a zone out of range)
                 return None
