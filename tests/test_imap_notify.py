@@ -65,27 +65,45 @@ def polled_server(request):
     server.cleanup()
 
 
+def looks_with_done(reads: list[list[str]]) -> list[list[str]]:
+    """The reads in which the server got a DONE and then the look (LIST-STATUS, or a STATUS)."""
+    return [read for read in reads if len(read) >= 2 and read[0] == "DONE"
+            and ("RETURN (STATUS" in read[1].upper() or read[1].upper().startswith("STATUS"))]
+
+
 async def test_without_notify_junk_and_sent_are_polled_in_one_command_where_offered(polled_server,
                                                                                      tmp_path) -> None:
+    """Polled in one LIST-STATUS where the server has it, else a STATUS each; a poll due when
+    IDLE's wait is up goes out in one write: DONE, the look and, where the look is one command,
+    the next IDLE reach the server in one read (Dovecot's rawlog). Their answers are told apart
+    (the IDLE's OK, the look's, IDLE's continuation), so a reply filed in Junk between two polls
+    is found by the next, which ends that IDLE first."""
     server, without = polled_server
     [user] = new_users(server, 1)
     server.record_commands(user.email)
     config_path = write_config(tmp_path / "config.toml", server, None, [user], idle_refresh_minutes=5,
                                poll_interval_seconds=1)
     async with running_engine(config_path) as (engine, config, store):
-        await until(lambda: state(store, user.email) == "idle", 20, "idle")
+        await until(lambda: len(looks_with_done(server.command_reads(user.email))) >= 2, 20, "two polls")
         await file_into(server, user, "Junk", "Re: landed in spam")
         await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
+        assert state(store, user.email) != "error"
     sent = engine_commands(server, user.email)
     assert not [c for c in sent if c.startswith("NOTIFY")]
     list_status = [c for c in sent if "RETURN (STATUS" in c.upper()]
     status = [c for c in sent if c.upper().startswith("STATUS")]
+    looks = looks_with_done(server.command_reads(user.email))
+    assert looks
     if "LIST-STATUS" in without:
         assert status and not list_status
         assert {c.split()[1] for c in status} == {'"Junk"', '"Sent"'}
+        # a STATUS each: the next IDLE waits for the second
+        assert all(len(read) == 2 and read[1].startswith('STATUS "Junk"') for read in looks), looks
     else:
         assert list_status and not status
         assert list_status[0].startswith('LIST "" ("Junk" "Sent") RETURN (STATUS (UIDNEXT UIDVALIDITY MESSAGES')
+        # the whole look in one command: the next IDLE goes with it
+        assert all(len(read) == 3 and read[1] == list_status[0] and read[2] == "IDLE" for read in looks), looks
 
 
 async def test_a_session_looks_at_junk_and_sent_with_one_command_and_selects_only_what_changed(
@@ -109,32 +127,3 @@ async def test_a_session_looks_at_junk_and_sent_with_one_command_and_selects_onl
         assert sent.count('SELECT "Junk"') == (1 if user is filed else 0), sent
         assert sent.count('SELECT "INBOX"') == (3 if user is filed else 2), sent  # back after Junk
 
-
-def looks_with_done(reads: list[list[str]]) -> list[list[str]]:
-    """The reads in which the server got a DONE and then the look (LIST-STATUS, or a STATUS)."""
-    return [read for read in reads if len(read) >= 2 and read[0] == "DONE"
-            and ("RETURN (STATUS" in read[1].upper() or read[1].upper().startswith("STATUS"))]
-
-
-async def test_a_poll_goes_out_with_the_done_that_ends_idle(polled_server, tmp_path) -> None:
-    """A poll due when IDLE's wait is up goes out in one write: DONE, the look and, where the
-    look is one command (LIST-STATUS), the next IDLE reach the server in one read (Dovecot's
-    rawlog). Their answers are told apart (the IDLE's OK, the look's, IDLE's continuation), so
-    a reply filed in Junk between two polls is found by the next, which ends that IDLE first."""
-    server, without = polled_server
-    [user] = new_users(server, 1)
-    server.record_commands(user.email)
-    config_path = write_config(tmp_path / "config.toml", server, None, [user], idle_refresh_minutes=5,
-                               poll_interval_seconds=1)
-    async with running_engine(config_path) as (engine, config, store):
-        await until(lambda: len(looks_with_done(server.command_reads(user.email))) >= 2, 20, "two polls")
-        await file_into(server, user, "Junk", "Re: landed in spam")
-        await until(lambda: [r["folder"] for r in rows(store)] == ["Junk"], 10, "Junk polled")
-        assert state(store, user.email) != "error"
-    looks = looks_with_done(server.command_reads(user.email))
-    assert looks
-    for read in looks:
-        if "LIST-STATUS" in without:  # a STATUS each: the next IDLE waits for the second
-            assert len(read) == 2 and read[1].startswith('STATUS "Junk"'), read
-        else:  # the whole look in one command: the next IDLE goes with it
-            assert len(read) == 3 and read[1].startswith('LIST "" ("Junk" "Sent") RETURN') and read[2] == "IDLE", read
