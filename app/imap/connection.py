@@ -223,10 +223,15 @@ class ImapConnection:
             await self._run(asyncio.wait({answer, ack}, return_when=asyncio.FIRST_COMPLETED), "IDLE")
             if not answer.done():
                 self.proto.idle_done()
-            resp = await self._run(asyncio.shield(answer), "DONE")
+            await self._idle_ended(answer)
         finally:
             ack.cancel()
             answer.cancel()
+
+    async def _idle_ended(self, answer: asyncio.Future) -> None:
+        """The server's answer to DONE (``answer``: the IDLE's): OK, else ``ImapNo``. What the
+        IDLE queued is dropped: its news is in ``changes`` and ``announced``."""
+        resp = await self._run(asyncio.shield(answer), "DONE")
         if resp.result != "OK":
             raise ImapNo(f"IDLE ended with {resp.result} {_text(resp)}")
         while not self.proto.idle_queue.empty():
@@ -464,7 +469,7 @@ class ImapConnection:
         command, self._idling = self._idling, None
         p.activity.clear()
         if command is None:
-            command = aioimaplib.IdleCommand(p.new_tag(), p.idle_queue, loop=self._loop)
+            command = p.new_idle()
             idle_task = asyncio.ensure_future(p.idle_command(command))
         else:  # sent with the last look
             idle_task = asyncio.ensure_future(_answer(command))
@@ -497,17 +502,13 @@ class ImapConnection:
                     question = self.status_question(look)
                     # IDLE again in the same write, where the question is the whole look
                     if question.name == "LIST" or len(look) == 1:
-                        again = aioimaplib.IdleCommand(p.new_tag(), p.idle_queue, loop=self._loop)
+                        again = p.new_idle()
                     if not p.done_then(question, again):
                         question = again = None
                 if question is None:
                     p.idle_done()
             # the server's OK to DONE is the proof of life the refresh timer asks for
-            resp = await self._run(asyncio.shield(idle_task), "DONE")
-            if resp.result != "OK":
-                raise ImapNo(f"IDLE ended with {resp.result} {_text(resp)}")
-            while not p.idle_queue.empty():
-                p.idle_queue.get_nowait()
+            await self._idle_ended(idle_task)
             if question is not None and look:
                 try:
                     self._looked = await self.statuses(look, asked=question)

@@ -228,6 +228,10 @@ class ImapProtocol(aioimaplib.IMAP4ClientProtocol):
             self._idle_after = None
             self.pending_sync_command = after[1]
 
+    def new_idle(self) -> Command:
+        """An IDLE command, not sent (``idle_command``, or after a look: ``done_then``)."""
+        return aioimaplib.IdleCommand(self.new_tag(), self.idle_queue, loop=self.loop)
+
     async def idle_command(self, command: Command) -> aioimaplib.Response:
         """aioimaplib's ``idle`` with an IDLE command the caller made: ``taken_up`` waits for its
         own continuation (aioimaplib's one event for all of them may be cleared by an IDLE
