@@ -126,4 +126,3 @@ async def test_a_session_looks_at_junk_and_sent_with_one_command_and_selects_onl
         assert sent.count('SELECT "Sent"') == 0, sent
         assert sent.count('SELECT "Junk"') == (1 if user is filed else 0), sent
         assert sent.count('SELECT "INBOX"') == (3 if user is filed else 2), sent  # back after Junk
-
