@@ -31,6 +31,19 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+class _Version(argparse.Action):
+    """``--version``: the release, and how the message reader was installed (compiled by mypyc in
+    a wheel built where a C compiler was at hand, see setup.py; else pure Python). Read only when
+    asked: the reader is not imported to build the parser."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.machinery import EXTENSION_SUFFIXES
+        reader = importlib.import_module("app.mail.parse").__file__ or ""
+        print(f"replydesk {__version__} (message reader: "
+              f"{'compiled' if reader.endswith(tuple(EXTENSION_SUFFIXES)) else 'pure Python'})")
+        parser.exit()
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (its options), so starting one
     subcommand does not load every other one's libraries (the demo's servers, the TUI)."""
@@ -38,7 +51,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="replydesk",
         description="A terminal master inbox for cold-email senders. With no subcommand, opens the inbox.",
     )
-    parser.add_argument("--version", action="version", version=f"replydesk {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the version, and whether the message reader is compiled, and exit")
     parser.add_argument("--config", metavar="PATH",
                         help="config file (default: $REPLYDESK_CONFIG or the platform config dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,7 +1,7 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
 few hundred bytes to a few KB), then:
@@ -9,7 +9,8 @@ few hundred bytes to a few KB), then:
          BODY.PEEK[]) in batches of the engine's size, bytes discarded;
   engine replydesk's Engine with that one account, from start to the last row committed
          (fetch, parse, classify, threads, FTS index), once per ``--workers`` count of parse
-         worker processes (``[general] parse_workers``), each into a new store.
+         worker processes (``[general] parse_workers``), each into a new store. The message
+         reader is the checkout's Python; with ``--compiled``, the wheel's, compiled by mypyc.
 Prints the rates and each engine run's rate as a fraction of the bare FETCH's (the goal: 0.35), with
 the CPU of the engine's process and of its parse processes (the workers and their fork server).
 """
@@ -28,6 +29,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+
+READER = compiled_first()
 
 import aioimaplib  # noqa: E402
 from replies import BODIES  # noqa: E402
@@ -102,7 +106,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="parse worker processes (default 1 2)")
+    ap.add_argument("--compiled", action="store_true",
+                    help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
     args = ap.parse_args()
+    if args.compiled:
+        sys.exit(rerun_compiled(sys.argv))
+    print(f"the message reader: {READER}")
     dovecot = Dovecot()
     dovecot.start()
     try:

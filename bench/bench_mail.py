@@ -6,7 +6,9 @@ tests/fixtures/mail. The baseline is the standard library's modern parser as the
 proposed it (message_from_bytes with policy.default, get_body, get_content), measured in the
 same run on the same messages, so the ratio holds whatever the machine.
 
-    python bench/bench_mail.py [--rounds N]
+    python bench/bench_mail.py [--rounds N] [--compiled]
+
+The reader is the checkout's Python; with ``--compiled``, the wheel's (setup.py: compiled by mypyc).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+
+READER = compiled_first()
 
 from app.mail import NoiseContext, classify, parse  # noqa: E402
 
@@ -81,11 +86,16 @@ rate_parsed = rate
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="passes over the messages, the best counts (default 5)")
+    ap.add_argument("--compiled", action="store_true",
+                    help="build the wheel and measure its message reader, compiled by mypyc (setup.py)")
     args = ap.parse_args()
+    if args.compiled:
+        sys.exit(rerun_compiled(sys.argv))
     source, groups = load_messages()
     messages = [m for group in groups.values() for m in group]
     total = sum(len(m) for m in messages)
-    print(f"{len(messages)} messages ({total / 1024:.0f} KiB) from {source}, {args.rounds} rounds")
+    print(f"{len(messages)} messages ({total / 1024:.0f} KiB) from {source}, {args.rounds} rounds; "
+          f"the reader: {READER}")
     # the baseline and each reading taken in turns, best of three each: a busy spell of the
     # machine slows one turn of every side, not one side (the ratios then hold from run to run)
     baseline = parsed = both = tagged = 0.0

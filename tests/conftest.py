@@ -37,6 +37,16 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Where tests/test_compiled.py runs tests against the wheel's compiled reader
+    (``REPLYDESK_COMPILED_TREE``), stop before any runs unless that is what they import."""
+    tree = os.environ.get("REPLYDESK_COMPILED_TREE")
+    if tree:
+        from tests.compiled import imported_from
+        if wrong := imported_from(Path(tree)):
+            pytest.exit(f"not the compiled reader: {wrong}", returncode=3)
+
 _counter = itertools.count(1)
 
 

@@ -205,6 +205,10 @@ class _Splitter:
         return None
 
 
+_Field = tuple[str, Any]
+"""A header as a Message keeps it: its name, and its value (a str, or a ``Header`` where one was set)."""
+
+
 class IndexedMessage(email.message.Message):
     """A compat32 Message whose header lookups (``get``, ``in``, and so ``get_content_type`` and
     the parameters) read an index by lower-cased name instead of lower-casing every header name
@@ -212,13 +216,13 @@ class IndexedMessage(email.message.Message):
     the header list; it is built again when the list is replaced, grows or shrinks, or a header
     is replaced in place (the one change that keeps its length)."""
 
-    _index: tuple[list[tuple[str, str]], int, dict[str, tuple[str, str]]] | None = None
+    _index: tuple[list[_Field], int, dict[str, _Field]] | None = None
 
-    def _first(self) -> dict[str, tuple[str, str]]:
+    def _first(self) -> dict[str, _Field]:
         headers = self._headers  # type: ignore[attr-defined]
         index = self._index
         if index is None or index[0] is not headers or index[1] != len(headers):
-            first: dict[str, tuple[str, str]] = {}
+            first: dict[str, _Field] = {}
             for k, v in headers:
                 first.setdefault(k.lower(), (k, v))
             index = self._index = (headers, len(headers), first)
@@ -235,7 +239,10 @@ class IndexedMessage(email.message.Message):
         value = hit[1]
         if type(value) is str and value.isascii() and self.policy is policy.compat32:
             return value  # (what compat32's header_fetch_parse returns for a value without 8-bit bytes)
-        return self.policy.header_fetch_parse(*hit)
+        # (Any: for a value with 8-bit bytes compat32 returns a Header, where its stubs say str,
+        # and compiled code checks what a call returns against them)
+        fetch: Any = self.policy.header_fetch_parse
+        return fetch(*hit)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._first()

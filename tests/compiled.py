@@ -1,0 +1,82 @@
+"""replydesk's wheel as pip builds it (setup.py: the message reader compiled by mypyc), unpacked
+into a folder to put first on ``sys.path``. For tests/test_compiled.py and bench/ (``--compiled``)."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("app", "pyproject.toml", "setup.py", "README.md", "LICENSE")
+"""What the wheel is built from (a copy: the build writes its own folders next to the sources)."""
+
+
+def compiled_modules() -> list[str]:
+    """The modules pyproject.toml names for compiling (``[tool.replydesk] compiled``)."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        files = tomllib.load(f)["tool"]["replydesk"]["compiled"]
+    return [file.removesuffix(".py").replace("/", ".") for file in files]
+
+
+def build(dest: Path) -> Path:
+    """Build the wheel in ``dest`` and unpack it there; return the unpacked folder. Raises
+    RuntimeError with pip's last lines where the build fails."""
+    source = dest / "source"
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        else:
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    wheels = dest / "wheels"
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+                           "-w", str(wheels), str(source)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError("pip could not build the wheel:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-20:]))
+    [wheel] = wheels.glob("replydesk-*.whl")
+    tree = dest / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tree)
+    return tree
+
+
+def imported_from(tree: Path) -> list[str]:
+    """Each compiled module this process imports from elsewhere than ``tree`` or as Python: where
+    it comes from. Empty where all are the compiled ones."""
+    wrong = []
+    for name in compiled_modules():
+        file = Path(importlib.import_module(name).__file__ or "")
+        if not file.is_relative_to(tree) or file.suffix != ".so":
+            wrong.append(f"{name} from {file}")
+    return wrong
+
+
+def rerun_compiled(argv: list[str]) -> int:
+    """For a bench script's ``--compiled``: build the wheel, then run the script again (``argv``
+    without the flag) with the wheel's compiled reader first on the path; its exit status."""
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="replydesk-wheel-") as dest:
+        print("building the wheel (the message reader compiled by mypyc) …", file=sys.stderr, flush=True)
+        tree = build(Path(dest))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]),
+                   REPLYDESK_COMPILED_TREE=str(tree))
+        return subprocess.run([sys.executable, *[a for a in argv if a != "--compiled"]], env=env).returncode
+
+
+def compiled_first() -> str:
+    """Where ``rerun_compiled`` runs a script: the wheel's folder put back first on the path (the
+    script put the checkout there), and a word for its figures. Checked: the reader is compiled."""
+    import os
+    tree = os.environ.get("REPLYDESK_COMPILED_TREE")
+    if not tree:
+        return "pure Python"
+    sys.path.insert(0, tree)
+    if wrong := imported_from(Path(tree)):
+        raise SystemExit(f"not the compiled reader: {wrong}")
+    return "compiled by mypyc"
