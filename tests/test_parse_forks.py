@@ -114,3 +114,16 @@ async def test_an_engine_that_cannot_open_its_store_leaves_no_parse_process_behi
     with pytest.raises(StoreError, match="not a database"):
         await engine.start()
     await until(lambda: not fork_servers() and not worker_processes(), 60, "the parse processes gone")
+
+
+def test_workers_started_in_a_folder_with_a_package_named_like_ours_read_mail(tmp_path, monkeypatch):
+    # a user's own project in the current folder: its `app` package must not stand in for replydesk's
+    decoy = tmp_path / "app"
+    (decoy / "imap").mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the user’s own app package')\n")
+    (decoy / "imap" / "__init__.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    with _forked_workers() as (forks, workers):
+        workers += [MessageWorker(budget=5.0, forks=forks), MessageWorker(budget=5.0)]  # forked, and started plainly
+        for worker in workers:
+            _read_interest(worker)

@@ -14,7 +14,6 @@ import secrets
 import selectors
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import selfrun
 from app.config_file import render_account
 from app.demo import scenario
 from app.demo.world import PROSPECT_PASSWORD_ENV, sender_password_env
@@ -151,9 +151,10 @@ def start_demo(*, interval: float = 6.0, answer_delay: float = 4.0, seed: int = 
             # its own session: Ctrl-C in the terminal goes to the inbox, which then stops us
             with open(demo_dir / "world.log", "ab") as errors:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "app.demo.world", str(demo_dir), "--interval", str(interval),
-                     "--answer-delay", str(answer_delay), "--seed", str(seed)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, start_new_session=True)
+                    selfrun.argv("app.demo.world", str(demo_dir), "--interval", str(interval),
+                                 "--answer-delay", str(answer_delay), "--seed", str(seed)),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
+                    env=selfrun.env())
             info = _wait_ready(proc, demo_dir)
             imap_port, smtp_port = int(info["imap_port"]), int(info["smtp_port"])
             ca_file = Path(info["ca_file"])

@@ -47,9 +47,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
+from app import selfrun
 from app.mail import NoiseContext, classify, parse
 from app.mail.classify import warm_up
 from app.mail.headers import decode_header, parse_addresses, parse_date, parse_message_ids
@@ -438,9 +438,9 @@ class ForkServer:
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "app.imap.parsework", "fork", str(theirs.fileno())],
+                selfrun.argv("app.imap.parsework", "fork", str(theirs.fileno())),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                close_fds=True, pass_fds=(theirs.fileno(),), env=_worker_env())
+                close_fds=True, pass_fds=(theirs.fileno(),), env=selfrun.env())
         except BaseException:
             ours.close()
             raise
@@ -479,13 +479,6 @@ class ForkServer:
                 pass
         with self._lock:
             self._stop()
-
-
-def _worker_env() -> dict[str, str]:
-    """The environment of a worker: this one, with the folder of this very replydesk first on
-    the path (the worker imports it wherever the engine found it)."""
-    root = str(Path(__file__).resolve().parents[2])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
 
 
 def _forked(server: ForkServer, progress: int, flush_every: float) -> _Forked | None:
@@ -565,9 +558,9 @@ class MessageWorker:
         """A worker process: forked from the pool's fork server, else started plainly."""
         if self.forks is not None and (forked := _forked(self.forks, progress, self.flush_every)) is not None:
             return forked
-        proc = subprocess.Popen([sys.executable, "-m", "app.imap.parsework", str(progress), repr(self.flush_every)],
+        proc = subprocess.Popen(selfrun.argv("app.imap.parsework", str(progress), repr(self.flush_every)),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                close_fds=True, pass_fds=(progress,), env=_worker_env())
+                                close_fds=True, pass_fds=(progress,), env=selfrun.env())
         assert proc.stdin is not None and proc.stdout is not None
         for pipe in (proc.stdin, proc.stdout):
             _widen(pipe.fileno())

@@ -10,7 +10,6 @@ import secrets
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
@@ -22,7 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from app import config_file
+from app import config_file, selfrun
 from app.config import Config
 from app.errors import EngineLocked, ReplydeskError
 from app.store import Store
@@ -487,10 +486,10 @@ class ReplydeskApp(App[int]):
             return
         stamp = datetime.fromtimestamp(self.clock(), self.tz).strftime("%Y%m%d-%H%M")
         target = Path.cwd() / f"replydesk-{what}-{stamp}.csv"
-        argv = [sys.executable, "-m", "app", "--config", str(self.config.path), "export", what, "-o", str(target)]
+        argv = selfrun.argv("app", "--config", str(self.config.path), "export", what, "-o", str(target))
 
         def work() -> None:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=selfrun.env())
             problem = (done.stderr.strip().splitlines() or ["failed"])[-1] if done.returncode else None
             self.call_from_thread(self.say, f"export failed: {problem}" if problem else
                                   f"{what} exported to {target}")
