@@ -4,9 +4,11 @@ into a folder to put first on ``sys.path``. For tests/test_compiled.py and bench
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -56,23 +58,28 @@ def imported_from(tree: Path) -> list[str]:
     return wrong
 
 
+def environment(tree: Path) -> dict[str, str]:
+    """This environment for a process that runs the unpacked wheel at ``tree``: it first on the
+    path, then the checkout (for tests/ and bench/: the checkout's app comes second), and
+    ``REPLYDESK_COMPILED_TREE`` naming it (checked by ``compiled_first`` and tests/conftest.py)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]), REPLYDESK_COMPILED_TREE=str(tree))
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return env
+
+
 def rerun_compiled(argv: list[str]) -> int:
     """For a bench script's ``--compiled``: build the wheel, then run the script again (``argv``
     without the flag) with the wheel's compiled reader first on the path; its exit status."""
-    import os
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="replydesk-wheel-") as dest:
         print("building the wheel (the message reader compiled by mypyc) …", file=sys.stderr, flush=True)
         tree = build(Path(dest))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]),
-                   REPLYDESK_COMPILED_TREE=str(tree))
-        return subprocess.run([sys.executable, *[a for a in argv if a != "--compiled"]], env=env).returncode
+        return subprocess.run([sys.executable, *[a for a in argv if a != "--compiled"]],
+                              env=environment(tree)).returncode
 
 
 def compiled_first() -> str:
     """Where ``rerun_compiled`` runs a script: the wheel's folder put back first on the path (the
     script put the checkout there), and a word for its figures. Checked: the reader is compiled."""
-    import os
     tree = os.environ.get("REPLYDESK_COMPILED_TREE")
     if not tree:
         return "pure Python"

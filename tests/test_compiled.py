@@ -9,18 +9,19 @@ time of every pattern.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.compiled import ROOT, build, compiled_modules
+from tests.compiled import ROOT, build, compiled_modules, environment
 
 MAIL_TESTS = ["test_mail_parse.py", "test_mail_properties.py", "test_mail_unchanged.py",
               "test_mail_library_tree.py", "test_mail_attachments.py", "test_mail_corpus.py",
-              "test_mail_linear.py", "test_mail_reading.py", "test_mail_bounces.py"]
+              "test_mail_linear.py", "test_mail_reading.py", "test_mail_bounces.py",
+              # parse workers and their fork server, which import the reader from where the engine did
+              "test_parse_forks.py"]
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +29,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("wheel"))
 
 
-def _env(tree: Path) -> dict[str, str]:
-    # the wheel first, then the checkout (for tests/ and bench/: its app comes second)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]), REPLYDESK_COMPILED_TREE=str(tree))
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return env
-
-
 def test_the_wheel_holds_the_reader_compiled(wheel: Path, tmp_path: Path) -> None:
     modules = compiled_modules()
     assert "app.mail.parse" in modules and "app.mail.mime" in modules
     proc = subprocess.run(
         [sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: print(importlib.import_module(m).__file__)",
-         *modules], cwd=tmp_path, env=_env(wheel), capture_output=True, text=True, check=True)
+         *modules], cwd=tmp_path, env=environment(wheel), capture_output=True, text=True, check=True)
     files = [Path(line) for line in proc.stdout.split()]
     assert len(files) == len(modules)
     for module, file in zip(modules, files, strict=True):
@@ -50,7 +44,7 @@ def test_the_wheel_holds_the_reader_compiled(wheel: Path, tmp_path: Path) -> Non
 
 
 def test_the_version_says_the_reader_is_compiled(wheel: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=tmp_path, env=_env(wheel),
+    proc = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=tmp_path, env=environment(wheel),
                           capture_output=True, text=True, check=True)
     assert proc.stdout.strip().endswith("(message reader: compiled)")
 
@@ -62,7 +56,7 @@ def test_the_mail_tests_pass_against_the_compiled_reader(wheel: Path, tmp_path: 
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--import-mode=append",
          "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
          *(str(ROOT / "tests" / name) for name in MAIL_TESTS)],
-        cwd=tmp_path, env=_env(wheel), capture_output=True, text=True)
+        cwd=tmp_path, env=environment(wheel), capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode == 0, "\n".join(output[-40:])
     assert " passed" in output[-1] and "failed" not in output[-1]
