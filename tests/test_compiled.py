@@ -24,17 +24,17 @@ MAIL_TESTS = ["test_mail_parse.py", "test_mail_properties.py", "test_mail_unchan
               "test_parse_forks.py"]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("wheel"))
+@pytest.mark.timeout(1200)  # a wheel built, then some 400 tests in one process, on a machine the suite keeps busy
+def test_the_wheel_holds_the_reader_compiled_and_it_reads_mail_as_the_python_does(tmp_path: Path) -> None:
+    # one test, one build: tests spread over the suite's workers would each build the wheel
+    wheel = build(tmp_path / "wheel")
+    env = environment(wheel)
 
-
-def test_the_wheel_holds_the_reader_compiled(wheel: Path, tmp_path: Path) -> None:
     modules = compiled_modules()
     assert "app.mail.parse" in modules and "app.mail.mime" in modules
     proc = subprocess.run(
         [sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: print(importlib.import_module(m).__file__)",
-         *modules], cwd=tmp_path, env=environment(wheel), capture_output=True, text=True, check=True)
+         *modules], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     files = [Path(line) for line in proc.stdout.split()]
     assert len(files) == len(modules)
     for module, file in zip(modules, files, strict=True):
@@ -42,21 +42,17 @@ def test_the_wheel_holds_the_reader_compiled(wheel: Path, tmp_path: Path) -> Non
         assert file.suffix == ".so", (f"the wheel holds {module} as {file.name}, not compiled: setup.py needs a C "
                                       "compiler (gcc) and the Python headers")
 
-
-def test_the_version_says_the_reader_is_compiled(wheel: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=tmp_path, env=environment(wheel),
+    proc = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)
     assert proc.stdout.strip().endswith("(message reader: compiled)")
 
-
-def test_the_mail_tests_pass_against_the_compiled_reader(wheel: Path, tmp_path: Path) -> None:
     # --import-mode=append: pytest puts no folder of the checkout before the wheel; conftest stops
     # the run unless the reader is the wheel's compiled one
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--import-mode=append",
          "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
          *(str(ROOT / "tests" / name) for name in MAIL_TESTS)],
-        cwd=tmp_path, env=environment(wheel), capture_output=True, text=True)
+        cwd=tmp_path, env=env, capture_output=True, text=True)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode == 0, "\n".join(output[-40:])
     assert " passed" in output[-1] and "failed" not in output[-1]
