@@ -37,9 +37,15 @@ def pure(why: str) -> list[Any]:
     return []
 
 
+BUILDS = {"bdist_wheel", "build", "build_ext", "install"}
+"""The commands that build code; the others (egg_info, dist_info, sdist) read metadata only."""
+
+
 def extensions() -> list[Any]:
     if "editable_wheel" in sys.argv or "develop" in sys.argv:
         return pure("the install is editable (the checkout's code runs as it is)")
+    if not BUILDS & set(sys.argv[1:]):
+        return []  # metadata only: nothing is compiled for it
     if os.environ.get("REPLYDESK_PURE_PYTHON"):
         return pure("REPLYDESK_PURE_PYTHON is set")
     try:
@@ -63,7 +69,7 @@ class OptionalBuildExt(build_ext):
             for path in self.get_outputs():
                 Path(path).unlink(missing_ok=True)
             self.distribution.ext_modules = []
-            pure(f"the C compiler failed ({exc})")
+            pure(f"the C compiler failed ({type(exc).__name__}: its lines are above)")
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -25,9 +25,9 @@ def compiled_modules() -> list[str]:
     return [file.removesuffix(".py").replace("/", ".") for file in files]
 
 
-def build(dest: Path) -> Path:
-    """Build the wheel in ``dest`` and unpack it there; return the unpacked folder. Raises
-    RuntimeError with pip's last lines where the build fails."""
+def build(dest: Path, env: dict[str, str] | None = None) -> Path:
+    """Build the wheel in ``dest`` (pip run with ``env``, default this environment) and unpack it
+    there; return the unpacked folder. Raises RuntimeError with pip's last lines where the build fails."""
     source = dest / "source"
     for name in SOURCES:
         if (ROOT / name).is_dir():
@@ -37,13 +37,18 @@ def build(dest: Path) -> Path:
             shutil.copy2(ROOT / name, source / name)
     wheels = dest / "wheels"
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
-                           "-w", str(wheels), str(source)], capture_output=True, text=True)
+                           "-w", str(wheels), str(source)], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError("pip could not build the wheel:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-20:]))
     [wheel] = wheels.glob("replydesk-*.whl")
     tree = dest / "site"
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(tree)
+    # what an installer puts beside the rest (a wheel that is not pure holds its Python there)
+    for scheme in ("purelib", "platlib"):
+        for part in tree.glob(f"*.data/{scheme}"):
+            shutil.copytree(part, tree, dirs_exist_ok=True)
+            shutil.rmtree(part)
     return tree
 
 

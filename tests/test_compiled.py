@@ -9,6 +9,7 @@ time of every pattern.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,13 @@ def test_the_wheel_holds_the_reader_compiled_and_it_reads_mail_as_the_python_doe
     output = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode == 0, "\n".join(output[-40:])
     assert " passed" in output[-1] and "failed" not in output[-1]
+
+
+def test_without_a_working_compiler_the_wheel_holds_the_python_and_runs(tmp_path: Path) -> None:
+    # a compiler that fails on every file: none of the reader is compiled, none of it is missing
+    wheel = build(tmp_path / "wheel", env=dict(os.environ, CC="false"))
+    assert not list(wheel.rglob("*.so"))
+    assert all((wheel / (name.replace(".", "/") + ".py")).is_file() for name in compiled_modules())
+    proc = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=tmp_path, env=environment(wheel),
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().endswith("(message reader: pure Python)")
