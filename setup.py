@@ -2,8 +2,9 @@
 reader, compiled to C by mypyc, to a wheel where a C compiler is at hand.
 
 The modules listed under ``[tool.replydesk] compiled`` in pyproject.toml read every message the
-engine fetches (split the MIME tree, decode the headers, cut the quoted history): compiled, they
-run several times faster, and the code is the same Python, type-checked by the same mypy.
+engine fetches (split the MIME tree, decode the headers, cut the quoted history, read what a reply
+means): compiled, a message is parsed in about 70 % of the CPU time and parsed and classified in
+75-85 % (bench/README.md), and the code is the same Python, type-checked by the same mypy.
 
 Pure Python is installed instead, with one line saying why, when:
 - the install is editable (``pip install -e``, as scripts/demo and scripts/test do): the
