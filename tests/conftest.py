@@ -47,6 +47,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         if wrong := imported_from(Path(tree)):
             pytest.exit(f"not the compiled reader: {wrong}", returncode=3)
 
+
 _counter = itertools.count(1)
 
 
