@@ -26,7 +26,7 @@ MAIL_TESTS = ["test_mail_parse.py", "test_mail_properties.py", "test_mail_unchan
               "test_parse_forks.py"]
 
 
-@pytest.mark.timeout(1200)  # a wheel built, then some 400 tests in one process, on a machine the suite keeps busy
+@pytest.mark.timeout(1200)  # a wheel built, then some 600 tests in one process, on a machine the suite keeps busy
 def test_the_wheel_holds_the_reader_compiled_and_it_reads_mail_as_the_python_does(tmp_path: Path) -> None:
     # one test, one build: tests spread over the suite's workers would each build the wheel
     wheel = build(tmp_path / "wheel")
