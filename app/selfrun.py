@@ -22,8 +22,6 @@ def argv(module: str, *args: str) -> list[str]:
     return [sys.executable, "-P", "-m", module, *args]
 
 
-def env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default: this process's environment) with this replydesk's folder first on the path."""
-    base = dict(os.environ if base is None else base)
-    base["PYTHONPATH"] = os.pathsep.join(p for p in (HOME, base.get("PYTHONPATH", "")) if p)
-    return base
+def env() -> dict[str, str]:
+    """This process's environment with this replydesk's folder first on the path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (HOME, os.environ.get("PYTHONPATH", "")) if p)}
