@@ -168,24 +168,27 @@ class Dovecot:
             time.sleep(0.05)
         self.running = False
 
-    def cpu_seconds(self) -> float:
-        """CPU seconds of this server so far (Linux /proc): its master, the processes under it that
-        live, and those that ended (their CPU is added to the master's when it reaps them)."""
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds of each process of this server now (Linux /proc): its master and the
+        processes under it (login, auth, a session's imap ...)."""
         master = int((self.root / "run" / "master.pid").read_text())
         tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
+        found = {}
         for proc in Path("/proc").iterdir():
             try:
-                if not proc.name.isdigit():
-                    continue
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(proc.name) == master:
-                    total += sum(int(f) for f in fields[11:15]) / tick  # its own, and its ended children's
-                elif int(fields[1]) == master:
-                    total += (int(fields[11]) + int(fields[12])) / tick
+                if proc.name.isdigit():
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(proc.name) == master or int(fields[1]) == master:
+                        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / tick
             except (OSError, ValueError):
                 continue  # ended meanwhile
-        return total
+        return found
+
+    def cpu_since(self, before: dict[int, float]) -> float:
+        """CPU seconds this server spent since ``cpu_by_process()`` gave ``before``, in the
+        processes that live now (one that ended meanwhile, such as a login process, is left out:
+        the CPU of its whole life would be added to the master's only when it is reaped)."""
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in self.cpu_by_process().items())
 
     def cleanup(self) -> None:
         self.stop()
