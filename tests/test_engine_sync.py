@@ -4,10 +4,12 @@ and double nothing, UIDVALIDITY rescans that keep labels, a wrong password that 
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 
 from app.config import load_config
+from app.engine import YOUNG_COLLECTION, fewer_collections
 from tests.conftest import build_message
 from tests.engine_support import failed_logins, logins, other_client, rows, running_engine, state, until
 
@@ -33,6 +35,27 @@ async def test_twenty_accounts_get_pushed_mail_within_two_seconds(dovecot, users
         account_rows = store.accounts()
         assert all(a["last_push"] for a in account_rows if a["id"] in {u.email for u in accounts[::4]})
         assert all(a["last_sync"] for a in account_rows)
+
+
+async def test_the_engine_walks_young_containers_less_often(dovecot, users, deliver, make_config, tmp_path) -> None:
+    """A started engine raises the collector's youngest threshold (its bursts of readings and rows
+    are freed before a walk), never lowers one set higher, and leaves a collector switched off."""
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        [user] = users(1)
+        deliver(user.email, subject="Re: intro", body="Happy to talk next week")
+        async with running_engine(make_config(tmp_path, [user])) as (_, _, store):
+            await until(lambda: len(rows(store)) == 1, 30, "the reply stored")
+            assert gc.get_threshold() == (YOUNG_COLLECTION, 10, 10)
+        gc.set_threshold(YOUNG_COLLECTION * 4, 5, 5)
+        fewer_collections()
+        assert gc.get_threshold() == (YOUNG_COLLECTION * 4, 5, 5)
+        gc.set_threshold(0, 10, 10)
+        fewer_collections()
+        assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
 
 
 def server_message_ids(dovecot, email: str) -> list[str]:
