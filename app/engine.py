@@ -79,7 +79,7 @@ def fewer_collections(young: int = YOUNG_COLLECTION) -> None:
     """Python walks its youngest generation of containers every 700 allocated and not yet freed.
     The engine allocates in bursts that reference counting frees whole (a batch's readings from
     its parse worker, then its rows): at the default a first sync of 10,000 messages ran about
-    240 young, 20 middle and two full collections, ~6 % of the engine's CPU. Past ``young``,
+    240 young, 20 middle and 1-2 full collections, 5-8 % of the engine's CPU. Past ``young``,
     those bursts end before the collector looks; cycles, what it is for, wait for at most that
     many containers (a few MB). Measured (bench/README, issue 18): the engine's CPU in a first
     sync 6 % less. Process-wide, like the TLS buffers: set once at start, never lowered, and a
