@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from app.demo.certs import make_certificate
+from tests.parse_procs import cpu_seconds, parent
 from tests.servers.ports import free_port
 
 CONF = """
@@ -172,14 +173,11 @@ class Dovecot:
         """CPU seconds of each process of this server now (Linux /proc): its master and the
         processes under it (login, auth, a session's imap ...)."""
         master = int((self.root / "run" / "master.pid").read_text())
-        tick = os.sysconf("SC_CLK_TCK")
         found = {}
         for proc in Path("/proc").iterdir():
             try:
-                if proc.name.isdigit():
-                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(proc.name) == master or int(fields[1]) == master:
-                        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / tick
+                if proc.name.isdigit() and (int(proc.name) == master or parent(proc) == master):
+                    found[int(proc.name)] = cpu_seconds(proc)
             except (OSError, ValueError):
                 continue  # ended meanwhile
         return found
