@@ -15,6 +15,9 @@ Prints the rates and each engine run's rate as a fraction of the bare FETCH's (t
 the CPU of the engine's process, of its parse processes (the workers and their fork server) and of
 Dovecot meanwhile (Linux /proc). Their sum over the cores this process may run on is the shortest
 the run could have taken here with every core busy throughout: the best fraction this CPU allows.
+A second line per run says where the time goes: when the first rows were stored (the parse
+worker's start is before it), and between a tenth and nine tenths of the messages stored, the
+rate, each process's CPU a message and how busy the cores were.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import ssl
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,6 +49,9 @@ from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
 from tests.parse_procs import every_process, total_cpu  # noqa: E402
 from tests.servers.dovecot import Dovecot  # noqa: E402
+
+LOOK = 0.01
+"""Seconds between two looks at the store during an engine run (another connection)."""
 
 
 def deliver_all(dovecot: Dovecot, to: str, n: int) -> None:
@@ -91,21 +98,64 @@ def parse_cpu() -> float:
     return total_cpu(every_process())
 
 
-async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> tuple[float, float, float, float]:
-    """The run's wall time, and the CPU of the engine's process, its parse processes and Dovecot."""
+@dataclass
+class Mark:
+    """A moment of an engine run: seconds since its start, and the CPU seconds of the engine's
+    process, of its parse processes and of Dovecot's processes (by pid) until then."""
+
+    at: float
+    engine: float
+    parse: float
+    server: dict[int, float]
+
+    def cpu_to(self, later: Mark, dovecot: Dovecot) -> tuple[float, float, float]:
+        """CPU of the engine, its parse processes and Dovecot between this mark and ``later``."""
+        server = sum(cpu - self.server.get(pid, 0.0) for pid, cpu in later.server.items())
+        return later.engine - self.engine, later.parse - self.parse, server
+
+
+@dataclass
+class Run:
+    took: float
+    cpu: tuple[float, float, float]
+    """Of the engine's process, its parse processes and Dovecot, over the whole run."""
+    first: float
+    """When the first rows were committed."""
+    steady: tuple[Mark, Mark]
+    """At the first look that found a tenth of the messages stored, and nine tenths."""
+
+
+async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
+    """One engine run, looked at every ``LOOK`` seconds: its wall time, the CPU of the engine's
+    process, its parse processes and Dovecot, when its first rows landed, and marks in between."""
     config = load_config(config_path)
     engine = Engine(config)
     watch = Store(config.database)
     started = time.perf_counter()
     cpu = time.process_time()
     server = dovecot.cpu_by_process()
+
+    def mark() -> Mark:
+        return Mark(time.perf_counter() - started, time.process_time() - cpu, parse_cpu(), dovecot.cpu_by_process())
+
     await engine.start()
     try:
-        # the bench polls another connection's rows
-        while watch.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0] < n:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+        first = 0.0
+        steady: list[Mark] = []
+        while True:
+            # the highest id: a look that costs the same however many rows there are (the ids of a
+            # new store count its rows)
+            stored = watch.db.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
+            if stored and not first:
+                first = time.perf_counter() - started
+            if len(steady) < 2 and stored >= n * (1 + 8 * len(steady)) // 10:
+                steady.append(mark())
+            if stored >= n and watch.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0] >= n:
+                break
+            await asyncio.sleep(LOOK)  # noqa: ASYNC110 (another connection's rows)
         took = time.perf_counter() - started
-        return took, time.process_time() - cpu, parse_cpu(), dovecot.cpu_since(server)
+        return Run(took, (time.process_time() - cpu, parse_cpu(), dovecot.cpu_since(server)), first,
+                   (steady[0], steady[-1]))
     finally:
         await engine.stop()
         watch.close()
@@ -140,14 +190,23 @@ def main() -> None:
             config_path = write_config(tmp / f"config-{workers}.toml", dovecot, None, [user],
                                        database=tmp / f"workers-{workers}.db", initial_sync_days=30,
                                        idle_refresh_minutes=10, parse_workers=workers)
-            took, cpu, parse, server = asyncio.run(engine_sync(config_path, args.messages, dovecot))
+            run = asyncio.run(engine_sync(config_path, args.messages, dovecot))
+            cpu, parse, server = run.cpu
             shortest = (cpu + parse + server) / cores
             print(f"engine first sync, {workers} parse worker{'s' if workers > 1 else ''} "
-                  f"(fetch+parse+classify+store): {args.messages} in {took:.2f} s = "
-                  f"{args.messages / took:,.0f} msg/s = {bare / took:.2f}x the bare FETCH's rate "
+                  f"(fetch+parse+classify+store): {args.messages} in {run.took:.2f} s = "
+                  f"{args.messages / run.took:,.0f} msg/s = {bare / run.took:.2f}x the bare FETCH's rate "
                   f"(CPU: engine process {cpu:.2f} s, parse processes {parse:.2f} s, Dovecot {server:.2f} s; "
                   f"on {cores} cores all busy no shorter than {shortest:.2f} s = {bare / shortest:.2f}x at best)",
                   flush=True)
+            a, b = run.steady
+            count = args.messages * 8 // 10
+            spent = a.cpu_to(b, dovecot)
+            busy = sum(spent) / (b.at - a.at) / cores
+            print(f"  first rows stored after {run.first * 1000:.0f} ms; from a tenth to nine tenths stored: "
+                  f"{count / (b.at - a.at):,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
+                  f"parse {spent[1] / count * 1e6:.0f} µs, Dovecot {spent[2] / count * 1e6:.0f} µs "
+                  f"({busy:.0%} of {cores} cores busy)", flush=True)
     finally:
         dovecot.cleanup()
 
