@@ -3,6 +3,7 @@ into a folder to put first on ``sys.path``. For tests/test_compiled.py and bench
 
 from __future__ import annotations
 
+import compileall
 import importlib
 import os
 import shutil
@@ -27,7 +28,7 @@ def compiled_modules() -> list[str]:
 
 def build(dest: Path, env: dict[str, str] | None = None) -> Path:
     """Build the wheel in ``dest`` (pip run with ``env``, default this environment) and unpack it
-    there; return the unpacked folder. Raises RuntimeError with pip's last lines where the build fails."""
+    there as an installer would (its Python byte-compiled); return the unpacked folder. Raises RuntimeError with pip's last lines where the build fails."""
     source = dest / "source"
     for name in SOURCES:
         if (ROOT / name).is_dir():
@@ -49,6 +50,9 @@ def build(dest: Path, env: dict[str, str] | None = None) -> Path:
         for part in tree.glob(f"*.data/{scheme}"):
             shutil.copytree(part, tree, dirs_exist_ok=True)
             shutil.rmtree(part)
+    # and the byte code of its Python modules, as pip writes it when it installs a wheel: without
+    # it each process (a parse worker's fork server, say) would compile them again as it starts
+    compileall.compile_dir(tree / "app", quiet=1)
     return tree
 
 
