@@ -108,7 +108,7 @@ class Mark:
     parse: float
     server: dict[int, float]
 
-    def cpu_to(self, later: Mark, dovecot: Dovecot) -> tuple[float, float, float]:
+    def cpu_to(self, later: Mark) -> tuple[float, float, float]:
         """CPU of the engine, its parse processes and Dovecot between this mark and ``later``."""
         server = sum(cpu - self.server.get(pid, 0.0) for pid, cpu in later.server.items())
         return later.engine - self.engine, later.parse - self.parse, server
@@ -201,7 +201,7 @@ def main() -> None:
                   flush=True)
             a, b = run.steady
             count = args.messages * 8 // 10
-            spent = a.cpu_to(b, dovecot)
+            spent = a.cpu_to(b)
             busy = sum(spent) / (b.at - a.at) / cores
             print(f"  first rows stored after {run.first * 1000:.0f} ms; from a tenth to nine tenths stored: "
                   f"{count / (b.at - a.at):,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "

@@ -28,7 +28,8 @@ def compiled_modules() -> list[str]:
 
 def build(dest: Path, env: dict[str, str] | None = None) -> Path:
     """Build the wheel in ``dest`` (pip run with ``env``, default this environment) and unpack it
-    there as an installer would (its Python byte-compiled); return the unpacked folder. Raises RuntimeError with pip's last lines where the build fails."""
+    there as an installer would (its Python byte-compiled); return the unpacked folder. Raises
+    RuntimeError with pip's last lines where the build fails."""
     source = dest / "source"
     for name in SOURCES:
         if (ROOT / name).is_dir():
