@@ -100,10 +100,12 @@ def parse_cpu() -> float:
 
 @dataclass
 class Mark:
-    """A moment of an engine run: seconds since its start, and the CPU seconds of the engine's
-    process, of its parse processes and of Dovecot's processes (by pid) until then."""
+    """A moment of an engine run: seconds since its start, the messages stored, and the CPU
+    seconds of the engine's process, of its parse processes and of Dovecot's processes (by pid)
+    until then."""
 
     at: float
+    stored: int
     engine: float
     parse: float
     server: dict[int, float]
@@ -135,8 +137,9 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
     cpu = time.process_time()
     server = dovecot.cpu_by_process()
 
-    def mark() -> Mark:
-        return Mark(time.perf_counter() - started, time.process_time() - cpu, parse_cpu(), dovecot.cpu_by_process())
+    def mark(stored: int) -> Mark:
+        return Mark(time.perf_counter() - started, stored, time.process_time() - cpu, parse_cpu(),
+                    dovecot.cpu_by_process())
 
     await engine.start()
     try:
@@ -149,7 +152,7 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
             if stored and not first:
                 first = time.perf_counter() - started
             if len(steady) < 2 and stored >= n * (1 + 8 * len(steady)) // 10:
-                steady.append(mark())
+                steady.append(mark(stored))
             if stored >= n and watch.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0] >= n:
                 break
             await asyncio.sleep(LOOK)  # noqa: ASYNC110 (another connection's rows)
@@ -200,11 +203,15 @@ def main() -> None:
                   f"on {cores} cores all busy no shorter than {shortest:.2f} s = {bare / shortest:.2f}x at best)",
                   flush=True)
             a, b = run.steady
-            count = args.messages * 8 // 10
+            count, took = b.stored - a.stored, b.at - a.at
+            if count <= 0 or took <= 0:
+                print(f"  first rows stored after {run.first * 1000:.0f} ms; too few messages for a pace "
+                      "between a tenth and nine tenths stored", flush=True)
+                continue
             spent = a.cpu_to(b)
-            busy = sum(spent) / (b.at - a.at) / cores
+            busy = sum(spent) / took / cores
             print(f"  first rows stored after {run.first * 1000:.0f} ms; from a tenth to nine tenths stored: "
-                  f"{count / (b.at - a.at):,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
+                  f"{count / took:,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
                   f"parse {spent[1] / count * 1e6:.0f} µs, Dovecot {spent[2] / count * 1e6:.0f} µs "
                   f"({busy:.0%} of {cores} cores busy)", flush=True)
     finally:
