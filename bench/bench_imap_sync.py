@@ -48,7 +48,7 @@ from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
 from tests.parse_procs import every_process, total_cpu  # noqa: E402
-from tests.servers.dovecot import Dovecot  # noqa: E402
+from tests.servers.dovecot import Dovecot, cpu_between  # noqa: E402
 
 LOOK = 0.01
 """Seconds between two looks at the store during an engine run (another connection)."""
@@ -112,8 +112,7 @@ class Mark:
 
     def cpu_to(self, later: Mark) -> tuple[float, float, float]:
         """CPU of the engine, its parse processes and Dovecot between this mark and ``later``."""
-        server = sum(cpu - self.server.get(pid, 0.0) for pid, cpu in later.server.items())
-        return later.engine - self.engine, later.parse - self.parse, server
+        return later.engine - self.engine, later.parse - self.parse, cpu_between(self.server, later.server)
 
 
 @dataclass
@@ -135,7 +134,7 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
     watch = Store(config.database)
     started = time.perf_counter()
     cpu = time.process_time()
-    server = dovecot.cpu_by_process()
+    begin = Mark(0.0, 0, 0.0, 0.0, dovecot.cpu_by_process())  # (the parse processes start with the engine)
 
     def mark(stored: int) -> Mark:
         return Mark(time.perf_counter() - started, stored, time.process_time() - cpu, parse_cpu(),
@@ -156,9 +155,8 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
             if stored >= n and watch.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0] >= n:
                 break
             await asyncio.sleep(LOOK)  # noqa: ASYNC110 (another connection's rows)
-        took = time.perf_counter() - started
-        return Run(took, (time.process_time() - cpu, parse_cpu(), dovecot.cpu_since(server)), first,
-                   (steady[0], steady[-1]))
+        end = mark(stored)
+        return Run(end.at, begin.cpu_to(end), first, (steady[0], steady[-1]))
     finally:
         await engine.stop()
         watch.close()

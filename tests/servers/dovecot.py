@@ -186,7 +186,7 @@ class Dovecot:
         """CPU seconds this server spent since ``cpu_by_process()`` gave ``before``, in the
         processes that live now (one that ended meanwhile, such as a login process, is left out:
         the CPU of its whole life would be added to the master's only when it is reaped)."""
-        return sum(cpu - before.get(pid, 0.0) for pid, cpu in self.cpu_by_process().items())
+        return cpu_between(before, self.cpu_by_process())
 
     def cleanup(self) -> None:
         self.stop()
@@ -351,3 +351,9 @@ def _untagged(line: str) -> str | None:
     if words[0] == "DONE" or len(words) == 1:
         return words[0] or None
     return words[1]
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings of ``Dovecot.cpu_by_process()``, in the processes
+    of the later one (one that started in between counts whole, one that ended is left out)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
