@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import cachefiles
+
 if TYPE_CHECKING:
     from app.config import Config
 
@@ -27,8 +29,7 @@ _VALIDATION_CODE = ("config.py", "placeholders.py", "config_cache.py")
 
 
 def cache_dir() -> Path:
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("replydesk")) / "config"
+    return cachefiles.cache_dir() / "config"
 
 
 def _key(path: Path, raw: bytes) -> bytes:
@@ -51,59 +52,28 @@ def _entry(path: Path) -> Path:
 
 def read(path: Path, raw: bytes) -> Config | None:
     """The config validated from exactly these bytes at this path before, or None."""
-    entry = _entry(path)
+    data = cachefiles.read_own(_entry(path))
+    if data is None:
+        return None
     try:
-        with open(entry, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None  # only an entry this user wrote and nobody else can
-            key, config = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - a missing, partial or outdated entry: validate again
+        key, config = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a partial or outdated entry: validate again
         return None
     return config if key == _key(path, raw) else None
 
 
 def write(path: Path, raw: bytes, config: Config) -> None:
     """Remember ``config`` as the validation of ``raw``; a cache that cannot be written is skipped."""
-    import tempfile
     entry = _entry(path)
     try:
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((_key(path, raw), config), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, entry)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        _prune(entry.parent)
-    except (OSError, pickle.PicklingError):
-        pass
+        data = pickle.dumps((_key(path, raw), config), protocol=pickle.HIGHEST_PROTOCOL)
+    except pickle.PicklingError:
+        return
+    if cachefiles.write_own(entry, data):
+        # a cache is for the few configs a user runs; every temporary one (a demo's, a
+        # script's) would otherwise stay a month, and each write looks at them all
+        cachefiles.prune(entry.parent, "*.pickle", KEEP)
 
 
 KEEP = 64
-"""Entries kept at most: a cache is for the few configs a user runs; every temporary one (a demo's,
-a script's) would otherwise stay a month, and each write looks at them all."""
-
-
-def _prune(directory: Path, max_age: float = 30 * 86400, keep: int = KEEP) -> None:
-    """Entries of configs not read for a month go, and past ``keep`` those read longest ago; a
-    write is rare."""
-    import time
-    now = time.time()
-    entries: list[tuple[float, Path]] = []
-    for entry in directory.glob("*.pickle"):
-        try:
-            st = entry.stat()
-        except OSError:
-            continue
-        used = max(st.st_atime, st.st_mtime)
-        entries.append((used, entry))
-    entries.sort(reverse=True)
-    for place, (used, entry) in enumerate(entries):
-        if place >= keep or now - used > max_age:
-            try:
-                entry.unlink()
-            except OSError:
-                pass
+"""Entries kept at most."""

@@ -12,7 +12,7 @@ def _parse_processes() -> dict[int, tuple[int, list[bytes], Path]]:
     found = {}
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"app.imap.parsework" in (cmdline := (proc / "cmdline").read_bytes()):
+            if proc.name.isdigit() and b"app.imap.parsestart" in (cmdline := (proc / "cmdline").read_bytes()):
                 found[int(proc.name)] = (parent(proc), cmdline.split(b"\0"), proc)
         except OSError:
             continue
@@ -34,8 +34,18 @@ def _ours() -> tuple[list[int], list[Path]]:
     me = os.getpid()
     servers = [pid for pid, (ppid, args, _) in found.items() if ppid == me and b"fork" in args]
     workers = [proc for pid, (ppid, _, proc) in found.items()
-               if pid not in servers and (ppid == me or ppid in servers)]
+               if pid not in servers and (ppid == me or ppid in servers) and _reads_a_pipe(proc)]
     return servers, workers
+
+
+def _reads_a_pipe(proc: Path) -> bool:
+    """Whether the process reads a pipe: a worker does (its frames); a fork server's child that
+    keeps its compiled expressions for the next start (app.imap.parsework._keep_patterns) does not.
+    A process that has ended meanwhile is no worker."""
+    try:
+        return os.readlink(proc / "fd" / "0").startswith("pipe:")
+    except OSError:
+        return False
 
 
 def fork_servers() -> list[int]:
@@ -50,7 +60,8 @@ def worker_processes() -> list[Path]:
 
 
 def every_process() -> list[Path]:
-    """The /proc folders of all of this process's parse processes: workers and fork servers."""
+    """The /proc folders of this process's parse workers and fork servers (not a server's child
+    that keeps what it compiled: it lives a fraction of a second, once)."""
     servers, workers = _ours()
     return [*workers, *(Path(f"/proc/{pid}") for pid in servers)]
 

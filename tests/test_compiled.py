@@ -23,7 +23,7 @@ MAIL_TESTS = ["test_mail_parse.py", "test_mail_properties.py", "test_mail_unchan
               "test_mail_linear.py", "test_mail_reading.py", "test_mail_bounces.py", "test_mail_intent.py",
               "test_mail_autoreply.py", "test_mail_phrases.py", "test_mail_patterns_linear.py",
               # parse workers and their fork server, which import the reader from where the engine did
-              "test_parse_forks.py"]
+              "test_parse_forks.py", "test_regex_cache.py"]
 
 
 @pytest.mark.timeout(1200)  # a wheel built, then some 600 tests in one process, on a machine the suite keeps busy

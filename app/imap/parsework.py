@@ -22,7 +22,9 @@ every worker replaced after an overrun paid it again. Where the system can (Linu
 descriptor to watch and kill a process that is not our child), a pool's workers are forked from
 a *fork server*: one more process, started plainly, that warms up once and forks a worker ready
 to read in a few milliseconds, sharing the warmed memory with it. Where it cannot start, workers
-are started plainly, as ever.
+are started plainly, as ever. Either process starts through app.imap.parsestart, which puts the
+regular expressions the fork server compiled last time in place first (app.mail.regex_cache):
+its warm-up then takes about a tenth of a second less, and the first sync starts reading sooner.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO, Any
 
-from app import selfrun
-from app.mail import NoiseContext, classify, parse
+from app import cachefiles, selfrun
+from app.imap.parsestart import kept_patterns
+from app.mail import NoiseContext, classify, parse, regex_cache
 from app.mail.classify import warm_up
 from app.mail.headers import decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.learn import examples_from
@@ -97,6 +100,7 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
     progress = memoryview(shared).cast("Q")  # one aligned 8-byte store: the engine never sees half
     if warm:
         warm_up()  # while the engine logs in: the first batch is read at full speed
+        regex_cache.finish()  # (the fork server keeps them: a worker started plainly has no time to)
     _send(out, "ready")
     while True:
         request = _receive(sys.stdin.buffer)
@@ -133,11 +137,14 @@ def _fork_server(sock_fd: int) -> None:
     sock = socket.socket(fileno=sock_fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine ends it (Ctrl-C reaches the workers)
     warm_up()
+    keep = regex_cache.finish()
     # what is made so far lives as long as the process: kept out of the collector's walks, its
     # memory stays shared with the workers instead of being copied into each
     gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps each worker when it ends
     sock.sendall(b"R")
+    if keep:
+        _keep_patterns(sock)
     while True:
         try:
             request, fds, _, _ = socket.recv_fds(sock, 64, 3)
@@ -177,6 +184,24 @@ def _fork_server(sock_fd: int) -> None:
             socket.send_fds(sock, [b"P"], [pidfd])
         finally:
             os.close(pidfd)
+
+
+def _keep_patterns(sock: socket.socket) -> None:
+    """What this start compiled, kept for the next one (app.mail.regex_cache): written by a child
+    of low priority, so the workers are forked meanwhile."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid == 0:
+        try:
+            sock.close()
+            os.nice(10)
+            path = kept_patterns()
+            if cachefiles.write_own(path, regex_cache.snapshot()):
+                cachefiles.prune(path.parent, "patterns-*.bin", keep=4)
+        finally:
+            os._exit(0)
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
@@ -438,7 +463,7 @@ class ForkServer:
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                selfrun.argv("app.imap.parsework", "fork", str(theirs.fileno())),
+                selfrun.argv("app.imap.parsestart", "fork", str(theirs.fileno())),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 close_fds=True, pass_fds=(theirs.fileno(),), env=selfrun.env())
         except BaseException:
@@ -558,7 +583,7 @@ class MessageWorker:
         """A worker process: forked from the pool's fork server, else started plainly."""
         if self.forks is not None and (forked := _forked(self.forks, progress, self.flush_every)) is not None:
             return forked
-        proc = subprocess.Popen(selfrun.argv("app.imap.parsework", str(progress), repr(self.flush_every)),
+        proc = subprocess.Popen(selfrun.argv("app.imap.parsestart", str(progress), repr(self.flush_every)),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 close_fds=True, pass_fds=(progress,), env=selfrun.env())
         assert proc.stdin is not None and proc.stdout is not None
@@ -813,8 +838,10 @@ def headers_only(raw: bytes, budget: float, direction: str) -> tuple[ParsedMessa
                                   reasons=[f"not classified: took longer than {budget:.0f} s to read"])
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "fork":
-        _fork_server(int(sys.argv[2]))
+def main(args: list[str]) -> None:
+    """A worker (``FD SECONDS``) or the fork server (``fork FD``), from app.imap.parsestart."""
+    if args[0] == "fork":
+        _fork_server(int(args[1]))
     else:
-        _serve(int(sys.argv[1]), float(sys.argv[2]))
+        _serve(int(args[0]), float(args[1]))
+

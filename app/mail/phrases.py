@@ -78,13 +78,35 @@ def required_grams(pattern: str) -> tuple[str, ...] | None:
     """Pieces of which every match of ``pattern`` holds at least one: one piece of a literal run
     it always contains, or one per branch of an alternation it always passes through
     (``parental leave|sick leave``); None when there are none to be sure of (also whenever the
-    parser cannot be trusted to tell)."""
+    parser cannot be trusted to tell). While ``record_grams`` records, the answers it was given
+    are used and every answer is noted."""
     if not TRUSTED:
         return None
-    try:
-        return _required_grams(pattern)
-    except Exception:
-        return None
+    if _recording is not None and pattern in _recording[0]:
+        found = _recording[0][pattern]
+    else:
+        try:
+            found = _required_grams(pattern)
+        except Exception:
+            found = None
+    if _recording is not None:
+        _recording[1][pattern] = found
+    return found
+
+
+Readings = dict[str, tuple[str, ...] | None]
+_recording: tuple[Readings, Readings] | None = None
+"""While recording: the readings known (made by an earlier process), and those asked for."""
+
+
+def record_grams(known: Readings | None) -> Readings | None:
+    """With ``known`` (readings of phrases by ``required_grams``, made by a process of the same
+    code: app.mail.regex_cache): from now on ``required_grams`` answers from it where it can,
+    and notes each answer. With None: that ends, and the answers noted are returned."""
+    global _recording
+    noted = _recording[1] if _recording is not None else None
+    _recording = (dict(known), {}) if known is not None else None
+    return noted
 
 
 def _parsed(pattern: str) -> list[tuple[Any, Any]] | None:
