@@ -24,11 +24,11 @@ compiled as before. Slower, never different. No IO here: the caller reads and wr
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import re
 import sys
 import time
+import zlib
 from array import array
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +85,7 @@ def tag() -> str:
 
 def name() -> str:
     """A file name for this build's data: builds that differ keep theirs apart."""
-    return "patterns-" + hashlib.sha256(tag().encode()).hexdigest()[:16] + ".bin"
+    return f"patterns-{zlib.crc32(tag().encode()):08x}.bin"  # (the tag inside is what is checked)
 
 
 def _compile(pattern: Any, flags: int = 0) -> re.Pattern[Any]:
