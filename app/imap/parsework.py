@@ -196,7 +196,10 @@ def _keep_patterns(sock: socket.socket) -> None:
     if pid == 0:
         try:
             sock.close()
-            os.nice(10)
+            try:
+                os.nice(10)
+            except OSError:
+                pass
             path = kept_patterns()
             if cachefiles.write_own(path, regex_cache.snapshot()):
                 cachefiles.prune(path.parent, "patterns-*.bin", keep=4)
