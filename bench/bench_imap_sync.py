@@ -51,7 +51,7 @@ from app.engine import Engine  # noqa: E402
 from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
-from tests.parse_procs import every_process, total_cpu  # noqa: E402
+from tests.parse_procs import every_process, kept_expressions, total_cpu  # noqa: E402
 from tests.servers.dovecot import Dovecot, cpu_between  # noqa: E402
 
 LOOK = 0.01
@@ -166,17 +166,6 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
         watch.close()
 
 
-def kept_expressions(cache: Path) -> None:
-    """Wait (up to 30 s) for the first run's fork server to have kept the reader's compiled
-    expressions in the cache folder ``cache`` (a child of it writes them once it is ready)."""
-    deadline = time.monotonic() + 30
-    while not list(cache.glob("replydesk/patterns-*.bin")):
-        if time.monotonic() > deadline:
-            print("  (the fork server kept no compiled expressions: the runs below compile them too)")
-            return
-        time.sleep(0.02)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=10_000)
@@ -210,8 +199,8 @@ def main() -> None:
             config_path = write_config(tmp / f"config-{place}.toml", dovecot, None, [user],
                                        database=tmp / f"run-{place}.db", initial_sync_days=30,
                                        idle_refresh_minutes=10, parse_workers=workers)
-            if place == 1:
-                kept_expressions(tmp / "cache")
+            if place == 1 and not kept_expressions(tmp / "cache"):
+                print("  (the fork server kept no compiled expressions: the runs below compile them too)")
             run = asyncio.run(engine_sync(config_path, args.messages, dovecot))
             cpu, parse, server = run.cpu
             shortest = (cpu + parse + server) / cores

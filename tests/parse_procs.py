@@ -4,6 +4,7 @@ this process or forked by its fork server, and the fork servers. For tests and b
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -75,3 +76,15 @@ def total_cpu(procs: list[Path]) -> float:
         except OSError:
             continue
     return total
+
+
+def kept_expressions(cache: Path, timeout: float = 30.0) -> bool:
+    """Whether, within ``timeout`` seconds, a fork server has kept the reader's compiled
+    expressions in the cache folder ``cache`` (``XDG_CACHE_HOME``: a child of the server writes
+    them once it is ready, app.imap.parsework._keep_patterns). For bench/."""
+    deadline = time.monotonic() + timeout
+    while not list(cache.glob("replydesk/patterns-*.bin")):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

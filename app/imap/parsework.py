@@ -847,4 +847,3 @@ def main(args: list[str]) -> None:
         _fork_server(int(args[1]))
     else:
         _serve(int(args[0]), float(args[1]))
-

@@ -19,7 +19,8 @@ It leans on the regex engine's private parts (``re._compiler``, ``re._parser``, 
 phrases.py does. So data is used only by the Python build that made it (its version and the
 regex engine's magic number) and with the same phrase reading (phrases.py's own file), and
 wherever those parts are missing or behave otherwise nothing is kept: every expression is
-compiled as before. Slower, never different. No IO here: the caller reads and writes the data.
+compiled as before. Slower, never different. The caller reads and writes the data (no IO here but
+a look at phrases.py's file for the tag).
 """
 
 from __future__ import annotations
