@@ -37,9 +37,9 @@ from re import _compiler
 wrong = [str(p)[:80] for (p, f), c in regex_cache.asked().items() if _compiler.compile(p, f) != c]
 context = NoiseContext.of(["lemon-tiger"], ["me@acme.example"], ["acme.dev"])
 results = {}
-for file in sorted(Path(sys.argv[2]).glob("*/*.eml")):
+for file in sorted(f for folder in sys.argv[2:] for f in Path(folder).rglob("*.eml")):
     parsed = parse(file.read_bytes())
-    results[file.name] = [dataclasses.asdict(classify(parsed, context=context)),
+    results[str(file)] = [dataclasses.asdict(classify(parsed, context=context)),
                           parsed.snippet, parsed.new_text]
 if worth:
     path.write_bytes(regex_cache.snapshot())
@@ -47,11 +47,16 @@ print(json.dumps({"on": on, "worth": worth, "taken": regex_cache.taken(),
                   "asked": len(regex_cache.asked()), "wrong": wrong, "results": results}, default=str))
 """
 """A reader's start, as the fork server's: the data at argv[1] (if there), the reader imported
-and warmed, then the project's fixtures read; the data written again where it is worth it."""
+and warmed, then the messages in the folders after it read; the data written again where it is
+worth it."""
+CORPUS = ROOT.parent / "shared" / "corpus"
+"""Real messages written outside the project, read too where they are (a clone elsewhere has the
+project's fixtures only)."""
 
 
 def start(data: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-P", "-c", START, str(data), str(ROOT / "tests" / "fixtures")],
+    folders = [ROOT / "tests" / "fixtures", *([CORPUS] if CORPUS.is_dir() else [])]
+    proc = subprocess.run([sys.executable, "-P", "-c", START, str(data), *map(str, folders)],
                           capture_output=True, text=True, env=selfrun.env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
