@@ -110,7 +110,7 @@ async def test_the_fork_server_keeps_what_it_compiled_for_the_next_start(tmp_pat
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     reply = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
     folder = tmp_path / "cache" / "replydesk"
-    categories = []
+    categories, from_kept = [], []
     for _ in range(2):
         forks = ForkServer()
         worker = MessageWorker(budget=30.0, forks=forks)
@@ -118,12 +118,14 @@ async def test_the_fork_server_keeps_what_it_compiled_for_the_next_start(tmp_pat
             parsed, result = worker.read(reply, "in")
             assert result is not None
             categories.append(result.category)
+            from_kept.append(forks.from_kept)
             # written by a child of the fork server once the server is ready
             await until(lambda: list(folder.glob("patterns-*.bin")), 30, "the kept expressions")
         finally:
             worker.close()
             forks.close()
     assert categories == ["interested", "interested"]
+    assert from_kept == [False, True]  # the second server started from what the first kept
     [data] = folder.glob("patterns-*.bin")
     assert stat.S_IMODE(data.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
     # what the next start takes: nearly everything the reader compiles

@@ -142,7 +142,7 @@ def _fork_server(sock_fd: int) -> None:
     # memory stays shared with the workers instead of being copied into each
     gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps each worker when it ends
-    sock.sendall(b"R")
+    sock.sendall(b"K" if regex_cache.taken() else b"R")  # ready (K: from the kept expressions)
     if keep:
         _keep_patterns(sock)
     while True:
@@ -428,6 +428,8 @@ class ForkServer:
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.failed = not FORKABLE
+        self.from_kept = False
+        """Whether its last start took the regular expressions an earlier one kept (app.mail.regex_cache)."""
         """It could not start (or this system cannot fork workers for us): workers start plainly."""
         self.closed = False
 
@@ -480,7 +482,8 @@ class ForkServer:
             ready = ours.recv(1)
         except OSError:
             ready = b""
-        if ready != b"R":
+        self.from_kept = ready == b"K"
+        if ready not in (b"R", b"K"):
             self._stop()
             raise RuntimeError("it did not say it was ready")
 
