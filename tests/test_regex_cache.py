@@ -20,6 +20,7 @@ from app.imap.parsework import FORKABLE, ForkServer, MessageWorker
 from app.mail import phrases
 from tests.conftest import ROOT, build_message
 from tests.engine_support import until
+from tests.parse_procs import parent, worker_processes
 
 START = r"""
 import dataclasses, json, re, sys
@@ -131,3 +132,38 @@ async def test_the_fork_server_keeps_what_it_compiled_for_the_next_start(tmp_pat
     # what the next start takes: nearly everything the reader compiles
     kept = start(data)
     assert kept["taken"] >= 0.9 * kept["asked"] and not kept["worth"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or not phrases.TRUSTED,
+                    reason="needs Linux (/proc) and this Python's regex parser")
+async def test_a_worker_started_plainly_keeps_what_it_compiled_and_leaves_no_process_behind(tmp_path, monkeypatch):
+    """Where no fork server runs (a system without process descriptors), a worker started plainly
+    keeps what it compiled: the next ones start sooner."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    reply = build_message("me@x.example", subject="Re: pricing", body="Interested, send the deck").as_bytes()
+    worker = MessageWorker(budget=30.0)
+    try:
+        _, result = worker.read(reply, "in")
+        assert result is not None and result.category == "interested"
+        [proc] = worker_processes()
+        # what writes the data was forked through a go-between the worker has waited for: no
+        # child of the worker is left, finished or not
+        assert _children(int(proc.name)) == []
+        await until(lambda: list((tmp_path / "cache" / "replydesk").glob("patterns-*.bin")), 30, "the kept expressions")
+    finally:
+        worker.close()
+    [data] = (tmp_path / "cache" / "replydesk").glob("patterns-*.bin")
+    kept = start(data)
+    assert kept["taken"] >= 0.9 * kept["asked"] and not kept["worth"]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and parent(proc) == pid:
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found

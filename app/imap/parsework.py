@@ -98,10 +98,13 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
     out = sys.stdout.buffer
     shared = mmap.mmap(progress_fd, 8)
     progress = memoryview(shared).cast("Q")  # one aligned 8-byte store: the engine never sees half
+    keep = False
     if warm:
         warm_up()  # while the engine logs in: the first batch is read at full speed
-        regex_cache.finish()  # (the fork server keeps them: a worker started plainly has no time to)
+        keep = regex_cache.finish()
     _send(out, "ready")
+    if keep:  # (where no fork server runs: a system without process descriptors)
+        _keep_patterns()
     while True:
         request = _receive(sys.stdin.buffer)
         if request is None:
@@ -186,25 +189,35 @@ def _fork_server(sock_fd: int) -> None:
             os.close(pidfd)
 
 
-def _keep_patterns(sock: socket.socket) -> None:
-    """What this start compiled, kept for the next one (app.mail.regex_cache): written by a child
-    of low priority, so the workers are forked meanwhile."""
+def _keep_patterns(sock: socket.socket | None = None) -> None:
+    """What this start compiled, kept for the next one (app.mail.regex_cache): written by a
+    process of low priority, so this one goes on (forking workers, or reading mail) meanwhile. It
+    is forked through a go-between that ends at once, so nobody has to wait for it, and it lets go
+    of the engine's socket or pipes first: the engine sees those end with this process."""
     try:
         pid = os.fork()
-    except OSError:
+    except (OSError, AttributeError):  # (no fork on this system)
         return
     if pid == 0:
         try:
-            sock.close()
-            try:
-                os.nice(10)
-            except OSError:
-                pass
-            path = kept_patterns()
-            if cachefiles.write_own(path, regex_cache.snapshot()):
-                cachefiles.prune(path.parent, "patterns-*.bin", keep=4)
+            if os.fork() == 0:
+                if sock is not None:
+                    sock.close()
+                os.close(0)
+                os.close(1)
+                try:
+                    os.nice(10)
+                except OSError:
+                    pass
+                path = kept_patterns()
+                if cachefiles.write_own(path, regex_cache.snapshot()):
+                    cachefiles.prune(path.parent, "patterns-*.bin", keep=4)
         finally:
             os._exit(0)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # (the fork server's children are reaped by the system)
+        pass
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
