@@ -89,7 +89,7 @@ def _progress(place: int) -> int:
 
 
 def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
-    """The worker (``python -m app.imap.parsework FD SECONDS``): frames on stdin, answers on
+    """The worker (``python -m app.imap.parsestart FD SECONDS``): frames on stdin, answers on
     stdout, its progress in the shared word on ``FD``. ``warm``: build the classifier's patterns
     first (not in a worker forked from the warm fork server)."""
     noise: NoiseContext | None = None
@@ -133,7 +133,7 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
 
 
 def _fork_server(sock_fd: int) -> None:
-    """The fork server (``python -m app.imap.parsework fork FD``): warmed up once, it forks a
+    """The fork server (``python -m app.imap.parsestart fork FD``): warmed up once, it forks a
     worker for each request on the socket ``FD``, which brings the worker's stdin, stdout and
     progress descriptors, and answers with the new worker's process descriptor. It ends when the
     engine closes its end of the socket."""
