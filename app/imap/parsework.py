@@ -441,9 +441,9 @@ class ForkServer:
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.failed = not FORKABLE
+        """It could not start (or this system cannot fork workers for us): workers start plainly."""
         self.from_kept = False
         """Whether its last start took the regular expressions an earlier one kept (app.mail.regex_cache)."""
-        """It could not start (or this system cannot fork workers for us): workers start plainly."""
         self.closed = False
 
     def fork(self, stdin: int, stdout: int, progress: int, flush_every: float) -> int | None:
