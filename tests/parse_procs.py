@@ -24,6 +24,19 @@ def parent(proc: Path) -> int:
     return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def children(pid: int) -> list[Path]:
+    """The /proc folders of the processes whose parent is ``pid`` now (those ending meanwhile
+    left out)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and parent(proc) == pid:
+                found.append(proc)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def cpu_seconds(proc: Path) -> float:
     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

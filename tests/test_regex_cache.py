@@ -20,7 +20,7 @@ from app.imap.parsework import FORKABLE, ForkServer, MessageWorker
 from app.mail import phrases
 from tests.conftest import ROOT, build_message
 from tests.engine_support import until
-from tests.parse_procs import parent, worker_processes
+from tests.parse_procs import children, worker_processes
 
 START = r"""
 import dataclasses, json, re, sys
@@ -148,7 +148,7 @@ async def test_a_worker_started_plainly_keeps_what_it_compiled_and_leaves_no_pro
         [proc] = worker_processes()
         # what writes the data was forked through a go-between the worker has waited for: no
         # child of the worker is left, finished or not
-        assert _children(int(proc.name)) == []
+        assert children(int(proc.name)) == []
         await until(lambda: list((tmp_path / "cache" / "replydesk").glob("patterns-*.bin")), 30, "the kept expressions")
     finally:
         worker.close()
@@ -156,14 +156,3 @@ async def test_a_worker_started_plainly_keeps_what_it_compiled_and_leaves_no_pro
     kept = start(data)
     assert kept["taken"] >= 0.9 * kept["asked"] and not kept["worth"]
 
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and parent(proc) == pid:
-                found.append(int(proc.name))
-        except (OSError, ValueError):
-            continue
-    return found

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from app.demo.certs import make_certificate
-from tests.parse_procs import cpu_seconds, parent
+from tests.parse_procs import children, cpu_seconds
 from tests.servers.ports import free_port
 
 CONF = """
@@ -174,10 +174,9 @@ class Dovecot:
         processes under it (login, auth, a session's imap ...)."""
         master = int((self.root / "run" / "master.pid").read_text())
         found = {}
-        for proc in Path("/proc").iterdir():
+        for proc in (Path(f"/proc/{master}"), *children(master)):
             try:
-                if proc.name.isdigit() and (int(proc.name) == master or parent(proc) == master):
-                    found[int(proc.name)] = cpu_seconds(proc)
+                found[int(proc.name)] = cpu_seconds(proc)
             except (OSError, ValueError):
                 continue  # ended meanwhile
         return found
