@@ -155,4 +155,3 @@ async def test_a_worker_started_plainly_keeps_what_it_compiled_and_leaves_no_pro
     [data] = (tmp_path / "cache" / "replydesk").glob("patterns-*.bin")
     kept = start(data)
     assert kept["taken"] >= 0.9 * kept["asked"] and not kept["worth"]
-
