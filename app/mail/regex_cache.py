@@ -62,9 +62,10 @@ _grams_kept: dict[str, tuple[str, ...] | None] = {}
 _grams_asked: dict[str, tuple[str, ...] | None] = {}
 _standard: Callable[..., re.Pattern[Any]] | None = None
 """The standard library's compiler while ours stands in for it."""
-_missed = [0.0]
+_missed = 0.0
 """CPU seconds spent compiling what the data did not hold, since ``start``."""
-_taken = [0]
+_taken = 0
+"""Expressions made from the data since ``start``."""
 WORTH = 0.005
 """CPU seconds of compiling that a new snapshot must save to be made. Some expressions are new in
 every process (the standard library builds a few from sets, whose order changes from one
@@ -91,6 +92,7 @@ def name() -> str:
 
 def _compile(pattern: Any, flags: int = 0) -> re.Pattern[Any]:
     """``re._compiler.compile`` with the kept expressions looked up first."""
+    global _missed, _taken
     assert _standard is not None and _sre is not None
     if not isinstance(pattern, (str, bytes)):
         return _standard(pattern, flags)
@@ -101,13 +103,13 @@ def _compile(pattern: Any, flags: int = 0) -> re.Pattern[Any]:
         try:
             text, final, code, groups, groupindex, indexgroup = args
             compiled = _sre.compile(text, final, array(_WORD, code).tolist(), groups, groupindex, indexgroup)
-            _taken[0] += 1
+            _taken += 1
         except Exception:  # noqa: BLE001 - data the engine refuses: compiled as ever
             _kept.pop(key, None)
     if compiled is None:
         began = time.process_time()  # (CPU: a busy machine does not make a compile look costly)
         compiled = _standard(pattern, flags)
-        _missed[0] += time.process_time() - began
+        _missed += time.process_time() - began
     _asked[key] = compiled
     return compiled
 
@@ -116,7 +118,7 @@ def start(data: bytes | None) -> bool:
     """Look in ``data`` (from ``snapshot``; None or anything unusable: nothing) before compiling,
     from now until ``finish``; whether it stands in for the compiler (False where this Python's
     regex engine is not the one expected: everything compiles as ever)."""
-    global _standard
+    global _standard, _missed, _taken
     if _compiler is None or _standard is not None:
         return False
     _kept.clear()
@@ -124,8 +126,8 @@ def start(data: bytes | None) -> bool:
     _asked.clear()
     _grams_kept.clear()
     _grams_asked.clear()
-    _missed[0] = 0.0
-    _taken[0] = 0
+    _missed = 0.0
+    _taken = 0
     kept, known, grams = _load(data)
     _standard = _compiler.compile
     _compiler.compile = _compile
@@ -163,7 +165,7 @@ def finish() -> bool:
     assert _compiler is not None
     _compiler.compile, _standard = _standard, None
     _grams_asked.update(phrases.record_grams(None) or {})
-    worth = _missed[0] >= WORTH or len(_known) > 2 * len(_asked) or _grams_asked != _grams_kept
+    worth = _missed >= WORTH or len(_known) > 2 * len(_asked) or _grams_asked != _grams_kept
     _kept.clear()  # (the data's code: a megabyte a worker need not share)
     _known.clear()
     _grams_kept.clear()
@@ -177,7 +179,7 @@ def asked() -> dict[Key, re.Pattern[Any]]:
 
 def taken() -> int:
     """How many of the expressions compiled since ``start`` were made from the data."""
-    return _taken[0]
+    return _taken
 
 
 def snapshot() -> bytes:
