@@ -326,3 +326,58 @@ def test_two_new_messages_of_one_thread_key_in_a_batch(store_target):
     with one_at_a_time_and_in_one_batch(store_target, msgs) as (single, batched):
         assert conversation_of(batched, "<p40@prospect.example>") == conversation_of(batched, "<q40@prospect.example>")
         assert dump(batched) == dump(single)
+
+
+def conversations(store: Store) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in store.db.conn.execute("SELECT * FROM conversations ORDER BY id")]
+
+
+def summed_from_messages(store: Store) -> list[tuple[object, ...]]:
+    """The conversations as a refresh from their messages, in the table, makes them."""
+    store.refresh_conversations([r[0] for r in store.db.conn.execute("SELECT id FROM conversations")])
+    return conversations(store)
+
+
+@pytest.mark.parametrize("size", [len(arrivals()), 1])
+def test_a_new_conversation_is_made_with_the_summary_its_messages_give(store_target, size):
+    """A conversation made for new messages is written with its summary at once, read off the
+    rows: it is exactly what a refresh from the stored messages gives (the inbox, the counts and
+    the reply's reason read it). Also for what the rows leave to the table's defaults (a message
+    without a classification), two inbound messages of one thread key at the same second (the
+    later stored is the latest), one read and one archived, and a cold email of ours no one
+    answered (its counterpart is whom it went to)."""
+    def more() -> list[IncomingMessage]:
+        unclassified = arrive(30, "<n30@prospect.example>", "Re: outreach 30", "p30@prospect.example", 30,
+                              in_reply_to="<out30@sender.example>")
+        unclassified.classification = None
+        return [unclassified,
+                arrive(31, "<t31@prospect.example>", "Re: outreach 31", "p31@prospect.example", 31,
+                       references=["<out31@sender.example>", "<x31@sender.example>"],
+                       in_reply_to="<x31@sender.example>", category="interested"),
+                arrive(32, "<t32@prospect.example>", "Re: Re: outreach 31", "q31@prospect.example", 31,
+                       references=["<out31@sender.example>", "<y31@sender.example>"],
+                       in_reply_to="<y31@sender.example>", category="not_interested",
+                       flags=frozenset({"\\Seen"})),
+                arrive(3, "<out33@sender.example>", "outreach 33", "me@sender.example", 33, folder="Sent",
+                       direction="out", to="p33@prospect.example", flags=frozenset({"\\Seen"})),
+                arrive(34, "<o34@prospect.example>", "Re: outreach 34", "p34@prospect.example", 34,
+                       in_reply_to="<out34@sender.example>", kind="auto_reply", category="out_of_office")]
+
+    store = stored_by(store_target(), lambda store, msgs: [
+        store.add_messages("a", (msgs + more())[i:i + size]) for i in range(0, len(msgs) + len(more()), size)])
+    try:
+        made = conversations(store)
+        assert len(made) == 14
+        assert made == summed_from_messages(store)
+        # the rows were summed up: the later of two at the same second is the latest, the
+        # unanswered cold email's counterpart is whom it went to
+        two = conversation_of(store, "<t31@prospect.example>")
+        assert two == conversation_of(store, "<t32@prospect.example>")
+        assert store.db.conn.execute(
+            "SELECT subject, counterpart, message_count, unread_count, category FROM conversations WHERE id = ?",
+            (two,)).fetchone() == ("Re: Re: outreach 31", "q31@prospect.example", 2, 1, "not_interested")
+        assert store.db.conn.execute(
+            "SELECT counterpart, message_count, inbound_count, last_inbound_at FROM conversations WHERE id = ?",
+            (conversation_of(store, "<out33@sender.example>", "Sent"),)).fetchone() == ("p33@prospect.example", 1, 0, None)
+    finally:
+        store.close()

@@ -1,11 +1,13 @@
 """A conversation's summary (subject, counterpart, counts, latest reply) recomputed from its
 messages: every part that changes messages calls ``refresh_conversations`` (or, for one,
-``refresh_conversation``) after."""
+``refresh_conversation``) after. A conversation made for new rows is written with its summary
+already (``new_summary``), read off the rows as ``_SUMMARIES`` reads them off the table."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from app.store.base import StorePart
 
@@ -29,6 +31,44 @@ _UPDATE = (
     "last_inbound_at = CASE WHEN ? IS NULL THEN NULL ELSE max(?, coalesce(woke_at, 0)) END, "
     "last_inbound_id = ?, message_count = ?, inbound_count = ?, unread_count = ?, archived = ? "
     "WHERE id = ?")
+
+
+SUMMARY_COLUMNS = ("subject", "counterpart", "counterpart_name", "snippet", "kind", "category",
+                   "last_message_at", "last_inbound_at", "message_count", "inbound_count", "unread_count",
+                   "archived")
+"""What ``new_summary`` gives, in its order: every column of the summary but ``last_inbound_id``
+(the id of a row not inserted yet)."""
+BLANK_SUMMARY: tuple[object, ...] = ("", "", "", "", None, None, None, None, 0, 0, 0, 0)
+"""The summary of a conversation without messages: the columns' defaults."""
+_ROW_COLUMNS = ("direction", "received_at", "seen", "subject", "from_addr", "from_name", "snippet", "kind",
+                "category", "to_addrs")
+
+
+def new_summary(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[object, ...], int | None] | None:
+    """The summary of a new conversation whose messages are ``rows`` (in the order they are
+    inserted, ids rising), in ``SUMMARY_COLUMNS``' order, and the index in ``rows`` of the one
+    whose id is ``last_inbound_id`` (None without an inbound one). None where a row leaves a column
+    the summary reads to the table's default (a message without a category): that conversation is
+    refreshed from the table instead."""
+    if not rows or any(col not in row for row in rows for col in _ROW_COLUMNS):
+        return None
+    inbound = [i for i, row in enumerate(rows) if row["direction"] == "in"]
+    # the latest message, the latest inbound one where there is one (``_SUMMARIES``' ORDER BY)
+    latest = max(range(len(rows)), key=lambda i: (rows[i]["direction"] == "in", rows[i]["received_at"], i))
+    row = rows[latest]
+    if inbound:
+        counterpart, name = row["from_addr"], row["from_name"]
+    else:
+        to = json.loads(row["to_addrs"])
+        counterpart, name = (to[0] if to else ""), ""
+    archived = [rows[i].get("archived", 0) for i in inbound]
+    return ((row["subject"], counterpart, name, row["snippet"],
+             row["kind"] if inbound else None, row["category"] if inbound else None,
+             max(r["received_at"] for r in rows), max(rows[i]["received_at"] for i in inbound) if inbound else None,
+             len(rows), len(inbound),
+             sum(1 for i in inbound if not rows[i]["seen"] and not rows[i].get("archived", 0)),
+             int(bool(archived) and min(archived) > 0)),
+            latest if inbound else None)
 
 
 class ConversationsMixin(StorePart):

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.mail.types import Classification, ParsedMessage
 from app.store.activity import ActivityMixin
+from app.store.conversations import BLANK_SUMMARY, SUMMARY_COLUMNS, new_summary
 from app.store.db import now
 from app.store.followups import FollowupMixin
 from app.store.triage import KEYWORD_PREFIX, WARMUP, TriageMixin, keyword_label
@@ -73,16 +74,36 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             pending = _Pending()
 
             def write() -> None:
-                # the new conversations of the waiting rows first, in their order, in one statement
-                convs = self._conversations_of_keys(account, [key for key in pending.keys if key is not None])
+                # the new conversations of the waiting rows first, in their order, in one statement,
+                # each made with its summary where its rows give all of it (the rest are refreshed)
+                places: dict[str, list[int]] = {}
+                for i, key in enumerate(pending.keys):
+                    if key is not None:
+                        places.setdefault(key, []).append(i)
+                summaries = {key: new_summary([pending.rows[i][0] for i in at]) for key, at in places.items()}
+                convs, made = self._conversations_of_keys(
+                    account, [key for key in pending.keys if key is not None], summaries)
+                summed: set[str | None] = set()
+                # the place among the rows of each summed-up conversation's latest inbound message
+                last_inbound: dict[int, int] = {}
+                for key in made:
+                    if (summary := summaries[key]) is not None:
+                        summed.add(key)
+                        if summary[1] is not None:
+                            last_inbound[places[key][summary[1]]] = convs[key]
                 for (row, _), key in zip(pending.rows, pending.keys, strict=True):
                     if key is not None:
                         row["conversation_id"] = convs[key]
-                    touched.add(int(str(row["conversation_id"])))
-                for mid, (row, msg) in zip(self._insert_rows(pending.rows), pending.rows, strict=True):
+                    if key not in summed:
+                        touched.add(int(str(row["conversation_id"])))
+                ids = self._insert_rows(pending.rows)
+                for mid, (row, msg) in zip(ids, pending.rows, strict=True):
                     threads.add(account, mid, msg)
                     new_ids.append(mid)
                     self._restore_label_keyword(account, mid, row, msg.flags)
+                if last_inbound:
+                    conn.executemany("UPDATE conversations SET last_inbound_id = ? WHERE id = ?",
+                                     [(ids[i], conv) for i, conv in last_inbound.items()])
                 pending.clear()
 
             for msg in batch:
@@ -226,24 +247,33 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
                 "SELECT DISTINCT ref FROM message_refs WHERE account = ? "
                 "AND ref IN (SELECT value FROM json_each(?))", (account, json.dumps(own)))} if own else set())
 
-    def _conversations_of_keys(self, account: str, keys: list[str]) -> dict[str, int]:
+    def _conversations_of_keys(self, account: str, keys: list[str],
+                               summaries: Mapping[str, tuple[tuple[object, ...], int | None] | None],
+                               ) -> tuple[dict[str, int], set[str]]:
         """The conversations of thread keys, those new made in the keys' order (a key given
-        twice is made once, as when each is made on its own)."""
+        twice is made once, as when each is made on its own) with their summaries (``summaries``,
+        blank where None), and the keys of those made."""
         conn = self.db.conn
         made: dict[str, int] = {}
-        step = _MAX_PARAMETERS // 2
+        width = 2 + len(SUMMARY_COLUMNS)
+        step = _MAX_PARAMETERS // width
+        marks = f"({', '.join('?' for _ in range(width))})"
         for i in range(0, len(keys), step):
             part = keys[i:i + step]
+            values: list[object] = []
+            for key in part:
+                summary = summaries.get(key)
+                values += (account, key, *(summary[0] if summary is not None else BLANK_SUMMARY))
             made.update((str(key), int(cid)) for cid, key in conn.execute(
-                "INSERT OR IGNORE INTO conversations (account, thread_key) VALUES "
-                f"{', '.join('(?, ?)' for _ in part)} RETURNING id, thread_key",
-                [value for key in part for value in (account, key)]).fetchall())
+                f"INSERT OR IGNORE INTO conversations (account, thread_key, {', '.join(SUMMARY_COLUMNS)}) VALUES "
+                f"{', '.join(marks for _ in part)} RETURNING id, thread_key", values).fetchall())
+        convs = dict(made)
         there = sorted(set(keys) - set(made))
         if there:
-            made.update((str(key), int(cid)) for cid, key in conn.execute(
+            convs.update((str(key), int(cid)) for cid, key in conn.execute(
                 "SELECT id, thread_key FROM conversations WHERE account = ? "
                 "AND thread_key IN (SELECT value FROM json_each(?))", (account, json.dumps(there))))
-        return made
+        return convs, set(made)
 
     def _conversation_found(self, account: str, msg: IncomingMessage, threads: _Threads) -> int | None:
         """The conversation a message joins, before it is stored: that of a message it answers,
