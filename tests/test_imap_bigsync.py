@@ -10,6 +10,9 @@ import smtplib
 import time
 
 from app.imap.connection import ImapConnection
+from app.imap.storage import ParsePool, store_batch
+from app.imap.sync import BATCH, PARSE_AHEAD, FolderSync
+from app.store.thread import StoreThread
 from tests.conftest import build_message
 from tests.engine_support import account, other_client, rows, running_engine, until
 
@@ -63,3 +66,62 @@ async def test_big_first_sync_then_flag_resync_and_expunge(dovecot, users, make_
         await until(lambda: count(store) == COUNT - 5, 60, "expunged messages leave the store", interval=0.2)
         await until(lambda: count(store, "seen = 1") == 10, 60, "flags from the other client", interval=0.2)
         assert not any(r["message_id"] == OLD_ID for r in rows(store))
+
+
+class HeldStore(StoreThread):
+    """The engine's store thread, whose stores of fetched batches wait for ``release``: a store
+    that falls behind the fetch and the parse. Says the size of each batch it stored."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.release = asyncio.Event()
+        self.stored: list[int] = []
+
+    async def call(self, fn, *args, **kwargs):
+        if fn is store_batch:
+            await self.release.wait()
+            self.stored.append(len(args[2]))
+        return await super().call(fn, *args, **kwargs)
+
+
+class CountingPool(ParsePool):
+    """The parse pool, counting the batches it has read."""
+
+    read = 0
+
+    async def parse(self, *args, **kwargs):
+        out = await super().parse(*args, **kwargs)
+        self.read += 1
+        return out
+
+
+async def test_batches_parsed_while_the_store_was_busy_go_in_one_transaction(dovecot, users, tmp_path) -> None:
+    """While a batch waits for the store, those after it are fetched and parsed; when the store
+    is free again they are stored together, in one transaction, not one after another: a store
+    that falls behind catches up. Every message is stored once, and the folder's high-water mark
+    is that of the last."""
+    [user] = users(1)
+    total = BATCH * (PARSE_AHEAD + 2)
+    await asyncio.to_thread(deliver_many, dovecot, user.email, total)
+    acct = account(dovecot, user, port=dovecot.imaps_port, security="tls", ca_file=dovecot.ca_file)
+    db = HeldStore(tmp_path / "store.db")
+    await db.call(lambda s: s.ensure_account(acct.id, acct.email, acct.name))
+    pool = CountingPool(workers=1)
+    pool.start()
+    conn = ImapConnection(acct)
+    await conn.open()
+    try:
+        syncing = asyncio.ensure_future(FolderSync(conn, db, pool, acct, 30).sync("INBOX", "inbox"))
+        # the first batch waits for the store; the queue behind it fills and is read meanwhile
+        await until(lambda: pool.read >= 1 + PARSE_AHEAD, 120, "the batches behind the first read")
+        db.release.set()
+        await syncing
+        assert sum(db.stored) == total
+        assert db.stored[0] == BATCH and db.stored[1] >= PARSE_AHEAD * BATCH
+        assert len(db.stored) < total // BATCH
+        stored = await db.call(lambda s: (count(s), s.folder_state(acct.id, "INBOX").highest_uid))
+        assert stored == (total, total)
+    finally:
+        await conn.close()
+        pool.close()
+        await db.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from app.config import Account
@@ -41,6 +42,9 @@ _STATE_OF = {"UIDVALIDITY": "uidvalidity", "UIDNEXT": "uidnext", "MESSAGES": "me
 """A STATUS item -> the field of the store's folder state it is compared with."""
 PARSE_AHEAD = 3
 """Fetched batches waiting to be stored (parsed meanwhile): bounds memory on a big first sync."""
+STORE_TOGETHER = 4
+"""Batches stored in one transaction at most: the one whose turn it is and those after it that
+are parsed already (a store that falls behind commits less often, not later)."""
 
 
 class FolderSync:
@@ -176,32 +180,59 @@ class FolderSync:
             await parsing.put(None)
 
         fetcher = asyncio.ensure_future(fetch_all())
+        # taken from the queue to look at before their turn: they come next
+        ready: deque[tuple[list[int], asyncio.Future] | None] = deque()
+
+        def next_parsed() -> tuple[list[int], asyncio.Future] | None:
+            """The next batch where it is parsed already (without error), else None."""
+            if not ready:
+                if parsing.empty():
+                    return None
+                ready.append(parsing.get_nowait())
+            head = ready[0]
+            if head is None or not head[1].done() or head[1].cancelled() or head[1].exception() is not None:
+                return None
+            return ready.popleft()
+
         try:
             while True:
-                getter = asyncio.ensure_future(parsing.get())
-                await asyncio.wait({getter, fetcher}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    fetcher.result()  # the fetch failed: raise its error
-                    continue
-                item = getter.result()
+                if ready:
+                    item = ready.popleft()
+                else:
+                    getter = asyncio.ensure_future(parsing.get())
+                    await asyncio.wait({getter, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        fetcher.result()  # the fetch failed: raise its error
+                        continue
+                    item = getter.result()
+                    del getter
                 if item is None:
                     break
                 chunk, parsed = item
-                del item, getter
+                del item
                 batch = await parsed
-                highest = max(highest, chunk[-1])
+                taken = 1
                 done += len(chunk)
+                while taken < STORE_TOGETHER and (more := next_parsed()) is not None:
+                    chunk = more[0]
+                    batch = batch + more[1].result()
+                    done += len(chunk)
+                    taken += 1
+                    del more
+                highest = max(highest, chunk[-1])
                 progress = {"sync_done": done, "sync_total": len(uids)} if len(uids) > BATCH else {}
                 await self.db.call(store_batch, acct, folder, batch, {**fields, "highest_uid": highest}, progress)
                 # stored: the batch (its future holds it too) is not kept while the next one waits
                 del batch, parsed
-                held -= 1
-                gate.release()
+                held -= taken
+                for _ in range(taken):
+                    gate.release()
         finally:
             fetcher.cancel()
             while not parsing.empty():
-                queued = parsing.get_nowait()
+                ready.append(parsing.get_nowait())
+            for queued in ready:
                 if queued is not None:
                     queued[1].cancel()
             for _ in range(held):
