@@ -42,7 +42,7 @@ from functools import cache
 
 from app.mail.learn import Examples, Verdict
 from app.mail.phrases import Phrases, by_identity, grams
-from app.mail.rules import Rules, compiled_folded, compiled_words, fold, fold_pattern, normalize, unfold_span
+from app.mail.rules import Rules, compiled_words, fold, fold_pattern, folded_phrases, normalize, unfold_span
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
 
@@ -118,17 +118,18 @@ def read(pm: ParsedMessage, rules: Rules, examples: Examples | None = None) -> I
         return IntentReading("uncategorized", 0.3, ["no new text"])
     text = text[:_MAX_TEXT]
     folded = fold(text)
-    litotes = _litotes(text, folded, rules)
+    text_grams = grams(folded)
+    litotes = _litotes(text, folded, text_grams, rules)
     # the negations litotes hold are spent: they govern nothing else
     masked = folded
     for lit in litotes:
         masked = masked[:lit.start] + " " * (lit.end - lit.start) + masked[lit.end:]
     contrast = compiled_words(rules.contrast)
     marks = [m for m in contrast.finditer(folded)][:_MAX_CUES] if contrast is not None else []
-    cues = _find_cues(text, folded, masked, litotes, marks, rules)
+    cues = _find_cues(text, folded, text_grams, masked, litotes, marks, rules)
     _courtesy(cues, folded)
     cues += litotes
-    referral, ref_cue = _referral(text, folded, pm, rules)
+    referral, ref_cue = _referral(text, folded, text_grams, pm, rules)
     if ref_cue is not None:
         cues.append(ref_cue)
     cues.sort(key=lambda c: c.start)
@@ -161,8 +162,8 @@ def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
     return Phrases(folded, lambda alternation: _WORD_START + "(?:" + alternation + ")")
 
 
-def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: list[re.Match[str]],
-               rules: Rules) -> list[Cue]:
+def _find_cues(text: str, folded: str, text_grams: set[str], masked: str, litotes: list[Cue],
+               marks: list[re.Match[str]], rules: Rules) -> list[Cue]:
     """The cues of every category, each with what became of it (negated, part of a litotes).
 
     A category is read past its first counted cue only when a contrast word follows that cue
@@ -170,7 +171,6 @@ def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: l
     pass of each category's phrases."""
     cues: list[Cue] = []
     spent: list[tuple[Cue, int]] = []
-    text_grams = grams(folded)
     for category in rules.intent_order:
         phrases = _phrases(rules.intents.get(category, ()))
         rx = phrases.for_text(text_grams) if phrases is not None else None
@@ -207,9 +207,10 @@ def _find_cues(text: str, folded: str, masked: str, litotes: list[Cue], marks: l
     return cues
 
 
-def _litotes(text: str, folded: str, rules: Rules) -> list[Cue]:
+def _litotes(text: str, folded: str, text_grams: set[str], rules: Rules) -> list[Cue]:
     """Negated words of refusal or dullness ("not uninteresting"): interest, spanning the negation."""
-    words = compiled_folded(rules.litotes)
+    phrases = folded_phrases(rules.litotes)
+    words = phrases.for_text(text_grams) if phrases is not None else None
     before = compiled_words(rules.negation_before)
     if words is None or before is None:
         return []
@@ -346,9 +347,12 @@ def _decide(cues: list[Cue], rules: Rules) -> IntentReading:
     return IntentReading(best.category, confidence, reasons + notes, cues)
 
 
-def _referral(text: str, folded: str, pm: ParsedMessage, rules: Rules) -> tuple[str | None, Cue | None]:
+def _referral(text: str, folded: str, text_grams: set[str], pm: ParsedMessage,
+              rules: Rules) -> tuple[str | None, Cue | None]:
     """An address in the new text (or a cc'd person named in it) near a referral cue."""
-    cue_rx = compiled_folded(rules.referral_cues)
+    phrases = folded_phrases(rules.referral_cues)
+    # a cue is looked for near each address, in a part of the text: one the text cannot hold is left out
+    cue_rx = phrases.for_text(text_grams) if phrases is not None else None
     if cue_rx is None:
         return None, None
     own = {a.email.lower() for a in [pm.from_, *pm.to, *pm.reply_to] if a}
