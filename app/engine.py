@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import logging
 import os
 import random
@@ -31,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.auth.keyring_store import KEYRING_WARNING, plaintext_keyring
+from app.collector import fewer_collections
 from app.config import Account, Config, GeneralConfig
 from app.engine_lock import EngineLock, engine_lock_holder  # noqa: F401 (engine_lock_holder: re-exported)
 from app.errors import ConfigError
@@ -69,24 +69,6 @@ def small_tls_buffers(size: int = 16 * 1024) -> None:
     current = getattr(asyncio.sslproto.SSLProtocol, "max_size", None)
     if isinstance(current, int) and current > size:
         asyncio.sslproto.SSLProtocol.max_size = size
-
-
-YOUNG_COLLECTION = 20_000
-"""Containers allocated and not yet freed before the collector's youngest generation is walked."""
-
-
-def fewer_collections(young: int = YOUNG_COLLECTION) -> None:
-    """Python walks its youngest generation of containers every 700 allocated and not yet freed.
-    The engine allocates in bursts that reference counting frees whole (a batch's readings from
-    its parse worker, then its rows): at the default a first sync of 10,000 messages ran about
-    240 young, 20 middle and 1-2 full collections, 5-8 % of the engine's CPU. Past ``young``,
-    those bursts end before the collector looks; cycles, what it is for, wait for at most that
-    many containers (a few MB). Measured (bench/README, issue 18): the engine's CPU in a first
-    sync 6 % less. Process-wide, like the TLS buffers: set once at start, never lowered, and a
-    collector switched off (threshold 0) stays off."""
-    first, *older = gc.get_threshold()
-    if 0 < first < young:
-        gc.set_threshold(young, *older)
 
 
 # -- logging -------------------------------------------------------------------------------

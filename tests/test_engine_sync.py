@@ -8,8 +8,8 @@ import gc
 import threading
 import time
 
+from app.collector import YOUNG_COLLECTION, fewer_collections
 from app.config import load_config
-from app.engine import YOUNG_COLLECTION, fewer_collections
 from tests.conftest import build_message
 from tests.engine_support import failed_logins, logins, other_client, rows, running_engine, state, until
 

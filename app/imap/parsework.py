@@ -52,6 +52,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from app import cachefiles, selfrun
+from app.collector import fewer_collections
 from app.imap.parsestart import kept_patterns
 from app.mail import NoiseContext, classify, parse, regex_cache
 from app.mail.classify import warm_up
@@ -96,6 +97,7 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
     rules: Rules | None = None
     learned = None
     out = sys.stdout.buffer
+    fewer_collections()  # a frame's answers are freed whole once sent
     shared = mmap.mmap(progress_fd, 8)
     progress = memoryview(shared).cast("Q")  # one aligned 8-byte store: the engine never sees half
     keep = False
