@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.mail.types import BounceRecipient
 from app.store import IncomingMessage, Store
-from app.store.messages import LOCAL_COPY_FOLDER
+from app.store.messages import LOCAL_COPY_FOLDER, _json_list
 from tests.storefill import incoming
 
 CLOCK_COLUMNS = {"created_at", "updated", "first_seen", "last_seen"}
@@ -381,3 +383,10 @@ def test_a_new_conversation_is_made_with_the_summary_its_messages_give(store_tar
             (conversation_of(store, "<out33@sender.example>", "Sent"),)).fetchone() == ("p33@prospect.example", 1, 0, None)
     finally:
         store.close()
+
+
+@given(st.lists(st.text()) | st.lists(st.dictionaries(st.text(), st.text() | st.integers() | st.booleans())))
+def test_a_list_column_is_written_as_the_json_encoder_writes_it(items):
+    """Lists of strings (addresses, references, reasons) take a shorter way to their JSON text:
+    the same text, character for character (quotes, backslashes, accents, surrogates)."""
+    assert _json_list(items) == json.dumps(items)

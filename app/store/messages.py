@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from app.mail.types import Classification, ParsedMessage
@@ -38,6 +40,12 @@ class IncomingMessage:
     modseq: int | None = None
     direction: str = "in"
     """``out`` for mail the account sent (its Sent folder), ``in`` otherwise."""
+
+    @cached_property
+    def parents(self) -> list[str]:
+        """The messages this one answers, nearest first: In-Reply-To, then References from the end."""
+        p = self.parsed
+        return [r for r in [p.in_reply_to, *reversed(p.references)] if r]
 
 
 def flag_columns(flags: Iterable[str]) -> dict[str, object]:
@@ -236,7 +244,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
 
     def _threads(self, account: str, batch: list[IncomingMessage]) -> _Threads:
         """What the batch's thread lookups can find, read for the whole batch at once."""
-        parents = sorted({ref for msg in batch for ref in _parents(msg)})
+        parents = sorted({ref for msg in batch for ref in msg.parents})
         own = sorted({msg.parsed.message_id for msg in batch if msg.parsed.message_id})
         conn = self.db.conn
         return _Threads(
@@ -281,7 +289,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         (``_thread_key``). A lookup ``threads`` says can find nothing is not made."""
         conn = self.db.conn
         p = msg.parsed
-        parents = _parents(msg)
+        parents = msg.parents
         if any(ref in threads.stored for ref in parents):
             marks = ",".join("?" for _ in parents)
             hit = conn.execute(
@@ -424,12 +432,6 @@ def _thread_key(msg: IncomingMessage) -> str:
     return p.thread_key or p.message_id or f"uid:{msg.folder}:{msg.uidvalidity}:{msg.uid}"
 
 
-def _parents(msg: IncomingMessage) -> list[str]:
-    """The messages this one answers, nearest first: In-Reply-To, then References from the end."""
-    p = msg.parsed
-    return [r for r in [p.in_reply_to, *reversed(p.references)] if r]
-
-
 @dataclass
 class _Threads:
     """What a batch's thread lookups can find, read once for the batch and kept up as its
@@ -447,11 +449,11 @@ class _Threads:
         """A message of the batch about to be stored: the lookups of those after it may find it."""
         if msg.parsed.message_id:
             self.stored.add(msg.parsed.message_id)
-        self.named.update(_parents(msg))
+        self.named.update(msg.parents)
 
     def add(self, account: str, mid: int, msg: IncomingMessage) -> None:
         """A message of the batch stored as row ``mid``: the parents it names, to write."""
-        self.refs += [(account, ref, mid) for ref in dict.fromkeys(_parents(msg))]
+        self.refs += [(account, ref, mid) for ref in dict.fromkeys(msg.parents)]
 
 
 @dataclass
@@ -469,13 +471,13 @@ class _Pending:
         self.keys.append(key)
         if msg.parsed.message_id:
             self.message_ids.add(msg.parsed.message_id)
-        self.parents.update(_parents(msg))
+        self.parents.update(msg.parents)
 
     def answers_or_answered(self, msg: IncomingMessage) -> bool:
         """Whether ``msg`` answers a waiting row, or a waiting row answers it: its conversation
         lookup must see those rows stored."""
         return bool(msg.parsed.message_id in self.parents
-                    or any(ref in self.message_ids for ref in _parents(msg)))
+                    or any(ref in self.message_ids for ref in msg.parents))
 
     def has_local_copy(self, message_id: str) -> bool:
         return any(msg.folder == LOCAL_COPY_FOLDER and msg.parsed.message_id == message_id
@@ -488,5 +490,11 @@ class _Pending:
         self.parents.clear()
 
 def _json_list(items: list[Any]) -> str:
-    """A list column's JSON text; the empty list (most of them) without a trip through the encoder."""
-    return json.dumps(items) if items else "[]"
+    """A list column's JSON text, as ``json.dumps`` writes it: the empty list (most of them)
+    without a trip through the encoder, a list of strings (addresses, references, reasons) with
+    the encoder's own function for a string, joined as it joins them."""
+    if not items:
+        return "[]"
+    if all(type(item) is str for item in items):
+        return "[" + ", ".join(map(encode_basestring_ascii, items)) + "]"
+    return json.dumps(items)
