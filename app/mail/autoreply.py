@@ -31,7 +31,6 @@ class AutoReplyReport:
     out_of_office: bool = False
     reasons: list[str] = field(default_factory=list)
     until: date | None = None
-    referral: str | None = None
 
 
 def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
@@ -104,7 +103,6 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
                                    month_first=month_first(folded, pm))
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
-    report.referral = referral(pm)
     return report
 
 

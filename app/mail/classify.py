@@ -84,7 +84,7 @@ def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
         return Classification(
             kind="autoreply", category="out_of_office" if auto.out_of_office else "auto_reply",
             confidence=auto.score, reasons=auto.reasons, ooo_until=auto.until,
-            referral=auto.referral)
+            referral=autoreply.referral(pm))
     internal = noise.internal_reason(ctx, pm)
     if internal:
         return Classification(kind="internal", category="internal", confidence=1.0, reasons=[internal])
