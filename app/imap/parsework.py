@@ -127,6 +127,10 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
             parsed = parse(raw)
             result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
             parsed.raw = b""  # the engine has it
+            if result is None or result.kind != "bounce":
+                # the headers are read again in the engine for a bounce only (its recipients
+                # confirmed by the Sent folder): the others' would cross the pipe for nothing
+                parsed.headers = {}
             if not answers:
                 oldest = time.monotonic()
             answers.append((parsed, result))

@@ -68,7 +68,8 @@ class ParsedMessage:
     size: int
     thread_key: str
     headers: dict[str, str] = field(default_factory=dict)
-    """Lower-cased header names -> decoded values, for the headers classification reads."""
+    """Lower-cased header names -> decoded values, for the headers classification reads. (A parse
+    worker sends them back to the engine with a bounce only: ``app.imap.parsework``.)"""
     defects: list[str] = field(default_factory=list)
     raw: bytes = field(default=b"", repr=False)
     structure: str = ""
