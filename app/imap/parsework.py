@@ -126,16 +126,24 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
             progress[0] = _progress(place + 1)
             parsed = parse(raw)
             result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
-            parsed.raw = b""  # the engine has it
-            if result is None or result.kind != "bounce":
-                # the headers are read again in the engine for a bounce only (its recipients
-                # confirmed by the Sent folder): the others' would cross the pipe for nothing
-                parsed.headers = {}
+            _for_the_engine(parsed, result)
             if not answers:
                 oldest = time.monotonic()
             answers.append((parsed, result))
         progress[0] = _progress(0)
         _send(out, answers)
+
+
+def _for_the_engine(parsed: ParsedMessage, result: Classification | None) -> None:
+    """A reading as it goes back to the engine: what the engine stores, and for a bounce what it
+    reads again (its recipients confirmed by the Sent folder). The rest, read here only, would
+    cross the pipe for nothing: the message's bytes (the engine has them), the quoted history
+    (already in ``text``), the MIME structure, and but for a bounce the headers."""
+    parsed.raw = b""
+    parsed.quoted_text = ""
+    parsed.structure = ""
+    if result is None or result.kind != "bounce":
+        parsed.headers = {}
 
 
 def _fork_server(sock_fd: int) -> None:

@@ -69,7 +69,8 @@ class ParsedMessage:
     thread_key: str
     headers: dict[str, str] = field(default_factory=dict)
     """Lower-cased header names -> decoded values, for the headers classification reads. (A parse
-    worker sends them back to the engine with a bounce only: ``app.imap.parsework``.)"""
+    worker sends them back to the engine with a bounce only, and ``quoted_text`` and
+    ``structure`` not at all: ``app.imap.parsework._for_the_engine``.)"""
     defects: list[str] = field(default_factory=list)
     raw: bytes = field(default=b"", repr=False)
     structure: str = ""
