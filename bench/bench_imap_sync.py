@@ -1,7 +1,7 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled] [--base REF [--pairs 5]]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
 few hundred bytes to a few KB), then:
@@ -22,6 +22,11 @@ workers and their fork server) and of Dovecot meanwhile (Linux /proc). Their sum
 this process may run on is the shortest the run could have taken here with every core busy
 throughout: the best fraction this CPU allows. The last line gives every run's fraction of the
 fastest bare FETCH of all (the strictest baseline).
+``--base REF``: this checkout beside commit REF (a temporary worktree), in alternating pairs of
+engine runs, each in a process of its own on its tree's code (its wheel with ``--compiled``),
+after one run of each that keeps its expressions; the bare FETCH once before each pair; the
+medians per tree (runs of one tree here spread by ±10 % within the hour: a change of that size
+needs pairs to be seen).
 A second line per run says where the time goes: when the first rows were stored (the parse
 worker's start is before it), and between a tenth and nine tenths of the messages stored, the
 rate, each process's CPU a message and how busy the cores were.
@@ -31,17 +36,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import smtplib
 import ssl
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from checkouts import checkouts, code_first  # noqa: E402
+
+code_first()
 from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
 
 READER = compiled_first()
@@ -133,19 +143,20 @@ class Run:
     """At the first look that found a tenth of the messages stored, and nine tenths."""
 
 
-async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
+async def engine_sync(config_path: Path, n: int, dovecot: Dovecot | None) -> Run:
     """One engine run, looked at every ``LOOK`` seconds: its wall time, the CPU of the engine's
-    process, its parse processes and Dovecot, when its first rows landed, and marks in between."""
+    process, its parse processes and Dovecot (none counted without ``dovecot``), when its first
+    rows landed, and marks in between."""
+    server = dovecot.cpu_by_process if dovecot is not None else dict
     config = load_config(config_path)
     engine = Engine(config)
     watch = Store(config.database)
     started = time.perf_counter()
     cpu = time.process_time()
-    begin = Mark(0.0, 0, 0.0, 0.0, dovecot.cpu_by_process())  # (the parse processes start with the engine)
+    begin = Mark(0.0, 0, 0.0, 0.0, server())  # (the parse processes start with the engine)
 
     def mark(stored: int) -> Mark:
-        return Mark(time.perf_counter() - started, stored, time.process_time() - cpu, parse_cpu(),
-                    dovecot.cpu_by_process())
+        return Mark(time.perf_counter() - started, stored, time.process_time() - cpu, parse_cpu(), server())
 
     await engine.start()
     try:
@@ -169,13 +180,101 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot) -> Run:
         watch.close()
 
 
+def wheel(tree: Path, dest: Path) -> str:
+    """The unpacked wheel of the checkout at ``tree``, built by that checkout's tests/compiled.py."""
+    out = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); from pathlib import Path; "
+                          "from tests.compiled import build; print(build(Path(sys.argv[1])))", str(dest)],
+                         cwd=tree, check=True, capture_output=True, text=True).stdout
+    return out.splitlines()[-1]
+
+
+def pairs(args: argparse.Namespace) -> None:
+    """``--base REF``: the first sync of this checkout and of commit REF in alternating pairs,
+    each engine run in a process of its own on its tree's code (with ``--compiled``, its wheel),
+    from the expressions its tree's first run kept; the bare FETCH once before each pair."""
+    dovecot = Dovecot()
+    dovecot.start()
+    with checkouts(args.base) as trees, tempfile.TemporaryDirectory(prefix="replydesk-bench-") as d:
+        work = Path(d)
+        env = {name: dict(os.environ, XDG_CACHE_HOME=str(work / f"cache-{i}"), PYTHONPATH=str(tree))
+               for i, (name, tree) in enumerate(trees.items())}
+        for i, (name, tree) in enumerate(trees.items()):
+            env[name].pop("REPLYDESK_COMPILED_TREE", None)
+            if args.compiled:
+                print(f"building the wheel of {name} …", file=sys.stderr, flush=True)
+                site = wheel(tree, work / f"wheel-{i}")
+                env[name].update(PYTHONPATH=os.pathsep.join([site, str(tree)]), REPLYDESK_COMPILED_TREE=site)
+        try:
+            user = User("bench-sync@example.com", "bench-pw-sync", "REPLYDESK_BENCH_PW_SYNC")
+            os.environ[user.env] = user.password
+            for e in env.values():
+                e[user.env] = user.password
+            dovecot.add_user(user.email, user.password)
+            dovecot.wait_until_users_visible()
+            deliver_all(dovecot, user.email, args.messages)
+            runs = 0
+
+            def run(name: str, workers: int) -> dict[str, float]:
+                nonlocal runs
+                runs += 1
+                config_path = write_config(work / f"config-{runs}.toml", dovecot, None, [user],
+                                           database=work / f"run-{runs}.db", initial_sync_days=30,
+                                           idle_refresh_minutes=10, parse_workers=workers)
+                out = subprocess.run([sys.executable, __file__, "--child", str(trees[name]), "--child-config",
+                                      str(config_path), "--messages", str(args.messages)],
+                                     env=env[name], check=True, capture_output=True, text=True).stdout
+                got = dict(json.loads(out.splitlines()[-1]))
+                wanted = env[name].get("REPLYDESK_COMPILED_TREE") or str(trees[name])
+                if not Path(got["app"]).is_relative_to(wanted):
+                    raise SystemExit(f"{name} ran the code of {got['app']}, not of {wanted}")
+                return got
+
+            for workers in args.workers:
+                for name in trees:
+                    run(name, workers)  # its first start: compiles the reader's expressions and keeps them
+                got: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in trees}
+                for k in range(args.pairs):
+                    bare = asyncio.run(bare_fetch(dovecot, user))[0]
+                    for name in (list(trees) if k % 2 == 0 else list(reversed(trees))):
+                        r = run(name, workers)
+                        got[name].append((r["took"], r["first"], r["engine"], bare / r["took"]))
+                        print(f"{workers} worker{'s' if workers > 1 else ''}, {name}: {r['took']:.2f} s, first rows "
+                              f"{r['first'] * 1000:.0f} ms, engine CPU {r['engine']:.2f} s, bare FETCH {bare:.2f} s "
+                              f"= {bare / r['took']:.2f}x", flush=True)
+                for name, rs in got.items():
+                    med = [statistics.median(x[i] for x in rs) for i in range(4)]
+                    print(f"{workers} worker{'s' if workers > 1 else ''}, {name}, medians of {len(rs)}: sync "
+                          f"{med[0]:.3f} s, first rows {med[1] * 1000:.0f} ms, engine CPU {med[2]:.2f} s, "
+                          f"{med[3]:.3f}x the bare FETCH before it", flush=True)
+        finally:
+            dovecot.cleanup()
+
+
+def child(config_path: Path, n: int) -> None:
+    """One engine run of ``pairs``, on this process's code: its figures as a line of JSON."""
+    import app
+
+    run = asyncio.run(engine_sync(config_path, n, None))
+    print(json.dumps({"took": run.took, "first": run.first, "engine": run.cpu[0], "app": app.__file__}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="parse worker processes (default 1 2)")
     ap.add_argument("--compiled", action="store_true",
                     help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
+    ap.add_argument("--base", help="a commit to measure beside this checkout, in alternating pairs")
+    ap.add_argument("--pairs", type=int, default=5, help="with --base: pairs per worker count (default 5)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        child(args.child_config, args.messages)
+        return
+    if args.base:
+        pairs(args)
+        return
     if args.compiled:
         sys.exit(rerun_compiled(sys.argv))
     print(f"the message reader: {READER}")
