@@ -346,7 +346,7 @@ def test_a_new_conversation_is_made_with_the_summary_its_messages_give(store_tar
     rows: it is exactly what a refresh from the stored messages gives (the inbox, the counts and
     the reply's reason read it). Also for what the rows leave to the table's defaults (a message
     without a classification), two inbound messages of one thread key at the same second (the
-    later stored is the latest), one read and one archived, and a cold email of ours no one
+    later stored is the latest, the other read), an auto-reply, and a cold email of ours no one
     answered (its counterpart is whom it went to)."""
     def more() -> list[IncomingMessage]:
         unclassified = arrive(30, "<n30@prospect.example>", "Re: outreach 30", "p30@prospect.example", 30,
