@@ -23,7 +23,8 @@ import pytest
 
 import app.mail
 from app.mail import classify, parse
-from app.mail.rules import Rules, compiled_folded, compiled_words, default_rules
+from app.mail.folding import compiled_folded, compiled_words
+from app.mail.rules import Rules, default_rules
 
 SMALL = 8192
 GROWTH = 8

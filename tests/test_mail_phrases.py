@@ -13,9 +13,10 @@ import pytest
 from flufl.bounce import all_failures as flufl_all_failures
 
 from app.mail.bounce_scan import all_failures
+from app.mail.folding import fold, fold_pattern, normalize
 from app.mail.parse import message_from_raw
 from app.mail.phrases import Phrases, grams, required_run
-from app.mail.rules import default_rules, fold, fold_pattern, normalize
+from app.mail.rules import default_rules
 from tests.test_mail_unchanged import corpus_messages, fixture_messages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +148,8 @@ real_parser, real_constants = re._parser, re._constants
 from app.mail.phrases import Phrases, grams
 re._parser, re._constants = real_parser, real_constants
 sys.modules["re._parser"], sys.modules["re._constants"] = real_parser, real_constants
-from app.mail.rules import default_rules, fold_pattern
+from app.mail.folding import fold_pattern
+from app.mail.rules import default_rules
 from tests.test_mail_unchanged import _compare, fixture_messages
 rules = default_rules()
 phrases = Phrases(tuple(fold_pattern(p) for p in rules.intents["interested"]))

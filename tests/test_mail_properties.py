@@ -501,7 +501,8 @@ def test_a_run_of_lines_is_the_slice_of_the_message_between_their_offsets(raw, d
 
 
 def _phrase_words() -> list[str]:
-    from app.mail.rules import default_rules, fold_pattern
+    from app.mail.folding import fold_pattern
+    from app.mail.rules import default_rules
 
     rules = default_rules()
     words = {w for patterns in (rules.intents["interested"], rules.intents["not_interested"], rules.ooo_body)
@@ -522,8 +523,9 @@ def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_who
     """Replies of the same wording get the alternation chosen for the first of them without
     choosing again: every text still finds, with what it is handed, what the whole alternation
     finds (texts met once, twice and thrice, in any order)."""
+    from app.mail.folding import fold_pattern
     from app.mail.phrases import Phrases, grams
-    from app.mail.rules import default_rules, fold_pattern
+    from app.mail.rules import default_rules
 
     rules = default_rules()
     patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.mail.dates import return_date
+from app.mail.folding import compiled_words, first_match, fold, normalize
 from app.mail.phrases import grams
-from app.mail.rules import Rules, compiled_words, first_match, fold, normalize
+from app.mail.rules import Rules
 from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
 

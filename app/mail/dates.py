@@ -1,6 +1,6 @@
 """The return date in an out-of-office text: "back on 14 March", "bis 14.03.", "jusqu'au 14 mars".
 
-The text comes folded (lower case, no diacritics: ``rules.fold``), so "ate 20 marco" reads like
+The text comes folded (lower case, no diacritics: ``folding.fold``), so "ate 20 marco" reads like
 "até 20 março"; month and weekday names are folded here the same way. Dates are read only right
 after a word that introduces a return ("until", "bis", "hasta" … from the rules), so a date in a
 signature or a quoted mail is not taken for one. A date after a word that announces the return
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from app.mail.rules import fold
+from app.mail.folding import fold
 
 _MONTHS = {
     1: "january jan januar janvier enero janeiro gennaio januari styczeń stycznia sty ene gen jän",

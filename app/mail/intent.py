@@ -3,7 +3,7 @@ person, or none of these.
 
 Only the new part of the reply is read: the quoted cold email below it is full of words like
 "call" and "interested" that the prospect never wrote. The text is folded once (diacritics
-dropped, see ``rules.fold``) and matched against folded patterns, so a reply typed without
+dropped, see ``folding.fold``) and matched against folded patterns, so a reply typed without
 accents reads like one typed with them.
 
 Every phrase that matches is a *cue*, and the reply is read clause by clause, the way a person
@@ -40,9 +40,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from app.mail.folding import compiled_words, fold, fold_pattern, folded_phrases, normalize, unfold_span
 from app.mail.learn import Examples, Verdict
 from app.mail.phrases import Phrases, by_identity, grams
-from app.mail.rules import Rules, compiled_words, fold, fold_pattern, folded_phrases, normalize, unfold_span
+from app.mail.rules import Rules
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
 

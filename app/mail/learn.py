@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.mail.rules import fold, normalize
+from app.mail.folding import fold, normalize
 
 LEARNED = ("interested", "meeting", "not_interested", "unsubscribe", "wrong_person")
 """The labels examples can teach: the intents of a reply."""

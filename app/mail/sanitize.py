@@ -35,7 +35,8 @@ _DELETE[0x2029] = "\n"
 # Lone surrogates (from undecodable bytes) cannot be encoded for the terminal.
 _DELETE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _BIDI + "]")
+# (the surrogates spelt with chr(): a compiled module cannot hold them in a string literal)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + chr(0xD800) + "-" + chr(0xDFFF) + _BIDI + "]")
 
 
 def sanitize(text: str) -> str:
