@@ -274,6 +274,28 @@ def test_a_batch_sent_ahead_of_one_that_overruns_is_read_by_the_next_worker():
         worker.close()
 
 
+def test_batches_of_big_mail_sent_ahead_never_leave_the_engine_and_the_worker_waiting_on_each_other():
+    # Two batches bigger than the worker's pipes: while the worker writes the first one's answers
+    # (more than its answer pipe holds), the second must not be waiting for room in the worker's
+    # input pipe, or the engine's thread, blocked on that write, would never take those answers in.
+    worker = MessageWorker(budget=600.0)
+    body = "Interested, send the deck. " + "We have read the whole proposal with care. " * 500
+    batches = [[build_message("me@x.example", subject=f"Re: big {b} {i}", body=body).as_bytes() for i in range(60)]
+               for b in range(2)]
+    assert sum(map(len, batches[0])) > 1 << 20  # more than either pipe holds (Linux widens them to 1 MiB)
+    jobs = [worker.take(batch, "in", None) for batch in batches]
+    read = threading.Thread(target=lambda: [worker.step() for _ in iter(lambda: any(j.left for j in jobs), False)],
+                            daemon=True)
+    try:
+        read.start()
+        read.join(120)
+        assert not read.is_alive(), "the engine's thread and the worker wait on each other"
+        for job, batch in zip(jobs, batches, strict=True):
+            _assert_read(job.readings, batch, set(), "600")
+    finally:
+        worker.close()
+
+
 def _worker_bytes_read() -> int:
     """What this process's parse worker has read (Linux /proc: its pipe, once it has started)."""
     for proc in worker_processes():

@@ -235,8 +235,17 @@ def _keep_patterns(sock: socket.socket | None = None) -> None:
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
+    _write(stream, _pickled(obj))
+
+
+def _pickled(obj: object) -> bytes:
+    """``obj`` as it crosses a pipe: its pickle, after its length."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("!I", len(data)) + data)
+    return struct.pack("!I", len(data)) + data
+
+
+def _write(stream: IO[bytes], data: bytes) -> None:
+    stream.write(data)
     stream.flush()
 
 
@@ -384,12 +393,14 @@ class Job:
 
 
 class _Sent:
-    """A frame in the worker's pipe: the places of ``job`` it holds, and how many are answered."""
+    """A frame in the worker's pipe: the places of ``job`` it holds, and how many are answered;
+    ``size``: the bytes written for it."""
 
-    def __init__(self, job: Job, places: list[int]) -> None:
+    def __init__(self, job: Job, places: list[int], size: int) -> None:
         self.job = job
         self.places = places
         self.answered = 0
+        self.size = size
 
 
 class _Forked:
@@ -561,8 +572,9 @@ class MessageWorker:
     """One worker process (a plain ``python -m``, or forked from the pool's fork server, itself
     one: no fork of the engine's threads, nothing of the terminal's), used by one thread at a
     time. Only this worker's own pickles cross its pipes. Up to ``LOOKAHEAD`` frames are in its
-    pipe at once, so it goes from one batch to the next without waiting on the engine; the budget
-    is the progress word's, per message, as ever."""
+    pipe at once (those behind the first no more than the pipe holds), so it goes from one batch
+    to the next without waiting on the engine; the budget is the progress word's, per message, as
+    ever."""
 
     def __init__(self, budget: float, flush_every: float = FLUSH_EVERY, wake: int | None = None,
                  forks: ForkServer | None = None) -> None:
@@ -582,6 +594,8 @@ class MessageWorker:
         """Frames in the pipe, in order (the worker answers them in that order)."""
         self._ready: _Process | None = None
         """The process that said it is ready."""
+        self._pipe_bytes = 0
+        """What the worker's input pipe holds (``_capacity``)."""
         self.overruns = 0
         self.closed = False
         """Closed with the engine: no new worker is started for what is still being read."""
@@ -599,6 +613,8 @@ class MessageWorker:
                 raise
         answers = _Answers(proc, shared, self.wake)
         self._proc, self._answers, self._sent_context = proc, answers, None
+        assert proc.stdin is not None
+        self._pipe_bytes = _capacity(proc.stdin.fileno())
         if self.closed:  # closed while it started
             self.kill()
             raise RuntimeError("the parse worker is closed (the engine is stopping)")
@@ -752,12 +768,26 @@ class MessageWorker:
                 self.kill()
                 proc, _ = self._start()
             assert proc.stdin is not None
-            places = _frame(job.raws, job.todo)
+            context = b""
+            if self._sent_context != job.context and job.context is not None:
+                context = _pickled(("context", *job.context))
+            if self._sent:
+                # Sent ahead, a frame waits in the pipe while the worker reads the one before and
+                # writes its answers, which this thread takes in only after this write: all that
+                # waits there must fit the pipe, or with the worker's answers filling the other
+                # pipe each side would wait for the other for good (batches of big mail).
+                room = self._pipe_bytes - sum(sent.size for sent in list(self._sent)[1:]) - len(context)
+                places = _frame(job.raws, job.todo, room, at_least_one=False)
+                if not places:
+                    return  # sent once the worker is on the next frame
+            else:
+                places = _frame(job.raws, job.todo)
             try:
-                if self._sent_context != job.context and job.context is not None:
-                    _send(proc.stdin, ("context", *job.context))
+                frame = _pickled(("read", [job.raws[i] for i in places], job.direction))
+                if context:
+                    _write(proc.stdin, context)
                     self._sent_context = job.context
-                _send(proc.stdin, ("read", [job.raws[i] for i in places], job.direction))
+                _write(proc.stdin, frame)
             except OSError:
                 if self._sent:
                     return  # the answers tell what happened to those in the pipe
@@ -767,7 +797,7 @@ class MessageWorker:
                 restarted = True
                 continue
             del job.todo[:len(places)]
-            self._sent.append(_Sent(job, places))
+            self._sent.append(_Sent(job, places, len(context) + len(frame)))
             if not job.todo:
                 self._jobs.popleft()
 
@@ -829,13 +859,33 @@ def _progress_file() -> IO[bytes]:
     return tempfile.TemporaryFile()
 
 
-def _frame(raws: list[bytes], todo: list[int]) -> list[int]:
-    """The first of ``todo`` (places in ``raws``) up to ``FRAME_BYTES`` (at least one message)."""
+FRAME_OVERHEAD = 256
+"""Bytes of a frame's pickle besides its messages' bytes, at most: its length, the tuple, the
+direction, and ``MESSAGE_OVERHEAD`` a message."""
+MESSAGE_OVERHEAD = 16
+
+
+def _frame(raws: list[bytes], todo: list[int], most: int = FRAME_BYTES, at_least_one: bool = True) -> list[int]:
+    """The first of ``todo`` (places in ``raws``) whose frame takes up to ``most`` bytes (and
+    ``FRAME_BYTES``): at least one message where ``at_least_one``, else maybe none."""
+    most = min(most, FRAME_BYTES) - FRAME_OVERHEAD
     end, size = 0, 0
-    while end < len(todo) and end < FRAME_MESSAGES and (end == 0 or size + len(raws[todo[end]]) <= FRAME_BYTES):
-        size += len(raws[todo[end]])
+    while end < len(todo) and end < FRAME_MESSAGES:
+        size += len(raws[todo[end]]) + MESSAGE_OVERHEAD
+        if size > most and (end or not at_least_one):
+            break
         end += 1
     return todo[:end]
+
+
+def _capacity(fd: int) -> int:
+    """The bytes the pipe ``fd`` holds (Linux); elsewhere the least a system gives (macOS: 16 KiB)."""
+    if hasattr(fcntl, "F_GETPIPE_SZ"):
+        try:
+            return int(fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ))
+        except OSError:
+            pass
+    return 16 * 1024
 
 
 def headers_only(raw: bytes, budget: float, direction: str) -> tuple[ParsedMessage, Classification | None]:
