@@ -11,7 +11,7 @@ import time
 
 from app.imap.connection import ImapConnection
 from app.imap.storage import ParsePool, store_batch
-from app.imap.sync import BATCH, PARSE_AHEAD, FolderSync
+from app.imap.sync import BATCH, BATCH_BYTES, BATCH_MOST, PARSE_AHEAD, FolderSync
 from app.store.thread import StoreThread
 from tests.conftest import build_message
 from tests.engine_support import account, other_client, rows, running_engine, until
@@ -85,14 +85,64 @@ class HeldStore(StoreThread):
 
 
 class CountingPool(ParsePool):
-    """The parse pool, counting the batches it has read."""
+    """The parse pool, counting the batches it has read, and the size of each as it came."""
 
     read = 0
 
-    async def parse(self, *args, **kwargs):
-        out = await super().parse(*args, **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sizes: list[int] = []
+
+    async def parse(self, folder, uidvalidity, direction, fetched, *args, **kwargs):
+        self.sizes.append(len(fetched))
+        out = await super().parse(folder, uidvalidity, direction, fetched, *args, **kwargs)
         self.read += 1
         return out
+
+
+def deliver_sized(dovecot, to: str, n: int, body_bytes: int, start: int = 0) -> None:
+    """``n`` replies whose bodies hold about ``body_bytes`` bytes each."""
+    words = "we looked at the proposal and would like to hear more about the pricing ".split()
+    with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=60) as lmtp:
+        for i in range(start, start + n):
+            body, w = [], 0
+            while sum(map(len, body)) + len(body) < body_bytes:
+                body.append(words[w % len(words)])
+                w += 1
+            lmtp.sendmail("prospect@example.net", [to], build_message(
+                to, subject=f"Re: sized {i}", body=" ".join(body), message_id=f"<sized-{i}@prospect.example>").as_bytes())
+
+
+async def _batch_sizes(dovecot, user, tmp_path) -> list[int]:
+    """The size of each batch a first sync of ``user``'s INBOX fetched, with every message stored."""
+    acct = account(dovecot, user, port=dovecot.imaps_port, security="tls", ca_file=dovecot.ca_file)
+    db = StoreThread(tmp_path / f"{user.email}.db")
+    await db.call(lambda s: s.ensure_account(acct.id, acct.email, acct.name))
+    pool = CountingPool(workers=1)
+    conn = ImapConnection(acct)
+    await conn.open()
+    try:
+        # bounded: a parse worker and the engine waiting on each other would hang it for good
+        await asyncio.wait_for(FolderSync(conn, db, pool, acct, 30).sync("INBOX", "inbox"), 120)
+        assert await db.call(count) == sum(pool.sizes)
+        return pool.sizes
+    finally:
+        await conn.close()
+        pool.close()
+        await db.close()
+
+
+async def test_a_big_sync_of_short_replies_comes_in_bigger_batches_and_one_of_big_mail_does_not(
+        dovecot, users, tmp_path) -> None:
+    """The first batch is small (its rows come soon); after it, batches hold about BATCH_BYTES by
+    the messages' sizes so far: hundreds of short replies a batch, fewer round trips, frames and
+    transactions; big messages stay at BATCH a batch, so a batch holds no more bytes than ever."""
+    short, big = users(2)
+    await asyncio.to_thread(deliver_sized, dovecot, short.email, BATCH + BATCH_MOST + 30, 200)
+    big_body = 2 * BATCH_BYTES // BATCH  # a batch of BATCH such messages is twice BATCH_BYTES
+    await asyncio.to_thread(deliver_sized, dovecot, big.email, 2 * BATCH + 30, big_body)
+    assert await _batch_sizes(dovecot, short, tmp_path) == [BATCH, BATCH_MOST, 30]
+    assert await _batch_sizes(dovecot, big, tmp_path) == [BATCH, BATCH, 30]
 
 
 async def test_batches_parsed_while_the_store_was_busy_go_in_one_transaction(dovecot, users, tmp_path) -> None:
@@ -111,7 +161,7 @@ async def test_batches_parsed_while_the_store_was_busy_go_in_one_transaction(dov
     conn = ImapConnection(acct)
     await conn.open()
     try:
-        syncing = asyncio.ensure_future(FolderSync(conn, db, pool, acct, 30).sync("INBOX", "inbox"))
+        syncing = asyncio.ensure_future(FolderSync(conn, db, pool, acct, 30, batch_most=BATCH).sync("INBOX", "inbox"))
         # the first batch waits for the store; the queue behind it fills and is read meanwhile
         await until(lambda: pool.read >= 1 + PARSE_AHEAD, 120, "the batches behind the first read")
         db.release.set()

@@ -27,6 +27,14 @@ from app.store.thread import StoreThread
 log = logging.getLogger(__name__)
 
 BATCH = 100
+"""Messages in a sync's first batch (its first rows come soon) and fewest in any other."""
+BATCH_MOST = 400
+"""Messages in a batch at most."""
+BATCH_BYTES = 1_000_000
+"""A big sync's later batches hold about this many bytes, by the average size of the messages it
+fetched so far: between ``BATCH`` and ``BATCH_MOST`` messages. Short replies come in batches of
+hundreds (each batch costs a FETCH round trip, a frame to the parse worker and a store
+transaction), while a batch of big mail holds no more bytes than before."""
 MAX_FETCH_BYTES = 4_000_000
 """Bytes of one message fetched; the rest of a bigger one (attachments) is not downloaded."""
 FLAG_BATCH = 5000
@@ -52,8 +60,9 @@ class FolderSync:
 
     def __init__(self, conn: ImapConnection, db: StoreThread, parser: ParsePool, account: Account,
                  initial_sync_days: int, noise: Callable[[], NoiseContext] | None = None, *,
-                 flag_refresh_seconds: float = FLAG_REFRESH_SECONDS) -> None:
+                 flag_refresh_seconds: float = FLAG_REFRESH_SECONDS, batch_most: int = BATCH_MOST) -> None:
         self.conn = conn
+        self.batch_most = batch_most
         self.noise = noise
         """The account's warmup tags and own addresses, read for every batch (a tag learned in the
         UI applies from the next message on)."""
@@ -146,7 +155,6 @@ class FolderSync:
             return highest
         direction = "out" if role == "sent" else "in"
         items = f"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{MAX_FETCH_BYTES}>)"
-        chunks = [uids[i:i + BATCH] for i in range(0, len(uids), BATCH)]
         done = 0
         acct = self.account.id
         # a pipeline: the connection fetches the next batches while earlier ones are parsed (off
@@ -154,17 +162,23 @@ class FolderSync:
         parsing: asyncio.Queue[tuple[list[int], asyncio.Future] | None] = asyncio.Queue(PARSE_AHEAD)
         # each batch holds a place at the engine's gate from before its FETCH until it is stored;
         # a sync of one batch (new mail) goes ahead of history
-        gate, urgent = self.parser.gate, len(chunks) == 1
+        gate, urgent = self.parser.gate, len(uids) <= BATCH
         held = 0
 
         async def fetch_all() -> None:
             nonlocal held
             examples: tuple[tuple[str, str], ...] = ()
             examples_read = -EXAMPLES_REFRESH_SECONDS
-            for chunk in chunks:
+            taken = got = got_bytes = 0
+            while taken < len(uids):
+                size = BATCH if not got else max(BATCH, min(self.batch_most, BATCH_BYTES * got // max(1, got_bytes)))
+                chunk = uids[taken:taken + size]
+                taken += len(chunk)
                 await gate.acquire(urgent)
                 held += 1
                 fetched = await self.conn.uid_fetch(uid_set(chunk), items)
+                got += len(fetched)
+                got_bytes += sum(len(f.body or b"") for f in fetched)
                 # The user's labelled replies, which the classifier learns from. Read every few
                 # seconds, not for every batch: the store's one thread is busy writing the batch
                 # before, and waiting on it here would hold the next fetch and parse behind it.
