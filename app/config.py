@@ -212,10 +212,10 @@ class GeneralConfig(_Strict):
     """Worker processes that read (parse and classify) incoming mail: a message that is slow to
     read occupies one while the others go on."""
     fetch_ahead_batches: Annotated[int, Ge(1)] | None = None
-    """Batches of mail (up to 100 messages each) fetched and not yet stored that the engine holds
-    at once, across all mailboxes (default: 4 for each parse worker): a cold start of thousands
-    of mailboxes with weeks of mail fetches as fast as it can read and store, not as fast as the
-    servers send (memory). New mail in a mailbox already synced goes ahead of history."""
+    """Batches of mail (about 1 MB each, 100 to 400 messages) fetched and not yet stored that the
+    engine holds at once, across all mailboxes (default: 4 for each parse worker): a cold start of
+    thousands of mailboxes with weeks of mail fetches as fast as it can read and store, not as
+    fast as the servers send (memory). New mail in a mailbox already synced goes ahead of history."""
     read_timeout_seconds: Annotated[float, Gt(0), Le(600)] = 10
     """A message that takes longer to read is stored with its headers, marked not classified."""
     rules_file: Path | None = None
