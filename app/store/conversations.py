@@ -40,8 +40,8 @@ SUMMARY_COLUMNS = ("subject", "counterpart", "counterpart_name", "snippet", "kin
 (the id of a row not inserted yet)."""
 BLANK_SUMMARY: tuple[object, ...] = ("", "", "", "", None, None, None, None, 0, 0, 0, 0)
 """The summary of a conversation without messages: the columns' defaults."""
-_ROW_COLUMNS = ("direction", "received_at", "seen", "subject", "from_addr", "from_name", "snippet", "kind",
-                "category", "to_addrs")
+_ROW_COLUMNS = frozenset(("direction", "received_at", "seen", "subject", "from_addr", "from_name", "snippet",
+                          "kind", "category", "to_addrs"))
 
 
 def new_summary(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[object, ...], int | None] | None:
@@ -50,11 +50,12 @@ def new_summary(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[object, ...], 
     whose id is ``last_inbound_id`` (None without an inbound one). None where a row leaves a column
     the summary reads to the table's default (a message without a category): that conversation is
     refreshed from the table instead."""
-    if not rows or any(col not in row for row in rows for col in _ROW_COLUMNS):
+    if not rows or not all(_ROW_COLUMNS <= row.keys() for row in rows):
         return None
     inbound = [i for i, row in enumerate(rows) if row["direction"] == "in"]
     # the latest message, the latest inbound one where there is one (``_SUMMARIES``' ORDER BY)
-    latest = max(range(len(rows)), key=lambda i: (rows[i]["direction"] == "in", rows[i]["received_at"], i))
+    latest = 0 if len(rows) == 1 else max(
+        range(len(rows)), key=lambda i: (rows[i]["direction"] == "in", rows[i]["received_at"], i))
     row = rows[latest]
     if inbound:
         counterpart, name = row["from_addr"], row["from_name"]

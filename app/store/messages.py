@@ -206,7 +206,8 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         p, c = msg.parsed, msg.classification
         sender = p.from_.email if p.from_ else ""
         sender_name = p.from_.name if p.from_ else ""
-        received = msg.received_at or (p.date.timestamp() if p.date else now())
+        sent_at = p.date.timestamp() if p.date else None
+        received = msg.received_at or (sent_at if sent_at is not None else now())
         row: dict[str, object] = {
             "account": account, "folder": msg.folder, "uidvalidity": msg.uidvalidity, "uid": msg.uid,
             "message_id": p.message_id, "in_reply_to": p.in_reply_to, "refs": _json_list(p.references),
@@ -215,7 +216,7 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
             "sender": f"{sender_name} {sender}".strip(),
             "to_addrs": _json_list([a.email for a in p.to]), "cc_addrs": _json_list([a.email for a in p.cc]),
             "reply_to": _json_list([a.email for a in p.reply_to]),
-            "subject": p.subject, "sent_at": p.date.timestamp() if p.date else None,
+            "subject": p.subject, "sent_at": sent_at,
             "received_at": received, "modseq": msg.modseq,
             "body_text": p.text, "new_text": p.new_text,
             "search_text": (p.new_text or p.text)[:SEARCH_TEXT_CAP], "snippet": p.snippet,
@@ -225,9 +226,9 @@ class MessagesMixin(FollowupMixin, TriageMixin, ActivityMixin):
         }
         if msg.direction == "out":
             row.update(kind="outbound", category="sent", category_source="outbound")
-        else:
+        elif c is None or msg.direction != "in":
             row.update(kind="reply", auto_kind="reply")
-        if c is not None and msg.direction == "in":
+        else:
             row.update(
                 kind=c.kind, auto_kind=c.kind, category=c.category, category_source="classifier",
                 auto_category=c.category,
