@@ -839,9 +839,10 @@ def _drain(fd: int | None) -> None:
 
 
 def _widen(fd: int) -> None:
-    """A pipe that holds a whole batch (Linux): the engine's thread sends it in one write that does
-    not wait for the worker, and takes the answers in one read, so it waits its turn for the
-    interpreter (the event loop's thread has it meanwhile) once, not once per 64 KB."""
+    """A pipe that holds a batch of short replies whole (Linux, 1 MB): the engine's thread sends it
+    in one write that does not wait for the worker, and takes the answers in one read, so it waits
+    its turn for the interpreter (the event loop's thread has it meanwhile) once, not once per
+    64 KB. A frame sent ahead never takes more than the room left (``_capacity``)."""
     if hasattr(fcntl, "F_SETPIPE_SZ"):
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
