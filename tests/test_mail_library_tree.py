@@ -41,6 +41,21 @@ def test_the_tree_is_the_librarys(path: Path) -> None:
         assert shape(tree) == shape(message_from_raw(raw))
 
 
+def test_a_folded_line_starting_with_a_colon_needs_no_mending() -> None:
+    """A DKIM or ARC header folds its list of signed headers so that a line starts with blanks and
+    a colon: no "Name :" header, so the block is read as written, in one parse, as the library
+    reads it; a real "Name :" header in the same block is still mended."""
+    dkim = (b"DKIM-Signature: v=1; a=rsa-sha256; d=prospect.example;\r\n"
+            b"        h=to:subject:message-id:date:from\r\n         :dkim-signature;\r\n"
+            b"        b=Mn1Bv2Cx3Za4\r\n")
+    raw = dkim + b"From: Pat <pat@prospect.example>\r\nSubject: Re: hi\r\n\r\nThanks\r\n"
+    tree = built(raw)
+    assert tree is not None and shape(tree) == shape(message_from_raw(raw))
+    assert parse(raw).headers["dkim-signature"].endswith("h=to:subject:message-id:date:from :dkim-signature; b=Mn1Bv2Cx3Za4")
+    spaced = dkim + b"Subject : Re: hi\r\n\r\nThanks\r\n"
+    assert built(spaced) is None and parse(spaced).subject == "Re: hi"
+
+
 def test_most_bounces_need_no_second_parse() -> None:
     bounces = [p for p in MESSAGES if "bounce" in str(p)]
     assert sum(built(p.read_bytes()) is not None for p in bounces) >= len(bounces) * 0.8

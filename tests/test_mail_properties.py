@@ -79,6 +79,19 @@ def test_one_line_hands_back_a_value_that_is_one_line_already_as_folding_would(t
     assert one_line(text) == _one_line_in_full(text)
 
 
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["h=to:subject", "a", ";", " ", "  ", "\t", "\r\n", "\r\n\t", "\r\n        ",
+                                 "\r", "\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f", "\x00", "\x1b[31m", "é",
+                                 "\x85", "\u2028"]), max_size=16).map("".join))
+@example("v=1; a=rsa-sha256;\r\n        h=to:subject\r\n         :dkim-signature;\r\n\tb=Qw1E")
+@example("from mx (mx [10.0.0.1])\r\n\tby vm with LMTP\r\n ")
+@example("a\r\x0bb")
+def test_one_line_folds_a_folded_header_as_sanitizing_it_first_would(text):
+    """A folded ASCII header (Received, DKIM-Signature) is folded without sanitize's passes: the
+    same line as with them, whatever control characters are mixed in."""
+    assert one_line(text) == _one_line_in_full(text)
+
+
 def test_no_printable_character_is_sanitized_or_breaks_a_line_but_the_space():
     """What one_line's shortcut stands on, over every code point."""
     for code in range(0x110000):

@@ -26,9 +26,12 @@ MAX_PARTS = 500
 _BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
 _BODY_DEFECTS = ("MultipartInvariantViolationDefect", "StartBoundaryNotFoundDefect",
                  "CloseBoundaryNotFoundDefect", "NoBoundaryInMultipartDefect")
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+([ \t]*):")
 # RFC 5322's obsolete syntax allows white space before the colon ("Subject :"); the standard
-# library does not, and would take such a line for the start of the body.
+# library does not, and would take such a line for the start of the body. Mended only in a block
+# with such a line (``_HEADER_LINE``'s group): " :" alone is common in a folded DKIM or ARC
+# header ("h=to:subject...\r\n  :dkim-signature"), and this over a whole block costs more than
+# the rest of reading it.
 _SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 
 
@@ -104,26 +107,32 @@ class _Splitter:
         self.parts += 1
         lines, n = self.lines, len(self.lines)
         start = pos
+        spaced = False  # a "Name :" line
         while pos < n:
             line = lines[pos]
             if line in (b"\n", b"\r\n", b"\r"):
                 break
             if stack and self.matches(line, stack):
                 break  # the part ends before its headers do: no body
-            folded = line[:1] in (b" ", b"\t") and pos > start
-            if not folded and not _HEADER_LINE.match(line):
+            if line[:1] in (b" ", b"\t") and pos > start:
+                pos += 1  # a folded header's next line
+                continue
+            named = _HEADER_LINE.match(line)
+            if named is None:
                 # Text where a header should be: the body began without its blank line.
                 self.defects.append("MissingHeaderBodySeparatorDefect")
                 if line[:1] in (b" ", b"\t", b":") or line.startswith(b"From "):
                     self.loose = True  # the library reads such a line as a header
                 break
+            if named.end(1) > named.start(1):
+                spaced = True
             pos += 1
         header_lines = lines[start:pos]
         header_bytes = self.raw[self.offsets[start]:self.offsets[pos]]
         if pos < n and lines[pos] in (b"\n", b"\r\n", b"\r"):
             pos += 1
         mended = False
-        if b" :" in header_bytes or b"\t:" in header_bytes:
+        if spaced:
             fixed = _SPACE_BEFORE_COLON.sub(rb"\1:", header_bytes)
             mended, header_bytes = fixed != header_bytes, fixed
         message = plain_headers(header_bytes.splitlines(keepends=True) if mended else header_lines)

@@ -56,6 +56,10 @@ def sanitize(text: str) -> str:
     return text
 
 
+_FOLDED_ASCII = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+"""Printable ASCII and the controls of folding (tab, CR, LF)."""
+
+
 def one_line(text: str) -> str:
     """Sanitize and fold to one line: for headers, snippets and table cells."""
     # Most header values are one line already. No printable character is one sanitize removes
@@ -63,6 +67,11 @@ def one_line(text: str) -> str:
     # single inner spaces and none at its ends comes out as it went in.
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
         return text
+    # A folded ASCII header (Received, DKIM-Signature, ARC-*: hundreds of characters, most of a
+    # mail's headers): sanitize would only turn its CRs into LFs, and split() breaks it at exactly
+    # those, the tab and the space. Without sanitize's passes it takes a fifth of the time.
+    if text.isascii() and not text.encode("ascii").translate(None, _FOLDED_ASCII):
+        return " ".join(text.split())
     return " ".join(sanitize(text).split())
 
 
