@@ -14,17 +14,18 @@ of ``--rounds``) and their ratio.
 from __future__ import annotations
 
 import argparse
-import email
 import sys
 import time
-from email import policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
 
 READER = compiled_first()
+
+from bench_mail import stdlib_baseline  # noqa: E402
 
 from app.mail import parse  # noqa: E402
 
@@ -97,13 +98,6 @@ def per_message(fn, raw: bytes, rounds: int, n: int = 2000) -> float:
     return best / n * 1e6
 
 
-def stdlib(raw: bytes) -> None:
-    msg = email.message_from_bytes(raw, policy=policy.default)
-    body = msg.get_body(("plain", "html"))  # type: ignore[attr-defined]
-    if body is not None:
-        body.get_content()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="best of (default 5)")
@@ -115,7 +109,7 @@ def main() -> None:
     print(f"the message reader: {READER}")
     for name, raw in SETS.items():
         headers = sum(1 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n") if line[:1] not in (b" ", b"\t"))
-        ours, theirs = per_message(parse, raw, args.rounds), per_message(stdlib, raw, args.rounds)
+        ours, theirs = per_message(parse, raw, args.rounds), per_message(stdlib_baseline, raw, args.rounds)
         print(f"a reply, {name:26s} ({headers:2d} headers, {len(raw):5,} bytes): parse {ours:5.1f} µs, "
               f"the stdlib {theirs:6.1f} µs ({theirs / ours:.1f}x)", flush=True)
 
