@@ -1,7 +1,8 @@
 """What a message's delivery headers cost the reader: one short reply parsed with only the headers
 its sender wrote, with the three an LMTP delivery adds (Dovecot's, as the other benches' mail has
 them), and with those a webmail provider adds on the way (Received hops, ARC, DKIM, SPF results,
-its own X- headers: 23 headers, 4 KB, folded as such mail folds them). The baseline is the standard
+its own X- headers: 23 headers, 4 KB), or those a hosted Exchange adds (its hops, its spam
+verdicts, its tenant stamps: 45 headers, 6 KB), folded as such mail folds them. The baseline is the standard
 library's parser (``policy.default``, ``get_body``, ``get_content``) on the same bytes, in the
 same run.
 
@@ -84,8 +85,53 @@ WEBMAIL = b"".join([
     b"X-Provider-Message-State: " + _signature("state", 1) + b"\r\n\t" + _signature("tail", 1)[:30] + b"\r\n",
 ])
 
+
+def _exchange_hop(host: str, to: str, at: str) -> bytes:
+    return (f"Received: from {host}.prod.example (2603:10b6:{host[-3:]}::1) by\r\n {to}.prod.example "
+            f"(2603:10b6:{to[-3:]}::2) with Microsoft SMTP Server (version=TLS1_2,\r\n "
+            f"cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8093.27; {at}\r\n").encode()
+
+
+_AT = "Mon, 3 Nov 2025 16:15:22 +0000"
+EXCHANGE = b"".join([
+    _exchange_hop("mw4pr03ca0101", "sa1pr01mb8123", _AT),
+    _exchange_hop("co1pepf00001a61", "mw4pr03ca0101", _AT),
+    _exchange_hop("mail-out.prospect.example", "co1pepf00001a61", _AT),
+    _results("Authentication-Results"),
+    b"Received-SPF: Pass (protection.provider.example: domain of prospect.example designates 192.0.2.41 as\r\n"
+    b" permitted sender) receiver=protection.provider.example; client-ip=192.0.2.41;\r\n",
+    b"ARC-Seal: i=1; a=rsa-sha256; s=arcselector10001; d=provider.example; cv=none;\r\n b="
+    + _signature("xseal", 3).replace(b"\r\n         ", b"\r\n ") + b"\r\n",
+    _signed("ARC-Message-Signature", "provider.example", "xarcms"),
+    _results("ARC-Authentication-Results"),
+    _signed("DKIM-Signature", "prospect.example", "xdkim"),
+    b"Thread-Topic: Quick question\r\n",
+    b"Thread-Index: AQHbLsX0abcdEFGHijklMNOPqrstUVWXyz0123==\r\n",
+    b"Accept-Language: en-US\r\nContent-Language: en-US\r\nX-MS-Has-Attach:\r\nX-MS-TNEF-Correlator:\r\n",
+    b"x-ms-publictraffictype: Email\r\n",
+    b"x-ms-traffictypediagnostic: SA1PR01MB8123:EE_|MW4PR03MB6500:EE_\r\n",
+    b"x-ms-office365-filtering-correlation-id: 3f2a9c1e-7b4d-4e0a-9c8b-2d1f0e3a4b5c\r\n",
+    b"x-microsoft-antispam: BCL:0;ARA:13230040|1800799024|376014|366016|38070700018;\r\n",
+    b"x-microsoft-antispam-message-info:\r\n " + _signature("info", 8).replace(b"\r\n         ", b"\r\n ") + b"\r\n",
+    b"x-forefront-antispam-report:\r\n CIP:255.255.255.255;CTRY:;LANG:en;SCL:1;SRV:;IPV:NLI;SFV:NSPM;H:SA1PR01MB8123.prod.example;\r\n"
+    b" PTR:;CAT:NONE;SFS:(13230040)(1800799024)(376014)(366016)(38070700018);DIR:OUT;SFP:1101;\r\n",
+    b"x-ms-exchange-antispam-messagedata-chunkcount: 1\r\n",
+    b"x-ms-exchange-antispam-messagedata-0:\r\n " + _signature("data", 6).replace(b"\r\n         ", b"\r\n ") + b"\r\n",
+    b"X-MS-Exchange-CrossTenant-AuthAs: Internal\r\nX-MS-Exchange-CrossTenant-AuthSource: SA1PR01MB8123.prod.example\r\n",
+    b"X-MS-Exchange-CrossTenant-Network-Message-Id: 3f2a9c1e-7b4d-4e0a-9c8b-2d1f0e3a4b5c\r\n",
+    b"X-MS-Exchange-CrossTenant-originalarrivaltime: 03 Nov 2025 16:15:20.1234 (UTC)\r\n",
+    b"X-MS-Exchange-CrossTenant-fromentityheader: Hosted\r\n",
+    b"X-MS-Exchange-CrossTenant-id: 0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d\r\n",
+    b"X-MS-Exchange-CrossTenant-mailboxtype: HOSTED\r\nX-MS-Exchange-CrossTenant-userprincipalname: "
+    b"AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEf==\r\n",
+    b"X-MS-Exchange-Transport-CrossTenantHeadersStamped: MW4PR03MB6500\r\n",
+    b"X-MS-Exchange-Organization-AuthAs: Anonymous\r\nX-MS-Exchange-Organization-AuthSource: "
+    b"CO1PEPF00001A61.prod.example\r\nX-MS-Exchange-Organization-SCL: 1\r\n",
+    b"Return-Path: pat@prospect.example\r\n",
+])
+
 SETS = {"its sender's headers": OWN + BODY, "an LMTP delivery's too": LMTP + OWN + BODY,
-        "a webmail's on the way too": WEBMAIL + OWN + BODY}
+        "a webmail's on the way too": WEBMAIL + OWN + BODY, "an Exchange Online's too": EXCHANGE + OWN + BODY}
 
 
 def per_message(fn, raw: bytes, rounds: int, n: int = 2000) -> float:
