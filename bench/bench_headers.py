@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+from tests.compiled import compiled_first, parse_args_compiled  # noqa: E402
 
 READER = compiled_first()
 
@@ -147,11 +147,7 @@ def per_message(fn, raw: bytes, rounds: int, n: int = 2000) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="best of (default 5)")
-    ap.add_argument("--compiled", action="store_true",
-                    help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
-    args = ap.parse_args()
-    if args.compiled:
-        sys.exit(rerun_compiled(sys.argv))
+    args = parse_args_compiled(ap)
     print(f"the message reader: {READER}")
     for name, raw in SETS.items():
         headers = sum(1 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n") if line[:1] not in (b" ", b"\t"))

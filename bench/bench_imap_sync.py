@@ -54,7 +54,7 @@ from pathlib import Path
 from checkouts import checkouts, code_first  # noqa: E402
 
 code_first()
-from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+from tests.compiled import add_compiled_option, compiled_first, rerun_compiled  # noqa: E402
 
 READER = compiled_first()
 
@@ -264,8 +264,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="parse worker processes (default 1 2)")
-    ap.add_argument("--compiled", action="store_true",
-                    help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
+    add_compiled_option(ap)
     ap.add_argument("--base", help="a commit to measure beside this checkout, in alternating pairs")
     ap.add_argument("--pairs", type=int, default=5, help="with --base: pairs per worker count (default 5)")
     ap.add_argument("--child", help=argparse.SUPPRESS)

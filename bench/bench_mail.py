@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+from tests.compiled import compiled_first, parse_args_compiled  # noqa: E402
 
 READER = compiled_first()
 
@@ -86,11 +86,7 @@ rate_parsed = rate
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="passes over the messages, the best counts (default 5)")
-    ap.add_argument("--compiled", action="store_true",
-                    help="build the wheel and measure its message reader, compiled by mypyc (setup.py)")
-    args = ap.parse_args()
-    if args.compiled:
-        sys.exit(rerun_compiled(sys.argv))
+    args = parse_args_compiled(ap)
     source, groups = load_messages()
     messages = [m for group in groups.values() for m in group]
     total = sum(len(m) for m in messages)

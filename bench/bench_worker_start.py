@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.compiled import compiled_first, rerun_compiled  # noqa: E402
+from tests.compiled import compiled_first, parse_args_compiled  # noqa: E402
 
 READER = compiled_first()
 
@@ -85,11 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--starts", type=int, default=5)
-    ap.add_argument("--compiled", action="store_true",
-                    help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
-    args = ap.parse_args()
-    if args.compiled:
-        sys.exit(rerun_compiled(sys.argv))
+    args = parse_args_compiled(ap)
     print(f"the message reader: {READER}")
     if not Path("/proc/self/stat").exists() or not FORKABLE:
         sys.exit("needs Linux 5.3+ (process descriptors) and /proc")

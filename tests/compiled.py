@@ -3,6 +3,7 @@ into a folder to put first on ``sys.path``. For tests/test_compiled.py and bench
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import importlib
 import os
@@ -75,6 +76,22 @@ def environment(tree: Path) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]), REPLYDESK_COMPILED_TREE=str(tree))
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
+
+
+def add_compiled_option(ap: argparse.ArgumentParser) -> None:
+    """A bench script's ``--compiled``, which it answers with ``rerun_compiled``."""
+    ap.add_argument("--compiled", action="store_true",
+                    help="build the wheel and run with its message reader compiled by mypyc (setup.py)")
+
+
+def parse_args_compiled(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """A bench script's arguments with ``--compiled``; given it, the script is run again with the
+    wheel's reader (``rerun_compiled``) and this process ends with its status."""
+    add_compiled_option(ap)
+    args = ap.parse_args()
+    if args.compiled:
+        sys.exit(rerun_compiled(sys.argv))
+    return args
 
 
 def rerun_compiled(argv: list[str]) -> int:
