@@ -185,7 +185,7 @@ def test_indexed_message_answers_as_the_library_message(steps):
 
 def _caseless_patterns():
     from app.mail import bounce, bounce_rcpt
-    return [bounce._BODY, bounce_rcpt._MARKER, quotes._ATTRIBUTION_WORD]
+    return [bounce._BODY, bounce._SUBJECT, bounce._SENDER_NAME, bounce_rcpt._MARKER, quotes._ATTRIBUTION_WORD]
 
 
 _CASE_PIECES = st.sampled_from(
@@ -578,6 +578,24 @@ def test_bounce_wording_grouped_by_first_letter_matches_what_the_words_as_writte
 
     m = re.compile(bounce._BODY_WORDS, re.IGNORECASE).search(text, pos)
     assert bounce._BODY.span(text, pos=pos) == (m.span() if m else None), text
+
+
+_NOTICE_PIECES = st.sampled_from(["Undeliverable: ", "Mail Delivery Subsystem", "MAILER-DAEMON", "mailer daemon",
+                                  "Delivery Status Notification (Failure)", "delivery failed", "Não entregue", "NAO ENTREGUE",
+                                  "nao entregue", "non-delivery", "nondeliver", "Returned mail", "rejected:", "Microsoft Outlook",
+                                  "Postmaster", "Re: ", "delivery", "mail ", "ſ", "K", "İ", "ã", "Ã", "u", "n", " ", "x"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(_NOTICE_PIECES, st.text(max_size=3)), max_size=10).map("".join))
+def test_a_bounces_sender_and_subject_words_are_found_where_the_words_as_written_are(text):
+    """Whether a sender's name or a subject reads as a bounce's (the first look at every message)
+    is what a case-blind search of the words as written says, whatever the text's letters."""
+    from app.mail import bounce
+
+    for found, words in ((bounce._SUBJECT, bounce._SUBJECT_WORDS), (bounce._SENDER_NAME, bounce._SENDER_NAME_WORDS)):
+        m = re.compile(words, re.IGNORECASE).search(text)
+        assert found.span(text) == (m.span() if m else None), (words[:30], text)
 
 
 _CONTENT_TYPE_PIECES = st.sampled_from([

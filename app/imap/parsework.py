@@ -140,6 +140,7 @@ def _for_the_engine(parsed: ParsedMessage, result: Classification | None) -> Non
     cross the pipe for nothing: the message's bytes (the engine has them), the quoted history
     (already in ``text``), the MIME structure, and but for a bounce the headers."""
     parsed.raw = b""
+    parsed.library_tree = None
     parsed.quoted_text = ""
     parsed.structure = ""
     if result is None or result.kind != "bounce":

@@ -45,16 +45,22 @@ logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 _SENDER = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|"
                      r"mail\.delivery|maildelivery|nobody|mdaemon)\b", re.IGNORECASE)
-_SENDER_NAME = re.compile(r"mail delivery (?:subsystem|system|service)|mailer[- ]daemon|"
-                          r"postmaster|microsoft outlook|mail administrator|courier mail server", re.IGNORECASE)
-_SUBJECT = re.compile(
+_SENDER_NAME_WORDS = (r"mail delivery (?:subsystem|system|service)|mailer[- ]daemon|"
+                      r"postmaster|microsoft outlook|mail administrator|courier mail server")
+_SUBJECT_WORDS = (
     r"undeliver|undelivered|delivery (?:status notification|failure|failed|has failed|problem)|"
     r"mail delivery (?:failed|failure|warning|delayed)|returned mail|failure notice|"
     r"non[- ]?deliver|could not (?:be )?(?:send|sent|delivered)|delivery (?:delayed|warning)|"
     r"message (?:not delivered|delayed)|delivery report|rejected:|mail delivery status|"
     r"unzustellbar|nicht zustellbar|non remis|non distribu|no se puede entregar|"
     r"no entregado|n[ãa]o entregue|mancato recapito|non recapitabile|onbestelbaar|"
-    r"niedostarczon|warning: message|delayed mail", re.IGNORECASE)
+    r"niedostarczon|warning: message|delayed mail")
+# Looked for in every message's sender and subject: searched case-blind the cheap way, their
+# alternatives grouped by first letter, as the body's words below (a third to a quarter of the
+# time of an IGNORECASE search of the words as written; tests/test_mail_properties.py holds
+# both to that search)
+_SENDER_NAME = Caseless(by_first_letter(_SENDER_NAME_WORDS))
+_SUBJECT = Caseless(by_first_letter(_SUBJECT_WORDS))
 _BODY_WORDS = (
     r"could(?:not| not|n't) be delivered|can(?:not| not|n't) be delivered|wasn't delivered|was not delivered|"
     r"permanent(?:ly)? (?:error|fatal|failure)|delivery to the following recipient|"
@@ -112,17 +118,17 @@ def _mail_system_sender(pm: ParsedMessage) -> str | None:
     """The sender, when it is the mail system (MAILER-DAEMON, postmaster, the null address)."""
     raw_from = pm.headers.get("from", "")
     sender = pm.from_.email if pm.from_ else raw_from
-    if _SENDER.match(sender) or _SENDER_NAME.search(raw_from):
+    if _SENDER.match(sender) or _SENDER_NAME.span(raw_from) is not None:
         return sender
     return "the null address <>" if "<>" in raw_from else None
 
 
-def _bounce_subject(pm: ParsedMessage) -> re.Match[str] | None:
+def _bounce_subject(pm: ParsedMessage) -> bool:
     """Bounce wording in the subject, unless it is only in the subject a reply answers
     ("Re: Cutting delivery failures in your warehouse", sent with In-Reply-To, is a person's)."""
     answering = is_reply_subject(pm.subject) and (pm.in_reply_to or pm.references)
     subject = added_subject(pm.subject) if answering else pm.subject
-    return _SUBJECT.search(subject)
+    return _SUBJECT.span(subject) is not None
 
 
 def is_candidate(pm: ParsedMessage) -> bool:
