@@ -561,6 +561,16 @@ def test_the_pieces_handed_out_again_are_the_pieces_of_the_text_asked_for(texts,
         assert grams(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
 
 
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=12))
+def test_a_text_is_cut_in_the_same_pieces_compiled_or_not(text):
+    """Both ways of cutting a text (the one the compiled reader takes and Python's) give every
+    piece of it, and nothing else, whatever its characters."""
+    from app.mail.phrases import GRAM, _shifted, _sliced
+
+    assert _sliced(text) == _shifted(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
+
+
 _WORDING_PIECES = st.sampled_from(["could not be delivered", "couldn't be delivered", "cannot be delivered", "can not",
                                    "user unknown", "unknown user", "undeliverable", "delivery has failed", "was not delivered",
                                    "permanent error", "permanently fatal", "will continue trying", "will keep to try",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any, TypeVar
 
 sre_c: ModuleType | None
@@ -56,11 +56,26 @@ def grams(folded: str) -> set[str]:
     last = _last_grams  # one read: another thread may put its own text in meanwhile
     if folded == last[0]:
         return last[1]
-    # the characters at each place joined from GRAM copies of the text, each shifted by one more
-    # character: a quarter faster than a slice at every place
-    pieces = set(map("".join, zip(*[folded[k:] for k in range(GRAM)])))
+    pieces = _cut(folded)
     _last_grams = (folded, pieces)
     return pieces
+
+
+def _sliced(folded: str) -> set[str]:
+    """The pieces as a slice at every place: compiled by mypyc, about half the time of
+    ``_shifted`` (a 400-character reply 10 µs against 19)."""
+    return {folded[i:i + GRAM] for i in range(len(folded) - GRAM + 1)}
+
+
+def _shifted(folded: str) -> set[str]:
+    """The pieces as the characters at each place joined from GRAM copies of the text, each
+    shifted by one more character: in Python, a quarter faster than ``_sliced``."""
+    return set(map("".join, zip(*[folded[k:] for k in range(GRAM)])))
+
+
+_cut: Callable[[str], set[str]] = _shifted if isinstance(_sliced, FunctionType) else _sliced
+"""How ``grams`` cuts a text: the faster of the two in the form this module runs in (a function
+compiled by mypyc is not a Python function)."""
 
 
 def required_run(pattern: str) -> str:
