@@ -351,6 +351,8 @@ def _decide(cues: list[Cue], rules: Rules) -> IntentReading:
 def _referral(text: str, folded: str, text_grams: set[str], pm: ParsedMessage,
               rules: Rules) -> tuple[str | None, Cue | None]:
     """An address in the new text (or a cc'd person named in it) near a referral cue."""
+    if "@" not in folded and not pm.cc:  # (most replies) no address, no one in cc: nobody to point to
+        return None, None
     phrases = folded_phrases(rules.referral_cues)
     # a cue is looked for near each address, in a part of the text: one the text cannot hold is left out
     cue_rx = phrases.for_text(text_grams) if phrases is not None else None
