@@ -1,7 +1,8 @@
 """Every pattern that runs over message text costs time linear in the text, one by one.
 
 The patterns are found, not listed: every compiled ``re.Pattern`` at module level in the
-``app.mail`` package, and every pattern set compiled from the shipped rules, so a pattern added
+``app.mail`` package (and both forms of each ``Caseless`` there: its lower-case pattern and its
+``IGNORECASE`` one), and every pattern set compiled from the shipped rules, so a pattern added
 later is covered without touching this file. Each is fed long runs of the characters patterns
 are built from (address characters without '@', dots, dashes, digits, spaces, '>' quote
 markers, letters, mixtures), alone and after the words that open a pattern's match, at two
@@ -23,6 +24,7 @@ import pytest
 
 import app.mail
 from app.mail import classify, parse
+from app.mail.caseless import Caseless
 from app.mail.folding import compiled_folded, compiled_words
 from app.mail.rules import Rules, default_rules
 
@@ -67,6 +69,9 @@ def _module_patterns() -> Iterator[tuple[str, re.Pattern]]:
         for name, value in vars(module).items():
             if isinstance(value, re.Pattern):
                 yield f"app.mail.{info.name}.{name}", value
+            elif isinstance(value, Caseless):
+                yield f"app.mail.{info.name}.{name} (lower case)", value.lower
+                yield f"app.mail.{info.name}.{name} (IGNORECASE)", value.folding
 
 
 def _rule_patterns() -> Iterator[tuple[str, re.Pattern]]:
