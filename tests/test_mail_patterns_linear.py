@@ -1,9 +1,9 @@
 """Every pattern that runs over message text costs time linear in the text, one by one.
 
 The patterns are found, not listed: every compiled ``re.Pattern`` at module level in the
-``app.mail`` package (and both forms of each ``Caseless`` there: its lower-case pattern and its
-``IGNORECASE`` one), and every pattern set compiled from the shipped rules, so a pattern added
-later is covered without touching this file. Each is fed long runs of the characters patterns
+``app.mail`` package, alone or in a table (and both forms of each ``Caseless`` there: its
+lower-case pattern and its ``IGNORECASE`` one), and every pattern set compiled from the shipped
+rules, so a pattern added later is covered without touching this file. Each is fed long runs of the characters patterns
 are built from (address characters without '@', dots, dashes, digits, spaces, '>' quote
 markers, letters, mixtures), alone and after the words that open a pattern's match, at two
 sizes in the same run: the larger input is 8 times the smaller, so linear work costs about 8
@@ -67,11 +67,19 @@ def _module_patterns() -> Iterator[tuple[str, re.Pattern]]:
     for info in pkgutil.iter_modules(app.mail.__path__):
         module = importlib.import_module(f"app.mail.{info.name}")
         for name, value in vars(module).items():
-            if isinstance(value, re.Pattern):
-                yield f"app.mail.{info.name}.{name}", value
-            elif isinstance(value, Caseless):
-                yield f"app.mail.{info.name}.{name} (lower case)", value.lower
-                yield f"app.mail.{info.name}.{name} (IGNORECASE)", value.folding
+            yield from _patterns_in(f"app.mail.{info.name}.{name}", value)
+            if isinstance(value, (list, tuple)):  # a table of patterns (each reason's words, say)
+                for i, item in enumerate(value):
+                    for j, part in enumerate(item if isinstance(item, tuple) else (item,)):
+                        yield from _patterns_in(f"app.mail.{info.name}.{name}[{i}][{j}]", part)
+
+
+def _patterns_in(name: str, value: object) -> Iterator[tuple[str, re.Pattern]]:
+    if isinstance(value, re.Pattern):
+        yield name, value
+    elif isinstance(value, Caseless):
+        yield f"{name} (lower case)", value.lower
+        yield f"{name} (IGNORECASE)", value.folding
 
 
 def _rule_patterns() -> Iterator[tuple[str, re.Pattern]]:
