@@ -56,9 +56,9 @@ _SUBJECT_WORDS = (
     r"no entregado|n[ãa]o entregue|mancato recapito|non recapitabile|onbestelbaar|"
     r"niedostarczon|warning: message|delayed mail")
 # Looked for in every message's sender and subject: searched case-blind the cheap way, their
-# alternatives grouped by first letter, as the body's words below (a third to a quarter of the
-# time of an IGNORECASE search of the words as written; tests/test_mail_properties.py holds
-# both to that search)
+# alternatives grouped by first letter, as the body's words below (about a quarter of the time
+# of an IGNORECASE search of the words as written; tests/test_mail_properties.py holds both to
+# that search)
 _SENDER_NAME = Caseless(by_first_letter(_SENDER_NAME_WORDS))
 _SUBJECT = Caseless(by_first_letter(_SUBJECT_WORDS))
 _BODY_WORDS = (
