@@ -5,6 +5,7 @@ addresses flufl.bounce names."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,28 @@ def test_a_wording_met_once_compiles_no_alternation():
     assert again is not None and again is not phrases.full and len(again.pattern) < len(first.pattern)
     assert phrases.for_text(grams(text)) is again
     assert (first.search(text).span() == again.search(text).span())
+
+
+def test_a_chosen_alternation_is_searched_only_where_its_phrases_can_start():
+    """The phrases chosen for a text are searched behind a look at the next character for the
+    ones they begin with: the regex engine then skips every other place of the reply without
+    trying a phrase there. Same match as the whole alternation."""
+    phrases = Phrases(tuple(fold_pattern(p) for p in default_rules().intents["interested"]))
+    text = fold(normalize("Sounds interesting, can you send the pricing for a team of 12?"))
+    phrases.for_text(grams(text))
+    chosen = phrases.for_text(grams(text))
+    assert chosen is not None and chosen is not phrases.full
+    look = re.match(r"\(\?=\[([^\]]+)\]\)", chosen.pattern)
+    assert look is not None, chosen.pattern[:80]
+    assert "s" in look.group(1) and len(look.group(1)) < 20  # "sounds …" among a few first letters
+    assert chosen.search(text).span() == phrases.full.search(text).span()
+    # a phrase that may begin with any character leaves the look out: it could miss that one
+    anywhere = Phrases(("sounds good", r"\w+ interest", "pricing"))
+    both = "sounds good, a real interest"
+    anywhere.for_text(grams(both))
+    narrowed = anywhere.for_text(grams(both))
+    assert narrowed is not None and narrowed is not anywhere.full and not narrowed.pattern.startswith("(?=[")
+    assert narrowed.search(both).span() == anywhere.full.search(both).span()
 
 
 def test_the_bounce_scan_names_what_flufl_bounce_names():

@@ -531,18 +531,22 @@ _PHRASE_HELD = st.tuples(_PHRASE_TEXT, st.sampled_from(_phrase_words()), st.samp
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(st.one_of(_PHRASE_TEXT, _PHRASE_HELD), min_size=1, max_size=12), st.sampled_from(["interested", "not_interested", "ooo_body"]))
-def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_whole_one_finds(texts, which):
+@given(st.lists(st.one_of(_PHRASE_TEXT, _PHRASE_HELD), min_size=1, max_size=12), st.sampled_from(["interested", "not_interested", "ooo_body"]),
+       st.booleans())
+def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_whole_one_finds(texts, which, at_word):
     """Replies of the same wording get the alternation chosen for the first of them without
-    choosing again: every text still finds, with what it is handed, what the whole alternation
-    finds (texts met once, twice and thrice, in any order)."""
+    choosing again: every text still finds, with what it is handed (the phrases it can hold,
+    searched only where one of them can start), what the whole alternation finds (texts met
+    once, twice and thrice, in any order), with or without the intent reader's look at a word's
+    start before them."""
     from app.mail.folding import fold_pattern
+    from app.mail.intent import _WORD_START
     from app.mail.phrases import Phrases, grams
     from app.mail.rules import default_rules
 
     rules = default_rules()
     patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]
-    phrases = Phrases(tuple(fold_pattern(p) for p in patterns))
+    phrases = Phrases(tuple(fold_pattern(p) for p in patterns), _WORD_START if at_word else "")
     for text in texts * 3:
         rx = phrases.for_text(grams(text))
         want = phrases.full.search(text)
@@ -569,6 +573,28 @@ def test_a_text_is_cut_in_the_same_pieces_compiled_or_not(text):
     from app.mail.phrases import GRAM, _shifted, _sliced
 
     assert _sliced(text) == _shifted(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
+
+
+_PATTERN_PIECES = st.sampled_from(["a", "b", "c", " ", "ab", "(?:a|b)", "a?", "b*", "(?:ab)+", "[bc]", "[a-c]", r"\b",
+                                   "(?=a)", "(?!b)", "(?<=a)", "(?:a|)", "c{0,2}", "[^a]", r"\w", ".", "(?i:a)", "(?:b|c ?)",
+                                   "a|b", "(a)", "b{2}"])
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_PATTERN_PIECES, min_size=1, max_size=5).map("".join), st.text(alphabet="abcAB -", max_size=12))
+def test_a_match_starts_with_one_of_the_first_characters_read_off_its_pattern(pattern, text):
+    """Where the characters a pattern's matches begin with are read off it, every match anywhere in
+    a text begins with one of them (and is not empty): a search that skips the places starting with
+    another misses nothing."""
+    from app.mail.phrases import first_chars
+
+    starts = first_chars(pattern)
+    if starts is None:
+        return  # not sure: the phrases it is among are searched everywhere
+    rx = re.compile(pattern)
+    for at in range(len(text) + 1):
+        m = rx.match(text, at)
+        assert m is None or (m.end() > at and text[at] in starts), (pattern, text, at, sorted(starts))
 
 
 _WORDING_PIECES = st.sampled_from(["could not be delivered", "couldn't be delivered", "cannot be delivered", "can not",

@@ -160,7 +160,7 @@ def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
     folded = tuple(fold_pattern(p) for p in patterns)
     if not all(_STARTS_AT_WORD.match(p) for p in folded):
         return Phrases(folded)
-    return Phrases(folded, lambda alternation: _WORD_START + "(?:" + alternation + ")")
+    return Phrases(folded, _WORD_START)
 
 
 def _find_cues(text: str, folded: str, text_grams: set[str], masked: str, litotes: list[Cue],
