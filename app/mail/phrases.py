@@ -320,7 +320,6 @@ def _first_reading(pattern: str) -> frozenset[str] | None:
     return found[0] if found is not None and not found[1] else None
 
 
-
 def _parser_as_expected() -> bool:
     """Whether ``re._parser`` is there and reads the known patterns as expected."""
     if sre_c is None or sre_parse is None:
