@@ -536,22 +536,23 @@ _PHRASE_HELD = st.tuples(_PHRASE_TEXT, st.sampled_from(_phrase_words()), st.samp
 def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_whole_one_finds(texts, which, at_word):
     """Replies of the same wording get the alternation chosen for the first of them without
     choosing again: every text still finds, with what it is handed (the phrases it can hold,
-    searched only where one of them can start), what the whole alternation finds (texts met
-    once, twice and thrice, in any order), with or without the intent reader's look at a word's
-    start before them."""
+    searched one by one, or compiled and searched only where one of them can start), what the
+    whole alternation finds (texts met once, twice and thrice, in any order, and one until its
+    choice is compiled), with or without the intent reader's look at a word's start before them."""
     from app.mail.folding import fold_pattern
     from app.mail.intent import _WORD_START
-    from app.mail.phrases import Phrases, grams
+    from app.mail.phrases import COMPILE_AT, Phrases, grams
     from app.mail.rules import default_rules
 
     rules = default_rules()
     patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]
     phrases = Phrases(tuple(fold_pattern(p) for p in patterns), _WORD_START if at_word else "")
-    for text in texts * 3:
+    for text in texts * 3 + texts[:1] * COMPILE_AT:
         rx = phrases.for_text(grams(text))
-        want = phrases.full.search(text)
-        got = rx.search(text) if rx is not None else None
-        assert (want and want.span()) == (got and got.span()), text
+        for pos in (0, len(text) // 2):
+            want = phrases.full.search(text, pos)
+            got = rx.search(text, pos) if rx is not None else None
+            assert (want and want.span()) == (got and got.span()), (text, pos)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))

@@ -12,9 +12,9 @@ run (``no``) is always kept.
 Compiling an alternation costs more than searching a reply with the whole one, and replies of
 different wording choose different phrases: compiled for every new choice, a first sync of
 varied replies took 2.5 times the CPU of the whole alternations and kept some 13 MB more per
-thousand replies. So a choice is compiled only the second time it is met (templated mail,
-auto-replies, a sequence's answers repeat their wording); the first time, the text is searched
-with the whole alternation, which finds the same match.
+thousand replies. So a choice is compiled only once it has been met ``COMPILE_AT`` times
+(templated mail, auto-replies, a sequence's answers repeat their wording); until then its phrases
+are searched one by one, each compiled alone once and kept, which finds the same match.
 
 The runs are read with the standard library's own regular expression parser (``re._parser``),
 which is private: its module or the shape of what it returns may change in another Python. So
@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from types import FunctionType, ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 sre_c: ModuleType | None
 sre_parse: ModuleType | None
@@ -352,6 +352,44 @@ def by_identity(fn: Callable[[tuple[str, ...]], T]) -> Callable[[tuple[str, ...]
     return lookup
 
 
+class Searcher(Protocol):
+    """What ``Phrases.for_text`` hands out: a compiled alternation, or the phrases one by one."""
+
+    def search(self, string: str, pos: int = 0, /) -> re.Match[str] | None: ...
+
+
+EACH_AT_MOST = 32
+"""Phrases a choice may hold to be searched one by one; a choice of more is searched whole (the
+first time it is met) or compiled."""
+COMPILE_AT = 8
+"""The meeting of a choice at which it is compiled. Until then its phrases are searched one by
+one, each compiled alone once: compiling a choice costs about 2 ms, which varied replies rarely
+pay back. Classify, 3,000 replies of varied wording (a bench reply and 3-25 words more), first
+and second pass, compiled by mypyc: 318-322 and 351 us a reply when a choice was compiled the
+second time it was met (1,448 compiles in the second pass), 181-190 and 156-163 us at the eighth;
+the bench's replies (a few wordings, each met thousands of times) the same, 35.6-36.1 us."""
+
+
+class _Each:
+    """Phrases searched one at a time, each compiled alone, for the match their alternation would
+    find: the leftmost, and of those starting there the one of the first phrase (the engine tries
+    an alternation's branches in order at each place). Each search finds a phrase's own literal
+    start at the engine's quick scan, where the whole alternation tries every phrase at every
+    place: the searches of a reply's choices took 99 us as whole alternations, 27 us one by one
+    (the bench's replies, in Python)."""
+
+    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+        self.patterns = patterns
+
+    def search(self, string: str, pos: int = 0, /) -> re.Match[str] | None:
+        best: re.Match[str] | None = None
+        for rx in self.patterns:
+            m = rx.search(string, pos)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        return best
+
+
 class Phrases:
     """The alternation of ``patterns`` (already folded) compiled over any subset of them, chosen
     by the text's ``grams``, after ``prefix`` (assertions only: it takes no character). A choice
@@ -367,7 +405,9 @@ class Phrases:
         self._always: list[int] = []
         self._by_gram: dict[str, list[int]] = {}
         self._narrowed: dict[tuple[int, ...], re.Pattern[str]] = {}
-        self._seen_once: set[tuple[int, ...]] = set()
+        self._alone: dict[int, re.Pattern[str]] = {}
+        """Phrases compiled alone (with ``prefix``), for the choices met once."""
+        self._seen: dict[tuple[int, ...], int] = {}
         self._answers: dict[frozenset[str], re.Pattern[str] | None] = {}
         # numbered back-references would point elsewhere in a narrowed alternation
         narrowable = not any(_GROUP_REF.search(p) for p in patterns)
@@ -403,7 +443,7 @@ class Phrases:
             chars.update(starts)
         return "".join(re.escape(c) for c in sorted(chars)) if chars else None
 
-    def for_text(self, text_grams: set[str]) -> re.Pattern[str] | None:
+    def for_text(self, text_grams: set[str]) -> Searcher | None:
         """The alternation of the phrases that can match a text with ``text_grams``; None when
         none can. The answer depends only on which indexed pieces the text holds, so a final one
         is remembered by those pieces: texts of the same wording skip choosing and sorting."""
@@ -420,16 +460,28 @@ class Phrases:
         key = tuple(sorted(chosen))
         rx = self._narrowed.get(key)
         if rx is None:
-            if key not in self._seen_once:
-                if len(self._seen_once) >= CACHE:
-                    self._seen_once.clear()
-                self._seen_once.add(key)
-                return self.full  # the same match; compiled only if this choice comes again
-            self._seen_once.discard(key)
+            few = len(key) <= EACH_AT_MOST
+            seen = self._seen.get(key, 0) + 1
+            if seen < (COMPILE_AT if few else 2):
+                if len(self._seen) >= CACHE:
+                    self._seen.clear()
+                self._seen[key] = seen
+                # the same match, searched phrase by phrase; compiled once this choice is met often
+                return self._each(key) if few else self.full
+            self._seen.pop(key, None)
             if len(self._narrowed) >= CACHE:
                 self._narrowed.clear()
             rx = self._narrowed[key] = self._compile(key)
         return self._remember(hits, rx)
+
+    def _each(self, chosen: tuple[int, ...]) -> _Each:
+        alone = []
+        for i in chosen:
+            rx = self._alone.get(i)
+            if rx is None:
+                rx = self._alone[i] = re.compile(f"{self.prefix}(?:{self.patterns[i]})")
+            alone.append(rx)
+        return _Each(alone)
 
     def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
         if len(self._answers) >= CACHE:
