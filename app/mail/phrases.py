@@ -396,7 +396,9 @@ class Phrases:
     of fewer than all is searched only where one of its phrases can start: behind a look at the
     next character for the characters they begin with (``first_chars``), which the regex engine
     checks at every place before it tries a phrase there (a reply's searches of the intent
-    phrases about a third faster); where one of them can begin with any, without it."""
+    phrases about a third faster); where one of them can begin with any, without it. A choice is
+    compiled once it has been met ``COMPILE_AT`` times; until then it is searched phrase by phrase
+    (``_Each``)."""
 
     def __init__(self, patterns: tuple[str, ...], prefix: str = "") -> None:
         self.patterns = patterns
