@@ -408,7 +408,7 @@ class Phrases:
         self._by_gram: dict[str, list[int]] = {}
         self._narrowed: dict[tuple[int, ...], re.Pattern[str]] = {}
         self._alone: dict[int, re.Pattern[str]] = {}
-        """Phrases compiled alone (with ``prefix``), for the choices met once."""
+        """Phrases compiled alone (after ``prefix``), for the choices not compiled yet."""
         self._seen: dict[tuple[int, ...], int] = {}
         self._answers: dict[frozenset[str], re.Pattern[str] | None] = {}
         # numbered back-references would point elsewhere in a narrowed alternation
@@ -426,13 +426,12 @@ class Phrases:
         """The indexed pieces, as a set: intersected with a text's pieces, the smaller set is walked."""
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern[str]:
-        alternation = "|".join(f"(?:{self.patterns[i]})" for i in chosen)
-        if self.prefix:
-            alternation = f"{self.prefix}(?:{alternation})"
         starts = self._starts(chosen) if len(chosen) < len(self.patterns) else None
-        if starts is not None:
-            alternation = f"(?=[{starts}])" + (alternation if self.prefix else f"(?:{alternation})")
-        return re.compile(alternation)
+        look = f"(?=[{starts}])" if starts is not None else ""
+        return re.compile(look + self._after_prefix("|".join(f"(?:{self.patterns[i]})" for i in chosen)))
+
+    def _after_prefix(self, alternation: str) -> str:
+        return f"{self.prefix}(?:{alternation})"
 
     def _starts(self, chosen: tuple[int, ...]) -> str | None:
         """The characters the chosen phrases begin with, as the inside of a class; None where one
@@ -464,6 +463,7 @@ class Phrases:
         if rx is None:
             few = len(key) <= EACH_AT_MOST
             seen = self._seen.get(key, 0) + 1
+            # a choice of many phrases: the whole alternation once, compiled when it comes again
             if seen < (COMPILE_AT if few else 2):
                 if len(self._seen) >= CACHE:
                     self._seen.clear()
@@ -481,7 +481,7 @@ class Phrases:
         for i in chosen:
             rx = self._alone.get(i)
             if rx is None:
-                rx = self._alone[i] = re.compile(f"{self.prefix}(?:{self.patterns[i]})")
+                rx = self._alone[i] = re.compile(self._after_prefix(self.patterns[i]))
             alone.append(rx)
         return _Each(alone)
 
