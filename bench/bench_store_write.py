@@ -4,7 +4,7 @@ writes them (``app.imap.storage.store_batch``: one transaction per batch, the fi
 them, the folder's high-water mark with it), into a new SQLite store each round.
 
     python bench/bench_store_write.py [--messages 10000] [--rounds 3] [--profile new threads] [--base main]
-        [--postgres]
+        [--postgres] [--varied]
 
 Profiles (the messages are built, parsed and classified once, outside the timing, and each round
 reads them from a pickle):
@@ -18,6 +18,9 @@ second of wall time, and the statements per message SQLite reports (``set_trace_
 trigger's program counts once more, under its statement's text). ``--base REF``: the same beside
 the store of commit REF (checked out in a temporary worktree), the rounds of the two alternating
 in processes of their own, so a machine shared with other work weighs on both alike.
+``--varied``: batches of random sizes from 1 to ``BATCH_MOST`` instead (seeded), as a cold start
+of many mailboxes stores them: each folder's history ends with a batch of what is left, and new
+mail comes a few messages at a time.
 ``--postgres``: into PostgreSQL instead (a server started for the run, fsync on); the CPU is then
 this process's only, the server's is not counted: messages per second is the figure there.
 """
@@ -86,7 +89,17 @@ def messages(n: int, profile: str) -> list[IncomingMessage]:
     return out
 
 
-def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool = False) -> tuple[float, float, int]:
+def sizes(n: int, varied: bool) -> list[int]:
+    """The batches' sizes: as a sync of short replies fetches them, or random (``--varied``)."""
+    out: list[int] = []
+    rnd = random.Random(11)
+    while sum(out) < n:
+        out.append(rnd.randint(1, BATCH_MOST) if varied else BATCH if not out else BATCH_MOST)
+    return out
+
+
+def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool = False,
+              varied: bool = False) -> tuple[float, float, int]:
     """CPU and wall seconds of storing ``batch`` into a new store at ``target``, and the statements
     it ran (SQLite; counted only with ``trace``: the callback's own cost would be in the timing)."""
     store = Store(target)
@@ -100,29 +113,29 @@ def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool =
     if trace:
         store.db.conn.set_trace_callback(count)
     cpu, wall = time.process_time(), time.perf_counter()
-    start, size = 0, BATCH  # as a sync of short replies fetches them
-    while start < len(batch):
+    start = 0
+    for size in sizes(len(batch), varied):
         chunk = batch[start:start + size]
-        start, size = start + size, BATCH_MOST
+        start += size
         store_batch(store, ACCOUNT, "INBOX", chunk, {"uidvalidity": 1, "highest_uid": chunk[-1].uid}, {})
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     store.close()
     return cpu, wall, statements
 
 
-def child(source: Path, target: str | None, trace: bool) -> None:
+def child(source: Path, target: str | None, trace: bool, varied: bool) -> None:
     batch = pickle.loads(source.read_bytes())
     with tempfile.TemporaryDirectory(prefix="replydesk-bench-write-") as d:
-        cpu, wall, statements = one_round(target or Path(d) / "store.db", batch, trace=trace)
+        cpu, wall, statements = one_round(target or Path(d) / "store.db", batch, trace=trace, varied=varied)
     print(json.dumps({"cpu": cpu, "wall": wall, "statements": statements, "messages": len(batch)}))
 
 
-def run(tree: Path, source: Path, server: Any = None, trace: bool = False) -> dict[str, float]:
+def run(tree: Path, source: Path, server: Any = None, trace: bool = False, varied: bool = False) -> dict[str, float]:
     """One round in a process of its own on ``tree``'s code: into a new SQLite file, or into a
     new database on ``server`` (a PostgreSQL)."""
     target = ["--target", server.url(server.create_database())] if server is not None else []
     out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages-file", str(source),
-                          *target, *(["--trace"] if trace else [])],
+                          *target, *(["--trace"] if trace else []), *(["--varied"] if varied else [])],
                          check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.splitlines()[-1]))
 
@@ -139,9 +152,10 @@ def main() -> None:
     ap.add_argument("--messages-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--target", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--varied", action="store_true", help="batches of random sizes from 1 to BATCH_MOST")
     args = ap.parse_args()
     if args.child:
-        child(args.messages_file, args.target, args.trace)
+        child(args.messages_file, args.target, args.trace, args.varied)
         return
     server = None
     if args.postgres:
@@ -157,14 +171,16 @@ def main() -> None:
                 runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
                 for _ in range(args.rounds):
                     for name, tree in trees.items():
-                        runs[name].append(run(tree, source, server))
+                        runs[name].append(run(tree, source, server, varied=args.varied))
                 for name, tree in trees.items():
                     best = min(runs[name], key=lambda r: r["cpu"])
                     cpus = ", ".join(f"{r['cpu']:.2f} s" for r in runs[name])
                     n = best["messages"]
                     statements = "" if server else \
-                        f", {run(tree, source, trace=True)['statements'] / n:5.1f} statements a message"
-                    print(f"{profile:8} {name:12} {n:.0f} messages in batches of {BATCH_MOST} (the first {BATCH}): "
+                        f", {run(tree, source, trace=True, varied=args.varied)['statements'] / n:5.1f} statements a message"
+                    batches = (f"batches of 1 to {BATCH_MOST} at random" if args.varied
+                               else f"batches of {BATCH_MOST} (the first {BATCH})")
+                    print(f"{profile:8} {name:12} {n:.0f} messages in {batches}: "
                           f"{best['cpu'] / n * 1e6:6.0f} µs CPU a message, {n / best['wall']:7,.0f} msg/s"
                           f"{statements} "
                           f"(CPU of each round: {cpus})", flush=True)
