@@ -21,6 +21,8 @@ SEARCH_TEXT_CAP = 1000
 _MAX_PARAMETERS = 32766
 """Parameters of one multi-row INSERT: SQLite's limit since 3.32 (the store needs 3.35 for
 RETURNING); PostgreSQL's is 65535."""
+LOCAL_COPY_FOLDER = "(sent by replydesk)"
+"""Where a reply replydesk sent is kept until its Sent folder's copy is synced."""
 
 
 def _pieces(rows: int, width: int) -> list[int]:
@@ -38,8 +40,6 @@ def _pieces(rows: int, width: int) -> list[int]:
         sizes.append(piece)
         rest -= piece
     return sizes
-LOCAL_COPY_FOLDER = "(sent by replydesk)"
-"""Where a reply replydesk sent is kept until its Sent folder's copy is synced."""
 
 
 @dataclass
