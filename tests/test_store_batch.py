@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from app.mail.types import BounceRecipient
 from app.store import IncomingMessage, Store
-from app.store.messages import _MAX_PARAMETERS, LOCAL_COPY_FOLDER, _json_list, _pieces
+from app.store.messages import _MAX_PARAMETERS, _PIECE_MOST, LOCAL_COPY_FOLDER, _json_list, _pieces
 from tests.storefill import incoming
 
 CLOCK_COLUMNS = {"created_at", "updated", "first_seen", "last_seen"}
@@ -254,6 +254,7 @@ def test_rows_are_inserted_in_pieces_of_a_few_sizes_within_the_parameter_limit(r
     assert sum(pieces) == rows
     assert all(p & (p - 1) == 0 for p in pieces)  # powers of two
     assert all(p * width <= _MAX_PARAMETERS or p == 1 for p in pieces)
+    assert all(p <= _PIECE_MOST for p in pieces)
     assert pieces == sorted(pieces, reverse=True)
     assert len(set(pieces)) <= max(1, rows.bit_length())
 
