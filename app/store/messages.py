@@ -36,7 +36,7 @@ def _pieces(rows: int, width: int) -> list[int]:
     its rows, and the connection keeps the statements it prepared by their text; preparing one
     costs ~4.5 us a row, five times what running it costs. A batch whose size was never met
     before (batches stored together, new mail a few messages at a time) would otherwise pay that
-    anew; this way a table has nine texts at most, each prepared once."""
+    anew; this way a set of columns has nine texts at most, each prepared once."""
     most = 1 << (min(_PIECE_MOST, max(1, _MAX_PARAMETERS // width)).bit_length() - 1)
     sizes = [most] * (rows // most)
     rest = rows % most
