@@ -93,8 +93,9 @@ def sizes(n: int, varied: bool) -> list[int]:
     """The batches' sizes: as a sync of short replies fetches them, or random (``--varied``)."""
     out: list[int] = []
     rnd = random.Random(11)
-    while sum(out) < n:
+    while n > 0:
         out.append(rnd.randint(1, BATCH_MOST) if varied else BATCH if not out else BATCH_MOST)
+        n -= out[-1]
     return out
 
 

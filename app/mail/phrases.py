@@ -211,6 +211,8 @@ def _rarest_gram(run: str) -> str:
 
 
 _firsts: dict[str, frozenset[str] | None] = {}
+_REPEATS = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+                 if sre_c is not None and hasattr(sre_c, name))
 
 
 def first_chars(pattern: str) -> frozenset[str] | None:
@@ -283,9 +285,6 @@ def _union(readings: list[tuple[frozenset[str], bool] | None]) -> tuple[frozense
         empty = empty or reading[1]
     return frozenset(chars), empty
 
-
-_REPEATS = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-                 if sre_c is not None and hasattr(sre_c, name))
 
 
 _KNOWN: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
