@@ -31,6 +31,8 @@ class StoreThread:
     def _get(self) -> Store:
         if self._store is None:
             self._store = Store(self.path, ENGINE_USER)
+            # this thread writes every batch of mail: it does not wait on the disk for checkpoints
+            self._store.db.checkpoint_in_background()
         return self._store
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
