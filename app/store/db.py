@@ -45,7 +45,7 @@ class Checkpoints:
     those syncs, and ~20 ms of CPU copying (bench/README, issue 18). Here the writer only counts
     what it changed; every ``CHECKPOINT_CHANGES`` rows this thread copies the log (a PASSIVE
     checkpoint: it takes no lock a writer or reader waits for, and SQLite lets go of the
-    interpreter meanwhile), at most once per ``CHECKPOINT_EVERY`` seconds."""
+    interpreter meanwhile), resting ``CHECKPOINT_EVERY`` seconds after each."""
 
     def __init__(self, path: Path, changes: int) -> None:
         self.path = path
