@@ -1,7 +1,7 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled] [--base REF [--pairs 5]]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled] [--rounds 3] [--base REF [--pairs 5]]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
 few hundred bytes to a few KB), then:
@@ -18,7 +18,9 @@ parse workers' fork server compiles the reader's regular expressions and keeps t
 (app.mail.regex_cache); the next runs, one per ``--workers`` count, start from what it kept, as
 every later start does.
 The bare FETCH runs again right before each engine run (this machine's pace drifts within
-minutes). Prints the rates and each engine run's rate as a fraction of the bare FETCH's just
+minutes, and one bare FETCH may take 0.44 s or 0.63 s a minute apart). ``--rounds`` (default 3)
+repeats the runs, each round's first start with a new cache folder, and ends with each run's
+median fraction of its bare FETCH, with the lowest and highest. Prints the rates and each engine run's rate as a fraction of the bare FETCH's just
 before it (the goal: 0.35), with the CPU of the engine's process, of its parse processes (the
 workers and their fork server) and of Dovecot meanwhile (Linux /proc). Their sum over the cores
 this process may run on is the shortest the run could have taken here with every core busy
@@ -267,6 +269,9 @@ def main() -> None:
     add_compiled_option(ap)
     ap.add_argument("--base", help="a commit to measure beside this checkout, in alternating pairs")
     ap.add_argument("--pairs", type=int, default=5, help="with --base: pairs per worker count (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="without --base: rounds of the runs, each engine run after a bare FETCH of its own "
+                         "(default 3; the medians follow)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -292,49 +297,62 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="replydesk-bench-"))
         cores = len(os.sched_getaffinity(0))
         bares: list[float] = []
-        took_all: list[tuple[str, float]] = []
-        # the user's cache folder, new: the first run is a machine's first start (its parse
-        # workers' fork server compiles the reader's expressions and keeps them); the others
-        # start as every later one does, from what it kept
-        os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")
-        for place, workers in enumerate([args.workers[0], *args.workers]):
-            config_path = write_config(tmp / f"config-{place}.toml", dovecot, None, [user],
-                                       database=tmp / f"run-{place}.db", initial_sync_days=30,
-                                       idle_refresh_minutes=10, parse_workers=workers)
-            if place == 1 and not kept_expressions(tmp / "cache"):
-                print("  (the fork server kept no compiled expressions: the runs below compile them too)")
-            # the baseline right before each run: this machine's pace drifts within minutes
-            bare, count, size, cpu, server = asyncio.run(bare_fetch(dovecot, user))
-            bares.append(bare)
-            print(f"bare aioimaplib FETCH: {count} messages, {size / 1e6:.1f} MB in {bare:.2f} s "
-                  f"= {count / bare:,.0f} msg/s (CPU: client {cpu:.2f} s, Dovecot {server:.2f} s)", flush=True)
-            run = asyncio.run(engine_sync(config_path, args.messages, dovecot))
-            took_all.append((f"{workers} worker{'s' if workers > 1 else ''}{'' if place else ', nothing kept'}",
-                             run.took))
-            cpu, parse, server = run.cpu
-            shortest = (cpu + parse + server) / cores
-            start = "nothing kept: a machine's first start" if place == 0 else "the reader's expressions kept"
-            print(f"engine first sync, {workers} parse worker{'s' if workers > 1 else ''}, {start} "
-                  f"(fetch+parse+classify+store): {args.messages} in {run.took:.2f} s = "
-                  f"{args.messages / run.took:,.0f} msg/s = {bare / run.took:.2f}x the bare FETCH's rate "
-                  f"(CPU: engine process {cpu:.2f} s, parse processes {parse:.2f} s, Dovecot {server:.2f} s; "
-                  f"on {cores} cores all busy no shorter than {shortest:.2f} s = {bare / shortest:.2f}x at best)",
-                  flush=True)
-            a, b = run.steady
-            count, took = b.stored - a.stored, b.at - a.at
-            if count <= 0 or took <= 0:
-                print(f"  first rows stored after {run.first * 1000:.0f} ms; too few messages for a pace "
-                      "between a tenth and nine tenths stored", flush=True)
-                continue
-            spent = a.cpu_to(b)
-            busy = sum(spent) / took / cores
-            print(f"  first rows stored after {run.first * 1000:.0f} ms; from a tenth to nine tenths stored: "
-                  f"{count / took:,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
-                  f"parse {spent[1] / count * 1e6:.0f} µs, Dovecot {spent[2] / count * 1e6:.0f} µs "
-                  f"({busy:.0%} of {cores} cores busy)", flush=True)
+        took_all: dict[str, list[float]] = {}
+        ratios: dict[str, list[float]] = {}
+        runs = 0
+        for round_ in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {round_ + 1} of {args.rounds}", flush=True)
+            for place, workers in enumerate([args.workers[0], *args.workers]):
+                # the user's cache folder: new for a machine's first start (its parse workers'
+                # fork server compiles the reader's expressions and keeps them); the others start
+                # as every later one does, from what the first round's first start kept
+                os.environ["XDG_CACHE_HOME"] = str(tmp / f"cache-{round_ if place == 0 else 0}")
+                runs += 1
+                config_path = write_config(tmp / f"config-{runs}.toml", dovecot, None, [user],
+                                           database=tmp / f"run-{runs}.db", initial_sync_days=30,
+                                           idle_refresh_minutes=10, parse_workers=workers)
+                if place == 1 and round_ == 0 and not kept_expressions(tmp / "cache-0"):
+                    print("  (the fork server kept no compiled expressions: the runs below compile them too)")
+                # the baseline right before each run: this machine's pace drifts within minutes
+                bare, count, size, cpu, server = asyncio.run(bare_fetch(dovecot, user))
+                bares.append(bare)
+                print(f"bare aioimaplib FETCH: {count} messages, {size / 1e6:.1f} MB in {bare:.2f} s "
+                      f"= {count / bare:,.0f} msg/s (CPU: client {cpu:.2f} s, Dovecot {server:.2f} s)", flush=True)
+                run = asyncio.run(engine_sync(config_path, args.messages, dovecot))
+                name = f"{workers} worker{'s' if workers > 1 else ''}{'' if place else ', nothing kept'}"
+                took_all.setdefault(name, []).append(run.took)
+                ratios.setdefault(name, []).append(bare / run.took)
+                cpu, parse, server = run.cpu
+                shortest = (cpu + parse + server) / cores
+                start = "nothing kept: a machine's first start" if place == 0 else "the reader's expressions kept"
+                print(f"engine first sync, {workers} parse worker{'s' if workers > 1 else ''}, {start} "
+                      f"(fetch+parse+classify+store): {args.messages} in {run.took:.2f} s = "
+                      f"{args.messages / run.took:,.0f} msg/s = {bare / run.took:.2f}x the bare FETCH's rate "
+                      f"(CPU: engine process {cpu:.2f} s, parse processes {parse:.2f} s, Dovecot {server:.2f} s; "
+                      f"on {cores} cores all busy no shorter than {shortest:.2f} s = {bare / shortest:.2f}x at best)",
+                      flush=True)
+                a, b = run.steady
+                count, took = b.stored - a.stored, b.at - a.at
+                if count <= 0 or took <= 0:
+                    print(f"  first rows stored after {run.first * 1000:.0f} ms; too few messages for a pace "
+                          "between a tenth and nine tenths stored", flush=True)
+                    continue
+                spent = a.cpu_to(b)
+                busy = sum(spent) / took / cores
+                print(f"  first rows stored after {run.first * 1000:.0f} ms; from a tenth to nine tenths stored: "
+                      f"{count / took:,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
+                      f"parse {spent[1] / count * 1e6:.0f} µs, Dovecot {spent[2] / count * 1e6:.0f} µs "
+                      f"({busy:.0%} of {cores} cores busy)", flush=True)
+        if args.rounds > 1:
+            for name, got in ratios.items():
+                print(f"{name}, {len(got)} rounds: median {statistics.median(got):.2f}x the bare FETCH before each "
+                      f"(from {min(got):.2f}x to {max(got):.2f}x), sync median {statistics.median(took_all[name]):.2f} s",
+                      flush=True)
         fastest = min(bares)
         print(f"against the fastest bare FETCH of this run ({fastest:.2f} s): "
-              + ", ".join(f"{name} {fastest / took:.2f}x" for name, took in took_all), flush=True)
+              + ", ".join(f"{name} {fastest / statistics.median(took):.2f}x" for name, took in took_all.items())
+              + (" (median syncs)" if args.rounds > 1 else ""), flush=True)
     finally:
         dovecot.cleanup()
 
