@@ -23,6 +23,11 @@ of many mailboxes stores them: each folder's history ends with a batch of what i
 mail comes a few messages at a time.
 ``--postgres``: into PostgreSQL instead (a server started for the run, fsync on); the CPU is then
 this process's only, the server's is not counted: messages per second is the figure there.
+``--checkpoints``: this tree's store with SQLite's own WAL checkpoints (made in the writer's
+commits) and with the engine's (``Database.checkpoint_in_background``: a thread of their own), in
+alternating rounds; the medians of CPU (the checkpoint thread's included) and wall time, and
+their difference: the writer waiting for the disk. A slower disk's syncs can be imitated with an
+``LD_PRELOAD`` library whose ``fsync``/``fdatasync`` sleep first.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import json
 import os
 import pickle
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
-from checkouts import checkouts, code_first  # noqa: E402
+from checkouts import ROOT, checkouts, code_first  # noqa: E402
 
 code_first()
 
@@ -100,10 +106,13 @@ def sizes(n: int, varied: bool) -> list[int]:
 
 
 def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool = False,
-              varied: bool = False) -> tuple[float, float, int]:
+              varied: bool = False, background: bool = False) -> tuple[float, float, int]:
     """CPU and wall seconds of storing ``batch`` into a new store at ``target``, and the statements
-    it ran (SQLite; counted only with ``trace``: the callback's own cost would be in the timing)."""
+    it ran (SQLite; counted only with ``trace``: the callback's own cost would be in the timing).
+    ``background``: WAL checkpoints as the engine's writer has them."""
     store = Store(target)
+    if background:
+        store.db.checkpoint_in_background()
     store.ensure_account(ACCOUNT, "me@sender.example", "Me")
     statements = 0
 
@@ -124,21 +133,45 @@ def one_round(target: Path | str, batch: list[IncomingMessage], *, trace: bool =
     return cpu, wall, statements
 
 
-def child(source: Path, target: str | None, trace: bool, varied: bool) -> None:
+def child(source: Path, target: str | None, trace: bool, varied: bool, background: bool = False) -> None:
     batch = pickle.loads(source.read_bytes())
     with tempfile.TemporaryDirectory(prefix="replydesk-bench-write-") as d:
-        cpu, wall, statements = one_round(target or Path(d) / "store.db", batch, trace=trace, varied=varied)
+        cpu, wall, statements = one_round(target or Path(d) / "store.db", batch, trace=trace, varied=varied,
+                                          background=background)
     print(json.dumps({"cpu": cpu, "wall": wall, "statements": statements, "messages": len(batch)}))
 
 
-def run(tree: Path, source: Path, server: Any = None, trace: bool = False, varied: bool = False) -> dict[str, float]:
+def run(tree: Path, source: Path, server: Any = None, trace: bool = False, varied: bool = False,
+        background: bool = False) -> dict[str, float]:
     """One round in a process of its own on ``tree``'s code: into a new SQLite file, or into a
     new database on ``server`` (a PostgreSQL)."""
     target = ["--target", server.url(server.create_database())] if server is not None else []
     out = subprocess.run([sys.executable, str(HERE), "--child", str(tree), "--messages-file", str(source),
-                          *target, *(["--trace"] if trace else []), *(["--varied"] if varied else [])],
+                          *target, *(["--trace"] if trace else []), *(["--varied"] if varied else []),
+                          *(["--background"] if background else [])],
                          check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.splitlines()[-1]))
+
+
+def checkpoints(args: argparse.Namespace) -> None:
+    """``--checkpoints``: this tree's store with each kind of checkpoint, alternating rounds."""
+    with tempfile.TemporaryDirectory(prefix="replydesk-bench-") as d:
+        for profile in args.profile:
+            source = Path(d) / f"{profile}.pickle"
+            source.write_bytes(pickle.dumps(messages(args.messages, profile)))
+            kinds = {"SQLite's own": False, "a thread of their own": True}
+            got: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
+            for i in range(args.rounds):
+                for kind in (list(kinds) if i % 2 == 0 else list(reversed(kinds))):
+                    got[kind].append(run(ROOT, source, varied=args.varied, background=kinds[kind]))
+            for kind, runs in got.items():
+                n = runs[0]["messages"]
+                cpu = statistics.median(r["cpu"] for r in runs)
+                wall = statistics.median(r["wall"] for r in runs)
+                waits = statistics.median(r["wall"] - r["cpu"] for r in runs)
+                print(f"{profile:8} checkpoints by {kind:21}: medians of {len(runs)}: CPU {cpu:.3f} s "
+                      f"({cpu / n * 1e6:.0f} µs a message), wall {wall:.3f} s, the writer waiting {waits:.3f} s",
+                      flush=True)
 
 
 def main() -> None:
@@ -154,9 +187,15 @@ def main() -> None:
     ap.add_argument("--target", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--varied", action="store_true", help="batches of random sizes from 1 to BATCH_MOST")
+    ap.add_argument("--checkpoints", action="store_true",
+                    help="SQLite's own WAL checkpoints beside the engine's (a thread of their own), medians")
+    ap.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.messages_file, args.target, args.trace, args.varied)
+        child(args.messages_file, args.target, args.trace, args.varied, args.background)
+        return
+    if args.checkpoints:
+        checkpoints(args)
         return
     server = None
     if args.postgres:
