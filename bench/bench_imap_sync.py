@@ -20,12 +20,13 @@ every later start does.
 The bare FETCH runs again right before each engine run (this machine's pace drifts within
 minutes, and one bare FETCH may take 0.44 s or 0.63 s a minute apart). ``--rounds`` (default 3)
 repeats the runs, each round's first start with a new cache folder, and ends with each run's
-median fraction of its bare FETCH, with the lowest and highest. Prints the rates and each engine run's rate as a fraction of the bare FETCH's just
-before it (the goal: 0.35), with the CPU of the engine's process, of its parse processes (the
-workers and their fork server) and of Dovecot meanwhile (Linux /proc). Their sum over the cores
+median fraction of its bare FETCH, with the lowest and highest. Prints the rates and each engine
+run's rate as a fraction of the bare FETCH's just before it (the goal: 0.35), with the CPU of
+the engine's process, of its parse processes (the workers and their fork server) and of Dovecot
+meanwhile (Linux /proc). Their sum over the cores
 this process may run on is the shortest the run could have taken here with every core busy
-throughout: the best fraction this CPU allows. The last line gives every run's fraction of the
-fastest bare FETCH of all (the strictest baseline).
+throughout: the best fraction this CPU allows. The last line gives every run's fraction (its median
+sync's, in rounds) of the fastest bare FETCH of all (the strictest baseline).
 ``--base REF``: this checkout beside commit REF (a temporary worktree), in alternating pairs of
 engine runs, each in a process of its own on its tree's code (its wheel with ``--compiled``),
 after one run of each that keeps its expressions; the bare FETCH once before each pair; the
@@ -346,8 +347,8 @@ def main() -> None:
                       f"({busy:.0%} of {cores} cores busy)", flush=True)
         if args.rounds > 1:
             for name, got in ratios.items():
-                print(f"{name}, {len(got)} rounds: median {statistics.median(got):.2f}x the bare FETCH before each "
-                      f"(from {min(got):.2f}x to {max(got):.2f}x), sync median {statistics.median(took_all[name]):.2f} s",
+                print(f"{name}, {len(got)} rounds: median {statistics.median(got):.3f}x the bare FETCH before each "
+                      f"(from {min(got):.3f}x to {max(got):.3f}x), sync median {statistics.median(took_all[name]):.2f} s",
                       flush=True)
         fastest = min(bares)
         print(f"against the fastest bare FETCH of this run ({fastest:.2f} s): "
