@@ -286,7 +286,6 @@ def _union(readings: list[tuple[frozenset[str], bool] | None]) -> tuple[frozense
     return frozenset(chars), empty
 
 
-
 _KNOWN: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("(?:very )?interest(?:ed|ing)", "interest", ("est",)),
     ("l(?:oe?)schen", "schen", ("che",)),
