@@ -34,7 +34,11 @@ medians per tree (runs of one tree here spread by ±10 % within the hour: a chan
 needs pairs to be seen).
 A second line per run says where the time goes: when the first rows were stored (the parse
 worker's start is before it), and between a tenth and nine tenths of the messages stored, the
-rate, each process's CPU a message and how busy the cores were.
+rate, each process's CPU a message and how busy the cores were. A third, around the store (its
+transactions timed as the engine makes them): when the first began, how much of the time from
+there to the last the store was writing (near all of it: the store thread sets the pace, and the
+fetches wait for it at the engine's gate), and how long after the last batch was read its rows
+were stored (the tail, which the other cores wait through).
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from checkouts import checkouts, code_first  # noqa: E402
 
@@ -112,6 +117,63 @@ async def bare_fetch(dovecot: Dovecot, user: User) -> tuple[float, int, int, flo
     return took, count, size, cpu, server_cpu
 
 
+@dataclass
+class Batches:
+    """When an engine run's batches were read (their parse answered) and when each store
+    transaction began and ended, in seconds since the run's start: the engine's own calls,
+    wrapped by ``watch_batches``."""
+
+    started: float = 0.0
+    reads: list[float] = field(default_factory=list)
+    stores: list[tuple[float, float]] = field(default_factory=list)
+
+    def restart(self, started: float) -> None:
+        self.started = started
+        self.reads.clear()
+        self.stores.clear()
+
+    def summary(self) -> str:
+        """Where the run's time went around the store: its first transaction, how much of the time
+        from then to its last it was writing (near all of it: the store is the limit, the fetches
+        wait for its places at the gate), and how long after the last batch was read the last
+        rows were stored (the tail the other cores wait through)."""
+        if not self.stores or not self.reads:
+            return "no batch seen"
+        first, last = self.stores[0][0], self.stores[-1][1]
+        writing = sum(end - begin for begin, end in self.stores)
+        read = max(self.reads)
+        return (f"the store's first transaction at {first * 1000:.0f} ms; from there to its last, "
+                f"{writing / max(last - first, 1e-9):.0%} of the time writing ({len(self.stores)} transactions); "
+                f"the last batch read at {read * 1000:.0f} ms, its rows stored {(last - read) * 1000:.0f} ms later")
+
+
+BATCHES = Batches()
+
+
+def watch_batches() -> None:
+    """Time the engine's reads and store transactions into ``BATCHES`` (this process's engine:
+    the sync's ``store_batch`` and the parse pool's ``parse``, wrapped)."""
+    from app.imap import storage, sync
+
+    store_batch, parse = sync.store_batch, storage.ParsePool.parse
+
+    def timed_store_batch(*args: Any, **kwargs: Any) -> list[int]:
+        began = time.perf_counter()
+        try:
+            return store_batch(*args, **kwargs)
+        finally:
+            BATCHES.stores.append((began - BATCHES.started, time.perf_counter() - BATCHES.started))
+
+    async def timed_parse(self: storage.ParsePool, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await parse(self, *args, **kwargs)
+        finally:
+            BATCHES.reads.append(time.perf_counter() - BATCHES.started)
+
+    sync.store_batch = timed_store_batch
+    storage.ParsePool.parse = timed_parse  # type: ignore[method-assign]
+
+
 def parse_cpu() -> float:
     """CPU seconds of this process's parse processes (workers and their fork server) while they
     live (Linux /proc; NaN elsewhere): forked workers are not our children, so no rusage has them."""
@@ -157,6 +219,7 @@ async def engine_sync(config_path: Path, n: int, dovecot: Dovecot | None) -> Run
     engine = Engine(config)
     watch = Store(config.database)
     started = time.perf_counter()
+    BATCHES.restart(started)
     cpu = time.process_time()
     begin = Mark(0.0, 0, 0.0, 0.0, server())  # (the parse processes start with the engine)
 
@@ -285,6 +348,7 @@ def main() -> None:
     if args.compiled:
         sys.exit(rerun_compiled(sys.argv))
     print(f"the message reader: {READER}")
+    watch_batches()
     dovecot = Dovecot()
     dovecot.start()
     try:
@@ -345,6 +409,7 @@ def main() -> None:
                       f"{count / took:,.0f} msg/s, CPU a message: engine {spent[0] / count * 1e6:.0f} µs, "
                       f"parse {spent[1] / count * 1e6:.0f} µs, Dovecot {spent[2] / count * 1e6:.0f} µs "
                       f"({busy:.0%} of {cores} cores busy)", flush=True)
+                print(f"  {BATCHES.summary()}", flush=True)
         if args.rounds > 1:
             for name, got in ratios.items():
                 print(f"{name}, {len(got)} rounds: median {statistics.median(got):.3f}x the bare FETCH before each "
