@@ -36,9 +36,9 @@ A second line per run says where the time goes: when the first rows were stored 
 worker's start is before it), and between a tenth and nine tenths of the messages stored, the
 rate, each process's CPU a message and how busy the cores were. A third, around the store (its
 transactions timed as the engine makes them): when the first began, how much of the time from
-there to the last the store was writing (near all of it: the store thread sets the pace, and the
-fetches wait for it at the engine's gate), and how long after the last batch was read its rows
-were stored (the tail, which the other cores wait through).
+there to the last the store was writing (near all of it where the store thread sets the pace:
+the fetches then wait for it at the engine's gate), and how long after the last batch was read
+its rows were stored (the tail, which the other cores wait through).
 """
 
 from __future__ import annotations
@@ -134,9 +134,9 @@ class Batches:
 
     def summary(self) -> str:
         """Where the run's time went around the store: its first transaction, how much of the time
-        from then to its last it was writing (near all of it: the store is the limit, the fetches
-        wait for its places at the gate), and how long after the last batch was read the last
-        rows were stored (the tail the other cores wait through)."""
+        from then to its last it was writing (near all of it where the store is the limit: the
+        fetches then wait for its places at the gate), and how long after the last batch was read
+        the last rows were stored (the tail the other cores wait through)."""
         if not self.stores or not self.reads:
             return "no batch seen"
         first, last = self.stores[0][0], self.stores[-1][1]
@@ -401,7 +401,7 @@ def main() -> None:
                 count, took = b.stored - a.stored, b.at - a.at
                 if count <= 0 or took <= 0:
                     print(f"  first rows stored after {run.first * 1000:.0f} ms; too few messages for a pace "
-                          "between a tenth and nine tenths stored", flush=True)
+                          f"between a tenth and nine tenths stored\n  {BATCHES.summary()}", flush=True)
                     continue
                 spent = a.cpu_to(b)
                 busy = sum(spent) / took / cores
