@@ -42,10 +42,12 @@ class Checkpoints:
     the commit that crossed the mark, and with ``synchronous = NORMAL`` that copy is where the
     files are synced: the writer waits for the disk. In the engine the writer is the store
     thread, which a first sync keeps busy: storing 10,000 replies it waited 40 ms for those
-    syncs on a local disk, 220 ms where a sync takes 10 ms longer (bench/README, issue 18). Here the writer only counts
-    what it changed; every ``CHECKPOINT_CHANGES`` rows this thread copies the log (a PASSIVE
-    checkpoint: it takes no lock a writer or reader waits for, and SQLite lets go of the
-    interpreter meanwhile), resting ``CHECKPOINT_EVERY`` seconds after each."""
+    syncs on a local disk, 230 ms where a sync takes 10 ms longer (bench/README, issue 18).
+
+    Here the writer only counts what it changed; every ``CHECKPOINT_CHANGES`` rows this thread
+    copies the log (a PASSIVE checkpoint: it takes no lock a writer or reader waits for, and
+    SQLite lets go of the interpreter meanwhile), resting ``CHECKPOINT_EVERY`` seconds after each.
+    ``runs`` and ``ran`` say when one was made (a test waits on them, not on a clock)."""
 
     def __init__(self, path: Path, changes: int) -> None:
         self.path = path
