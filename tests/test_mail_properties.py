@@ -538,7 +538,8 @@ def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_who
     choosing again: every text still finds, with what it is handed (the phrases it can hold,
     searched one by one, or compiled and searched only where one of them can start), what the
     whole alternation finds (texts met once, twice and thrice, in any order, and one until its
-    choice is compiled), with or without the intent reader's look at a word's start before them."""
+    choice is compiled), with or without the intent reader's word start (a class the first
+    character of a match is in), as the whole alternation written plainly finds."""
     from app.mail.folding import fold_pattern
     from app.mail.intent import _WORD_START
     from app.mail.phrases import COMPILE_AT, Phrases, grams
@@ -546,11 +547,13 @@ def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_who
 
     rules = default_rules()
     patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]
-    phrases = Phrases(tuple(fold_pattern(p) for p in patterns), _WORD_START if at_word else "")
+    folded = tuple(fold_pattern(p) for p in patterns)
+    phrases = Phrases(folded, _WORD_START if at_word else "")
+    whole = re.compile((f"(?={_WORD_START})" if at_word else "") + f"(?:{'|'.join(f'(?:{p})' for p in folded)})")
     for text in texts * 3 + texts[:1] * COMPILE_AT:
         rx = phrases.for_text(grams(text))
         for pos in (0, len(text) // 2):
-            want = phrases.full.search(text, pos)
+            want = whole.search(text, pos)
             got = rx.search(text, pos) if rx is not None else None
             assert (want and want.span()) == (got and got.span()), (text, pos)
 
@@ -806,3 +809,27 @@ def test_an_inline_copys_headers_read_as_the_library_reads_them(lines):
         assert mine is None
         return
     assert list(mine.raw_items()) == list(HeaderParser().parsestr("\n".join(block)).raw_items()), block
+
+
+_PHRASE_PIECES = st.sampled_from(["abc", "bca", "cab", " abc", "-bca", "a", "b", " ", "-", "(?:a|b)", "[bc]", r"\b",
+                                  r"\S", ".", "(?i:a)", "c?", "(?:-|a)", "(?=a)", "(?<=b)"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.lists(_PHRASE_PIECES, min_size=1, max_size=4).map("".join), min_size=1, max_size=5),
+       st.sampled_from(["", "[^ -]", "[ab]", r"[^\s.,;:!?()\-]"]),
+       st.lists(st.text(alphabet="abcAB -", max_size=14), min_size=1, max_size=4))
+def test_phrases_with_a_start_class_find_what_the_alternation_behind_a_look_for_it_finds(patterns, start, texts):
+    """Phrases told that a match begins with a character of a class find, searched one by one
+    (some without the look for the class, where they cannot begin otherwise), in a choice of one,
+    or compiled, what the whole alternation behind a look for the class finds."""
+    from app.mail.phrases import COMPILE_AT, Phrases, grams
+
+    phrases = Phrases(tuple(patterns), start)
+    whole = re.compile((f"(?={start})" if start else "") + f"(?:{'|'.join(f'(?:{p})' for p in patterns)})")
+    for text in texts * (COMPILE_AT + 1):
+        rx = phrases.for_text(grams(text))
+        for pos in range(len(text) + 1):
+            want = whole.search(text, pos)
+            got = rx.search(text, pos) if rx is not None else None
+            assert (want and want.span()) == (got and got.span()), (patterns, start, text, pos)
