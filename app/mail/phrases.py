@@ -414,9 +414,10 @@ class Phrases:
     def __init__(self, patterns: tuple[str, ...], start: str = "") -> None:
         self.patterns = patterns
         self.look = f"(?={start})" if start else ""
-        begins = re.compile(start) if start else None
-        self._plain = [begins is None or _all_begin(first_chars(p), begins) for p in patterns]
-        """Per phrase: whether every match of it begins with a character of ``start`` anyway."""
+        self._begins = re.compile(start) if start else None
+        self._plain: dict[int, bool] = {}
+        """Per phrase, once asked (``_is_plain``: its first characters are read as it is first
+        compiled, not all at a process's start)."""
         self._alone: dict[int, re.Pattern[str]] = {}
         """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
         self.full = self._compile(tuple(range(len(patterns))))
@@ -446,7 +447,7 @@ class Phrases:
         look = f"(?=[{starts}])" if starts is not None else ""
         # behind the look for the phrases' first characters, one for ``start`` adds nothing where
         # each phrase can begin only with characters of it (a tenth of such a choice's search)
-        if starts is None or not all(self._plain[i] for i in chosen):
+        if starts is None or not all(self._is_plain(i) for i in chosen):
             look += self.look
         return re.compile(f"{look}(?:{'|'.join(f'(?:{self.patterns[i]})' for i in chosen)})")
 
@@ -455,8 +456,15 @@ class Phrases:
         rx = self._alone.get(i)
         if rx is None:
             p = self.patterns[i]
-            rx = self._alone[i] = re.compile(p if self._plain[i] else f"{self.look}(?:{p})")
+            rx = self._alone[i] = re.compile(p if self._is_plain(i) else f"{self.look}(?:{p})")
         return rx
+
+    def _is_plain(self, i: int) -> bool:
+        """Whether every match of phrase ``i`` begins with a character of ``start`` anyway."""
+        plain = self._plain.get(i)
+        if plain is None:
+            plain = self._plain[i] = self._begins is None or _all_begin(first_chars(self.patterns[i]), self._begins)
+        return plain
 
     def _starts(self, chosen: tuple[int, ...]) -> str | None:
         """The characters the chosen phrases begin with, as the inside of a class; None where one
