@@ -833,3 +833,19 @@ def test_phrases_with_a_start_class_find_what_the_alternation_behind_a_look_for_
             want = whole.search(text, pos)
             got = rx.search(text, pos) if rx is not None else None
             assert (want and want.span()) == (got and got.span()), (patterns, start, text, pos)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_PATTERN_PIECES, min_size=1, max_size=5).map("".join))
+def test_a_pattern_said_to_skip_to_its_start_is_one_the_regex_engine_skips_with(pattern):
+    """Where a phrase is searched as written because the engine skips to where it can begin, the
+    engine's own compiler gives it what it skips with (a literal prefix or a set of first
+    characters): otherwise it would be tried at every place, slower than behind a look."""
+    from re import _compiler, _constants, _parser
+
+    from app.mail.phrases import skips_to_start
+
+    if not skips_to_start(pattern):
+        return
+    code = _compiler._code(_parser.parse(pattern), 0)
+    assert code[0] == _constants.INFO and code[2] & (_constants.SRE_INFO_PREFIX | _constants.SRE_INFO_CHARSET), pattern
