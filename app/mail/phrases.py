@@ -430,14 +430,17 @@ class Phrases:
     """The alternation of ``patterns`` (already folded) compiled over any subset of them, chosen
     by the text's ``grams``; with ``start`` (a character class), a match begins only with a
     character of it. A choice is compiled once it has been met ``COMPILE_AT`` times; until then it
-    is searched phrase by phrase (``_Each``).
+    is searched phrase by phrase (``_Each``; a choice of more than ``EACH_AT_MOST`` is searched
+    whole, and compiled at its second meeting).
 
     A phrase searched alone (in a choice not compiled yet, or a choice of one) that can begin only
-    with characters of ``start`` (``first_chars``) is searched as it is: the class changes none of
-    its matches, and a look for it in front hides the phrase's first characters from the regex
-    engine, which then tries the pattern at every place of the text instead of skipping to where
-    it can begin (a phrase of plain words: 15 ns a character of text behind the look, 0.5 without;
-    a reply's choices searched one by one took a quarter of the time). A compiled choice of several
+    with characters of ``start`` (``first_chars``), and whose first characters the regex engine
+    reads off it (``skips_to_start``), is searched as it is: the class changes none of its
+    matches, and a look for it in front hides the phrase's first characters from the engine, which
+    then tries the pattern at every place of the text instead of skipping to where it can begin (a
+    phrase of plain words: 15 ns a character of text behind the look, 0.5 without; a reply's
+    choices searched one by one took a quarter of the time). Another phrase alone goes behind a
+    look for the characters it begins with, where those are known. A compiled choice of several
     is searched behind a look for the characters its phrases begin with, where those are known:
     the engine checks it at each place before it tries the phrases there (without it, the bench
     replies' choices took a fifth longer). The look for ``start`` goes in only where a phrase of
