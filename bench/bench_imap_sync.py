@@ -1,10 +1,11 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled] [--rounds 3] [--base REF [--pairs 5]]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 1 2] [--compiled] [--rounds 3] [--base REF [--pairs 5]] [--wording bench|new]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
-few hundred bytes to a few KB), then:
+few hundred bytes to a few KB: five wordings, or with ``--wording new`` two held-out replies
+joined, wording met once, as a mailbox's history holds it), then:
   bare   aioimaplib IMAP4_SSL, UID FETCH of every message (UID FLAGS INTERNALDATE RFC822.SIZE
          BODY.PEEK[]) in batches of 100 (the engine's first; its later ones hold up to 400, but
          aioimaplib reads a FETCH answer in a time that grows faster than its size: 10,000 in
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -81,11 +83,25 @@ LOOK = 0.01
 """Seconds between two looks at the store during an engine run (another connection)."""
 
 
-def deliver_all(dovecot: Dovecot, to: str, n: int) -> None:
+@functools.cache
+def _held_out() -> list[str]:
+    from score_intent import load_replies
+
+    return [r["text"] for r in load_replies()]
+
+
+def new_wording(rnd: random.Random) -> str:
+    """A reply of wording met once: two held-out replies (tests/fixtures/intent_heldout) of
+    different senders, one after the other."""
+    return "\n\n".join(rnd.sample(_held_out(), 2))
+
+
+def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> None:
     rnd = random.Random(7)
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
         for i in range(n):
-            msg = build_message(to, subject=f"Re: outreach {i}", body=rnd.choice(BODIES),
+            body = rnd.choice(BODIES) if wording == "bench" else new_wording(rnd)
+            msg = build_message(to, subject=f"Re: outreach {i}", body=body,
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
 
@@ -279,7 +295,7 @@ def pairs(args: argparse.Namespace) -> None:
                 e[user.env] = user.password
             dovecot.add_user(user.email, user.password)
             dovecot.wait_until_users_visible()
-            deliver_all(dovecot, user.email, args.messages)
+            deliver_all(dovecot, user.email, args.messages, args.wording)
             runs = 0
 
             def run(name: str, workers: int) -> dict[str, float]:
@@ -336,6 +352,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3,
                     help="without --base: rounds of the runs, each engine run after a bare FETCH of its own "
                          "(default 3; the medians follow)")
+    ap.add_argument("--wording", choices=("bench", "new"), default="bench",
+                    help="bench: five short replies, as before (their phrase choices compiled by the eighth "
+                         "meeting); new: each reply two held-out replies joined, wording met once (as a mailbox's "
+                         "history holds it)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -357,7 +377,7 @@ def main() -> None:
         dovecot.add_user(user.email, user.password)
         dovecot.wait_until_users_visible()
         t = time.perf_counter()
-        deliver_all(dovecot, user.email, args.messages)
+        deliver_all(dovecot, user.email, args.messages, args.wording)
         print(f"delivered {args.messages} messages over LMTP in {time.perf_counter() - t:.1f} s")
         tmp = Path(tempfile.mkdtemp(prefix="replydesk-bench-"))
         cores = len(os.sched_getaffinity(0))
