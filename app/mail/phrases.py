@@ -414,12 +414,16 @@ class _Each:
     place: the searches of a reply's choices took 99 us as whole alternations, 27 us one by one
     (the bench's replies, in Python)."""
 
-    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: list[tuple[str, re.Pattern[str]]]) -> None:
         self.patterns = patterns
+        """Each phrase compiled, after the run of characters every match of it holds ("" where
+        none is known): a text without the run after ``pos`` is not searched for the phrase."""
 
     def search(self, string: str, pos: int = 0, /) -> re.Match[str] | None:
         best: re.Match[str] | None = None
-        for rx in self.patterns:
+        for run, rx in self.patterns:
+            if run and string.find(run, pos) < 0:
+                continue
             m = rx.search(string, pos)
             if m is not None and (best is None or m.start() < best.start()):
                 best = m
@@ -455,6 +459,7 @@ class Phrases:
         compiled, not all at a process's start)."""
         self._alone: dict[int, re.Pattern[str]] = {}
         """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
+        self._runs: dict[int, str] = {}
         self.full = self._compile(tuple(range(len(patterns))))
         self._always: list[int] = []
         self._by_gram: dict[str, list[int]] = {}
@@ -554,7 +559,16 @@ class Phrases:
         return self._remember(hits, rx)
 
     def _each(self, chosen: tuple[int, ...]) -> _Each:
-        return _Each([self._alone_compiled(i) for i in chosen])
+        return _Each([(self._run(i), self._alone_compiled(i)) for i in chosen])
+
+    def _run(self, i: int) -> str:
+        """The run of characters every match of phrase ``i`` holds (``required_run``), read once:
+        the pieces that chose the phrase may stand anywhere in a text (one of them, for the
+        longest phrases), while its run must stand in the text whole."""
+        run = self._runs.get(i)
+        if run is None:
+            run = self._runs[i] = required_run(self.patterns[i])
+        return run
 
     def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
         if len(self._answers) >= CACHE:
