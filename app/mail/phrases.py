@@ -457,9 +457,8 @@ class Phrases:
         self._plain: dict[int, bool] = {}
         """Per phrase, once asked (``_is_plain``: its first characters are read as it is first
         compiled, not all at a process's start)."""
-        self._alone: dict[int, re.Pattern[str]] = {}
+        self._alone: dict[int, tuple[str, re.Pattern[str]]] = {}
         """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
-        self._runs: dict[int, str] = {}
         self.full = self._compile(tuple(range(len(patterns))))
         self._always: list[int] = []
         self._by_gram: dict[str, list[int]] = {}
@@ -482,7 +481,7 @@ class Phrases:
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern[str]:
         if len(chosen) == 1:
-            return self._alone_compiled(chosen[0])
+            return self._alone_compiled(chosen[0])[1]
         starts = self._starts(chosen) if len(chosen) < len(self.patterns) else None
         look = f"(?=[{starts}])" if starts is not None else ""
         # behind the look for the phrases' first characters, one for ``start`` adds nothing where
@@ -491,12 +490,16 @@ class Phrases:
             look += self.look
         return re.compile(f"{look}(?:{'|'.join(f'(?:{self.patterns[i]})' for i in chosen)})")
 
-    def _alone_compiled(self, i: int) -> re.Pattern[str]:
-        """Phrase ``i`` alone: as it is where the engine can skip to where it begins and ``start``
-        changes none of its matches; else behind a look for the characters it begins with (where
-        those are known) and, where it can begin otherwise, the one for ``start``."""
-        rx = self._alone.get(i)
-        if rx is None:
+    def _alone_compiled(self, i: int) -> tuple[str, re.Pattern[str]]:
+        """Phrase ``i`` alone, after the run of characters every match of it holds
+        (``required_run``; "" where none is known): the pieces that chose the phrase may stand
+        anywhere in a text (one of them, for the longest phrases), while its run must stand whole
+        after the place searched from, and a look for it costs a tenth of a microsecond. The
+        phrase as it is where the engine can skip to where it begins and ``start`` changes none
+        of its matches; else behind a look for the characters it begins with (where those are
+        known) and, where it can begin otherwise, the one for ``start``."""
+        alone = self._alone.get(i)
+        if alone is None:
             p = self.patterns[i]
             plain = self._is_plain(i)
             if plain and skips_to_start(p):
@@ -505,8 +508,8 @@ class Phrases:
                 starts = first_chars(p)
                 look = f"(?=[{''.join(re.escape(c) for c in sorted(starts))}])" if starts else ""
                 rx = re.compile(f"{look}{'' if plain else self.look}(?:{p})")
-            self._alone[i] = rx
-        return rx
+            alone = self._alone[i] = (required_run(p), rx)
+        return alone
 
     def _is_plain(self, i: int) -> bool:
         """Whether every match of phrase ``i`` begins with a character of ``start`` anyway."""
@@ -559,16 +562,7 @@ class Phrases:
         return self._remember(hits, rx)
 
     def _each(self, chosen: tuple[int, ...]) -> _Each:
-        return _Each([(self._run(i), self._alone_compiled(i)) for i in chosen])
-
-    def _run(self, i: int) -> str:
-        """The run of characters every match of phrase ``i`` holds (``required_run``), read once:
-        the pieces that chose the phrase may stand anywhere in a text (one of them, for the
-        longest phrases), while its run must stand in the text whole."""
-        run = self._runs.get(i)
-        if run is None:
-            run = self._runs[i] = required_run(self.patterns[i])
-        return run
+        return _Each([self._alone_compiled(i) for i in chosen])
 
     def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
         if len(self._answers) >= CACHE:
