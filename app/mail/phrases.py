@@ -124,16 +124,26 @@ def record_grams(known: Readings | None) -> Readings | None:
     return noted
 
 
+_last_parsed: tuple[str, list[tuple[Any, Any]] | None] = ("", None)
+
+
 def _parsed(pattern: str) -> list[tuple[Any, Any]] | None:
-    """The parsed items of ``pattern``; None when it sets IGNORECASE or does not parse."""
+    """The parsed items of ``pattern``; None when it sets IGNORECASE or does not parse. The
+    last pattern's are handed out again (not to be changed): a phrase compiled alone is read
+    three ways (its first characters, whether the engine skips to them, its run) one after the
+    other, and parsing it is most of the cost of each."""
+    global _last_parsed
+    last = _last_parsed  # one read: another thread may put its own pattern in meanwhile
+    if pattern == last[0] and pattern:
+        return last[1]
     assert sre_parse is not None
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, RecursionError):
         return None
-    if parsed.state.flags & re.IGNORECASE:
-        return None
-    return list(parsed.data)
+    items = None if parsed.state.flags & re.IGNORECASE else list(parsed.data)
+    _last_parsed = (pattern, items)
+    return items
 
 
 def _required_run(pattern: str) -> str:
