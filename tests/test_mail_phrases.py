@@ -214,3 +214,25 @@ def test_another_pythons_regex_parser_gives_the_same_classifications(parser):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["whole"] is True
     assert result["differ"] == []
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="the phrase readings lean on CPython's regex parser")
+def test_the_phrase_readings_are_trusted_on_the_python_replydesk_runs_on():
+    """Where the regex parser does not read the known patterns as expected, nothing is narrowed
+    or skipped (the same answers, several times slower): on CPython it must read them."""
+    from app.mail import phrases
+
+    assert phrases.TRUSTED
+
+
+def test_readings_of_patterns_taken_one_after_another_are_each_their_own():
+    """A phrase's parse is handed out again to the next reading of the same phrase, never to a
+    reading of another."""
+    from app.mail.phrases import skips_to_start
+
+    led, optional = "[ab]cd", "(?:very )?interest(?:ed|ing)"
+    for _ in range(2):
+        assert required_run(optional) == "interest"
+        assert skips_to_start(led)
+        assert not skips_to_start(optional)
+        assert required_run(led) == "cd"
