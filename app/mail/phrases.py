@@ -386,12 +386,6 @@ def skips_to_start(pattern: str) -> bool:
         return False
 
 
-def _all_begin(chars: frozenset[str] | None, begins: re.Pattern[str]) -> bool:
-    """Whether ``chars`` (a pattern's first characters, None where not known) are all of the
-    class ``begins``."""
-    return chars is not None and all(begins.fullmatch(c) is not None for c in chars)
-
-
 class Searcher(Protocol):
     """What ``Phrases.for_text`` hands out: a compiled alternation, or the phrases one by one."""
 
@@ -515,8 +509,8 @@ class Phrases:
             if plain and skips_to_start(p):
                 rx = re.compile(p)
             else:
-                starts = first_chars(p)
-                look = f"(?=[{''.join(re.escape(c) for c in sorted(starts))}])" if starts else ""
+                starts = self._starts((i,))
+                look = f"(?=[{starts}])" if starts is not None else ""
                 rx = re.compile(f"{look}{'' if plain else self.look}(?:{p})")
             alone = self._alone[i] = (required_run(p), rx)
         return alone
@@ -525,7 +519,10 @@ class Phrases:
         """Whether every match of phrase ``i`` begins with a character of ``start`` anyway."""
         plain = self._plain.get(i)
         if plain is None:
-            plain = self._plain[i] = self._begins is None or _all_begin(first_chars(self.patterns[i]), self._begins)
+            begins = self._begins
+            chars = first_chars(self.patterns[i]) if begins is not None else None
+            plain = self._plain[i] = begins is None or (
+                chars is not None and all(begins.fullmatch(c) is not None for c in chars))
         return plain
 
     def _starts(self, chosen: tuple[int, ...]) -> str | None:
