@@ -570,6 +570,19 @@ def test_the_pieces_handed_out_again_are_the_pieces_of_the_text_asked_for(texts,
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.text(alphabet="aÉé ßﬁ\u0301\u2019x", max_size=6), min_size=1, max_size=6), st.data())
+def test_a_folding_handed_out_again_is_the_folding_of_the_text_asked_for(texts, data):
+    """A text's folding handed out again for the same text that comes next is its own, whatever
+    text came before it: as the folding of the text with one more character, which nothing hands
+    out again, but for that character."""
+    from app.mail.folding import fold
+
+    for text in texts * 2 + [data.draw(st.sampled_from(texts))] * 2:
+        got, again = fold(text), fold(text)
+        assert got == again == fold(text + "\x00")[:-1], text
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.text(max_size=12))
 def test_a_text_is_cut_in_the_same_pieces_compiled_or_not(text):
     """Both ways of cutting a text (the one the compiled reader takes and Python's) give every
