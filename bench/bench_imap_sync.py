@@ -9,7 +9,12 @@ joined, wording met once, as a mailbox's history holds it), then:
   bare   aioimaplib IMAP4_SSL, UID FETCH of every message (UID FLAGS INTERNALDATE RFC822.SIZE
          BODY.PEEK[]) in batches of 100 (the engine's first; its later ones hold up to 400, but
          aioimaplib reads a FETCH answer in a time that grows faster than its size: 10,000 in
-         batches of 400 took it 1.05-1.48 s against 0.42-0.44 s), bytes discarded;
+         batches of 400 took it 1.05-1.48 s against 0.42-0.44 s), bytes discarded; read through
+         asyncio's own TLS buffers (256 KiB a connection), as aioimaplib reads in a process of its
+         own, and again through the engine's (16 KiB, ``app.engine.TLS_BUFFER``), which read
+         faster: the engine sets them for its whole process, so a bare FETCH in this process after
+         an engine run read through them too until both were measured apart (2026-12-06: 0.52-0.57
+         s through asyncio's, 0.43-0.45 s through the engine's, alternating);
   engine replydesk's Engine with that one account, from start to the last row committed
          (fetch, parse, classify, threads, FTS index), once per ``--workers`` count of parse
          worker processes (``[general] parse_workers``), each into a new store. The message
@@ -18,11 +23,12 @@ The first engine run starts as on a machine that never ran replydesk (a new cach
 parse workers' fork server compiles the reader's regular expressions and keeps them
 (app.mail.regex_cache); the next runs, one per ``--workers`` count, start from what it kept, as
 every later start does.
-The bare FETCH runs again right before each engine run (this machine's pace drifts within
-minutes, and one bare FETCH may take 0.44 s or 0.63 s a minute apart). ``--rounds`` (default 3)
-repeats the runs, each round's first start with a new cache folder, and ends with each run's
-median fraction of its bare FETCH, with the lowest and highest. Prints the rates and each engine
-run's rate as a fraction of the bare FETCH's just before it (the goal: 0.35), with the CPU of
+Both bare FETCHes run again right before each engine run, in turns (this machine's pace drifts
+within minutes, and one bare FETCH may take 0.44 s or 0.63 s a minute apart). ``--rounds``
+(default 3) repeats the runs, each round's first start with a new cache folder, and ends with each
+run's median fraction of each bare FETCH, with the lowest and highest. Prints the rates and each
+engine run's rate as a fraction of the bare FETCH's just before it (the goal: 0.35), and of the
+one through the engine's TLS buffers, with the CPU of
 the engine's process, of its parse processes (the workers and their fork server) and of Dovecot
 meanwhile (Linux /proc). Their sum over the cores
 this process may run on is the shortest the run could have taken here with every core busy
@@ -30,7 +36,8 @@ throughout: the best fraction this CPU allows. The last line gives every run's f
 sync's, in rounds) of the fastest bare FETCH of all (the strictest baseline).
 ``--base REF``: this checkout beside commit REF (a temporary worktree), in alternating pairs of
 engine runs, each in a process of its own on its tree's code (its wheel with ``--compiled``),
-after one run of each that keeps its expressions; the bare FETCH once before each pair; the
+after one run of each that keeps its expressions; the bare FETCH (asyncio's TLS buffers) once
+before each pair; the
 medians per tree (runs of one tree here spread by ±10 % within the hour: a change of that size
 needs pairs to be seen).
 A second line per run says where the time goes: when the first rows were stored (the parse
@@ -46,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import asyncio.sslproto
 import functools
 import json
 import os
@@ -72,12 +80,16 @@ import aioimaplib  # noqa: E402
 from replies import BODIES  # noqa: E402
 
 from app.config import load_config  # noqa: E402
-from app.engine import Engine  # noqa: E402
+from app.engine import TLS_BUFFER, Engine  # noqa: E402
 from app.imap.sync import BATCH  # noqa: E402
 from app.store import Store  # noqa: E402
 from tests.conftest import User, build_message, write_config  # noqa: E402
 from tests.parse_procs import every_process, kept_expressions, total_cpu  # noqa: E402
 from tests.servers.dovecot import Dovecot, cpu_between  # noqa: E402
+
+ASYNCIO_TLS_BUFFER: int | None = getattr(asyncio.sslproto.SSLProtocol, "max_size", None)
+"""asyncio's own read buffer of a TLS connection (256 KiB), as this process found it: the engine
+lowers it for the whole process when it starts (``app.engine.small_tls_buffers``)."""
 
 LOOK = 0.01
 """Seconds between two looks at the store during an engine run (another connection)."""
@@ -106,8 +118,22 @@ def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> No
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
 
 
-async def bare_fetch(dovecot: Dovecot, user: User) -> tuple[float, int, int, float, float]:
-    """The FETCH's wall time, the messages and bytes it got, and its CPU and Dovecot's meanwhile."""
+async def bare_fetch(dovecot: Dovecot, user: User, tls_buffer: int | None = ASYNCIO_TLS_BUFFER
+                     ) -> tuple[float, int, int, float, float]:
+    """The FETCH's wall time, the messages and bytes it got, and its CPU and Dovecot's meanwhile,
+    read through TLS buffers of ``tls_buffer`` bytes (by default asyncio's own, as aioimaplib reads
+    in a process of its own; the engine's are ``TLS_BUFFER``)."""
+    before = getattr(asyncio.sslproto.SSLProtocol, "max_size", None)
+    if tls_buffer is not None and before is not None:
+        asyncio.sslproto.SSLProtocol.max_size = tls_buffer
+    try:
+        return await _bare_fetch(dovecot, user)
+    finally:
+        if before is not None:
+            asyncio.sslproto.SSLProtocol.max_size = before
+
+
+async def _bare_fetch(dovecot: Dovecot, user: User) -> tuple[float, int, int, float, float]:
     ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
     client = aioimaplib.IMAP4_SSL(dovecot.host, dovecot.imaps_port, ssl_context=ctx, timeout=120)
     await client.wait_hello_from_server()
@@ -384,6 +410,7 @@ def main() -> None:
         bares: list[float] = []
         took_all: dict[str, list[float]] = {}
         ratios: dict[str, list[float]] = {}
+        tuned_ratios: dict[str, list[float]] = {}
         runs = 0
         for round_ in range(args.rounds):
             if args.rounds > 1:
@@ -399,21 +426,30 @@ def main() -> None:
                                            idle_refresh_minutes=10, parse_workers=workers)
                 if place == 1 and round_ == 0 and not kept_expressions(tmp / "cache-0"):
                     print("  (the fork server kept no compiled expressions: the runs below compile them too)")
-                # the baseline right before each run: this machine's pace drifts within minutes
-                bare, count, size, cpu, server = asyncio.run(bare_fetch(dovecot, user))
-                bares.append(bare)
-                print(f"bare aioimaplib FETCH: {count} messages, {size / 1e6:.1f} MB in {bare:.2f} s "
-                      f"= {count / bare:,.0f} msg/s (CPU: client {cpu:.2f} s, Dovecot {server:.2f} s)", flush=True)
+                # the baselines right before each run (this machine's pace drifts within minutes),
+                # in turns: aioimaplib as it reads by itself, and with the engine's TLS buffers
+                baselines: dict[str, float] = {}
+                for label, buffer in sorted([("asyncio's", ASYNCIO_TLS_BUFFER), ("the engine's", TLS_BUFFER)],
+                                            reverse=runs % 2 == 0):
+                    took, count, size, cpu, server = asyncio.run(bare_fetch(dovecot, user, buffer))
+                    baselines[label] = took
+                    print(f"bare aioimaplib FETCH, {label} TLS buffers ({(buffer or 0) // 1024} KiB): {count} messages, "
+                          f"{size / 1e6:.1f} MB in {took:.2f} s = {count / took:,.0f} msg/s (CPU: client {cpu:.2f} s, "
+                          f"Dovecot {server:.2f} s)", flush=True)
+                bare, tuned = baselines["asyncio's"], baselines["the engine's"]
+                bares.extend(baselines.values())
                 run = asyncio.run(engine_sync(config_path, args.messages, dovecot))
                 name = f"{workers} worker{'s' if workers > 1 else ''}{'' if place else ', nothing kept'}"
                 took_all.setdefault(name, []).append(run.took)
                 ratios.setdefault(name, []).append(bare / run.took)
+                tuned_ratios.setdefault(name, []).append(tuned / run.took)
                 cpu, parse, server = run.cpu
                 shortest = (cpu + parse + server) / cores
                 start = "nothing kept: a machine's first start" if place == 0 else "the reader's expressions kept"
                 print(f"engine first sync, {workers} parse worker{'s' if workers > 1 else ''}, {start} "
                       f"(fetch+parse+classify+store): {args.messages} in {run.took:.2f} s = "
                       f"{args.messages / run.took:,.0f} msg/s = {bare / run.took:.2f}x the bare FETCH's rate "
+                      f"({tuned / run.took:.2f}x with the engine's TLS buffers) "
                       f"(CPU: engine process {cpu:.2f} s, parse processes {parse:.2f} s, Dovecot {server:.2f} s; "
                       f"on {cores} cores all busy no shorter than {shortest:.2f} s = {bare / shortest:.2f}x at best)",
                       flush=True)
@@ -432,11 +468,13 @@ def main() -> None:
                 print(f"  {BATCHES.summary()}", flush=True)
         if args.rounds > 1:
             for name, got in ratios.items():
+                tuned_got = tuned_ratios[name]
                 print(f"{name}, {len(got)} rounds: median {statistics.median(got):.3f}x the bare FETCH before each "
-                      f"(from {min(got):.3f}x to {max(got):.3f}x), sync median {statistics.median(took_all[name]):.2f} s",
-                      flush=True)
+                      f"(from {min(got):.3f}x to {max(got):.3f}x); {statistics.median(tuned_got):.3f}x the one with "
+                      f"the engine's TLS buffers (from {min(tuned_got):.3f}x to {max(tuned_got):.3f}x); sync median "
+                      f"{statistics.median(took_all[name]):.2f} s", flush=True)
         fastest = min(bares)
-        print(f"against the fastest bare FETCH of this run ({fastest:.2f} s): "
+        print(f"against the fastest bare FETCH of this run ({fastest:.2f} s, either buffers): "
               + ", ".join(f"{name} {fastest / statistics.median(took):.2f}x" for name, took in took_all.items())
               + (" (median syncs)" if args.rounds > 1 else ""), flush=True)
     finally:
