@@ -6,6 +6,8 @@ the fixtures in test_mail_parse.py).
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.mail import classify, parse
 
@@ -144,3 +146,41 @@ def test_an_absence_typed_without_accents_is_read_with_its_return_date(text, unt
     result = classify(parse(raw))
     assert result.category == "out_of_office", result.reasons
     assert result.ooo_until is not None and result.ooo_until.isoformat() == until, result.reasons
+
+
+_HEADERS = {
+    "Auto-Submitted": "auto-replied", "Precedence": "bulk", "Return-Path": "<>",
+    "X-Auto-Response-Suppress": "All",
+}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(headers=st.lists(st.sampled_from(sorted(_HEADERS)), unique=True, max_size=2),
+       subject=st.sampled_from(["Re: Quick question", "Out of office: Quick question", "Automatic reply: hi",
+                                "Quick question"]),
+       wording=st.lists(st.sampled_from(["Thanks for your note.", "I am out of the office until Monday.",
+                                         "This is an automated response.", "Sounds good, call me."]),
+                        max_size=3),
+       quoting=st.booleans())
+def test_the_body_left_unread_where_it_cannot_make_an_automatic_answer_changes_no_answer(
+        headers, subject, wording, quoting):
+    """The classifier reads a body's automatic wording only where it could bring the score to an
+    automatic answer's: for any headers, subject, wording and quoting, the report it gets says
+    what the whole reading says wherever either makes an automatic answer."""
+    from app.mail.autoreply import analyze
+    from app.mail.classify import AUTOREPLY_THRESHOLD
+    from app.mail.rules import default_rules
+
+    lines = [f"{name}: {_HEADERS[name]}" for name in headers]
+    body = " ".join(wording) or "Hi."
+    if quoting:
+        body += "\n\nOn Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:\n> Would you like a call?\n"
+    raw = ("From: Pat Prospect <pat@prospect.example>\nTo: sam@ours.example\nSubject: " + subject + "\n"
+           + "".join(line + "\n" for line in lines)
+           + "Date: Mon, 2 Mar 2026 10:00:00 +0000\nMessage-ID: <x@prospect.example>\n\n" + body).encode()
+    pm = parse(raw)
+    rules = default_rules()
+    whole, needed = analyze(pm, rules), analyze(pm, rules, AUTOREPLY_THRESHOLD)
+    assert (whole.score >= AUTOREPLY_THRESHOLD) == (needed.score >= AUTOREPLY_THRESHOLD), (whole, needed)
+    if whole.score >= AUTOREPLY_THRESHOLD:
+        assert needed == whole

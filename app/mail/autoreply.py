@@ -65,36 +65,42 @@ def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
     return signals, absence
 
 
-def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
+def analyze(pm: ParsedMessage, rules: Rules, needed: float = 0.0) -> AutoReplyReport:
+    """The automatic answer's signals in ``pm`` and their score. With ``needed``, the body's
+    phrases are read only where they could bring the score to it: a report that stays below is
+    of no use to the caller (a reply that quotes our mail and says nothing automatic in its
+    headers or subject cannot reach an automatic answer's score by its wording alone)."""
     report = AutoReplyReport()
     signals, absence = _header_signals(pm.headers)
     # Only what the other side put into the subject: ours may well say "absence" or "holiday".
     subject = normalize(added_subject(pm.subject))
     body = normalize(pm.new_text or pm.text)[:6000]
 
-    # each text folded and cut in pieces once for the four phrase sets
-    fs, fb = fold(subject), fold(body)
-    gs, gb = grams(fs), grams(fb)
+    # each text folded and cut in pieces once for its two phrase sets
+    fs = fold(subject)
+    gs = grams(fs)
     ooo_subject = first_match(rules.ooo_subject, subject, fs, gs)
-    ooo_body = first_match(rules.ooo_body, body, fb, gb)
     auto_subject = first_match(rules.autoreply_subject, subject, fs, gs)
-    auto_body = first_match(rules.autoreply_body, body, fb, gb)
     if ooo_subject:
         signals.append((0.6, f"out-of-office subject: {ooo_subject!r}"))
     if auto_subject:
         signals.append((0.6, f"auto-reply subject: {auto_subject!r}"))
     quotes_nothing = not pm.quoted_text.strip()
+    ooo_body = auto_body = None
+    if not needed or _score([*signals, (_BODY_AUTO if quotes_nothing else _BODY_AUTO_QUOTING, ""),
+                             (_BODY_OOO_BESIDE, "")]) >= needed:
+        fb = fold(body)
+        gb = grams(fb)
+        ooo_body = first_match(rules.ooo_body, body, fb, gb)
+        auto_body = first_match(rules.autoreply_body, body, fb, gb)
     if auto_body:
-        signals.append((0.5 if quotes_nothing else 0.2, f"auto-reply wording: {auto_body!r}"))
+        signals.append((_BODY_AUTO if quotes_nothing else _BODY_AUTO_QUOTING, f"auto-reply wording: {auto_body!r}"))
     if ooo_body:
-        weight = 0.3 if signals else (0.5 if quotes_nothing else 0.1)
+        weight = _BODY_OOO_BESIDE if signals else (0.5 if quotes_nothing else 0.1)
         signals.append((weight, f"out-of-office wording: {ooo_body!r}"))
 
-    score = 0.0
-    for weight, reason in signals:
-        score += weight * (1 - score)  # independent signals: each closes part of the gap
-        report.reasons.append(reason)
-    report.score = round(score, 2)
+    report.reasons.extend(reason for _, reason in signals)
+    report.score = _score(signals)
     report.out_of_office = bool(ooo_subject or ooo_body or absence)
     if report.out_of_office:
         # Some notices give the date only in the subject ("Out of office until 16 March").
@@ -105,6 +111,22 @@ def analyze(pm: ParsedMessage, rules: Rules) -> AutoReplyReport:
         if report.until:
             report.reasons.append(f"back on {report.until.isoformat()}")
     return report
+
+
+_BODY_AUTO, _BODY_AUTO_QUOTING = 0.5, 0.2
+"""The weight of automatic wording in a body that quotes nothing, and in one that quotes."""
+_BODY_OOO_BESIDE = 0.3
+"""The weight of absence wording beside another signal (alone: 0.5 where the body quotes nothing,
+0.1 where it quotes). Both wordings of the body together, the one weighed so, give the most the
+body can add to the score of the headers and subject."""
+
+
+def _score(signals: list[tuple[float, str]]) -> float:
+    """Independent signals: each closes part of the gap to 1 (in any order, the same score)."""
+    score = 0.0
+    for weight, _ in signals:
+        score += weight * (1 - score)
+    return round(score, 2)
 
 
 # English words common in absence notices: with a sender in the Americas, "1/4" is month first.

@@ -79,7 +79,7 @@ def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
             return Classification(kind=report.kind, category=report.kind,
                                   confidence=round(report.score, 2), reasons=report.reasons,
                                   bounce_recipients=report.recipients)
-    auto = autoreply.analyze(pm, rules)
+    auto = autoreply.analyze(pm, rules, AUTOREPLY_THRESHOLD)
     if auto.score >= AUTOREPLY_THRESHOLD:
         return Classification(
             kind="autoreply", category="out_of_office" if auto.out_of_office else "auto_reply",
