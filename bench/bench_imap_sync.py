@@ -1,11 +1,12 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 2 1] [--compiled] [--rounds 3] [--base REF [--pairs 5]] [--wording bench|new]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 2 1] [--compiled] [--rounds 3] [--base REF [--pairs 5]] [--wording bench|new|quoted]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
 few hundred bytes to a few KB: five wordings, or with ``--wording new`` two held-out replies
-joined, wording met once, as a mailbox's history holds it), then:
+joined, wording met once, as a mailbox's history holds it; ``--wording quoted``: those, each above
+the cold email it answers, quoted as most replies are written), then:
   bare   aioimaplib IMAP4_SSL, UID FETCH of every message (UID FLAGS INTERNALDATE RFC822.SIZE
          BODY.PEEK[]) in batches of 100 (the engine's first; its later ones hold up to 400, but
          aioimaplib reads a FETCH answer in a time that grows faster than its size: 10,000 in
@@ -108,11 +109,25 @@ def new_wording(rnd: random.Random) -> str:
     return "\n\n".join(rnd.sample(_held_out(), 2))
 
 
+COLD_EMAIL = ("Hi there,\n\nI noticed your team is growing fast and wanted to reach out. We help sales teams "
+              "book more meetings with less effort.\n\nWould you be open to a quick 15-minute call next week to "
+              "see if it's a fit?\n\nBest,\nSam")
+"""The mail the replies answer, quoted below them with ``--wording quoted``."""
+
+
+def quoting(reply: str) -> str:
+    """``reply`` above the cold email it answers, quoted as mail clients quote it."""
+    quoted = "".join(f"> {line}\n" if line else ">\n" for line in COLD_EMAIL.splitlines())
+    return f"{reply}\n\nOn Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:\n{quoted}"
+
+
 def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> None:
     rnd = random.Random(7)
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
         for i in range(n):
             body = rnd.choice(BODIES) if wording == "bench" else new_wording(rnd)
+            if wording == "quoted":
+                body = quoting(body)
             msg = build_message(to, subject=f"Re: outreach {i}", body=body,
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
@@ -379,10 +394,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3,
                     help="without --base: rounds of the runs, each engine run after a bare FETCH of its own "
                          "(default 3; the medians follow)")
-    ap.add_argument("--wording", choices=("bench", "new"), default="bench",
+    ap.add_argument("--wording", choices=("bench", "new", "quoted"), default="bench",
                     help="bench: five short replies, as before (their phrase choices compiled by the eighth "
                          "meeting); new: each reply two held-out replies joined, wording met once (as a mailbox's "
-                         "history holds it)")
+                         "history holds it); quoted: those, each above the cold email it answers, quoted")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
