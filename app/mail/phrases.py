@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from types import FunctionType, ModuleType
 from typing import Any, Protocol, TypeVar
 
@@ -45,20 +46,12 @@ CACHE = 512
 _GROUP_REF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 
 
-_last_grams: tuple[str, set[str]] = ("", set())
-
-
+@lru_cache(maxsize=1)
 def grams(folded: str) -> set[str]:
     """Every three-character piece of ``folded``. The set is not to be changed: the pieces of the
     last text are handed out again when the same text comes next (a short reply's auto-reply
     reading and its intent reading cut the same folded text), one text kept, never more."""
-    global _last_grams
-    last = _last_grams  # one read: another thread may put its own text in meanwhile
-    if folded == last[0]:
-        return last[1]
-    pieces = _cut(folded)
-    _last_grams = (folded, pieces)
-    return pieces
+    return _cut(folded)
 
 
 def _sliced(folded: str) -> set[str]:
@@ -124,26 +117,18 @@ def record_grams(known: Readings | None) -> Readings | None:
     return noted
 
 
-_last_parsed: tuple[str, list[tuple[Any, Any]] | None] = ("", None)
-
-
+@lru_cache(maxsize=1)
 def _parsed(pattern: str) -> list[tuple[Any, Any]] | None:
     """The parsed items of ``pattern``; None when it sets IGNORECASE or does not parse. The
     last pattern's are handed out again (not to be changed): a phrase compiled alone is read
     three ways (its first characters, whether the engine skips to them, its run) one after the
     other, and parsing it is most of the cost of each."""
-    global _last_parsed
-    last = _last_parsed  # one read: another thread may put its own pattern in meanwhile
-    if pattern == last[0] and pattern:
-        return last[1]
     assert sre_parse is not None
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, RecursionError):
         return None
-    items = None if parsed.state.flags & re.IGNORECASE else list(parsed.data)
-    _last_parsed = (pattern, items)
-    return items
+    return None if parsed.state.flags & re.IGNORECASE else list(parsed.data)
 
 
 def _required_run(pattern: str) -> str:
