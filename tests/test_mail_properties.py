@@ -549,13 +549,19 @@ def test_an_alternation_remembered_by_the_pieces_a_text_holds_finds_what_the_who
     patterns = rules.ooo_body if which == "ooo_body" else rules.intents[which]
     folded = tuple(fold_pattern(p) for p in patterns)
     phrases = Phrases(folded, _WORD_START if at_word else "")
-    whole = re.compile((f"(?={_WORD_START})" if at_word else "") + f"(?:{'|'.join(f'(?:{p})' for p in folded)})")
+    whole = _whole_alternation(folded, _WORD_START if at_word else "")
     for text in texts * 3 + texts[:1] * COMPILE_AT:
         rx = phrases.for_text(grams(text))
         for pos in (0, len(text) // 2):
             want = whole.search(text, pos)
             got = rx.search(text, pos) if rx is not None else None
             assert (want and want.span()) == (got and got.span()), (text, pos)
+
+
+def _whole_alternation(patterns: tuple[str, ...], start: str = "") -> re.Pattern[str]:
+    """The phrases' alternation written plainly, behind a look for ``start`` where one is given:
+    what every way ``Phrases`` searches must find."""
+    return re.compile((f"(?={start})" if start else "") + f"(?:{'|'.join(f'(?:{p})' for p in patterns)})")
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
@@ -839,7 +845,7 @@ def test_phrases_with_a_start_class_find_what_the_alternation_behind_a_look_for_
     from app.mail.phrases import COMPILE_AT, Phrases, grams
 
     phrases = Phrases(tuple(patterns), start)
-    whole = re.compile((f"(?={start})" if start else "") + f"(?:{'|'.join(f'(?:{p})' for p in patterns)})")
+    whole = _whole_alternation(tuple(patterns), start)
     for text in texts * (COMPILE_AT + 1):
         rx = phrases.for_text(grams(text))
         for pos in range(len(text) + 1):
