@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from replies import quoting  # noqa: E402
+
 from app.config import load_config  # noqa: E402
 from app.engine import Engine  # noqa: E402
 from app.store import Store  # noqa: E402
@@ -48,9 +50,8 @@ def reply_body(rnd: random.Random) -> str:
     pitch = " ".join(rnd.choice(("Our customers report faster hiring.", "Setup takes a day.",
                                  "It integrates with your HR tools.", "Security reviewed yearly."))
                      for _ in range(rnd.randint(20, 80)))
-    quoted = "\n".join(f"> {line}" for line in OUTREACH.format(pitch).splitlines())
-    return (f"{rnd.choice(REPLIES)}\n\n--\nSam Prospect\nHead of Operations, Prospect Co.\n+1 555 0100\n\n"
-            f"On Mon, 3 Nov 2026 at 09:12, Ana <ana@acme.io> wrote:\n{quoted}\n")
+    return quoting(f"{rnd.choice(REPLIES)}\n\n--\nSam Prospect\nHead of Operations, Prospect Co.\n+1 555 0100",
+                   OUTREACH.format(pitch), "On Mon, 3 Nov 2026 at 09:12, Ana <ana@acme.io> wrote:")
 
 
 def fill_maildirs(dovecot: Dovecot, users: list[User], n: int) -> None:

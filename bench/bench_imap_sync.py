@@ -78,7 +78,7 @@ from tests.compiled import add_compiled_option, compiled_first, rerun_compiled  
 READER = compiled_first()
 
 import aioimaplib  # noqa: E402
-from replies import BODIES  # noqa: E402
+from replies import BODIES, quoting  # noqa: E402
 
 from app.config import load_config  # noqa: E402
 from app.engine import TLS_BUFFER, Engine  # noqa: E402
@@ -115,19 +115,13 @@ COLD_EMAIL = ("Hi there,\n\nI noticed your team is growing fast and wanted to re
 """The mail the replies answer, quoted below them with ``--wording quoted``."""
 
 
-def quoting(reply: str) -> str:
-    """``reply`` above the cold email it answers, quoted as mail clients quote it."""
-    quoted = "".join(f"> {line}\n" if line else ">\n" for line in COLD_EMAIL.splitlines())
-    return f"{reply}\n\nOn Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:\n{quoted}"
-
-
 def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> None:
     rnd = random.Random(7)
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
         for i in range(n):
             body = rnd.choice(BODIES) if wording == "bench" else new_wording(rnd)
             if wording == "quoted":
-                body = quoting(body)
+                body = quoting(body, COLD_EMAIL, "On Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:")
             msg = build_message(to, subject=f"Re: outreach {i}", body=body,
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())

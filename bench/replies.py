@@ -8,3 +8,9 @@ BODIES = [
     "Sounds good, let's talk Thursday at 3pm. Here is my calendar link.\n\n" + "Best,\nSam\n" * 3,
     "Who is the right person? Probably my colleague jane@prospect.example.\n\n> earlier text\n" * 20,
 ]
+
+
+def quoting(reply: str, original: str, wrote: str) -> str:
+    """``reply`` above ``original``, quoted as mail clients quote it after the line ``wrote``."""
+    quoted = "\n".join(f"> {line}" for line in original.splitlines())
+    return f"{reply}\n\n{wrote}\n{quoted}\n"
