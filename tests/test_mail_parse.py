@@ -119,7 +119,7 @@ def test_quote_styles_split():
         "Ok\n\nDate: Mon, 2 Mar 2026 09:00:00 +0000\nTo: jane@acme.example\n\nHi": "Ok",
         "Ok\n\nSent from my phone, Bob <b@x.io> wrote:\n> Hi": "Ok",
         "On peut se parler jeudi ?\n\nOn Mon, 2 Mar 2026, Bob <b@x.io> wrote:\n> Hi": "On peut se parler jeudi ?",
-        "Ok\n\n* * *\n\nFrom: Bob\nHi": "Ok",  # an <hr> before the quoted mail, via html2text
+        "Ok\n\n* * *\n\nFrom: Bob\nHi": "Ok",  # an <hr> before the quoted mail, as htmltext writes it
         "Ok\n\nMon, 2 Mar 2026 09:00 +0100 from Bob <b@x.io>:\n\nHi": "Ok",
         "> Hi, interested?\n\nYes, very.": "Yes, very.",
     }

@@ -16,9 +16,8 @@ import re
 from email import policy
 from typing import cast
 
-import html2text
-
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
+from app.mail.htmltext import html_text
 from app.mail.invite import read_invite
 from app.mail.mime import IndexedMessage, Node, library_tree, simple_params, split
 from app.mail.quotes import split_reply
@@ -29,7 +28,7 @@ from app.mail.types import Attachment, ParsedMessage
 MAX_TEXT = 1_000_000
 """Characters of body text kept; the rest of a larger body is cut (and recorded as a defect)."""
 MAX_HTML = 2_000_000
-"""Bytes of HTML converted; html2text is slow on megabytes of markup."""
+"""Characters of HTML read for text (``htmltext``); the rest of a larger body is left out."""
 SNIPPET_LENGTH = 200
 MAX_HEADER_VALUE = 4000
 
@@ -273,16 +272,11 @@ def _add_attachment(node: Node, ctype: str, body: _Body, filename: str = "") -> 
 
 
 def html_to_text(html: str) -> str:
-    """Readable text from HTML. Images are dropped; nothing is ever fetched."""
-    converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps
-    converter.ignore_images = True  # tracking pixels and logos say nothing
-    converter.ignore_emphasis = True  # "*" and "_" would read as literal text in a terminal
-    converter.ignore_mailto_links = True  # "[a@b](mailto:a@b)" says the address twice
+    """Readable text from HTML (``htmltext``): images dropped; nothing is ever fetched."""
     try:
-        text = converter.handle(html)
+        text = html_text(html)
     except Exception:
         text = _TAG.sub(" ", html)
-    # Markdown marks a <br> with two trailing spaces; a terminal shows the line break anyway.
     text = "\n".join(line.rstrip() for line in sanitize(text).split("\n"))
     return _BLANK_RUN.sub("\n\n", text).strip("\n")
 

@@ -51,7 +51,7 @@ _SEPARATOR = re.compile(
             |Weitergeleitete\sNachricht|Message\stransf[ée]r[ée]|Mensaje\sreenviado
             )\s*-{2,}
       | _{20,}
-      | \*\s\*\s\*                                     # an <hr> as html2text writes it
+      | \*\s\*\s\*                                     # an <hr> as htmltext writes it
       | Begin\sforwarded\smessage:
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
