@@ -1,12 +1,13 @@
 """First-sync throughput: 10,000 messages into the store, next to a bare aioimaplib FETCH of the
 same messages in the same run.
 
-    python bench/bench_imap_sync.py [--messages 10000] [--workers 2 1] [--compiled] [--rounds 3] [--base REF [--pairs 5]] [--wording bench|new|quoted]
+    python bench/bench_imap_sync.py [--messages 10000] [--workers 2 1] [--compiled] [--rounds 3] [--base REF [--pairs 5]] [--wording bench|new|quoted|html]
 
 Starts its own Dovecot (tests/servers), delivers the messages over LMTP (prospects' replies of a
 few hundred bytes to a few KB: five wordings, or with ``--wording new`` two held-out replies
 joined, wording met once, as a mailbox's history holds it; ``--wording quoted``: those, each above
-the cold email it answers, quoted as most replies are written), then:
+the cold email it answers, quoted as most replies are written; ``--wording html``: those as Gmail
+writes them in HTML, with no plain-text part, as some clients and helpdesks send mail), then:
   bare   aioimaplib IMAP4_SSL, UID FETCH of every message (UID FLAGS INTERNALDATE RFC822.SIZE
          BODY.PEEK[]) in batches of 100 (the engine's first; its later ones hold up to 400, but
          aioimaplib reads a FETCH answer in a time that grows faster than its size: 10,000 in
@@ -78,7 +79,7 @@ from tests.compiled import add_compiled_option, compiled_first, rerun_compiled  
 READER = compiled_first()
 
 import aioimaplib  # noqa: E402
-from replies import BODIES, quoting  # noqa: E402
+from replies import BODIES, gmail_html, quoting  # noqa: E402
 
 from app.config import load_config  # noqa: E402
 from app.engine import TLS_BUFFER, Engine  # noqa: E402
@@ -120,10 +121,13 @@ def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> No
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
         for i in range(n):
             body = rnd.choice(BODIES) if wording == "bench" else new_wording(rnd)
+            wrote = "On Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:"
             if wording == "quoted":
-                body = quoting(body, COLD_EMAIL, "On Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:")
+                body = quoting(body, COLD_EMAIL, wrote)
             msg = build_message(to, subject=f"Re: outreach {i}", body=body,
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
+            if wording == "html":
+                msg.set_content(gmail_html(body, COLD_EMAIL, wrote), subtype="html")
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
 
 
@@ -388,10 +392,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3,
                     help="without --base: rounds of the runs, each engine run after a bare FETCH of its own "
                          "(default 3; the medians follow)")
-    ap.add_argument("--wording", choices=("bench", "new", "quoted"), default="bench",
+    ap.add_argument("--wording", choices=("bench", "new", "quoted", "html"), default="bench",
                     help="bench: five short replies, as before (their phrase choices compiled by the eighth "
                          "meeting); new: each reply two held-out replies joined, wording met once (as a mailbox's "
-                         "history holds it); quoted: those, each above the cold email it answers, quoted")
+                         "history holds it); quoted: those, each above the cold email it answers, quoted; html: "
+                         "those as Gmail writes them in HTML, with no plain-text part")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
