@@ -6,7 +6,9 @@ Mail reply, an Outlook reply above its thread (~21 KB), a newsletter laid out in
 large for Lexbor (read by html2text either way), and the nesting Lexbor is slowest on within
 ``LEXBOR_TAGS`` (its tree grows with the square of the tags; the writer hands it to html2text).
 
-    python bench/bench_html.py [--rounds N]
+    python bench/bench_html.py [--rounds N] [--compiled]
+
+The reader is the checkout's Python; with ``--compiled``, the wheel's (setup.py: compiled by mypyc).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.compiled import compiled_first, parse_args_compiled  # noqa: E402
+
+READER = compiled_first()
 
 from app.mail.htmltext import LEXBOR_TAGS, _long_html, html_text, lexbor_text  # noqa: E402
 
@@ -90,7 +95,8 @@ def _once(fn: Callable[[str], str], body: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = parse_args_compiled(parser)
+    print(f"the reader: {READER}")
     bodies = {"Gmail reply": gmail(), "Apple Mail reply": apple(), "Outlook reply and thread": outlook(),
               "newsletter, 40 stories": newsletter(40), "newsletter, 120 stories": newsletter(120),
               "the slowest nesting": hostile()}
