@@ -9,8 +9,8 @@ a rule as ``* * *``, list items as ``  * ``. Images, styles, scripts, comments a
 nothing to a reader and are left out; nothing is ever fetched.
 
 html2text, on the standard library's tokenizer (in Python), took 300 ns a character of markup:
-0.3 ms for a short reply, 5.7 ms for an Outlook reply of 21 KB, many times what the rest of
-reading a message costs; this takes a tenth of that or less (bench/bench_html.py).
+0.2-0.3 ms for a short reply, ~6 ms for an Outlook reply of 21 KB, many times what the rest of
+reading a message costs; this takes 4 to 16 times less (bench/bench_html.py).
 
 Lexbor builds a tree as browsers do, and for some nestings that costs more than linear time:
 formatting elements with distinct attributes left open inside blocks are rebuilt at each block
@@ -230,7 +230,8 @@ def lexbor_text(html: str) -> str | None:
 
 
 def _long_html(html: str) -> str:
-    """A body of more tags than Lexbor is given, read by html2text (in Python, linear)."""
+    """A body Lexbor is not given, or whose tree is too large to write, read by html2text (in
+    Python, in time linear in its length)."""
     converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps
     converter.ignore_images = True  # tracking pixels and logos say nothing
     converter.ignore_emphasis = True  # "*" and "_" would read as literal text in a terminal
