@@ -109,3 +109,21 @@ def test_a_tree_lexbor_would_blow_up_is_read_by_the_linear_reader():
     # nesting as deep as the tag limit allows is read by Lexbor, without recursion
     nested = "<blockquote>" * (LEXBOR_TAGS - 1) + "innermost"
     assert lexbor_text(nested) == ">" * (LEXBOR_TAGS - 1) + " innermost"
+
+
+@pytest.mark.parametrize("plain, html_first, expected", [
+    ("Plain words.", False, "Plain words."),
+    ("Plain words.", True, "Plain words."),  # the plain part is read wherever it stands
+    ("  \n", False, "Words of the HTML part."),  # a plain part with no text: the HTML is read
+])
+def test_the_html_part_is_read_only_where_the_plain_part_says_nothing(plain, html_first, expected):
+    html_part = ("Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+                 "<p>Words of the HTML=\n part.</p>\n")
+    plain_part = f"Content-Type: text/plain; charset=utf-8\n\n{plain}\n"
+    parts = [html_part, plain_part] if html_first else [plain_part, html_part]
+    raw = ("From: Jane <jane@acme.example>\nSubject: Re: Quick question\nContent-Type: multipart/alternative; "
+           "boundary=b\n\n" + "".join(f"--b\n{part}" for part in parts) + "--b--\n").encode()
+    message = parse(raw)
+    assert message.text.strip() == expected
+    assert message.structure == "multipart/alternative(" + ",".join(
+        ["text/html", "text/plain"] if html_first else ["text/plain", "text/html"]) + ")"

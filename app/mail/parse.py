@@ -108,8 +108,8 @@ def _parse(raw: bytes) -> ParsedMessage:
 
     body = _Body()
     _walk(root, body, 0, False)
-    defects.extend(body.defects)
     text = body.text()
+    defects.extend(body.defects)
     new_text, quoted_text = split_reply(text)
     snippet_source = new_text or text
     snippet = " ".join(snippet_source[:SNIPPET_LENGTH * 4].split())[:SNIPPET_LENGTH]
@@ -150,7 +150,9 @@ class _Body:
 
     def __init__(self, keep: bytes | None = None) -> None:
         self.plain: str | None = None
-        self.html: str | None = None
+        self.html: email.message.Message | None = None
+        """The first HTML part, decoded only where no plain-text part has text: most mail with
+        one has both (an Outlook reply's HTML, ~20 KB, took ~23 µs to decode)."""
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
         self.tree: list[_Shape] = []
@@ -162,7 +164,8 @@ class _Body:
         if self.plain is not None and self.plain.strip():
             return self.plain
         if self.html is not None:
-            return html_to_text(self.html)
+            data = _payload(self.html, self)
+            return html_to_text(decode_bytes(data[:MAX_HTML], _charset(self.html)))
         return self.plain or ""
 
     def structure(self) -> str:
@@ -202,11 +205,12 @@ def _walk(node: Node, body: _Body, depth: int, embedded: bool, into: list[_Shape
     if disposition == "attachment" or filename or not readable:
         _add_attachment(node, ctype, body, filename)
         return
-    data = _payload(part, body)
     if ctype == "text/html":
         if body.html is None:
-            body.html = decode_bytes(data[:MAX_HTML], _charset(part))
-    elif body.plain is None:
+            body.html = part
+        return
+    data = _payload(part, body)
+    if body.plain is None:
         text = decode_bytes(data, _charset(part))
         if len(text) > MAX_TEXT:
             body.defects.append("BodyTruncated")
