@@ -18,7 +18,7 @@ import pytest
 
 from tests.compiled import ROOT, build, compiled_modules, environment
 
-MAIL_TESTS = ["test_mail_parse.py", "test_mail_properties.py", "test_mail_unchanged.py",
+MAIL_TESTS = ["test_mail_parse.py", "test_mail_htmltext.py", "test_mail_properties.py", "test_mail_unchanged.py",
               "test_mail_library_tree.py", "test_mail_attachments.py", "test_mail_corpus.py",
               "test_mail_linear.py", "test_mail_reading.py", "test_mail_bounces.py", "test_mail_intent.py",
               "test_mail_autoreply.py", "test_mail_phrases.py", "test_mail_patterns_linear.py",
