@@ -9,7 +9,7 @@ import re
 import pytest
 
 from app.mail import classify, parse
-from app.mail.htmltext import LEXBOR_TAGS, _long_html, html_text, lexbor_text
+from app.mail.htmltext import LEXBOR_TAGS, html2text_text, html_text, lexbor_text
 
 
 def _html_message(html: str, subject: str = "Re: Quick question") -> bytes:
@@ -90,7 +90,7 @@ def test_common_replies_read_line_for_line_as_the_previous_reader_gave_them(html
         read = [(len(line) - len(line.lstrip(">")), line.lstrip(">").split()) for line in text.split("\n")]
         return [(level, words) for level, words in read if words]
 
-    assert lines(html_text(html)) == lines(_long_html(html))
+    assert lines(html_text(html)) == lines(html2text_text(html))
 
 
 def test_a_body_of_more_tags_than_lexbor_is_given_is_read_by_the_linear_reader():

@@ -126,7 +126,6 @@ class _Writer:
         """``<br>``: the line ends here, even an empty one."""
         self._begin()
         self._end_line()
-        self.line_level = self.level
 
     def text(self) -> str:
         if self.line:
@@ -148,7 +147,7 @@ def _link(node: LexborNode, writer: _Writer) -> None:
 def html_text(html: str) -> str:
     """The text of ``html`` (see the module's docstring). Raises only what the parsers raise."""
     text = lexbor_text(html)
-    return _long_html(html) if text is None else text
+    return html2text_text(html) if text is None else text
 
 
 def lexbor_text(html: str) -> str | None:
@@ -229,7 +228,7 @@ def lexbor_text(html: str) -> str | None:
     return writer.text()
 
 
-def _long_html(html: str) -> str:
+def html2text_text(html: str) -> str:
     """A body Lexbor is not given, or whose tree is too large to write, read by html2text (in
     Python, in time linear in its length)."""
     converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps

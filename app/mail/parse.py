@@ -28,7 +28,7 @@ from app.mail.types import Attachment, ParsedMessage
 MAX_TEXT = 1_000_000
 """Characters of body text kept; the rest of a larger body is cut (and recorded as a defect)."""
 MAX_HTML = 2_000_000
-"""Characters of HTML read for text (``htmltext``); the rest of a larger body is left out."""
+"""Bytes of HTML read for text (``htmltext``); the rest of a larger body is left out."""
 SNIPPET_LENGTH = 200
 MAX_HEADER_VALUE = 4000
 
