@@ -100,6 +100,20 @@ def test_phrases_searched_one_by_one_find_what_their_alternation_finds():
             assert (want and want.span()) == (got and got.span()), (patterns, pos)
 
 
+def test_a_phrase_set_made_after_a_text_was_cut_finds_its_phrases_in_it():
+    """A text's pieces are narrowed once to those that some phrase set indexes. A phrase set made
+    later (another rule set, read on its first use) indexes pieces of its own: it finds its
+    phrases in a text whose pieces were cut and narrowed before it was made."""
+    text = fold(normalize("Please pass this on to Qvjxzk Wyqq, our buyer"))
+    pieces = grams(text)
+    first = Phrases(("please", "our buyer"))
+    found = first.for_text(pieces)
+    assert found is not None and found.search(text).group(0) == "please"
+    later = Phrases(("qvjxzk wyqq",))
+    found = later.for_text(pieces)
+    assert found is not None and found.search(text).group(0) == "qvjxzk wyqq"
+
+
 def test_a_chosen_alternation_is_searched_only_where_its_phrases_can_start():
     """The phrases chosen for a text are searched behind a look at the next character for the
     ones they begin with: the regex engine then skips every other place of the reply without

@@ -854,6 +854,32 @@ def test_phrases_with_a_start_class_find_what_the_alternation_behind_a_look_for_
             assert (want and want.span()) == (got and got.span()), (patterns, start, text, pos)
 
 
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.lists(_PHRASE_PIECES, min_size=1, max_size=4).map("".join), min_size=2, max_size=5),
+       st.lists(st.text(alphabet="abc -", max_size=14), min_size=1, max_size=3),
+       st.lists(st.tuples(st.integers(0, 2), st.integers(0, 15)), min_size=1, max_size=12))
+def test_phrases_searched_one_by_one_find_the_alternations_match_whatever_was_searched_before(
+        patterns, texts, searches):
+    """A choice searched phrase by phrase keeps each phrase's match from the last search of the
+    same text and searches again only those that start before the new place: searches from
+    places further on, back again, and in another text in between all find what the whole
+    alternation finds from there."""
+    from app.mail.phrases import Phrases, grams
+
+    phrases = Phrases(tuple(patterns))
+    whole = _whole_alternation(tuple(patterns))
+    every = "".join(texts)  # one text that holds every piece, so the choice is one by one
+    each = phrases.for_text(grams(every))
+    if each is None or isinstance(each, re.Pattern):
+        return
+    for which, pos in searches:
+        text = texts[which] if which < len(texts) else every
+        pos = min(pos, len(text))
+        want = whole.search(text, pos)
+        got = each.search(text, pos)
+        assert (want and want.span()) == (got and got.span()), (patterns, text, pos)
+
+
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(_PATTERN_PIECES, min_size=1, max_size=5).map("".join))
 def test_a_pattern_said_to_skip_to_its_start_is_one_the_regex_engine_skips_with(pattern):

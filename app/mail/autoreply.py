@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.mail.dates import return_date
-from app.mail.folding import compiled_words, first_match, fold, normalize
+from app.mail.folding import compiled_words, first_match, fold, folded_phrases, normalize
 from app.mail.phrases import grams
 from app.mail.rules import Rules
 from app.mail.thread import added_subject
@@ -63,6 +63,14 @@ def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
     if h.get("return-path", "").strip() == "<>":
         signals.append((0.2, "null Return-Path"))
     return signals, absence
+
+
+def prepare(rules: Rules) -> None:
+    """Compile every phrase the reading may search alone (``Phrases.prepare``)."""
+    for patterns in (rules.ooo_subject, rules.autoreply_subject, rules.ooo_body, rules.autoreply_body):
+        phrases = folded_phrases(patterns)
+        if phrases is not None:
+            phrases.prepare()
 
 
 def analyze(pm: ParsedMessage, rules: Rules, needed: float = 0.0) -> AutoReplyReport:

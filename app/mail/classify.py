@@ -9,7 +9,7 @@ intent is read last. The warmup tags and the user's own addresses come in a ``No
 
 from __future__ import annotations
 
-from app.mail import autoreply, bounce, noise
+from app.mail import autoreply, bounce, intent, noise
 from app.mail.bounce_rcpt import SentTo
 from app.mail.intent import read
 from app.mail.learn import Examples
@@ -61,11 +61,16 @@ _SAMPLES = (
 
 
 def warm_up(rules: Rules | None = None) -> list[str]:
-    """Build what the classifier builds on first use (its phrase alternations, ~0.2 s), so a
-    process that is about to read mail does it before the mail arrives. Returns the kinds read."""
+    """Build what the classifier builds on first use (its phrase alternations, ~0.2 s) and the
+    phrases it searches one by one in replies of new wording, so a process that is about to read
+    mail does it before the mail arrives. Returns the kinds read."""
     from app.mail.parse import parse
 
-    return [classify(parse(raw), rules).kind for raw in _SAMPLES]
+    kinds = [classify(parse(raw), rules).kind for raw in _SAMPLES]
+    active = default_rules() if rules is None else default_rules().merged(rules)
+    autoreply.prepare(active)
+    intent.prepare(active)
+    return kinds
 
 
 def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,

@@ -165,6 +165,14 @@ def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
     return Phrases(folded, _WORD_START)
 
 
+def prepare(rules: Rules) -> None:
+    """Compile every phrase the reading may search alone (``Phrases.prepare``)."""
+    for phrases in [*(_phrases(rules.intents.get(c, ())) for c in rules.intent_order),
+                    folded_phrases(rules.litotes), folded_phrases(rules.referral_cues)]:
+        if phrases is not None:
+            phrases.prepare()
+
+
 def _find_cues(text: str, folded: str, text_grams: set[str], masked: str, litotes: list[Cue],
                marks: list[re.Match[str]], rules: Rules) -> list[Cue]:
     """The cues of every category, each with what became of it (negated, part of a litotes).

@@ -371,6 +371,26 @@ def skips_to_start(pattern: str) -> bool:
         return False
 
 
+_INDEXED: set[str] = set()
+"""Every piece a phrase set indexes (each ``Phrases`` adds its own): it only grows."""
+_last_indexed: tuple[set[str], int, set[str]] | None = None
+
+
+def _indexed(text_grams: set[str]) -> set[str]:
+    """The pieces of a text that a phrase set indexes: a quarter of a reply's pieces or fewer.
+    A reply is read by ten phrase sets or so (five intents, the auto-reply wordings, litotes,
+    referral cues), each intersecting its index with the text's pieces; with these instead, each
+    intersection walks a few dozen. Made once per text (the same set of pieces asked again), and
+    again where a phrase set made since has indexed pieces of its own."""
+    global _last_indexed
+    last = _last_indexed
+    if last is not None and last[0] is text_grams and last[1] == len(_INDEXED):
+        return last[2]
+    found = _INDEXED.intersection(text_grams)
+    _last_indexed = (text_grams, len(_INDEXED), found)
+    return found
+
+
 class Searcher(Protocol):
     """What ``Phrases.for_text`` hands out: a compiled alternation, or the phrases one by one."""
 
@@ -395,6 +415,17 @@ second time it was met (1,448 compiles in the second pass), 181-190 and 156-163 
 the bench's replies (a few wordings, each met thousands of times) the same, 35.6-36.1 us."""
 
 
+class _Alone:
+    """A phrase compiled alone, after the run of characters every match of it holds ("" where
+    none is known): a text without the run after the place searched from is not searched for the
+    phrase. An object, not a pair: a choice's list of them is made for every new wording, and
+    pairs would be made anew for it in the compiled reader."""
+
+    def __init__(self, run: str, rx: re.Pattern[str]) -> None:
+        self.run = run
+        self.rx = rx
+
+
 class _Each:
     """Phrases searched one at a time, each compiled alone, for the match their alternation would
     find: the leftmost, and of those starting there the one of the first phrase (the engine tries
@@ -403,20 +434,39 @@ class _Each:
     place: the searches of a reply's choices took 99 us as whole alternations, 27 us one by one
     (the bench's replies, in Python)."""
 
-    def __init__(self, patterns: list[tuple[str, re.Pattern[str]]]) -> None:
+    def __init__(self, patterns: list[_Alone]) -> None:
         self.patterns = patterns
-        """Each phrase compiled, after the run of characters every match of it holds ("" where
-        none is known): a text without the run after ``pos`` is not searched for the phrase."""
+        self._text: str | None = None
+        self._pos = 0
+        self._found: list[re.Match[str] | None] = []
+        """Each phrase's first match in ``_text`` at or after ``_pos`` (None: it has none)."""
 
     def search(self, string: str, pos: int = 0, /) -> re.Match[str] | None:
+        """A text is read by searches from places further on each time (the next cue after the
+        last): a phrase whose first match from the last place starts at or after this one has
+        that match again, and one that had none has none, so only the others are searched again."""
+        found = self._found
+        if string is not self._text or pos < self._pos:
+            self._text = string
+            found = self._found = [_first(alone, string, pos) for alone in self.patterns]
+        else:
+            for k, m in enumerate(found):
+                if m is not None and m.start() < pos:
+                    found[k] = _first(self.patterns[k], string, pos)
+        self._pos = pos
         best: re.Match[str] | None = None
-        for run, rx in self.patterns:
-            if run and string.find(run, pos) < 0:
-                continue
-            m = rx.search(string, pos)
+        for m in found:
             if m is not None and (best is None or m.start() < best.start()):
                 best = m
         return best
+
+
+def _first(alone: _Alone, string: str, pos: int) -> re.Match[str] | None:
+    """The phrase's first match in ``string`` at or after ``pos``."""
+    run = alone.run
+    if run and string.find(run, pos) < 0:
+        return None
+    return alone.rx.search(string, pos)
 
 
 class Phrases:
@@ -446,7 +496,7 @@ class Phrases:
         self._plain: dict[int, bool] = {}
         """Per phrase, once asked (``_is_plain``: its first characters are read as it is first
         compiled, not all at a process's start)."""
-        self._alone: dict[int, tuple[str, re.Pattern[str]]] = {}
+        self._alone: dict[int, _Alone] = {}
         """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
         self.full = self._compile(tuple(range(len(patterns))))
         self._always: list[int] = []
@@ -467,10 +517,11 @@ class Phrases:
             self._always = list(range(len(patterns)))
         self._grams = frozenset(self._by_gram)
         """The indexed pieces, as a set: intersected with a text's pieces, the smaller set is walked."""
+        _INDEXED.update(self._grams)
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern[str]:
         if len(chosen) == 1:
-            return self._alone_compiled(chosen[0])[1]
+            return self._alone_compiled(chosen[0]).rx
         starts = self._starts(chosen) if len(chosen) < len(self.patterns) else None
         look = f"(?=[{starts}])" if starts is not None else ""
         # behind the look for the phrases' first characters, one for ``start`` adds nothing where
@@ -479,7 +530,7 @@ class Phrases:
             look += self.look
         return re.compile(f"{look}(?:{'|'.join(f'(?:{self.patterns[i]})' for i in chosen)})")
 
-    def _alone_compiled(self, i: int) -> tuple[str, re.Pattern[str]]:
+    def _alone_compiled(self, i: int) -> _Alone:
         """Phrase ``i`` alone, after the run of characters every match of it holds
         (``required_run``; "" where none is known): the pieces that chose the phrase may stand
         anywhere in a text (one of them, for the longest phrases), while its run must stand whole
@@ -497,8 +548,16 @@ class Phrases:
                 starts = self._starts((i,))
                 look = f"(?=[{starts}])" if starts is not None else ""
                 rx = re.compile(f"{look}{'' if plain else self.look}(?:{p})")
-            alone = self._alone[i] = (required_run(p), rx)
+            alone = self._alone[i] = _Alone(required_run(p), rx)
         return alone
+
+    def prepare(self) -> None:
+        """Compile each phrase alone now, as a choice of new wording searches it: a process about
+        to read much mail does it once before the mail arrives (the parse workers' fork server,
+        whose compiled expressions its workers share and the next start keeps), not each worker
+        as each phrase is first chosen (~1,000 phrases, ~60 ms a worker in a first sync)."""
+        for i in range(len(self.patterns)):
+            self._alone_compiled(i)
 
     def _is_plain(self, i: int) -> bool:
         """Whether every match of phrase ``i`` begins with a character of ``start`` anyway."""
@@ -525,7 +584,7 @@ class Phrases:
         """The alternation of the phrases that can match a text with ``text_grams``; None when
         none can. The answer depends only on which indexed pieces the text holds, so a final one
         is remembered by those pieces: texts of the same wording skip choosing and sorting."""
-        hits = self._grams.intersection(text_grams)
+        hits = self._grams.intersection(_indexed(text_grams))
         if hits in self._answers:
             return self._answers[hits]
         chosen = set(self._always)
