@@ -74,43 +74,74 @@ compiled by mypyc is not a Python function)."""
 def required_run(pattern: str) -> str:
     """The longest run of literal characters that every match of ``pattern`` contains, or ""
     (also whenever the parser cannot be trusted to tell)."""
-    if not TRUSTED:
-        return ""
-    try:
-        return _required_run(pattern)
-    except Exception:
-        return ""
+    return reading(pattern)[1]
 
 
 def required_grams(pattern: str) -> tuple[str, ...] | None:
     """Pieces of which every match of ``pattern`` holds at least one: one piece of a literal run
     it always contains, or one per branch of an alternation it always passes through
     (``parental leave|sick leave``); None when there are none to be sure of (also whenever the
-    parser cannot be trusted to tell). While ``record_grams`` records, the answers it was given
-    are used and every answer is noted."""
+    parser cannot be trusted to tell)."""
+    return reading(pattern)[0]
+
+
+Reading = tuple[tuple[str, ...] | None, str, frozenset[str] | None, bool]
+"""What a phrase is read for, from one parse of it: the pieces one of which every match holds
+(``required_grams``), the run every match holds (``required_run``), the characters a match can
+begin with (``first_chars``), and whether the regex engine skips to them (``skips_to_start``)."""
+_UNREAD: Reading = (None, "", None, False)
+"""The reading where the parser is not trusted: no phrase left out, none searched as it is."""
+Readings = dict[str, Reading]
+_readings: Readings = {}
+_recording: tuple[Readings, Readings] | None = None
+"""While recording: the readings known (made by an earlier process), and those asked for."""
+
+
+def reading(pattern: str) -> Reading:
+    """``pattern``'s reading, made once (the last ``4 * CACHE`` patterns' are kept). While
+    ``record_readings`` records, the readings it was given are used and every one asked for is
+    noted: a process that keeps them (app.mail.regex_cache) parses no phrase at its next start."""
     if not TRUSTED:
-        return None
+        return _UNREAD
     if _recording is not None and pattern in _recording[0]:
         found = _recording[0][pattern]
     else:
-        try:
-            found = _required_grams(pattern)
-        except Exception:
-            found = None
+        known = _readings.get(pattern)
+        if known is None:
+            known = _read(pattern)
+            if len(_readings) >= 4 * CACHE:
+                _readings.clear()
+            _readings[pattern] = known
+        found = known
     if _recording is not None:
         _recording[1][pattern] = found
     return found
 
 
-Readings = dict[str, tuple[str, ...] | None]
-_recording: tuple[Readings, Readings] | None = None
-"""While recording: the readings known (made by an earlier process), and those asked for."""
+def _read(pattern: str) -> Reading:
+    try:
+        pieces = _required_grams(pattern)
+    except Exception:
+        pieces = None
+    try:
+        run = _required_run(pattern)
+    except Exception:
+        run = ""
+    try:
+        starts = _first_reading(pattern)
+    except Exception:
+        starts = None
+    try:
+        skips = _skips_to_start(pattern)
+    except Exception:
+        skips = False
+    return pieces, run, starts, skips
 
 
-def record_grams(known: Readings | None) -> Readings | None:
-    """With ``known`` (readings of phrases by ``required_grams``, made by a process of the same
-    code: app.mail.regex_cache): from now on ``required_grams`` answers from it where it can,
-    and notes each answer. With None: that ends, and the answers noted are returned."""
+def record_readings(known: Readings | None) -> Readings | None:
+    """With ``known`` (readings of phrases, made by a process of the same code:
+    app.mail.regex_cache): from now on ``reading`` answers from it where it can, and notes each
+    answer. With None: that ends, and the answers noted are returned."""
     global _recording
     noted = _recording[1] if _recording is not None else None
     _recording = (dict(known), {}) if known is not None else None
@@ -205,7 +236,6 @@ def _rarest_gram(run: str) -> str:
     return min(reversed(pieces), key=lambda g: sum(c in _COMMON for c in g))
 
 
-_firsts: dict[str, frozenset[str] | None] = {}
 _REPEATS = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
                  if sre_c is not None and hasattr(sre_c, name))
 
@@ -213,19 +243,8 @@ _REPEATS = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "
 def first_chars(pattern: str) -> frozenset[str] | None:
     """The characters a match of ``pattern`` can start with; None where that is not sure: a match
     may be empty, or start with a character a class names by category (``\\w``) or by what it is
-    not, or any; the pattern sets a flag; the parser is not trusted. Read once per pattern."""
-    if not TRUSTED:
-        return None
-    if pattern in _firsts:
-        return _firsts[pattern]
-    try:
-        starts = _first_reading(pattern)
-    except Exception:
-        starts = None
-    if len(_firsts) >= 4 * CACHE:
-        _firsts.clear()
-    _firsts[pattern] = starts
-    return starts
+    not, or any; the pattern sets a flag; the parser is not trusted."""
+    return reading(pattern)[2]
 
 
 def _first_chars(items: list[tuple[Any, Any]], depth: int) -> tuple[frozenset[str], bool] | None:
@@ -351,24 +370,23 @@ def skips_to_start(pattern: str) -> bool:
     character, a class, or an alternation of which each branch begins with a character (the
     standard library's ``_compile_info`` reads a literal prefix or a set of first characters off
     those). False where the parser is not trusted to tell."""
-    if not TRUSTED:
-        return False
+    return reading(pattern)[3]
+
+
+def _skips_to_start(pattern: str) -> bool:
     assert sre_c is not None
-    try:
-        items = _parsed(pattern)
-        while items and items[0][0] is sre_c.SUBPATTERN:
-            av = items[0][1]
-            if av[1] or av[2]:
-                return False
-            items = list(av[3].data)
-        if not items:
+    items = _parsed(pattern)
+    while items and items[0][0] is sre_c.SUBPATTERN:
+        av = items[0][1]
+        if av[1] or av[2]:
             return False
-        op, av = items[0]
-        if op is sre_c.LITERAL or op is sre_c.IN:
-            return True
-        return op is sre_c.BRANCH and all(b.data and b.data[0][0] is sre_c.LITERAL for b in av[1])
-    except Exception:
+        items = list(av[3].data)
+    if not items:
         return False
+    op, av = items[0]
+    if op is sre_c.LITERAL or op is sre_c.IN:
+        return True
+    return op is sre_c.BRANCH and all(b.data and b.data[0][0] is sre_c.LITERAL for b in av[1])
 
 
 _INDEXED: set[str] = set()

@@ -1,9 +1,10 @@
 """The reader's regular expressions, compiled once and kept from one start to the next.
 
-A process about to read mail (the parse workers' fork server) compiles some 400 regular
-expressions as it imports the reader and builds the classifier's phrase alternations, and reads
-each of ~1,000 phrases for the pieces a match must hold (``phrases.required_grams``): about a
-tenth of a second, before the first message of a first sync can be read. The standard library
+A process about to read mail (the parse workers' fork server) compiles some 1,700 regular
+expressions as it imports the reader, builds the classifier's phrase alternations and compiles
+each phrase alone, and reads each of ~1,300 phrases for the pieces a match must hold and how it
+begins (``phrases.reading``): a fifth of a second, before the first message of a first sync can
+be read. The standard library
 keeps what it compiles for the life of a process only; this module keeps it as plain data:
 
 - ``start(data)``, before the reader's modules are imported: this process's regex compiler looks
@@ -46,7 +47,7 @@ try:
 except ImportError:  # another Python: nothing kept
     _sre = _compiler = _parser = None
 
-FORMAT = 1
+FORMAT = 2
 _WORD = "I"
 """The array type of a word of the regex engine's code (``_sre.CODESIZE`` bytes: 4)."""
 Key = tuple[str | bytes, int]
@@ -58,8 +59,8 @@ _kept: dict[Key, Args] = {}
 _known: set[Key] = set()
 """The expressions the data names: those kept, and those it could not keep (compiled each time)."""
 _asked: dict[Key, re.Pattern[Any]] = {}
-_grams_kept: dict[str, tuple[str, ...] | None] = {}
-_grams_asked: dict[str, tuple[str, ...] | None] = {}
+_readings_kept: phrases.Readings = {}
+_readings_asked: phrases.Readings = {}
 _standard: Callable[..., re.Pattern[Any]] | None = None
 """The standard library's compiler while ours stands in for it."""
 _missed = 0.0
@@ -124,11 +125,11 @@ def start(data: bytes | None) -> bool:
     _kept.clear()
     _known.clear()
     _asked.clear()
-    _grams_kept.clear()
-    _grams_asked.clear()
+    _readings_kept.clear()
+    _readings_asked.clear()
     _missed = 0.0
     _taken = 0
-    kept, known, grams = _load(data)
+    kept, known, readings = _load(data)
     _standard = _compiler.compile
     _compiler.compile = _compile
     probe = f"(?:regex-cache-probe-{id(_kept)})"
@@ -137,20 +138,20 @@ def start(data: bytes | None) -> bool:
         return False
     _kept.update(kept)
     _known.update(known)
-    _grams_kept.update(grams)
-    phrases.record_grams(grams)
+    _readings_kept.update(readings)
+    phrases.record_readings(readings)
     return True
 
 
-def _load(data: bytes | None) -> tuple[dict[Key, Args], set[Key], dict[str, tuple[str, ...] | None]]:
+def _load(data: bytes | None) -> tuple[dict[Key, Args], set[Key], phrases.Readings]:
     if not data:
         return {}, set(), {}
     try:
-        made, entries, grams = marshal.loads(data)
+        made, entries, readings = marshal.loads(data)
         if made != tag():
             return {}, set(), {}
         kept = {(pattern, flags): tuple(args) for pattern, flags, args in entries if args is not None}
-        return kept, {(pattern, flags) for pattern, flags, _ in entries}, dict(grams)
+        return kept, {(pattern, flags) for pattern, flags, _ in entries}, dict(readings)
     except Exception:  # noqa: BLE001 - damaged or of another format: nothing kept
         return {}, set(), {}
 
@@ -164,11 +165,11 @@ def finish() -> bool:
         return False
     assert _compiler is not None
     _compiler.compile, _standard = _standard, None
-    _grams_asked.update(phrases.record_grams(None) or {})
-    worth = _missed >= WORTH or len(_known) > 2 * len(_asked) or _grams_asked != _grams_kept
+    _readings_asked.update(phrases.record_readings(None) or {})
+    worth = _missed >= WORTH or len(_known) > 2 * len(_asked) or _readings_asked != _readings_kept
     _kept.clear()  # (the data's code: a megabyte a worker need not share)
     _known.clear()
-    _grams_kept.clear()
+    _readings_kept.clear()
     return worth
 
 
@@ -196,7 +197,7 @@ def snapshot() -> bytes:
             else:
                 args = (text, final, array(_WORD, code).tobytes(), groups, groupindex, indexgroup)
         entries.append((pattern, flags, args))
-    return marshal.dumps((tag(), entries, dict(_grams_asked)))
+    return marshal.dumps((tag(), entries, dict(_readings_asked)))
 
 
 def _args(pattern: str | bytes, flags: int) -> Args | None:
