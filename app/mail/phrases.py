@@ -512,8 +512,7 @@ class Phrases:
         self.look = f"(?={start})" if start else ""
         self._begins = re.compile(start) if start else None
         self._plain: dict[int, bool] = {}
-        """Per phrase, once asked (``_is_plain``: its first characters are read as it is first
-        compiled, not all at a process's start)."""
+        """Per phrase, once asked (``_is_plain``)."""
         self._alone: dict[int, _Alone] = {}
         """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
         self.full = self._compile(tuple(range(len(patterns))))
