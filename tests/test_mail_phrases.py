@@ -44,6 +44,17 @@ def _texts() -> list[str]:
     return out + ["", "no", "not interested, thanks", "bitte löschen sie mich", "out of office until monday"]
 
 
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Straße", "strasse"), ("Łódź", "lodz"), ("Søren Æbelø", "soren aebelo"), ("œuvre", "oeuvre"),
+    ("Đorđe", "dorde"), ("KAPITAL ẞ", "kapital ss"), ("ı", "i"), ("Crème brûlée", "creme brulee"),
+    ("naïve “quote”", "naive “quote”"), ("plain ascii", "plain ascii"),
+])
+def test_folding_spells_out_letters_unicode_does_not_decompose(text, folded):
+    """A letter without a decomposition is spelled as people without the key type it, alone or
+    beside letters that decompose; a text without one loses only its accents."""
+    assert fold(text) == folded
+
+
 def test_a_narrowed_alternation_finds_what_the_whole_one_finds():
     rules = default_rules()
     sets = [*rules.intents.values(), rules.ooo_body, rules.autoreply_body, rules.litotes]
