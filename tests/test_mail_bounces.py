@@ -93,6 +93,39 @@ def test_people_writing_about_delivery_are_not_bounces(name):
     assert result.bounce_recipients == []
 
 
+def _notice(*, auto_submitted: bool, nested_status: bool) -> bytes:
+    """A notice from an ordinary address (no mail-system sender, no bounce subject, not a
+    multipart/report): bounce wording in its text, and, as asked, an Auto-Submitted header and a
+    delivery-status part inside a multipart/mixed."""
+    head = ("From: Helpdesk <help@relay.example>\r\nTo: sam@ours.example\r\nSubject: About your message\r\n"
+            "Message-ID: <n1@relay.example>\r\nMIME-Version: 1.0\r\n"
+            + ("Auto-Submitted: auto-replied\r\n" if auto_submitted else ""))
+    text = ("This message was created automatically by mail delivery software.\r\n\r\n"
+            "A message that you sent could not be delivered to one or more of its\r\n"
+            "recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
+            "  pat@prospect.example\r\n    host mx.prospect.example [192.0.2.1]\r\n"
+            "    550 5.1.1 user unknown\r\n")
+    if not nested_status:
+        return (head + "Content-Type: text/plain\r\n\r\n" + text).encode()
+    return (head + "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+            + text + "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example\r\n\r\n"
+            "Final-Recipient: rfc822; pat@prospect.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n").encode()
+
+
+@pytest.mark.parametrize(("auto_submitted", "nested_status", "kind"), [
+    (False, True, "bounce"),  # the delivery-status part makes it the mail system's
+    (True, False, "bounce"),  # Auto-Submitted, and the wording names the failure
+    (False, False, "not a bounce"),  # the wording alone, from an ordinary address
+])
+def test_bounce_wording_counts_where_the_message_is_the_mail_systems(auto_submitted, nested_status, kind):
+    result = classify(parse(_notice(auto_submitted=auto_submitted, nested_status=nested_status)))
+    if kind == "bounce":
+        assert result.kind == "bounce", result.reasons
+        assert [r.address for r in result.bounce_recipients] == ["pat@prospect.example"]
+    else:
+        assert result.kind != "bounce" and result.bounce_recipients == [], result.reasons
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared email corpus not found at {CORPUS}")
 def test_shared_corpus_human_replies_are_neither_bounce_nor_complaint():
     folder = CORPUS / "talon-standard-replies" / "eml"

@@ -132,14 +132,23 @@ def _bounce_subject(pm: ParsedMessage) -> bool:
 
 
 def is_candidate(pm: ParsedMessage) -> bool:
-    """Cheap test run before the costlier bounce analysis: does anything hint at a bounce?"""
+    """Cheap test run before the costlier bounce analysis: does anything hint at a bounce?
+
+    Bounce wording in the body hints at one too, but the analysis finds a notice from the mail
+    system (``BounceReport.from_mail_system``, without which no bounce is filed) only by the
+    signals above it or by two more: a delivery-status part anywhere in the message, or an
+    Auto-Submitted header. Where neither is there, the wording is not looked for: it cannot make
+    a bounce, and the look took a sixteenth of classifying a reply."""
     h = pm.headers
     ctype = h.get("content-type", "").lower()
-    return bool(
-        "report" in ctype or "delivery-status" in ctype
-        or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
-        or _mail_system_sender(pm) or _bounce_subject(pm) or _bounce_wording(pm.text) is not None
-    )
+    if ("report" in ctype or "delivery-status" in ctype
+            or "x-failed-recipients" in h or "x-ms-exchange-message-is-ndr" in h
+            or _mail_system_sender(pm) or _bounce_subject(pm)):
+        return True
+    # (a message whose structure is not known: looked at as before)
+    if pm.structure and "delivery-status" not in pm.structure and "auto-submitted" not in h:
+        return False
+    return _bounce_wording(pm.text) is not None
 
 
 def _bounce_wording(text: str) -> str | None:
