@@ -113,7 +113,9 @@ def new_wording(rnd: random.Random) -> str:
 COLD_EMAIL = ("Hi there,\n\nI noticed your team is growing fast and wanted to reach out. We help sales teams "
               "book more meetings with less effort.\n\nWould you be open to a quick 15-minute call next week to "
               "see if it's a fit?\n\nBest,\nSam")
-"""The mail the replies answer, quoted below them with ``--wording quoted``."""
+"""The mail the replies answer, quoted below them with ``--wording quoted`` and ``html``."""
+WROTE = "On Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:"
+"""The line above the quoted mail."""
 
 
 def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> None:
@@ -121,13 +123,12 @@ def deliver_all(dovecot: Dovecot, to: str, n: int, wording: str = "bench") -> No
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=120) as lmtp:
         for i in range(n):
             body = rnd.choice(BODIES) if wording == "bench" else new_wording(rnd)
-            wrote = "On Mon, 2 Mar 2026 at 09:00, Sam Sender <sam@ours.example> wrote:"
             if wording == "quoted":
-                body = quoting(body, COLD_EMAIL, wrote)
+                body = quoting(body, COLD_EMAIL, WROTE)
             msg = build_message(to, subject=f"Re: outreach {i}", body=body,
                                 from_addr=f"Prospect {i} <p{i}@prospect{i % 97}.example>")
             if wording == "html":
-                msg.set_content(gmail_html(body, COLD_EMAIL, wrote), subtype="html")
+                msg.set_content(gmail_html(body, COLD_EMAIL, WROTE), subtype="html")
             lmtp.sendmail(f"p{i}@prospect.example", [to], msg.as_bytes())
 
 

@@ -33,9 +33,8 @@ def classify(message: ParsedMessage, rules: Rules | None = None,
     Pure and total: any failure inside degrades to an uncategorized reply with the error as its
     reason, so one odd message never stops an inbox sync.
     """
-    active = default_rules() if rules is None else default_rules().merged(rules)
     try:
-        return _classify(message, active, context or noise.EMPTY, sent_to, examples)
+        return _classify(message, _active(rules), context or noise.EMPTY, sent_to, examples)
     except Exception as exc:
         return Classification(kind="reply", category="uncategorized", confidence=0.0,
                               reasons=[f"classifier error: {type(exc).__name__}"])
@@ -67,10 +66,15 @@ def warm_up(rules: Rules | None = None) -> list[str]:
     from app.mail.parse import parse
 
     kinds = [classify(parse(raw), rules).kind for raw in _SAMPLES]
-    active = default_rules() if rules is None else default_rules().merged(rules)
+    active = _active(rules)
     autoreply.prepare(active)
     intent.prepare(active)
     return kinds
+
+
+def _active(rules: Rules | None) -> Rules:
+    """The shipped rules, with the user's ``rules`` added where there are any."""
+    return default_rules() if rules is None else default_rules().merged(rules)
 
 
 def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,
