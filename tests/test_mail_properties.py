@@ -568,11 +568,29 @@ def _whole_alternation(patterns: tuple[str, ...], start: str = "") -> re.Pattern
 @given(st.lists(st.text(alphabet="ab c", max_size=8), min_size=1, max_size=6), st.data())
 def test_the_pieces_handed_out_again_are_the_pieces_of_the_text_asked_for(texts, data):
     """A text's pieces handed out again for the same text that comes next are its own pieces,
-    whatever text came before it."""
-    from app.mail.phrases import GRAM, grams
+    whatever text came before it: those that a phrase set indexes."""
+    from app.mail import phrases
 
+    phrases.Phrases(("ab c", "bab|bba", "a c|c b", "aaa"))  # indexes pieces of these texts
     for text in texts * 2 + [data.draw(st.sampled_from(texts))] * 2:
-        assert grams(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
+        every = {text[i:i + phrases.GRAM] for i in range(len(text) - phrases.GRAM + 1)}
+        assert phrases.grams(text).indexed() == every & phrases._INDEXED, text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=60), st.lists(st.text(min_size=3, max_size=5), max_size=4))
+def test_the_sieve_finds_every_indexed_piece_of_a_text(text, phrases_of_text):
+    """The indexed pieces of any text (any code point: the sieve's places are computed from
+    them) are found the same way in both forms of the reader: through the sieve, and by cutting
+    every piece and intersecting them with the indexed ones; so too once a phrase set indexes
+    pieces of this very text."""
+    from app.mail import phrases
+
+    assert phrases._sieved(text) == phrases._intersected(text)
+    phrases.Phrases(tuple(re.escape(p) for p in phrases_of_text) or (re.escape(text[:3]) or "x",))
+    assert phrases._sieved(text) == phrases._intersected(text)
+    every = {text[i:i + 3] for i in range(len(text) - 2)}
+    assert phrases._sieved(text) == every & phrases._INDEXED
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
@@ -590,12 +608,12 @@ def test_a_folding_handed_out_again_is_the_folding_of_the_text_asked_for(texts, 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.text(max_size=12))
-def test_a_text_is_cut_in_the_same_pieces_compiled_or_not(text):
-    """Both ways of cutting a text (the one the compiled reader takes and Python's) give every
-    piece of it, and nothing else, whatever its characters."""
-    from app.mail.phrases import GRAM, _shifted, _sliced
+def test_a_text_is_cut_in_every_piece_of_it(text):
+    """Cutting a text as the reader in Python does gives every piece of it, and nothing else,
+    whatever its characters."""
+    from app.mail.phrases import GRAM, _shifted
 
-    assert _sliced(text) == _shifted(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
+    assert _shifted(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
 
 
 _PATTERN_PIECES = st.sampled_from(["a", "b", "c", " ", "ab", "(?:a|b)", "a?", "b*", "(?:ab)+", "[bc]", "[a-c]", r"\b",

@@ -15,11 +15,11 @@ import re
 import unicodedata
 from functools import cache, lru_cache
 
-from app.mail.phrases import Phrases, by_identity, grams
+from app.mail.phrases import Phrases, Pieces, by_identity, grams
 
 
 def first_match(patterns: tuple[str, ...], text: str, folded: str | None = None,
-                text_grams: set[str] | None = None) -> str | None:
+                text_grams: Pieces | None = None) -> str | None:
     """The text matched by the first pattern that fires in ``text``, or None. Matched
     accent-insensitively like the intent phrases; the result is quoted as written.
     ``folded`` (``fold(text)``) and ``text_grams`` (``grams(folded)``) where the caller has them."""

@@ -42,7 +42,7 @@ from functools import cache
 
 from app.mail.folding import compiled_words, fold, fold_pattern, folded_phrases, normalize, unfold_span
 from app.mail.learn import Examples, Verdict
-from app.mail.phrases import Phrases, by_identity, grams
+from app.mail.phrases import Phrases, Pieces, by_identity, grams
 from app.mail.rules import Rules
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
@@ -173,7 +173,7 @@ def prepare(rules: Rules) -> None:
             phrases.prepare()
 
 
-def _find_cues(text: str, folded: str, text_grams: set[str], masked: str, litotes: list[Cue],
+def _find_cues(text: str, folded: str, text_grams: Pieces, masked: str, litotes: list[Cue],
                marks: list[re.Match[str]], rules: Rules) -> list[Cue]:
     """The cues of every category, each with what became of it (negated, part of a litotes).
 
@@ -218,7 +218,7 @@ def _find_cues(text: str, folded: str, text_grams: set[str], masked: str, litote
     return cues
 
 
-def _litotes(text: str, folded: str, text_grams: set[str], rules: Rules) -> list[Cue]:
+def _litotes(text: str, folded: str, text_grams: Pieces, rules: Rules) -> list[Cue]:
     """Negated words of refusal or dullness ("not uninteresting"): interest, spanning the negation."""
     phrases = folded_phrases(rules.litotes)
     words = phrases.for_text(text_grams) if phrases is not None else None
@@ -358,7 +358,7 @@ def _decide(cues: list[Cue], rules: Rules) -> IntentReading:
     return IntentReading(best.category, confidence, reasons + notes, cues)
 
 
-def _referral(text: str, folded: str, text_grams: set[str], pm: ParsedMessage,
+def _referral(text: str, folded: str, text_grams: Pieces, pm: ParsedMessage,
               rules: Rules) -> tuple[str | None, Cue | None]:
     """An address in the new text (or a cc'd person named in it) near a referral cue."""
     if "@" not in folded and not pm.cc:  # (most replies) no address, no one in cc: nobody to point to
