@@ -16,7 +16,7 @@ from flufl.bounce import all_failures as flufl_all_failures
 from app.mail.bounce_scan import all_failures
 from app.mail.folding import fold, fold_pattern, normalize
 from app.mail.parse import message_from_raw
-from app.mail.phrases import COMPILE_AT, Phrases, grams, required_run
+from app.mail.phrases import COMPILE_AT, Phrases, grams, required_run, run_reach
 from app.mail.rules import default_rules
 from tests.test_mail_unchanged import corpus_messages, fixture_messages
 
@@ -34,6 +34,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ])
 def test_the_run_every_match_holds(pattern, run):
     assert required_run(pattern) == run
+
+
+@pytest.mark.parametrize(("pattern", "run", "reach"), [
+    ("not interested", "not interested", 0),
+    ("(?:very )?interest(?:ed|ing)", "interest", 5),
+    ("(?:please )?(?:(?:do not|don't) )?email me", "email me", 14),
+    (r"(?<=\bno )thanks", "thanks", 0),
+    ("(?:one|two) .{0,25}three", "three", 29),
+    ("a+bcd", "bcd", -1),
+    (r"(ab)\1xyz", "xyz", -1),  # a back reference: its group's width is not read
+    ("(?i:abcd)", "", -1),
+])
+def test_how_far_before_its_run_a_match_can_begin(pattern, run, reach):
+    """The most characters a match holds before its run: a phrase is searched from that far
+    before the run's first place; -1 where that has no bound or is not known."""
+    assert (required_run(pattern), run_reach(pattern)) == (run, reach)
 
 
 def _texts() -> list[str]:

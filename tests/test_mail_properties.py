@@ -638,6 +638,29 @@ def test_a_match_starts_with_one_of_the_first_characters_read_off_its_pattern(pa
         assert m is None or (m.end() > at and text[at] in starts), (pattern, text, at, sorted(starts))
 
 
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_PATTERN_PIECES, min_size=1, max_size=6).map("".join), st.text(alphabet="abcAB -", max_size=14))
+def test_a_phrase_searched_from_near_its_run_finds_the_match_searched_from_anywhere(pattern, text):
+    """Where a pattern's run and its reach are read off it, every match in a text holds the run
+    no further from its start than the reach. So a phrase searched alone from that far before the
+    run's first place finds the same first match as searched from the place asked; a look behind
+    and a word's edge still see the characters before where the search starts."""
+    from app.mail.phrases import _Alone, _first, required_run, run_reach
+
+    run, reach = required_run(pattern), run_reach(pattern)
+    rx = re.compile(pattern)
+    if run and reach >= 0:
+        for at in range(len(text) + 1):
+            m = rx.match(text, at)
+            if m is not None:
+                held = text.find(run, at)
+                assert 0 <= held - at <= reach and held + len(run) <= m.end(), (pattern, text, at, reach)
+    alone = _Alone(run, rx, reach)
+    for pos in range(len(text) + 1):
+        want, got = rx.search(text, pos), _first(alone, text, pos)
+        assert (want and want.span()) == (got and got.span()), (pattern, text, pos, run, reach)
+
+
 _WORDING_PIECES = st.sampled_from(["could not be delivered", "couldn't be delivered", "cannot be delivered", "can not",
                                    "user unknown", "unknown user", "undeliverable", "delivery has failed", "was not delivered",
                                    "permanent error", "permanently fatal", "will continue trying", "will keep to try",

@@ -137,18 +137,19 @@ def test_a_warm_reader_compiles_nothing_for_replies_of_new_wording():
 def test_known_phrase_readings_are_used_and_every_reading_noted():
     pattern = "(?:very )?interest(?:ed|ing)"
     computed = phrases.reading(pattern)
-    given = (("xyz",), "xyz", frozenset("x"), True)
+    given = (("xyz",), "xyz", frozenset("x"), True, 3)
     assert phrases.record_readings({pattern: given}) is None
     try:
         assert phrases.required_grams(pattern) == (("xyz",) if phrases.TRUSTED else None)
         assert phrases.required_run(pattern) == ("xyz" if phrases.TRUSTED else "")
         assert phrases.first_chars(pattern) == (frozenset("x") if phrases.TRUSTED else None)
+        assert phrases.run_reach(pattern) == (3 if phrases.TRUSTED else -1)
         other = phrases.reading("parental leave|sick leave")
     finally:
         noted = phrases.record_readings(None)
     if phrases.TRUSTED:
         assert noted == {pattern: given, "parental leave|sick leave": other}
-        assert other == (("k l", "l l"), "", frozenset("ps"), True)
+        assert other == (("k l", "l l"), "", frozenset("ps"), True, -1)
     assert phrases.reading(pattern) == computed  # recording over: read again
 
 

@@ -47,7 +47,7 @@ try:
 except ImportError:  # another Python: nothing kept
     _sre = _compiler = _parser = None
 
-FORMAT = 2
+FORMAT = 3
 _WORD = "I"
 """The array type of a word of the regex engine's code (``_sre.CODESIZE`` bytes: 4)."""
 Key = tuple[str | bytes, int]
