@@ -163,9 +163,9 @@ def record_readings(known: Readings | None) -> Readings | None:
 @lru_cache(maxsize=1)
 def _parsed(pattern: str) -> list[tuple[Any, Any]] | None:
     """The parsed items of ``pattern``; None when it sets IGNORECASE or does not parse. The
-    last pattern's are handed out again (not to be changed): a phrase compiled alone is read
-    three ways (its first characters, whether the engine skips to them, its run) one after the
-    other, and parsing it is most of the cost of each."""
+    last pattern's are handed out again (not to be changed): ``_read`` reads a phrase four ways
+    (its pieces, its run and the reach before it, its first characters, whether the engine skips
+    to them) one after the other, and parsing it is most of the cost of each."""
     assert sre_parse is not None
     try:
         parsed = sre_parse.parse(pattern)
@@ -524,7 +524,7 @@ class _Alone:
     begin at the earliest. An object, not a tuple: a choice's list of them is made for every new
     wording, and tuples would be made anew for it in the compiled reader."""
 
-    def __init__(self, run: str, rx: re.Pattern[str], reach: int = -1) -> None:
+    def __init__(self, run: str, rx: re.Pattern[str], reach: int) -> None:
         self.run = run
         self.rx = rx
         self.reach = reach
@@ -644,7 +644,7 @@ class Phrases:
 
     def _alone_compiled(self, i: int) -> _Alone:
         """Phrase ``i`` alone, after the run of characters every match of it holds
-        (``required_run``; "" where none is known): the pieces that chose the phrase may stand
+        (``required_run``; "" where none is known) and its reach (``run_reach``): the pieces that chose the phrase may stand
         anywhere in a text (one of them, for the longest phrases), while its run must stand whole
         after the place searched from, and a look for it costs a tenth of a microsecond. The
         phrase as it is where the engine can skip to where it begins and ``start`` changes none
