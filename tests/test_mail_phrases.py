@@ -16,7 +16,7 @@ from flufl.bounce import all_failures as flufl_all_failures
 from app.mail.bounce_scan import all_failures
 from app.mail.folding import fold, fold_pattern, normalize
 from app.mail.parse import message_from_raw
-from app.mail.phrases import COMPILE_AT, Phrases, grams, required_run, run_reach
+from app.mail.phrases import COMPILE_AT, Phrases, grams, leading_branches, required_run, run_reach
 from app.mail.rules import default_rules
 from tests.test_mail_unchanged import corpus_messages, fixture_messages
 
@@ -50,6 +50,27 @@ def test_how_far_before_its_run_a_match_can_begin(pattern, run, reach):
     """The most characters a match holds before its run: a phrase is searched from that far
     before the run's first place; -1 where that has no bound or is not known."""
     assert (required_run(pattern), run_reach(pattern)) == (run, reach)
+
+
+@pytest.mark.parametrize(("pattern", "apart"), [
+    ("(?:stop|halt) (?:emails|mails)", ["(?:stop) (?:emails|mails)", "(?:halt) (?:emails|mails)"]),
+    ("sick leave|parental leave", ["sick leave", "parental leave"]),
+    (r"(?=[crt])(?:\b(?:ticket|case) no)", [r"(?=[crt])(?:\b(?:ticket) no)", r"(?=[crt])(?:\b(?:case) no)"]),
+    ("(?:(?:a|b)c|d)e", ["(?:(?:a)c)e", "(?:(?:b)c)e", "(?:d)e"]),
+    (r"(?<!not )(?:[|)]x|y)z", [r"(?<!not )(?:[|)]x)z", r"(?<!not )(?:y)z"]),  # a bar in a class is a character
+    ("(?:very |so )?interested", ["(?:very |so )?interested"]),  # the group may be passed by
+    ("(?:a|b){2}c", ["(?:a|b){2}c"]),
+    ("please (?:stop|halt)", ["please (?:stop|halt)"]),  # it begins with a character
+    ("(?i)stop|halt", ["(?i)stop|halt"]),  # a flag of its own
+    (r"(a|b)\1", [r"(a|b)\1"]),  # a reference to a group
+    ("(?:yes|) please", ["(?:yes|) please"]),  # an empty branch
+    ("|".join(f"w{k}" for k in range(65)), ["|".join(f"w{k}" for k in range(65))]),
+])
+def test_a_phrase_is_taken_apart_at_the_alternation_it_begins_with(pattern, apart):
+    """A phrase searched alone is searched as the branches of the alternation it begins with, each
+    with the rest of the phrase after it; one that begins otherwise, or whose branches could not
+    be told apart safely, is kept whole."""
+    assert leading_branches(pattern) == apart
 
 
 def _texts() -> list[str]:

@@ -661,6 +661,32 @@ def test_a_phrase_searched_from_near_its_run_finds_the_match_searched_from_anywh
         assert (want and want.span()) == (got and got.span()), (pattern, text, pos, run, reach)
 
 
+_ALTERNATION = st.tuples(st.lists(st.lists(_PATTERN_PIECES, min_size=1, max_size=3).map("".join), min_size=2, max_size=3),
+                         st.sampled_from(["", "", "?", "*", "+?", "{1,2}"])).map(
+    lambda alternation: "(?:" + "|".join(alternation[0]) + ")" + alternation[1])
+_PHRASES = st.lists(st.one_of(_PATTERN_PIECES, _ALTERNATION, st.sampled_from([r"\b", "(?=a)", "(?<!b)", "(?:"])),
+                    min_size=1, max_size=5).map("".join)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_PHRASES, st.text(alphabet="abcAB -", max_size=14))
+def test_a_phrase_taken_apart_finds_the_match_of_the_phrase_whole(pattern, text):
+    """A phrase taken apart at the alternation it begins with finds, searched branch by branch as
+    a choice of phrases is (the leftmost match, and of those starting at one place the first
+    branch's), the match the phrase whole finds, from any place."""
+    from app.mail.phrases import _Alone, _Each, leading_branches, required_run, run_reach
+
+    try:
+        rx = re.compile(pattern)
+    except re.error:
+        return  # not a pattern (an unclosed group): no phrase is written so
+    apart = leading_branches(pattern)
+    each = _Each([_Alone(required_run(p), re.compile(p), run_reach(p)) for p in apart])
+    for pos in range(len(text) + 1):
+        want, got = rx.search(text, pos), each.search(text, pos)
+        assert (want and want.span()) == (got and got.span()), (pattern, apart, text, pos)
+
+
 _WORDING_PIECES = st.sampled_from(["could not be delivered", "couldn't be delivered", "cannot be delivered", "can not",
                                    "user unknown", "unknown user", "undeliverable", "delivery has failed", "was not delivered",
                                    "permanent error", "permanently fatal", "will continue trying", "will keep to try",

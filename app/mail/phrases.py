@@ -516,6 +516,120 @@ second time it was met (1,448 compiles in the second pass), 181-190 and 156-163 
 the bench's replies (a few wordings, each met thousands of times) the same, 35.6-36.1 us."""
 
 
+BRANCHES_AT_MOST = 64
+"""Phrases a phrase may be taken apart into (``leading_branches``); one of more is kept whole."""
+_OPENINGS = ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?P<")
+"""The groups ``leading_branches`` reads through; a pattern with any other (a flag of its own,
+an atomic group, a comment) is kept whole."""
+_LOOKS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _class_end(pattern: str, at: int) -> int:
+    """The place after the character class opening at ``at`` (``]`` first in it is a character)."""
+    k = at + 1
+    if k < len(pattern) and pattern[k] == "^":
+        k += 1
+    if k < len(pattern) and pattern[k] == "]":
+        k += 1
+    while k < len(pattern) and pattern[k] != "]":
+        k += 2 if pattern[k] == "\\" else 1
+    return k + 1
+
+
+def _bars_and_end(pattern: str, at: int) -> tuple[list[int], int]:
+    """From ``at`` (just inside a group, or 0): the places of the ``|`` at that depth, and the
+    place of the ``)`` closing the group (``len(pattern)`` at the top; -1 where it is unclosed)."""
+    bars: list[int] = []
+    depth = 0
+    k = at
+    while k < len(pattern):
+        c = pattern[k]
+        if c == "\\":
+            k += 2
+            continue
+        if c == "[":
+            k = _class_end(pattern, k)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return bars, k
+            depth -= 1
+        elif c == "|" and depth == 0:
+            bars.append(k)
+        k += 1
+    return bars, (len(pattern) if at == 0 and depth == 0 else -1)
+
+
+def leading_branches(pattern: str) -> list[str]:
+    """``pattern`` taken apart at the alternation it begins with (behind characters that take
+    none and plain groups opening), one pattern per branch in order, each apart again the same
+    way: ``(?:schedule|book) (?:a|an) call`` -> ``(?:schedule) (?:a|an) call``, ``(?:book) (?:a|an)
+    call``. At each place the regex engine tries the branches in order with the rest of the
+    pattern after each, so the first match of the first of these patterns that matches there is
+    the whole pattern's match there. Searched apart, each has a run of its own to look for (the
+    whole one's is often a space, found in any text) and begins with a literal the engine skips
+    to. ``[pattern]`` where it begins otherwise, has a reference to a group, a group of another
+    kind than ``_OPENINGS``, or would make more than ``BRANCHES_AT_MOST``."""
+    if _GROUP_REF.search(pattern) is not None:
+        return [pattern]
+    k = pattern.find("(?")
+    while k >= 0:
+        if not pattern.startswith(_OPENINGS, k):
+            return [pattern]
+        k = pattern.find("(?", k + 2)
+    out = _apart(pattern, 0)
+    return out if out is not None and len(out) <= BRANCHES_AT_MOST else [pattern]
+
+
+def _apart(pattern: str, depth: int) -> list[str] | None:
+    if depth > 8:
+        return None
+    bars, end = _bars_and_end(pattern, 0)
+    if end < 0:
+        return None
+    cuts: list[int] = []
+    if bars:
+        cuts, head, tail = [-1, *bars, end], "", ""
+    else:
+        k = 0
+        while k < len(pattern):
+            if pattern.startswith("\\b", k):
+                k += 2
+            elif pattern.startswith("^", k):
+                k += 1
+            elif pattern.startswith(_LOOKS, k):
+                _, close = _bars_and_end(pattern, k + (4 if pattern[k + 2] == "<" else 3))
+                if close < 0 or pattern[close + 1:close + 2] in ("?", "*", "+", "{"):
+                    return None
+                k = close + 1
+            elif pattern.startswith("(?:", k):
+                bars, close = _bars_and_end(pattern, k + 3)
+                if close < 0 or pattern[close + 1:close + 2] in ("?", "*", "+", "{"):
+                    return None
+                if bars:
+                    cuts, head, tail = [k + 2, *bars, close], pattern[:k] + "(?:", ")" + pattern[close + 1:]
+                    break
+                k += 3
+            else:
+                break
+        if not cuts:
+            return [pattern]
+    out: list[str] = []
+    for a, b in zip(cuts, cuts[1:]):
+        branch = pattern[a + 1:b]
+        if not branch:
+            return None
+        more = _apart(head + branch + tail, depth + 1)
+        if more is None:
+            return None
+        out += more
+        if len(out) > BRANCHES_AT_MOST:
+            return None
+    return out
+
+
 class _Alone:
     """A phrase compiled alone, after the run of characters every match of it holds ("" where
     none is known) and the most characters a match holds before it (-1: no bound known): a text
@@ -531,9 +645,10 @@ class _Alone:
 
 
 class _Each:
-    """Phrases searched one at a time, each compiled alone, for the match their alternation would
-    find: the leftmost, and of those starting there the one of the first phrase (the engine tries
-    an alternation's branches in order at each place). Each search finds a phrase's own literal
+    """Phrases searched one at a time, each compiled alone (taken apart at the alternation it
+    begins with, its branches in order), for the match their alternation would find: the
+    leftmost, and of those starting there the one of the first phrase, and of its branches the
+    first (the engine tries an alternation's branches in order at each place). Each search finds a phrase's own literal
     start at the engine's quick scan, where the whole alternation tries every phrase at every
     place: the searches of a reply's choices took 99 us as whole alternations, 27 us one by one
     (the bench's replies, in Python)."""
@@ -608,8 +723,9 @@ class Phrases:
         self._begins = re.compile(start) if start else None
         self._plain: dict[int, bool] = {}
         """Per phrase, once asked (``_is_plain``)."""
-        self._alone: dict[int, _Alone] = {}
-        """Phrases compiled alone: a choice of one, and those of the choices not compiled yet."""
+        self._alone: dict[int, list[_Alone]] = {}
+        """Phrases compiled alone, each as its ``leading_branches``: a choice of one, and those of
+        the choices not compiled yet."""
         self.full = self._compile(tuple(range(len(patterns))))
         self._always: list[int] = []
         self._by_gram: dict[str, list[int]] = {}
@@ -633,7 +749,9 @@ class Phrases:
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern[str]:
         if len(chosen) == 1:
-            return self._alone_compiled(chosen[0]).rx
+            alone = self._alone_compiled(chosen[0])
+            if len(alone) == 1:
+                return alone[0].rx
         starts = self._starts(chosen) if len(chosen) < len(self.patterns) else None
         look = f"(?=[{starts}])" if starts is not None else ""
         # behind the look for the phrases' first characters, one for ``start`` adds nothing where
@@ -642,26 +760,38 @@ class Phrases:
             look += self.look
         return re.compile(f"{look}(?:{'|'.join(f'(?:{self.patterns[i]})' for i in chosen)})")
 
-    def _alone_compiled(self, i: int) -> _Alone:
-        """Phrase ``i`` alone, after the run of characters every match of it holds
-        (``required_run``; "" where none is known) and its reach (``run_reach``): the pieces that chose the phrase may stand
-        anywhere in a text (one of them, for the longest phrases), while its run must stand whole
-        after the place searched from, and a look for it costs a tenth of a microsecond. The
-        phrase as it is where the engine can skip to where it begins and ``start`` changes none
-        of its matches; else behind a look for the characters it begins with (where those are
-        known) and, where it can begin otherwise, the one for ``start``."""
+    def _alone_compiled(self, i: int) -> list[_Alone]:
+        """Phrase ``i`` alone, taken apart at the alternation it begins with
+        (``leading_branches``; searched in order, their first match is the phrase's). Replies
+        of new wording, the searches of their choices (compiled by mypyc): 49.5 us a reply with
+        each phrase whole, 37 apart; most of the difference in phrases such as ``(?:call|meeting|
+        chat|demo) (?:on|next)``, whose run whole is a space."""
         alone = self._alone.get(i)
         if alone is None:
-            p = self.patterns[i]
-            plain = self._is_plain(i)
-            if plain and skips_to_start(p):
-                rx = re.compile(p)
-            else:
-                starts = self._starts((i,))
-                look = f"(?=[{starts}])" if starts is not None else ""
-                rx = re.compile(f"{look}{'' if plain else self.look}(?:{p})")
-            alone = self._alone[i] = _Alone(required_run(p), rx, run_reach(p))
+            try:
+                alone = [self._alone_of(p) for p in leading_branches(self.patterns[i])]
+            except re.error:  # a branch apart that the engine reads otherwise: the phrase whole
+                alone = [self._alone_of(self.patterns[i])]
+            self._alone[i] = alone
         return alone
+
+    def _alone_of(self, p: str) -> _Alone:
+        """Pattern ``p`` (a phrase, or a branch of one) compiled alone, after the run of
+        characters every match of it holds (``required_run``; "" where none is known) and its
+        reach (``run_reach``): the pieces that chose the phrase may stand anywhere in a text (one
+        of them, for the longest phrases), while its run must stand whole after the place
+        searched from, and a look for it costs a tenth of a microsecond. The pattern as it is
+        where the engine can skip to where it begins and ``start`` changes none of its matches;
+        else behind a look for the characters it begins with (where those are known) and, where
+        it can begin otherwise, the one for ``start``."""
+        plain = self._plain_pattern(p)
+        if plain and skips_to_start(p):
+            rx = re.compile(p)
+        else:
+            starts = self._starts_of([p])
+            look = f"(?=[{starts}])" if starts is not None else ""
+            rx = re.compile(f"{look}{'' if plain else self.look}(?:{p})")
+        return _Alone(required_run(p), rx, run_reach(p))
 
     def prepare(self) -> None:
         """Compile each phrase alone now, as a choice of new wording searches it: a process about
@@ -675,18 +805,24 @@ class Phrases:
         """Whether every match of phrase ``i`` begins with a character of ``start`` anyway."""
         plain = self._plain.get(i)
         if plain is None:
-            begins = self._begins
-            chars = first_chars(self.patterns[i]) if begins is not None else None
-            plain = self._plain[i] = begins is None or (
-                chars is not None and all(begins.fullmatch(c) is not None for c in chars))
+            plain = self._plain[i] = self._plain_pattern(self.patterns[i])
         return plain
+
+    def _plain_pattern(self, p: str) -> bool:
+        begins = self._begins
+        chars = first_chars(p) if begins is not None else None
+        return begins is None or (chars is not None and all(begins.fullmatch(c) is not None for c in chars))
 
     def _starts(self, chosen: tuple[int, ...]) -> str | None:
         """The characters the chosen phrases begin with, as the inside of a class; None where one
         of them can begin with any."""
+        return self._starts_of([self.patterns[i] for i in chosen])
+
+    @staticmethod
+    def _starts_of(patterns: list[str]) -> str | None:
         chars: set[str] = set()
-        for i in chosen:
-            starts = first_chars(self.patterns[i])
+        for p in patterns:
+            starts = first_chars(p)
             if starts is None:
                 return None
             chars.update(starts)
@@ -726,7 +862,7 @@ class Phrases:
         return self._remember(hits, rx)
 
     def _each(self, chosen: tuple[int, ...]) -> _Each:
-        return _Each([self._alone_compiled(i) for i in chosen])
+        return _Each([alone for i in chosen for alone in self._alone_compiled(i)])
 
     def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
         if len(self._answers) >= CACHE:
