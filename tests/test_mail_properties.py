@@ -616,6 +616,16 @@ def test_a_text_is_cut_in_every_piece_of_it(text):
     assert _shifted(text) == {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}, text
 
 
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=60))
+def test_a_choice_of_phrases_kept_as_bits_gives_back_its_phrases_in_order(places):
+    """A choice of phrases is kept as the bits of an int: it gives back the same phrases, once
+    each, in their order (a choice searched phrase by phrase finds the first phrase's match)."""
+    from app.mail.phrases import _mask, _places
+
+    assert _places(_mask(places)) == sorted(set(places))
+
+
 _PATTERN_PIECES = st.sampled_from(["a", "b", "c", " ", "ab", "(?:a|b)", "a?", "b*", "(?:ab)+", "[bc]", "[a-c]", r"\b",
                                    "(?=a)", "(?!b)", "(?<=a)", "(?:a|)", "c{0,2}", "[^a]", r"\w", ".", "(?i:a)", "(?:b|c ?)",
                                    "a|b", "(a)", "b{2}"])
