@@ -16,7 +16,7 @@ from flufl.bounce import all_failures as flufl_all_failures
 from app.mail.bounce_scan import all_failures
 from app.mail.folding import fold, fold_pattern, normalize
 from app.mail.parse import message_from_raw
-from app.mail.phrases import COMPILE_AT, Phrases, grams, leading_branches, required_run, run_reach
+from app.mail.phrases import COMPILE_AT, Chooser, Phrases, grams, leading_branches, required_run, run_reach
 from app.mail.rules import default_rules
 from tests.test_mail_unchanged import corpus_messages, fixture_messages
 
@@ -110,6 +110,32 @@ def test_a_narrowed_alternation_finds_what_the_whole_one_finds():
                     assert (want and (want.start(), want.end())) == (got and (got.start(), got.end())), \
                         (patterns[:3], text[:80])
     assert narrowed_some
+
+
+def test_phrase_sets_choosing_together_choose_what_each_chooses_alone():
+    """A reader's phrase sets make their choices for a text together, in one pass over its
+    pieces: each set finds in any text what it finds choosing alone, also in a text whose
+    pieces were cut before a set made later indexed pieces of its own."""
+    rules = default_rules()
+    pattern_sets = [*rules.intents.values(), rules.ooo_body, rules.autoreply_body, rules.litotes,
+                    rules.referral_cues, ("no", "not interested", "(?:ya|ya sure)")]  # (two chosen for any text)
+    together = [Phrases(tuple(fold_pattern(p) for p in patterns)) for patterns in pattern_sets]
+    alone = [Phrases(tuple(fold_pattern(p) for p in patterns)) for patterns in pattern_sets]
+    Chooser(together)
+    for text in _texts():
+        for a, b in zip(together, alone):
+            got, want = a.for_text(grams(text)), b.for_text(grams(text))
+            for pos in (0, len(text) // 2):
+                got_at = got.search(text, pos) if got is not None else None
+                want_at = want.search(text, pos) if want is not None else None
+                assert (got_at and got_at.span()) == (want_at and want_at.span()), (text[:80], pos)
+    text = fold(normalize("Please pass this on to Zqvjxk Wyqqo, our buyer"))
+    pieces = grams(text)
+    together[0].for_text(pieces)  # the chooser's choices made for the text, then a set made
+    later = Phrases(("zqvjxk wyqqo", "our buyer"))
+    Chooser([later, together[0]])
+    found = later.for_text(pieces)
+    assert found is not None and found.search(text).group(0) == "zqvjxk wyqqo"
 
 
 def test_a_wording_met_once_compiles_no_alternation():

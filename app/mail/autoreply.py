@@ -16,7 +16,7 @@ from datetime import date
 
 from app.mail.dates import return_date
 from app.mail.folding import compiled_words, first_match, fold, folded_phrases, normalize
-from app.mail.phrases import grams
+from app.mail.phrases import Phrases, grams
 from app.mail.rules import Rules
 from app.mail.thread import added_subject
 from app.mail.types import ParsedMessage
@@ -65,12 +65,16 @@ def _header_signals(h: dict[str, str]) -> tuple[list[tuple[float, str]], bool]:
     return signals, absence
 
 
+def phrase_sets(rules: Rules) -> list[Phrases]:
+    """The phrase sets the reading searches a message's subject and body for."""
+    return [phrases for patterns in (rules.ooo_subject, rules.autoreply_subject, rules.ooo_body, rules.autoreply_body)
+            if (phrases := folded_phrases(patterns)) is not None]
+
+
 def prepare(rules: Rules) -> None:
     """Compile every phrase the reading may search alone (``Phrases.prepare``)."""
-    for patterns in (rules.ooo_subject, rules.autoreply_subject, rules.ooo_body, rules.autoreply_body):
-        phrases = folded_phrases(patterns)
-        if phrases is not None:
-            phrases.prepare()
+    for phrases in phrase_sets(rules):
+        phrases.prepare()
 
 
 def analyze(pm: ParsedMessage, rules: Rules, needed: float = 0.0) -> AutoReplyReport:

@@ -14,6 +14,7 @@ from app.mail.bounce_rcpt import SentTo
 from app.mail.intent import read
 from app.mail.learn import Examples
 from app.mail.noise import NoiseContext
+from app.mail.phrases import Chooser
 from app.mail.rules import Rules, default_rules
 from app.mail.types import Classification, ParsedMessage
 
@@ -73,8 +74,24 @@ def warm_up(rules: Rules | None = None) -> list[str]:
 
 
 def _active(rules: Rules | None) -> Rules:
-    """The shipped rules, with the user's ``rules`` added where there are any."""
-    return default_rules() if rules is None else default_rules().merged(rules)
+    """The shipped rules, with the user's ``rules`` added where there are any: the same object
+    for the same ``rules`` (a parse worker's, kept for every message), whose phrase sets choose
+    their phrases together (``phrases.Chooser``), made once."""
+    if rules is None:
+        rules = default_rules()
+    known = _actives.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
+    active = rules if rules is default_rules() else default_rules().merged(rules)
+    Chooser([*autoreply.phrase_sets(active), *intent.phrase_sets(active)])
+    if len(_actives) >= 16:
+        _actives.clear()
+    _actives[id(rules)] = (rules, active)
+    return active
+
+
+_actives: dict[int, tuple[Rules, Rules]] = {}
+"""The active rules made from the rules given (``_active``), by the given ones' identity."""
 
 
 def _classify(pm: ParsedMessage, rules: Rules, ctx: NoiseContext,

@@ -165,12 +165,17 @@ def _phrases(patterns: tuple[str, ...]) -> Phrases | None:
     return Phrases(folded, _WORD_START)
 
 
+def phrase_sets(rules: Rules) -> list[Phrases]:
+    """The phrase sets the reading searches a reply's text for."""
+    return [phrases for phrases in [*(_phrases(rules.intents.get(c, ())) for c in rules.intent_order),
+                                    folded_phrases(rules.litotes), folded_phrases(rules.referral_cues)]
+            if phrases is not None]
+
+
 def prepare(rules: Rules) -> None:
     """Compile every phrase the reading may search alone (``Phrases.prepare``)."""
-    for phrases in [*(_phrases(rules.intents.get(c, ())) for c in rules.intent_order),
-                    folded_phrases(rules.litotes), folded_phrases(rules.referral_cues)]:
-        if phrases is not None:
-            phrases.prepare()
+    for phrases in phrase_sets(rules):
+        phrases.prepare()
 
 
 def _find_cues(text: str, folded: str, text_grams: Pieces, masked: str, litotes: list[Cue],

@@ -57,6 +57,9 @@ class Pieces:
         self._found: tuple[int, set[str]] | None = None
         """How many pieces were indexed when these were cut, and those of the text. A tuple
         replaced whole: a thread reading the same text never sees half of it."""
+        self._keys: tuple[Chooser, list[int]] | None = None
+        """The last chooser asked and its sets' choices (its sets' pieces were all indexed before
+        it was made: pieces indexed since change none of them)."""
 
     def indexed(self) -> set[str]:
         """The text's pieces that a phrase set indexes (not to be changed)."""
@@ -64,6 +67,13 @@ class Pieces:
         known = len(_INDEXED)
         if found is None or found[0] != known:
             found = self._found = (known, _indexed_pieces(self.text))
+        return found[1]
+
+    def keys(self, chooser: Chooser) -> list[int]:
+        """``chooser``'s choices for this text, each set's by its place (``Chooser.keys``)."""
+        found = self._keys
+        if found is None or found[0] is not chooser:
+            found = self._keys = (chooser, chooser.keys(self.indexed()))
         return found[1]
 
 
@@ -756,7 +766,9 @@ class Phrases:
         self._narrowed: dict[int, re.Pattern[str]] = {}
         self._seen: dict[int, int] = {}
         """Choices met and not compiled yet, each by its mask (``_masks``), and how often."""
-        self._answers: dict[frozenset[str], re.Pattern[str] | None] = {}
+        self._in: tuple[Chooser, int] | None = None
+        """The ``Chooser`` that makes this set's choices, and this set's place in it (one
+        attribute: a thread reading it never sees one without the other)."""
         # numbered back-references would point elsewhere in a narrowed alternation
         narrowable = not any(_GROUP_REF.search(p) for p in patterns)
         for i, p in enumerate(patterns):
@@ -867,19 +879,20 @@ class Phrases:
 
     def for_text(self, text_grams: Pieces) -> Searcher | None:
         """The alternation of the phrases that can match a text with ``text_grams`` (``grams``);
-        None when none can. The answer depends only on which indexed pieces the text holds, so a
-        final one is remembered by those pieces: texts of the same wording skip choosing."""
-        hits = self._grams.intersection(text_grams.indexed())
-        if hits in self._answers:
-            return self._answers[hits]
-        key = self._always_mask
-        masks = self._masks
-        for gram in hits:
-            key |= masks[gram]
+        None when none can. The choice is made with the other sets of this set's ``Chooser``,
+        where it has one."""
+        within = self._in
+        if within is not None:
+            key = text_grams.keys(within[0])[within[1]]
+        else:
+            key = self._always_mask
+            masks = self._masks
+            for gram in self._grams.intersection(text_grams.indexed()):
+                key |= masks[gram]
         if not key:
-            return self._remember(hits, None)
+            return None
         if key == self._all:
-            return self._remember(hits, self.full)
+            return self.full
         rx = self._narrowed.get(key)
         if rx is None:
             few = key.bit_count() <= EACH_AT_MOST
@@ -895,7 +908,7 @@ class Phrases:
             if len(self._narrowed) >= CACHE:
                 self._narrowed.clear()
             rx = self._narrowed[key] = self._compile(tuple(_places(key)))
-        return self._remember(hits, rx)
+        return rx
 
     def _each(self, key: int) -> _Each:
         found: list[_Alone] = []
@@ -905,8 +918,32 @@ class Phrases:
             found.extend(alone if alone is not None else self._alone_compiled(i))
         return _Each(found)
 
-    def _remember(self, hits: frozenset[str], rx: re.Pattern[str] | None) -> re.Pattern[str] | None:
-        if len(self._answers) >= CACHE:
-            self._answers.clear()
-        self._answers[hits] = rx
-        return rx
+
+
+class Chooser:
+    """Phrase sets read in the same texts (a reader's), whose choices of phrases for a text are
+    made together, in one pass over the text's indexed pieces (``Pieces.keys``): a set on its own
+    intersects its indexed pieces with the text's, about ten sets a reply. A set belongs to the
+    last chooser made with it (``Phrases._in``); each chooser answers for all of its sets."""
+
+    def __init__(self, sets: list[Phrases]) -> None:
+        self._always = [s._always_mask for s in sets]
+        by_piece: dict[str, list[tuple[int, int]]] = {}
+        for slot, s in enumerate(sets):
+            for gram, mask in s._masks.items():
+                by_piece.setdefault(gram, []).append((slot, mask))
+        self._by_piece = {piece: tuple(found) for piece, found in by_piece.items()}
+        """Per indexed piece, each set it chooses phrases of, and those phrases (``Phrases._masks``)."""
+        for slot, s in enumerate(sets):
+            s._in = (self, slot)
+
+    def keys(self, pieces: set[str]) -> list[int]:
+        """Each set's choice (by its place) for a text of these indexed ``pieces``."""
+        keys = list(self._always)
+        by_piece = self._by_piece
+        for piece in pieces:
+            found = by_piece.get(piece)
+            if found is not None:
+                for slot, mask in found:
+                    keys[slot] |= mask
+        return keys
