@@ -14,7 +14,10 @@ different wording choose different phrases: compiled for every new choice, a fir
 varied replies took 2.5 times the CPU of the whole alternations and kept some 13 MB more per
 thousand replies. So a choice is compiled only once it has been met ``COMPILE_AT`` times
 (templated mail, auto-replies, a sequence's answers repeat their wording); until then its phrases
-are searched one by one, each compiled alone once and kept, which finds the same match.
+are searched one by one, each compiled alone once and kept (one whose run is too short to look
+for taken apart at the alternation it begins with), which finds the same match. The phrase sets a
+reader consults for one text make their choices together, in one pass over its pieces
+(``Chooser``).
 
 The runs are read with the standard library's own regular expression parser (``re._parser``),
 which is private: its module or the shape of what it returns may change in another Python. So
@@ -660,13 +663,13 @@ class _Alone:
 
 
 class _Each:
-    """Phrases searched one at a time, each compiled alone (taken apart at the alternation it
-    begins with, its branches in order), for the match their alternation would find: the
+    """Phrases searched one at a time, each compiled alone (some taken apart at the alternation
+    they begin with, their branches in order), for the match their alternation would find: the
     leftmost, and of those starting there the one of the first phrase, and of its branches the
-    first (the engine tries an alternation's branches in order at each place). Each search finds a phrase's own literal
-    start at the engine's quick scan, where the whole alternation tries every phrase at every
-    place: the searches of a reply's choices took 99 us as whole alternations, 27 us one by one
-    (the bench's replies, in Python)."""
+    first (the engine tries an alternation's branches in order at each place). Each search finds
+    a phrase's own literal start at the engine's quick scan, where the whole alternation tries
+    every phrase at every place: the searches of a reply's choices took 99 us as whole
+    alternations, 27 us one by one (the bench's replies, in Python)."""
 
     def __init__(self, patterns: list[_Alone], pieces: Pieces | None = None) -> None:
         self.patterns = patterns
@@ -832,7 +835,7 @@ class Phrases:
             try:
                 alone = [self._alone_of(p) for p in parts]
             except re.error:  # a branch apart that the engine reads otherwise: the phrase whole
-                alone = [self._alone_of(self.patterns[i])]
+                alone = [self._alone_of(whole)]
             self._alone[i] = alone
         return alone
 
