@@ -678,7 +678,7 @@ _PHRASES = st.lists(st.one_of(_PATTERN_PIECES, _ALTERNATION, st.sampled_from([r"
                     min_size=1, max_size=5).map("".join)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_PHRASES, st.text(alphabet="abcAB -", max_size=14))
 def test_a_phrase_taken_apart_finds_the_match_of_the_phrase_whole(pattern, text):
     """A phrase taken apart at the alternation it begins with finds, searched branch by branch as
