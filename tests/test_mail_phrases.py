@@ -64,6 +64,7 @@ def test_how_far_before_its_run_a_match_can_begin(pattern, run, reach):
     ("(?i)stop|halt", ["(?i)stop|halt"]),  # a flag of its own
     (r"(a|b)\1", [r"(a|b)\1"]),  # a reference to a group
     ("(?:yes|) please", ["(?:yes|) please"]),  # an empty branch
+    ("yes)|no", ["yes)|no"]),  # not a pattern: a group closed that was not opened
     ("|".join(f"w{k}" for k in range(65)), ["|".join(f"w{k}" for k in range(65))]),
 ])
 def test_a_phrase_is_taken_apart_at_the_alternation_it_begins_with(pattern, apart):

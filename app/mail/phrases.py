@@ -551,7 +551,8 @@ def _class_end(pattern: str, at: int) -> int:
 
 def _bars_and_end(pattern: str, at: int) -> tuple[list[int], int]:
     """From ``at`` (just inside a group, or 0): the places of the ``|`` at that depth, and the
-    place of the ``)`` closing the group (``len(pattern)`` at the top; -1 where it is unclosed)."""
+    place of the ``)`` closing the group (from 0: ``len(pattern)``, or the place of a ``)`` that
+    closes nothing); -1 where a group is left open."""
     bars: list[int] = []
     depth = 0
     k = at
@@ -600,7 +601,7 @@ def _apart(pattern: str, depth: int) -> list[str] | None:
     if depth > 8:
         return None
     bars, end = _bars_and_end(pattern, 0)
-    if end < 0:
+    if end != len(pattern):  # a group left open, or one closed that was not opened
         return None
     cuts: list[int] = []
     if bars:
