@@ -60,9 +60,9 @@ class Pieces:
         self._found: tuple[int, set[str]] | None = None
         """How many pieces were indexed when these were cut, and those of the text. A tuple
         replaced whole: a thread reading the same text never sees half of it."""
-        self._keys: tuple[Chooser, list[int]] | None = None
-        """The last chooser asked and its sets' choices (its sets' pieces were all indexed before
-        it was made: pieces indexed since change none of them)."""
+        self._chosen: tuple[Chooser, int] | None = None
+        """The last chooser asked and its choice (its sets' pieces were all indexed before it was
+        made: pieces indexed since change none of them)."""
 
     def indexed(self) -> set[str]:
         """The text's pieces that a phrase set indexes (not to be changed)."""
@@ -72,11 +72,11 @@ class Pieces:
             found = self._found = (known, _indexed_pieces(self.text))
         return found[1]
 
-    def keys(self, chooser: Chooser) -> list[int]:
-        """``chooser``'s choices for this text, each set's by its place (``Chooser.keys``)."""
-        found = self._keys
+    def chosen(self, chooser: Chooser) -> int:
+        """``chooser``'s choice of phrases for this text (``Chooser.chosen``)."""
+        found = self._chosen
         if found is None or found[0] is not chooser:
-            found = self._keys = (chooser, chooser.keys(self.indexed()))
+            found = self._chosen = (chooser, chooser.chosen(self.indexed()))
         return found[1]
 
 
@@ -901,7 +901,8 @@ class Phrases:
         where it has one."""
         within = self._in
         if within is not None:
-            key = text_grams.keys(within[0])[within[1]]
+            chooser, slot = within
+            key = chooser.key(text_grams.chosen(chooser), slot)
         else:
             key = self._always_mask
             masks = self._masks
@@ -940,28 +941,42 @@ class Phrases:
 
 class Chooser:
     """Phrase sets read in the same texts (a reader's), whose choices of phrases for a text are
-    made together, in one pass over the text's indexed pieces (``Pieces.keys``): a set on its own
-    intersects its indexed pieces with the text's, about ten sets a reply. A set belongs to the
-    last chooser made with it (``Phrases._in``); each chooser answers for all of its sets."""
+    made together, in one pass over the text's indexed pieces (``Pieces.chosen``): a set on its
+    own intersects its indexed pieces with the text's, about ten sets a reply. Their phrases are
+    numbered one set after another, and a choice of all of them is the bits of one int, each
+    set's a slice of it (``key``). A set belongs to the last chooser made with it
+    (``Phrases._in``); each chooser answers for all of its sets."""
 
     def __init__(self, sets: list[Phrases]) -> None:
-        self._always = [s._always_mask for s in sets]
-        by_piece: dict[str, list[tuple[int, int]]] = {}
-        for slot, s in enumerate(sets):
+        self._offsets: list[int] = []
+        self._alls: list[int] = []
+        always = 0
+        by_piece: dict[str, int] = {}
+        offset = 0
+        for s in sets:
+            self._offsets.append(offset)
+            self._alls.append(s._all)
+            always |= s._always_mask << offset
             for gram, mask in s._masks.items():
-                by_piece.setdefault(gram, []).append((slot, mask))
-        self._by_piece = {piece: tuple(found) for piece, found in by_piece.items()}
-        """Per indexed piece, each set it chooses phrases of, and those phrases (``Phrases._masks``)."""
+                by_piece[gram] = by_piece.get(gram, 0) | mask << offset
+            offset += len(s.patterns)
+        self._always = always
+        self._by_piece = by_piece
+        """Per indexed piece, the phrases it chooses, of every set (``Phrases._masks``, each set's
+        at its place)."""
         for slot, s in enumerate(sets):
             s._in = (self, slot)
 
-    def keys(self, pieces: set[str]) -> list[int]:
-        """Each set's choice (by its place) for a text of these indexed ``pieces``."""
-        keys = list(self._always)
+    def chosen(self, pieces: set[str]) -> int:
+        """The phrases of all the sets chosen for a text of these indexed ``pieces``."""
+        chosen = self._always
         by_piece = self._by_piece
         for piece in pieces:
-            found = by_piece.get(piece)
-            if found is not None:
-                for slot, mask in found:
-                    keys[slot] |= mask
-        return keys
+            mask = by_piece.get(piece)
+            if mask is not None:
+                chosen |= mask
+        return chosen
+
+    def key(self, chosen: int, slot: int) -> int:
+        """The choice of the set at ``slot``, out of ``chosen``."""
+        return chosen >> self._offsets[slot] & self._alls[slot]
