@@ -51,9 +51,10 @@ _GROUP_REF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 
 class Pieces:
     """A folded text's three-character pieces that the phrase sets index (``_INDEXED``): a
-    reply's ~160 pieces hold ~40 of them. Each phrase set intersects its own index with these,
-    about ten sets a reply (five intents, the auto-reply wordings, litotes, referral cues). They
-    are cut again from the text where a phrase set made since has indexed pieces of its own."""
+    reply's ~160 pieces hold ~40 of them. The phrase sets of a ``Chooser`` (about ten a reply:
+    five intents, the auto-reply wordings, litotes, referral cues) choose their phrases from them
+    in one pass; a set of no chooser intersects its own index with them. They are cut again from
+    the text where a phrase set made since has indexed pieces of its own."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -597,6 +598,13 @@ def leading_branches(pattern: str) -> list[str]:
     return out if out is not None and len(out) <= BRANCHES_AT_MOST else [pattern]
 
 
+def _open_or_repeated(pattern: str, close: int) -> bool:
+    """Whether a group's closing place (``_bars_and_end``) says it is left open, or a quantifier
+    follows it: a quantified group may be passed by or repeated, so it is neither read through
+    nor taken apart."""
+    return close < 0 or pattern[close + 1:close + 2] in ("?", "*", "+", "{")
+
+
 def _apart(pattern: str, depth: int) -> list[str] | None:
     if depth > 8:
         return None
@@ -615,12 +623,12 @@ def _apart(pattern: str, depth: int) -> list[str] | None:
                 k += 1
             elif pattern.startswith(_LOOKS, k):
                 _, close = _bars_and_end(pattern, k + (4 if pattern[k + 2] == "<" else 3))
-                if close < 0 or pattern[close + 1:close + 2] in ("?", "*", "+", "{"):
+                if _open_or_repeated(pattern, close):
                     return None
                 k = close + 1
             elif pattern.startswith("(?:", k):
                 bars, close = _bars_and_end(pattern, k + 3)
-                if close < 0 or pattern[close + 1:close + 2] in ("?", "*", "+", "{"):
+                if _open_or_repeated(pattern, close):
                     return None
                 if bars:
                     cuts, head, tail = [k + 2, *bars, close], pattern[:k] + "(?:", ")" + pattern[close + 1:]
@@ -777,7 +785,7 @@ class Phrases:
         """Phrases compiled alone, each as its ``leading_branches``: a choice of one, and those of
         the choices not compiled yet."""
         self.full = self._compile(tuple(range(len(patterns))))
-        self._always: list[int] = []
+        always: list[int] = []
         by_gram: dict[str, list[int]] = {}
         self._narrowed: dict[int, re.Pattern[str]] = {}
         self._seen: dict[int, int] = {}
@@ -790,14 +798,13 @@ class Phrases:
         for i, p in enumerate(patterns):
             needs = required_grams(p) if narrowable else None
             if needs is None:
-                self._always.append(i)
+                always.append(i)
             else:
                 for gram in needs:
                     by_gram.setdefault(gram, []).append(i)
-        if not narrowable:
-            self._always = list(range(len(patterns)))
         self._all = (1 << len(patterns)) - 1
-        self._always_mask = _mask(self._always)
+        self._always_mask = _mask(always)
+        """The phrases chosen for any text: those without pieces to be sure of."""
         self._masks = {gram: _mask(phrases) for gram, phrases in by_gram.items()}
         """Per indexed piece, the phrases it chooses as the bits of an int: a choice is their
         union, made by ``|``, and known by it; no set of them is made and sorted. Compiled by
@@ -936,7 +943,6 @@ class Phrases:
             alone = known[i]
             found.extend(alone if alone is not None else self._alone_compiled(i))
         return _Each(found, text_grams)
-
 
 
 class Chooser:
