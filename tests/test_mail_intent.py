@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from app.mail import classify, load_rules, parse
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from app.mail import classify, intent, load_rules, parse
 
 QUOTE = ("\n\nOn Mon, 2 Mar 2026 at 09:00, Bob Sender <bob@sender.io> wrote:\n"
          "> Hi, would you be interested in a quick call next week to see our pricing?\n"
@@ -691,3 +694,30 @@ def test_the_shipped_rules_pass_the_checks_a_users_rules_get():
     no flags for the whole expression, and read the same either way."""
     from app.mail.rules import default_rules, shipped_rules_text
     assert load_rules(shipped_rules_text()) == default_rules()
+
+
+# Texts made of what a clause mark or a word is made of: words (the conjunctions that end a
+# clause among them), marks, dashes, spaces of several kinds, a line break.
+_PIECES = ["but", "and", "not", "no", "e", "i", "ok", "we're", "über", "x_1", "42", "-", "\u2013", "—",
+           ",", ".", "!", "(", "\"", " ", " ", "  ", "\t", "\n", "\u00a0"]
+_CLAUSE_TEXT = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_CLAUSE_TEXT, st.sampled_from([intent._CLAUSE, intent._CLAUSE_NEGATIVE]), st.integers(1, 6))
+@example("we - - are not", intent._CLAUSE, 3)  # a dash between spaces right before the words
+@example("not ok\n", intent._CLAUSE, 2)  # a word before a last line break
+def test_the_words_before_a_cue_are_those_of_its_last_clause(head, clause, window):
+    """A negation is looked for in the last words of the clause before a cue: found with the
+    clause marks looked for near those words only, they are the words the whole text's split
+    gives (a mark that began before the place the look starts from would cut them otherwise)."""
+    assert intent.last_words(head, clause, window) == clause.split(head)[-1].split()[-window:]
+    assert intent.without_word_end(head) == intent._WORD_HEAD.sub("", head)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_CLAUSE_TEXT, st.integers(1, 7))
+@example("no - thanks", 1)  # a dash between spaces right after the words
+def test_the_words_after_a_cue_are_those_of_its_clause(tail, count):
+    assert intent.first_words(tail, intent._CLAUSE, count) == \
+        intent._CLAUSE.split(tail, maxsplit=1)[0].split()[:count]

@@ -253,8 +253,7 @@ def _negation_at(cue: Cue, masked: str, rules: Rules) -> int | None:
             return at
         if after is not None:
             tail = _WORD_TAIL.sub("", masked[cue.end:cue.end + 80])
-            words = _CLAUSE.split(tail, maxsplit=1)[0].split()
-            if after.search(" ".join(words[:_WINDOW_AFTER])):
+            if after.search(" ".join(first_words(tail, _CLAUSE, _WINDOW_AFTER))):
                 return cue.end
         return None
     if cue.category in rules.negative_negatable:
@@ -269,10 +268,8 @@ def _negation_before(folded: str, start: int, negation: re.Pattern[str], window:
     """Where a negation word stands within ``window`` words before ``start``, in its clause."""
     lo = max(0, start - 80)
     # the rest of a word the match cuts ("interesse" in "uninteressant") is not a word apart
-    head = _WORD_HEAD.sub("", folded[lo:start])
-    parts = clause.split(head)
-    last = parts[-1]
-    words = last.split()[-window:]
+    head = without_word_end(folded[lo:start])
+    words = last_words(head, clause, window)
     if not words:
         return None
     tail = " ".join(words)
@@ -281,6 +278,65 @@ def _negation_before(folded: str, start: int, negation: re.Pattern[str], window:
         return None
     # map back: the joined words are the end of ``head`` with single spaces (normalized text)
     return lo + len(head.rstrip()) - len(tail) + found[-1]
+
+
+def _is_word(ch: str) -> bool:
+    """Whether ``ch`` is what ``\\w`` matches in a text (not ``re.ASCII``)."""
+    return ch.isalnum() or ch == "_"
+
+
+def without_word_end(text: str) -> str:
+    """``_WORD_HEAD.sub("", text)``: ``text`` without the word characters it ends with. A loop
+    back from the end, where the expression tries every word of the text (3 us for 80
+    characters, for the one at the end)."""
+    if text.endswith("\n"):  # (``$`` also stands before a last line break)
+        return _WORD_HEAD.sub("", text)
+    i = len(text)
+    while i > 0 and _is_word(text[i - 1]):
+        i -= 1
+    return text[:i]
+
+
+def last_words(head: str, clause: re.Pattern[str], window: int) -> list[str]:
+    """``clause.split(head)[-1].split()[-window:]``: the last ``window`` words of the last
+    clause of ``head``, its clause marks (``_CLAUSE``, ``_CLAUSE_NEGATIVE``) looked for only from
+    a little before those words instead of through the whole text.
+
+    From a space after a word character no mark can have begun that goes on past it (a mark is
+    a character, a dash between spaces, or a whole word): the marks found from there are those
+    the whole text's split finds there. A mark before it cuts none of the last ``window`` words.
+    tests/test_mail_intent.py holds the two to the same words."""
+    i = len(head)
+    for _ in range(window):  # back to where the window-th word from the end begins
+        while i > 0 and head[i - 1].isspace():
+            i -= 1
+        while i > 0 and not head[i - 1].isspace():
+            i -= 1
+    p = i - 1
+    while p > 0 and not (head[p].isspace() and _is_word(head[p - 1])):
+        p -= 1
+    if p <= 0:
+        return clause.split(head)[-1].split()[-window:]
+    end = p
+    for m in clause.finditer(head, p):
+        end = m.end()
+    return head[end:].split()[-window:]
+
+
+def first_words(tail: str, clause: re.Pattern[str], count: int) -> list[str]:
+    """``clause.split(tail, maxsplit=1)[0].split()[:count]``: the first ``count`` words of the
+    first clause of ``tail``, its first clause mark looked for only up to just past those
+    words. A mark that goes on past there begins at the space after them, or later: it cuts none
+    of them. tests/test_mail_intent.py holds the two to the same words."""
+    i = 0
+    n = len(tail)
+    for _ in range(count):  # on to where the count-th word ends
+        while i < n and tail[i].isspace():
+            i += 1
+        while i < n and not tail[i].isspace():
+            i += 1
+    m = clause.search(tail, 0, i + 1 if i < n else n)
+    return (tail[:m.start()] if m is not None else tail).split()[:count]
 
 
 def _courtesy(cues: list[Cue], folded: str) -> None:
