@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from app.mail.dates import return_date
 from app.mail.folding import compiled_words, first_match, fold, folded_phrases, normalize
@@ -23,7 +24,7 @@ from app.mail.types import ParsedMessage
 
 # Bounded parts (a local part is at most 64 characters, a label 63): linear in the text, where an
 # unbounded run of address characters with no "@" in it cost time quadratic in its length.
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
+_ADDRESS: Final = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
 
 
 @dataclass
@@ -127,7 +128,7 @@ def analyze(pm: ParsedMessage, rules: Rules, needed: float = 0.0) -> AutoReplyRe
 
 _BODY_AUTO, _BODY_AUTO_QUOTING = 0.5, 0.2
 """The weight of automatic wording in a body that quotes nothing, and in one that quotes."""
-_BODY_OOO_BESIDE = 0.3
+_BODY_OOO_BESIDE: Final = 0.3
 """The weight of absence wording beside another signal (alone: 0.5 where the body quotes nothing,
 0.1 where it quotes). Both wordings of the body together, the one weighed so, give the most the
 body can add to the score of the headers and subject."""
@@ -142,7 +143,7 @@ def _score(signals: list[tuple[float, str]]) -> float:
 
 
 # English words common in absence notices: with a sender in the Americas, "1/4" is month first.
-_ENGLISH = re.compile(r"\b(?:the|you|your|i'm|i am|will|until|back|office|thanks|with)\b")
+_ENGLISH: Final = re.compile(r"\b(?:the|you|your|i'm|i am|will|until|back|office|thanks|with)\b")
 
 
 def month_first(folded: str, pm: ParsedMessage) -> bool:

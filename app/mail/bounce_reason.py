@@ -9,8 +9,9 @@ in the text, which is capped before it is searched.
 from __future__ import annotations
 
 import re
+from typing import Final
 
-REASONS = ("user_unknown", "host_unknown", "mailbox_full", "message_too_big", "blocked_policy",
+REASONS: Final = ("user_unknown", "host_unknown", "mailbox_full", "message_too_big", "blocked_policy",
            "spam_detected", "auth_failure", "rate_limited", "expired", "suspended", "system_error",
            "has_moved", "not_accepted", "syntax_error", "complaint", "other")
 """``complaint`` is the reason of an abuse report (ARF), not of a delivery failure."""
@@ -18,10 +19,10 @@ REASONS = ("user_unknown", "host_unknown", "mailbox_full", "message_too_big", "b
 FINAL_REASONS = frozenset({"user_unknown", "host_unknown", "has_moved", "syntax_error", "suspended"})
 """Reasons that are final whatever the code's class says when the code is missing."""
 
-TEXT_CAP = 2000
+TEXT_CAP: Final = 2000
 
 # Specific subject/detail pairs of RFC 3463 (and the registry's later additions).
-_BY_CODE = {
+_BY_CODE: Final = {
     "1.1": "user_unknown", "1.2": "host_unknown", "1.3": "syntax_error", "1.4": "user_unknown",
     "1.5": "user_unknown", "1.6": "has_moved", "1.7": "blocked_policy", "1.8": "blocked_policy",
     "1.10": "user_unknown",
@@ -39,9 +40,9 @@ _BY_CODE = {
 }
 # Codes whose class says little: the wording refines them.
 # 5.1.10 is a null MX in the registry (RFC 7505) but Microsoft's "recipient not found".
-_GENERIC = {"0.0", "1.0", "1.10", "2.0", "3.0", "4.0", "5.0", "5.1", "6.0", "7.0", "7.1", "7.2", "7.3",
+_GENERIC: Final = {"0.0", "1.0", "1.10", "2.0", "3.0", "4.0", "5.0", "5.1", "6.0", "7.0", "7.1", "7.2", "7.3",
             "7.4", "7.5", "7.6", "7.8", "7.9", "7.10", "7.15"}
-_BY_CLASS = {"1": "user_unknown", "2": "other", "3": "system_error", "4": "system_error",
+_BY_CLASS: Final = {"1": "user_unknown", "2": "other", "3": "system_error", "4": "system_error",
              "5": "system_error", "6": "not_accepted", "7": "blocked_policy"}
 
 
@@ -53,7 +54,7 @@ def _each(heads: tuple[str, ...], tail: str) -> str:
 
 # Wording, most telling first: the first reason whose words occur names it. Written in lower case,
 # searched in the lower-cased text.
-_WORDS: tuple[tuple[str, str], ...] = (
+_WORDS: Final[tuple[tuple[str, str], ...]] = (
     ("auth_failure", r"spf(?![a-z])|dkim|dmarc|sender policy framework|not authenticated|"
                      r"authentication (?:failed|failure|required)|unauthenticated (?:email|mail|sender)"),
     ("spam_detected", r"spam|junk mail|unsolicited|content (?:rejected|filter)|"
@@ -169,14 +170,14 @@ def by_first_letter(pattern: str) -> str:
                      for first, tails in grouped.items()] + others)
 
 
-_WORDING = [(reason, re.compile(by_first_letter(words))) for reason, words in _WORDS]
+_WORDING: Final = [(reason, re.compile(by_first_letter(words))) for reason, words in _WORDS]
 """Each reason's pattern, its alternatives grouped by their first letter (tests/test_mail_properties.py
 holds each to the pattern as written)."""
-_ANY_WORDING = re.compile(by_first_letter("|".join(words for _, words in _WORDS)))
+_ANY_WORDING: Final = re.compile(by_first_letter("|".join(words for _, words in _WORDS)))
 """Every reason's words in one alternation: it matches where one of the reasons' does."""
 
 
-_STATUS = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
+_STATUS: Final = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})")
 
 
 def from_code(status: str | None) -> tuple[str | None, bool]:

@@ -9,6 +9,8 @@ intent is read last. The warmup tags and the user's own addresses come in a ``No
 
 from __future__ import annotations
 
+from typing import Final
+
 from app.mail import autoreply, bounce, intent, noise
 from app.mail.bounce_rcpt import SentTo
 from app.mail.intent import read
@@ -18,8 +20,8 @@ from app.mail.phrases import Chooser
 from app.mail.rules import Rules, default_rules
 from app.mail.types import Classification, ParsedMessage
 
-BOUNCE_THRESHOLD = 0.5
-AUTOREPLY_THRESHOLD = 0.5
+BOUNCE_THRESHOLD: Final = 0.5
+AUTOREPLY_THRESHOLD: Final = 0.5
 
 
 def classify(message: ParsedMessage, rules: Rules | None = None,
@@ -42,7 +44,7 @@ def classify(message: ParsedMessage, rules: Rules | None = None,
 
 
 # Mail of each kind the classifier knows, read once by ``warm_up``.
-_SAMPLES = (
+_SAMPLES: Final = (
     b"From: Pat <pat@prospect.example>\r\nTo: me@example.com\r\nSubject: Re: Quick question\r\n"
     b"Message-ID: <1@prospect.example>\r\nIn-Reply-To: <0@example.com>\r\n\r\n"
     b"Thanks, sounds interesting. Could you send pricing? Not now, maybe next quarter; please "
@@ -90,7 +92,7 @@ def _active(rules: Rules | None) -> Rules:
     return active
 
 
-_actives: dict[int, tuple[Rules, Rules]] = {}
+_actives: Final[dict[int, tuple[Rules, Rules]]] = {}
 """The active rules made from the rules given (``_active``), by the given ones' identity."""
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from app.mail.folding import fold
 
-_MONTHS = {
+_MONTHS: Final = {
     1: "january jan januar janvier enero janeiro gennaio januari styczeń stycznia sty ene gen jän",
     2: "february feb februar février fevrier febrero fevereiro febbraio februari luty lutego lut fév fev",
     3: "march mar märz maerz mars marzo março marco maart marzec marca",
@@ -35,14 +36,14 @@ _MONTHS = {
     11: "november nov novembre noviembre novembro listopad listopada lis",
     12: "december dec dezember décembre decembre diciembre dezembro dicembre grudzień grudnia gru dez dic",
 }
-_MONTH = {fold(name): number for number, names in _MONTHS.items() for name in names.split()}
-_MONTH_RX = "|".join(sorted((re.escape(m) for m in _MONTH), key=len, reverse=True))
+_MONTH: Final = {fold(name): number for number, names in _MONTHS.items() for name in names.split()}
+_MONTH_RX: Final = "|".join(sorted((re.escape(m) for m in _MONTH), key=len, reverse=True))
 
-_NUMERIC = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([./-])(\d{1,2})(?:\5(\d{2,4}))?")
-_DAY_MONTH = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?({_MONTH_RX})\.?(?:\s+(?:de\s+)?(\d{{4}}))?\b",
+_NUMERIC: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([./-])(\d{1,2})(?:\5(\d{2,4}))?")
+_DAY_MONTH: Final = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?({_MONTH_RX})\.?(?:\s+(?:de\s+)?(\d{{4}}))?\b",
                         re.IGNORECASE)
-_MONTH_DAY = re.compile(rf"({_MONTH_RX})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
-_WEEKDAYS = {
+_MONTH_DAY: Final = re.compile(rf"({_MONTH_RX})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
+_WEEKDAYS: Final = {
     0: "monday montag lundi lunes segunda segunda-feira lunedì maandag poniedziałek mon",
     1: "tuesday dienstag mardi martes terça terça-feira martedì dinsdag wtorek tues tue",
     2: "wednesday mittwoch mercredi miércoles quarta quarta-feira mercoledì woensdag środa środę wed",
@@ -51,13 +52,13 @@ _WEEKDAYS = {
     5: "saturday samstag samedi sábado sabato zaterdag sobota sat",
     6: "sunday sonntag dimanche domingo domenica zondag niedziela sun",
 }
-_WEEKDAY_NUMBER = {fold(name): number for number, names in _WEEKDAYS.items() for name in names.split()}
-_WEEKDAY = re.compile(
+_WEEKDAY_NUMBER: Final = {fold(name): number for number, names in _WEEKDAYS.items() for name in names.split()}
+_WEEKDAY: Final = re.compile(
     "^(" + "|".join(sorted((re.escape(w) for w in _WEEKDAY_NUMBER), key=len, reverse=True))
     + r")[,.]?\s+(?:(?:the|le|el|il|den|de|o|dia)\s+)?")
 # A day alone after a return word, "back on the 7th": an ordinal, and not a time or a duration.
-_DAY_ONLY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|\.)(?![\d/.-])(?! ?(?:am|pm|h\b|uhr|hours|days|weeks))")
-_GRACE = timedelta(days=7)
+_DAY_ONLY: Final = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|\.)(?![\d/.-])(?! ?(?:am|pm|h\b|uhr|hours|days|weeks))")
+_GRACE: Final = timedelta(days=7)
 
 
 def return_date(text: str, lead_words: re.Pattern[str] | None, sent: datetime | None,
@@ -96,10 +97,10 @@ def _after_lead(text: str, leads: re.Pattern[str], sent: datetime | None, month_
     return None
 
 
-_ARTICLES = re.compile(r"^(?:(?:on|the|le|el|il|am|zum|dem|den|al|o|dia|de|op|dnia)\s+){1,4}")
+_ARTICLES: Final = re.compile(r"^(?:(?:on|the|le|el|il|am|zum|dem|den|al|o|dia|de|op|dnia)\s+){1,4}")
 # A date at the end of a short stretch of text (numeric, or day and month name), for back_after;
 # the text is normalized (single spaces), the stretch at most 40 characters.
-_END_DATE = re.compile(r"(?:^|[ (])(?:([a-z]{2,12})[,.]? )?(\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"
+_END_DATE: Final = re.compile(r"(?:^|[ (])(?:([a-z]{2,12})[,.]? )?(\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"
                        r"|\d{1,2}(?:st|nd|rd|th|er|\.)? ?[a-z]{3,10}\.?(?: \d{4})?)[,.]? ?$")
 
 

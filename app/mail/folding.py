@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache, lru_cache
+from typing import Final
 
 from app.mail.phrases import Phrases, Pieces, by_identity, grams
 
@@ -41,14 +42,14 @@ def normalize(text: str) -> str:
 
 
 # Letters that Unicode does not decompose, spelled the way people without the key type them.
-_LETTERS = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE",
+_LETTERS: Final = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE",
                           "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
-_SPELLED_OUT = re.compile("[" + "".join(chr(c) for c in _LETTERS) + "]")
+_SPELLED_OUT: Final = re.compile("[" + "".join(chr(c) for c in _LETTERS) + "]")
 # The combining diacritical marks NFKD splits off ("é" -> "e" + U+0301).
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_MARKS: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 # German umlauts are typed as "ae", "oe", "ue" without a German keyboard ("Loeschen", "fuer").
-_UMLAUTS = {"ä": "ae?", "ö": "oe?", "ü": "ue?", "Ä": "ae?", "Ö": "oe?", "Ü": "ue?"}
+_UMLAUTS: Final = {"ä": "ae?", "ö": "oe?", "ü": "ue?", "Ä": "ae?", "Ö": "oe?", "Ü": "ue?"}
 
 
 def fold(text: str) -> str:

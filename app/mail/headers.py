@@ -13,12 +13,13 @@ import codecs
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Final
 
 from app.mail.sanitize import one_line, sanitize
 from app.mail.types import Address
 
 # Charset names seen in the wild that Python does not know, or knows under another name.
-_CHARSET_ALIASES = {
+_CHARSET_ALIASES: Final = {
     "unknown-8bit": None, "x-unknown": None, "unknown": None, "x-user-defined": None,
     "default": None, "charset": None, "none": None, "8bit": None,
     "ks_c_5601-1987": "cp949", "ks_c_5601": "cp949", "iso-8859-8-i": "iso-8859-8",
@@ -76,11 +77,11 @@ def _from_surrogates(value: str) -> str:
     return decode_bytes(raw)
 
 
-_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"\s+")
+_ENCODED_WORD: Final = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS: Final = re.compile(r"\s+")
 
 
-_HEX = re.compile(r"[0-9A-Fa-f]{2}")
+_HEX: Final = re.compile(r"[0-9A-Fa-f]{2}")
 
 
 def _decode_word(encoding: str, text: str) -> bytes:
@@ -147,7 +148,7 @@ def _decode_words(text: str) -> str:
     return "".join(parts)
 
 
-_EMAIL_SHAPE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+_EMAIL_SHAPE: Final = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
 
 
 def parse_addresses(value: object) -> list[Address]:
@@ -174,7 +175,7 @@ def parse_addresses(value: object) -> list[Address]:
 
 
 _ATEXT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-")
-_SPEC = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}){0,20}"
+_SPEC: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}){0,20}"
                    r"@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}")
 
 
@@ -209,7 +210,7 @@ def simple_addresses(value: str) -> list[tuple[str, str]] | None:
     return out
 
 
-_ATEXT_OR_SPACE = _ATEXT | {" "}
+_ATEXT_OR_SPACE: Final = _ATEXT | {" "}
 
 
 def _clean_word(m: re.Match[str]) -> str:
@@ -222,12 +223,12 @@ def _clean_word(m: re.Match[str]) -> str:
     return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
 
 
-_PLAIN_DATE = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
+_PLAIN_DATE: Final = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
                          r"([+-])(\d{2})(\d{2})(?: \([A-Za-z]{1,5}\))?")
 """A date as nearly every mail system writes it (``Sat, 05 Dec 2026 01:00:00 +0000 (UTC)``),
 which ``parsedate_to_datetime`` reads field by field (a word with a comma first is dropped, a
 zone comment after the offset ignored)."""
-_MONTHS = {name: n for n, name in enumerate(
+_MONTHS: Final = {name: n for n, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 
 
@@ -258,7 +259,7 @@ def parse_date(value: object) -> datetime | None:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
-_MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
+_MSG_ID: Final = re.compile(r"<([^<>\s]{1,998})>")
 
 
 def parse_message_ids(value: object) -> list[str]:

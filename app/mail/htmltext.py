@@ -22,22 +22,23 @@ in time linear in its length, as before.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 import html2text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-LEXBOR_TAGS = 1_500
+LEXBOR_TAGS: Final = 1_500
 """The most tags (counted by their ``<``) a body may hold to be read by Lexbor (see the module's
 docstring): the nestings Lexbor is slowest on took 27 ms at 1,500 tags and 47 ms at 2,000; an
 Outlook reply above its thread (21 KB) holds ~670, a short reply a few dozen."""
-LEXBOR_NODES = 4 * LEXBOR_TAGS
+LEXBOR_NODES: Final = 4 * LEXBOR_TAGS
 """The most nodes of Lexbor's tree written out: a tree rebuilds left-open formatting elements in
 every block, up to the square of its tags (500 of ``<div><b id=N></div>`` make ~125,000 nodes,
 whose walk took 0.1 s); past this many the body goes to html2text too. A tree of ordinary mail
 holds about two nodes a tag (an element and its text)."""
 
-_SPACE_CHARS = " \t\n\r\f"
-_SPACES = re.compile(f"[{_SPACE_CHARS}]+")
+_SPACE_CHARS: Final = " \t\n\r\f"
+_SPACES: Final = re.compile(f"[{_SPACE_CHARS}]+")
 """White space as HTML collapses it (not the no-break space)."""
 
 _LEFT_OUT = frozenset({"head", "style", "script", "title", "template", "noscript", "img", "svg",

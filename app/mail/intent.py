@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Final
 
 from app.mail.folding import compiled_words, fold, fold_pattern, folded_phrases, normalize, unfold_span
 from app.mail.learn import Examples, Verdict
@@ -47,30 +48,30 @@ from app.mail.rules import Rules
 from app.mail.thread import is_reply_subject
 from app.mail.types import ParsedMessage
 
-POSITIVE = ("interested", "meeting")
-NEGATIVE = ("unsubscribe", "not_interested")
+POSITIVE: Final = ("interested", "meeting")
+NEGATIVE: Final = ("unsubscribe", "not_interested")
 
 # How many words either side of a phrase a negation word may stand and still govern it.
-_WINDOW = 4
-_WINDOW_AFTER = 6
+_WINDOW: Final = 4
+_WINDOW_AFTER: Final = 6
 # A negative cue is cancelled only by a negation this close before it.
-_WINDOW_NEGATIVE = 3
+_WINDOW_NEGATIVE: Final = 3
 # Matches of one category read per reply (a text repeating a phrase is not read past this).
-_MAX_CUES = 12
-_MAX_TEXT = 8000
+_MAX_CUES: Final = 12
+_MAX_TEXT: Final = 8000
 # Where a clause ends: punctuation, a dash between spaces, or a "but" (the negation in
 # "not now, but send the deck" or "no sé si ahora, pero envíame …" governs the first part only).
-_CLAUSE = re.compile(r"[.,;:!?¿¡()\[\]\"]|\s[-\u2013\u2014]\s|\b(?:but|however|though|although|aber|jedoch|"
+_CLAUSE: Final = re.compile(r"[.,;:!?¿¡()\[\]\"]|\s[-\u2013\u2014]\s|\b(?:but|however|though|although|aber|jedoch|"
                      r"sondern|mais|pero|sino|mas|ma|maar|ale|lecz)\b")
 # For a negative cue, "and" ends the clause too: in "not interested and don't want more emails"
 # the "not" is spent on "interested".
-_CLAUSE_NEGATIVE = re.compile(_CLAUSE.pattern + r"|\b(?:and|und|et|y|e|en|i|oraz)\b")
-_WORD_TAIL = re.compile(r"^\w+")
-_WORD_HEAD = re.compile(r"(?<!\w)\w+$")  # one start per word: linear
-_ADDRESS = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}")
-_NAME_PART = re.compile(r"[a-z]{3,30}")
+_CLAUSE_NEGATIVE: Final = re.compile(_CLAUSE.pattern + r"|\b(?:and|und|et|y|e|en|i|oraz)\b")
+_WORD_TAIL: Final = re.compile(r"^\w+")
+_WORD_HEAD: Final = re.compile(r"(?<!\w)\w+$")  # one start per word: linear
+_ADDRESS: Final = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}")
+_NAME_PART: Final = re.compile(r"[a-z]{3,30}")
 # How far (characters) a referral cue may stand from the address or the name it goes with.
-_REFERRAL_REACH = 160
+_REFERRAL_REACH: Final = 160
 
 
 @dataclass
@@ -148,8 +149,8 @@ def read(pm: ParsedMessage, rules: Rules, examples: Examples | None = None) -> I
 # trying every phrase there (about a sixth faster on replies); a phrase searched alone that can
 # begin only with such characters goes without it (phrases.Phrases). Used only when every phrase
 # of a category visibly starts at a word.
-_WORD_START = r"[^\s.,;:!?()\-]"
-_STARTS_AT_WORD = re.compile(r"(?:\(\?:|\(\?<[!=][^()]{0,60}\))*(?:[a-z0-9]|\\[bwdS]|\^)")
+_WORD_START: Final = r"[^\s.,;:!?()\-]"
+_STARTS_AT_WORD: Final = re.compile(r"(?:\(\?:|\(\?<[!=][^()]{0,60}\))*(?:[a-z0-9]|\\[bwdS]|\^)")
 
 
 @by_identity

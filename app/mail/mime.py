@@ -18,21 +18,21 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from email import errors, policy
 from itertools import accumulate
-from typing import Any
+from typing import Any, Final
 
-MAX_DEPTH = 20
-MAX_PARTS = 500
+MAX_DEPTH: Final = 20
+MAX_PARTS: Final = 500
 
-_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
-_BODY_DEFECTS = ("MultipartInvariantViolationDefect", "StartBoundaryNotFoundDefect",
+_BOUNDARY: Final = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+_BODY_DEFECTS: Final = ("MultipartInvariantViolationDefect", "StartBoundaryNotFoundDefect",
                  "CloseBoundaryNotFoundDefect", "NoBoundaryInMultipartDefect")
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+([ \t]*):")
+_HEADER_LINE: Final = re.compile(rb"^[!-9;-~]+([ \t]*):")
 # RFC 5322's obsolete syntax allows white space before the colon ("Subject :"); the standard
 # library does not, and would take such a line for the start of the body. Mended only in a block
 # with such a line (``_HEADER_LINE``'s group): " :" alone is common in a folded DKIM or ARC
 # header ("h=to:subject...\r\n  :dkim-signature"), and this over a whole block costs more than
 # the rest of reading it.
-_SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+_SPACE_BEFORE_COLON: Final = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 
 
 @dataclass
@@ -281,7 +281,7 @@ class IndexedMessage(email.message.Message):
         super().replace_header(_name, _value)
 
 
-_NAME_CHARS = bytes(range(0x21, 0x7F))
+_NAME_CHARS: Final = bytes(range(0x21, 0x7F))
 """What a field name is made of as the standard library's feed parser reads one (its ``headerRE``):
 printable ASCII but the space; the colon ends the name."""
 
@@ -327,9 +327,9 @@ def plain_headers(header_lines: list[bytes]) -> email.message.Message | None:
     return message
 
 
-_TOKEN = r"[!#-'*+\-.0-9A-Z^-~]{1,200}"
-_BLANKS = r"[ \t\r\n]{0,20}"
-_SIMPLE_TYPE = re.compile(
+_TOKEN: Final = r"[!#-'*+\-.0-9A-Z^-~]{1,200}"
+_BLANKS: Final = r"[ \t\r\n]{0,20}"
+_SIMPLE_TYPE: Final = re.compile(
     rf"{_TOKEN}/{_TOKEN}(?:{_BLANKS};{_BLANKS}[!#-'+\-.0-9A-Z^-~]{{1,100}}{_BLANKS}={_BLANKS}"
     rf"(?:{_TOKEN}|\"[ !#-:<-\[\]-~]{{0,200}}\"))*{_BLANKS};?{_BLANKS}")
 """A Content-Type value in the shape nearly every part has: a type, then ``name=value``
@@ -402,7 +402,7 @@ def library_tree(root: Node, defects: list[str]) -> email.message.Message | None
         return None
 
 
-_FINAL_LINE_BREAK = re.compile(r"(?:\r\n|\r|\n)\Z")
+_FINAL_LINE_BREAK: Final = re.compile(r"(?:\r\n|\r|\n)\Z")
 
 
 class _Unsure(Exception):
@@ -440,8 +440,8 @@ def _library_part(node: Node) -> email.message.Message:
     return msg
 
 
-_BLANK = (b"\n", b"\r\n", b"\r")
-_FEED_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+_BLANK: Final = (b"\n", b"\r\n", b"\r")
+_FEED_HEADER: Final = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 """The standard library's test for a header line (``email.feedparser.headerRE``)."""
 
 

@@ -14,7 +14,7 @@ import email.message
 import hashlib
 import re
 from email import policy
-from typing import cast
+from typing import Final, cast
 
 from app.mail.headers import decode_bytes, decode_header, parse_addresses, parse_date, parse_message_ids
 from app.mail.htmltext import html_text
@@ -25,16 +25,16 @@ from app.mail.sanitize import one_line, sanitize
 from app.mail.thread import thread_key
 from app.mail.types import Attachment, ParsedMessage
 
-MAX_TEXT = 1_000_000
+MAX_TEXT: Final = 1_000_000
 """Characters of body text kept; the rest of a larger body is cut (and recorded as a defect)."""
-MAX_HTML = 2_000_000
+MAX_HTML: Final = 2_000_000
 """Bytes of HTML read for text (``htmltext``); the rest of a larger body is left out."""
-SNIPPET_LENGTH = 200
-MAX_HEADER_VALUE = 4000
+SNIPPET_LENGTH: Final = 200
+MAX_HEADER_VALUE: Final = 4000
 
-_TAG = re.compile(r"<[^<>]{0,2000}>")  # stops at the next "<": one scan per tag
-_BLANK_RUN = re.compile(r"\n{3,}")
-_EMBEDDED = ("message/rfc822", "message/global")
+_TAG: Final = re.compile(r"<[^<>]{0,2000}>")  # stops at the next "<": one scan per tag
+_BLANK_RUN: Final = re.compile(r"\n{3,}")
+_EMBEDDED: Final = ("message/rfc822", "message/global")
 
 
 def parse(raw: bytes) -> ParsedMessage:

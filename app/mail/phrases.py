@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from types import FunctionType, ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 sre_c: ModuleType | None
 sre_parse: ModuleType | None
@@ -43,10 +43,10 @@ except ImportError:  # another Python: no narrowing (see the module's docstring)
     sre_c = sre_parse = None
 
 T = TypeVar("T")
-GRAM = 3
-CACHE = 512
+GRAM: Final = 3
+CACHE: Final = 512
 """Narrowed alternations kept per phrase set, and choices of phrases remembered as seen once."""
-_GROUP_REF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+_GROUP_REF: Final = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 
 
 class Pieces:
@@ -115,10 +115,10 @@ Reading = tuple[tuple[str, ...] | None, str, frozenset[str] | None, bool, int]
 (``required_grams``), the run every match holds (``required_run``), the characters a match can
 begin with (``first_chars``), whether the regex engine skips to them (``skips_to_start``), and
 the most characters a match holds before its run (``run_reach``)."""
-_UNREAD: Reading = (None, "", None, False, -1)
+_UNREAD: Final[Reading] = (None, "", None, False, -1)
 """The reading where the parser is not trusted: no phrase left out, none searched as it is."""
 Readings = dict[str, Reading]
-_readings: Readings = {}
+_readings: Final[Readings] = {}
 _recording: tuple[Readings, Readings] | None = None
 """While recording: the readings known (made by an earlier process), and those asked for."""
 
@@ -349,7 +349,7 @@ def _union(readings: list[tuple[frozenset[str], bool] | None]) -> tuple[frozense
     return frozenset(chars), empty
 
 
-_KNOWN: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+_KNOWN: Final[tuple[tuple[str, str, tuple[str, ...] | None], ...]] = (
     ("(?:very )?interest(?:ed|ing)", "interest", ("est",)),
     ("l(?:oe?)schen", "schen", ("che",)),
     ("parental leave|sick leave", "", ("k l", "l l")),
@@ -362,7 +362,7 @@ _KNOWN: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("no", "no", None),
 )
 """Patterns whose readings are known: what this module expects of the parser's output."""
-_KNOWN_REACH: tuple[tuple[str, int], ...] = (
+_KNOWN_REACH: Final[tuple[tuple[str, int], ...]] = (
     ("(?:very )?interest(?:ed|ing)", 5),
     (r"\bremove me\b", 0),
     ("(?:stop|halt) (?:emails|mails)", 4),
@@ -372,7 +372,7 @@ _KNOWN_REACH: tuple[tuple[str, int], ...] = (
     ("(?i)abcd", -1),
 )
 """Patterns whose run's reach is known."""
-_KNOWN_STARTS: tuple[tuple[str, frozenset[str] | None], ...] = (
+_KNOWN_STARTS: Final[tuple[tuple[str, frozenset[str] | None], ...]] = (
     ("(?:very )?interest(?:ed|ing)", frozenset("vi")),
     (r"\bremove me\b", frozenset("r")),
     ("(?=x)[a-c]y|z+", frozenset("abcz")),
@@ -403,7 +403,7 @@ def _parser_as_expected() -> bool:
         return False
 
 
-TRUSTED = _parser_as_expected()
+TRUSTED: Final = _parser_as_expected()
 """Whether phrases are left out at all (see the module's docstring)."""
 
 
@@ -449,9 +449,9 @@ def _skips_to_start(pattern: str) -> bool:
     return op is sre_c.BRANCH and all(b.data and b.data[0][0] is sre_c.LITERAL for b in av[1])
 
 
-_INDEXED: set[str] = set()
+_INDEXED: Final[set[str]] = set()
 """Every piece a phrase set indexes (each ``Phrases`` adds its own): it only grows."""
-_SIEVE_SIZE = 1 << 16
+_SIEVE_SIZE: Final = 1 << 16
 _sieve = bytes(_SIEVE_SIZE)
 """1 at the place of each indexed piece (``_sieve_place``), 0 elsewhere: most places of a text
 hold a piece that no phrase set indexes, and it is passed over without a string made for it."""
@@ -501,7 +501,7 @@ def _intersected(folded: str) -> set[str]:
     return _INDEXED.intersection(_shifted(folded))
 
 
-_indexed_pieces: Callable[[str], set[str]] = _intersected if isinstance(_sieved, FunctionType) else _sieved
+_indexed_pieces: Final[Callable[[str], set[str]]] = _intersected if isinstance(_sieved, FunctionType) else _sieved
 """How ``Pieces`` finds a text's indexed pieces: the faster of the two in the form this module
 runs in."""
 
@@ -512,7 +512,7 @@ class Searcher(Protocol):
     def search(self, string: str, pos: int = 0, /) -> re.Match[str] | None: ...
 
 
-EACH_AT_MOST = 256
+EACH_AT_MOST: Final = 256
 """Phrases a choice may hold to be searched one by one (a category of the shipped rules has up to
 247); a choice of more is searched whole (the first time it is met) or compiled. A search of the
 whole alternation tries each of its phrases at every place of the text, where a phrase searched
@@ -521,7 +521,7 @@ characters): replies of new wording of ~850 characters took 2,200-2,280 us a rep
 with 32 here (a choice of more searched whole, compiled at its second meeting), 1,560-1,570 with
 256 (the reader in Python); replies of ~450 characters 240-245 against 206-208 us; the bench's
 replies, whose choices are small and compiled by their eighth meeting, 73-77 us either way."""
-COMPILE_AT = 8
+COMPILE_AT: Final = 8
 """The meeting of a choice at which it is compiled. Until then its phrases are searched one by
 one, each compiled alone once: compiling a choice costs about 2 ms, which varied replies rarely
 pay back. Classify, 3,000 replies of varied wording (a bench reply and 3-25 words more), first
@@ -530,12 +530,12 @@ second time it was met (1,448 compiles in the second pass), 181-190 and 156-163 
 the bench's replies (a few wordings, each met thousands of times) the same, 35.6-36.1 us."""
 
 
-BRANCHES_AT_MOST = 64
+BRANCHES_AT_MOST: Final = 64
 """Phrases a phrase may be taken apart into (``leading_branches``); one of more is kept whole."""
-_OPENINGS = ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?P<")
+_OPENINGS: Final = ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?P<")
 """The groups ``leading_branches`` reads through; a pattern with any other (a flag of its own,
 an atomic group, a comment) is kept whole."""
-_LOOKS = ("(?=", "(?!", "(?<=", "(?<!")
+_LOOKS: Final = ("(?=", "(?!", "(?<=", "(?<!")
 
 
 def _class_end(pattern: str, at: int) -> int:

@@ -10,12 +10,13 @@ reply (nothing above the quote) keeps its unquoted lines as the new text instead
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from app.mail.caseless import Caseless
 
 # "On <date>, <name> wrote:" in the languages our users' prospects write in. Gmail may wrap
 # the attribution over two lines, so these are matched against a line joined with the next.
-_ATTRIBUTION = re.compile(
+_ATTRIBUTION: Final = re.compile(
     r"""^[\s\-*_>]{0,6}(?:
         On\s.{1,250}\s(?:wrote|writes|sent)\s?(?::|-{2,})   # English
       | .{0,200}?-{2,}\s*On\s.{1,250}\s(?:wrote|sent)\s?:  # "text--- On … wrote:" on one line
@@ -40,10 +41,10 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-_STARTER = re.compile(r"^[\s\-*_]*(?:On|Am|Le|El|Em|Il|Op|W\sdniu|Den|\d{1,4}[./-]\d)\b",
+_STARTER: Final = re.compile(r"^[\s\-*_]*(?:On|Am|Le|El|Em|Il|Op|W\sdniu|Den|\d{1,4}[./-]\d)\b",
                       re.IGNORECASE)
 
-_SEPARATOR = re.compile(
+_SEPARATOR: Final = re.compile(
     r"""^[\s*>]{0,4}(?:
         -{2,}\s*(?:Original\sMessage|Urspr[üu]ngliche\sNachricht|Message\sd'origine
             |Mensaje\soriginal|Mensagem\soriginal|Messaggio\soriginale|Oorspronkelijk\sbericht
@@ -58,12 +59,12 @@ _SEPARATOR = re.compile(
 )
 
 # Outlook's quoted header block: a "From:" (or "Date:") line, then another header line close below.
-_FROM_NAMES = "From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|От"
-_DATE_NAMES = "Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée]"
-_HEADER_FROM = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES})\s?:\s*\*{{0,2}}\s*\S", re.IGNORECASE)
-_HEADER_FIRST = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES}|{_DATE_NAMES})\s?:\s*\*{{0,2}}\s*\S",
+_FROM_NAMES: Final = "From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|От"
+_DATE_NAMES: Final = "Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée]"
+_HEADER_FROM: Final = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES})\s?:\s*\*{{0,2}}\s*\S", re.IGNORECASE)
+_HEADER_FIRST: Final = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES}|{_DATE_NAMES})\s?:\s*\*{{0,2}}\s*\S",
                            re.IGNORECASE)
-_HEADER_NEXT = re.compile(
+_HEADER_NEXT: Final = re.compile(
     r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet"
     r"|Enviad[oa](?:\sel)?|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp"
     r"|Wys[łl]an[oe]|Do|Temat"
@@ -73,19 +74,19 @@ _HEADER_NEXT = re.compile(
 
 
 # A line that is only a date and an address, with the quote right below (old Gmail).
-_DATE_AND_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
+_DATE_AND_ADDRESS: Final = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s.{0,120}<[^<>\s]+@[^<>\s]+>\s*$")
 
 
 # A word that every branch of ``_ATTRIBUTION`` but two needs, searched as it does (case-blind); the
 # two that name no word need an address (an "@") and either a date at the start of the line or
 # a time with the line ending in the address and a colon. A line with none of these cannot match
 # it. tests/test_mail_properties.py holds each branch to this check.
-_ATTRIBUTION_WORD = Caseless(
+_ATTRIBUTION_WORD: Final = Caseless(
     "wrote|writes|sent|schrieb|crit|escrib|escreveu|scritto|schreef|geschreven|skrev|napisa|pisze"
     "|viết|написал|пишет")
-_STARTS_WITH_DATE = re.compile(r"[\s\-*_>]{0,6}\d{1,4}[./-]\d")
-_TIME = re.compile(r"\d:\d\d")
-_ENDS_WITH_ADDRESS = re.compile(r"[>)]\s?:\s*$")
+_STARTS_WITH_DATE: Final = re.compile(r"[\s\-*_>]{0,6}\d{1,4}[./-]\d")
+_TIME: Final = re.compile(r"\d:\d\d")
+_ENDS_WITH_ADDRESS: Final = re.compile(r"[>)]\s?:\s*$")
 
 
 def _may_be_attribution(text: str) -> bool:

@@ -9,11 +9,12 @@ not printable text.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 # Whole escape sequences first, so that their parameters ("[31m", "]0;title") do not survive as
 # visible litter once the ESC itself is gone. 8-bit C1 introducers (CSI 0x9b, OSC 0x9d, DCS 0x90,
 # SOS 0x98, PM 0x9e, APC 0x9f) are the same sequences spelt in one character.
-_ESCAPES = re.compile(
+_ESCAPES: Final = re.compile(
     r"""
     (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?             # CSI ... final byte
   | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])       # OSC, DCS, SOS, PM, APC ...
@@ -23,7 +24,7 @@ _ESCAPES = re.compile(
     re.VERBOSE,
 )
 
-_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI: Final = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 # Everything below 0x20 except tab and newline, DEL, the C1 range, and the bidi controls.
 _DELETE: dict[int, str | None] = {c: None for c in range(0x20) if c not in (0x09, 0x0A)}
@@ -36,7 +37,7 @@ _DELETE[0x2029] = "\n"
 _DELETE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
 
 # (the surrogates spelt with chr(): a compiled module cannot hold them in a string literal)
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + chr(0xD800) + "-" + chr(0xDFFF) + _BIDI + "]")
+_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + chr(0xD800) + "-" + chr(0xDFFF) + _BIDI + "]")
 
 
 def sanitize(text: str) -> str:
@@ -56,7 +57,7 @@ def sanitize(text: str) -> str:
     return text
 
 
-_FOLDED_ASCII = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+_FOLDED_ASCII: Final = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 """Printable ASCII and the controls of folding (tab, CR, LF)."""
 
 
@@ -75,8 +76,8 @@ def one_line(text: str) -> str:
     return " ".join(sanitize(text).split())
 
 
-MAX_FILENAME_BYTES = 200
-_NOT_IN_NAMES = str.maketrans({c: "_" for c in '/\\:<>"|?*'})
+MAX_FILENAME_BYTES: Final = 200
+_NOT_IN_NAMES: Final = str.maketrans({c: "_" for c in '/\\:<>"|?*'})
 
 
 def safe_filename(name: str, fallback: str = "attachment") -> str:

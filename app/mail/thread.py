@@ -9,16 +9,17 @@ message is the root of its own thread.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 # Reply and forward prefixes in the languages we meet, with Outlook's "RE[2]:" counters and
 # the "[EXT]"-style tags that gateways add before them.
-_PREFIX = re.compile(
+_PREFIX: Final = re.compile(
     r"^\s*(?:\[[^\]]{0,30}\]\s*)?"
     r"(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|res|enc|odp|pd|antw|doorst|ynt|r|回复|答复|转发|回覆|轉寄)"
     r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
     re.IGNORECASE,
 )
-_REPLY_PREFIX = re.compile(
+_REPLY_PREFIX: Final = re.compile(
     r"^\s*(?:\[[^\]]{0,30}\]\s*)?(?:re|aw|sv|vs|rv|res|odp|antw|ynt|r|回复|答复|回覆)"
     r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     re.IGNORECASE,
@@ -46,7 +47,7 @@ def is_reply_subject(subject: str) -> bool:
     return _REPLY_PREFIX.match(subject or "") is not None
 
 
-_REPLY_MARK = re.compile(r"(?:^|\s)(?:re|aw|sv|vs|antw|odp|r|fw|fwd|wg|tr|rv|res|enc)\s*(?:\[\d+\])?\s*:",
+_REPLY_MARK: Final = re.compile(r"(?:^|\s)(?:re|aw|sv|vs|antw|odp|r|fw|fwd|wg|tr|rv|res|enc)\s*(?:\[\d+\])?\s*:",
                          re.IGNORECASE)
 
 
