@@ -16,7 +16,7 @@ REASONS: Final = ("user_unknown", "host_unknown", "mailbox_full", "message_too_b
            "has_moved", "not_accepted", "syntax_error", "complaint", "other")
 """``complaint`` is the reason of an abuse report (ARF), not of a delivery failure."""
 
-FINAL_REASONS = frozenset({"user_unknown", "host_unknown", "has_moved", "syntax_error", "suspended"})
+FINAL_REASONS: Final = frozenset({"user_unknown", "host_unknown", "has_moved", "syntax_error", "suspended"})
 """Reasons that are final whatever the code's class says when the code is missing."""
 
 TEXT_CAP: Final = 2000

@@ -69,8 +69,9 @@ def _fold_other(text: str) -> str:
     comes next: a reply's auto-reply reading and its intent reading fold the same text (new replies
     of ~180 characters, most with a letter of another alphabet or a typographic mark: 7.8 us a
     fold)."""
-    if _SPELLED_OUT.search(text) is not None:
-        text = text.translate(_LETTERS)  # ~55 ns a character: only where one of them stands
+    for letter in set(_SPELLED_OUT.findall(text)):
+        # each one replaced where it stands (a translation reads every character: ~55 ns each)
+        text = text.replace(letter, _LETTERS[ord(letter)])
     return _MARKS.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 

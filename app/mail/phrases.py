@@ -275,7 +275,7 @@ def _sequence_grams(items: list[tuple[Any, Any]], depth: int) -> tuple[str, ...]
     return min(options, key=len) if options else None
 
 
-_COMMON = frozenset("etaoinshr ")
+_COMMON: Final = frozenset("etaoinshr ")
 
 
 def _rarest_gram(run: str) -> str:
@@ -285,7 +285,7 @@ def _rarest_gram(run: str) -> str:
     return min(reversed(pieces), key=lambda g: sum(c in _COMMON for c in g))
 
 
-_REPEATS = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+_REPEATS: Final = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
                  if sre_c is not None and hasattr(sre_c, name))
 
 
@@ -739,7 +739,7 @@ def _mask(places: list[int]) -> int:
     return mask
 
 
-_BITS = tuple(tuple(b for b in range(8) if byte >> b & 1) for byte in range(256))
+_BITS: Final = tuple(tuple(b for b in range(8) if byte >> b & 1) for byte in range(256))
 """The places of the bits of each byte."""
 
 

@@ -27,7 +27,7 @@ _ESCAPES: Final = re.compile(
 _BIDI: Final = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 # Everything below 0x20 except tab and newline, DEL, the C1 range, and the bidi controls.
-_DELETE: dict[int, str | None] = {c: None for c in range(0x20) if c not in (0x09, 0x0A)}
+_DELETE: Final[dict[int, str | None]] = {c: None for c in range(0x20) if c not in (0x09, 0x0A)}
 _DELETE.update({c: None for c in range(0x7F, 0xA0)})
 _DELETE.update({ord(c): None for c in _BIDI})
 # Line and paragraph separators would break a row in two inside Textual; make them newlines.
