@@ -36,8 +36,11 @@ def first_match(patterns: tuple[str, ...], text: str, folded: str | None = None,
     return text[start:end]
 
 
+@lru_cache(maxsize=2)
 def normalize(text: str) -> str:
-    """Text as the rules see it: one line, straight apostrophes."""
+    """Text as the rules see it: one line, straight apostrophes. The last two texts' are handed
+    out again: a reply's auto-reply reading and its intent reading normalize the same new text
+    (and its subject)."""
     return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
 
 
@@ -106,6 +109,8 @@ def fold_pattern(pattern: str) -> str:
 
 def unfold_span(text: str, start: int, end: int) -> tuple[int, int]:
     """The span of ``text`` that ``fold(text)[start:end]`` came from."""
+    if text.isascii():  # folded by lower-casing: the same places
+        return start, end
     shift = 0  # position in the folded text minus position in ``text``, so far
     first = last = None
     for m in _NON_ASCII.finditer(text):
