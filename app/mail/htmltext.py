@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import html2text
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 LEXBOR_TAGS: Final = 1_500
@@ -232,6 +231,8 @@ def lexbor_text(html: str) -> str | None:
 def html2text_text(html: str) -> str:
     """A body Lexbor is not given, or whose tree is too large to write, read by html2text (in
     Python, in time linear in its length)."""
+    import html2text  # (rarely needed: not imported by every process that reads mail, 2.6 ms)
+
     converter = html2text.HTML2Text(bodywidth=0)  # no wrapping: the terminal wraps
     converter.ignore_images = True  # tracking pixels and logos say nothing
     converter.ignore_emphasis = True  # "*" and "_" would read as literal text in a terminal

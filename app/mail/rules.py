@@ -120,13 +120,15 @@ def load_rules(text: str, *, check: bool = True) -> Rules:
 
 # "(?i)" and the like at the start of a pattern: flags for the whole expression.
 _GLOBAL_FLAGS = re.compile(r"\(\?[aimsux]+\)")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+"""A control character (a backspace where ``\\b`` was meant in a double-quoted TOML string)."""
 
 
 def _checked_patterns(value: object, where: str, check: bool) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise ValueError(f"{where} must be a list of strings")
     for pattern in value:
-        if any(ord(c) < 32 for c in pattern):
+        if _CONTROL.search(pattern):
             raise ValueError(f"{where}: pattern {pattern!r} holds a control character (in a "
                              f"double-quoted TOML string \\b is a backspace: use '…' quotes)")
         if not check:
