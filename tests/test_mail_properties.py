@@ -586,11 +586,42 @@ def test_the_sieve_finds_every_indexed_piece_of_a_text(text, phrases_of_text):
     pieces of this very text."""
     from app.mail import phrases
 
-    assert phrases._sieved(text) == phrases._intersected(text)
+    assert _found(phrases._sieved(text)) == _found(phrases._intersected(text))
     phrases.Phrases(tuple(re.escape(p) for p in phrases_of_text) or (re.escape(text[:3]) or "x",))
-    assert phrases._sieved(text) == phrases._intersected(text)
+    assert _found(phrases._sieved(text)) == _found(phrases._intersected(text))
     every = {text[i:i + 3] for i in range(len(text) - 2)}
-    assert phrases._sieved(text) == every & phrases._INDEXED
+    assert phrases.named(phrases._sieved(text)[0]) == every & phrases._INDEXED
+
+
+def _found(found: tuple[list[int], bytearray]) -> tuple[list[int], bytearray]:
+    """A text's piece numbers in order, and the byte of each number met: one for those found."""
+    numbers, met = found
+    assert len(numbers) == len(set(numbers)) and met == bytearray(k in numbers for k in range(len(met)))
+    return sorted(numbers), met
+
+
+def test_pieces_that_share_a_place_of_the_sieve_are_both_found():
+    """Two indexed pieces at one place of the sieve: a text holding either is found to hold it,
+    and only it (the sieve says "look at the piece itself" there)."""
+    from app.mail import phrases
+
+    by_place: dict[int, str] = {}
+    pair = None
+    for a in "abcdefghijklmnopqrstuvwxyz":  # two pieces of one place (found by trying)
+        for b in "abcdefghijklmnopqrstuvwxyz":
+            for c in map(chr, range(0x61, 0x250)):
+                piece = f"{a}{b}{c}"
+                other = by_place.setdefault(phrases._sieve_place(ord(a), ord(b), ord(c)), piece)
+                if other != piece and pair is None:
+                    pair = (other, piece)
+    assert pair is not None
+    first, second = pair
+    phrases.Phrases((first, second))
+    assert phrases._sieve[phrases._sieve_place(*map(ord, first))] == -1
+    for text, held in [(f"{first} x", {first}), (f"x {second}", {second}), (f"{second}{first}", {first, second}),
+                       ("nothing", set())]:
+        assert phrases.named(phrases._sieved(text)[0]) & {first, second} == held
+        assert phrases.grams(text).indexed() & {first, second} == held
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))

@@ -58,26 +58,46 @@ class Pieces:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._found: tuple[int, set[str]] | None = None
-        """How many pieces were indexed when these were cut, and those of the text. A tuple
-        replaced whole: a thread reading the same text never sees half of it."""
+        self._found: tuple[int, list[int], bytearray] | None = None
+        """How many pieces were indexed when these were found, and the numbers of the text's,
+        with a byte per number (``_sieved``). A tuple replaced whole: a thread reading the same
+        text never sees half of it."""
+        self._named: tuple[tuple[int, list[int], bytearray], set[str]] | None = None
+        """The pieces' strings (``indexed``), with what they were named from."""
         self._chosen: tuple[Chooser, int] | None = None
         """The last chooser asked and its choice (its sets' pieces were all indexed before it was
         made: pieces indexed since change none of them)."""
 
-    def indexed(self) -> set[str]:
-        """The text's pieces that a phrase set indexes (not to be changed)."""
+    def _fresh(self) -> tuple[int, list[int], bytearray]:
         found = self._found
         known = len(_INDEXED)
         if found is None or found[0] != known:
-            found = self._found = (known, _indexed_pieces(self.text))
-        return found[1]
+            numbers, met = _indexed_numbers(self.text)
+            found = self._found = (known, numbers, met)
+        return found
+
+    def numbers(self) -> list[int]:
+        """The numbers of the text's indexed pieces (not to be changed)."""
+        return self._fresh()[1]
+
+    def met(self) -> bytearray:
+        """A byte per indexed piece, by number: 1 for the text's (not to be changed). Every piece
+        indexed so far has its byte."""
+        return self._fresh()[2]
+
+    def indexed(self) -> set[str]:
+        """The text's pieces that a phrase set indexes (not to be changed)."""
+        found = self._fresh()
+        known = self._named
+        if known is None or known[0] is not found:
+            known = self._named = (found, named(found[1]))
+        return known[1]
 
     def chosen(self, chooser: Chooser) -> int:
         """``chooser``'s choice of phrases for this text (``Chooser.chosen``)."""
         found = self._chosen
         if found is None or found[0] is not chooser:
-            found = self._chosen = (chooser, chooser.chosen(self.indexed()))
+            found = self._chosen = (chooser, chooser.chosen(self.numbers()))
         return found[1]
 
 
@@ -451,10 +471,18 @@ def _skips_to_start(pattern: str) -> bool:
 
 _INDEXED: Final[set[str]] = set()
 """Every piece a phrase set indexes (each ``Phrases`` adds its own): it only grows."""
+_PIECES: Final[list[str]] = []
+"""The indexed pieces by number (``_index``), in the order they were indexed."""
+_NUMBER: Final[dict[str, int]] = {}
+"""Each indexed piece's number."""
+_CODES: Final[list[int]] = []
+"""Each numbered piece's three code points in one int (``_code``)."""
 _SIEVE_SIZE: Final = 1 << 16
-_sieve = bytes(_SIEVE_SIZE)
-"""1 at the place of each indexed piece (``_sieve_place``), 0 elsewhere: most places of a text
-hold a piece that no phrase set indexes, and it is passed over without a string made for it."""
+_sieve: list[int] = [0] * _SIEVE_SIZE
+"""At the place of each indexed piece (``_sieve_place``), its number and one; 0 where no piece
+is, -1 where two or more are. Most places of a text hold a piece that no phrase set indexes,
+passed over without a string made for it; where one is, its number is read off, no string made
+either (the piece's code points checked against it)."""
 
 
 def _sieve_place(a: int, b: int, c: int) -> int:
@@ -462,48 +490,81 @@ def _sieve_place(a: int, b: int, c: int) -> int:
     return ((a * 961 + b * 31 + c) * 40503) >> 4 & (_SIEVE_SIZE - 1)
 
 
+def _code(a: int, b: int, c: int) -> int:
+    """The three code points of a piece in one int."""
+    return (a << 42) | (b << 21) | c
+
+
 def _index(pieces: frozenset[str]) -> None:
-    """Add a phrase set's indexed pieces to the sieve, then to ``_INDEXED``: a text whose pieces
-    are found meanwhile in another thread is found in the new sieve where ``_INDEXED`` has grown
-    (``Pieces.indexed``)."""
+    """Number a phrase set's new pieces and put them in a new sieve, then in ``_INDEXED``: a text
+    whose pieces are found meanwhile in another thread is found in the new sieve where
+    ``_INDEXED`` has grown (``Pieces``), and every number a sieve holds is numbered already."""
     global _sieve
-    sieve = bytearray(_sieve)
-    for g in pieces:
-        sieve[_sieve_place(ord(g[0]), ord(g[1]), ord(g[2]))] = 1
-    _sieve = bytes(sieve)
+    sieve = list(_sieve)
+    for g in sorted(pieces):
+        if g in _NUMBER:
+            continue
+        a, b, c = ord(g[0]), ord(g[1]), ord(g[2])
+        _CODES.append(_code(a, b, c))
+        _PIECES.append(g)
+        number = _NUMBER[g] = len(_PIECES) - 1
+        place = _sieve_place(a, b, c)
+        sieve[place] = number + 1 if sieve[place] == 0 else -1
+    _sieve = sieve
     _INDEXED.update(pieces)
 
 
-def _sieved(folded: str) -> set[str]:
-    """The indexed pieces of ``folded``, each place's code points looked up in the sieve first
-    and the piece made only where it may be indexed: compiled by mypyc, a reply of ~190
-    characters in 6.6 us, against 19.2 for every piece cut and intersected with the indexed ones."""
-    found: set[str] = set()
-    if len(folded) < GRAM:
-        return found
+def _sieved(folded: str) -> tuple[list[int], bytearray]:
+    """The numbers of the indexed pieces of ``folded`` (each once, as first met) and a byte per
+    number, 1 for those met: each place's code points looked up in the sieve, the piece's number
+    read off there and checked against them (a string made only at a place two pieces share).
+    Compiled by mypyc, a reply of ~190 characters in 6.6 us as a set of the pieces' strings, each
+    made and looked up; their numbers, half of that."""
     sieve = _sieve
+    met = bytearray(len(_CODES))
+    numbers: list[int] = []
+    n = len(folded)
+    if n < GRAM:
+        return numbers, met
     a = ord(folded[0])
     b = ord(folded[1])
-    for i in range(2, len(folded)):
+    for i in range(2, n):
         c = ord(folded[i])
-        if sieve[_sieve_place(a, b, c)]:
-            piece = folded[i - 2:i + 1]
-            if piece in _INDEXED:
-                found.add(piece)
+        k = sieve[((a * 961 + b * 31 + c) * 40503) >> 4 & (_SIEVE_SIZE - 1)]
+        if k > 0:
+            k -= 1
+            if _CODES[k] == (a << 42) | (b << 21) | c and not met[k]:
+                met[k] = 1
+                numbers.append(k)
+        elif k < 0:
+            number = _NUMBER.get(folded[i - 2:i + 1], -1)
+            if number >= 0 and not met[number]:
+                met[number] = 1
+                numbers.append(number)
         a = b
         b = c
-    return found
+    return numbers, met
 
 
-def _intersected(folded: str) -> set[str]:
-    """The indexed pieces of ``folded``, every piece cut and intersected with them: in Python,
-    faster than ``_sieved``'s loop over the characters."""
-    return _INDEXED.intersection(_shifted(folded))
+def _intersected(folded: str) -> tuple[list[int], bytearray]:
+    """``_sieved``, with every piece cut and intersected with the indexed ones: in Python, faster
+    than a loop over the characters."""
+    met = bytearray(len(_CODES))
+    numbers = [_NUMBER[g] for g in _INDEXED.intersection(_shifted(folded))]
+    for k in numbers:
+        met[k] = 1
+    return numbers, met
 
 
-_indexed_pieces: Final[Callable[[str], set[str]]] = _intersected if isinstance(_sieved, FunctionType) else _sieved
+_indexed_numbers: Final[Callable[[str], tuple[list[int], bytearray]]] = (
+    _intersected if isinstance(_sieved, FunctionType) else _sieved)
 """How ``Pieces`` finds a text's indexed pieces: the faster of the two in the form this module
 runs in."""
+
+
+def named(numbers: list[int]) -> set[str]:
+    """The indexed pieces of these numbers."""
+    return {_PIECES[k] for k in numbers}
 
 
 class Searcher(Protocol):
@@ -658,7 +719,7 @@ class _Alone:
     without the run after the place searched from is not searched for the phrase, and one with
     it is searched from ``reach`` characters before the run's first place, where a match can
     begin at the earliest. ``piece``: a piece of the run that phrase sets index ("" where none
-    is), so in the indexed pieces of every text that holds the run: a text without it is not
+    is; kept as its number), so in the indexed pieces of every text that holds the run: a text without it is not
     looked through for the run (a look in a set, against a look along the text; of the 141
     phrases and branches a reply of new wording searched alone, the run stood in 14.5 and the
     piece in 56.5). An object, not a tuple: a choice's list of them is made for every new
@@ -668,7 +729,8 @@ class _Alone:
         self.run = run
         self.rx = rx
         self.reach = reach
-        self.piece = piece
+        self.piece = _NUMBER.get(piece, -1) if piece else -1
+        """The piece's number (``_NUMBER``), -1 for none."""
 
 
 class _Each:
@@ -698,9 +760,9 @@ class _Each:
             self._text = string
             known = self._pieces
             # the indexed pieces asked for now: each phrase's piece was indexed when it was made
-            held = known.indexed() if known is not None and string == known.text else None
+            met = known.met() if known is not None and string == known.text else None
             found = self._found = [
-                None if held is not None and alone.piece and alone.piece not in held else _first(alone, string, pos)
+                None if met is not None and alone.piece >= 0 and not met[alone.piece] else _first(alone, string, pos)
                 for alone in self.patterns]
         else:
             for k, m in enumerate(found):
@@ -957,30 +1019,33 @@ class Chooser:
         self._offsets: list[int] = []
         self._alls: list[int] = []
         always = 0
-        by_piece: dict[str, int] = {}
+        by_number = [0] * len(_CODES)
         offset = 0
         for s in sets:
             self._offsets.append(offset)
             self._alls.append(s._all)
             always |= s._always_mask << offset
             for gram, mask in s._masks.items():
-                by_piece[gram] = by_piece.get(gram, 0) | mask << offset
+                by_number[_NUMBER[gram]] |= mask << offset
             offset += len(s.patterns)
         self._always = always
-        self._by_piece = by_piece
-        """Per indexed piece, the phrases it chooses, of every set (``Phrases._masks``, each set's
-        at its place)."""
+        self._by_number = by_number
+        """Per indexed piece, by its number, the phrases it chooses, of every set
+        (``Phrases._masks``, each set's at its place); its sets' pieces are all numbered here."""
         for slot, s in enumerate(sets):
             s._in = (self, slot)
 
-    def chosen(self, pieces: set[str]) -> int:
-        """The phrases of all the sets chosen for a text of these indexed ``pieces``."""
+    def chosen(self, numbers: list[int]) -> int:
+        """The phrases of all the sets chosen for a text of the indexed pieces of these
+        ``numbers`` (``Pieces.numbers``)."""
         chosen = self._always
-        by_piece = self._by_piece
-        for piece in pieces:
-            mask = by_piece.get(piece)
-            if mask is not None:
-                chosen |= mask
+        by_number = self._by_number
+        known = len(by_number)
+        for k in numbers:
+            if k < known:  # (a piece numbered since indexes none of these sets' phrases)
+                mask = by_number[k]
+                if mask:
+                    chosen |= mask
         return chosen
 
     def key(self, chosen: int, slot: int) -> int:
