@@ -1002,3 +1002,13 @@ def test_a_pattern_said_to_skip_to_its_start_is_one_the_regex_engine_skips_with(
         return
     code = _compiler._code(_parser.parse(pattern), 0)
     assert code[0] == _constants.INFO and code[2] & (_constants.SRE_INFO_PREFIX | _constants.SRE_INFO_CHARSET), pattern
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ\\[]^-sS(?:)é", max_size=12))
+def test_a_pattern_is_folded_the_same_whole_as_a_character_at_a_time(pattern):
+    """An ASCII pattern is folded whole (its letters lower-cased but each escaped one): as the
+    folding a character at a time does it, escapes, classes and a last backslash alike."""
+    from app.mail.folding import _fold_pattern_loop, fold_pattern
+
+    assert fold_pattern(pattern) == _fold_pattern_loop(pattern)

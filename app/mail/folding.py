@@ -85,6 +85,17 @@ def fold_pattern(pattern: str) -> str:
     class an umlaut also accepts its two-letter spelling; a diacritic escaped with a backslash
     loses the backslash, which would otherwise escape a plain letter.
     """
+    if pattern.isascii():  # (most patterns) each letter lower-cased but an escaped one
+        return "".join(t if t[0] == "\\" else t.lower() for t in _ESCAPED_OR_NOT.findall(pattern))
+    return _fold_pattern_loop(pattern)
+
+
+_ESCAPED_OR_NOT: Final = re.compile(r"\\.?|[^\\]+", re.S)
+"""A backslash with the character it escapes, or a run of characters that holds none."""
+
+
+def _fold_pattern_loop(pattern: str) -> str:
+    """``fold_pattern``, a character at a time."""
     out: list[str] = []
     in_class = escaped = False
     for ch in pattern:
