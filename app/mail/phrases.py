@@ -814,19 +814,19 @@ def _mask(places: list[int]) -> int:
     return mask
 
 
-_BITS: Final = tuple(tuple(b for b in range(8) if byte >> b & 1) for byte in range(256))
-"""The places of the bits of each byte."""
-
-
 def _places(mask: int) -> list[int]:
-    """The places of ``mask``'s bits, lowest first: byte by byte, each byte's bits looked up."""
+    """The places of ``mask``'s bits, lowest first: 48 bits at a time (a machine word's int in
+    the compiled reader), each word's lowest bit taken off in turn."""
     places: list[int] = []
     base = 0
-    for byte in mask.to_bytes((mask.bit_length() + 7) // 8, "little"):
-        if byte:
-            for b in _BITS[byte]:
-                places.append(base + b)
-        base += 8
+    while mask:
+        word = mask & 0xFFFFFFFFFFFF
+        while word:
+            low = word & -word
+            places.append(base + low.bit_length() - 1)
+            word ^= low
+        mask >>= 48
+        base += 48
     return places
 
 
