@@ -307,7 +307,7 @@ def _rarest_gram(run: str) -> str:
 
 
 _REPEATS: Final = tuple(getattr(sre_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-                 if sre_c is not None and hasattr(sre_c, name))
+                        if sre_c is not None and hasattr(sre_c, name))
 
 
 def first_chars(pattern: str) -> frozenset[str] | None:
@@ -551,9 +551,9 @@ def _sieved(folded: str) -> tuple[list[int], bytearray]:
                 if _CODES[k] == (a << 42) | (b << 21) | c and not met[k]:
                     met[k] = 1
                     numbers.append(k)
-            else:
+            else:  # (a piece numbered since the sieve was read is left to the next look)
                 number = _NUMBER.get(folded[i - 2:i + 1], -1)
-                if number >= 0 and not met[number]:
+                if 0 <= number < len(met) and not met[number]:
                     met[number] = 1
                     numbers.append(number)
         a = b
@@ -564,8 +564,8 @@ def _sieved(folded: str) -> tuple[list[int], bytearray]:
 def _intersected(folded: str) -> tuple[list[int], bytearray]:
     """``_sieved``, with every piece cut and intersected with the indexed ones: in Python, faster
     than a loop over the characters."""
-    met = bytearray(len(_CODES))
     numbers = [_NUMBER[g] for g in _INDEXED.intersection(_shifted(folded))]
+    met = bytearray(len(_CODES))  # (after: a piece of ``_INDEXED`` is numbered in ``_CODES``)
     for k in numbers:
         met[k] = 1
     return numbers, met
@@ -734,11 +734,11 @@ class _Alone:
     without the run after the place searched from is not searched for the phrase, and one with
     it is searched from ``reach`` characters before the run's first place, where a match can
     begin at the earliest. ``piece``: a piece of the run that phrase sets index ("" where none
-    is; kept as its number), so in the indexed pieces of every text that holds the run: a text without it is not
-    looked through for the run (a look in a set, against a look along the text; of the 141
-    phrases and branches a reply of new wording searched alone, the run stood in 14.5 and the
-    piece in 56.5). An object, not a tuple: a choice's list of them is made for every new
-    wording, and tuples would be made anew for it in the compiled reader."""
+    is; kept as its number), so in the indexed pieces of every text that holds the run: a text
+    without it is not looked through for the run (a look at a byte, against a look along the
+    text; of the 141 phrases and branches a reply of new wording searched alone, the run stood in
+    14.5 and the piece in 56.5). An object, not a tuple: a choice's list of them is made for
+    every new wording, and tuples would be made anew for it in the compiled reader."""
 
     def __init__(self, run: str, rx: re.Pattern[str], reach: int, piece: str = "") -> None:
         self.run = run
