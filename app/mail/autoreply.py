@@ -156,10 +156,11 @@ def month_first(folded: str, pm: ParsedMessage) -> bool:
 
 def referral(pm: ParsedMessage) -> str | None:
     """An address the text points to that is neither the sender's nor ours."""
-    if "@" not in (pm.new_text or ""):  # (an address holds one)
+    text = pm.new_text or ""
+    if "@" not in text:  # (an address holds one)
         return None
     own = {a.email.lower() for a in [pm.from_, *pm.to, *pm.cc, *pm.reply_to] if a}
-    for m in _ADDRESS.finditer(pm.new_text or ""):
+    for m in _ADDRESS.finditer(text):
         addr = m.group(0).rstrip(".")
         if addr.lower() not in own:
             return addr

@@ -543,12 +543,12 @@ def _sieved(folded: str) -> tuple[list[int], bytearray]:
     b = ord(folded[1])
     for i in range(2, n):
         c = ord(folded[i])
-        at = (((a * 961 + b * 31 + c) * 40503) >> 4 & (_SIEVE_SIZE - 1)) << 1
+        at = 2 * _sieve_place(a, b, c)
         k = sieve[at] | sieve[at + 1] << 8
         if k:
             if k != _SHARED:
                 k -= 1
-                if _CODES[k] == (a << 42) | (b << 21) | c and not met[k]:
+                if _CODES[k] == _code(a, b, c) and not met[k]:
                     met[k] = 1
                     numbers.append(k)
             else:  # (a piece numbered since the sieve was read is left to the next look)
