@@ -12,8 +12,8 @@ import re
 from typing import Final
 
 REASONS: Final = ("user_unknown", "host_unknown", "mailbox_full", "message_too_big", "blocked_policy",
-           "spam_detected", "auth_failure", "rate_limited", "expired", "suspended", "system_error",
-           "has_moved", "not_accepted", "syntax_error", "complaint", "other")
+                  "spam_detected", "auth_failure", "rate_limited", "expired", "suspended", "system_error",
+                  "has_moved", "not_accepted", "syntax_error", "complaint", "other")
 """``complaint`` is the reason of an abuse report (ARF), not of a delivery failure."""
 
 FINAL_REASONS: Final = frozenset({"user_unknown", "host_unknown", "has_moved", "syntax_error", "suspended"})
@@ -41,9 +41,9 @@ _BY_CODE: Final = {
 # Codes whose class says little: the wording refines them.
 # 5.1.10 is a null MX in the registry (RFC 7505) but Microsoft's "recipient not found".
 _GENERIC: Final = {"0.0", "1.0", "1.10", "2.0", "3.0", "4.0", "5.0", "5.1", "6.0", "7.0", "7.1", "7.2", "7.3",
-            "7.4", "7.5", "7.6", "7.8", "7.9", "7.10", "7.15"}
+                   "7.4", "7.5", "7.6", "7.8", "7.9", "7.10", "7.15"}
 _BY_CLASS: Final = {"1": "user_unknown", "2": "other", "3": "system_error", "4": "system_error",
-             "5": "system_error", "6": "not_accepted", "7": "blocked_policy"}
+                    "5": "system_error", "6": "not_accepted", "7": "blocked_policy"}
 
 
 def _each(heads: tuple[str, ...], tail: str) -> str:

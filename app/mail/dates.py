@@ -41,7 +41,7 @@ _MONTH_RX: Final = "|".join(sorted((re.escape(m) for m in _MONTH), key=len, reve
 
 _NUMERIC: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([./-])(\d{1,2})(?:\5(\d{2,4}))?")
 _DAY_MONTH: Final = re.compile(rf"(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:de\s+)?({_MONTH_RX})\.?(?:\s+(?:de\s+)?(\d{{4}}))?\b",
-                        re.IGNORECASE)
+                               re.IGNORECASE)
 _MONTH_DAY: Final = re.compile(rf"({_MONTH_RX})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?", re.IGNORECASE)
 _WEEKDAYS: Final = {
     0: "monday montag lundi lunes segunda segunda-feira lunedì maandag poniedziałek mon",
@@ -101,7 +101,7 @@ _ARTICLES: Final = re.compile(r"^(?:(?:on|the|le|el|il|am|zum|dem|den|al|o|dia|d
 # A date at the end of a short stretch of text (numeric, or day and month name), for back_after;
 # the text is normalized (single spaces), the stretch at most 40 characters.
 _END_DATE: Final = re.compile(r"(?:^|[ (])(?:([a-z]{2,12})[,.]? )?(\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"
-                       r"|\d{1,2}(?:st|nd|rd|th|er|\.)? ?[a-z]{3,10}\.?(?: \d{4})?)[,.]? ?$")
+                              r"|\d{1,2}(?:st|nd|rd|th|er|\.)? ?[a-z]{3,10}\.?(?: \d{4})?)[,.]? ?$")
 
 
 def _date_before(window: str, sent: datetime | None, month_first: bool) -> date | None:

@@ -46,7 +46,7 @@ def normalize(text: str) -> str:
 
 # Letters that Unicode does not decompose, spelled the way people without the key type them.
 _LETTERS: Final = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE",
-                          "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
+                                 "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
 _SPELLED_OUT: Final = re.compile("[" + "".join(chr(c) for c in _LETTERS) + "]")
 # The combining diacritical marks NFKD splits off ("é" -> "e" + U+0301).
 _MARKS: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")

@@ -176,7 +176,7 @@ def parse_addresses(value: object) -> list[Address]:
 
 _ATEXT: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-")
 _SPEC: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}){0,20}"
-                   r"@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}")
+                          r"@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}")
 
 
 def simple_addresses(value: str) -> list[tuple[str, str]] | None:
@@ -224,7 +224,7 @@ def _clean_word(m: re.Match[str]) -> str:
 
 
 _PLAIN_DATE: Final = re.compile(r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) "
-                         r"([+-])(\d{2})(\d{2})(?: \([A-Za-z]{1,5}\))?")
+                                r"([+-])(\d{2})(\d{2})(?: \([A-Za-z]{1,5}\))?")
 """A date as nearly every mail system writes it (``Sat, 05 Dec 2026 01:00:00 +0000 (UTC)``),
 which ``parsedate_to_datetime`` reads field by field (a word with a comma first is dropped, a
 zone comment after the offset ignored)."""

@@ -41,13 +41,13 @@ _SPACES: Final = re.compile(f"[{_SPACE_CHARS}]+")
 """White space as HTML collapses it (not the no-break space)."""
 
 _LEFT_OUT: Final = frozenset({"head", "style", "script", "title", "template", "noscript", "img", "svg",
-                       "object", "iframe", "select", "button"})
+                              "object", "iframe", "select", "button"})
 _PARAGRAPH: Final = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table",
-                        "blockquote", "pre", "figure", "form", "fieldset"})
+                               "blockquote", "pre", "figure", "form", "fieldset"})
 """Blocks set apart by a blank line."""
 _LINE: Final = frozenset({"div", "section", "article", "header", "footer", "nav", "aside", "main",
-                   "center", "address", "tr", "li", "dt", "dd", "figcaption", "caption", "tbody",
-                   "thead", "tfoot", "details", "summary", "body", "html"})
+                          "center", "address", "tr", "li", "dt", "dd", "figcaption", "caption", "tbody",
+                          "thead", "tfoot", "details", "summary", "body", "html"})
 """Blocks that begin and end a line."""
 _CELL: Final = frozenset({"td", "th"})
 

@@ -62,7 +62,7 @@ _MAX_TEXT: Final = 8000
 # Where a clause ends: punctuation, a dash between spaces, or a "but" (the negation in
 # "not now, but send the deck" or "no sé si ahora, pero envíame …" governs the first part only).
 _CLAUSE: Final = re.compile(r"[.,;:!?¿¡()\[\]\"]|\s[-\u2013\u2014]\s|\b(?:but|however|though|although|aber|jedoch|"
-                     r"sondern|mais|pero|sino|mas|ma|maar|ale|lecz)\b")
+                            r"sondern|mais|pero|sino|mas|ma|maar|ale|lecz)\b")
 # For a negative cue, "and" ends the clause too: in "not interested and don't want more emails"
 # the "not" is spent on "interested".
 _CLAUSE_NEGATIVE: Final = re.compile(_CLAUSE.pattern + r"|\b(?:and|und|et|y|e|en|i|oraz)\b")

@@ -25,7 +25,7 @@ MAX_PARTS: Final = 500
 
 _BOUNDARY: Final = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
 _BODY_DEFECTS: Final = ("MultipartInvariantViolationDefect", "StartBoundaryNotFoundDefect",
-                 "CloseBoundaryNotFoundDefect", "NoBoundaryInMultipartDefect")
+                        "CloseBoundaryNotFoundDefect", "NoBoundaryInMultipartDefect")
 _HEADER_LINE: Final = re.compile(rb"^[!-9;-~]+([ \t]*):")
 # RFC 5322's obsolete syntax allows white space before the colon ("Subject :"); the standard
 # library does not, and would take such a line for the start of the body. Mended only in a block

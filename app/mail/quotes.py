@@ -42,7 +42,7 @@ _ATTRIBUTION: Final = re.compile(
 )
 
 _STARTER: Final = re.compile(r"^[\s\-*_]*(?:On|Am|Le|El|Em|Il|Op|W\sdniu|Den|\d{1,4}[./-]\d)\b",
-                      re.IGNORECASE)
+                             re.IGNORECASE)
 
 _SEPARATOR: Final = re.compile(
     r"""^[\s*>]{0,4}(?:
@@ -63,7 +63,7 @@ _FROM_NAMES: Final = "From|Von|De|Da|Van|Od|Från|Fra|Lähettäjä|От"
 _DATE_NAMES: Final = "Date|Datum|Data|Fecha|Sent|Gesendet|Envoy[ée]"
 _HEADER_FROM: Final = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES})\s?:\s*\*{{0,2}}\s*\S", re.IGNORECASE)
 _HEADER_FIRST: Final = re.compile(rf"^[\s*>]{{0,4}}(?:{_FROM_NAMES}|{_DATE_NAMES})\s?:\s*\*{{0,2}}\s*\S",
-                           re.IGNORECASE)
+                                  re.IGNORECASE)
 _HEADER_NEXT: Final = re.compile(
     r"^[\s*>]{0,4}(?:Sent|Date|To|Subject|Gesendet|Datum|An|Betreff|Envoy[ée]|[ÀA]|Objet"
     r"|Enviad[oa](?:\sel)?|Fecha|Para|Asunto|Data|Inviato|Oggetto|Verzonden|Aan|Onderwerp"

@@ -48,7 +48,7 @@ def is_reply_subject(subject: str) -> bool:
 
 
 _REPLY_MARK: Final = re.compile(r"(?:^|\s)(?:re|aw|sv|vs|antw|odp|r|fw|fwd|wg|tr|rv|res|enc)\s*(?:\[\d+\])?\s*:",
-                         re.IGNORECASE)
+                                re.IGNORECASE)
 
 
 def added_subject(subject: str) -> str:
