@@ -58,6 +58,7 @@ import asyncio
 import asyncio.sslproto
 import functools
 import json
+import math
 import os
 import random
 import smtplib
@@ -66,6 +67,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,11 +184,14 @@ class Batches:
     started: float = 0.0
     reads: list[float] = field(default_factory=list)
     stores: list[tuple[float, float]] = field(default_factory=list)
+    store_time: list[tuple[float, float]] = field(default_factory=list)
+    """Of each transaction, the store thread's CPU and its time waiting for a core (Linux)."""
 
     def restart(self, started: float) -> None:
         self.started = started
         self.reads.clear()
         self.stores.clear()
+        self.store_time.clear()
 
     def summary(self) -> str:
         """Where the run's time went around the store: its first transaction, how much of the time
@@ -198,9 +203,25 @@ class Batches:
         first, last = self.stores[0][0], self.stores[-1][1]
         writing = sum(end - begin for begin, end in self.stores)
         read = max(self.reads)
+        cpu, waiting = (sum(column) for column in zip(*self.store_time)) if self.store_time else (0.0, 0.0)
+        # a thread that runs, waits for a core, or waits for something else: the GIL, the disk
+        split = (f"; in its transactions the store's thread ran {cpu / max(writing, 1e-9):.0%} of the time, "
+                 f"waited for a core {waiting / max(writing, 1e-9):.0%}, for the rest (the GIL, the disk) "
+                 f"{max(0.0, writing - cpu - waiting) / max(writing, 1e-9):.0%}") if not math.isnan(waiting) else ""
         return (f"the store's first transaction at {first * 1000:.0f} ms; from there to its last, "
                 f"{writing / max(last - first, 1e-9):.0%} of the time writing ({len(self.stores)} transactions); "
-                f"the last batch read at {read * 1000:.0f} ms, its rows stored {(last - read) * 1000:.0f} ms later")
+                f"the last batch read at {read * 1000:.0f} ms, its rows stored {(last - read) * 1000:.0f} ms later"
+                f"{split}")
+
+
+def waited_for_a_core() -> float:
+    """Seconds this thread has waited on a run queue (Linux's schedstat: ready to run, no core
+    free); NaN where the system does not say."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 BATCHES = Batches()
@@ -214,11 +235,12 @@ def watch_batches() -> None:
     store_batch, parse = sync.store_batch, storage.ParsePool.parse
 
     def timed_store_batch(*args: Any, **kwargs: Any) -> list[int]:
-        began = time.perf_counter()
+        began, cpu, waited = time.perf_counter(), time.thread_time(), waited_for_a_core()
         try:
             return store_batch(*args, **kwargs)
         finally:
             BATCHES.stores.append((began - BATCHES.started, time.perf_counter() - BATCHES.started))
+            BATCHES.store_time.append((time.thread_time() - cpu, waited_for_a_core() - waited))
 
     async def timed_parse(self: storage.ParsePool, *args: Any, **kwargs: Any) -> Any:
         try:

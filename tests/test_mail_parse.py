@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def test_timezone_aware_dates():
     assert parse(raw).date.tzinfo is not None
     raw = b"Date: Mon, 2 Mar 2026 10:00:00 +0530\n\nbody"
     assert parse(raw).date.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_dates_of_one_offset_share_their_zone():
+    """A worker's answers are pickled together: a zone the dates share is written once."""
+    first = parse(b"Date: Mon, 2 Mar 2026 10:00:00 -0800\n\nbody").date
+    second = parse(b"Date: Tue, 3 Mar 2026 11:30:00 -0800\n\nbody").date
+    other = parse(b"Date: Tue, 3 Mar 2026 11:30:00 +0100\n\nbody").date
+    assert first.tzinfo is second.tzinfo and first.tzinfo is not other.tzinfo
+    assert second.utcoffset() == timedelta(hours=-8) and other.utcoffset() == timedelta(hours=1)
+    assert len(pickle.dumps([first, second])) < 2 * len(pickle.dumps(first)) - 20
 
 
 def test_eight_bit_headers_and_mbox_line():

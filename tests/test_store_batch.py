@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from app.mail.types import BounceRecipient
 from app.store import IncomingMessage, Store
+from app.store.conversations import new_summary
 from app.store.messages import _MAX_PARAMETERS, _PIECE_MOST, LOCAL_COPY_FOLDER, _json_list, _pieces
 from tests.storefill import incoming
 
@@ -425,3 +426,51 @@ def test_a_list_column_is_written_as_the_json_encoder_writes_it(items):
     """Lists of strings (addresses, references, reasons) take a shorter way to their JSON text:
     the same text, character for character (quotes, backslashes, accents, surrogates)."""
     assert _json_list(items) == json.dumps(items)
+
+
+def _summary_by_definition(rows: list[dict[str, object]]) -> tuple[tuple[object, ...], int | None] | None:
+    """``new_summary`` as its docstring defines it, a column at a time (``_SUMMARIES`` over rows)."""
+    needed = {"direction", "received_at", "seen", "subject", "from_addr", "from_name", "snippet", "kind",
+              "category", "to_addrs"}
+    if not rows or not all(needed <= row.keys() for row in rows):
+        return None
+    inbound = [i for i, row in enumerate(rows) if row["direction"] == "in"]
+    latest = max(range(len(rows)), key=lambda i: (rows[i]["direction"] == "in", rows[i]["received_at"], i))
+    row = rows[latest]
+    if inbound:
+        counterpart, name = row["from_addr"], row["from_name"]
+    else:
+        to = json.loads(str(row["to_addrs"]))
+        counterpart, name = (to[0] if to else ""), ""
+    archived = [rows[i].get("archived", 0) for i in inbound]
+    return ((row["subject"], counterpart, name, row["snippet"],
+             row["kind"] if inbound else None, row["category"] if inbound else None,
+             max(r["received_at"] for r in rows),
+             max(rows[i]["received_at"] for i in inbound) if inbound else None,
+             len(rows), len(inbound),
+             sum(1 for i in inbound if not rows[i]["seen"] and not rows[i].get("archived", 0)),
+             int(bool(archived) and min(archived) > 0)),
+            latest if inbound else None)
+
+
+_SUMMARY_ROW = st.fixed_dictionaries(
+    {"direction": st.sampled_from(["in", "out"]),
+     # times before 1970 (a server's INTERNALDATE) and the same second twice
+     "received_at": st.sampled_from([-86400.0, -5.0, 0.0, 5.0, 1_760_000_000.0]),
+     "seen": st.sampled_from([0, 1]), "subject": st.sampled_from(["a", "b"]),
+     "from_addr": st.sampled_from(["p@x.example", "q@x.example"]), "from_name": st.sampled_from(["", "P"]),
+     "snippet": st.sampled_from(["s", "t"]), "kind": st.sampled_from(["reply", "autoreply"]),
+     "category": st.sampled_from(["interested", "not_interested"]),
+     "to_addrs": st.sampled_from(["[]", '["r@y.example"]'])},
+    optional={"archived": st.sampled_from([0, 1])})
+
+
+@given(st.lists(_SUMMARY_ROW, max_size=6), st.data())
+def test_a_new_conversations_summary_is_read_off_its_rows_as_defined(rows, data):
+    """The summary made with a new conversation, read off its rows in one pass, is the one the
+    rows give column by column: the latest message (the latest inbound one first; the later row
+    of two at the same time), times before 1970, archived and unread inbound messages, and none
+    where a row leaves a column to the table's default."""
+    if rows and data.draw(st.booleans()):
+        del rows[data.draw(st.integers(0, len(rows) - 1))][data.draw(st.sampled_from(["category", "seen"]))]
+    assert new_summary(rows) == _summary_by_definition(rows)

@@ -232,6 +232,21 @@ _MONTHS: Final = {name: n for n, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 
 
+_ZONES: Final[dict[int, timezone]] = {}
+"""One zone a UTC offset (in seconds), made when a date first has it: the dates of a batch share
+their zones, and the parse worker's answers to the engine, pickled together, write each zone once
+instead of once a message. At most one entry for each offset of two digits of hours and two of
+minutes that a zone may have (under a day either way)."""
+
+
+def _zone(offset: int) -> timezone:
+    """The zone of ``offset`` seconds from UTC (``ValueError`` for a day or more)."""
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = _ZONES[offset] = timezone(timedelta(seconds=offset))
+    return zone
+
+
 def parse_date(value: object) -> datetime | None:
     """An RFC 5322 date, timezone-aware (an unknown zone is taken as UTC); garbled = None."""
     if not value:
@@ -245,8 +260,7 @@ def parse_date(value: object) -> datetime | None:
             if yy < 100:  # ("0026"), as the library reads a year of two digits: 1969-1999, 2000-2068
                 yy += 1900 if yy > 68 else 2000
             try:
-                dt = datetime(yy, number, int(day), int(hour), int(minute), int(second),
-                              tzinfo=timezone(timedelta(seconds=offset)))
+                dt = datetime(yy, number, int(day), int(hour), int(minute), int(second), tzinfo=_zone(offset))
             except ValueError:  # (a day, an hour or a zone out of range)
                 return None
             return dt if 1970 <= dt.year <= 2200 else None

@@ -49,26 +49,40 @@ def new_summary(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[object, ...], 
     inserted, ids rising), in ``SUMMARY_COLUMNS``' order, and the index in ``rows`` of the one
     whose id is ``last_inbound_id`` (None without an inbound one). None where a row leaves a column
     the summary reads to the table's default (a message without a category): that conversation is
-    refreshed from the table instead."""
-    if not rows or not all(_ROW_COLUMNS <= row.keys() for row in rows):
+    refreshed from the table instead. (One pass over the rows: a first sync makes one for nearly
+    every message it stores.)"""
+    if not rows:
         return None
-    inbound = [i for i, row in enumerate(rows) if row["direction"] == "in"]
     # the latest message, the latest inbound one where there is one (``_SUMMARIES``' ORDER BY)
-    latest = 0 if len(rows) == 1 else max(
-        range(len(rows)), key=lambda i: (rows[i]["direction"] == "in", rows[i]["received_at"], i))
+    latest, order = 0, None
+    last_at = last_inbound_at = None
+    inbound = unread = 0
+    all_archived = True
+    for i, row in enumerate(rows):
+        if not _ROW_COLUMNS <= row.keys():
+            return None
+        received = row["received_at"]
+        is_in = row["direction"] == "in"
+        if order is None or (is_in, received, i) > order:
+            latest, order = i, (is_in, received, i)
+        if last_at is None or received > last_at:
+            last_at = received
+        if is_in:
+            inbound += 1
+            if last_inbound_at is None or received > last_inbound_at:
+                last_inbound_at = received
+            archived = row.get("archived", 0)
+            unread += not row["seen"] and not archived
+            all_archived = all_archived and archived > 0
     row = rows[latest]
     if inbound:
         counterpart, name = row["from_addr"], row["from_name"]
     else:
         to = json.loads(row["to_addrs"])
         counterpart, name = (to[0] if to else ""), ""
-    archived = [rows[i].get("archived", 0) for i in inbound]
     return ((row["subject"], counterpart, name, row["snippet"],
              row["kind"] if inbound else None, row["category"] if inbound else None,
-             max(r["received_at"] for r in rows), max(rows[i]["received_at"] for i in inbound) if inbound else None,
-             len(rows), len(inbound),
-             sum(1 for i in inbound if not rows[i]["seen"] and not rows[i].get("archived", 0)),
-             int(bool(archived) and min(archived) > 0)),
+             last_at, last_inbound_at, len(rows), inbound, unread, int(inbound > 0 and all_archived)),
             latest if inbound else None)
 
 
