@@ -48,7 +48,9 @@ rate, each process's CPU a message and how busy the cores were. A third, around 
 transactions timed as the engine makes them): when the first began, how much of the time from
 there to the last the store was writing (near all of it where the store thread sets the pace:
 the fetches then wait for it at the engine's gate), and how long after the last batch was read
-its rows were stored (the tail, which the other cores wait through).
+its rows were stored (the tail, which the other cores wait through); and of the store thread's
+time in its transactions, how much it ran, waited for a core (Linux's schedstat) and waited for
+anything else (the GIL, the disk).
 """
 
 from __future__ import annotations
