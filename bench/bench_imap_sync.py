@@ -205,7 +205,8 @@ class Batches:
         first, last = self.stores[0][0], self.stores[-1][1]
         writing = sum(end - begin for begin, end in self.stores)
         read = max(self.reads)
-        cpu, waiting = (sum(column) for column in zip(*self.store_time)) if self.store_time else (0.0, 0.0)
+        cpu = sum(ran for ran, _ in self.store_time)
+        waiting = sum(waited for _, waited in self.store_time)
         # a thread that runs, waits for a core, or waits for something else: the GIL, the disk
         split = (f"; in its transactions the store's thread ran {cpu / max(writing, 1e-9):.0%} of the time, "
                  f"waited for a core {waiting / max(writing, 1e-9):.0%}, for the rest (the GIL, the disk) "

@@ -617,7 +617,7 @@ def test_pieces_that_share_a_place_of_the_sieve_are_both_found():
     assert pair is not None
     first, second = pair
     phrases.Phrases((first, second))
-    assert phrases._sieve_entry(phrases._sieve_place(*map(ord, first))) == phrases._SHARED
+    assert phrases._sieve_entry(phrases._sieve, phrases._sieve_place(*map(ord, first))) == phrases._SHARED
     for text, held in [(f"{first} x", {first}), (f"x {second}", {second}), (f"{second}{first}", {first, second}),
                        ("nothing", set())]:
         assert phrases.named(phrases._sieved(text)[0]) & {first, second} == held

@@ -488,9 +488,8 @@ string made for it; where one is, its number is read off, no string made either 
 code points checked against it). Bytes: the compiled reader reads them faster than a list."""
 
 
-def _sieve_entry(place: int) -> int:
-    """What the sieve holds at ``place``."""
-    sieve = _sieve
+def _sieve_entry(sieve: bytes | bytearray, place: int) -> int:
+    """What ``sieve`` holds at ``place``."""
     return sieve[2 * place] | sieve[2 * place + 1] << 8
 
 
@@ -517,11 +516,10 @@ def _index(pieces: frozenset[str]) -> None:
         _CODES.append(_code(a, b, c))
         _PIECES.append(g)
         number = _NUMBER[g] = len(_PIECES) - 1
-        at = 2 * _sieve_place(a, b, c)
-        held = sieve[at] | sieve[at + 1] << 8
-        value = number + 1 if held == 0 and number + 1 < _SHARED else _SHARED
-        sieve[at] = value & 0xFF
-        sieve[at + 1] = value >> 8
+        place = _sieve_place(a, b, c)
+        value = number + 1 if _sieve_entry(sieve, place) == 0 and number + 1 < _SHARED else _SHARED
+        sieve[2 * place] = value & 0xFF
+        sieve[2 * place + 1] = value >> 8
     _sieve = bytes(sieve)
     _INDEXED.update(pieces)
 
