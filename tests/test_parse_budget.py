@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.imap.parsework import MessageWorker
+from app.imap.parsework import READ_TOGETHER, MessageWorker
 from app.imap.responses import Fetched
 from app.imap.storage import ParsePool
 from app.mail.classify import warm_up
@@ -106,6 +106,41 @@ def test_a_hanging_message_after_quick_ones_is_the_one_kept_with_its_headers():
             assert worker.overruns == 1
         finally:
             worker.close()
+
+
+def test_each_message_of_a_frame_read_in_runs_comes_back_in_its_place_with_its_own_reading():
+    # parsed a run at a time, then classified: every answer still goes with its own message
+    said = [("Interested, send the deck", "interested"), ("Please unsubscribe me", "unsubscribe"),
+            ("Not interested, thanks", "not_interested"), ("Can we meet on Tuesday?", "meeting")]
+    count = 2 * READ_TOGETHER + 5
+    raws = [build_message("me@x.example", subject=f"Re: offer {i}", body=said[i * 7 % 4][0]).as_bytes()
+            for i in range(count)]
+    worker = MessageWorker(budget=60.0)
+    try:
+        readings = worker.read_many(raws, "in")
+        assert [p.subject for p, _ in readings] == [f"Re: offer {i}" for i in range(count)]
+        assert [c.category if c else None for _, c in readings] == [said[i * 7 % 4][1] for i in range(count)]
+        assert worker.overruns == 0
+    finally:
+        worker.close()
+
+
+def test_a_hanging_message_in_a_later_run_of_a_frame_is_the_one_kept_with_its_headers():
+    # The worker parses a run of messages, then classifies them. Here the first run's answers
+    # wait in the worker, the hanging message is classified in the second run, and the rest of
+    # that run is parsed but not classified when the worker is killed: all of them are read
+    # again, and only the hanging message is kept with its headers.
+    worker = MessageWorker(budget=3.0, flush_every=3600.0)
+    try:
+        worker.set_context(None, load_rules(SLOW_RULES), ())
+        slow_at = READ_TOGETHER + 3
+        slow = build_message("me@x.example", subject="Re: hello", body=SLOW_TEXT).as_bytes()
+        raws = [*_replies("pricing", slow_at), slow, *_replies("later", READ_TOGETHER)]
+        readings = worker.read_many(raws, "in")
+        _assert_read(readings, raws, {slow_at}, "3")
+        assert worker.overruns == 1
+    finally:
+        worker.close()
 
 
 def test_each_hanging_message_of_a_batch_has_its_own_budget():

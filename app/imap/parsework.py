@@ -76,6 +76,12 @@ come back in two writes, not seven, each waking the engine's reading thread, whi
 turn for the interpreter. A first sync of 10,000 short replies against 5 ms: 1.245 -> 1.183 s with
 one worker, 1.240 -> 1.224 s with two (medians of 7 alternating pairs). The engine stores a batch
 once all of it is read: nothing there waits for the answers held back."""
+READ_TOGETHER = 32
+"""Messages of a frame the worker parses one after another before it classifies them: each step's
+code and tables stay in the processor's caches through a run of messages instead of being pushed
+out by the other's at every message. Replies of new wording, read alone in one process (compiled):
+126 us a reply one by one, 115 in runs of 32, 112 in runs of 100. A message's budget holds for each
+step apart (the progress word names it in both)."""
 READ_BYTES = 1 << 20
 PIPE_BYTES = 1 << 20
 
@@ -123,18 +129,23 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
         _, raws, direction = request
         answers: list[Reading] = []
         oldest = 0.0
-        for place, raw in enumerate(raws):
-            if answers and time.monotonic() - oldest >= flush_every:
-                progress[0] = _progress(0)
-                _send(out, answers)
-                answers = []
-            progress[0] = _progress(place + 1)
-            parsed = parse(raw)
-            result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
-            _for_the_engine(parsed, result)
-            if not answers:
-                oldest = time.monotonic()
-            answers.append((parsed, result))
+        for first in range(0, len(raws), READ_TOGETHER):
+            places = range(first, min(first + READ_TOGETHER, len(raws)))
+            read = []
+            for place in places:
+                progress[0] = _progress(place + 1)
+                read.append(parse(raws[place]))
+            for place, parsed in zip(places, read):
+                if answers and time.monotonic() - oldest >= flush_every:
+                    progress[0] = _progress(0)
+                    _send(out, answers)
+                    answers = []
+                progress[0] = _progress(place + 1)
+                result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
+                _for_the_engine(parsed, result)
+                if not answers:
+                    oldest = time.monotonic()
+                answers.append((parsed, result))
         progress[0] = _progress(0)
         _send(out, answers)
 
