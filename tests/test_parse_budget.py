@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.imap.parsework import READ_TOGETHER, MessageWorker
+from app.imap.parsework import READ_TOGETHER, READ_TOGETHER_BYTES, MessageWorker, read_runs
 from app.imap.responses import Fetched
 from app.imap.storage import ParsePool
 from app.mail.classify import warm_up
@@ -106,6 +106,24 @@ def test_a_hanging_message_after_quick_ones_is_the_one_kept_with_its_headers():
             assert worker.overruns == 1
         finally:
             worker.close()
+
+
+@pytest.mark.parametrize("sizes", [
+    [800] * (2 * READ_TOGETHER + 5),  # short replies: runs of READ_TOGETHER
+    [READ_TOGETHER_BYTES // 3] * 7 + [900] * 4,  # big mail: fewer a run
+    [READ_TOGETHER_BYTES * 2, 700, READ_TOGETHER_BYTES * 2],  # one bigger than a run: alone
+    [],
+])
+def test_a_frame_is_read_in_runs_of_a_bounded_count_and_size(sizes: list[int]) -> None:
+    raws = [b"x" * size for size in sizes]
+    runs = read_runs(raws)
+    assert [place for run in runs for place in run] == list(range(len(raws)))  # each once, in order
+    for run in runs:
+        assert 0 < len(run) <= READ_TOGETHER
+        assert len(run) == 1 or sum(sizes[place] for place in run) <= READ_TOGETHER_BYTES
+    # and no run ends before it has to: the next message would not have fitted
+    for run, after in zip(runs, runs[1:]):
+        assert len(run) == READ_TOGETHER or sum(sizes[place] for place in run) + sizes[after[0]] > READ_TOGETHER_BYTES
 
 
 def test_each_message_of_a_frame_read_in_runs_comes_back_in_its_place_with_its_own_reading():
