@@ -83,7 +83,7 @@ READ_TOGETHER = 100
 code and tables stay in the processor's caches through a run of messages instead of being pushed
 out by the other's at every message. Replies of new wording, read alone in one process (compiled):
 126 us a reply one by one, 115 in runs of 32, 112 in runs of 100, 114 in runs of 400; a first sync
-of 10,000 of them, runs of 100 against none, about 6 % shorter with 2 workers and 1 (bench/README,
+of 10,000 of them, runs of 100 against none, 6-8 % shorter with 2 workers or 1 (bench/README,
 a fifteenth look). A message's budget holds for each step apart (the progress word names it in
 both)."""
 READ_TOGETHER_BYTES = 1 << 20
