@@ -13,9 +13,9 @@ old): the worker reads on without waiting for the engine, and neither side pays 
 and a pickle per message. The worker parses a run of a frame's messages, then classifies them
 (``READ_TOGETHER``): each step's code stays in the processor's caches. The budget does not depend
 on when answers arrive: before it starts a message, in either step, the worker notes which one and
-when in a word of memory it shares with the engine (its *progress*), so the engine, when no answer
-comes, knows the message that overran and since when, and kills the worker only once that message
-has had its whole budget. Answers the dead worker had not sent yet are read again by the next
+since when (less what its parse took, in the second) in a word of memory it shares with the engine
+(its *progress*), so the engine, when no answer comes, knows the message that overran and since
+when, and kills the worker only once that message has had its whole budget. Answers the dead worker had not sent yet are read again by the next
 worker; the one that overran is kept with its headers.
 
 Starting a worker costs about a third of a second of CPU (Python, the imports, the classifier's
@@ -84,8 +84,8 @@ code and tables stay in the processor's caches through a run of messages instead
 out by the other's at every message. Replies of new wording, read alone in one process (compiled):
 126 us a reply one by one, 115 in runs of 32, 112 in runs of 100, 114 in runs of 400; a first sync
 of 10,000 of them, runs of 100 against none, 6-8 % shorter with 2 workers or 1 (bench/README,
-a fifteenth look). A message's budget holds for each step apart (the progress word names it in
-both)."""
+a fifteenth look). The progress word names the message in both steps; in the second its time
+starts back by what its parse took, so its budget covers both, as when it was read in one go."""
 READ_TOGETHER_BYTES = 1 << 20
 """Message bytes in one such run at most: big mail gains nothing from it, and its readings wait."""
 READ_BYTES = 1 << 20
@@ -102,8 +102,9 @@ FRAME_MESSAGES = _PLACE_MASK - 1
 Reading = tuple[ParsedMessage, Classification | None]
 
 
-def _progress(place: int) -> int:
-    return math.ceil(time.monotonic() * 1000) << _PLACE_BITS | place
+def _progress(place: int, since: float | None = None) -> int:
+    """The progress word: on message ``place`` (0: none) since ``since`` (monotonic; now)."""
+    return math.ceil((time.monotonic() if since is None else since) * 1000) << _PLACE_BITS | place
 
 
 def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
@@ -137,15 +138,18 @@ def _serve(progress_fd: int, flush_every: float, warm: bool = True) -> None:
         oldest = 0.0
         for places in read_runs(raws):
             read = []
+            spent = []  # each message's parse, counted again in its classify step
             for place in places:
-                progress[0] = _progress(place + 1)
+                started = time.monotonic()
+                progress[0] = _progress(place + 1, started)
                 read.append(parse(raws[place]))
-            for place, parsed in zip(places, read):
+                spent.append(time.monotonic() - started)
+            for place, parsed, parsing in zip(places, read, spent):
                 if answers and time.monotonic() - oldest >= flush_every:
                     progress[0] = _progress(0)
                     _send(out, answers)
                     answers = []
-                progress[0] = _progress(place + 1)
+                progress[0] = _progress(place + 1, time.monotonic() - parsing)
                 result = classify(parsed, rules, context=noise, examples=learned) if direction == "in" else None
                 _for_the_engine(parsed, result)
                 if not answers:
