@@ -15,8 +15,9 @@ and a pickle per message. The worker parses a run of a frame's messages, then cl
 on when answers arrive: before it starts a message, in either step, the worker notes which one and
 since when (less what its parse took, in the second) in a word of memory it shares with the engine
 (its *progress*), so the engine, when no answer comes, knows the message that overran and since
-when, and kills the worker only once that message has had its whole budget. Answers the dead worker had not sent yet are read again by the next
-worker; the one that overran is kept with its headers.
+when, and kills the worker only once that message has had its whole budget. Answers the dead
+worker had not sent yet are read again by the next worker; the one that overran is kept with its
+headers.
 
 Starting a worker costs about a third of a second of CPU (Python, the imports, the classifier's
 patterns built): at a first sync on two cores that is as much as reading a thousand replies, and
