@@ -8,8 +8,8 @@ import gc
 YOUNG_COLLECTION = 50_000
 """Containers allocated and not yet freed before the collector's youngest generation is walked.
 A first sync holds up to a few tens of thousands of them in flight (the readings of the batches
-between the workers and the store): at 20,000 the engine walked them 6-7 times in a sync of
-10,000 replies (about 36 ms of its CPU, 4-5 ms a walk), at 50,000 once (8 ms), at 100,000 never."""
+between the workers and the store): at 20,000 the engine walked them 5-7 times in a sync of
+10,000 replies (27-36 ms of its CPU, 4-5 ms a walk), at 50,000 once (8 ms), at 100,000 never."""
 
 
 def fewer_collections(young: int = YOUNG_COLLECTION) -> None:
